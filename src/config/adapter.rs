@@ -1,0 +1,334 @@
+//! Adapter definitions: how the hub talks to one external system, as a TOML file.
+//!
+//! An adapter names its transport and format, the record types it provides (sends to the hub)
+//! and consumes (receives from the hub), and for each record type a mapping between the
+//! external document and the canonical record. Mappings are declarative and work in both
+//! directions: a new province is a new file, not a new build. See `adapters/*.toml` for
+//! commented examples.
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// One adapter definition, the top level of an adapter file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdapterDef {
+    /// Unique name of the adapter: lower-case letters, digits and `-`, 1 to 64 characters.
+    /// It appears in ingest URLs (`/v1/ingest/{name}/{record_type}`).
+    pub name: String,
+    /// A human title, e.g. "Hệ thống một cửa điện tử tỉnh Hà Tĩnh".
+    #[serde(default)]
+    pub title: String,
+    /// Agency code of the member that owns the adapter (e.g. `000.00.00.H42`).
+    pub member: String,
+    /// The external format: `json` or `xml`.
+    pub format: Format,
+    /// How records travel: `http` (REST) or `soap` (SOAP envelopes over HTTP; needs `format = "xml"`).
+    #[serde(default)]
+    pub transport: Transport,
+    /// Where the hub sends records to (and probes) this system, e.g. `https://motcua.example/api`.
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    /// UTC offset applied to date-times that carry no zone, and used to write date-times out.
+    /// Vietnam time by default.
+    #[serde(default = "default_timezone")]
+    pub timezone: String,
+    /// Record types this system sends to the hub (inbound), e.g. `["dossier", "dossier-status"]`.
+    #[serde(default)]
+    pub provides: Vec<String>,
+    /// Record types the hub delivers to this system (outbound).
+    #[serde(default)]
+    pub consumes: Vec<String>,
+    /// XML options: namespace map and parse limits.
+    #[serde(default)]
+    pub xml: XmlOptions,
+    /// JSON options: parse limits.
+    #[serde(default)]
+    pub json: JsonOptions,
+    /// SOAP options, for `transport = "soap"`.
+    #[serde(default)]
+    pub soap: SoapOptions,
+    /// Code tables: external code → canonical value, e.g. `[code_tables.sex] "1" = "male"`.
+    /// Outbound, a canonical value is written as the first code listed for it.
+    #[serde(default)]
+    pub code_tables: BTreeMap<String, IndexMap<String, String>>,
+    /// One mapping per record type, keyed by the record type (`[records.dossier-status]`).
+    pub records: BTreeMap<String, RecordDef>,
+}
+
+fn default_timezone() -> String {
+    "+07:00".to_string()
+}
+
+/// The external format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Json,
+    Xml,
+}
+
+/// The transport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    /// Plain HTTP(S) requests with the document as the body.
+    #[default]
+    Http,
+    /// SOAP envelopes over HTTP(S).
+    Soap,
+}
+
+/// XML options.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct XmlOptions {
+    /// Namespace prefixes used in element paths: `{ hs = "urn:motcua:hatinh:hoso:1" }`.
+    /// The empty prefix `""` is the default namespace of unprefixed path steps.
+    #[serde(default)]
+    pub namespaces: BTreeMap<String, String>,
+    /// Parse limits; every breach is refused with an error naming the limit.
+    #[serde(default)]
+    pub limits: XmlLimits,
+}
+
+/// Hard limits on an XML document.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct XmlLimits {
+    /// Largest document accepted, in bytes (default 1 MiB).
+    #[serde(default = "default_max_bytes")]
+    pub max_bytes: usize,
+    /// Deepest element nesting accepted (default 64).
+    #[serde(default = "default_max_depth")]
+    pub max_depth: usize,
+    /// Most elements accepted in one document (default 10,000).
+    #[serde(default = "default_max_elements")]
+    pub max_elements: usize,
+    /// Most attributes accepted on one element (default 64).
+    #[serde(default = "default_max_attributes")]
+    pub max_attributes: usize,
+}
+
+impl Default for XmlLimits {
+    fn default() -> Self {
+        XmlLimits {
+            max_bytes: default_max_bytes(),
+            max_depth: default_max_depth(),
+            max_elements: default_max_elements(),
+            max_attributes: default_max_attributes(),
+        }
+    }
+}
+
+fn default_max_bytes() -> usize {
+    1 << 20
+}
+fn default_max_depth() -> usize {
+    64
+}
+fn default_max_elements() -> usize {
+    10_000
+}
+fn default_max_attributes() -> usize {
+    64
+}
+
+/// JSON options.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JsonOptions {
+    /// Parse limits.
+    #[serde(default)]
+    pub limits: JsonLimits,
+}
+
+/// Hard limits on a JSON document.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JsonLimits {
+    /// Largest document accepted, in bytes (default 1 MiB).
+    #[serde(default = "default_max_bytes")]
+    pub max_bytes: usize,
+    /// Deepest nesting of arrays and objects accepted (default 64, at most 128).
+    #[serde(default = "default_max_depth")]
+    pub max_depth: usize,
+}
+
+impl Default for JsonLimits {
+    fn default() -> Self {
+        JsonLimits {
+            max_bytes: default_max_bytes(),
+            max_depth: default_max_depth(),
+        }
+    }
+}
+
+/// SOAP options.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SoapOptions {
+    /// SOAP version of envelopes the hub writes: `1.1` (default) or `1.2`. Both are read.
+    #[serde(default)]
+    pub version: SoapVersion,
+}
+
+/// A SOAP version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+pub enum SoapVersion {
+    /// SOAP 1.1, envelope namespace `http://schemas.xmlsoap.org/soap/envelope/`.
+    #[default]
+    #[serde(rename = "1.1")]
+    V11,
+    /// SOAP 1.2, envelope namespace `http://www.w3.org/2003/05/soap-envelope`.
+    #[serde(rename = "1.2")]
+    V12,
+}
+
+/// The mapping of one record type.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordDef {
+    /// The canonical schema, `name.vN` (e.g. `dossier-status.v1`).
+    pub schema: String,
+    /// Where the record sits in the external document. XML: the record's root element, e.g.
+    /// `hs:HoSo` (inside a SOAP Body for SOAP adapters). JSON: a JSON Pointer to the record
+    /// object, `""` for the whole document, e.g. `/data/0`.
+    pub root: String,
+    /// JSON only: constants written around the record outbound, by absolute JSON Pointer,
+    /// e.g. `{ "/service" = "CapNhatTienDoHoSoMC" }`. Ignored inbound.
+    #[serde(default)]
+    pub envelope: IndexMap<String, Value>,
+    /// Sample documents in the external format, relative to the adapter file. `adapter check`
+    /// runs each through translate + validate and a round trip; a file `<sample>.canonical.json`
+    /// beside a sample is the expected canonical record (a golden file).
+    #[serde(default)]
+    pub samples: Vec<String>,
+    /// The field mappings, in the order the external document lists them.
+    pub fields: Vec<FieldDef>,
+}
+
+/// One field mapping. Inbound it reads `external`, applies the transforms in order (trim, NFC,
+/// case, code table or date/date-time or type) and writes `canonical`; outbound it does the
+/// inverse.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldDef {
+    /// JSON Pointer into the canonical record, e.g. `/applicant/full_name`. Absent for an
+    /// external-only constant.
+    #[serde(default)]
+    pub canonical: Option<String>,
+    /// Place in the external document: an element path relative to the record root for XML
+    /// (`hs:ChuHoSo/hs:SoDinhDanh`, `@phienBan` for an attribute), a JSON Pointer relative to the
+    /// record for JSON (`/hoVaTen`). A list of places is joined with `join` inbound and split
+    /// outbound (names: the last part takes the last word, a first of three takes the first).
+    #[serde(default)]
+    pub external: Option<OneOrMany>,
+    /// A missing or empty value is an error (inbound: in the external document; outbound: in
+    /// the canonical record).
+    #[serde(default)]
+    pub required: bool,
+    /// Strip surrounding whitespace (default true).
+    #[serde(default = "yes")]
+    pub trim: bool,
+    /// Change case inbound: `upper`, `lower` or `title`.
+    #[serde(default)]
+    pub case: Option<Case>,
+    /// Date patterns tried in order, e.g. `["dd/MM/yyyy", "MM/yyyy", "yyyy"]`; the canonical
+    /// value is `YYYY`, `YYYY-MM` or `YYYY-MM-DD` after the precision of the pattern that matched.
+    #[serde(default)]
+    pub date: Option<OneOrMany>,
+    /// Date-time pattern, e.g. `dd/MM/yyyy HH:mm:ss` or `yyyyMMddHHmmss` (the adapter's
+    /// `timezone` is applied), or `rfc3339`; the canonical value is RFC 3339 with offset.
+    #[serde(default)]
+    pub datetime: Option<String>,
+    /// Name of a code table in `[code_tables]`.
+    #[serde(default)]
+    pub code_table: Option<String>,
+    /// Separator to join several `external` places into one canonical value.
+    #[serde(default)]
+    pub join: Option<String>,
+    /// A fixed value: inbound the canonical field takes it whatever the document says;
+    /// outbound it is written to `external`.
+    #[serde(default)]
+    pub constant: Option<Value>,
+    /// The canonical value when the external one is missing or empty.
+    #[serde(default)]
+    pub default: Option<Value>,
+    /// Parse the external text as `integer`, `number` or `boolean` (default: keep the type).
+    #[serde(default, rename = "type")]
+    pub value_type: Option<ValueType>,
+    /// The external place repeats (XML: repeated elements; JSON: an array): the canonical
+    /// value is an array, each item mapped by `fields` (objects) or by this field's transforms.
+    #[serde(default)]
+    pub array: bool,
+    /// Mappings of each item of an array, relative to the item.
+    #[serde(default)]
+    pub fields: Vec<FieldDef>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// One string or a list of strings.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    /// The strings, in order.
+    pub fn to_vec(&self) -> Vec<String> {
+        match self {
+            OneOrMany::One(s) => vec![s.clone()],
+            OneOrMany::Many(v) => v.clone(),
+        }
+    }
+}
+
+/// A case transform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Case {
+    Upper,
+    Lower,
+    Title,
+}
+
+/// A value type the external text is parsed as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ValueType {
+    String,
+    Integer,
+    Number,
+    Boolean,
+}
+
+/// Why an adapter file could not be read as a definition.
+#[derive(Debug, thiserror::Error)]
+pub enum DefinitionError {
+    #[error("{file}: {source}")]
+    Io {
+        file: String,
+        source: std::io::Error,
+    },
+    #[error("{file}: {message}")]
+    Toml { file: String, message: String },
+}
+
+impl AdapterDef {
+    /// Parses an adapter definition; `file` names it in errors. Unknown keys are errors that
+    /// name the key, its line and the keys allowed there.
+    pub fn from_toml(file: &str, text: &str) -> Result<AdapterDef, DefinitionError> {
+        toml::from_str(text).map_err(|e| DefinitionError::Toml {
+            file: file.to_string(),
+            message: e.to_string().trim_end().to_string(),
+        })
+    }
+}

@@ -1,0 +1,15 @@
+//! lienthong: a connector hub for public administration.
+//!
+//! It sits between the national population register, the one-stop systems of provinces and
+//! ministries and the national public-service portal, and it translates, validates, relays and
+//! records every record that crosses it. Inside the hub every record is canonical JSON that
+//! validates against a versioned schema (`validate`); external formats exist only at the edges,
+//! described by declarative adapter files (`config::adapter`) and turned to and from canonical
+//! form by the translation engine (`translate`).
+
+pub mod check;
+pub mod cli;
+pub mod config;
+pub mod model;
+pub mod translate;
+pub mod validate;

@@ -1,0 +1,15 @@
+//! Canonical identifiers and value types of the domain.
+//!
+//! Every identifier that crosses the hub is parsed once, at the edge, into one of these types
+//! (`PersonalId::parse`, `PartialDate::parse`, `AgencyCodeRule::check`), so the stages inside
+//! the hub never handle an unchecked string. Each parse error says what was wrong and where.
+
+mod agency;
+mod digest;
+mod partial_date;
+mod personal_id;
+
+pub use agency::{AgencyCodeRule, DEFAULT_AGENCY_CODE_PATTERN};
+pub use digest::{canonical_json, record_digest};
+pub use partial_date::{PartialDate, PartialDateError, Precision};
+pub use personal_id::{LEGACY_PROVINCE_CODES, PersonalId, PersonalIdError, Sex};

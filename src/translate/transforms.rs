@@ -1,0 +1,463 @@
+//! Value transforms of a field mapping: dates and date-times by pattern, code tables, case,
+//! joining and splitting names, Unicode NFC.
+
+use crate::config::adapter::Case;
+use crate::model::{PartialDate, Precision};
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
+use indexmap::IndexMap;
+use std::borrow::Cow;
+use std::collections::HashMap;
+use unicode_normalization::{UnicodeNormalization, is_nfc_quick};
+
+/// Normalises to Unicode NFC (one-stop systems send NFD too), without allocating when the text
+/// is already NFC.
+pub(crate) fn nfc(s: &str) -> Cow<'_, str> {
+    match is_nfc_quick(s.chars()) {
+        unicode_normalization::IsNormalized::Yes => Cow::Borrowed(s),
+        _ => Cow::Owned(s.nfc().collect()),
+    }
+}
+
+/// Applies a case transform.
+pub(crate) fn apply_case(s: &str, case: Case) -> String {
+    match case {
+        Case::Upper => s.to_uppercase(),
+        Case::Lower => s.to_lowercase(),
+        Case::Title => {
+            let mut out = String::with_capacity(s.len());
+            let mut start = true;
+            for c in s.chars() {
+                if c.is_whitespace() {
+                    start = true;
+                    out.push(c);
+                } else if start {
+                    out.extend(c.to_uppercase());
+                    start = false;
+                } else {
+                    out.extend(c.to_lowercase());
+                }
+            }
+            out
+        }
+    }
+}
+
+/// Splits a joined value back into `parts` pieces: the last piece takes the last word; with
+/// three or more pieces the first takes the first word; the middle piece(s) take the rest
+/// (extra middle pieces beyond the second stay empty). The inverse of joining non-empty pieces.
+pub(crate) fn split_words(value: &str, sep: &str, parts: usize) -> Vec<String> {
+    let words: Vec<&str> = if sep.is_empty() {
+        vec![value]
+    } else {
+        value.split(sep).filter(|w| !w.is_empty()).collect()
+    };
+    let mut out = vec![String::new(); parts];
+    if parts == 0 || words.is_empty() {
+        return out;
+    }
+    if parts == 1 {
+        out[0] = words.join(sep);
+        return out;
+    }
+    let (last, rest) = words.split_last().unwrap_or((&"", &[]));
+    out[parts - 1] = (*last).to_string();
+    if parts == 2 {
+        out[0] = rest.join(sep);
+    } else if let Some((first, middle)) = rest.split_first() {
+        out[0] = (*first).to_string();
+        out[1] = middle.join(sep);
+    }
+    out
+}
+
+/// A parsed `+07:00`-style UTC offset.
+pub(crate) fn parse_offset(s: &str) -> Option<FixedOffset> {
+    if s == "Z" || s == "UTC" {
+        return FixedOffset::east_opt(0);
+    }
+    let (sign, rest) = match s.as_bytes().first()? {
+        b'+' => (1, &s[1..]),
+        b'-' => (-1, &s[1..]),
+        _ => return None,
+    };
+    let (h, m) = rest.split_once(':')?;
+    if h.len() != 2 || m.len() != 2 {
+        return None;
+    }
+    let h: i32 = h.parse().ok()?;
+    let m: i32 = m.parse().ok()?;
+    if h > 23 || m > 59 {
+        return None;
+    }
+    FixedOffset::east_opt(sign * (h * 3600 + m * 60))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Token {
+    Year,
+    Month,
+    Day,
+    Hour,
+    Minute,
+    Second,
+    Literal(char),
+}
+
+impl Token {
+    fn width(self) -> usize {
+        match self {
+            Token::Year => 4,
+            Token::Literal(c) => c.len_utf8(),
+            _ => 2,
+        }
+    }
+}
+
+/// A date or date-time pattern such as `dd/MM/yyyy HH:mm:ss`: fixed-width fields `yyyy`, `MM`,
+/// `dd`, `HH`, `mm`, `ss` and literal characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Pattern {
+    text: String,
+    tokens: Vec<Token>,
+}
+
+impl Pattern {
+    /// Compiles a pattern; the error says which part is not understood.
+    pub(crate) fn parse(text: &str) -> Result<Pattern, String> {
+        let mut tokens = Vec::new();
+        let mut rest = text;
+        while !rest.is_empty() {
+            let (tok, len) = if rest.starts_with("yyyy") {
+                (Token::Year, 4)
+            } else if rest.starts_with("MM") {
+                (Token::Month, 2)
+            } else if rest.starts_with("dd") {
+                (Token::Day, 2)
+            } else if rest.starts_with("HH") {
+                (Token::Hour, 2)
+            } else if rest.starts_with("mm") {
+                (Token::Minute, 2)
+            } else if rest.starts_with("ss") {
+                (Token::Second, 2)
+            } else {
+                let c = rest.chars().next().unwrap_or(' ');
+                if c.is_ascii_alphanumeric() {
+                    return Err(format!(
+                        "pattern {text:?}: {:?} is not one of yyyy, MM, dd, HH, mm, ss",
+                        &rest[..c.len_utf8()]
+                    ));
+                }
+                (Token::Literal(c), c.len_utf8())
+            };
+            if tokens.contains(&tok) && !matches!(tok, Token::Literal(_)) {
+                return Err(format!("pattern {text:?} repeats a field"));
+            }
+            tokens.push(tok);
+            rest = &rest[len..];
+        }
+        if !tokens.contains(&Token::Year) {
+            return Err(format!("pattern {text:?} has no year (yyyy)"));
+        }
+        if tokens.contains(&Token::Day) && !tokens.contains(&Token::Month) {
+            return Err(format!("pattern {text:?} has a day but no month"));
+        }
+        Ok(Pattern {
+            text: text.to_string(),
+            tokens,
+        })
+    }
+
+    pub(crate) fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The precision of a date written with this pattern.
+    pub(crate) fn precision(&self) -> Precision {
+        if self.tokens.contains(&Token::Day) {
+            Precision::Day
+        } else if self.tokens.contains(&Token::Month) {
+            Precision::Month
+        } else {
+            Precision::Year
+        }
+    }
+
+    /// Reads the fields of `s`; `None` if it does not have the pattern's shape.
+    fn read(&self, s: &str) -> Option<[Option<u32>; 6]> {
+        let mut fields = [None; 6];
+        let mut pos = 0;
+        for tok in &self.tokens {
+            let w = tok.width();
+            let piece = s.get(pos..pos + w)?;
+            match tok {
+                Token::Literal(c) => {
+                    if !piece.starts_with(*c) {
+                        return None;
+                    }
+                }
+                _ => {
+                    if !piece.bytes().all(|b| b.is_ascii_digit()) {
+                        return None;
+                    }
+                    let v: u32 = piece.parse().ok()?;
+                    let slot = match tok {
+                        Token::Year => 0,
+                        Token::Month => 1,
+                        Token::Day => 2,
+                        Token::Hour => 3,
+                        Token::Minute => 4,
+                        _ => 5,
+                    };
+                    fields[slot] = Some(v);
+                }
+            }
+            pos += w;
+        }
+        (pos == s.len()).then_some(fields)
+    }
+
+    fn write(&self, f: [u32; 6]) -> String {
+        let mut out = String::with_capacity(self.text.len());
+        for tok in &self.tokens {
+            match tok {
+                Token::Year => out.push_str(&format!("{:04}", f[0])),
+                Token::Month => out.push_str(&format!("{:02}", f[1])),
+                Token::Day => out.push_str(&format!("{:02}", f[2])),
+                Token::Hour => out.push_str(&format!("{:02}", f[3])),
+                Token::Minute => out.push_str(&format!("{:02}", f[4])),
+                Token::Second => out.push_str(&format!("{:02}", f[5])),
+                Token::Literal(c) => out.push(*c),
+            }
+        }
+        out
+    }
+
+    /// Parses a (partial) date with this pattern and checks that it exists.
+    pub(crate) fn parse_date(&self, s: &str) -> Result<PartialDate, String> {
+        let f = self
+            .read(s)
+            .ok_or_else(|| format!("{s:?} does not have the form {}", self.text))?;
+        let year = f[0].unwrap_or(0) as i32;
+        PartialDate::new(year, f[1], f[2]).map_err(|e| format!("{s:?}: {e}"))
+    }
+
+    /// Writes a partial date with this pattern (its precision must match the pattern's).
+    pub(crate) fn format_date(&self, d: &PartialDate) -> String {
+        self.write([
+            d.year.max(0) as u32,
+            d.month.unwrap_or(1),
+            d.day.unwrap_or(1),
+            0,
+            0,
+            0,
+        ])
+    }
+
+    /// Parses a local date-time with this pattern in `zone`; missing time fields are zero.
+    pub(crate) fn parse_datetime(
+        &self,
+        s: &str,
+        zone: FixedOffset,
+    ) -> Result<DateTime<FixedOffset>, String> {
+        let f = self
+            .read(s)
+            .ok_or_else(|| format!("{s:?} does not have the form {}", self.text))?;
+        let date = NaiveDate::from_ymd_opt(
+            f[0].unwrap_or(0) as i32,
+            f[1].unwrap_or(1),
+            f[2].unwrap_or(1),
+        )
+        .ok_or_else(|| format!("{s:?} is not a date that exists"))?;
+        let time = NaiveTime::from_hms_opt(f[3].unwrap_or(0), f[4].unwrap_or(0), f[5].unwrap_or(0))
+            .ok_or_else(|| format!("{s:?} is not a time that exists"))?;
+        zone.from_local_datetime(&NaiveDateTime::new(date, time))
+            .single()
+            .ok_or_else(|| format!("{s:?} is not a time that exists in {zone}"))
+    }
+
+    /// Writes a date-time in `zone` with this pattern.
+    pub(crate) fn format_datetime(&self, t: &DateTime<FixedOffset>, zone: FixedOffset) -> String {
+        use chrono::{Datelike, Timelike};
+        let t = t.with_timezone(&zone);
+        self.write([
+            t.year().max(0) as u32,
+            t.month(),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second(),
+        ])
+    }
+}
+
+/// Writes a date-time as canonical RFC 3339 with its offset, whole seconds.
+pub(crate) fn rfc3339(t: &DateTime<FixedOffset>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%:z").to_string()
+}
+
+/// A code table compiled for both directions.
+#[derive(Debug, Clone)]
+pub(crate) struct CodeTable {
+    pub name: String,
+    inbound: HashMap<String, String>,
+    outbound: HashMap<String, String>,
+}
+
+impl CodeTable {
+    pub(crate) fn new(name: &str, map: &IndexMap<String, String>) -> CodeTable {
+        let mut outbound = HashMap::new();
+        for (code, value) in map {
+            // The first code listed for a canonical value is the one written out.
+            outbound
+                .entry(value.clone())
+                .or_insert_with(|| code.clone());
+        }
+        CodeTable {
+            name: name.to_string(),
+            inbound: map.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            outbound,
+        }
+    }
+
+    pub(crate) fn to_canonical(&self, code: &str) -> Result<&str, String> {
+        self.inbound.get(code).map(String::as_str).ok_or_else(|| {
+            let mut known: Vec<&str> = self.inbound.keys().map(String::as_str).collect();
+            known.sort_unstable();
+            format!(
+                "{code:?} is not in code table {} (known: {})",
+                self.name,
+                known.join(", ")
+            )
+        })
+    }
+
+    pub(crate) fn to_external(&self, value: &str) -> Result<&str, String> {
+        self.outbound.get(value).map(String::as_str).ok_or_else(|| {
+            format!(
+                "{value:?} has no code in code table {}; add a line for it",
+                self.name
+            )
+        })
+    }
+
+    /// The canonical values this table can produce.
+    pub(crate) fn canonical_values(&self) -> impl Iterator<Item = &str> {
+        self.outbound.keys().map(String::as_str)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vn() -> FixedOffset {
+        parse_offset("+07:00").unwrap()
+    }
+
+    #[test]
+    fn nfc_composes_decomposed_text_and_borrows_composed_text() {
+        let nfd = "Nguye\u{302}\u{303}n"; // "Nguyễn" decomposed
+        assert_eq!(nfc(nfd), "Nguyễn");
+        assert!(matches!(nfc("Nguyễn"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn case_transforms_handle_vietnamese_letters() {
+        assert_eq!(apply_case("nguyễn thị ánh", Case::Title), "Nguyễn Thị Ánh");
+        assert_eq!(apply_case("ĐỖ VĂN ĐỨC", Case::Title), "Đỗ Văn Đức");
+        assert_eq!(apply_case("đỗ", Case::Upper), "ĐỖ");
+        assert_eq!(apply_case("ĐỖ", Case::Lower), "đỗ");
+    }
+
+    #[test]
+    fn split_words_is_the_inverse_of_joining_name_parts() {
+        assert_eq!(
+            split_words("Nguyễn Thị Hồng Nhung", " ", 3),
+            ["Nguyễn", "Thị Hồng", "Nhung"]
+        );
+        assert_eq!(split_words("Lê Na", " ", 3), ["Lê", "", "Na"]);
+        assert_eq!(
+            split_words("Nguyễn Thị Hồng Nhung", " ", 2),
+            ["Nguyễn Thị Hồng", "Nhung"]
+        );
+        assert_eq!(split_words("Na", " ", 3), ["", "", "Na"]);
+        assert_eq!(split_words("", " ", 2), ["", ""]);
+    }
+
+    #[test]
+    fn offsets_parse_and_bad_ones_are_refused() {
+        assert_eq!(parse_offset("+07:00").unwrap().local_minus_utc(), 7 * 3600);
+        assert_eq!(
+            parse_offset("-03:30").unwrap().local_minus_utc(),
+            -(3 * 3600 + 1800)
+        );
+        assert_eq!(parse_offset("Z").unwrap().local_minus_utc(), 0);
+        for bad in ["07:00", "+7:00", "+25:00", "+07:60", ""] {
+            assert!(parse_offset(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn date_patterns_parse_partial_dates_and_refuse_impossible_ones() {
+        let full = Pattern::parse("dd/MM/yyyy").unwrap();
+        assert_eq!(
+            full.parse_date("05/09/1985").unwrap().to_string(),
+            "1985-09-05"
+        );
+        assert!(
+            full.parse_date("31/02/1985")
+                .unwrap_err()
+                .contains("no day 31")
+        );
+        assert!(full.parse_date("5/9/1985").is_err());
+        assert!(full.parse_date("05/09/1985 ").is_err());
+        let month = Pattern::parse("MM/yyyy").unwrap();
+        assert_eq!(month.parse_date("09/1985").unwrap().to_string(), "1985-09");
+        assert_eq!(month.precision(), Precision::Month);
+        let d = PartialDate::parse("1985-09-05").unwrap();
+        assert_eq!(full.format_date(&d), "05/09/1985");
+    }
+
+    #[test]
+    fn datetime_patterns_apply_the_zone_both_ways() {
+        let p = Pattern::parse("dd/MM/yyyy HH:mm:ss").unwrap();
+        let t = p.parse_datetime("15/09/2025 08:30:00", vn()).unwrap();
+        assert_eq!(rfc3339(&t), "2025-09-15T08:30:00+07:00");
+        let compact = Pattern::parse("yyyyMMddHHmmss").unwrap();
+        assert_eq!(compact.format_datetime(&t, vn()), "20250915083000");
+        // A UTC instant is written in the adapter's zone.
+        let utc = DateTime::parse_from_rfc3339("2025-09-15T01:30:00Z").unwrap();
+        assert_eq!(compact.format_datetime(&utc, vn()), "20250915083000");
+        assert!(p.parse_datetime("15/09/2025 24:00:00", vn()).is_err());
+        assert!(p.parse_datetime("2025-09-15T08:30:00", vn()).is_err());
+    }
+
+    #[test]
+    fn patterns_with_unknown_letters_or_no_year_are_refused() {
+        assert!(Pattern::parse("dd/MM/yy").unwrap_err().contains("\"y\""));
+        assert!(Pattern::parse("dd/MM").unwrap_err().contains("no year"));
+        assert!(Pattern::parse("yyyy-dd").unwrap_err().contains("no month"));
+        assert!(Pattern::parse("yyyy-MM-MM").is_err());
+    }
+
+    #[test]
+    fn code_tables_map_both_ways_and_name_unknown_codes() {
+        let mut map = IndexMap::new();
+        map.insert("1".to_string(), "male".to_string());
+        map.insert("2".to_string(), "female".to_string());
+        map.insert("M".to_string(), "male".to_string());
+        let t = CodeTable::new("sex", &map);
+        assert_eq!(t.to_canonical("M").unwrap(), "male");
+        assert_eq!(
+            t.to_external("male").unwrap(),
+            "1",
+            "first code listed wins"
+        );
+        let err = t.to_canonical("3").unwrap_err();
+        assert!(
+            err.contains("code table sex") && err.contains("1, 2, M"),
+            "{err}"
+        );
+        assert!(t.to_external("other").is_err());
+    }
+}

@@ -1,0 +1,108 @@
+//! Cross-field rules beyond JSON Schema, run after the schema passes.
+//!
+//! - `citizen`: the personal ID's sex digit agrees with `sex`, its century and year digits with
+//!   `birth_date`; the household head's ID is a personal ID.
+//! - `dossier`: the applicant's ID agrees with the applicant's birth date when both are given;
+//!   `due_at` is not before `received_at`.
+//! - `dossier-status`: `due_at` is not before `received_at`; `event_at` not before `received_at`.
+
+use super::FieldError;
+use crate::model::{PartialDate, PersonalId, Sex};
+use chrono::DateTime;
+use serde_json::Value;
+
+/// Runs the domain rules of `record_type` and appends what fails to `errors`.
+pub(crate) fn check(record_type: &str, record: &Value, errors: &mut Vec<FieldError>) {
+    match record_type {
+        "citizen" => {
+            id_agrees(record, "/personal_id", Some("/sex"), "/birth_date", errors);
+        }
+        "dossier" => {
+            if record.pointer("/applicant/type").and_then(Value::as_str) == Some("citizen") {
+                id_agrees(
+                    record,
+                    "/applicant/personal_id",
+                    None,
+                    "/applicant/birth_date",
+                    errors,
+                );
+            }
+            not_before(record, "/due_at", "/received_at", errors);
+        }
+        "dossier-status" => {
+            not_before(record, "/due_at", "/received_at", errors);
+            not_before(record, "/event_at", "/received_at", errors);
+        }
+        _ => {}
+    }
+}
+
+fn id_agrees(
+    record: &Value,
+    id_ptr: &str,
+    sex_ptr: Option<&str>,
+    birth_ptr: &str,
+    errors: &mut Vec<FieldError>,
+) {
+    let Some(Ok(id)) = record
+        .pointer(id_ptr)
+        .and_then(Value::as_str)
+        .map(PersonalId::parse)
+    else {
+        return; // absent, or already reported by the format check
+    };
+    if let Some(sex_ptr) = sex_ptr
+        && let Some(sex) = record
+            .pointer(sex_ptr)
+            .and_then(Value::as_str)
+            .and_then(Sex::parse)
+        && sex != id.sex()
+    {
+        errors.push(FieldError::new(
+            sex_ptr,
+            "cross.id-sex-mismatch",
+            format!(
+                "the record says {sex} but the personal ID's fourth digit says {}",
+                id.sex()
+            ),
+        ));
+    }
+    if let Some(Ok(birth)) = record
+        .pointer(birth_ptr)
+        .and_then(Value::as_str)
+        .map(PartialDate::parse)
+        && birth.year != id.birth_year()
+    {
+        errors.push(FieldError::new(
+            birth_ptr,
+            "cross.id-birth-year-mismatch",
+            format!(
+                "the record says born in {} but the personal ID's century and year digits say {}",
+                birth.year,
+                id.birth_year()
+            ),
+        ));
+    }
+}
+
+fn not_before(record: &Value, later: &str, earlier: &str, errors: &mut Vec<FieldError>) {
+    let get = |p: &str| {
+        record
+            .pointer(p)
+            .and_then(Value::as_str)
+            .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+    };
+    if let (Some(l), Some(e)) = (get(later), get(earlier))
+        && l < e
+    {
+        errors.push(FieldError::new(
+            later,
+            "cross.time-order",
+            format!(
+                "{} ({l}) is before {} ({e})",
+                later.trim_start_matches('/'),
+                earlier.trim_start_matches('/')
+            ),
+        ));
+    }
+}
