@@ -165,7 +165,7 @@ mod tests {
         let id = PersonalId::parse("079399000001").unwrap();
         assert_eq!(id.sex(), Sex::Female);
         assert_eq!(id.birth_year(), 2099);
-        let id = PersonalId::parse("096500000001").unwrap();
+        let id = PersonalId::parse("096600000001").unwrap();
         assert_eq!(id.sex(), Sex::Male);
         assert_eq!(id.birth_year(), 2200);
     }
