@@ -5,6 +5,7 @@
 //! - `dossier`: the applicant's ID agrees with the applicant's birth date when both are given;
 //!   `due_at` is not before `received_at`.
 //! - `dossier-status`: `due_at` is not before `received_at`; `event_at` not before `received_at`.
+//! - every record: text is in Unicode NFC.
 
 use super::FieldError;
 use crate::model::{PartialDate, PersonalId, Sex};
@@ -13,6 +14,7 @@ use serde_json::Value;
 
 /// Runs the domain rules of `record_type` and appends what fails to `errors`.
 pub(crate) fn check(record_type: &str, record: &Value, errors: &mut Vec<FieldError>) {
+    nfc_everywhere(record, &mut String::new(), errors);
     match record_type {
         "citizen" => {
             id_agrees(record, "/personal_id", Some("/sex"), "/birth_date", errors);
@@ -32,6 +34,44 @@ pub(crate) fn check(record_type: &str, record: &Value, errors: &mut Vec<FieldErr
         "dossier-status" => {
             not_before(record, "/due_at", "/received_at", errors);
             not_before(record, "/event_at", "/received_at", errors);
+        }
+        _ => {}
+    }
+}
+
+/// Text inside the hub is stored in Unicode NFC; translation normalises what arrives, so a
+/// canonical record with decomposed text was written by hand or by a faulty producer.
+fn nfc_everywhere(value: &Value, at: &mut String, errors: &mut Vec<FieldError>) {
+    match value {
+        Value::String(s) => {
+            if unicode_normalization::is_nfc_quick(s.chars())
+                != unicode_normalization::IsNormalized::Yes
+                && !unicode_normalization::is_nfc(s)
+            {
+                errors.push(FieldError::new(
+                    at.clone(),
+                    "text.not-nfc",
+                    "text must be in Unicode NFC (composed); this value is decomposed (NFD)",
+                ));
+            }
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                let len = at.len();
+                at.push('/');
+                at.push_str(&i.to_string());
+                nfc_everywhere(v, at, errors);
+                at.truncate(len);
+            }
+        }
+        Value::Object(map) => {
+            for (k, v) in map {
+                let len = at.len();
+                at.push('/');
+                at.push_str(&super::escape_token(k));
+                nfc_everywhere(v, at, errors);
+                at.truncate(len);
+            }
         }
         _ => {}
     }

@@ -1,0 +1,162 @@
+//! The shipped adapters on their samples: golden files, NFD input, and field errors that name
+//! both the canonical pointer and the external place.
+
+use lienthong::check::{golden_path, translate_validate};
+use lienthong::translate::{Adapter, TranslateError};
+use lienthong::validate::{SchemaRegistry, ValidationOptions};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn registry() -> SchemaRegistry {
+    SchemaRegistry::embedded(&ValidationOptions::default()).unwrap()
+}
+
+fn load(name: &str) -> Adapter {
+    Adapter::load(&root().join(format!("adapters/{name}.toml")), &registry()).unwrap()
+}
+
+#[test]
+fn every_shipped_sample_matches_its_golden_file() {
+    let reg = registry();
+    let mut checked = 0;
+    for entry in std::fs::read_dir(root().join("adapters")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("toml") {
+            continue;
+        }
+        let adapter = Adapter::load(&path, &reg).unwrap();
+        for (record_type, rdef) in &adapter.definition().records {
+            assert!(
+                !rdef.samples.is_empty(),
+                "{}: {record_type} has no sample",
+                adapter.name()
+            );
+            for sample in &rdef.samples {
+                let file = path.parent().unwrap().join(sample);
+                let bytes = std::fs::read(&file).unwrap();
+                let record = translate_validate(&adapter, &reg, record_type, &bytes)
+                    .unwrap_or_else(|e| panic!("{}: {e:#?}", file.display()));
+                let golden: Value = serde_json::from_str(
+                    &std::fs::read_to_string(golden_path(&file))
+                        .unwrap_or_else(|e| panic!("{}: no golden file: {e}", file.display())),
+                )
+                .unwrap();
+                assert_eq!(record, golden, "{}", file.display());
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 10, "only {checked} samples");
+}
+
+#[test]
+fn decomposed_input_comes_out_composed() {
+    let bytes =
+        std::fs::read(root().join("adapters/samples/motcua-hatinh/dossier-business.xml")).unwrap();
+    let text = String::from_utf8(bytes.clone()).unwrap();
+    assert!(
+        text.contains("Cn\u{302}g") || text.contains("Co\u{302}ng"),
+        "the sample is NFD"
+    );
+    let record =
+        translate_validate(&load("motcua-hatinh"), &registry(), "dossier", &bytes).unwrap();
+    assert_eq!(
+        record["applicant"]["full_name"],
+        "Công ty TNHH Xây dựng Hồng Lĩnh"
+    );
+}
+
+#[test]
+fn field_errors_name_the_canonical_pointer_and_the_external_place() {
+    let adapter = load("motcua-hatinh");
+    let doc = std::fs::read_to_string(root().join("adapters/samples/motcua-hatinh/dossier.xml"))
+        .unwrap()
+        .replace("15/09/2025 08:42:10", "31/09/2025 08:42:10")
+        .replace(
+            "<hs:TrangThai>MOI</hs:TrangThai>",
+            "<hs:TrangThai>XYZ</hs:TrangThai>",
+        )
+        .replace(
+            "<hs:MaHoSo>000.00.10.H42-250915-0001</hs:MaHoSo>",
+            "<hs:MaHoSo>  </hs:MaHoSo>",
+        );
+    let Err(TranslateError::Fields(errors)) = adapter.inbound("dossier", doc.as_bytes()) else {
+        panic!("expected field errors")
+    };
+    let find = |code: &str| {
+        errors
+            .iter()
+            .find(|e| e.code == code)
+            .unwrap_or_else(|| panic!("{code} not in {errors:#?}"))
+    };
+    let required = find("translate.required");
+    assert_eq!(required.pointer, "/dossier_code");
+    assert_eq!(required.source.as_deref(), Some("hs:MaHoSo"));
+    let date = find("translate.datetime");
+    assert_eq!(date.pointer, "/received_at");
+    assert!(date.message.contains("31/09/2025"), "{}", date.message);
+    let code = find("translate.code");
+    assert_eq!(code.pointer, "/status");
+    assert!(
+        code.message.contains("XYZ") && code.message.contains("MOI"),
+        "{}",
+        code.message
+    );
+    assert_eq!(errors.len(), 3, "{errors:#?}");
+}
+
+#[test]
+fn translation_then_validation_reports_schema_errors_too() {
+    let adapter = load("population-registry");
+    let doc =
+        std::fs::read_to_string(root().join("adapters/samples/population-registry/citizen.json"))
+            .unwrap()
+            .replace("\"gioiTinh\": \"2\"", "\"gioiTinh\": \"1\"");
+    let errors = translate_validate(&adapter, &registry(), "citizen", doc.as_bytes()).unwrap_err();
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert_eq!(errors[0].code, "cross.id-sex-mismatch");
+    assert_eq!(errors[0].pointer, "/sex");
+}
+
+#[test]
+fn outbound_writes_the_destination_format() {
+    let canonical: Value = serde_json::from_str(
+        &std::fs::read_to_string(golden_path(Path::new(
+            &root().join("adapters/samples/motcua-hatinh/status-returned.xml"),
+        )))
+        .unwrap(),
+    )
+    .unwrap();
+    let portal = load("national-portal");
+    let out = portal.outbound("dossier-status", &canonical).unwrap();
+    let body: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(body["service"], "DongBoHoSoMC");
+    assert_eq!(body["isUpdating"], "True");
+    assert_eq!(body["data"][0]["TrangThaiHoSo"], "10");
+    assert_eq!(body["data"][0]["ThoiDiemXuLy"], "20250918091500");
+    assert_eq!(body["data"][0]["DanhSachGiayToKetQua"][0]["NguonGoc"], "2");
+    // And the province's own SOAP form of the same record.
+    let motcua = load("motcua-hatinh");
+    let xml = String::from_utf8(motcua.outbound("dossier-status", &canonical).unwrap()).unwrap();
+    assert!(xml.starts_with("<?xml"), "{xml}");
+    assert!(xml.contains("<hs:TrangThai>DATRA</hs:TrangThai>"), "{xml}");
+    assert!(
+        xml.contains("http://schemas.xmlsoap.org/soap/envelope/"),
+        "{xml}"
+    );
+}
+
+#[test]
+fn an_unknown_record_type_is_named_with_the_known_ones() {
+    let err = load("population-registry")
+        .inbound("dossier", b"{}")
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("has no record type") && err.to_string().contains("citizen"),
+        "{err}"
+    );
+}
