@@ -64,7 +64,7 @@ fn a_canonical_field_the_schema_lacks_is_named_with_the_known_ones() {
     );
     assert_problem(
         &with_field("canonical = \"/official/nam\"\nexternal = \"hs:T\""),
-        "name, title, department",
+        "department, name, title",
     );
 }
 

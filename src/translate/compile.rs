@@ -97,6 +97,8 @@ pub struct Adapter {
     pub(crate) records: BTreeMap<String, Record>,
     /// Namespace declarations written on outbound XML roots: (prefix, uri).
     pub(crate) xmlns: Vec<(String, String)>,
+    /// Namespaces every parsed document is seeded with; steps carry their index here.
+    pub(crate) ns_seed: Vec<String>,
 }
 
 impl Adapter {
@@ -126,10 +128,17 @@ impl Adapter {
         file: &str,
         registry: &SchemaRegistry,
     ) -> Result<Adapter, AdapterError> {
+        let mut ns_seed: Vec<String> = vec![soap::SOAP11.into(), soap::SOAP12.into()];
+        for uri in def.xml.namespaces.values() {
+            if !ns_seed.contains(uri) {
+                ns_seed.push(uri.clone());
+            }
+        }
         let mut c = Compiler {
             def: &def,
             problems: Vec::new(),
             table_names: def.code_tables.keys().cloned().collect(),
+            ns_seed: &ns_seed,
         };
         let zone = c.top_level(registry);
         let mut records = BTreeMap::new();
@@ -213,6 +222,7 @@ impl Adapter {
             tables,
             records,
             xmlns,
+            ns_seed,
         })
     }
 
@@ -256,7 +266,7 @@ impl Adapter {
         let record = self.record(record_type)?;
         match (&record.root, self.def.format) {
             (Root::Xml(root_step), _) => {
-                let doc = xml::XmlDoc::parse(document, &self.def.xml.limits)?;
+                let doc = xml::XmlDoc::parse_seeded(document, &self.def.xml.limits, &self.ns_seed)?;
                 let root = soap::unwrap(doc.root())?;
                 if !root.is(root_step) {
                     let (ns, local) = root.name();
@@ -328,6 +338,7 @@ struct Compiler<'d> {
     def: &'d AdapterDef,
     problems: Vec<String>,
     table_names: Vec<String>,
+    ns_seed: &'d [String],
 }
 
 impl Compiler<'_> {
@@ -487,7 +498,16 @@ impl Compiler<'_> {
                 None if attribute => String::new(),
                 None => self.def.xml.namespaces.get("").cloned().unwrap_or_default(),
             };
+            let ns_index = if ns.is_empty() {
+                0
+            } else {
+                self.ns_seed
+                    .iter()
+                    .position(|u| *u == ns)
+                    .map_or(xml::UNSEEDED, |i| i as u32 + 1)
+            };
             steps.push(Step {
+                ns_index,
                 ns,
                 prefix: prefix.map(str::to_string),
                 local: local.to_string(),

@@ -129,7 +129,12 @@ fn slot<'v>(v: &'v mut Value, token: &str, arrays: bool) -> Option<&'v mut Value
         *v = Value::Object(Map::new());
     }
     match v {
-        Value::Object(o) => Some(o.entry(token.to_string()).or_insert(Value::Null)),
+        Value::Object(o) => {
+            if !o.contains_key(token) {
+                o.insert(token.to_string(), Value::Null);
+            }
+            o.get_mut(token)
+        }
         Value::Array(a) if arrays => {
             let i: usize = token.parse().ok()?;
             if i > 10_000 {

@@ -307,7 +307,9 @@ fn convert_in(adapter: &Adapter, f: &Field, raw: Raw<'_>) -> Result<Option<Value
         None | Some(ValueType::String) => Ok(Some(Value::String(text.into_owned()))),
         Some(ValueType::Integer) => text
             .parse::<i64>()
-            .map(|n| Some(Value::Number(n.into())))
+            .map(Number::from)
+            .or_else(|_| text.parse::<u64>().map(Number::from))
+            .map(|n| Some(Value::Number(n)))
             .map_err(|_| ("translate.type", format!("{text:?} is not an integer"))),
         Some(ValueType::Number) => text
             .parse::<f64>()

@@ -1,7 +1,7 @@
 //! SOAP 1.1 and 1.2 envelopes: unwrapped inbound, built outbound.
 
 use super::DocumentError;
-use super::xml::{Elem, Step};
+use super::xml::{Elem, Step, UNSEEDED};
 use crate::config::adapter::SoapVersion;
 
 /// Envelope namespace of SOAP 1.1.
@@ -12,6 +12,7 @@ pub(crate) const SOAP12: &str = "http://www.w3.org/2003/05/soap-envelope";
 fn step(ns: &str, local: &str) -> Step {
     Step {
         ns: ns.to_string(),
+        ns_index: UNSEEDED,
         prefix: None,
         local: local.to_string(),
         attribute: false,

@@ -12,6 +12,9 @@ use unicode_normalization::{UnicodeNormalization, is_nfc_quick};
 /// Normalises to Unicode NFC (one-stop systems send NFD too), without allocating when the text
 /// is already NFC.
 pub(crate) fn nfc(s: &str) -> Cow<'_, str> {
+    if s.is_ascii() {
+        return Cow::Borrowed(s);
+    }
     match is_nfc_quick(s.chars()) {
         unicode_normalization::IsNormalized::Yes => Cow::Borrowed(s),
         _ => Cow::Owned(s.nfc().collect()),
@@ -27,7 +30,9 @@ pub(crate) fn apply_case(s: &str, case: Case) -> String {
             let mut out = String::with_capacity(s.len());
             let mut start = true;
             for c in s.chars() {
-                if c.is_whitespace() {
+                // A word starts after a space, and after an apostrophe as in the Ê Đê name
+                // "H'Hen Niê".
+                if c.is_whitespace() || c == '\'' {
                     start = true;
                     out.push(c);
                 } else if start {
@@ -365,6 +370,7 @@ mod tests {
     fn case_transforms_handle_vietnamese_letters() {
         assert_eq!(apply_case("nguyễn thị ánh", Case::Title), "Nguyễn Thị Ánh");
         assert_eq!(apply_case("ĐỖ VĂN ĐỨC", Case::Title), "Đỗ Văn Đức");
+        assert_eq!(apply_case("H'HEN NIÊ", Case::Title), "H'Hen Niê");
         assert_eq!(apply_case("đỗ", Case::Upper), "ĐỖ");
         assert_eq!(apply_case("ĐỖ", Case::Lower), "đỗ");
     }

@@ -8,13 +8,15 @@
 
 use super::DocumentError;
 use crate::config::adapter::XmlLimits;
-use quick_xml::NsReader;
+use quick_xml::Reader;
 use quick_xml::escape::{escape, partial_escape};
 use quick_xml::events::Event;
-use quick_xml::name::ResolveResult;
 use std::borrow::Cow;
 
 const NONE: u32 = u32::MAX;
+
+/// A step whose namespace was not among a document's seeds: matched by URI.
+pub(crate) const UNSEEDED: u32 = u32::MAX;
 
 /// A parsed XML document: elements in document order, each with its namespace, local name,
 /// attributes and text content.
@@ -55,6 +57,9 @@ pub(crate) struct Elem<'d, 'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Step {
     pub ns: String,
+    /// Index of `ns` among the namespaces a document was seeded with (`XmlDoc::parse_seeded`),
+    /// so that matching compares integers; `UNSEEDED` to compare the URI instead.
+    pub ns_index: u32,
     pub prefix: Option<String>,
     pub local: String,
     pub attribute: bool,
@@ -84,7 +89,18 @@ pub(crate) fn utf8(bytes: &[u8]) -> Result<&str, DocumentError> {
 
 impl<'a> XmlDoc<'a> {
     /// Parses a document under `limits`.
+    #[cfg(test)]
     pub(crate) fn parse(bytes: &'a [u8], limits: &XmlLimits) -> Result<XmlDoc<'a>, DocumentError> {
+        XmlDoc::parse_seeded(bytes, limits, &[])
+    }
+
+    /// Parses a document under `limits`; the namespaces in `seed` get the indices 1, 2, … in
+    /// order, so that steps compiled against the same list match by index.
+    pub(crate) fn parse_seeded(
+        bytes: &'a [u8],
+        limits: &XmlLimits,
+        seed: &[String],
+    ) -> Result<XmlDoc<'a>, DocumentError> {
         if bytes.len() > limits.max_bytes {
             return Err(doc_err(
                 "document.too-large",
@@ -97,18 +113,21 @@ impl<'a> XmlDoc<'a> {
             ));
         }
         let text = utf8(bytes)?;
-        let mut reader = NsReader::from_str(text);
+        let mut reader = Reader::from_str(text);
         reader.config_mut().check_end_names = true;
+        // In-scope namespace bindings: (prefix, namespace index, depth of the declaring element).
+        let mut bindings: Vec<(&'a str, u32, usize)> = Vec::new();
+        let mut pending: Vec<(&'a str, Cow<'a, str>)> = Vec::new();
         let mut doc = XmlDoc {
             nodes: Vec::with_capacity(64),
             attrs: Vec::new(),
-            namespaces: Vec::new(),
+            namespaces: seed.to_vec(),
         };
         let mut stack: Vec<u32> = Vec::with_capacity(16);
         let mut seen_root = false;
         loop {
             let pos = reader.buffer_position();
-            let (resolved, event) = match reader.read_resolved_event() {
+            let event = match reader.read_event() {
                 Ok(ev) => ev,
                 Err(e) => {
                     let at = reader.error_position();
@@ -123,17 +142,6 @@ impl<'a> XmlDoc<'a> {
                     } else {
                         doc_err("xml.syntax", format!("not well-formed XML: {e}"), Some(at))
                     });
-                }
-            };
-            let ns = match resolved {
-                ResolveResult::Bound(n) => doc.intern(n.0),
-                ResolveResult::Unbound => 0,
-                ResolveResult::Unknown(p) => {
-                    return Err(doc_err(
-                        "xml.namespace",
-                        format!("the prefix {p:?} is not declared"),
-                        Some(pos),
-                    ));
                 }
             };
             match event {
@@ -167,17 +175,15 @@ impl<'a> XmlDoc<'a> {
                             Some(pos),
                         ));
                     }
-                    let local: &'a str = local_of(text, e.name().as_ref());
+                    let depth = stack.len();
+                    let qname: &'a str = sub_of(text, e.name().as_ref());
                     let first_attr = doc.attrs.len() as u32;
+                    pending.clear();
                     for attr in e.attributes() {
                         let attr = attr.map_err(|err| {
                             doc_err("xml.syntax", format!("bad attribute: {err}"), Some(pos))
                         })?;
-                        let key = attr.key;
-                        if key.as_namespace_binding().is_some() {
-                            continue;
-                        }
-                        if doc.attrs.len() as u32 - first_attr >= limits.max_attributes as u32 {
+                        if pending.len() >= limits.max_attributes {
                             return Err(doc_err(
                                 "xml.too-many-attributes",
                                 format!(
@@ -188,36 +194,53 @@ impl<'a> XmlDoc<'a> {
                                 Some(pos),
                             ));
                         }
-                        let (ares, _) = reader.resolver().resolve_attribute(key);
-                        let ans = match ares {
-                            ResolveResult::Bound(n) => doc.intern(n.0),
-                            ResolveResult::Unbound => 0,
-                            ResolveResult::Unknown(p) => {
-                                return Err(doc_err(
-                                    "xml.namespace",
-                                    format!("the prefix {p:?} is not declared"),
+                        let key: &'a str = sub_of(text, attr.key.as_ref());
+                        let value = attr
+                            .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                            .map_err(|err| {
+                                doc_err(
+                                    "xml.entity",
+                                    format!(
+                                        "attribute {key}: {err} (only the five predefined \
+                                         entities and character references are allowed)"
+                                    ),
                                     Some(pos),
-                                ));
-                            }
-                        };
-                        let value = attr.normalized_value(quick_xml::XmlVersion::Implicit1_0).map_err(|err| {
-                            doc_err(
-                                "xml.entity",
-                                format!(
-                                    "attribute {}: {err} (only the five predefined entities and \
-                                     character references are allowed)",
-                                    key.as_ref()
-                                ),
-                                Some(pos),
-                            )
-                        })?;
+                                )
+                            })?;
                         let value = match value {
                             Cow::Borrowed(_) => Cow::Borrowed(sub_of(text, attr_raw(&attr))),
                             Cow::Owned(s) => Cow::Owned(s),
                         };
+                        if key == "xmlns" {
+                            let ns = doc.intern_opt(&value);
+                            bindings.push(("", ns, depth));
+                        } else if let Some(prefix) = key.strip_prefix("xmlns:") {
+                            let ns = doc.intern_opt(&value);
+                            bindings.push((prefix, ns, depth));
+                        } else {
+                            pending.push((key, value));
+                        }
+                    }
+                    let (prefix, local) = split_qname(qname);
+                    let ns = resolve(&bindings, prefix, true).ok_or_else(|| {
+                        doc_err(
+                            "xml.namespace",
+                            format!("the prefix {:?} is not declared", prefix.unwrap_or("")),
+                            Some(pos),
+                        )
+                    })?;
+                    for (key, value) in pending.drain(..) {
+                        let (aprefix, alocal) = split_qname(key);
+                        let ans = resolve(&bindings, aprefix, false).ok_or_else(|| {
+                            doc_err(
+                                "xml.namespace",
+                                format!("the prefix {:?} is not declared", aprefix.unwrap_or("")),
+                                Some(pos),
+                            )
+                        })?;
                         doc.attrs.push(Attr {
                             ns: ans,
-                            local: local_of(text, key.as_ref()),
+                            local: alocal,
                             value,
                         });
                     }
@@ -243,14 +266,26 @@ impl<'a> XmlDoc<'a> {
                     }
                     if is_start {
                         stack.push(index);
+                    } else {
+                        while bindings.last().is_some_and(|b| b.2 == depth) {
+                            bindings.pop();
+                        }
                     }
                 }
                 Event::End(_) => {
                     stack.pop();
+                    let depth = stack.len();
+                    while bindings.last().is_some_and(|b| b.2 == depth) {
+                        bindings.pop();
+                    }
                 }
                 Event::Text(t) => {
                     let content = t.xml10_content();
                     match stack.last() {
+                        // Indentation between child elements is not content.
+                        Some(&i)
+                            if doc.nodes[i as usize].first_child != NONE
+                                && content.trim().is_empty() => {}
                         Some(&i) => doc.append_text(i, content),
                         None if content.trim().is_empty() => {}
                         None => {
@@ -339,6 +374,11 @@ impl<'a> XmlDoc<'a> {
         Ok(doc)
     }
 
+    /// Interns a namespace URI; the empty URI (an undeclaration) is "no namespace".
+    fn intern_opt(&mut self, uri: &str) -> u32 {
+        if uri.is_empty() { 0 } else { self.intern(uri) }
+    }
+
     fn intern(&mut self, uri: &str) -> u32 {
         match self.namespaces.iter().position(|n| n == uri) {
             Some(i) => i as u32 + 1,
@@ -369,6 +409,8 @@ impl<'a> XmlDoc<'a> {
     fn ns_uri(&self, ns: u32) -> &str {
         if ns == 0 {
             ""
+        } else if ns == XML_NS_INDEX {
+            "http://www.w3.org/XML/1998/namespace"
         } else {
             &self.namespaces[ns as usize - 1]
         }
@@ -386,10 +428,34 @@ fn sub_of<'a>(text: &'a str, part: &str) -> &'a str {
     }
 }
 
-fn local_of<'a>(text: &'a str, qname: &str) -> &'a str {
-    let local = qname.rsplit_once(':').map_or(qname, |(_, l)| l);
-    sub_of(text, local)
+/// Splits `prefix:local`.
+fn split_qname(qname: &str) -> (Option<&str>, &str) {
+    match qname.split_once(':') {
+        Some((p, l)) => (Some(p), l),
+        None => (None, qname),
+    }
 }
+
+/// The namespace index bound to `prefix` (an element's unprefixed name takes the default
+/// namespace; an attribute's has none). `None` for an undeclared prefix.
+fn resolve(bindings: &[(&str, u32, usize)], prefix: Option<&str>, element: bool) -> Option<u32> {
+    match prefix {
+        None if !element => Some(0),
+        None => Some(
+            bindings
+                .iter()
+                .rev()
+                .find(|b| b.0.is_empty())
+                .map_or(0, |b| b.1),
+        ),
+        Some("xml") => Some(XML_NS_INDEX),
+        Some(p) => bindings.iter().rev().find(|b| b.0 == p).map(|b| b.1),
+    }
+}
+
+/// The `xml:` prefix is bound by definition; its attributes (`xml:lang`) are kept under this
+/// index, which names no interned namespace and so matches no adapter path.
+const XML_NS_INDEX: u32 = u32::MAX - 1;
 
 fn attr_raw<'x>(attr: &'x quick_xml::events::attributes::Attribute<'_>) -> &'x str {
     match &attr.value {
@@ -416,8 +482,13 @@ impl<'d, 'a> Elem<'d, 'a> {
 
     /// Whether the element is `step`.
     pub(crate) fn is(&self, step: &Step) -> bool {
-        let (ns, local) = self.name();
-        local == step.local && ns == step.ns
+        let node = self.node();
+        node.local == step.local
+            && if step.ns_index == UNSEEDED {
+                self.doc.ns_uri(node.ns) == step.ns
+            } else {
+                node.ns == step.ns_index
+            }
     }
 
     /// Child elements in order.
@@ -444,7 +515,14 @@ impl<'d, 'a> Elem<'d, 'a> {
         let (from, to) = self.node().attrs;
         self.doc.attrs[from as usize..to as usize]
             .iter()
-            .find(|a| a.local == step.local && self.doc.ns_uri(a.ns) == step.ns)
+            .find(|a| {
+                a.local == step.local
+                    && if step.ns_index == UNSEEDED {
+                        self.doc.ns_uri(a.ns) == step.ns
+                    } else {
+                        a.ns == step.ns_index
+                    }
+            })
             .map(|a| a.value.as_ref())
     }
 
@@ -544,6 +622,7 @@ mod tests {
     fn step(ns: &str, local: &str) -> Step {
         Step {
             ns: ns.into(),
+            ns_index: UNSEEDED,
             prefix: None,
             local: local.into(),
             attribute: false,

@@ -11,6 +11,7 @@ use super::FieldError;
 use crate::model::{PartialDate, PersonalId, Sex};
 use chrono::DateTime;
 use serde_json::Value;
+use unicode_normalization::{IsNormalized, is_nfc_quick};
 
 /// Runs the domain rules of `record_type` and appends what fails to `errors`.
 pub(crate) fn check(record_type: &str, record: &Value, errors: &mut Vec<FieldError>) {
@@ -43,17 +44,12 @@ pub(crate) fn check(record_type: &str, record: &Value, errors: &mut Vec<FieldErr
 /// canonical record with decomposed text was written by hand or by a faulty producer.
 fn nfc_everywhere(value: &Value, at: &mut String, errors: &mut Vec<FieldError>) {
     match value {
-        Value::String(s) => {
-            if unicode_normalization::is_nfc_quick(s.chars())
-                != unicode_normalization::IsNormalized::Yes
-                && !unicode_normalization::is_nfc(s)
-            {
-                errors.push(FieldError::new(
-                    at.clone(),
-                    "text.not-nfc",
-                    "text must be in Unicode NFC (composed); this value is decomposed (NFD)",
-                ));
-            }
+        Value::String(s) if !s.is_ascii() && !is_nfc(s) => {
+            errors.push(FieldError::new(
+                at.clone(),
+                "text.not-nfc",
+                "text must be in Unicode NFC (composed); this value is decomposed (NFD)",
+            ));
         }
         Value::Array(items) => {
             for (i, v) in items.iter().enumerate() {
@@ -74,6 +70,14 @@ fn nfc_everywhere(value: &Value, at: &mut String, errors: &mut Vec<FieldError>) 
             }
         }
         _ => {}
+    }
+}
+
+fn is_nfc(s: &str) -> bool {
+    match is_nfc_quick(s.chars()) {
+        IsNormalized::Yes => true,
+        IsNormalized::No => false,
+        IsNormalized::Maybe => unicode_normalization::is_nfc(s),
     }
 }
 

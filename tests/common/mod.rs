@@ -1,0 +1,51 @@
+//! Helpers shared by the integration tests: the repository's files, the embedded schema registry
+//! and the shipped adapters, each built once per test binary.
+
+use lienthong::translate::Adapter;
+use lienthong::validate::{SchemaRegistry, ValidationOptions};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+/// A path inside the repository (the package root).
+pub fn repo_path(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+/// The embedded schemas under the default validation options.
+pub fn registry() -> &'static SchemaRegistry {
+    static REGISTRY: OnceLock<SchemaRegistry> = OnceLock::new();
+    REGISTRY.get_or_init(|| {
+        SchemaRegistry::embedded(&ValidationOptions::default())
+            .unwrap_or_else(|e| panic!("the embedded schemas load: {e}"))
+    })
+}
+
+/// Every shipped adapter (`adapters/*.toml`), compiled, by adapter name.
+pub fn shipped_adapters() -> &'static BTreeMap<String, Adapter> {
+    static ADAPTERS: OnceLock<BTreeMap<String, Adapter>> = OnceLock::new();
+    ADAPTERS.get_or_init(|| {
+        let dir = repo_path("adapters");
+        let entries = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()));
+        let mut adapters = BTreeMap::new();
+        for entry in entries {
+            let path = entry.expect("a directory entry").path();
+            if path.extension().and_then(|e| e.to_str()) != Some("toml") {
+                continue;
+            }
+            let adapter = Adapter::load(&path, registry())
+                .unwrap_or_else(|e| panic!("{} does not load: {e}", path.display()));
+            adapters.insert(adapter.name().to_string(), adapter);
+        }
+        adapters
+    })
+}
+
+/// One shipped adapter by name (`motcua-hatinh` for `adapters/motcua-hatinh.toml`).
+pub fn load_adapter(name: &str) -> &'static Adapter {
+    shipped_adapters().get(name).unwrap_or_else(|| {
+        let known: Vec<&String> = shipped_adapters().keys().collect();
+        panic!("no shipped adapter is named {name:?} (shipped: {known:?})")
+    })
+}
