@@ -75,15 +75,18 @@ fn an_undeclared_entity_reference_is_refused() {
 
 #[test]
 fn deep_nesting_is_refused_at_the_depth_limit() {
-    // 200,000 nested openings (600 KB, under the size limit): refused at depth 33, the rest
-    // is never read.
-    let doc = "<a>".repeat(200_000);
+    // 200,000 nested openings inside the right root (600 KB, under the size limit): refused at
+    // depth 33, the rest is never read.
+    let doc = format!(
+        "<hs:HoSo xmlns:hs=\"urn:motcua:hatinh:hoso:1\">{}",
+        "<a>".repeat(200_000)
+    );
     assert_eq!(
         refusal("200,000-deep nesting", doc.as_bytes()),
         "xml.too-deep"
     );
     // Closed properly it is over the size limit and refused before parsing.
-    let closed = format!("{doc}{}", "</a>".repeat(200_000));
+    let closed = format!("{doc}{}</hs:HoSo>", "</a>".repeat(200_000));
     assert_eq!(
         refusal("200,000-deep nesting, closed", closed.as_bytes()),
         "document.too-large"
@@ -123,6 +126,13 @@ fn invalid_utf8_is_refused_with_its_offset() {
         }
         other => panic!("expected invalid UTF-8, got {other:?}"),
     }
+}
+
+#[test]
+fn a_foreign_root_is_refused_at_its_first_element() {
+    // Whatever follows (here 200,000 nested elements) is never read.
+    let doc = "<a>".repeat(200_000);
+    assert_eq!(refusal("foreign root", doc.as_bytes()), "xml.wrong-root");
 }
 
 #[test]

@@ -3,7 +3,8 @@
 
 use super::transforms::{CodeTable, Pattern, parse_offset};
 use super::xml::Step;
-use super::{TranslateError, json, mapping, soap, xml};
+use super::xml_read::{Plan, Scope};
+use super::{TranslateError, json, mapping, soap, xml_read};
 use crate::config::adapter::{
     AdapterDef, Case, DefinitionError, FieldDef, Format, Transport, ValueType,
 };
@@ -44,8 +45,9 @@ pub(crate) enum DateTimeFormat {
 /// A place in the external document.
 #[derive(Debug, Clone)]
 pub(crate) enum ExtPath {
-    /// Element steps from the record root; the last may be an attribute.
-    Xml(Vec<Step>),
+    /// Element steps from the record root (the last may be an attribute), and the slot the
+    /// reading plan gives the place (a value slot, or an array slot for array fields).
+    Xml { steps: Vec<Step>, slot: u32 },
     /// JSON Pointer tokens from the record object.
     Json(Vec<String>),
 }
@@ -74,7 +76,8 @@ pub(crate) struct Field {
 /// Where the record sits in the external document.
 #[derive(Debug, Clone)]
 pub(crate) enum Root {
-    Xml(Step),
+    /// The record's root element, and the plan that reads the record.
+    Xml(Step, Box<Plan>),
     Json(Vec<String>),
 }
 
@@ -97,8 +100,6 @@ pub struct Adapter {
     pub(crate) records: BTreeMap<String, Record>,
     /// Namespace declarations written on outbound XML roots: (prefix, uri).
     pub(crate) xmlns: Vec<(String, String)>,
-    /// Namespaces every parsed document is seeded with; steps carry their index here.
-    pub(crate) ns_seed: Vec<String>,
 }
 
 impl Adapter {
@@ -128,7 +129,7 @@ impl Adapter {
         file: &str,
         registry: &SchemaRegistry,
     ) -> Result<Adapter, AdapterError> {
-        let mut ns_seed: Vec<String> = vec![soap::SOAP11.into(), soap::SOAP12.into()];
+        let mut ns_seed: Vec<String> = xml_read::base_namespaces();
         for uri in def.xml.namespaces.values() {
             if !ns_seed.contains(uri) {
                 ns_seed.push(uri.clone());
@@ -180,12 +181,20 @@ impl Adapter {
                     ),
                 }
             }
-            let fields = c.fields(
+            let mut fields = c.fields(
                 &at,
                 &rdef.fields,
                 Some(schema.document()),
                 schema.document(),
             );
+            let root = match root {
+                Some(Root::Xml(step, _)) => {
+                    let mut plan = Plan::new(ns_seed.clone(), step.clone());
+                    plan_fields(&mut plan, Plan::root_scope(), &mut fields);
+                    Some(Root::Xml(step, Box::new(plan)))
+                }
+                other => other,
+            };
             if let Some(root) = root {
                 records.insert(
                     record_type.clone(),
@@ -222,7 +231,6 @@ impl Adapter {
             tables,
             records,
             xmlns,
-            ns_seed,
         })
     }
 
@@ -265,23 +273,9 @@ impl Adapter {
     pub fn inbound(&self, record_type: &str, document: &[u8]) -> Result<Value, TranslateError> {
         let record = self.record(record_type)?;
         match (&record.root, self.def.format) {
-            (Root::Xml(root_step), _) => {
-                let doc = xml::XmlDoc::parse_seeded(document, &self.def.xml.limits, &self.ns_seed)?;
-                let root = soap::unwrap(doc.root())?;
-                if !root.is(root_step) {
-                    let (ns, local) = root.name();
-                    return Err(TranslateError::Document(super::DocumentError {
-                        code: "xml.wrong-root",
-                        message: format!(
-                            "expected the root element {} ({}), found {local} ({})",
-                            root_step.local,
-                            ns_label(&root_step.ns),
-                            ns_label(ns)
-                        ),
-                        position: None,
-                    }));
-                }
-                mapping::inbound_xml(self, record, root)
+            (Root::Xml(_, plan), _) => {
+                let frame = xml_read::read(document, &self.def.xml.limits, plan)?;
+                mapping::inbound_xml(self, record, &frame)
             }
             (Root::Json(tokens), _) => {
                 let value = json::parse(document, &self.def.json.limits)?;
@@ -304,7 +298,7 @@ impl Adapter {
     pub fn outbound(&self, record_type: &str, record: &Value) -> Result<Vec<u8>, TranslateError> {
         let rec = self.record(record_type)?;
         let text = match &rec.root {
-            Root::Xml(step) => {
+            Root::Xml(step, _) => {
                 let body = mapping::outbound_xml(self, rec, step, record)?;
                 if self.def.transport == Transport::Soap {
                     soap::wrap(self.def.soap.version, &body)
@@ -326,11 +320,27 @@ impl Adapter {
     }
 }
 
-fn ns_label(ns: &str) -> String {
-    if ns.is_empty() {
-        "no namespace".into()
-    } else {
-        format!("namespace {ns}")
+/// Gives every XML place of `fields` its slot in the reading plan.
+fn plan_fields(plan: &mut Plan, scope: Scope, fields: &mut [Field]) {
+    for f in fields {
+        if f.array {
+            if let Some(ExtPath::Xml { steps, slot }) = f.external.first_mut() {
+                let (array_slot, item) = plan.array(scope, steps);
+                *slot = array_slot;
+                if f.children.is_empty() {
+                    // The item's own text: the first value slot of its scope.
+                    plan.scalar(item, &[]);
+                } else {
+                    plan_fields(plan, item, &mut f.children);
+                }
+            }
+            continue;
+        }
+        for e in &mut f.external {
+            if let ExtPath::Xml { steps, slot } = e {
+                *slot = plan.scalar(scope, steps);
+            }
+        }
     }
 }
 
@@ -426,7 +436,10 @@ impl Compiler<'_> {
             Format::Xml => {
                 let steps = self.xml_path(&format!("{at}.root"), root)?;
                 match <[Step; 1]>::try_from(steps) {
-                    Ok([s]) if !s.attribute => Some(Root::Xml(s)),
+                    Ok([s]) if !s.attribute => Some(Root::Xml(
+                        s.clone(),
+                        Box::new(Plan::new(Vec::new(), s)),
+                    )),
                     _ => {
                         self.problem(
                             &format!("{at}.root"),
@@ -504,7 +517,7 @@ impl Compiler<'_> {
                 self.ns_seed
                     .iter()
                     .position(|u| *u == ns)
-                    .map_or(xml::UNSEEDED, |i| i as u32 + 1)
+                    .map_or(0, |i| i as u32 + 1)
             };
             steps.push(Step {
                 ns_index,
@@ -574,7 +587,7 @@ impl Compiler<'_> {
             match self.def.format {
                 Format::Xml => {
                     if let Some(steps) = self.xml_path(at, e) {
-                        external.push(ExtPath::Xml(steps));
+                        external.push(ExtPath::Xml { steps, slot: 0 });
                     }
                 }
                 Format::Json => match json::tokens(e) {

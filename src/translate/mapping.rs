@@ -3,7 +3,8 @@
 
 use super::compile::{Adapter, DateTimeFormat, ExtPath, Field, Record};
 use super::transforms::{apply_case, nfc, rfc3339, split_words};
-use super::xml::{Elem, OutElem, Step};
+use super::xml::{OutElem, Step};
+use super::xml_read::Frame;
 use super::{TranslateError, json};
 use crate::config::adapter::ValueType;
 use crate::model::PartialDate;
@@ -25,39 +26,32 @@ trait Source<'d>: Copy {
     fn own(self) -> Option<Raw<'d>>;
 }
 
-impl<'d, 'a> Source<'d> for Elem<'d, 'a> {
+impl<'d> Source<'d> for &'d Frame<'d> {
     fn scalar(self, path: &ExtPath) -> Result<Option<Raw<'d>>, String> {
-        let ExtPath::Xml(steps) = path else {
-            return Ok(None);
-        };
-        let Some((last, init)) = steps.split_last() else {
-            return Ok(None);
-        };
-        let Some(parent) = self.descend(init) else {
-            return Ok(None);
-        };
-        Ok(if last.attribute {
-            parent.attribute(last).map(Raw::Text)
-        } else {
-            parent.child(last).map(|e| Raw::Text(e.text()))
+        Ok(match path {
+            ExtPath::Xml { slot, .. } => self
+                .values
+                .get(*slot as usize)
+                .and_then(|v| v.as_deref())
+                .map(Raw::Text),
+            ExtPath::Json(_) => None,
         })
     }
 
     fn items(self, path: &ExtPath) -> Result<Vec<Self>, String> {
-        let ExtPath::Xml(steps) = path else {
-            return Ok(Vec::new());
-        };
-        let Some((last, init)) = steps.split_last() else {
-            return Ok(Vec::new());
-        };
-        Ok(match self.descend(init) {
-            Some(parent) => parent.children().filter(|c| c.is(last)).collect(),
-            None => Vec::new(),
+        Ok(match path {
+            ExtPath::Xml { slot, .. } => self
+                .arrays
+                .get(*slot as usize)
+                .map(|items| items.iter().collect())
+                .unwrap_or_default(),
+            ExtPath::Json(_) => Vec::new(),
         })
     }
 
     fn own(self) -> Option<Raw<'d>> {
-        Some(Raw::Text(self.text()))
+        // A scalar item's own text is the first value slot of its scope.
+        self.values.first().and_then(|v| v.as_deref()).map(Raw::Text)
     }
 }
 
@@ -98,10 +92,10 @@ fn pointer_join(prefix: &str, tokens: &[String]) -> String {
     s
 }
 
-pub(super) fn inbound_xml(
+pub(super) fn inbound_xml<'d>(
     adapter: &Adapter,
     record: &Record,
-    root: Elem<'_, '_>,
+    root: &'d Frame<'d>,
 ) -> Result<Value, TranslateError> {
     inbound(adapter, record, root)
 }
@@ -400,7 +394,7 @@ enum ItemOut {
 
 impl Sink for OutElem {
     fn put(&mut self, path: &ExtPath, value: Value) -> Result<(), Failure> {
-        let ExtPath::Xml(steps) = path else {
+        let ExtPath::Xml { steps, .. } = path else {
             return Ok(());
         };
         let text = text_of(&value)?;
@@ -420,7 +414,7 @@ impl Sink for OutElem {
     }
 
     fn put_items(&mut self, path: &ExtPath, items: Vec<ItemOut>) -> Result<(), Failure> {
-        let ExtPath::Xml(steps) = path else {
+        let ExtPath::Xml { steps, .. } = path else {
             return Ok(());
         };
         let Some((last, init)) = steps.split_last() else {

@@ -13,6 +13,7 @@ mod mapping;
 mod soap;
 mod transforms;
 mod xml;
+mod xml_read;
 
 pub use compile::{Adapter, AdapterError};
 

@@ -297,7 +297,24 @@ impl Pattern {
 
 /// Writes a date-time as canonical RFC 3339 with its offset, whole seconds.
 pub(crate) fn rfc3339(t: &DateTime<FixedOffset>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S%:z").to_string()
+    use chrono::{Datelike, Timelike};
+    use std::fmt::Write;
+    let off = t.offset().local_minus_utc();
+    let (sign, off) = if off < 0 { ('-', -off) } else { ('+', off) };
+    let mut out = String::with_capacity(25);
+    let _ = write!(
+        out,
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{sign}{:02}:{:02}",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        off / 3600,
+        off % 3600 / 60
+    );
+    out
 }
 
 /// A code table compiled for both directions.
