@@ -130,10 +130,11 @@ fn slot<'v>(v: &'v mut Value, token: &str, arrays: bool) -> Option<&'v mut Value
     }
     match v {
         Value::Object(o) => {
-            if !o.contains_key(token) {
-                o.insert(token.to_string(), Value::Null);
+            if o.contains_key(token) {
+                o.get_mut(token)
+            } else {
+                Some(o.entry(token.to_string()).or_insert(Value::Null))
             }
-            o.get_mut(token)
         }
         Value::Array(a) if arrays => {
             let i: usize = token.parse().ok()?;

@@ -215,6 +215,9 @@ enum Phase {
 struct Open {
     node: Option<u32>,
     frame: bool,
+    /// Where to start looking for the next child in the plan: documents list their elements in
+    /// the order the adapter does, so the search usually succeeds at once.
+    cursor: u32,
 }
 
 /// Reads a document under `limits` following `plan`.
@@ -356,6 +359,7 @@ pub(crate) fn read<'a>(
                 let mut entry = Open {
                     node: None,
                     frame: false,
+                    cursor: 0,
                 };
                 match phase {
                     Phase::Start | Phase::Body(_) => {
@@ -375,6 +379,7 @@ pub(crate) fn read<'a>(
                             entry = Open {
                                 node: Some(0),
                                 frame: true,
+                                cursor: 0,
                             };
                             frames.push(plan.frame(0));
                         } else {
@@ -400,14 +405,19 @@ pub(crate) fn read<'a>(
                         in_fault_text = matches!(local, "faultstring" | "Text");
                     }
                     Phase::Record => {
-                        let parent = open.last().and_then(|o| o.node);
-                        if let Some(p) = parent {
-                            let pn = &plan.nodes[p as usize];
-                            if let Some(&(_, _, child)) = pn
-                                .children
-                                .iter()
-                                .find(|(cns, clocal, _)| *cns == ns && **clocal == *local)
-                            {
+                        if let Some(parent) = open.last_mut()
+                            && let Some(p) = parent.node
+                        {
+                            let children = &plan.nodes[p as usize].children;
+                            let n = children.len();
+                            let start = parent.cursor as usize;
+                            let found = (0..n).map(|k| (start + k) % n).find(|&i| {
+                                let (cns, clocal, _) = &children[i];
+                                *cns == ns && **clocal == *local
+                            });
+                            if let Some(i) = found {
+                                parent.cursor = ((i + 1) % n) as u32;
+                                let child = children[i].2;
                                 entry.node = Some(child);
                                 if let Some((_, scope)) = plan.nodes[child as usize].item {
                                     frames.push(plan.frame(scope));
