@@ -83,6 +83,39 @@ pub struct CheckOptions {
     pub write_golden: bool,
 }
 
+/// Where a check finds the samples an adapter names (and their golden files).
+pub trait SampleSource {
+    /// The bytes of the file the definition calls `name`, or why there are none.
+    fn read(&self, name: &str) -> Result<Vec<u8>, String>;
+    /// Writes a golden file, when the source supports it.
+    fn write_golden(&self, _name: &str, _text: &str) -> Result<(), String> {
+        Err("this source cannot write golden files".into())
+    }
+}
+
+/// Samples on disk, relative to the adapter file's directory.
+pub struct DirSamples<'p>(pub &'p Path);
+
+impl SampleSource for DirSamples<'_> {
+    fn read(&self, name: &str) -> Result<Vec<u8>, String> {
+        let path = self.0.join(name);
+        std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+    }
+    fn write_golden(&self, name: &str, text: &str) -> Result<(), String> {
+        let path = self.0.join(name);
+        std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    }
+}
+
+/// Samples submitted in memory (the register endpoint), by the name the definition uses.
+impl SampleSource for std::collections::BTreeMap<String, String> {
+    fn read(&self, name: &str) -> Result<Vec<u8>, String> {
+        self.get(name)
+            .map(|s| s.clone().into_bytes())
+            .ok_or_else(|| format!("the sample {name} was not submitted with the definition"))
+    }
+}
+
 /// Checks an adapter file and its samples (paths relative to the file).
 pub fn check_adapter_file(
     path: &Path,
@@ -90,34 +123,56 @@ pub fn check_adapter_file(
     options: CheckOptions,
 ) -> AdapterReport {
     let file = path.display().to_string();
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            let base = path.parent().unwrap_or(Path::new("."));
+            check_adapter(&file, &text, &DirSamples(base), registry, options).0
+        }
+        Err(e) => AdapterReport {
+            file: file.clone(),
+            adapter: None,
+            definition: vec![format!("{file}: {e}")],
+            samples: Vec::new(),
+        },
+    }
+}
+
+/// Checks an adapter definition and its samples; returns the report and, when the definition
+/// compiled, the adapter.
+pub fn check_adapter(
+    file: &str,
+    text: &str,
+    samples: &dyn SampleSource,
+    registry: &SchemaRegistry,
+    options: CheckOptions,
+) -> (AdapterReport, Option<Adapter>) {
     let mut report = AdapterReport {
-        file: file.clone(),
+        file: file.to_string(),
         adapter: None,
         definition: Vec::new(),
         samples: Vec::new(),
     };
-    let adapter = match Adapter::load(path, registry) {
+    let adapter = match Adapter::from_toml(file, text, registry) {
         Ok(a) => a,
         Err(e) => {
             report.definition = e.problems();
-            return report;
+            return (report, None);
         }
     };
     report.adapter = Some(adapter.name().to_string());
-    let base = path.parent().unwrap_or(Path::new("."));
     for (record_type, rdef) in &adapter.definition().records {
         for sample in &rdef.samples {
             report.samples.push(check_sample(
                 &adapter,
                 registry,
                 record_type,
-                &base.join(sample),
+                samples,
                 sample,
                 options,
             ));
         }
     }
-    report
+    (report, Some(adapter))
 }
 
 /// The golden file of a sample: `<sample>.canonical.json`.
@@ -131,7 +186,7 @@ fn check_sample(
     adapter: &Adapter,
     registry: &SchemaRegistry,
     record_type: &str,
-    path: &Path,
+    source: &dyn SampleSource,
     label: &str,
     options: CheckOptions,
 ) -> SampleReport {
@@ -143,14 +198,10 @@ fn check_sample(
         golden: "absent",
         errors: Vec::new(),
     };
-    let bytes = match std::fs::read(path) {
+    let bytes = match source.read(label) {
         Ok(b) => b,
         Err(e) => {
-            report.errors.push(FieldError::new(
-                "",
-                "sample.io",
-                format!("cannot read {}: {e}", path.display()),
-            ));
+            report.errors.push(FieldError::new("", "sample.missing", e));
             return report;
         }
     };
@@ -188,10 +239,15 @@ fn check_sample(
             }
         }
     }
-    let golden = golden_path(path);
+    let golden = golden_path(Path::new(label)).display().to_string();
     let pretty = serde_json::to_string_pretty(&record).unwrap_or_default() + "\n";
-    match std::fs::read_to_string(&golden) {
-        Ok(text) if !options.write_golden => match serde_json::from_str::<Value>(&text) {
+    if options.write_golden {
+        match source.write_golden(&golden, &pretty) {
+            Ok(()) => report.golden = "written",
+            Err(e) => report.errors.push(FieldError::new("", "sample.golden", e)),
+        }
+    } else if let Ok(text) = source.read(&golden) {
+        match serde_json::from_slice::<Value>(&text) {
             Ok(expected) if expected == record => report.golden = "matches",
             Ok(expected) => {
                 report.golden = "differs";
@@ -199,8 +255,7 @@ fn check_sample(
                     "",
                     "sample.golden",
                     format!(
-                        "the record differs from {}: {}",
-                        golden.display(),
+                        "the record differs from {golden}: {}",
                         first_difference(&expected, &record, "")
                     ),
                 ));
@@ -208,18 +263,9 @@ fn check_sample(
             Err(e) => report.errors.push(FieldError::new(
                 "",
                 "sample.golden",
-                format!("{} is not JSON: {e}", golden.display()),
+                format!("{golden} is not JSON: {e}"),
             )),
-        },
-        _ if options.write_golden => match std::fs::write(&golden, pretty) {
-            Ok(()) => report.golden = "written",
-            Err(e) => report.errors.push(FieldError::new(
-                "",
-                "sample.io",
-                format!("cannot write {}: {e}", golden.display()),
-            )),
-        },
-        _ => {}
+        }
     }
     report.ok = report.errors.is_empty();
     report

@@ -7,9 +7,16 @@
 //! described by declarative adapter files (`config::adapter`) and turned to and from canonical
 //! form by the translation engine (`translate`).
 
+pub mod api;
+pub mod auth;
 pub mod check;
 pub mod cli;
+pub mod clock;
 pub mod config;
+pub mod metrics;
 pub mod model;
+pub mod registry;
+pub mod server;
+pub mod store;
 pub mod translate;
 pub mod validate;

@@ -1,8 +1,11 @@
 //! `lienthong adapter check FILE…`: the dry run a provincial IT team does before registering.
 
+use super::client::HubClient;
 use super::{Context, Outcome, OutputFormat};
-use crate::check::{CheckOptions, check_adapter_file};
-use std::path::PathBuf;
+use crate::check::{CheckOptions, check_adapter_file, golden_path};
+use anyhow::Context as _;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, clap::Subcommand)]
 pub(crate) enum Command {
@@ -19,14 +22,206 @@ pub(crate) enum Command {
         #[arg(long, value_enum, default_value_t)]
         format: OutputFormat,
     },
+    /// Register an adapter file (and the samples it names) with a running hub: the hub runs the
+    /// same check plus a connectivity probe, and stores it as a new version.
+    Register {
+        /// The adapter file (TOML).
+        file: PathBuf,
+        #[command(flatten)]
+        hub: HubArgs,
+    },
+    /// List the adapters a hub knows.
+    List {
+        #[command(flatten)]
+        hub: HubArgs,
+    },
+    /// Show an adapter's definition (latest version, or --version N).
+    Show {
+        name: String,
+        #[arg(long)]
+        version: Option<u32>,
+        #[command(flatten)]
+        hub: HubArgs,
+    },
+    /// Disable an adapter: its ingests are refused until it is enabled again.
+    Disable {
+        name: String,
+        #[command(flatten)]
+        hub: HubArgs,
+    },
+    /// Enable a disabled adapter.
+    Enable {
+        name: String,
+        #[command(flatten)]
+        hub: HubArgs,
+    },
+}
+
+/// Which hub to talk to.
+#[derive(Debug, clap::Args)]
+pub(crate) struct HubArgs {
+    /// The hub's base URL.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "LIENTHONG_HUB",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    hub: String,
+    /// Bearer token (admin, or provider for the member's own adapters).
+    #[arg(long, env = "LIENTHONG_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+}
+
+impl HubArgs {
+    fn client(&self) -> anyhow::Result<HubClient> {
+        HubClient::new(&self.hub, self.token.clone())
+    }
 }
 
 pub(crate) fn run(ctx: &Context, command: Command) -> anyhow::Result<Outcome> {
-    let Command::Check {
-        files,
-        write_golden,
-        format,
-    } = command;
+    match command {
+        Command::Check {
+            files,
+            write_golden,
+            format,
+        } => check(ctx, files, write_golden, format),
+        Command::Register { file, hub } => register(&file, &hub),
+        Command::List { hub } => {
+            let body = hub.client()?.get_json("/v1/adapters")?;
+            for a in body["adapters"].as_array().cloned().unwrap_or_default() {
+                println!(
+                    "{:<24} v{:<3} {:<8} {:<14} {:<5}/{:<5} provides [{}] consumes [{}]",
+                    a["name"].as_str().unwrap_or_default(),
+                    a["version"],
+                    if a["enabled"].as_bool().unwrap_or(false) {
+                        "enabled"
+                    } else {
+                        "DISABLED"
+                    },
+                    a["member"].as_str().unwrap_or_default(),
+                    a["format"].as_str().unwrap_or_default(),
+                    a["transport"].as_str().unwrap_or_default(),
+                    join(&a["provides"]),
+                    join(&a["consumes"]),
+                );
+            }
+            Ok(Outcome::Ok)
+        }
+        Command::Show { name, version, hub } => {
+            let path = match version {
+                Some(v) => format!("/v1/adapters/{name}/versions/{v}"),
+                None => format!("/v1/adapters/{name}"),
+            };
+            let body = hub.client()?.get_json(&path)?;
+            println!(
+                "# {} version {} of {:?} ({}, {}), source {}, registered {}",
+                body["name"].as_str().unwrap_or_default(),
+                body["version"],
+                body["versions"],
+                if body["enabled"].as_bool().unwrap_or(false) {
+                    "enabled"
+                } else {
+                    "disabled"
+                },
+                if body["version"] == body["latest"] {
+                    "latest"
+                } else {
+                    "not the latest"
+                },
+                body["source"].as_str().unwrap_or_default(),
+                body["registered_at"].as_str().unwrap_or_default(),
+            );
+            print!("{}", body["definition"].as_str().unwrap_or_default());
+            Ok(Outcome::Ok)
+        }
+        Command::Disable { name, hub } => {
+            hub.client()?.post_json(
+                &format!("/v1/adapters/{name}/disable"),
+                &serde_json::json!({}),
+            )?;
+            eprintln!("adapter {name} disabled");
+            Ok(Outcome::Ok)
+        }
+        Command::Enable { name, hub } => {
+            hub.client()?.post_json(
+                &format!("/v1/adapters/{name}/enable"),
+                &serde_json::json!({}),
+            )?;
+            eprintln!("adapter {name} enabled");
+            Ok(Outcome::Ok)
+        }
+    }
+}
+
+fn join(v: &serde_json::Value) -> String {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default()
+}
+
+/// Sends a definition and the sample (and golden) files it names.
+fn register(file: &Path, hub: &HubArgs) -> anyhow::Result<Outcome> {
+    let definition =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let base = file.parent().unwrap_or(Path::new("."));
+    let mut samples = BTreeMap::new();
+    if let Ok(def) =
+        crate::config::adapter::AdapterDef::from_toml(&file.display().to_string(), &definition)
+    {
+        for rdef in def.records.values() {
+            for s in &rdef.samples {
+                let golden = golden_path(Path::new(s)).display().to_string();
+                for name in [s.clone(), golden] {
+                    if let Ok(text) = std::fs::read_to_string(base.join(&name)) {
+                        samples.insert(name, text);
+                    }
+                }
+            }
+        }
+    }
+    let answer = hub.client()?.send(
+        reqwest::Method::POST,
+        "/v1/adapters",
+        Some(&serde_json::json!({"definition": definition, "samples": samples})),
+    )?;
+    let reg = if answer.body.get("registration").is_some() {
+        answer.body["registration"].clone()
+    } else {
+        answer.body.clone()
+    };
+    println!("{}", serde_json::to_string_pretty(&reg)?);
+    if reg["accepted"].as_bool() == Some(true) {
+        if reg["unchanged"].as_bool() == Some(true) {
+            eprintln!(
+                "unchanged: the hub already has this definition as version {}",
+                reg["version"]
+            );
+        } else {
+            eprintln!("registered as version {}", reg["version"]);
+        }
+        Ok(Outcome::Ok)
+    } else {
+        eprintln!(
+            "refused ({}): {}",
+            answer.status,
+            answer.body["detail"].as_str().unwrap_or("see the report")
+        );
+        Ok(Outcome::Rejected)
+    }
+}
+
+fn check(
+    ctx: &Context,
+    files: Vec<PathBuf>,
+    write_golden: bool,
+    format: OutputFormat,
+) -> anyhow::Result<Outcome> {
     let registry = ctx.registry()?;
     let options = CheckOptions { write_golden };
     let reports: Vec<_> = files

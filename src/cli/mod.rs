@@ -4,7 +4,10 @@
 //! results on stdout).
 
 mod adapter;
+mod client;
 mod schemas;
+mod serve;
+mod token;
 mod translate;
 mod validate;
 
@@ -44,9 +47,15 @@ enum Command {
     Validate(validate::Args),
     /// Translate one document with an adapter: external → canonical (inbound) or back.
     Translate(translate::Args),
-    /// Work with adapter definitions.
+    /// Work with adapter definitions: check them offline, register them with a hub, list,
+    /// show, disable and enable them.
     #[command(subcommand)]
     Adapter(adapter::Command),
+    /// Run the hub.
+    Serve(serve::Args),
+    /// Bearer tokens for members.
+    #[command(subcommand)]
+    Token(token::Command),
 }
 
 /// Output format of commands that print results.
@@ -90,6 +99,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Validate(a) => validate::run(&ctx, a),
         Command::Translate(a) => translate::run(&ctx, a),
         Command::Adapter(c) => adapter::run(&ctx, c),
+        Command::Serve(a) => serve::run(a),
+        Command::Token(c) => token::run(c),
     }
 }
 

@@ -5,3 +5,4 @@
 //! `config/` are commented examples of them.
 
 pub mod adapter;
+pub mod hub;

@@ -436,10 +436,9 @@ impl Compiler<'_> {
             Format::Xml => {
                 let steps = self.xml_path(&format!("{at}.root"), root)?;
                 match <[Step; 1]>::try_from(steps) {
-                    Ok([s]) if !s.attribute => Some(Root::Xml(
-                        s.clone(),
-                        Box::new(Plan::new(Vec::new(), s)),
-                    )),
+                    Ok([s]) if !s.attribute => {
+                        Some(Root::Xml(s.clone(), Box::new(Plan::new(Vec::new(), s))))
+                    }
                     _ => {
                         self.problem(
                             &format!("{at}.root"),

@@ -51,7 +51,10 @@ impl<'d> Source<'d> for &'d Frame<'d> {
 
     fn own(self) -> Option<Raw<'d>> {
         // A scalar item's own text is the first value slot of its scope.
-        self.values.first().and_then(|v| v.as_deref()).map(Raw::Text)
+        self.values
+            .first()
+            .and_then(|v| v.as_deref())
+            .map(Raw::Text)
     }
 }
 

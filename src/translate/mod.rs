@@ -12,10 +12,12 @@ mod json;
 mod mapping;
 mod soap;
 mod transforms;
+mod wsdl;
 mod xml;
 mod xml_read;
 
 pub use compile::{Adapter, AdapterError};
+pub use wsdl::{INGEST_NS, soap_action};
 
 use crate::validate::FieldError;
 use serde::Serialize;

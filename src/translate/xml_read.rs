@@ -88,11 +88,9 @@ impl Plan {
                 None => {
                     let n = self.nodes.len() as u32;
                     self.nodes.push(PlanNode::default());
-                    self.nodes[at as usize].children.push((
-                        s.ns_index,
-                        s.local.clone().into(),
-                        n,
-                    ));
+                    self.nodes[at as usize]
+                        .children
+                        .push((s.ns_index, s.local.clone().into(), n));
                     n
                 }
             };
@@ -583,10 +581,7 @@ pub(crate) fn read<'a>(
                     (_, Some(frame)) => Ok(frame),
                     (_, None) => Err(doc_err(
                         "soap.empty-body",
-                        format!(
-                            "the SOAP envelope carries no {} element",
-                            plan.root.local
-                        ),
+                        format!("the SOAP envelope carries no {} element", plan.root.local),
                         None,
                     )),
                 };
@@ -793,13 +788,22 @@ mod tests {
     fn each_hostile_shape_gets_its_own_code() {
         let (p, ..) = plan();
         let cases = [
-            ("<!DOCTYPE r [<!ENTITY a \"aaaa\">]><r>&a;</r>", "xml.doctype"),
-            (r#"<a:R xmlns:a="urn:a"><a:X>&ext;</a:X></a:R>"#, "xml.entity"),
+            (
+                "<!DOCTYPE r [<!ENTITY a \"aaaa\">]><r>&a;</r>",
+                "xml.doctype",
+            ),
+            (
+                r#"<a:R xmlns:a="urn:a"><a:X>&ext;</a:X></a:R>"#,
+                "xml.entity",
+            ),
             (r#"<a:R xmlns:a="urn:a" v="&x;"/>"#, "xml.entity"),
             (r#"<a:R xmlns:a="urn:a"><a:X>text"#, "xml.truncated"),
             (r#"<a:R xmlns:a="urn:a"><a:X>"#, "xml.truncated"),
             (r#"<a:R xmlns:a="urn:a"><a:X></a:R>"#, "xml.syntax"),
-            (r#"<a:R xmlns:a="urn:a"/><a:R xmlns:a="urn:a"/>"#, "xml.content-after-root"),
+            (
+                r#"<a:R xmlns:a="urn:a"/><a:R xmlns:a="urn:a"/>"#,
+                "xml.content-after-root",
+            ),
             ("", "xml.empty"),
             ("<p:R/>", "xml.namespace"),
             ("<r/>", "xml.wrong-root"),
@@ -830,7 +834,10 @@ mod tests {
         let err = read(too_big.as_bytes(), &limits, &p).unwrap_err();
         assert!(err.message.contains("max_bytes"), "{}", err.message);
         let deep = r#"<a:R xmlns:a="urn:a"><b><c><d/></c></b></a:R>"#;
-        assert_eq!(read(deep.as_bytes(), &limits, &p).unwrap_err().code, "xml.too-deep");
+        assert_eq!(
+            read(deep.as_bytes(), &limits, &p).unwrap_err().code,
+            "xml.too-deep"
+        );
         let many = r#"<a:R xmlns:a="urn:a"><b/><b/><b/><b/></a:R>"#;
         assert_eq!(
             read(many.as_bytes(), &limits, &p).unwrap_err().code,

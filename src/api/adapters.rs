@@ -1,0 +1,199 @@
+//! Admin routes of the adapter registry: register (a new version), list, show, disable, enable.
+
+use super::{AppState, Auth, Problem, read_body};
+use crate::auth::Role;
+use crate::registry::AdapterRegistry;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::json;
+use std::collections::BTreeMap;
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/adapters", get(list).post(register))
+        .route("/v1/adapters/{name}", get(show))
+        .route("/v1/adapters/{name}/versions/{version}", get(show_version))
+        .route("/v1/adapters/{name}/disable", post(disable))
+        .route("/v1/adapters/{name}/enable", post(enable))
+}
+
+/// A registration request in JSON: the definition (TOML text) and the samples it names.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Submission {
+    definition: String,
+    #[serde(default)]
+    samples: BTreeMap<String, String>,
+}
+
+async fn register(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, Problem> {
+    super::require(&caller, &[Role::Admin, Role::Provider])?;
+    let bytes = read_body(&state, body).await?;
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let submission = if content_type.starts_with("application/json") {
+        serde_json::from_slice::<Submission>(&bytes).map_err(|e| {
+            Problem::new(
+                StatusCode::BAD_REQUEST,
+                "request.json",
+                format!(
+                    "the body is not a registration ({{\"definition\": \"<TOML>\", \"samples\": \
+                     {{\"<path>\": \"<content>\"}}}}): {e}"
+                ),
+            )
+        })?
+    } else if content_type.starts_with("application/toml") || content_type.starts_with("text/") {
+        Submission {
+            definition: String::from_utf8(bytes.to_vec()).map_err(|_| {
+                Problem::new(
+                    StatusCode::BAD_REQUEST,
+                    "request.utf8",
+                    "the definition is not UTF-8",
+                )
+            })?,
+            samples: BTreeMap::new(),
+        }
+    } else {
+        return Err(Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "request.content-type",
+            "send application/json ({\"definition\", \"samples\"}) or application/toml",
+        ));
+    };
+    let reg = state
+        .registry
+        .register(&submission.definition, &submission.samples, &caller)
+        .await
+        .map_err(Problem::internal)?;
+    let body = serde_json::to_value(&reg).unwrap_or_default();
+    if reg.accepted {
+        let status = if reg.unchanged {
+            StatusCode::OK
+        } else {
+            StatusCode::CREATED
+        };
+        return Ok((status, axum::Json(body)).into_response());
+    }
+    let forbidden = !reg.problems.is_empty() && reg.check.ok();
+    let (status, code, detail) = if forbidden {
+        (
+            StatusCode::FORBIDDEN,
+            "adapter.refused",
+            reg.problems.join("; "),
+        )
+    } else {
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "adapter.invalid",
+            "the definition or its samples did not pass the check; the report says why".into(),
+        )
+    };
+    Err(Problem::new(status, code, detail).with_extra(json!({ "registration": body })))
+}
+
+async fn list(State(state): State<AppState>, Auth(_caller): Auth) -> impl IntoResponse {
+    axum::Json(json!({ "adapters": state.registry.list() }))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    Auth(_caller): Auth,
+    Path(name): Path<String>,
+) -> Result<Response, Problem> {
+    show_inner(&state, &name, None)
+}
+
+async fn show_version(
+    State(state): State<AppState>,
+    Auth(_caller): Auth,
+    Path((name, version)): Path<(String, String)>,
+) -> Result<Response, Problem> {
+    let v: u32 = version.parse().map_err(|_| {
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "request.version",
+            format!("{version:?} is not a version number"),
+        )
+    })?;
+    show_inner(&state, &name, Some(v))
+}
+
+fn show_inner(state: &AppState, name: &str, version: Option<u32>) -> Result<Response, Problem> {
+    let found = state
+        .registry
+        .show(name, version)
+        .map_err(Problem::internal)?;
+    let Some((v, st, versions)) = found else {
+        return Err(Problem::not_found(match version {
+            Some(n) => format!("adapter {name} has no version {n}"),
+            None => format!("no adapter {name}"),
+        }));
+    };
+    Ok(axum::Json(json!({
+        "name": v.name,
+        "version": v.version,
+        "latest": st.latest,
+        "enabled": st.enabled,
+        "versions": versions,
+        "source": v.source,
+        "registered_at": v.registered_at,
+        "definition": v.definition,
+        "samples": v.samples.keys().collect::<Vec<_>>(),
+    }))
+    .into_response())
+}
+
+async fn disable(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    Path(name): Path<String>,
+) -> Result<Response, Problem> {
+    set_enabled(&state, &caller, &name, false)
+}
+
+async fn enable(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    Path(name): Path<String>,
+) -> Result<Response, Problem> {
+    set_enabled(&state, &caller, &name, true)
+}
+
+fn set_enabled(
+    state: &AppState,
+    caller: &crate::auth::Caller,
+    name: &str,
+    enabled: bool,
+) -> Result<Response, Problem> {
+    let Some(active) = state.registry.get(name) else {
+        return Err(Problem::not_found(format!("no adapter {name}")));
+    };
+    if !AdapterRegistry::may_manage(caller, &active.adapter.definition().member) {
+        return Err(Problem::new(
+            StatusCode::FORBIDDEN,
+            "auth.role",
+            format!(
+                "member {} may not change adapter {name} (admin, or its own member as provider)",
+                caller.member
+            ),
+        ));
+    }
+    state
+        .registry
+        .set_enabled(name, enabled)
+        .map_err(Problem::internal)?;
+    tracing::info!(adapter = %name, enabled, member = %caller.member, "adapter state changed");
+    Ok(axum::Json(json!({"name": name, "enabled": enabled})).into_response())
+}

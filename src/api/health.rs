@@ -1,0 +1,60 @@
+//! Operators' routes: liveness, readiness, metrics, and the OpenAPI document.
+
+use super::AppState;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use serde_json::json;
+
+/// The OpenAPI 3.1 description of every route.
+const OPENAPI: &str = include_str!("openapi.json");
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi))
+}
+
+/// Alive: the process answers.
+async fn healthz() -> impl IntoResponse {
+    axum::Json(json!({"status": "ok"}))
+}
+
+/// Ready: the store answers and adapters are loaded.
+async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    let store = state.store.clone();
+    let store_ok = tokio::task::spawn_blocking(move || store.adapter_states().is_ok())
+        .await
+        .unwrap_or(false);
+    let adapters = state.registry.list().len();
+    let ready = store_ok && adapters > 0;
+    let body = json!({
+        "status": if ready { "ready" } else { "not-ready" },
+        "store": if store_ok { "ok" } else { "failing" },
+        "adapters": adapters,
+    });
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, axum::Json(body))
+}
+
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
+}
+
+async fn openapi() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
+}

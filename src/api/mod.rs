@@ -1,0 +1,289 @@
+//! The HTTP API, composed per audience: ingest (one-stop systems), admin (adapters), health and
+//! metrics (operators). Edge limits (concurrency, request time), request metrics and logging
+//! are layers here; authentication is an extractor (`Auth`).
+
+mod adapters;
+mod health;
+mod ingest;
+mod problem;
+mod tokens;
+
+pub use problem::Problem;
+
+use crate::auth::{AuthError, Caller, Members, verify_token};
+use crate::config::hub::HubConfig;
+use crate::metrics::Metrics;
+use crate::registry::AdapterRegistry;
+use crate::store::Store;
+use crate::validate::SchemaRegistry;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{FromRequestParts, MatchedPath, Request, State};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<HubConfig>,
+    pub store: Store,
+    pub schemas: Arc<SchemaRegistry>,
+    pub registry: Arc<AdapterRegistry>,
+    pub members: Arc<Members>,
+    pub metrics: Arc<Metrics>,
+    concurrency: Arc<Semaphore>,
+}
+
+impl AppState {
+    /// Assembles the state from its parts.
+    pub fn new(
+        config: Arc<HubConfig>,
+        store: Store,
+        schemas: Arc<SchemaRegistry>,
+        registry: Arc<AdapterRegistry>,
+    ) -> AppState {
+        AppState {
+            members: Arc::new(Members::new(&config.members)),
+            metrics: Arc::new(Metrics::default()),
+            concurrency: Arc::new(Semaphore::new(config.limits.max_concurrency)),
+            config,
+            store,
+            schemas,
+            registry,
+        }
+    }
+}
+
+/// The names in the client certificate of the connection a request came on (mutual TLS),
+/// set by the server per connection.
+#[derive(Debug, Clone, Default)]
+pub struct PeerCertificate {
+    pub names: Vec<String>,
+}
+
+/// The whole router.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(health::routes())
+        .merge(adapters::routes())
+        .merge(ingest::routes())
+        .merge(tokens::routes())
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(state.clone(), edge))
+        .with_state(state)
+}
+
+async fn not_found() -> Problem {
+    Problem::not_found("no such route; the routes are listed at /openapi.json")
+}
+
+async fn method_not_allowed() -> Problem {
+    Problem::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+        "this route does not take that method; see /openapi.json",
+    )
+}
+
+/// Edge layer: concurrency limit, request time limit, metrics and a log line per request.
+/// The log names the route template, never the raw path (which may hold a personal ID) nor
+/// any header (which may hold a token).
+async fn edge(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_else(|| "(unmatched)".into());
+    let method = req.method().clone();
+    let limits = state.config.limits;
+    let resp = match state.concurrency.clone().try_acquire_owned() {
+        Err(_) => {
+            state.metrics.inc(
+                "lienthong_limit_breaches_total",
+                &[("limit", "max_concurrency")],
+            );
+            let mut p = Problem::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "limits.max-concurrency",
+                format!(
+                    "the hub is handling its limit of {} requests at once \
+                     (limits.max_concurrency); retry shortly",
+                    limits.max_concurrency
+                ),
+            );
+            p.retry_after = Some(1);
+            p.into_response()
+        }
+        Ok(_permit) => {
+            let budget = Duration::from_millis(limits.request_timeout_ms);
+            match tokio::time::timeout(budget, next.run(req)).await {
+                Ok(r) => r,
+                Err(_) => {
+                    state.metrics.inc(
+                        "lienthong_limit_breaches_total",
+                        &[("limit", "request_timeout_ms")],
+                    );
+                    Problem::new(
+                        StatusCode::REQUEST_TIMEOUT,
+                        "limits.request-timeout",
+                        format!(
+                            "the request took longer than {} ms (limits.request_timeout_ms)",
+                            limits.request_timeout_ms
+                        ),
+                    )
+                    .into_response()
+                }
+            }
+        }
+    };
+    let status = resp.status();
+    let elapsed = start.elapsed();
+    state.metrics.inc(
+        "lienthong_http_requests_total",
+        &[
+            ("route", &route),
+            ("method", method.as_str()),
+            ("status", status.as_str()),
+        ],
+    );
+    state.metrics.observe(
+        "lienthong_http_request_duration_seconds",
+        &[("route", &route)],
+        elapsed.as_secs_f64(),
+    );
+    if status.is_server_error() {
+        tracing::warn!(%method, %route, status = status.as_u16(), ms = elapsed.as_millis() as u64, "request failed");
+    } else {
+        tracing::debug!(%method, %route, status = status.as_u16(), ms = elapsed.as_millis() as u64, "request");
+    }
+    resp
+}
+
+/// The authenticated caller of a request: a bearer token, a client certificate, or both (they
+/// must then name the same member).
+#[derive(Debug, Clone)]
+pub struct Auth(pub Caller);
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Auth, Problem> {
+        let cert = parts
+            .extensions
+            .get::<PeerCertificate>()
+            .filter(|c| !c.names.is_empty());
+        let from_cert = cert.map(|c| state.members.by_certificate(&c.names));
+        let bearer = parts.headers.get(header::AUTHORIZATION).map(|v| {
+            v.to_str()
+                .ok()
+                .and_then(|s| s.strip_prefix("Bearer "))
+                .map(str::trim)
+                .ok_or(AuthError::Malformed)
+        });
+        let result = match (bearer, from_cert) {
+            (None, None) => {
+                return Err(fail(
+                    state,
+                    "missing",
+                    "authentication required: a bearer token (Authorization: Bearer lt_…) or a \
+                     member client certificate",
+                ));
+            }
+            (Some(Err(e)), _) => Err(e),
+            (None, Some(c)) => c,
+            (Some(Ok(token)), cert) => {
+                let store = state.store.clone();
+                let members = state.members.clone();
+                let token = token.to_string();
+                let by_token =
+                    tokio::task::spawn_blocking(move || verify_token(&store, &members, &token))
+                        .await
+                        .map_err(Problem::internal)?;
+                match (by_token, cert) {
+                    (Ok(t), Some(Ok(c))) if t.member != c.member => Err(AuthError::Mismatch {
+                        token: t.member,
+                        cert: c.member,
+                    }),
+                    (Ok(t), Some(Err(e))) => {
+                        let _ = t;
+                        Err(e)
+                    }
+                    (r, _) => r,
+                }
+            }
+        };
+        match result {
+            Ok(c) => Ok(Auth(c)),
+            Err(AuthError::Store(e)) => Err(Problem::internal(e)),
+            Err(e) => {
+                let reason = match &e {
+                    AuthError::Malformed => "malformed",
+                    AuthError::Unknown => "unknown",
+                    AuthError::Revoked => "revoked",
+                    AuthError::MemberGone(_) => "member",
+                    AuthError::UnknownCertificate(_) => "certificate",
+                    AuthError::Mismatch { .. } => "mismatch",
+                    AuthError::Store(_) => "store",
+                };
+                Err(fail(state, reason, &e.to_string()))
+            }
+        }
+    }
+}
+
+fn fail(state: &AppState, reason: &str, detail: &str) -> Problem {
+    state
+        .metrics
+        .inc("lienthong_auth_failures_total", &[("reason", reason)]);
+    Problem::new(
+        StatusCode::UNAUTHORIZED,
+        format!("auth.{reason}"),
+        detail.to_string(),
+    )
+}
+
+/// 403 unless the caller acts in one of `roles`.
+pub(crate) fn require(caller: &Caller, roles: &[crate::auth::Role]) -> Result<(), Problem> {
+    if roles.iter().any(|r| caller.has(*r)) {
+        return Ok(());
+    }
+    let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+    Err(Problem::new(
+        StatusCode::FORBIDDEN,
+        "auth.role",
+        format!(
+            "member {} acts here as {}; this needs the role {}",
+            caller.member,
+            caller
+                .roles
+                .iter()
+                .map(|r| r.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            names.join(" or ")
+        ),
+    ))
+}
+
+/// Reads a request body up to the configured limit (413 beyond, naming the limit).
+pub(crate) async fn read_body(state: &AppState, body: Body) -> Result<bytes::Bytes, Problem> {
+    let limit = state.config.limits.max_body_bytes;
+    axum::body::to_bytes(body, limit).await.map_err(|_| {
+        state.metrics.inc(
+            "lienthong_limit_breaches_total",
+            &[("limit", "max_body_bytes")],
+        );
+        Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "limits.max-body-bytes",
+            format!("the request body is over {limit} bytes (limits.max_body_bytes)"),
+        )
+    })
+}

@@ -1,0 +1,122 @@
+//! The one error type of the API: RFC 9457 problem details (`application/problem+json`) with a
+//! stable `code`, a human `detail`, and the field errors where there are any.
+
+use crate::validate::FieldError;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+/// A problem answer (boxed, so that `Result<_, Problem>` stays small).
+#[derive(Debug, Clone)]
+pub struct Problem(Box<Details>);
+
+/// The members of a problem answer.
+#[derive(Debug, Clone)]
+pub struct Details {
+    pub status: StatusCode,
+    pub code: String,
+    pub title: String,
+    pub detail: String,
+    pub errors: Vec<FieldError>,
+    /// More members of the problem object (e.g. a registration report).
+    pub extra: Option<Value>,
+    pub retry_after: Option<u64>,
+}
+
+impl Problem {
+    /// A problem with a status, a stable code and a detail.
+    pub fn new(status: StatusCode, code: impl Into<String>, detail: impl Into<String>) -> Problem {
+        Problem(Box::new(Details {
+            title: status.canonical_reason().unwrap_or("Error").to_string(),
+            status,
+            code: code.into(),
+            detail: detail.into(),
+            errors: Vec::new(),
+            extra: None,
+            retry_after: None,
+        }))
+    }
+
+    /// With field errors.
+    pub fn with_errors(mut self, errors: Vec<FieldError>) -> Problem {
+        self.errors = errors;
+        self
+    }
+
+    /// With more members.
+    pub fn with_extra(mut self, extra: Value) -> Problem {
+        self.extra = Some(extra);
+        self
+    }
+
+    /// 404 for a thing that does not exist.
+    pub fn not_found(what: impl Into<String>) -> Problem {
+        Problem::new(StatusCode::NOT_FOUND, "not-found", what)
+    }
+
+    /// 500 for a failure of the hub itself (the store), without internals in the answer.
+    pub fn internal(e: impl std::fmt::Display) -> Problem {
+        tracing::error!("internal error: {e}");
+        Problem::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the hub could not complete the request; the operator's log has the cause",
+        )
+    }
+
+    /// The JSON body.
+    pub fn body(&self) -> Value {
+        let mut body = json!({
+            "type": format!("urn:lienthong:problem:{}", self.code),
+            "title": self.title,
+            "status": self.status.as_u16(),
+            "code": self.code,
+            "detail": self.detail,
+        });
+        if !self.errors.is_empty() {
+            body["errors"] = json!(self.errors);
+        }
+        if let (Some(Value::Object(extra)), Value::Object(obj)) = (&self.extra, &mut body) {
+            for (k, v) in extra {
+                obj.insert(k.clone(), v.clone());
+            }
+        }
+        body
+    }
+}
+
+impl std::ops::Deref for Problem {
+    type Target = Details;
+    fn deref(&self) -> &Details {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Problem {
+    fn deref_mut(&mut self) -> &mut Details {
+        &mut self.0
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let body = self.body().to_string();
+        let mut resp = (self.status, body).into_response();
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if let Some(secs) = self.retry_after
+            && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+        {
+            resp.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        if self.status == StatusCode::UNAUTHORIZED {
+            resp.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"lienthong\""),
+            );
+        }
+        resp
+    }
+}

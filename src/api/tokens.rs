@@ -1,0 +1,116 @@
+//! Admin routes for bearer tokens: create (the secret is in the answer, once), list, revoke.
+
+use super::{AppState, Auth, Problem, read_body};
+use crate::auth::{Role, create_token, revoke_token};
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get};
+use serde::Deserialize;
+use serde_json::json;
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/tokens", get(list).post(create))
+        .route("/v1/tokens/{id}", delete(revoke))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewToken {
+    member: String,
+    role: String,
+}
+
+async fn create(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    body: Body,
+) -> Result<Response, Problem> {
+    super::require(&caller, &[Role::Admin])?;
+    let bytes = read_body(&state, body).await?;
+    let req: NewToken = serde_json::from_slice(&bytes).map_err(|e| {
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "request.json",
+            format!("expected {{\"member\": \"<agency code>\", \"role\": \"<role>\"}}: {e}"),
+        )
+    })?;
+    let Some(role) = Role::parse(&req.role) else {
+        return Err(Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "token.role",
+            format!("{:?} is not admin, provider, consumer or auditor", req.role),
+        ));
+    };
+    let Some(member) = state.members.get(&req.member) else {
+        return Err(Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "token.member",
+            format!("member {} is not configured", req.member),
+        ));
+    };
+    if !member.roles.iter().any(|r| r == role.as_str()) {
+        return Err(Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "token.role",
+            format!(
+                "member {} does not have the role {} (it has: {})",
+                req.member,
+                role.as_str(),
+                member.roles.join(", ")
+            ),
+        ));
+    }
+    let store = state.store.clone();
+    let member_code = req.member.clone();
+    let issued = tokio::task::spawn_blocking(move || create_token(&store, &member_code, role))
+        .await
+        .map_err(Problem::internal)?
+        .map_err(Problem::internal)?;
+    tracing::info!(member = %req.member, role = role.as_str(), id = %issued.id, by = %caller.member, "token created");
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(json!({
+            "id": issued.id,
+            "token": issued.bearer(),
+            "member": req.member,
+            "role": role.as_str(),
+        })),
+    )
+        .into_response())
+}
+
+async fn list(State(state): State<AppState>, Auth(caller): Auth) -> Result<Response, Problem> {
+    super::require(&caller, &[Role::Admin])?;
+    let tokens = state.store.tokens().map_err(Problem::internal)?;
+    let rows: Vec<_> = tokens
+        .into_iter()
+        .map(|t| {
+            json!({"id": t.id, "member": t.member, "role": t.role,
+                   "created_at": t.created_at, "revoked_at": t.revoked_at})
+        })
+        .collect();
+    Ok(axum::Json(json!({ "tokens": rows })).into_response())
+}
+
+async fn revoke(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+) -> Result<Response, Problem> {
+    super::require(&caller, &[Role::Admin])?;
+    let store = state.store.clone();
+    let id2 = id.clone();
+    let found = tokio::task::spawn_blocking(move || revoke_token(&store, &id2))
+        .await
+        .map_err(Problem::internal)?
+        .map_err(Problem::internal)?;
+    if !found {
+        return Err(Problem::not_found(format!("no token {id}")));
+    }
+    tracing::info!(id = %id, by = %caller.member, "token revoked");
+    Ok(axum::Json(json!({"id": id, "revoked": true})).into_response())
+}

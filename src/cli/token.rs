@@ -1,0 +1,161 @@
+//! `lienthong token create|list|revoke`: bearer tokens for members.
+//!
+//! Against the store directly (`--config`, the hub stopped: the store is locked while it runs)
+//! or against a running hub (`--hub URL` with an admin token).
+
+use super::Outcome;
+use super::client::HubClient;
+use crate::auth::{Role, create_token, revoke_token};
+use crate::config::hub::HubConfig;
+use crate::store::Store;
+use anyhow::{Context as _, bail};
+use std::path::PathBuf;
+
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum Command {
+    /// Create a token for a member acting in one role; the token is printed once.
+    Create {
+        /// The member's agency code.
+        #[arg(long)]
+        member: String,
+        /// admin, provider, consumer or auditor.
+        #[arg(long)]
+        role: String,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// List tokens (ids, members, roles, state; never the secrets).
+    List {
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Revoke a token by its id.
+    Revoke {
+        /// The token id (the part after `lt_`, before the second `_`).
+        id: String,
+        #[command(flatten)]
+        target: Target,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Target {
+    /// The hub configuration (its store is opened directly; the hub must be stopped).
+    #[arg(long, value_name = "FILE", default_value = "config/hub.toml")]
+    config: PathBuf,
+    /// A running hub to ask instead, e.g. http://127.0.0.1:8080 (needs an admin token).
+    #[arg(long, value_name = "URL")]
+    hub: Option<String>,
+    /// Admin bearer token for --hub.
+    #[arg(long, env = "LIENTHONG_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+}
+
+fn open_store(config: &HubConfig) -> anyhow::Result<Store> {
+    Store::open(&config.server.data_dir).with_context(|| {
+        format!(
+            "opening the store at {} (is the hub running? stop it, or use --hub URL)",
+            config.server.data_dir.display()
+        )
+    })
+}
+
+pub(crate) fn run(command: Command) -> anyhow::Result<Outcome> {
+    match command {
+        Command::Create {
+            member,
+            role,
+            target,
+        } => {
+            let Some(r) = Role::parse(&role) else {
+                bail!("--role {role:?}: admin, provider, consumer or auditor");
+            };
+            if let Some(url) = &target.hub {
+                let client = HubClient::new(url, target.token.clone())?;
+                let body = client.post_json(
+                    "/v1/tokens",
+                    &serde_json::json!({"member": member, "role": role}),
+                )?;
+                println!("{}", body["token"].as_str().unwrap_or_default());
+                eprintln!(
+                    "token {} created for {member} as {role}; it is shown only once",
+                    body["id"].as_str().unwrap_or_default()
+                );
+                return Ok(Outcome::Ok);
+            }
+            let config = HubConfig::load(&target.config)?;
+            let Some(m) = config.members.iter().find(|m| m.code == member) else {
+                bail!(
+                    "member {member} is not in {} (members: {})",
+                    target.config.display(),
+                    config
+                        .members
+                        .iter()
+                        .map(|m| m.code.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            };
+            if !m.roles.iter().any(|x| x == &role) {
+                bail!(
+                    "member {member} does not have the role {role} (it has: {})",
+                    m.roles.join(", ")
+                );
+            }
+            let store = open_store(&config)?;
+            let t = create_token(&store, &member, r)?;
+            println!("{}", t.bearer());
+            eprintln!(
+                "token {} created for {member} as {role}; it is shown only once",
+                t.id
+            );
+            Ok(Outcome::Ok)
+        }
+        Command::List { target } => {
+            let rows: Vec<serde_json::Value> = if let Some(url) = &target.hub {
+                let client = HubClient::new(url, target.token.clone())?;
+                let body = client.get_json("/v1/tokens")?;
+                body["tokens"].as_array().cloned().unwrap_or_default()
+            } else {
+                let config = HubConfig::load(&target.config)?;
+                let store = open_store(&config)?;
+                store
+                    .tokens()?
+                    .into_iter()
+                    .map(|t| {
+                        serde_json::json!({"id": t.id, "member": t.member, "role": t.role,
+                                           "created_at": t.created_at, "revoked_at": t.revoked_at})
+                    })
+                    .collect()
+            };
+            for t in rows {
+                println!(
+                    "{}  {:<16} {:<9} created {}  {}",
+                    t["id"].as_str().unwrap_or_default(),
+                    t["member"].as_str().unwrap_or_default(),
+                    t["role"].as_str().unwrap_or_default(),
+                    t["created_at"].as_str().unwrap_or_default(),
+                    t["revoked_at"]
+                        .as_str()
+                        .map(|r| format!("revoked {r}"))
+                        .unwrap_or_else(|| "active".into())
+                );
+            }
+            Ok(Outcome::Ok)
+        }
+        Command::Revoke { id, target } => {
+            if let Some(url) = &target.hub {
+                let client = HubClient::new(url, target.token.clone())?;
+                client.delete(&format!("/v1/tokens/{id}"))?;
+            } else {
+                let config = HubConfig::load(&target.config)?;
+                let store = open_store(&config)?;
+                if !revoke_token(&store, &id)? {
+                    bail!("no token {id}");
+                }
+            }
+            eprintln!("token {id} revoked");
+            Ok(Outcome::Ok)
+        }
+    }
+}

@@ -1,0 +1,352 @@
+//! Running the hub: open the store, load schemas and adapters, bind, serve HTTP/1.1 and HTTP/2
+//! over plain TCP or rustls (with client certificates mapped to members), and shut down
+//! gracefully: stop accepting, let in-flight requests finish within the grace period, flush.
+
+use crate::api::{self, AppState, PeerCertificate};
+use crate::config::hub::HubConfig;
+use crate::registry::AdapterRegistry;
+use crate::store::Store;
+use crate::validate::{SchemaRegistry, ValidationOptions};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::service::TowerToHyperService;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::rustls;
+use tower::ServiceExt;
+
+/// Why the hub could not start or stop cleanly. Each names the file or address involved.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("opening the store at {dir}: {source}")]
+    Store {
+        dir: String,
+        source: crate::store::StoreError,
+    },
+    #[error("loading schemas: {0}")]
+    Schemas(#[from] crate::validate::RegistryError),
+    #[error("loading adapters: {0}")]
+    Adapters(#[from] crate::registry::RegistryError),
+    #[error("TLS: {0}")]
+    Tls(String),
+    #[error("listening on {addr}: {source}")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("the server task failed: {0}")]
+    Task(String),
+}
+
+/// A running hub.
+pub struct Hub {
+    addr: SocketAddr,
+    tls: bool,
+    shutdown: watch::Sender<bool>,
+    task: JoinHandle<()>,
+    state: AppState,
+}
+
+impl Hub {
+    /// Starts a hub with `config`; it is serving when this returns.
+    pub async fn start(config: HubConfig) -> Result<Hub, ServerError> {
+        let config = Arc::new(config);
+        let data_dir = config.server.data_dir.clone();
+        let store = tokio::task::spawn_blocking(move || {
+            std::fs::create_dir_all(&data_dir).ok();
+            Store::open(&data_dir).map_err(|source| ServerError::Store {
+                dir: data_dir.display().to_string(),
+                source,
+            })
+        })
+        .await
+        .map_err(|e| ServerError::Task(e.to_string()))??;
+        let options = ValidationOptions {
+            agency_code: crate::model::AgencyCodeRule::new(&config.validation.agency_code_pattern)
+                .map_err(|e| ServerError::Tls(format!("agency code pattern: {e}")))?,
+            max_errors: config.validation.max_errors,
+        };
+        let schemas = Arc::new(if config.server.schemas_dir.as_os_str().is_empty() {
+            SchemaRegistry::embedded(&options)?
+        } else {
+            SchemaRegistry::load_dir(&config.server.schemas_dir, &options)?
+        });
+        let registry = Arc::new(AdapterRegistry::open(
+            store.clone(),
+            schemas.clone(),
+            config.probe,
+        )?);
+        load_adapters(&registry, &config.server.adapters_dir)?;
+        let tls = if config.tls.allow_plain_http {
+            tracing::warn!(
+                "serving plain HTTP (tls.allow_plain_http = true): for development on loopback \
+                 only; members cannot authenticate with certificates"
+            );
+            None
+        } else {
+            Some(tls_acceptor(&config)?)
+        };
+        let listener = TcpListener::bind(&config.server.listen)
+            .await
+            .map_err(|source| ServerError::Bind {
+                addr: config.server.listen.clone(),
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| ServerError::Bind {
+            addr: config.server.listen.clone(),
+            source,
+        })?;
+        let state = AppState::new(config.clone(), store, schemas, registry);
+        let app = api::router(state.clone());
+        let (shutdown, rx) = watch::channel(false);
+        let is_tls = tls.is_some();
+        let task = tokio::spawn(accept_loop(listener, app, tls, config, rx));
+        tracing::info!(
+            "lienthong listening on {}://{addr}",
+            if is_tls { "https" } else { "http" }
+        );
+        Ok(Hub {
+            addr,
+            tls: is_tls,
+            shutdown,
+            task,
+            state,
+        })
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Its base URL, e.g. `http://127.0.0.1:8080`.
+    pub fn url(&self) -> String {
+        format!(
+            "{}://{}",
+            if self.tls { "https" } else { "http" },
+            self.addr
+        )
+    }
+
+    /// The state its handlers share (for tests and embedding).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Stops accepting, lets in-flight requests finish (within the grace period), flushes the
+    /// store.
+    pub async fn shutdown(self) -> Result<(), ServerError> {
+        let _ = self.shutdown.send(true);
+        self.task
+            .await
+            .map_err(|e| ServerError::Task(e.to_string()))?;
+        let store = self.state.store.clone();
+        tokio::task::spawn_blocking(move || store.flush())
+            .await
+            .map_err(|e| ServerError::Task(e.to_string()))?
+            .map_err(|source| ServerError::Store {
+                dir: "(flush at shutdown)".into(),
+                source,
+            })?;
+        Ok(())
+    }
+}
+
+fn load_adapters(registry: &AdapterRegistry, dir: &Path) -> Result<(), ServerError> {
+    if dir.as_os_str().is_empty() {
+        return Ok(());
+    }
+    if !dir.is_dir() {
+        tracing::warn!(
+            "adapters_dir {} does not exist; no adapter files loaded",
+            dir.display()
+        );
+        return Ok(());
+    }
+    for reg in registry.load_dir(dir)? {
+        let name = reg.adapter.as_deref().unwrap_or("?");
+        if reg.accepted && reg.unchanged {
+            tracing::info!(
+                adapter = name,
+                version = reg.version,
+                "adapter file unchanged"
+            );
+        } else if reg.accepted {
+            tracing::info!(adapter = name, version = reg.version, file = %reg.check.file, "adapter registered from file");
+        } else {
+            let mut problems = reg.check.definition.clone();
+            for s in &reg.check.samples {
+                for e in &s.errors {
+                    problems.push(format!("{}: {e}", s.file));
+                }
+            }
+            tracing::error!(file = %reg.check.file, "adapter file refused: {}", problems.join("; "));
+        }
+    }
+    Ok(())
+}
+
+fn tls_acceptor(config: &HubConfig) -> Result<TlsAcceptor, ServerError> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let t = &config.tls;
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&t.cert)
+        .and_then(|it| it.collect())
+        .map_err(|e| ServerError::Tls(format!("tls.cert {}: {e}", t.cert.display())))?;
+    let key = PrivateKeyDer::from_pem_file(&t.key)
+        .map_err(|e| ServerError::Tls(format!("tls.key {}: {e}", t.key.display())))?;
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| ServerError::Tls(e.to_string()))?;
+    let builder = if t.client_ca.as_os_str().is_empty() {
+        builder.with_no_client_auth()
+    } else {
+        let mut roots = rustls::RootCertStore::empty();
+        let cas: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&t.client_ca)
+            .and_then(|it| it.collect())
+            .map_err(|e| {
+                ServerError::Tls(format!("tls.client_ca {}: {e}", t.client_ca.display()))
+            })?;
+        for ca in cas {
+            roots
+                .add(ca)
+                .map_err(|e| ServerError::Tls(format!("tls.client_ca: {e}")))?;
+        }
+        let verifier =
+            rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider);
+        let verifier = if t.require_client_cert {
+            verifier
+        } else {
+            verifier.allow_unauthenticated()
+        };
+        builder.with_client_cert_verifier(
+            verifier
+                .build()
+                .map_err(|e| ServerError::Tls(format!("client verifier: {e}")))?,
+        )
+    };
+    let mut server = builder
+        .with_single_cert(certs, key)
+        .map_err(|e| ServerError::Tls(format!("certificate and key: {e}")))?;
+    server.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(TlsAcceptor::from(Arc::new(server)))
+}
+
+/// The subject common name and DNS names of a client certificate.
+fn certificate_names(der: &[u8]) -> Vec<String> {
+    let Ok((_, cert)) = x509_parser::parse_x509_certificate(der) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = cert
+        .subject()
+        .iter_common_name()
+        .filter_map(|cn| cn.as_str().ok().map(str::to_string))
+        .collect();
+    if let Ok(Some(san)) = cert.subject_alternative_name() {
+        for n in &san.value.general_names {
+            if let x509_parser::extensions::GeneralName::DNSName(d) = n {
+                names.push(d.to_string());
+            }
+        }
+    }
+    names
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    app: axum::Router,
+    tls: Option<TlsAcceptor>,
+    config: Arc<HubConfig>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let limits = config.limits;
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_millis(limits.header_timeout_ms))
+        .max_buf_size(limits.max_header_bytes);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_header_list_size(limits.max_header_bytes as u32);
+    let builder = Arc::new(builder);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, _peer) = match accepted {
+                    Ok(c) => c,
+                    Err(e) => {
+                        tracing::warn!("accept failed: {e}");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let builder = builder.clone();
+                let watcher = graceful.watcher();
+                let app = app.clone();
+                let tls = tls.clone();
+                let handshake = Duration::from_millis(limits.header_timeout_ms);
+                tokio::spawn(async move {
+                    match tls {
+                        None => {
+                            let svc = TowerToHyperService::new(app);
+                            let conn = builder.serve_connection(TokioIo::new(stream), svc);
+                            let _ = watcher.watch(conn.into_owned()).await;
+                        }
+                        Some(acceptor) => {
+                            let tls_stream = match tokio::time::timeout(handshake, acceptor.accept(stream)).await {
+                                Ok(Ok(s)) => s,
+                                Ok(Err(e)) => {
+                                    tracing::debug!("TLS handshake refused: {e}");
+                                    return;
+                                }
+                                Err(_) => {
+                                    tracing::debug!("TLS handshake timed out");
+                                    return;
+                                }
+                            };
+                            let names = tls_stream
+                                .get_ref()
+                                .1
+                                .peer_certificates()
+                                .and_then(|c| c.first())
+                                .map(|c| certificate_names(c.as_ref()))
+                                .unwrap_or_default();
+                            let peer = PeerCertificate { names };
+                            let svc = app.map_request(move |mut req: axum::http::Request<hyper::body::Incoming>| {
+                                req.extensions_mut().insert(peer.clone());
+                                req
+                            });
+                            let svc = TowerToHyperService::new(svc);
+                            let conn = builder.serve_connection(TokioIo::new(tls_stream), svc);
+                            let _ = watcher.watch(conn.into_owned()).await;
+                        }
+                    }
+                });
+            }
+            _ = shutdown.changed() => break,
+        }
+    }
+    drop(listener);
+    let grace = Duration::from_secs(config.server.shutdown_grace_secs);
+    tracing::info!(
+        "shutting down: draining in-flight requests (up to {}s)",
+        grace.as_secs()
+    );
+    if tokio::time::timeout(grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("grace period over; closing the remaining connections");
+    }
+}

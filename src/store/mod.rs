@@ -1,0 +1,276 @@
+//! The one place that touches sled: trees, keys and encodings. Stages speak in domain types.
+//!
+//! Trees: `tokens` (token id → token record), `adapters` (name ‖ 0 ‖ version u32 BE → stored
+//! version), `adapter_state` (name → latest version and enabled flag), `exchanges` (exchange id
+//! → exchange record). Values are JSON. Keys that must sort (versions) are big-endian.
+
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use std::path::Path;
+
+/// A store failure, naming what was being done.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("store: {action}: {source}")]
+    Sled {
+        action: &'static str,
+        source: sled::Error,
+    },
+    #[error("store: {action}: a stored value is not readable: {source}")]
+    Decode {
+        action: &'static str,
+        source: serde_json::Error,
+    },
+}
+
+/// The embedded store.
+#[derive(Clone)]
+pub struct Store {
+    db: sled::Db,
+    tokens: sled::Tree,
+    adapters: sled::Tree,
+    adapter_state: sled::Tree,
+    exchanges: sled::Tree,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").finish_non_exhaustive()
+    }
+}
+
+fn sled_err(action: &'static str) -> impl FnOnce(sled::Error) -> StoreError {
+    move |source| StoreError::Sled { action, source }
+}
+
+fn decode<T: DeserializeOwned>(action: &'static str, bytes: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|source| StoreError::Decode { action, source })
+}
+
+fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    // Our own records always serialise.
+    serde_json::to_vec(value).unwrap_or_default()
+}
+
+/// A bearer token as stored: never the secret, only its SHA-256.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct TokenRecord {
+    pub id: String,
+    pub member: String,
+    pub role: String,
+    pub secret_sha256: String,
+    pub created_at: String,
+    #[serde(default)]
+    pub revoked_at: Option<String>,
+}
+
+/// One stored version of an adapter definition.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AdapterVersion {
+    pub name: String,
+    pub version: u32,
+    /// The definition as submitted (TOML).
+    pub definition: String,
+    /// Sample documents submitted with it, by the path the definition names.
+    #[serde(default)]
+    pub samples: std::collections::BTreeMap<String, String>,
+    /// Where it came from: `api:<member>` or `file:<path>`.
+    pub source: String,
+    pub registered_at: String,
+}
+
+/// The current state of an adapter: its latest version and whether it is enabled.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AdapterState {
+    pub latest: u32,
+    pub enabled: bool,
+}
+
+/// One exchange as recorded (until the audit log records it as well).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ExchangeRecord {
+    pub id: String,
+    pub at: String,
+    pub member: String,
+    pub operation: String,
+    pub adapter: String,
+    pub record_type: String,
+    pub outcome: String,
+    #[serde(default)]
+    pub digest: Option<String>,
+    #[serde(default)]
+    pub error_codes: Vec<String>,
+}
+
+fn adapter_key(name: &str, version: u32) -> Vec<u8> {
+    let mut k = Vec::with_capacity(name.len() + 5);
+    k.extend_from_slice(name.as_bytes());
+    k.push(0);
+    k.extend_from_slice(&version.to_be_bytes());
+    k
+}
+
+impl Store {
+    /// Opens (or creates) the store in `dir`.
+    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        let db = sled::Config::new()
+            .path(dir)
+            .open()
+            .map_err(sled_err("open"))?;
+        Ok(Store {
+            tokens: db.open_tree("tokens").map_err(sled_err("open tokens"))?,
+            adapters: db
+                .open_tree("adapters")
+                .map_err(sled_err("open adapters"))?,
+            adapter_state: db
+                .open_tree("adapter_state")
+                .map_err(sled_err("open adapter_state"))?,
+            exchanges: db
+                .open_tree("exchanges")
+                .map_err(sled_err("open exchanges"))?,
+            db,
+        })
+    }
+
+    /// Makes every write so far durable.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush().map_err(sled_err("flush"))?;
+        Ok(())
+    }
+
+    /// Stores a token record.
+    pub fn put_token(&self, t: &TokenRecord) -> Result<(), StoreError> {
+        self.tokens
+            .insert(t.id.as_bytes(), encode(t))
+            .map_err(sled_err("store token"))?;
+        Ok(())
+    }
+
+    /// A token record by id.
+    pub fn token(&self, id: &str) -> Result<Option<TokenRecord>, StoreError> {
+        match self
+            .tokens
+            .get(id.as_bytes())
+            .map_err(sled_err("read token"))?
+        {
+            Some(v) => Ok(Some(decode("read token", &v)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Every token record.
+    pub fn tokens(&self) -> Result<Vec<TokenRecord>, StoreError> {
+        self.tokens
+            .iter()
+            .map(|r| {
+                let (_, v) = r.map_err(sled_err("list tokens"))?;
+                decode("list tokens", &v)
+            })
+            .collect()
+    }
+
+    /// Stores a new adapter version and makes it the latest (enabled).
+    pub fn put_adapter_version(&self, v: &AdapterVersion) -> Result<(), StoreError> {
+        let state = AdapterState {
+            latest: v.version,
+            enabled: true,
+        };
+        let mut batch_versions = sled::Batch::default();
+        batch_versions.insert(adapter_key(&v.name, v.version), encode(v));
+        self.adapters
+            .apply_batch(batch_versions)
+            .map_err(sled_err("store adapter"))?;
+        self.adapter_state
+            .insert(v.name.as_bytes(), encode(&state))
+            .map_err(sled_err("store adapter state"))?;
+        Ok(())
+    }
+
+    /// The state of an adapter.
+    pub fn adapter_state(&self, name: &str) -> Result<Option<AdapterState>, StoreError> {
+        match self
+            .adapter_state
+            .get(name.as_bytes())
+            .map_err(sled_err("read adapter state"))?
+        {
+            Some(v) => Ok(Some(decode("read adapter state", &v)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Sets whether an adapter is enabled.
+    pub fn set_adapter_enabled(&self, name: &str, enabled: bool) -> Result<bool, StoreError> {
+        let Some(mut state) = self.adapter_state(name)? else {
+            return Ok(false);
+        };
+        state.enabled = enabled;
+        self.adapter_state
+            .insert(name.as_bytes(), encode(&state))
+            .map_err(sled_err("store adapter state"))?;
+        Ok(true)
+    }
+
+    /// One version of an adapter.
+    pub fn adapter_version(
+        &self,
+        name: &str,
+        version: u32,
+    ) -> Result<Option<AdapterVersion>, StoreError> {
+        match self
+            .adapters
+            .get(adapter_key(name, version))
+            .map_err(sled_err("read adapter"))?
+        {
+            Some(v) => Ok(Some(decode("read adapter", &v)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Every adapter with its state, by name.
+    pub fn adapter_states(&self) -> Result<Vec<(String, AdapterState)>, StoreError> {
+        self.adapter_state
+            .iter()
+            .map(|r| {
+                let (k, v) = r.map_err(sled_err("list adapters"))?;
+                Ok((
+                    String::from_utf8_lossy(&k).into_owned(),
+                    decode("list adapters", &v)?,
+                ))
+            })
+            .collect()
+    }
+
+    /// The version numbers of an adapter, ascending.
+    pub fn adapter_version_numbers(&self, name: &str) -> Result<Vec<u32>, StoreError> {
+        let mut prefix = name.as_bytes().to_vec();
+        prefix.push(0);
+        self.adapters
+            .scan_prefix(&prefix)
+            .keys()
+            .map(|k| {
+                let k = k.map_err(sled_err("list adapter versions"))?;
+                let tail: [u8; 4] = k[k.len() - 4..].try_into().unwrap_or_default();
+                Ok(u32::from_be_bytes(tail))
+            })
+            .collect()
+    }
+
+    /// Records an exchange.
+    pub fn record_exchange(&self, e: &ExchangeRecord) -> Result<(), StoreError> {
+        self.exchanges
+            .insert(e.id.as_bytes(), encode(e))
+            .map_err(sled_err("record exchange"))?;
+        Ok(())
+    }
+
+    /// An exchange by id.
+    pub fn exchange(&self, id: &str) -> Result<Option<ExchangeRecord>, StoreError> {
+        match self
+            .exchanges
+            .get(id.as_bytes())
+            .map_err(sled_err("read exchange"))?
+        {
+            Some(v) => Ok(Some(decode("read exchange", &v)?)),
+            None => Ok(None),
+        }
+    }
+}
