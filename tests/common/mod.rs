@@ -1,5 +1,10 @@
 //! Helpers shared by the integration tests: the repository's files, the embedded schema registry
-//! and the shipped adapters, each built once per test binary.
+//! and the shipped adapters, each built once per test binary; `hub` starts real hubs.
+//! Each test binary uses some of them, hence `dead_code` is allowed.
+
+#![allow(dead_code)]
+
+pub mod hub;
 
 use lienthong::translate::Adapter;
 use lienthong::validate::{SchemaRegistry, ValidationOptions};

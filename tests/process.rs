@@ -1,0 +1,205 @@
+//! The `lienthong` binary as an operator runs it: tokens from the command line, `serve` with the
+//! shipped config and environment overrides, a log with no token or personal ID in it, and a
+//! graceful shutdown on SIGTERM that lets an in-flight request finish.
+
+mod common;
+
+use common::repo_path;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn lienthong(data: &std::path::Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_lienthong"));
+    c.env("LIENTHONG_SERVER_DATA_DIR", data)
+        .env("LIENTHONG_SERVER_LISTEN", "127.0.0.1:0")
+        .env("LIENTHONG_SERVER_ADAPTERS_DIR", repo_path("adapters"))
+        .env("RUST_LOG", "debug")
+        .current_dir(repo_path(""));
+    c
+}
+
+fn create_token(data: &std::path::Path, member: &str, role: &str) -> String {
+    let out = lienthong(data)
+        .args([
+            "token",
+            "create",
+            "--config",
+            "config/hub.toml",
+            "--member",
+            member,
+            "--role",
+            role,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// Starts `lienthong serve`; returns the child and its base address (host:port).
+fn serve(data: &std::path::Path) -> (Child, String) {
+    let mut child = lienthong(data)
+        .args(["serve", "--config", "config/hub.toml"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("lienthong listening on http://")
+        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+        .to_string();
+    (child, addr)
+}
+
+/// One HTTP/1.1 request over a plain socket; returns the status code and the body.
+fn request(addr: &str, method: &str, path: &str, token: &str, body: &[u8]) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nhost: {addr}\r\nauthorization: Bearer {token}\r\n\
+         content-type: application/octet-stream\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    s.write_all(body).unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    let status = resp[9..12].parse().unwrap();
+    let body = resp
+        .split_once("\r\n\r\n")
+        .map(|x| x.1)
+        .unwrap_or("")
+        .to_string();
+    (status, body)
+}
+
+fn sigterm(child: &Child) {
+    let ok = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+}
+
+#[test]
+fn the_log_holds_no_token_or_personal_id_and_sigterm_drains_in_flight_requests() {
+    let data = tempfile::tempdir().unwrap();
+    let register = create_token(data.path(), "000.00.00.G12", "provider");
+    let hatinh = create_token(data.path(), "000.00.00.H42", "provider");
+    assert!(register.starts_with("lt_"));
+    let (mut child, addr) = serve(data.path());
+
+    let citizen = std::fs::read(repo_path(
+        "adapters/samples/population-registry/citizen.json",
+    ))
+    .unwrap();
+    let (status, _) = request(
+        &addr,
+        "POST",
+        "/v1/ingest/population-registry/citizen",
+        &register,
+        &citizen,
+    );
+    assert_eq!(status, 200);
+    let wrong = String::from_utf8(citizen.clone())
+        .unwrap()
+        .replace("\"2\"", "\"1\"");
+    let (status, body) = request(
+        &addr,
+        "POST",
+        "/v1/ingest/population-registry/citizen",
+        &register,
+        wrong.as_bytes(),
+    );
+    assert_eq!(status, 422, "{body}");
+    let soap = std::fs::read(repo_path(
+        "adapters/samples/motcua-hatinh/status-in-progress.xml",
+    ))
+    .unwrap();
+    let (status, _) = request(
+        &addr,
+        "POST",
+        "/v1/ingest/motcua-hatinh/dossier-status",
+        &hatinh,
+        &soap,
+    );
+    assert_eq!(status, 200);
+    let forged = format!("{}x", &hatinh[..hatinh.len() - 1]);
+    let (status, _) = request(
+        &addr,
+        "POST",
+        "/v1/ingest/motcua-hatinh/dossier-status",
+        &forged,
+        &soap,
+    );
+    assert_eq!(status, 401);
+
+    // An in-flight request: head and half the body sent, then SIGTERM, then the rest.
+    let mut s = TcpStream::connect(&addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "POST /v1/ingest/motcua-hatinh/dossier-status HTTP/1.1\r\nhost: {addr}\r\n\
+         authorization: Bearer {hatinh}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        soap.len()
+    )
+    .unwrap();
+    let half = soap.len() / 2;
+    s.write_all(&soap[..half]).unwrap();
+    s.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    sigterm(&child);
+    std::thread::sleep(Duration::from_millis(300));
+    s.write_all(&soap[half..]).unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    assert!(
+        resp.starts_with("HTTP/1.1 200"),
+        "the in-flight request was cut: {resp}"
+    );
+    // No new connection is accepted once shutting down.
+    assert!(
+        TcpStream::connect(&addr).is_err() || {
+            let start = Instant::now();
+            loop {
+                if child.try_wait().unwrap().is_some() {
+                    break true;
+                }
+                if start.elapsed() > Duration::from_secs(10) {
+                    break false;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    );
+    let status = child.wait().unwrap();
+    assert!(status.success(), "exit status {status}");
+    let mut log = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut log)
+        .unwrap();
+    assert!(log.contains("lienthong listening on"), "{log}");
+    assert!(log.contains("stopped"), "{log}");
+    for secret in [&register, &hatinh, &forged] {
+        let secret_part = secret.rsplit('_').next().unwrap();
+        assert!(!log.contains(secret_part), "a token is in the log");
+    }
+    for id in ["042192004518", "042089003127"] {
+        assert!(!log.contains(id), "a personal ID is in the log");
+    }
+}

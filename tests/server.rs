@@ -1,0 +1,644 @@
+//! A real hub on an ephemeral loopback port with a temporary data directory, over HTTP:
+//! registering adapters, ingesting records, restarting, and malformed requests.
+
+mod common;
+
+use common::hub::{self, ADMIN, HATINH, LABOUR, REGISTER};
+use common::repo_path;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+fn client() -> reqwest::Client {
+    reqwest::Client::new()
+}
+
+fn read(rel: &str) -> String {
+    std::fs::read_to_string(repo_path(rel)).unwrap()
+}
+
+/// A registration body for the shipped population-registry adapter under another name.
+fn registry_copy(name: &str) -> Value {
+    let definition = read("adapters/population-registry.toml").replace(
+        "name = \"population-registry\"",
+        &format!("name = \"{name}\""),
+    );
+    let mut samples = BTreeMap::new();
+    for s in [
+        "samples/population-registry/citizen.json",
+        "samples/population-registry/citizen-partial-date.json",
+    ] {
+        samples.insert(s.to_string(), read(&format!("adapters/{s}")));
+    }
+    json!({"definition": definition, "samples": samples})
+}
+
+async fn problem(resp: reqwest::Response) -> (StatusCode, Value) {
+    let status = resp.status();
+    let ct = resp
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    let body: Value = resp.json().await.unwrap();
+    if !status.is_success() {
+        assert_eq!(ct, "application/problem+json", "{status}: {body}");
+        assert!(
+            body["code"].is_string() && body["detail"].is_string(),
+            "{body}"
+        );
+    }
+    (status, body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registers_adapters_ingests_and_keeps_the_registry_across_a_restart() {
+    let data = tempfile::tempdir().unwrap();
+    let hub = hub::start(data.path(), |_| {}).await;
+    let url = hub.url();
+    let admin = hub::token(&hub, ADMIN, "admin");
+    let hatinh = hub::token(&hub, HATINH, "provider");
+    let register_member = hub::token(&hub, REGISTER, "provider");
+    let c = client();
+
+    // The shipped adapters were loaded at start.
+    let list: Value = c
+        .get(format!("{url}/v1/adapters"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let names: Vec<&str> = list["adapters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["motcua-hatinh", "national-portal", "population-registry"]
+    );
+
+    // A valid adapter is registered as version 1, with the check and probe in the report.
+    let resp = c
+        .post(format!("{url}/v1/adapters"))
+        .bearer_auth(&admin)
+        .json(&registry_copy("dancu-thu-nghiem"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let reg: Value = resp.json().await.unwrap();
+    assert_eq!(reg["accepted"], true);
+    assert_eq!(reg["version"], 1);
+    assert_eq!(reg["check"]["samples"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        reg["probe"]["reachable"], false,
+        "nothing listens on 8701 in this test"
+    );
+    // The same again is unchanged; a changed definition is version 2.
+    let resp = c
+        .post(format!("{url}/v1/adapters"))
+        .bearer_auth(&admin)
+        .json(&registry_copy("dancu-thu-nghiem"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.json::<Value>().await.unwrap()["unchanged"], true);
+    let mut v2 = registry_copy("dancu-thu-nghiem");
+    v2["definition"] = json!(v2["definition"].as_str().unwrap().replace(
+        "title = \"Cơ sở dữ liệu quốc gia về dân cư\"",
+        "title = \"Thử nghiệm\""
+    ));
+    let resp = c
+        .post(format!("{url}/v1/adapters"))
+        .bearer_auth(&admin)
+        .json(&v2)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    assert_eq!(resp.json::<Value>().await.unwrap()["version"], 2);
+
+    // An invalid adapter is refused with the reasons.
+    let mut bad = registry_copy("dancu-hong");
+    bad["definition"] = json!(
+        bad["definition"]
+            .as_str()
+            .unwrap()
+            .replace("canonical = \"/full_name\"", "canonical = \"/fullname\"")
+    );
+    let (status, body) = problem(
+        c.post(format!("{url}/v1/adapters"))
+            .bearer_auth(&admin)
+            .json(&bad)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["code"], "adapter.invalid");
+    let problems = body["registration"]["check"]["definition"].to_string();
+    assert!(problems.contains("/fullname"), "{problems}");
+    // Samples that fail are refused too, each with its errors.
+    let mut bad_sample = registry_copy("dancu-mau-hong");
+    bad_sample["samples"]["samples/population-registry/citizen.json"] = json!(
+        read("adapters/samples/population-registry/citizen.json")
+            .replace("14/05/1992", "31/02/1992")
+    );
+    let (status, body) = problem(
+        c.post(format!("{url}/v1/adapters"))
+            .bearer_auth(&admin)
+            .json(&bad_sample)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        body["registration"]["check"]["samples"]
+            .to_string()
+            .contains("translate.date")
+    );
+    // A provider may not register another member's adapter.
+    let (status, body) = problem(
+        c.post(format!("{url}/v1/adapters"))
+            .bearer_auth(&hatinh)
+            .json(&registry_copy("dancu-cua-tinh"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+
+    // Ingest: valid and invalid XML through the SOAP adapter, as a plain POST.
+    let xml = read("adapters/samples/motcua-hatinh/dossier.xml");
+    let resp = c
+        .post(format!("{url}/v1/ingest/motcua-hatinh/dossier"))
+        .bearer_auth(&hatinh)
+        .header("content-type", "application/xml")
+        .body(xml.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let ok: Value = resp.json().await.unwrap();
+    let golden: Value = serde_json::from_str(&read(
+        "adapters/samples/motcua-hatinh/dossier.xml.canonical.json",
+    ))
+    .unwrap();
+    assert_eq!(ok["digest"], lienthong::model::record_digest(&golden));
+    assert!(ok["exchange_id"].as_str().unwrap().len() >= 32);
+    let (status, body) = problem(
+        c.post(format!("{url}/v1/ingest/motcua-hatinh/dossier"))
+            .bearer_auth(&hatinh)
+            .header("content-type", "application/xml")
+            .body(xml.replace(
+                "<hs:TrangThai>MOI</hs:TrangThai>",
+                "<hs:TrangThai>?</hs:TrangThai>",
+            ))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["errors"][0]["code"], "translate.code");
+    assert_eq!(body["errors"][0]["pointer"], "/status");
+
+    // Valid and invalid JSON through the register's adapter.
+    let citizen = read("adapters/samples/population-registry/citizen.json");
+    let resp = c
+        .post(format!("{url}/v1/ingest/population-registry/citizen"))
+        .bearer_auth(&register_member)
+        .header("content-type", "application/json")
+        .body(citizen.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let (status, body) = problem(
+        c.post(format!("{url}/v1/ingest/population-registry/citizen"))
+            .bearer_auth(&register_member)
+            .header("content-type", "application/json")
+            .body(citizen.replace("\"gioiTinh\": \"2\"", "\"gioiTinh\": \"1\""))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["errors"][0]["code"], "cross.id-sex-mismatch");
+    assert!(body["exchange_id"].is_string());
+
+    // Disable an adapter: its ingests are refused with 409.
+    let resp = c
+        .post(format!("{url}/v1/adapters/dancu-thu-nghiem/disable"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+
+    // Restart on the same data directory: the registry is as it was.
+    hub.shutdown().await.unwrap();
+    let hub = hub::start(data.path(), |_| {}).await;
+    let url = hub.url();
+    let shown: Value = c
+        .get(format!("{url}/v1/adapters/dancu-thu-nghiem"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(shown["version"], 2);
+    assert_eq!(shown["versions"], json!([1, 2]));
+    assert_eq!(shown["enabled"], false);
+    assert!(shown["definition"].as_str().unwrap().contains("Thử nghiệm"));
+    let v1: Value = c
+        .get(format!("{url}/v1/adapters/dancu-thu-nghiem/versions/1"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(!v1["definition"].as_str().unwrap().contains("Thử nghiệm"));
+    // Tokens survive too.
+    let (status, body) = problem(
+        c.post(format!("{url}/v1/ingest/motcua-hatinh/dossier"))
+            .bearer_auth(&hatinh)
+            .header("content-type", "application/xml")
+            .body("<hs:HoSo xmlns:hs=\"urn:motcua:hatinh:hoso:1\"/>")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    hub.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_and_roles_are_checked() {
+    let data = tempfile::tempdir().unwrap();
+    let hub = hub::start(data.path(), |_| {}).await;
+    let url = hub.url();
+    let c = client();
+    let labour = hub::token(&hub, LABOUR, "consumer");
+    let admin = hub::token(&hub, ADMIN, "admin");
+    let xml = read("adapters/samples/motcua-hatinh/dossier.xml");
+    let ingest = format!("{url}/v1/ingest/motcua-hatinh/dossier");
+    // No credential, a malformed one, an unknown one: 401.
+    for auth in [None, Some("Basic abc"), Some("Bearer lt_000000000000_nope")] {
+        let mut req = c.post(&ingest).body(xml.clone());
+        if let Some(a) = auth {
+            req = req.header("authorization", a);
+        }
+        let resp = req.send().await.unwrap();
+        assert!(resp.headers().contains_key("www-authenticate"));
+        let (status, _) = problem(resp).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{auth:?}");
+    }
+    // A consumer may not push: 403 naming the role.
+    let (status, body) = problem(
+        c.post(&ingest)
+            .bearer_auth(&labour)
+            .body(xml.clone())
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(body["code"], "auth.role");
+    // Tokens created over the API work, and stop working when revoked.
+    let created: Value = c
+        .post(format!("{url}/v1/tokens"))
+        .bearer_auth(&admin)
+        .json(&json!({"member": HATINH, "role": "provider"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let t = created["token"].as_str().unwrap();
+    let resp = c
+        .post(&ingest)
+        .bearer_auth(t)
+        .body(xml.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let resp = c
+        .delete(format!(
+            "{url}/v1/tokens/{}",
+            created["id"].as_str().unwrap()
+        ))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let (status, body) = problem(
+        c.post(&ingest)
+            .bearer_auth(t)
+            .body(xml)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["code"], "auth.revoked");
+    // The token list never shows secrets.
+    let list = c
+        .get(format!("{url}/v1/tokens"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!list.contains(t.rsplit('_').next().unwrap()), "{list}");
+    hub.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_route_answers_5xx_to_a_malformed_request() {
+    let data = tempfile::tempdir().unwrap();
+    let hub = hub::start(data.path(), |cfg| {
+        cfg.limits.max_body_bytes = 64 * 1024;
+    })
+    .await;
+    let url = hub.url();
+    let admin = hub::token(&hub, ADMIN, "admin");
+    let hatinh = hub::token(&hub, HATINH, "provider");
+    let c = client();
+    let big = vec![b'x'; 200 * 1024];
+    type Case<'a> = (
+        reqwest::Method,
+        String,
+        Option<&'a str>,
+        Option<&'a str>,
+        Vec<u8>,
+    );
+    let cases: Vec<Case> = vec![
+        (
+            reqwest::Method::POST,
+            "/v1/adapters".into(),
+            Some(&admin),
+            Some("application/json"),
+            b"{not json".to_vec(),
+        ),
+        (
+            reqwest::Method::POST,
+            "/v1/adapters".into(),
+            Some(&admin),
+            Some("application/json"),
+            b"{\"definition\": 5}".to_vec(),
+        ),
+        (
+            reqwest::Method::POST,
+            "/v1/adapters".into(),
+            Some(&admin),
+            Some("application/toml"),
+            b"name = [".to_vec(),
+        ),
+        (
+            reqwest::Method::POST,
+            "/v1/adapters".into(),
+            Some(&admin),
+            Some("image/png"),
+            b"\x89PNG".to_vec(),
+        ),
+        (
+            reqwest::Method::POST,
+            "/v1/adapters".into(),
+            Some(&admin),
+            Some("text/plain"),
+            vec![0xff, 0xfe],
+        ),
+        (
+            reqwest::Method::POST,
+            "/v1/ingest/motcua-hatinh/dossier".into(),
+            Some(&hatinh),
+            Some("application/xml"),
+            vec![0xff, 0xfe, 0xfd],
+        ),
+        (
+            reqwest::Method::POST,
+            "/v1/ingest/motcua-hatinh/dossier".into(),
+            Some(&hatinh),
+            Some("application/xml"),
+            big.clone(),
+        ),
+        (
+            reqwest::Method::POST,
+            "/v1/ingest/motcua-hatinh/nothing".into(),
+            Some(&hatinh),
+            None,
+            b"<a/>".to_vec(),
+        ),
+        (
+            reqwest::Method::POST,
+            "/v1/ingest/no-such/dossier".into(),
+            Some(&hatinh),
+            None,
+            b"<a/>".to_vec(),
+        ),
+        (
+            reqwest::Method::POST,
+            "/v1/ingest/motcua-hatinh".into(),
+            Some(&hatinh),
+            Some("text/xml"),
+            b"<a/>".to_vec(),
+        ),
+        (
+            reqwest::Method::GET,
+            "/v1/ingest/motcua-hatinh/dossier".into(),
+            None,
+            None,
+            vec![],
+        ),
+        (
+            reqwest::Method::GET,
+            "/v1/ingest/population-registry?wsdl".into(),
+            None,
+            None,
+            vec![],
+        ),
+        (
+            reqwest::Method::GET,
+            "/v1/adapters/x/versions/abc".into(),
+            Some(&admin),
+            None,
+            vec![],
+        ),
+        (
+            reqwest::Method::GET,
+            "/v1/adapters/x/versions/99999999999".into(),
+            Some(&admin),
+            None,
+            vec![],
+        ),
+        (
+            reqwest::Method::DELETE,
+            "/v1/adapters".into(),
+            Some(&admin),
+            None,
+            vec![],
+        ),
+        (
+            reqwest::Method::GET,
+            "/v1/../../etc/passwd".into(),
+            None,
+            None,
+            vec![],
+        ),
+        (reqwest::Method::GET, "/nothing".into(), None, None, vec![]),
+        (
+            reqwest::Method::POST,
+            "/v1/tokens".into(),
+            Some(&admin),
+            Some("application/json"),
+            b"[]".to_vec(),
+        ),
+        (
+            reqwest::Method::POST,
+            "/v1/tokens".into(),
+            Some(&admin),
+            Some("application/json"),
+            b"{\"member\":\"x\",\"role\":\"admin\"}".to_vec(),
+        ),
+        (
+            reqwest::Method::DELETE,
+            "/v1/tokens/%00".into(),
+            Some(&admin),
+            None,
+            vec![],
+        ),
+    ];
+    for (method, path, token, ct, body) in cases {
+        let mut req = c.request(method.clone(), format!("{url}{path}")).body(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(ct) = ct {
+            req = req.header("content-type", ct);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status();
+        let text = resp.text().await.unwrap();
+        assert!(status.is_client_error(), "{method} {path}: {status} {text}");
+    }
+    // A head over the limit is 431.
+    let resp = c
+        .get(format!("{url}/healthz"))
+        .header("x-filler", "y".repeat(40 * 1024))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+    // The body limit names itself.
+    let (status, body) = problem(
+        c.post(format!("{url}/v1/ingest/motcua-hatinh/dossier"))
+            .bearer_auth(&hatinh)
+            .body(big)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("limits.max_body_bytes")
+    );
+    hub.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_readiness_metrics_and_openapi_answer() {
+    let data = tempfile::tempdir().unwrap();
+    let hub = hub::start(data.path(), |_| {}).await;
+    let url = hub.url();
+    let c = client();
+    assert_eq!(
+        c.get(format!("{url}/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    let ready: Value = c
+        .get(format!("{url}/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ready["status"], "ready");
+    assert_eq!(ready["adapters"], 3);
+    let hatinh = hub::token(&hub, HATINH, "provider");
+    c.post(format!("{url}/v1/ingest/motcua-hatinh/dossier"))
+        .bearer_auth(&hatinh)
+        .body("<!DOCTYPE x []><x/>")
+        .send()
+        .await
+        .unwrap();
+    let metrics = c
+        .get(format!("{url}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(
+            "lienthong_ingest_rejected_total{adapter=\"motcua-hatinh\",reason=\"xml.doctype\"} 1"
+        ),
+        "{metrics}"
+    );
+    assert!(metrics.contains("lienthong_http_requests_total{method=\"POST\",route=\"/v1/ingest/{adapter}/{record_type}\",status=\"422\"} 1") || metrics.contains("route=\"/v1/ingest/{adapter}/{record_type}\""), "{metrics}");
+    let openapi: Value = c
+        .get(format!("{url}/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(openapi["openapi"].as_str().map(|s| &s[..3]), Some("3.1"));
+    for path in [
+        "/v1/adapters",
+        "/v1/ingest/{adapter}/{record_type}",
+        "/healthz",
+        "/metrics",
+        "/v1/tokens",
+    ] {
+        assert!(
+            openapi["paths"][path].is_object(),
+            "{path} is not documented"
+        );
+    }
+    hub.shutdown().await.unwrap();
+}
