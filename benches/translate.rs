@@ -3,6 +3,10 @@
 //!
 //! cargo bench --bench translate
 
+// The same allocator as the `lienthong` binary, so that the comparison is like for like.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use lienthong::check::translate_validate;
 use lienthong::translate::Adapter;

@@ -642,3 +642,118 @@ async fn health_readiness_metrics_and_openapi_answer() {
     }
     hub.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_cannot_take_over_or_re_enable_an_adapter() {
+    let data = tempfile::tempdir().unwrap();
+    let hub = hub::start(data.path(), |_| {}).await;
+    let url = hub.url();
+    let c = client();
+    let admin = hub::token(&hub, ADMIN, "admin");
+    let hatinh = hub::token(&hub, HATINH, "provider");
+    let register = hub::token(&hub, REGISTER, "provider");
+    // Hà Tĩnh rewrites the register's adapter as its own: refused, the owner decides.
+    let mut takeover = registry_copy("population-registry");
+    takeover["definition"] = json!(takeover["definition"].as_str().unwrap().replace(
+        "member = \"000.00.00.G12\"",
+        &format!("member = \"{HATINH}\"")
+    ));
+    let (status, body) = problem(
+        c.post(format!("{url}/v1/adapters"))
+            .bearer_auth(&hatinh)
+            .json(&takeover)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("belongs to member 000.00.00.G12")
+    );
+    // The admin disables the register's adapter; its owner's new version stays disabled.
+    let resp = c
+        .post(format!("{url}/v1/adapters/population-registry/disable"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let mut v2 = registry_copy("population-registry");
+    v2["definition"] = json!(
+        v2["definition"]
+            .as_str()
+            .unwrap()
+            .replace("timeout", "timeout")
+    );
+    v2["definition"] = json!(format!("{}\n# v2\n", v2["definition"].as_str().unwrap()));
+    let resp = c
+        .post(format!("{url}/v1/adapters"))
+        .bearer_auth(&register)
+        .json(&v2)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let shown: Value = c
+        .get(format!("{url}/v1/adapters/population-registry"))
+        .bearer_auth(&register)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(shown["version"], 2);
+    assert_eq!(shown["enabled"], false);
+    // Ingest through it is refused while disabled, with the way out named.
+    let (status, body) = problem(
+        c.post(format!("{url}/v1/ingest/population-registry/citizen"))
+            .bearer_auth(&register)
+            .header("content-type", "application/json")
+            .body(read("adapters/samples/population-registry/citizen.json"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(body["detail"].as_str().unwrap().contains("/enable"));
+    // A body in the wrong format is 415, naming what the adapter takes.
+    let (status, body) = problem(
+        c.post(format!("{url}/v1/ingest/motcua-hatinh/dossier"))
+            .bearer_auth(&hatinh)
+            .header("content-type", "application/json")
+            .body("{}")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert!(body["detail"].as_str().unwrap().contains("XML"));
+    // Unauthenticated callers learn nothing about which adapters exist.
+    let (status, _) = problem(
+        c.post(format!("{url}/v1/ingest/no-such-adapter/x"))
+            .body("x")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // A path segment that is not UTF-8 is a problem+json 400, like every other error.
+    let (status, body) = problem(
+        c.get(format!("{url}/v1/adapters/%FF"))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    hub.shutdown().await.unwrap();
+}

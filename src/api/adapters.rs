@@ -54,7 +54,8 @@ async fn register(
                 ),
             )
         })?
-    } else if content_type.starts_with("application/toml") || content_type.starts_with("text/") {
+    } else if content_type.starts_with("application/toml") || content_type.starts_with("text/plain")
+    {
         Submission {
             definition: String::from_utf8(bytes.to_vec()).map_err(|_| {
                 Problem::new(
@@ -92,6 +93,12 @@ async fn register(
             StatusCode::FORBIDDEN,
             "adapter.refused",
             reg.problems.join("; "),
+        )
+    } else if reg.unreachable && reg.check.ok() {
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "adapter.unreachable",
+            "the adapter's endpoint did not answer the probe and probe.required is set".into(),
         )
     } else {
         (
@@ -177,6 +184,7 @@ fn set_enabled(
     name: &str,
     enabled: bool,
 ) -> Result<Response, Problem> {
+    super::require(caller, &[Role::Admin, Role::Provider])?;
     let Some(active) = state.registry.get(name) else {
         return Err(Problem::not_found(format!("no adapter {name}")));
     };

@@ -101,6 +101,12 @@ async fn ingest(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    // Credentials first: an unauthenticated caller learns nothing, not even which adapters
+    // exist.
+    let auth = match auth {
+        Ok(a) => a,
+        Err(p) => return p.into_response(),
+    };
     let Some(active) = state.registry.get(&adapter_name) else {
         return Problem::not_found(format!(
             "no adapter {adapter_name:?}; GET /v1/adapters lists them"
@@ -108,7 +114,7 @@ async fn ingest(
         .into_response();
     };
     let face = face_of(&active, &headers);
-    match ingest_inner(&state, &active, record_type, auth, &headers, body, face).await {
+    match ingest_inner(&state, &active, record_type, Ok(auth), &headers, body, face).await {
         Ok(resp) => resp,
         Err(p) if face == Face::Plain => p.into_response(),
         Err(p) => soap_fault(face, &p),
@@ -143,7 +149,10 @@ async fn ingest_inner(
         return Err(Problem::new(
             StatusCode::CONFLICT,
             "adapter.disabled",
-            format!("adapter {name} is disabled; an admin can enable it"),
+            format!(
+                "adapter {name} is disabled; an admin or its own member can enable it \
+                 (POST /v1/adapters/{name}/enable)"
+            ),
         ));
     }
     let action = soap_action_of(headers);
@@ -200,6 +209,7 @@ async fn ingest_inner(
             ),
         ));
     }
+    check_content_type(adapter, headers)?;
     let bytes = read_body(state, body).await?;
     let exchange_id = uuid::Uuid::now_v7().to_string();
     let result = translate_validate(adapter, &state.schemas, &record_type, &bytes);
@@ -268,6 +278,37 @@ async fn ingest_inner(
             .with_errors(errors)
             .with_extra(json!({"exchange_id": exchange_id})))
         }
+    }
+}
+
+/// The body must be in the adapter's format: a JSON adapter takes `…json…` content types, an
+/// XML adapter `…xml…` ones; no content type at all is taken as the adapter's format.
+fn check_content_type(
+    adapter: &crate::translate::Adapter,
+    headers: &HeaderMap,
+) -> Result<(), Problem> {
+    let Some(ct) = headers.get(header::CONTENT_TYPE) else {
+        return Ok(());
+    };
+    let ct = ct.to_str().unwrap_or("").to_ascii_lowercase();
+    let (wanted, ok) = match adapter.definition().format {
+        crate::config::adapter::Format::Json => ("JSON (application/json)", ct.contains("json")),
+        crate::config::adapter::Format::Xml => (
+            "XML (application/xml, text/xml, application/soap+xml)",
+            ct.contains("xml"),
+        ),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "ingest.content-type",
+            format!(
+                "adapter {} takes {wanted}; the request says {ct:?}",
+                adapter.name()
+            ),
+        ))
     }
 }
 
@@ -348,6 +389,12 @@ fn soap_fault(face: Face, p: &Problem) -> Response {
     };
     let mut resp = envelope(face, &body);
     *resp.status_mut() = p.status;
+    if p.status == StatusCode::UNAUTHORIZED {
+        resp.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            axum::http::HeaderValue::from_static("Bearer realm=\"lienthong\""),
+        );
+    }
     resp
 }
 
@@ -362,10 +409,20 @@ async fn wsdl_adapter(
 
 async fn wsdl_typed(
     State(state): State<AppState>,
-    Path((adapter, _record_type)): Path<(String, String)>,
+    Path((adapter, record_type)): Path<(String, String)>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
+    if let Some(active) = state.registry.get(&adapter) {
+        let provides = &active.adapter.definition().provides;
+        if active.adapter.schema_of(&record_type).is_none()
+            || (!provides.is_empty() && !provides.contains(&record_type))
+        {
+            return Err(Problem::not_found(format!(
+                "adapter {adapter} does not provide {record_type:?}"
+            )));
+        }
+    }
     wsdl(&state, &adapter, query, &headers)
 }
 
@@ -376,10 +433,14 @@ fn wsdl(
     query: Option<String>,
     headers: &HeaderMap,
 ) -> Result<Response, Problem> {
-    if !query
-        .as_deref()
-        .is_some_and(|q| q.eq_ignore_ascii_case("wsdl") || q.to_lowercase().starts_with("wsdl"))
-    {
+    let asks_wsdl = query.as_deref().is_some_and(|q| {
+        q.split('&').any(|kv| {
+            kv.split('=')
+                .next()
+                .is_some_and(|k| k.eq_ignore_ascii_case("wsdl"))
+        })
+    });
+    if !asks_wsdl {
         return Err(Problem::new(
             StatusCode::METHOD_NOT_ALLOWED,
             "method-not-allowed",

@@ -143,6 +143,7 @@ async fn edge(State(state): State<AppState>, req: Request, next: Next) -> Respon
             }
         }
     };
+    let resp = as_problem(resp).await;
     let status = resp.status();
     let elapsed = start.elapsed();
     state.metrics.inc(
@@ -164,6 +165,26 @@ async fn edge(State(state): State<AppState>, req: Request, next: Next) -> Respon
         tracing::debug!(%method, %route, status = status.as_u16(), ms = elapsed.as_millis() as u64, "request");
     }
     resp
+}
+
+/// Turns the framework's own plain-text refusals (a path segment that is not UTF-8, a query
+/// that does not parse) into problem+json, so that every error has the same shape.
+async fn as_problem(resp: Response) -> Response {
+    let plain = resp.status().is_client_error()
+        && resp
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.starts_with("text/plain"));
+    if !plain {
+        return resp;
+    }
+    let status = resp.status();
+    let text = axum::body::to_bytes(resp.into_body(), 16 * 1024)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    Problem::new(status, "request.invalid", text).into_response()
 }
 
 /// The authenticated caller of a request: a bearer token, a client certificate, or both (they
@@ -199,13 +220,8 @@ impl FromRequestParts<AppState> for Auth {
             (Some(Err(e)), _) => Err(e),
             (None, Some(c)) => c,
             (Some(Ok(token)), cert) => {
-                let store = state.store.clone();
-                let members = state.members.clone();
-                let token = token.to_string();
-                let by_token =
-                    tokio::task::spawn_blocking(move || verify_token(&store, &members, &token))
-                        .await
-                        .map_err(Problem::internal)?;
+                // A point read of sled's page cache: no flush, no blocking I/O to hand off.
+                let by_token = verify_token(&state.store, &state.members, token);
                 match (by_token, cert) {
                     (Ok(t), Some(Ok(c))) if t.member != c.member => Err(AuthError::Mismatch {
                         token: t.member,

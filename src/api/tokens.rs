@@ -27,9 +27,21 @@ struct NewToken {
 async fn create(
     State(state): State<AppState>,
     Auth(caller): Auth,
+    headers: axum::http::HeaderMap,
     body: Body,
 ) -> Result<Response, Problem> {
     super::require(&caller, &[Role::Admin])?;
+    let json = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/json"));
+    if !json {
+        return Err(Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "request.content-type",
+            "send application/json: {\"member\": \"<agency code>\", \"role\": \"<role>\"}",
+        ));
+    }
     let bytes = read_body(&state, body).await?;
     let req: NewToken = serde_json::from_slice(&bytes).map_err(|e| {
         Problem::new(

@@ -51,8 +51,10 @@ pub struct Registration {
     pub version: Option<u32>,
     /// The definition and samples were the same as the latest version: nothing stored.
     pub unchanged: bool,
-    /// Why it was refused, beyond the check (permissions, probe).
+    /// Why it was refused for the caller (ownership, roles).
     pub problems: Vec<String>,
+    /// Refused because the endpoint did not answer and `probe.required` is set.
+    pub unreachable: bool,
     pub check: AdapterReport,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub probe: Option<ProbeReport>,
@@ -227,6 +229,7 @@ impl AdapterRegistry {
             version: None,
             unchanged: false,
             problems: Vec::new(),
+            unreachable: false,
             check,
             probe: None,
         };
@@ -242,16 +245,28 @@ impl AdapterRegistry {
             ));
             return Ok(reg);
         }
+        // A new version of an existing adapter: its current owner decides (or an admin), and
+        // only an admin moves an adapter to another member.
+        if let Some(existing) = self.get(adapter.name()) {
+            let owner = &existing.adapter.definition().member;
+            if !Self::may_manage(caller, owner) || (owner != &member && !caller.has(Role::Admin)) {
+                reg.problems.push(format!(
+                    "adapter {} belongs to member {owner}; member {} may not replace it \
+                     (only an admin moves an adapter to another member)",
+                    adapter.name(),
+                    caller.member
+                ));
+                return Ok(reg);
+            }
+        }
         if let Some(endpoint) = &adapter.definition().endpoint {
             let probe = self.probe_endpoint(endpoint).await;
             if !probe.reachable && self.probe.required {
-                reg.problems.push(format!(
-                    "the endpoint {endpoint} did not answer and probe.required is set"
-                ));
+                reg.unreachable = true;
             }
             reg.probe = Some(probe);
         }
-        if !reg.check.ok() || !reg.problems.is_empty() {
+        if !reg.check.ok() || !reg.problems.is_empty() || reg.unreachable {
             return Ok(reg);
         }
         let source = format!("api:{}", caller.member);
@@ -280,19 +295,24 @@ impl AdapterRegistry {
             return Ok(());
         }
         let version = state.map_or(1, |s| s.latest + 1);
-        self.store.put_adapter_version(&AdapterVersion {
-            name: name.clone(),
-            version,
-            definition: definition.to_string(),
-            samples,
-            source,
-            registered_at: crate::clock::now_rfc3339(),
-        })?;
+        // A disabled adapter stays disabled through new versions: only enable turns it on.
+        let enabled = state.is_none_or(|s| s.enabled);
+        self.store.put_adapter_version(
+            &AdapterVersion {
+                name: name.clone(),
+                version,
+                definition: definition.to_string(),
+                samples,
+                source,
+                registered_at: crate::clock::now_rfc3339(),
+            },
+            enabled,
+        )?;
         self.store.flush()?;
         self.set_active(ActiveAdapter {
             adapter,
             version,
-            enabled: true,
+            enabled,
         });
         reg.accepted = true;
         reg.version = Some(version);
@@ -328,6 +348,7 @@ impl AdapterRegistry {
                 version: None,
                 unchanged: false,
                 problems: Vec::new(),
+                unreachable: false,
                 check,
                 probe: None,
             };

@@ -168,11 +168,11 @@ impl Store {
             .collect()
     }
 
-    /// Stores a new adapter version and makes it the latest (enabled).
-    pub fn put_adapter_version(&self, v: &AdapterVersion) -> Result<(), StoreError> {
+    /// Stores a new adapter version and makes it the latest.
+    pub fn put_adapter_version(&self, v: &AdapterVersion, enabled: bool) -> Result<(), StoreError> {
         let state = AdapterState {
             latest: v.version,
-            enabled: true,
+            enabled,
         };
         let mut batch_versions = sled::Batch::default();
         batch_versions.insert(adapter_key(&v.name, v.version), encode(v));
