@@ -68,7 +68,7 @@ fn request(addr: &str, method: &str, path: &str, token: &str, body: &[u8]) -> (u
     write!(
         s,
         "{method} {path} HTTP/1.1\r\nhost: {addr}\r\nauthorization: Bearer {token}\r\n\
-         content-type: application/octet-stream\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+         content-length: {}\r\nconnection: close\r\n\r\n",
         body.len()
     )
     .unwrap();
