@@ -683,12 +683,6 @@ async fn a_provider_cannot_take_over_or_re_enable_an_adapter() {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     let mut v2 = registry_copy("population-registry");
-    v2["definition"] = json!(
-        v2["definition"]
-            .as_str()
-            .unwrap()
-            .replace("timeout", "timeout")
-    );
     v2["definition"] = json!(format!("{}\n# v2\n", v2["definition"].as_str().unwrap()));
     let resp = c
         .post(format!("{url}/v1/adapters"))
