@@ -203,3 +203,81 @@ fn the_log_holds_no_token_or_personal_id_and_sigterm_drains_in_flight_requests()
         assert!(!log.contains(id), "a personal ID is in the log");
     }
 }
+
+#[test]
+fn the_adapter_commands_talk_to_a_running_hub() {
+    let data = tempfile::tempdir().unwrap();
+    let admin = create_token(data.path(), "000.00.00.A01", "admin");
+    let (mut child, addr) = serve(data.path());
+    let hub_url = format!("http://{addr}");
+    let run = |args: &[&str]| {
+        let out = lienthong(data.path())
+            .args(args)
+            .args(["--hub", &hub_url])
+            .env("LIENTHONG_TOKEN", &admin)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, out, err) = run(&["adapter", "list"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("motcua-hatinh") && out.contains("enabled"),
+        "{out}"
+    );
+    // Register a copy of a shipped adapter under a new name, with its samples.
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(repo_path("adapters/population-registry.toml"))
+        .unwrap()
+        .replace("name = \"population-registry\"", "name = \"dancu-ban-sao\"");
+    std::fs::write(dir.path().join("dancu.toml"), text).unwrap();
+    let samples = dir.path().join("samples/population-registry");
+    std::fs::create_dir_all(&samples).unwrap();
+    for f in [
+        "citizen.json",
+        "citizen-partial-date.json",
+        "citizen.json.canonical.json",
+    ] {
+        std::fs::copy(
+            repo_path(&format!("adapters/samples/population-registry/{f}")),
+            samples.join(f),
+        )
+        .unwrap();
+    }
+    let file = dir.path().join("dancu.toml");
+    let (code, out, err) = run(&["adapter", "register", file.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(err.contains("registered as version 1"), "{err}");
+    assert!(
+        out.contains("\"golden\": \"matches\""),
+        "the golden file travelled: {out}"
+    );
+    let (code, out, _) = run(&["adapter", "show", "dancu-ban-sao"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("name = \"dancu-ban-sao\""), "{out}");
+    let (code, _, err) = run(&["adapter", "disable", "dancu-ban-sao"]);
+    assert_eq!(code, 0, "{err}");
+    let (_, out, _) = run(&["adapter", "list"]);
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("dancu-ban-sao") && l.contains("DISABLED")),
+        "{out}"
+    );
+    // A definition with a mistake is refused with exit 1 and the reason.
+    std::fs::write(
+        &file,
+        std::fs::read_to_string(&file)
+            .unwrap()
+            .replace("[records.citizen]", "[records.citizen]\nbogus = 1"),
+    )
+    .unwrap();
+    let (code, out, _) = run(&["adapter", "register", file.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(out.contains("bogus"), "{out}");
+    sigterm(&child);
+    assert!(child.wait().unwrap().success());
+}

@@ -751,3 +751,59 @@ async fn a_provider_cannot_take_over_or_re_enable_an_adapter() {
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     hub.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_time_and_concurrency_limits_answer_408_and_429_naming_the_limit() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let data = tempfile::tempdir().unwrap();
+    let hub = hub::start(data.path(), |cfg| {
+        cfg.limits.request_timeout_ms = 300;
+        cfg.limits.max_concurrency = 1;
+    })
+    .await;
+    let addr = hub.addr();
+    let token = hub::token(&hub, HATINH, "provider");
+    // A client that announces a body and then stalls holds the only slot...
+    let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
+    slow.write_all(
+        format!(
+            "POST /v1/ingest/motcua-hatinh/dossier HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {token}\r\ncontent-length: 1000\r\n\r\n<hs:HoSo"
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    // ...so another request is refused at once with 429 and Retry-After...
+    let resp = client()
+        .get(format!("{}/healthz", hub.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(resp.headers().contains_key("retry-after"));
+    let (_, body) = problem(resp).await;
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("limits.max_concurrency")
+    );
+    // ...and the stalled one is answered 408 when its time is up.
+    let mut answer = String::new();
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        slow.read_to_string(&mut answer),
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("limits.request_timeout_ms"), "{answer}");
+    // The slot is free again.
+    let resp = client()
+        .get(format!("{}/healthz", hub.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    hub.shutdown().await.unwrap();
+}
