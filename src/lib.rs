@@ -16,6 +16,7 @@ pub mod config;
 pub mod metrics;
 pub mod model;
 pub mod registry;
+pub mod relay;
 pub mod server;
 pub mod store;
 pub mod translate;

@@ -55,6 +55,26 @@ const HELP: &[(&str, &str, &str)] = &[
         "Requests refused at the edge, by limit.",
     ),
     (
+        "lienthong_relay_delivered_total",
+        "counter",
+        "Records delivered, by destination and record type.",
+    ),
+    (
+        "lienthong_relay_failed_total",
+        "counter",
+        "Failed delivery attempts, by destination and kind (retryable, refused).",
+    ),
+    (
+        "lienthong_relay_dead_total",
+        "counter",
+        "Records parked as dead letters, by destination.",
+    ),
+    (
+        "lienthong_ingest_duplicates_total",
+        "counter",
+        "Repeated ingests answered with the original exchange, by adapter.",
+    ),
+    (
         "lienthong_auth_failures_total",
         "counter",
         "Requests refused for their credentials, by reason.",

@@ -102,7 +102,17 @@ impl Hub {
             addr: config.server.listen.clone(),
             source,
         })?;
-        let state = AppState::new(config.clone(), store, schemas, registry);
+        let metrics = Arc::new(crate::metrics::Metrics::default());
+        let relay = crate::relay::Relay::start(
+            store.clone(),
+            registry.clone(),
+            config.routes.clone(),
+            config.relay,
+            metrics.clone(),
+        )
+        .map_err(|e| ServerError::Task(format!("starting the relay: {e}")))?;
+        relay.spawn_workers();
+        let state = AppState::new(config.clone(), store, schemas, registry, relay, metrics);
         let app = api::router(state.clone());
         let (shutdown, rx) = watch::channel(false);
         let is_tls = tls.is_some();
@@ -146,6 +156,7 @@ impl Hub {
         self.task
             .await
             .map_err(|e| ServerError::Task(e.to_string()))?;
+        self.state.relay.stop().await;
         let store = self.state.store.clone();
         tokio::task::spawn_blocking(move || store.flush())
             .await

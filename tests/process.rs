@@ -112,7 +112,7 @@ fn the_log_holds_no_token_or_personal_id_and_sigterm_drains_in_flight_requests()
         &register,
         &citizen,
     );
-    assert_eq!(status, 200);
+    assert_eq!(status, 202);
     let wrong = String::from_utf8(citizen.clone())
         .unwrap()
         .replace("\"2\"", "\"1\"");
@@ -135,7 +135,7 @@ fn the_log_holds_no_token_or_personal_id_and_sigterm_drains_in_flight_requests()
         &hatinh,
         &soap,
     );
-    assert_eq!(status, 200);
+    assert_eq!(status, 202);
     let forged = format!("{}x", &hatinh[..hatinh.len() - 1]);
     let (status, _) = request(
         &addr,

@@ -188,7 +188,7 @@ async fn registers_adapters_ingests_and_keeps_the_registry_across_a_restart() {
         .send()
         .await
         .unwrap();
-    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.status(), StatusCode::ACCEPTED);
     let ok: Value = resp.json().await.unwrap();
     let golden: Value = serde_json::from_str(&read(
         "adapters/samples/motcua-hatinh/dossier.xml.canonical.json",
@@ -223,7 +223,7 @@ async fn registers_adapters_ingests_and_keeps_the_registry_across_a_restart() {
         .send()
         .await
         .unwrap();
-    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.status(), StatusCode::ACCEPTED);
     let (status, body) = problem(
         c.post(format!("{url}/v1/ingest/population-registry/citizen"))
             .bearer_auth(&register_member)
@@ -341,7 +341,7 @@ async fn credentials_and_roles_are_checked() {
         .send()
         .await
         .unwrap();
-    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.status(), StatusCode::ACCEPTED);
     let resp = c
         .delete(format!(
             "{url}/v1/tokens/{}",

@@ -229,28 +229,93 @@ async fn ingest_inner(
             let digest = record_digest(&record);
             exchange.outcome = "accepted".into();
             exchange.digest = Some(digest.clone());
-            state
-                .store
-                .record_exchange(&exchange)
+            let routed = state.relay.route(&record_type, &name, &record);
+            let names: Vec<String> = routed.iter().map(|(d, _)| d.clone()).collect();
+            if let Err(e) = state.relay.check_backpressure(&names) {
+                let mut p = Problem::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "relay.backpressure",
+                    e.to_string(),
+                );
+                p.retry_after = Some(5);
+                return Err(p);
+            }
+            let dedup_key = dedup_key(
+                adapter,
+                &caller.member,
+                &record_type,
+                &record,
+                &digest,
+                headers,
+            )?;
+            let accepted_at_ms = crate::relay::now_ms();
+            let mut items = Vec::with_capacity(routed.len());
+            for (destination, order_key) in &routed {
+                items.push(crate::store::OutboxItem {
+                    seq: state.relay.next_seq().map_err(Problem::internal)?,
+                    destination: destination.clone(),
+                    exchange_id: exchange_id.clone(),
+                    record_type: record_type.clone(),
+                    order_key: order_key.clone(),
+                    source_adapter: name.clone(),
+                    member: caller.member.clone(),
+                    record: record.clone(),
+                    accepted_at_ms,
+                    attempts: 0,
+                    next_attempt_ms: 0,
+                    last_error: None,
+                });
+            }
+            let accepted = state
+                .relay
+                .submit(crate::store::Submission {
+                    exchange,
+                    dedup_key: Some(dedup_key),
+                    items,
+                })
+                .await
                 .map_err(Problem::internal)?;
-            state.metrics.inc(
-                "lienthong_ingest_accepted_total",
-                &[("adapter", &name), ("record_type", &record_type)],
-            );
             let schema = adapter
                 .schema_of(&record_type)
                 .unwrap_or_default()
                 .to_string();
+            let (id, duplicate) = match accepted {
+                crate::store::Accepted::New(id) => {
+                    state.metrics.inc(
+                        "lienthong_ingest_accepted_total",
+                        &[("adapter", &name), ("record_type", &record_type)],
+                    );
+                    (id, false)
+                }
+                crate::store::Accepted::Duplicate(id) => {
+                    state
+                        .metrics
+                        .inc("lienthong_ingest_duplicates_total", &[("adapter", &name)]);
+                    (id, true)
+                }
+            };
             Ok(match face {
-                Face::Plain => axum::Json(json!({
-                    "exchange_id": exchange_id,
-                    "adapter": name,
-                    "record_type": record_type,
-                    "schema": schema,
-                    "digest": digest,
-                }))
-                .into_response(),
-                _ => soap_response(face, &exchange_id, &digest, &record_type, &schema),
+                Face::Plain => {
+                    let status = if duplicate {
+                        StatusCode::OK
+                    } else {
+                        StatusCode::ACCEPTED
+                    };
+                    (
+                        status,
+                        axum::Json(json!({
+                            "exchange_id": id,
+                            "adapter": name,
+                            "record_type": record_type,
+                            "schema": schema,
+                            "digest": digest,
+                            "destinations": names,
+                            "duplicate": duplicate,
+                        })),
+                    )
+                        .into_response()
+                }
+                _ => soap_response(face, &id, &digest, &record_type, &schema),
             })
         }
         Err(errors) => {
@@ -279,6 +344,54 @@ async fn ingest_inner(
             .with_extra(json!({"exchange_id": exchange_id})))
         }
     }
+}
+
+/// The idempotency key of an ingest: the caller's `Idempotency-Key` header (scoped to its
+/// member), else the adapter's natural key (its pointers' values), else the record's digest.
+fn dedup_key(
+    adapter: &crate::translate::Adapter,
+    member: &str,
+    record_type: &str,
+    record: &serde_json::Value,
+    digest: &str,
+    headers: &HeaderMap,
+) -> Result<String, Problem> {
+    if let Some(v) = headers.get("idempotency-key") {
+        let v = v.to_str().unwrap_or("");
+        if v.is_empty() || v.len() > 200 {
+            return Err(Problem::new(
+                StatusCode::BAD_REQUEST,
+                "ingest.idempotency-key",
+                "Idempotency-Key must be 1 to 200 visible ASCII characters",
+            ));
+        }
+        return Ok(format!("idem\u{1f}{member}\u{1f}{v}"));
+    }
+    let name = adapter.name();
+    let pointers = adapter
+        .definition()
+        .records
+        .get(record_type)
+        .map(|r| r.natural_key.clone())
+        .unwrap_or_default();
+    if !pointers.is_empty() {
+        let values: Option<Vec<String>> = pointers
+            .iter()
+            .map(|p| {
+                record.pointer(p).map(|v| match v {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+            })
+            .collect();
+        if let Some(values) = values {
+            return Ok(format!(
+                "nat\u{1f}{name}\u{1f}{record_type}\u{1f}{}",
+                values.join("\u{1f}")
+            ));
+        }
+    }
+    Ok(format!("dig\u{1f}{name}\u{1f}{record_type}\u{1f}{digest}"))
 }
 
 /// The body must be in the adapter's format: a JSON adapter takes `…json…` content types, an

@@ -36,6 +36,7 @@ pub struct AppState {
     pub registry: Arc<AdapterRegistry>,
     pub members: Arc<Members>,
     pub metrics: Arc<Metrics>,
+    pub relay: crate::relay::Relay,
     concurrency: Arc<Semaphore>,
 }
 
@@ -46,10 +47,13 @@ impl AppState {
         store: Store,
         schemas: Arc<SchemaRegistry>,
         registry: Arc<AdapterRegistry>,
+        relay: crate::relay::Relay,
+        metrics: Arc<Metrics>,
     ) -> AppState {
         AppState {
             members: Arc::new(Members::new(&config.members)),
-            metrics: Arc::new(Metrics::default()),
+            metrics,
+            relay,
             concurrency: Arc::new(Semaphore::new(config.limits.max_concurrency)),
             config,
             store,

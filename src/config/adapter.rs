@@ -54,8 +54,96 @@ pub struct AdapterDef {
     /// Outbound, a canonical value is written as the first code listed for it.
     #[serde(default)]
     pub code_tables: BTreeMap<String, IndexMap<String, String>>,
+    /// How the hub delivers records to this system (destinations only).
+    #[serde(default)]
+    pub delivery: DeliveryOptions,
     /// One mapping per record type, keyed by the record type (`[records.dossier-status]`).
     pub records: BTreeMap<String, RecordDef>,
+}
+
+/// `[delivery]`: timeouts, retries, the circuit breaker, the rate limit, and what counts as
+/// accepted, for deliveries to this adapter's endpoint.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryOptions {
+    /// Time allowed for one delivery, in milliseconds.
+    #[serde(default = "default_delivery_timeout")]
+    pub timeout_ms: u64,
+    /// Deliveries in flight at once (records of different order keys).
+    #[serde(default = "default_delivery_concurrency")]
+    pub concurrency: usize,
+    /// Attempts before a record is parked as a dead letter.
+    #[serde(default = "default_max_attempts")]
+    pub max_attempts: u32,
+    /// Age (since it was accepted) after which a record that still fails is parked, in seconds.
+    #[serde(default = "default_max_age")]
+    pub max_age_secs: u64,
+    /// Retry backoff: the first wait's ceiling, in milliseconds (full jitter, doubling).
+    #[serde(default = "default_backoff_base")]
+    pub backoff_base_ms: u64,
+    /// Retry backoff: the largest wait, in milliseconds.
+    #[serde(default = "default_backoff_max")]
+    pub backoff_max_ms: u64,
+    /// Consecutive failures that open the circuit breaker.
+    #[serde(default = "default_breaker_failures")]
+    pub breaker_failures: u32,
+    /// How long the breaker stays open before one probe delivery, in milliseconds.
+    #[serde(default = "default_breaker_cooldown")]
+    pub breaker_cooldown_ms: u64,
+    /// Deliveries per second at most (0: no limit); protects the destination.
+    #[serde(default)]
+    pub rate_per_sec: u32,
+    /// JSON destinations that answer 200 with a status code in the body: a JSON Pointer to it,
+    /// e.g. `/error_code`. Only the values in `accept` mean delivered; any other is a failed
+    /// delivery (retried, then parked with the answer).
+    #[serde(default)]
+    pub accept_pointer: Option<String>,
+    /// The values at `accept_pointer` that mean accepted, e.g. `["0", "00"]`.
+    #[serde(default)]
+    pub accept: Vec<String>,
+}
+
+fn default_delivery_timeout() -> u64 {
+    5_000
+}
+fn default_delivery_concurrency() -> usize {
+    16
+}
+fn default_max_attempts() -> u32 {
+    12
+}
+fn default_max_age() -> u64 {
+    24 * 3600
+}
+fn default_backoff_base() -> u64 {
+    200
+}
+fn default_backoff_max() -> u64 {
+    60_000
+}
+fn default_breaker_failures() -> u32 {
+    5
+}
+fn default_breaker_cooldown() -> u64 {
+    2_000
+}
+
+impl Default for DeliveryOptions {
+    fn default() -> Self {
+        DeliveryOptions {
+            timeout_ms: default_delivery_timeout(),
+            concurrency: default_delivery_concurrency(),
+            max_attempts: default_max_attempts(),
+            max_age_secs: default_max_age(),
+            backoff_base_ms: default_backoff_base(),
+            backoff_max_ms: default_backoff_max(),
+            breaker_failures: default_breaker_failures(),
+            breaker_cooldown_ms: default_breaker_cooldown(),
+            rate_per_sec: 0,
+            accept_pointer: None,
+            accept: Vec::new(),
+        }
+    }
 }
 
 fn default_timezone() -> String {
@@ -206,6 +294,12 @@ pub struct RecordDef {
     /// beside a sample is the expected canonical record (a golden file).
     #[serde(default)]
     pub samples: Vec<String>,
+    /// Canonical pointers whose values identify a record for deduplication of repeated
+    /// pushes, with the adapter's name, e.g. `["/dossier_code", "/event_id"]`. Without it, a
+    /// record is a repeat when its canonical form is identical. An `Idempotency-Key` header
+    /// takes precedence.
+    #[serde(default)]
+    pub natural_key: Vec<String>,
     /// The field mappings, in the order the external document lists them.
     pub fields: Vec<FieldDef>,
 }

@@ -30,9 +30,69 @@ pub struct HubConfig {
     /// Logging.
     #[serde(default)]
     pub log: LogConfig,
+    /// The relay: outbox limits.
+    #[serde(default)]
+    pub relay: RelayConfig,
     /// The members: organisations connected to the hub.
     #[serde(default)]
     pub members: Vec<MemberConfig>,
+    /// Routes: which records go to which destination adapters.
+    #[serde(default)]
+    pub routes: Vec<RouteConfig>,
+}
+
+/// `[relay]`
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RelayConfig {
+    /// Records waiting for one destination beyond which ingest answers 503 with Retry-After
+    /// instead of letting the outbox grow without bound.
+    #[serde(default = "default_outbox_depth")]
+    pub max_outbox_depth: usize,
+    /// Most ingests written and flushed together in one group commit.
+    #[serde(default = "default_commit_batch")]
+    pub commit_batch: usize,
+}
+
+fn default_outbox_depth() -> usize {
+    200_000
+}
+fn default_commit_batch() -> usize {
+    512
+}
+
+impl Default for RelayConfig {
+    fn default() -> Self {
+        RelayConfig {
+            max_outbox_depth: default_outbox_depth(),
+            commit_batch: default_commit_batch(),
+        }
+    }
+}
+
+/// `[[routes]]`: records of one type, optionally only from some adapters or agencies, go to one
+/// or more destination adapters.
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteConfig {
+    /// The record type, e.g. `dossier-status`.
+    pub record_type: String,
+    /// Only records pushed through these adapters (empty: any).
+    #[serde(default)]
+    pub from_adapters: Vec<String>,
+    /// Only records whose `receiving_agency` or `resolving_agency` is one of these (empty: any).
+    #[serde(default)]
+    pub agencies: Vec<String>,
+    /// Destination adapters (they must consume the record type).
+    pub to: Vec<String>,
+    /// Canonical pointer of the order key: records with the same key are delivered in the order
+    /// they were accepted (default `/dossier_code`; records without it are not ordered).
+    #[serde(default = "default_order_key")]
+    pub order_key: String,
+}
+
+fn default_order_key() -> String {
+    "/dossier_code".into()
 }
 
 /// `[server]`
@@ -274,7 +334,15 @@ pub enum ConfigError {
     Env { var: String, message: String },
 }
 
-const SECTIONS: &[&str] = &["server", "tls", "limits", "validation", "probe", "log"];
+const SECTIONS: &[&str] = &[
+    "server",
+    "tls",
+    "limits",
+    "validation",
+    "probe",
+    "log",
+    "relay",
+];
 
 impl HubConfig {
     /// Reads a config file, applies `LIENTHONG_*` environment overrides, resolves relative
@@ -383,6 +451,23 @@ impl HubConfig {
                     ));
                 }
             }
+        }
+        for (i, r) in self.routes.iter().enumerate() {
+            if r.to.is_empty() {
+                return Err(format!(
+                    "routes[{i}] ({}): `to` names no destination",
+                    r.record_type
+                ));
+            }
+            if !r.order_key.starts_with('/') {
+                return Err(format!(
+                    "routes[{i}].order_key: {:?} is not a JSON Pointer",
+                    r.order_key
+                ));
+            }
+        }
+        if self.relay.commit_batch == 0 || self.relay.max_outbox_depth == 0 {
+            return Err("relay: commit_batch and max_outbox_depth must be above 0".into());
         }
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return Err("log.format: text or json".into());

@@ -2,7 +2,13 @@
 //!
 //! Trees: `tokens` (token id → token record), `adapters` (name ‖ 0 ‖ version u32 BE → stored
 //! version), `adapter_state` (name → latest version and enabled flag), `exchanges` (exchange id
-//! → exchange record). Values are JSON. Keys that must sort (versions) are big-endian.
+//! → exchange record), and the relay's `outbox` and `dead` (destination ‖ 0 ‖ sequence u64 BE →
+//! item) and `dedup` (idempotency key → exchange id). Values are JSON. Keys that must sort
+//! (versions, sequences) are big-endian.
+
+mod relay;
+
+pub use relay::{Accepted, DeadLetter, OutboxItem, Submission};
 
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use std::path::Path;
@@ -30,6 +36,9 @@ pub struct Store {
     adapters: sled::Tree,
     adapter_state: sled::Tree,
     exchanges: sled::Tree,
+    outbox: sled::Tree,
+    dead: sled::Tree,
+    dedup: sled::Tree,
 }
 
 impl std::fmt::Debug for Store {
@@ -38,15 +47,18 @@ impl std::fmt::Debug for Store {
     }
 }
 
-fn sled_err(action: &'static str) -> impl FnOnce(sled::Error) -> StoreError {
+pub(crate) fn sled_err(action: &'static str) -> impl FnOnce(sled::Error) -> StoreError {
     move |source| StoreError::Sled { action, source }
 }
 
-fn decode<T: DeserializeOwned>(action: &'static str, bytes: &[u8]) -> Result<T, StoreError> {
+pub(crate) fn decode<T: DeserializeOwned>(
+    action: &'static str,
+    bytes: &[u8],
+) -> Result<T, StoreError> {
     serde_json::from_slice(bytes).map_err(|source| StoreError::Decode { action, source })
 }
 
-fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+pub(crate) fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     // Our own records always serialise.
     serde_json::to_vec(value).unwrap_or_default()
 }
@@ -127,6 +139,9 @@ impl Store {
             exchanges: db
                 .open_tree("exchanges")
                 .map_err(sled_err("open exchanges"))?,
+            outbox: db.open_tree("outbox").map_err(sled_err("open outbox"))?,
+            dead: db.open_tree("dead").map_err(sled_err("open dead"))?,
+            dedup: db.open_tree("dedup").map_err(sled_err("open dedup"))?,
             db,
         })
     }

@@ -1,0 +1,364 @@
+//! The delivery worker of one destination: picks what may go now (the first waiting record of
+//! each order key, due, within the concurrency, the breaker and the rate limit), sends it with
+//! the destination adapter's format, and settles the outcome: delivered (removed), failed
+//! (retried later), or parked as a dead letter.
+
+use super::breaker::backoff_ms;
+use super::{Destination, Inner, now_ms};
+use crate::config::adapter::{DeliveryOptions, Format, Transport};
+use crate::store::{DeadLetter, OutboxItem};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use std::collections::HashSet;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+/// How one attempt ended.
+enum Outcome {
+    Delivered,
+    /// Worth trying again: 5xx, 408, 429, a time-out, a connection error, a 200 that says no.
+    Retry(String, Option<String>),
+    /// Not worth trying again: the destination refused the record (4xx), or it cannot be
+    /// written in the destination's format.
+    Refused(String, Option<String>),
+}
+
+const WINDOW: usize = 4096;
+
+pub(super) async fn worker(inner: Arc<Inner>, dest: Arc<Destination>) {
+    let mut shutdown = inner.shutdown.clone();
+    let mut limiter: Option<(u32, Arc<DefaultDirectRateLimiter>)> = None;
+    let mut tasks = tokio::task::JoinSet::new();
+    loop {
+        if *shutdown.borrow() {
+            // Let the deliveries under way finish (each is bounded by its time-out); what was
+            // not delivered stays in the outbox for the next start.
+            while tasks.join_next().await.is_some() {}
+            return;
+        }
+        let opts = options(&inner, &dest.name);
+        if opts.rate_per_sec > 0 && limiter.as_ref().map(|l| l.0) != Some(opts.rate_per_sec) {
+            let q =
+                Quota::per_second(NonZeroU32::new(opts.rate_per_sec).unwrap_or(NonZeroU32::MIN));
+            limiter = Some((opts.rate_per_sec, Arc::new(RateLimiter::direct(q))));
+        } else if opts.rate_per_sec == 0 {
+            limiter = None;
+        }
+        let now = now_ms();
+        let (picks, wake_at) = pick(&dest, &opts, now);
+        for seq in picks {
+            let inner = inner.clone();
+            let dest = dest.clone();
+            let opts = opts.clone();
+            let limiter = limiter.as_ref().map(|l| l.1.clone());
+            tasks.spawn(async move {
+                if let Some(l) = limiter {
+                    l.until_ready().await;
+                }
+                attempt(&inner, &dest, seq, &opts).await;
+                dest.notify.notify_one();
+            });
+        }
+        let wait = wake_at
+            .map(|t| t.saturating_sub(now_ms()).clamp(1, 1_000))
+            .unwrap_or(1_000);
+        tokio::select! {
+            _ = dest.notify.notified() => {}
+            _ = tokio::time::sleep(Duration::from_millis(wait)) => {}
+            _ = shutdown.changed() => {}
+            Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+        }
+    }
+}
+
+fn options(inner: &Inner, name: &str) -> DeliveryOptions {
+    inner
+        .registry
+        .get(name)
+        .map(|a| a.adapter.definition().delivery.clone())
+        .unwrap_or_default()
+}
+
+/// Chooses the records that may start now; returns them and when to look again.
+fn pick(dest: &Destination, opts: &DeliveryOptions, now: u64) -> (Vec<u64>, Option<u64>) {
+    let Ok(mut q) = dest.queue.lock() else {
+        return (Vec::new(), None);
+    };
+    let in_flight = q.in_flight;
+    let (allowed, breaker_wake) = q.breaker.allowance(now, in_flight);
+    let mut room = opts.concurrency.max(1).saturating_sub(in_flight);
+    if let Some(a) = allowed {
+        room = room.min(a);
+    }
+    let mut picks = Vec::new();
+    let mut wake: Option<u64> = breaker_wake;
+    if room == 0 {
+        return (picks, wake);
+    }
+    let mut blocked: HashSet<&str> = HashSet::new();
+    for (seq, meta) in q.pending.iter().take(WINDOW) {
+        if picks.len() >= room {
+            break;
+        }
+        let key = meta.order_key.as_str();
+        let ordered = !key.is_empty();
+        if ordered && (blocked.contains(key) || q.in_flight_keys.contains(key)) {
+            blocked.insert(key);
+            continue;
+        }
+        if meta.next_attempt_ms > now {
+            wake = Some(wake.map_or(meta.next_attempt_ms, |w| w.min(meta.next_attempt_ms)));
+            if ordered {
+                blocked.insert(key);
+            }
+            continue;
+        }
+        if ordered {
+            blocked.insert(key);
+        }
+        picks.push(*seq);
+    }
+    let keys: Vec<String> = picks
+        .iter()
+        .filter_map(|s| q.pending.get(s).map(|m| m.order_key.clone()))
+        .filter(|k| !k.is_empty())
+        .collect();
+    for k in keys {
+        q.in_flight_keys.insert(k);
+    }
+    q.in_flight += picks.len();
+    (picks, wake)
+}
+
+async fn attempt(inner: &Inner, dest: &Destination, seq: u64, opts: &DeliveryOptions) {
+    let item = match inner.store.outbox_item(&dest.name, seq) {
+        Ok(Some(i)) => i,
+        Ok(None) => {
+            settle_gone(dest, seq);
+            return;
+        }
+        Err(e) => {
+            tracing::error!(destination = %dest.name, "reading the outbox: {e}");
+            release(dest, seq, None);
+            return;
+        }
+    };
+    let outcome = send(inner, &dest.name, &item, opts).await;
+    let now = now_ms();
+    match outcome {
+        Outcome::Delivered => {
+            if let Err(e) = inner.store.remove_delivered(&dest.name, seq) {
+                tracing::error!(destination = %dest.name, "removing a delivered record: {e}");
+            }
+            dest.delivered.fetch_add(1, Ordering::Relaxed);
+            inner.metrics.inc(
+                "lienthong_relay_delivered_total",
+                &[
+                    ("destination", &dest.name),
+                    ("record_type", &item.record_type),
+                ],
+            );
+            if let Ok(mut q) = dest.queue.lock() {
+                q.breaker.success();
+                q.pending.remove(&seq);
+            }
+            release(dest, seq, Some(&item.order_key));
+        }
+        Outcome::Retry(reason, response) => {
+            dest.failed.fetch_add(1, Ordering::Relaxed);
+            inner.metrics.inc(
+                "lienthong_relay_failed_total",
+                &[("destination", &dest.name), ("kind", "retryable")],
+            );
+            if let Ok(mut q) = dest.queue.lock() {
+                q.breaker.failure(now);
+            }
+            let attempts = item.attempts + 1;
+            let age_secs = now.saturating_sub(item.accepted_at_ms) / 1000;
+            if attempts >= opts.max_attempts || age_secs >= opts.max_age_secs {
+                let why = format!(
+                    "gave up after {attempts} attempt(s) over {age_secs} s (limits: {} attempts, \
+                     {} s): {reason}",
+                    opts.max_attempts, opts.max_age_secs
+                );
+                park(inner, dest, item, attempts, why, response);
+            } else {
+                let mut item = item;
+                item.attempts = attempts;
+                item.next_attempt_ms =
+                    now + backoff_ms(attempts, opts.backoff_base_ms, opts.backoff_max_ms);
+                item.last_error = Some(reason);
+                if let Err(e) = inner.store.update_item(&item) {
+                    tracing::error!(destination = %dest.name, "recording a failed attempt: {e}");
+                }
+                if let Ok(mut q) = dest.queue.lock()
+                    && let Some(m) = q.pending.get_mut(&seq)
+                {
+                    m.next_attempt_ms = item.next_attempt_ms;
+                }
+                release(dest, seq, Some(&item.order_key));
+            }
+        }
+        Outcome::Refused(reason, response) => {
+            dest.failed.fetch_add(1, Ordering::Relaxed);
+            inner.metrics.inc(
+                "lienthong_relay_failed_total",
+                &[("destination", &dest.name), ("kind", "refused")],
+            );
+            let attempts = item.attempts + 1;
+            park(inner, dest, item, attempts, reason, response);
+        }
+    }
+}
+
+fn park(
+    inner: &Inner,
+    dest: &Destination,
+    mut item: OutboxItem,
+    attempts: u32,
+    reason: String,
+    response: Option<String>,
+) {
+    let seq = item.seq;
+    let key = item.order_key.clone();
+    item.attempts = attempts;
+    item.last_error = Some(reason.clone());
+    tracing::warn!(destination = %dest.name, exchange = %item.exchange_id, "parked as a dead letter: {reason}");
+    let dead = DeadLetter {
+        item,
+        reason,
+        last_response: response,
+        parked_at: crate::clock::now_rfc3339(),
+    };
+    if let Err(e) = inner.store.park(&dead) {
+        tracing::error!(destination = %dest.name, "parking a dead letter: {e}");
+        release(dest, seq, Some(&key));
+        return;
+    }
+    dest.dead.fetch_add(1, Ordering::Relaxed);
+    inner
+        .metrics
+        .inc("lienthong_relay_dead_total", &[("destination", &dest.name)]);
+    if let Ok(mut q) = dest.queue.lock() {
+        q.pending.remove(&seq);
+    }
+    release(dest, seq, Some(&key));
+}
+
+fn settle_gone(dest: &Destination, seq: u64) {
+    let key = dest
+        .queue
+        .lock()
+        .ok()
+        .and_then(|mut q| q.pending.remove(&seq).map(|m| m.order_key));
+    release(dest, seq, key.as_deref());
+}
+
+fn release(dest: &Destination, _seq: u64, key: Option<&str>) {
+    if let Ok(mut q) = dest.queue.lock() {
+        q.in_flight = q.in_flight.saturating_sub(1);
+        if let Some(k) = key {
+            q.in_flight_keys.remove(k);
+        }
+    }
+}
+
+async fn send(inner: &Inner, name: &str, item: &OutboxItem, opts: &DeliveryOptions) -> Outcome {
+    let Some(active) = inner.registry.get(name) else {
+        return Outcome::Retry(format!("no adapter {name} is registered"), None);
+    };
+    if !active.enabled {
+        return Outcome::Retry(format!("adapter {name} is disabled"), None);
+    }
+    let adapter = &active.adapter;
+    let def = adapter.definition();
+    let Some(endpoint) = def.endpoint.clone() else {
+        return Outcome::Refused(format!("adapter {name} has no endpoint"), None);
+    };
+    let body = match adapter.outbound(&item.record_type, &item.record) {
+        Ok(b) => b,
+        Err(e) => {
+            let details: Vec<String> = e.field_errors().iter().map(|f| f.to_string()).collect();
+            return Outcome::Refused(
+                format!("cannot write the record for {name}: {}", details.join("; ")),
+                None,
+            );
+        }
+    };
+    let content_type = match (def.format, def.transport) {
+        (Format::Json, _) => "application/json",
+        (Format::Xml, Transport::Soap) => "text/xml; charset=utf-8",
+        (Format::Xml, Transport::Http) => "application/xml",
+    };
+    let mut req = inner
+        .http
+        .post(&endpoint)
+        .timeout(Duration::from_millis(opts.timeout_ms))
+        .header("content-type", content_type)
+        .header("idempotency-key", &item.exchange_id)
+        .header("x-lienthong-record-type", &item.record_type)
+        .body(body);
+    if def.transport == Transport::Soap {
+        req = req.header(
+            "soapaction",
+            format!("\"urn:lienthong:deliver:{}\"", item.record_type),
+        );
+    }
+    let resp = match req.send().await {
+        Ok(r) => r,
+        Err(e) => {
+            let what = if e.is_timeout() {
+                format!("no answer within {} ms", opts.timeout_ms)
+            } else if e.is_connect() {
+                "connection refused or unreachable".to_string()
+            } else {
+                format!("the request failed: {e}")
+            };
+            return Outcome::Retry(what, None);
+        }
+    };
+    let status = resp.status();
+    let text = match resp.text().await {
+        Ok(t) => t,
+        Err(e) => return Outcome::Retry(format!("the answer was cut: {e}"), None),
+    };
+    let shown = format!(
+        "{} {}",
+        status.as_u16(),
+        text.chars().take(500).collect::<String>()
+    );
+    if status.is_success() {
+        if let Some(ptr) = &opts.accept_pointer {
+            let code = serde_json::from_str::<serde_json::Value>(&text)
+                .ok()
+                .and_then(|v| v.pointer(ptr).cloned())
+                .map(|v| match v {
+                    serde_json::Value::String(s) => s,
+                    other => other.to_string(),
+                });
+            return match code {
+                Some(c) if opts.accept.contains(&c) => Outcome::Delivered,
+                Some(c) => Outcome::Retry(
+                    format!(
+                        "answered {} with {ptr} = {c:?}, not one of {:?}",
+                        status.as_u16(),
+                        opts.accept
+                    ),
+                    Some(shown),
+                ),
+                None => Outcome::Retry(
+                    format!("answered {} without {ptr} in a JSON body", status.as_u16()),
+                    Some(shown),
+                ),
+            };
+        }
+        return Outcome::Delivered;
+    }
+    let reason = format!("answered {}", status.as_u16());
+    if status.is_server_error() || status.as_u16() == 408 || status.as_u16() == 429 {
+        Outcome::Retry(reason, Some(shown))
+    } else {
+        Outcome::Refused(format!("{reason}: refused, not retried"), Some(shown))
+    }
+}

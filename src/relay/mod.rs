@@ -1,0 +1,469 @@
+//! The relay: every accepted record reaches every destination its routes name, in order per
+//! order key, at least once, and nothing acknowledged is lost.
+//!
+//! - Ingest hands a `Submission` (exchange record, idempotency key, outbox items) to the
+//!   committer, a thread that writes many submissions in one sled transaction and flushes once
+//!   (group commit); the ingest is acknowledged only after that flush.
+//! - One worker per destination delivers from its outbox: records of different order keys
+//!   concurrently, the same key strictly in order; retries with exponential backoff and full
+//!   jitter, a circuit breaker, a rate limit; records that cannot be delivered are parked as
+//!   dead letters with the reason and the last answer, for an operator to replay or discard.
+//! - The outbox of every destination is reloaded at start, so a crash loses nothing that was
+//!   acknowledged; a record delivered just before a crash may be delivered again, carrying the
+//!   same `Idempotency-Key` (its exchange id) so the destination can ignore the repeat.
+
+mod breaker;
+mod deliver;
+
+pub use breaker::BreakerState;
+
+use crate::config::hub::{RelayConfig, RouteConfig};
+use crate::metrics::Metrics;
+use crate::registry::AdapterRegistry;
+use crate::store::{Accepted, OutboxItem, Store, StoreError, Submission};
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use tokio::sync::{Notify, mpsc, oneshot, watch};
+
+/// Why the relay could not take a record.
+#[derive(Debug, thiserror::Error)]
+pub enum RelayError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the relay is stopping")]
+    Stopped,
+    #[error(
+        "the outbox of {destination} holds {depth} records, over relay.max_outbox_depth; retry later"
+    )]
+    Backpressure { destination: String, depth: usize },
+}
+
+/// Milliseconds since the Unix epoch.
+pub(crate) fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default()
+}
+
+/// What the worker needs to know about a queued item without reading it.
+#[derive(Debug, Clone)]
+pub(crate) struct Meta {
+    pub order_key: String,
+    pub next_attempt_ms: u64,
+    pub accepted_at_ms: u64,
+}
+
+/// A destination's queue as the worker sees it.
+#[derive(Debug)]
+pub(crate) struct Queue {
+    pub pending: BTreeMap<u64, Meta>,
+    pub in_flight_keys: std::collections::HashSet<String>,
+    pub in_flight: usize,
+    pub breaker: breaker::Breaker,
+}
+
+/// One destination: its queue, its counters and the bell that wakes its worker.
+#[derive(Debug)]
+pub(crate) struct Destination {
+    pub name: String,
+    pub queue: Mutex<Queue>,
+    pub notify: Notify,
+    pub delivered: AtomicU64,
+    pub failed: AtomicU64,
+    pub dead: AtomicU64,
+}
+
+/// The relay's status of one destination.
+#[derive(Debug, Clone, Serialize)]
+pub struct DestinationStatus {
+    pub destination: String,
+    /// Records waiting (including those in flight and waiting for a retry).
+    pub depth: usize,
+    /// Age of the oldest waiting record, in seconds.
+    pub oldest_age_secs: f64,
+    pub in_flight: usize,
+    pub delivered: u64,
+    /// Failed attempts (each retried or parked).
+    pub failed: u64,
+    /// Records parked as dead letters by this process (the dead-letter list has them all).
+    pub dead: u64,
+    pub breaker: &'static str,
+}
+
+struct Pending {
+    submission: Submission,
+    reply: oneshot::Sender<Result<Accepted, String>>,
+}
+
+pub(crate) struct Inner {
+    pub store: Store,
+    pub registry: Arc<AdapterRegistry>,
+    pub metrics: Arc<Metrics>,
+    pub http: reqwest::Client,
+    routes: Vec<RouteConfig>,
+    config: RelayConfig,
+    destinations: Mutex<HashMap<String, Arc<Destination>>>,
+    /// Taken (dropped) at stop, which ends the committer once the last submission is in.
+    commit_tx: Mutex<Option<mpsc::Sender<Pending>>>,
+    pub shutdown: watch::Receiver<bool>,
+}
+
+/// The relay service.
+#[derive(Clone)]
+pub struct Relay {
+    inner: Arc<Inner>,
+    stop: Arc<watch::Sender<bool>>,
+    workers: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+    committer: Arc<Mutex<Option<std::thread::JoinHandle<()>>>>,
+}
+
+impl std::fmt::Debug for Relay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Relay").finish_non_exhaustive()
+    }
+}
+
+impl Relay {
+    /// Starts the committer and a worker for every destination the routes name or the outbox
+    /// still holds records for.
+    pub fn start(
+        store: Store,
+        registry: Arc<AdapterRegistry>,
+        routes: Vec<RouteConfig>,
+        config: RelayConfig,
+        metrics: Arc<Metrics>,
+    ) -> Result<Relay, RelayError> {
+        let (commit_tx, commit_rx) = mpsc::channel::<Pending>(config.commit_batch * 4);
+        let (stop, shutdown) = watch::channel(false);
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(64)
+            .build()
+            .map_err(|e| {
+                RelayError::Store(StoreError::Decode {
+                    action: "build the HTTP client",
+                    source: serde_json::Error::io(std::io::Error::other(e.to_string())),
+                })
+            })?;
+        let inner = Arc::new(Inner {
+            store: store.clone(),
+            registry,
+            metrics,
+            http,
+            routes,
+            config,
+            destinations: Mutex::new(HashMap::new()),
+            commit_tx: Mutex::new(Some(commit_tx)),
+            shutdown,
+        });
+        let mut names: Vec<String> = inner.routes.iter().flat_map(|r| r.to.clone()).collect();
+        names.extend(store.outbox_destinations()?);
+        names.sort();
+        names.dedup();
+        for name in names {
+            let dest = inner.destination(&name);
+            let items = store.outbox_items(&name)?;
+            if let Ok(mut q) = dest.queue.lock() {
+                for it in items {
+                    q.pending.insert(it.seq, meta_of(&it));
+                }
+            }
+        }
+        let committer = inner.clone();
+        let handle = std::thread::Builder::new()
+            .name("lienthong-commit".into())
+            .spawn(move || committer.commit_loop(commit_rx))
+            .map_err(|e| {
+                RelayError::Store(StoreError::Decode {
+                    action: "start the committer",
+                    source: serde_json::Error::io(e),
+                })
+            })?;
+        Ok(Relay {
+            inner,
+            stop: Arc::new(stop),
+            workers: Arc::new(Mutex::new(Vec::new())),
+            committer: Arc::new(Mutex::new(Some(handle))),
+        })
+    }
+
+    /// The destinations and order keys of a record, by the routes.
+    pub fn route(
+        &self,
+        record_type: &str,
+        source_adapter: &str,
+        record: &Value,
+    ) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = Vec::new();
+        for r in &self.inner.routes {
+            if r.record_type != record_type {
+                continue;
+            }
+            if !r.from_adapters.is_empty() && !r.from_adapters.iter().any(|a| a == source_adapter) {
+                continue;
+            }
+            if !r.agencies.is_empty() {
+                let agency = |p: &str| {
+                    record
+                        .pointer(p)
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                };
+                let hit = [agency("/receiving_agency"), agency("/resolving_agency")]
+                    .into_iter()
+                    .flatten()
+                    .any(|a| r.agencies.contains(&a));
+                if !hit {
+                    continue;
+                }
+            }
+            let key = record
+                .pointer(&r.order_key)
+                .map(|v| match v {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .unwrap_or_default();
+            for d in &r.to {
+                if d != source_adapter && !out.iter().any(|(x, _)| x == d) {
+                    out.push((d.clone(), key.clone()));
+                }
+            }
+        }
+        out
+    }
+
+    /// Refuses new work for a destination whose outbox is over its limit.
+    pub fn check_backpressure(&self, destinations: &[String]) -> Result<(), RelayError> {
+        for d in destinations {
+            let dest = self.inner.destination(d);
+            let depth = dest.queue.lock().map(|q| q.pending.len()).unwrap_or(0);
+            if depth >= self.inner.config.max_outbox_depth {
+                return Err(RelayError::Backpressure {
+                    destination: d.clone(),
+                    depth,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// A new sequence number for an outbox item.
+    pub fn next_seq(&self) -> Result<u64, RelayError> {
+        Ok(self.inner.store.next_seq()?)
+    }
+
+    /// Commits a submission durably (group commit) and wakes the destinations' workers.
+    pub async fn submit(&self, submission: Submission) -> Result<Accepted, RelayError> {
+        let (reply, rx) = oneshot::channel();
+        let tx = self
+            .inner
+            .commit_tx
+            .lock()
+            .ok()
+            .and_then(|t| t.clone())
+            .ok_or(RelayError::Stopped)?;
+        tx.send(Pending { submission, reply })
+            .await
+            .map_err(|_| RelayError::Stopped)?;
+        drop(tx);
+        match rx.await {
+            Ok(Ok(a)) => Ok(a),
+            Ok(Err(e)) => Err(RelayError::Store(StoreError::Decode {
+                action: "commit",
+                source: serde_json::Error::io(std::io::Error::other(e)),
+            })),
+            Err(_) => Err(RelayError::Stopped),
+        }
+    }
+
+    /// Starts a worker for each destination known now (call once, inside the runtime).
+    pub fn spawn_workers(&self) {
+        let names: Vec<Arc<Destination>> = self
+            .inner
+            .destinations
+            .lock()
+            .map(|d| d.values().cloned().collect())
+            .unwrap_or_default();
+        let handles: Vec<_> = names
+            .into_iter()
+            .map(|d| tokio::spawn(deliver::worker(self.inner.clone(), d)))
+            .collect();
+        if let Ok(mut w) = self.workers.lock() {
+            w.extend(handles);
+        }
+    }
+
+    /// Puts a dead letter back in its destination's outbox.
+    pub fn replay(&self, destination: &str, seq: u64) -> Result<Option<OutboxItem>, RelayError> {
+        let Some(dead) = self.inner.store.dead_letter(destination, seq)? else {
+            return Ok(None);
+        };
+        let new_seq = self.inner.store.next_seq()?;
+        let item = self.inner.store.replay(&dead, new_seq)?;
+        let dest = self.inner.destination(destination);
+        if let Ok(mut q) = dest.queue.lock() {
+            q.pending.insert(item.seq, meta_of(&item));
+        }
+        dest.notify.notify_one();
+        Ok(Some(item))
+    }
+
+    /// Discards a dead letter.
+    pub fn discard(&self, destination: &str, seq: u64) -> Result<bool, RelayError> {
+        Ok(self.inner.store.discard(destination, seq)?)
+    }
+
+    /// The status of every destination.
+    pub fn status(&self) -> Vec<DestinationStatus> {
+        let dests: Vec<Arc<Destination>> = self
+            .inner
+            .destinations
+            .lock()
+            .map(|d| d.values().cloned().collect())
+            .unwrap_or_default();
+        let now = now_ms();
+        let mut out: Vec<DestinationStatus> = dests
+            .iter()
+            .map(|d| {
+                let (depth, oldest, in_flight, breaker) = match d.queue.lock() {
+                    Ok(q) => (
+                        q.pending.len(),
+                        q.pending.values().map(|m| m.accepted_at_ms).min(),
+                        q.in_flight,
+                        q.breaker.state.as_str(),
+                    ),
+                    Err(_) => (0, None, 0, "unknown"),
+                };
+                DestinationStatus {
+                    destination: d.name.clone(),
+                    depth,
+                    oldest_age_secs: oldest
+                        .map(|t| now.saturating_sub(t) as f64 / 1000.0)
+                        .unwrap_or(0.0),
+                    in_flight,
+                    delivered: d.delivered.load(Ordering::Relaxed),
+                    failed: d.failed.load(Ordering::Relaxed),
+                    dead: d.dead.load(Ordering::Relaxed),
+                    breaker,
+                }
+            })
+            .collect();
+        out.sort_by(|a, b| a.destination.cmp(&b.destination));
+        out
+    }
+
+    /// Stops: no new submissions, workers start no new deliveries and wait for those under
+    /// way, the committer finishes what it was given. Returns when all of them are done.
+    pub async fn stop(&self) {
+        let _ = self.stop.send(true);
+        if let Ok(mut tx) = self.inner.commit_tx.lock() {
+            tx.take();
+        }
+        if let Ok(d) = self.inner.destinations.lock() {
+            for dest in d.values() {
+                dest.notify.notify_one();
+            }
+        }
+        let workers: Vec<_> = self
+            .workers
+            .lock()
+            .map(|mut w| w.drain(..).collect())
+            .unwrap_or_default();
+        for w in workers {
+            let _ = w.await;
+        }
+        let committer = self.committer.lock().ok().and_then(|mut c| c.take());
+        if let Some(c) = committer {
+            let _ = tokio::task::spawn_blocking(move || c.join()).await;
+        }
+    }
+}
+
+pub(crate) fn meta_of(item: &OutboxItem) -> Meta {
+    Meta {
+        order_key: item.order_key.clone(),
+        next_attempt_ms: item.next_attempt_ms,
+        accepted_at_ms: item.accepted_at_ms,
+    }
+}
+
+impl Inner {
+    pub(crate) fn destination(&self, name: &str) -> Arc<Destination> {
+        let mut map = match self.destinations.lock() {
+            Ok(m) => m,
+            Err(p) => p.into_inner(),
+        };
+        map.entry(name.to_string())
+            .or_insert_with(|| {
+                let opts = self
+                    .registry
+                    .get(name)
+                    .map(|a| a.adapter.definition().delivery.clone())
+                    .unwrap_or_default();
+                Arc::new(Destination {
+                    name: name.to_string(),
+                    queue: Mutex::new(Queue {
+                        pending: BTreeMap::new(),
+                        in_flight_keys: Default::default(),
+                        in_flight: 0,
+                        breaker: breaker::Breaker::new(
+                            opts.breaker_failures,
+                            opts.breaker_cooldown_ms,
+                        ),
+                    }),
+                    notify: Notify::new(),
+                    delivered: AtomicU64::new(0),
+                    failed: AtomicU64::new(0),
+                    dead: AtomicU64::new(0),
+                })
+            })
+            .clone()
+    }
+
+    /// The committer: takes what is waiting (up to `commit_batch`), writes it in one
+    /// transaction, flushes once, answers every waiter, wakes the workers.
+    fn commit_loop(self: Arc<Self>, mut rx: mpsc::Receiver<Pending>) {
+        while let Some(first) = rx.blocking_recv() {
+            let mut batch = vec![first];
+            while batch.len() < self.config.commit_batch {
+                match rx.try_recv() {
+                    Ok(p) => batch.push(p),
+                    Err(_) => break,
+                }
+            }
+            let subs: Vec<Submission> = batch.iter().map(|p| p.submission.clone()).collect();
+            match self.store.commit(&subs) {
+                Ok(results) => {
+                    let mut woken: Vec<Arc<Destination>> = Vec::new();
+                    for (p, r) in batch.into_iter().zip(results) {
+                        if matches!(r, Accepted::New(_)) {
+                            for item in &p.submission.items {
+                                let dest = self.destination(&item.destination);
+                                if let Ok(mut q) = dest.queue.lock() {
+                                    q.pending.insert(item.seq, meta_of(item));
+                                }
+                                if !woken.iter().any(|d| Arc::ptr_eq(d, &dest)) {
+                                    woken.push(dest);
+                                }
+                            }
+                        }
+                        let _ = p.reply.send(Ok(r));
+                    }
+                    for d in woken {
+                        d.notify.notify_one();
+                    }
+                }
+                Err(e) => {
+                    tracing::error!("group commit failed: {e}");
+                    for p in batch {
+                        let _ = p.reply.send(Err(e.to_string()));
+                    }
+                }
+            }
+        }
+    }
+}

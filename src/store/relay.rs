@@ -1,0 +1,263 @@
+//! The relay's trees: the outbox of every destination, dead letters, and idempotency keys.
+//! One group commit writes the exchange records, the dedup keys and the outbox items of many
+//! ingests in a single transaction, then one flush makes them all durable.
+
+use super::{ExchangeRecord, Store, StoreError, decode, encode, sled_err};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sled::Transactional;
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+
+/// A record waiting in a destination's outbox.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct OutboxItem {
+    pub seq: u64,
+    pub destination: String,
+    pub exchange_id: String,
+    pub record_type: String,
+    /// Records with the same order key are delivered in `seq` order; empty: not ordered.
+    pub order_key: String,
+    pub source_adapter: String,
+    pub member: String,
+    pub record: Value,
+    /// When it was accepted, milliseconds since the Unix epoch.
+    pub accepted_at_ms: u64,
+    pub attempts: u32,
+    /// Not before this time (milliseconds since the Unix epoch).
+    #[serde(default)]
+    pub next_attempt_ms: u64,
+    #[serde(default)]
+    pub last_error: Option<String>,
+}
+
+/// A record parked because it could not be delivered.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DeadLetter {
+    pub item: OutboxItem,
+    pub reason: String,
+    /// The destination's last answer (status and the start of its body), when it answered.
+    #[serde(default)]
+    pub last_response: Option<String>,
+    pub parked_at: String,
+}
+
+/// One ingest to commit: its exchange record, its idempotency key and its outbox items.
+#[derive(Debug, Clone)]
+pub struct Submission {
+    pub exchange: ExchangeRecord,
+    pub dedup_key: Option<String>,
+    pub items: Vec<OutboxItem>,
+}
+
+/// What a commit did with one submission.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Accepted {
+    /// Written: the exchange id.
+    New(String),
+    /// Its idempotency key was seen before: the original exchange id; nothing written.
+    Duplicate(String),
+}
+
+/// `destination ‖ 0 ‖ seq` (big-endian), so that a prefix scan gives a destination's items in
+/// order.
+pub(crate) fn item_key(destination: &str, seq: u64) -> Vec<u8> {
+    let mut k = Vec::with_capacity(destination.len() + 9);
+    k.extend_from_slice(destination.as_bytes());
+    k.push(0);
+    k.extend_from_slice(&seq.to_be_bytes());
+    k
+}
+
+fn prefix(destination: &str) -> Vec<u8> {
+    let mut p = destination.as_bytes().to_vec();
+    p.push(0);
+    p
+}
+
+impl Store {
+    /// A new sequence number, increasing across restarts.
+    pub fn next_seq(&self) -> Result<u64, StoreError> {
+        self.db.generate_id().map_err(sled_err("generate id"))
+    }
+
+    /// Writes many submissions in one transaction and flushes once: when this returns, every
+    /// `New` one is durable.
+    pub fn commit(&self, batch: &[Submission]) -> Result<Vec<Accepted>, StoreError> {
+        let result = (&self.exchanges, &self.dedup, &self.outbox).transaction(|(ex, dd, ob)| {
+            let mut out = Vec::with_capacity(batch.len());
+            for s in batch {
+                if let Some(k) = &s.dedup_key
+                    && let Some(orig) = dd.get(k.as_bytes())?
+                {
+                    out.push(Accepted::Duplicate(
+                        String::from_utf8_lossy(&orig).into_owned(),
+                    ));
+                    continue;
+                }
+                if let Some(k) = &s.dedup_key {
+                    dd.insert(k.as_bytes(), s.exchange.id.as_bytes())?;
+                }
+                ex.insert(s.exchange.id.as_bytes(), encode(&s.exchange))?;
+                for item in &s.items {
+                    ob.insert(item_key(&item.destination, item.seq), encode(item))?;
+                }
+                out.push(Accepted::New(s.exchange.id.clone()));
+            }
+            Ok::<_, ConflictableTransactionError<()>>(out)
+        });
+        let out = match result {
+            Ok(out) => out,
+            Err(TransactionError::Storage(e)) => {
+                return Err(StoreError::Sled {
+                    action: "commit ingests",
+                    source: e,
+                });
+            }
+            Err(TransactionError::Abort(())) => Vec::new(),
+        };
+        self.flush()?;
+        Ok(out)
+    }
+
+    /// Every item in a destination's outbox, in order.
+    pub fn outbox_items(&self, destination: &str) -> Result<Vec<OutboxItem>, StoreError> {
+        self.outbox
+            .scan_prefix(prefix(destination))
+            .values()
+            .map(|v| decode("read outbox", &v.map_err(sled_err("read outbox"))?))
+            .collect()
+    }
+
+    /// The destinations that have items in the outbox.
+    pub fn outbox_destinations(&self) -> Result<Vec<String>, StoreError> {
+        let mut out: Vec<String> = Vec::new();
+        for k in self.outbox.iter().keys() {
+            let k = k.map_err(sled_err("list outbox"))?;
+            let dest = k.split(|b| *b == 0).next().unwrap_or_default();
+            let dest = String::from_utf8_lossy(dest).into_owned();
+            if out.last() != Some(&dest) {
+                out.push(dest);
+            }
+        }
+        out.dedup();
+        Ok(out)
+    }
+
+    /// One outbox item.
+    pub fn outbox_item(
+        &self,
+        destination: &str,
+        seq: u64,
+    ) -> Result<Option<OutboxItem>, StoreError> {
+        match self
+            .outbox
+            .get(item_key(destination, seq))
+            .map_err(sled_err("read outbox"))?
+        {
+            Some(v) => Ok(Some(decode("read outbox", &v)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Removes a delivered item. Not flushed: if the hub crashes before sled's own flush, the
+    /// record is delivered again, and the destination's idempotency key makes that harmless.
+    pub fn remove_delivered(&self, destination: &str, seq: u64) -> Result<(), StoreError> {
+        self.outbox
+            .remove(item_key(destination, seq))
+            .map_err(sled_err("remove delivered"))?;
+        Ok(())
+    }
+
+    /// Rewrites an item after a failed attempt (attempts, next attempt, last error).
+    pub fn update_item(&self, item: &OutboxItem) -> Result<(), StoreError> {
+        self.outbox
+            .insert(item_key(&item.destination, item.seq), encode(item))
+            .map_err(sled_err("update outbox"))?;
+        Ok(())
+    }
+
+    /// Moves an item from the outbox to the dead letters, atomically and durably.
+    pub fn park(&self, dead: &DeadLetter) -> Result<(), StoreError> {
+        let key = item_key(&dead.item.destination, dead.item.seq);
+        let r = (&self.outbox, &self.dead).transaction(|(ob, dl)| {
+            ob.remove(key.as_slice())?;
+            dl.insert(key.as_slice(), encode(dead))?;
+            Ok::<_, ConflictableTransactionError<()>>(())
+        });
+        if let Err(TransactionError::Storage(e)) = r {
+            return Err(StoreError::Sled {
+                action: "park dead letter",
+                source: e,
+            });
+        }
+        self.flush()
+    }
+
+    /// Dead letters, in order (all destinations, or one).
+    pub fn dead_letters(&self, destination: Option<&str>) -> Result<Vec<DeadLetter>, StoreError> {
+        let iter = match destination {
+            Some(d) => self.dead.scan_prefix(prefix(d)),
+            None => self.dead.iter(),
+        };
+        iter.values()
+            .map(|v| {
+                decode(
+                    "read dead letters",
+                    &v.map_err(sled_err("read dead letters"))?,
+                )
+            })
+            .collect()
+    }
+
+    /// One dead letter.
+    pub fn dead_letter(
+        &self,
+        destination: &str,
+        seq: u64,
+    ) -> Result<Option<DeadLetter>, StoreError> {
+        match self
+            .dead
+            .get(item_key(destination, seq))
+            .map_err(sled_err("read dead letter"))?
+        {
+            Some(v) => Ok(Some(decode("read dead letter", &v)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Puts a dead letter back in the outbox under a new sequence number (so it is delivered
+    /// after what is queued now), attempts reset; atomically and durably.
+    pub fn replay(&self, dead: &DeadLetter, new_seq: u64) -> Result<OutboxItem, StoreError> {
+        let old = item_key(&dead.item.destination, dead.item.seq);
+        let mut item = dead.item.clone();
+        item.seq = new_seq;
+        item.attempts = 0;
+        item.next_attempt_ms = 0;
+        item.last_error = None;
+        let new = item_key(&item.destination, item.seq);
+        let r = (&self.outbox, &self.dead).transaction(|(ob, dl)| {
+            dl.remove(old.as_slice())?;
+            ob.insert(new.as_slice(), encode(&item))?;
+            Ok::<_, ConflictableTransactionError<()>>(())
+        });
+        if let Err(TransactionError::Storage(e)) = r {
+            return Err(StoreError::Sled {
+                action: "replay dead letter",
+                source: e,
+            });
+        }
+        self.flush()?;
+        Ok(item)
+    }
+
+    /// Discards a dead letter; false if there is none.
+    pub fn discard(&self, destination: &str, seq: u64) -> Result<bool, StoreError> {
+        let found = self
+            .dead
+            .remove(item_key(destination, seq))
+            .map_err(sled_err("discard dead letter"))?
+            .is_some();
+        self.flush()?;
+        Ok(found)
+    }
+}
