@@ -6,6 +6,7 @@ mod adapters;
 mod health;
 mod ingest;
 mod problem;
+mod relay;
 mod tokens;
 
 pub use problem::Problem;
@@ -77,6 +78,7 @@ pub fn router(state: AppState) -> Router {
         .merge(adapters::routes())
         .merge(ingest::routes())
         .merge(tokens::routes())
+        .merge(relay::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), edge))

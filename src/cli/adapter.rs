@@ -74,7 +74,7 @@ pub(crate) struct HubArgs {
 }
 
 impl HubArgs {
-    fn client(&self) -> anyhow::Result<HubClient> {
+    pub(crate) fn client(&self) -> anyhow::Result<HubClient> {
         HubClient::new(&self.hub, self.token.clone())
     }
 }

@@ -5,6 +5,7 @@
 
 mod adapter;
 mod client;
+mod relay;
 mod schemas;
 mod serve;
 mod token;
@@ -56,6 +57,12 @@ enum Command {
     /// Bearer tokens for members.
     #[command(subcommand)]
     Token(token::Command),
+    /// The relay's state per destination.
+    #[command(subcommand)]
+    Relay(relay::RelayCommand),
+    /// Dead letters: records that could not be delivered.
+    #[command(subcommand)]
+    Dead(relay::DeadCommand),
 }
 
 /// Output format of commands that print results.
@@ -101,6 +108,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Adapter(c) => adapter::run(&ctx, c),
         Command::Serve(a) => serve::run(a),
         Command::Token(c) => token::run(c),
+        Command::Relay(c) => relay::run_relay(c),
+        Command::Dead(c) => relay::run_dead(c),
     }
 }
 

@@ -38,3 +38,67 @@ pub const HATINH: &str = "000.00.00.H42";
 pub const REGISTER: &str = "000.00.00.G12";
 pub const PORTAL: &str = "000.00.00.G22";
 pub const LABOUR: &str = "000.00.00.G07";
+
+/// A copy of the shipped adapters in `dir`, with the national portal's endpoint at `portal` and
+/// fast delivery settings for tests (short backoff and cool-down, `max_attempts`).
+pub fn adapters_for_relay(dir: &Path, portal: &str, max_attempts: u32) -> std::path::PathBuf {
+    let out = dir.join("adapters");
+    copy_dir(&repo_path("adapters"), &out);
+    let file = out.join("national-portal.toml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let text = text
+        .replace(
+            "endpoint = \"http://127.0.0.1:8703/dvcqg\"",
+            &format!("endpoint = \"{portal}\""),
+        )
+        .replace("timeout_ms = 5000", "timeout_ms = 1000")
+        .replace(
+            "max_attempts = 12",
+            &format!("max_attempts = {max_attempts}"),
+        )
+        .replace("backoff_base_ms = 200", "backoff_base_ms = 20")
+        .replace("backoff_max_ms = 60000", "backoff_max_ms = 300")
+        .replace("breaker_failures = 5", "breaker_failures = 3")
+        .replace("breaker_cooldown_ms = 2000", "breaker_cooldown_ms = 300");
+    assert!(
+        text.contains(portal),
+        "the endpoint line changed in the shipped adapter"
+    );
+    std::fs::write(&file, text).unwrap();
+    out
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let p = e.path();
+        if p.is_dir() {
+            copy_dir(&p, &to.join(e.file_name()));
+        } else {
+            std::fs::copy(&p, to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+/// A status event of the Hà Tĩnh one-stop system (SOAP) for `dossier`, event number `n`.
+pub fn status_event(dossier: &str, n: usize) -> String {
+    std::fs::read_to_string(repo_path(
+        "adapters/samples/motcua-hatinh/status-in-progress.xml",
+    ))
+    .unwrap()
+    .replace("000.00.10.H42-250915-0001#3", &format!("{dossier}#{n}"))
+    .replace("000.00.10.H42-250915-0001", dossier)
+}
+
+/// Waits until `cond` holds, or panics after `secs` seconds with `what`.
+pub async fn wait_for(secs: u64, what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while !cond() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod destination;
 pub mod hub;
 
 use lienthong::translate::Adapter;

@@ -1,0 +1,234 @@
+//! Operators' routes of the relay: status per destination, and the dead letters (list,
+//! inspect, replay one or all matching, discard). Replays and discards are recorded as
+//! exchanges.
+
+use super::{AppState, Auth, Problem};
+use crate::auth::{Caller, Role};
+use crate::store::{DeadLetter, ExchangeRecord};
+use axum::Router;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/relay/status", get(status))
+        .route("/v1/dead", get(list))
+        .route("/v1/dead/replay", post(replay_matching))
+        .route("/v1/dead/{destination}/{seq}", get(show).delete(discard))
+        .route("/v1/dead/{destination}/{seq}/replay", post(replay_one))
+}
+
+async fn status(State(state): State<AppState>, Auth(caller): Auth) -> Result<Response, Problem> {
+    super::require(
+        &caller,
+        &[Role::Admin, Role::Auditor, Role::Provider, Role::Consumer],
+    )?;
+    Ok(axum::Json(json!({ "destinations": state.relay.status() })).into_response())
+}
+
+/// Filters of the dead-letter list and of a replay of many.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Filter {
+    destination: Option<String>,
+    record_type: Option<String>,
+    exchange_id: Option<String>,
+    limit: Option<usize>,
+}
+
+fn filter(query: Option<String>) -> Result<Filter, Problem> {
+    serde_urlencoded::from_str(query.as_deref().unwrap_or("")).map_err(|e| {
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "request.query",
+            format!("query: {e} (destination, record_type, exchange_id, limit)"),
+        )
+    })
+}
+
+fn matches(d: &DeadLetter, f: &Filter) -> bool {
+    f.record_type
+        .as_ref()
+        .is_none_or(|t| *t == d.item.record_type)
+        && f.exchange_id
+            .as_ref()
+            .is_none_or(|x| *x == d.item.exchange_id)
+}
+
+fn summary(d: &DeadLetter) -> Value {
+    json!({
+        "destination": d.item.destination,
+        "seq": d.item.seq,
+        "exchange_id": d.item.exchange_id,
+        "record_type": d.item.record_type,
+        "order_key": d.item.order_key,
+        "source_adapter": d.item.source_adapter,
+        "attempts": d.item.attempts,
+        "reason": d.reason,
+        "last_response": d.last_response,
+        "parked_at": d.parked_at,
+    })
+}
+
+fn dead_letters(state: &AppState, f: &Filter) -> Result<Vec<DeadLetter>, Problem> {
+    Ok(state
+        .store
+        .dead_letters(f.destination.as_deref())
+        .map_err(Problem::internal)?
+        .into_iter()
+        .filter(|d| matches(d, f))
+        .collect())
+}
+
+async fn list(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    RawQuery(query): RawQuery,
+) -> Result<Response, Problem> {
+    super::require(&caller, &[Role::Admin, Role::Auditor])?;
+    let f = filter(query)?;
+    let all = dead_letters(&state, &f)?;
+    let total = all.len();
+    let shown: Vec<Value> = all
+        .iter()
+        .take(f.limit.unwrap_or(1000))
+        .map(summary)
+        .collect();
+    Ok(axum::Json(json!({ "total": total, "dead_letters": shown })).into_response())
+}
+
+fn seq_of(s: &str) -> Result<u64, Problem> {
+    s.parse().map_err(|_| {
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "request.seq",
+            format!("{s:?} is not a sequence number"),
+        )
+    })
+}
+
+async fn show(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    Path((destination, seq)): Path<(String, String)>,
+) -> Result<Response, Problem> {
+    super::require(&caller, &[Role::Admin, Role::Auditor])?;
+    let seq = seq_of(&seq)?;
+    let Some(d) = state
+        .store
+        .dead_letter(&destination, seq)
+        .map_err(Problem::internal)?
+    else {
+        return Err(Problem::not_found(format!(
+            "no dead letter {destination}/{seq}"
+        )));
+    };
+    let mut body = summary(&d);
+    body["record"] = d.item.record.clone();
+    body["member"] = json!(d.item.member);
+    Ok(axum::Json(body).into_response())
+}
+
+fn record_act(state: &AppState, caller: &Caller, operation: &str, d: &DeadLetter) {
+    let e = ExchangeRecord {
+        id: uuid::Uuid::now_v7().to_string(),
+        at: crate::clock::now_rfc3339(),
+        member: caller.member.clone(),
+        operation: operation.into(),
+        adapter: d.item.destination.clone(),
+        record_type: d.item.record_type.clone(),
+        outcome: format!(
+            "{operation} of exchange {} (seq {})",
+            d.item.exchange_id, d.item.seq
+        ),
+        digest: None,
+        error_codes: Vec::new(),
+    };
+    if let Err(err) = state.store.record_exchange(&e) {
+        tracing::error!("recording a {operation}: {err}");
+    }
+    tracing::info!(destination = %d.item.destination, seq = d.item.seq, by = %caller.member, "dead letter {operation}");
+}
+
+async fn replay_one(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    Path((destination, seq)): Path<(String, String)>,
+) -> Result<Response, Problem> {
+    super::require(&caller, &[Role::Admin])?;
+    let seq = seq_of(&seq)?;
+    let Some(d) = state
+        .store
+        .dead_letter(&destination, seq)
+        .map_err(Problem::internal)?
+    else {
+        return Err(Problem::not_found(format!(
+            "no dead letter {destination}/{seq}"
+        )));
+    };
+    let item = state
+        .relay
+        .replay(&destination, seq)
+        .map_err(Problem::internal)?;
+    record_act(&state, &caller, "replay", &d);
+    Ok(axum::Json(json!({
+        "replayed": 1,
+        "destination": destination,
+        "seq": item.map(|i| i.seq),
+    }))
+    .into_response())
+}
+
+async fn replay_matching(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    RawQuery(query): RawQuery,
+) -> Result<Response, Problem> {
+    super::require(&caller, &[Role::Admin])?;
+    let f = filter(query)?;
+    let all = dead_letters(&state, &f)?;
+    let mut n = 0;
+    for d in all.iter().take(f.limit.unwrap_or(usize::MAX)) {
+        if state
+            .relay
+            .replay(&d.item.destination, d.item.seq)
+            .map_err(Problem::internal)?
+            .is_some()
+        {
+            record_act(&state, &caller, "replay", d);
+            n += 1;
+        }
+    }
+    Ok(axum::Json(json!({ "replayed": n })).into_response())
+}
+
+async fn discard(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    Path((destination, seq)): Path<(String, String)>,
+) -> Result<Response, Problem> {
+    super::require(&caller, &[Role::Admin])?;
+    let seq = seq_of(&seq)?;
+    let Some(d) = state
+        .store
+        .dead_letter(&destination, seq)
+        .map_err(Problem::internal)?
+    else {
+        return Err(Problem::not_found(format!(
+            "no dead letter {destination}/{seq}"
+        )));
+    };
+    state
+        .relay
+        .discard(&destination, seq)
+        .map_err(Problem::internal)?;
+    record_act(&state, &caller, "discard", &d);
+    Ok(
+        axum::Json(json!({ "discarded": 1, "destination": destination, "seq": seq }))
+            .into_response(),
+    )
+}

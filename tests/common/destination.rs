@@ -1,0 +1,152 @@
+//! A destination for relay tests: a real HTTP server on loopback that behaves like the national
+//! portal's receiving end (answers `{"error_code": "0"}`), records what it received, applies
+//! each idempotency key once, and can be told to fail.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::post;
+use serde_json::Value;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// How the destination answers.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Mode {
+    /// 200 `{"error_code": "0"}`.
+    Ok,
+    /// 500.
+    Fail,
+    /// 400: refuses the record.
+    Refuse,
+    /// 200 `{"error_code": "99"}`: a 200 that is a refusal.
+    SaysNo,
+    /// Waits this long before answering 200.
+    Slow(u64),
+    /// Fails at random with this probability (500, a hang past the hub's time-out, or a reset).
+    Flaky(f64),
+}
+
+/// One delivery as received.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub key: String,
+    pub dossier: String,
+    pub event: String,
+    pub applied: bool,
+}
+
+#[derive(Debug, Default)]
+pub struct Log {
+    pub received: Vec<Received>,
+    pub applied_keys: HashSet<String>,
+    /// Per dossier, the event ids in the order they were applied.
+    pub applied_order: BTreeMap<String, Vec<String>>,
+    pub duplicates: usize,
+}
+
+#[derive(Clone)]
+pub struct Destination {
+    pub mode: Arc<Mutex<Mode>>,
+    pub log: Arc<Mutex<Log>>,
+    pub url: String,
+}
+
+impl Destination {
+    pub async fn start() -> Destination {
+        let d = Destination {
+            mode: Arc::new(Mutex::new(Mode::Ok)),
+            log: Arc::new(Mutex::new(Log::default())),
+            url: String::new(),
+        };
+        let app = Router::new()
+            .route("/dvcqg", post(receive))
+            .with_state(d.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/dvcqg", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Destination { url, ..d }
+    }
+
+    pub fn set(&self, mode: Mode) {
+        *self.mode.lock().unwrap() = mode;
+    }
+
+    pub fn applied(&self) -> usize {
+        self.log.lock().unwrap().applied_keys.len()
+    }
+}
+
+fn random() -> f64 {
+    let mut b = [0u8; 8];
+    rand::fill(&mut b);
+    (u64::from_le_bytes(b) >> 11) as f64 / (1u64 << 53) as f64
+}
+
+async fn receive(
+    State(d): State<Destination>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> impl IntoResponse {
+    let mode = *d.mode.lock().unwrap();
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let rec = &v["data"][0];
+    let dossier = rec["MaHoSo"].as_str().unwrap_or_default().to_string();
+    let event = rec["MaSuKien"].as_str().unwrap_or_default().to_string();
+    let fail = match mode {
+        Mode::Ok => false,
+        Mode::Fail => return (StatusCode::INTERNAL_SERVER_ERROR, "down".to_string()),
+        Mode::Refuse => {
+            return (
+                StatusCode::BAD_REQUEST,
+                "{\"error\":\"bad record\"}".to_string(),
+            );
+        }
+        Mode::SaysNo => {
+            return (
+                StatusCode::OK,
+                "{\"error_code\":\"99\",\"message\":\"Mã hồ sơ không hợp lệ\"}".to_string(),
+            );
+        }
+        Mode::Slow(ms) => {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            false
+        }
+        Mode::Flaky(p) => random() < p,
+    };
+    if fail {
+        let r = random();
+        if r < 0.2 {
+            // Hang past the hub's delivery time-out; the hub gives up and retries.
+            tokio::time::sleep(Duration::from_secs(3)).await;
+        }
+        return (StatusCode::INTERNAL_SERVER_ERROR, "flaky".to_string());
+    }
+    let mut log = d.log.lock().unwrap();
+    let applied = log.applied_keys.insert(key.clone());
+    if applied {
+        log.applied_order
+            .entry(dossier.clone())
+            .or_default()
+            .push(event.clone());
+    } else {
+        log.duplicates += 1;
+    }
+    log.received.push(Received {
+        key,
+        dossier,
+        event,
+        applied,
+    });
+    (StatusCode::OK, "{\"error_code\":\"0\"}".to_string())
+}

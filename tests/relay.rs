@@ -1,0 +1,386 @@
+//! The relay against a real destination on loopback: order per dossier under random failures,
+//! each idempotency key applied once, duplicates, dead letters and replay, the circuit breaker,
+//! a 200 that says no, and backpressure.
+
+mod common;
+
+use common::destination::{Destination, Mode};
+use common::hub::{self, ADMIN, HATINH, adapters_for_relay, status_event, wait_for};
+use lienthong::server::Hub;
+use reqwest::StatusCode;
+use serde_json::Value;
+
+async fn relay_hub(
+    data: &std::path::Path,
+    files: &std::path::Path,
+    portal: &Destination,
+    max_attempts: u32,
+    tweak: impl FnOnce(&mut lienthong::config::hub::HubConfig),
+) -> Hub {
+    let adapters = adapters_for_relay(files, &portal.url, max_attempts);
+    hub::start(data, |cfg| {
+        cfg.server.adapters_dir = adapters;
+        tweak(cfg);
+    })
+    .await
+}
+
+async fn push(c: &reqwest::Client, url: &str, token: &str, body: String) -> (StatusCode, Value) {
+    let resp = c
+        .post(format!("{url}/v1/ingest/motcua-hatinh/dossier-status"))
+        .bearer_auth(token)
+        .header("content-type", "application/xml")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+fn depth(hub: &Hub) -> usize {
+    hub.state().relay.status().iter().map(|d| d.depth).sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_for_same_dossier_is_delivered_in_order_and_each_key_applied_once() {
+    let portal = Destination::start().await;
+    portal.set(Mode::Flaky(0.3));
+    let data = tempfile::tempdir().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let hub = relay_hub(data.path(), files.path(), &portal, 50, |_| {}).await;
+    let url = hub.url();
+    let token = hub::token(&hub, HATINH, "provider");
+    let c = reqwest::Client::new();
+    // 20 dossiers pushed concurrently, each dossier's 10 events one after another.
+    let mut tasks = Vec::new();
+    for d in 0..20 {
+        let (c, url, token) = (c.clone(), url.clone(), token.clone());
+        tasks.push(tokio::spawn(async move {
+            let dossier = format!("000.00.10.H42-251001-{d:04}");
+            let mut ids = Vec::new();
+            for n in 0..10 {
+                let (status, body) = push(&c, &url, &token, status_event(&dossier, n)).await;
+                assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+                assert_eq!(body["destinations"][0], "national-portal");
+                ids.push(body["exchange_id"].as_str().unwrap().to_string());
+            }
+            ids
+        }));
+    }
+    let mut acknowledged = std::collections::HashSet::new();
+    for t in tasks {
+        acknowledged.extend(t.await.unwrap());
+    }
+    assert_eq!(acknowledged.len(), 200);
+    wait_for(60, "every event delivered", || {
+        portal.applied() == 200 && depth(&hub) == 0
+    })
+    .await;
+    let log = portal.log.lock().unwrap();
+    assert_eq!(
+        log.applied_keys, acknowledged,
+        "exactly the acknowledged exchanges applied"
+    );
+    for (dossier, events) in &log.applied_order {
+        let expected: Vec<String> = (0..10).map(|n| format!("{dossier}#{n}")).collect();
+        assert_eq!(events, &expected, "order of {dossier}");
+    }
+    drop(log);
+    let status = hub.state().relay.status();
+    let portal_status = status
+        .iter()
+        .find(|s| s.destination == "national-portal")
+        .unwrap();
+    assert_eq!(portal_status.delivered, 200);
+    assert!(
+        portal_status.failed > 0,
+        "the destination did fail at times"
+    );
+    hub.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repeated_push_is_answered_with_the_original_exchange_and_delivered_once() {
+    let portal = Destination::start().await;
+    let data = tempfile::tempdir().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let hub = relay_hub(data.path(), files.path(), &portal, 5, |_| {}).await;
+    let url = hub.url();
+    let token = hub::token(&hub, HATINH, "provider");
+    let c = reqwest::Client::new();
+    let event = status_event("000.00.10.H42-251002-0001", 1);
+    let (s1, b1) = push(&c, &url, &token, event.clone()).await;
+    let (s2, b2) = push(&c, &url, &token, event.clone()).await;
+    assert_eq!((s1, s2), (StatusCode::ACCEPTED, StatusCode::OK));
+    assert_eq!(b1["exchange_id"], b2["exchange_id"]);
+    assert_eq!(b2["duplicate"], true);
+    // The same event id with a different body is still the same event (natural key).
+    let (s3, b3) = push(
+        &c,
+        &url,
+        &token,
+        event.replace("Chuyển thẩm định", "Chuyển lại"),
+    )
+    .await;
+    assert_eq!(s3, StatusCode::OK);
+    assert_eq!(b3["exchange_id"], b1["exchange_id"]);
+    // An Idempotency-Key header wins over the natural key.
+    for _ in 0..2 {
+        let resp = c
+            .post(format!("{url}/v1/ingest/motcua-hatinh/dossier-status"))
+            .bearer_auth(&token)
+            .header("idempotency-key", "lan-gui-7")
+            .body(status_event("000.00.10.H42-251002-0001", 2))
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.status().is_success());
+    }
+    wait_for(20, "two deliveries", || {
+        portal.applied() == 2 && depth(&hub) == 0
+    })
+    .await;
+    assert_eq!(portal.log.lock().unwrap().received.len(), 2);
+    hub.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_records_are_parked_and_can_be_replayed_or_discarded() {
+    let portal = Destination::start().await;
+    portal.set(Mode::Refuse);
+    let data = tempfile::tempdir().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let hub = relay_hub(data.path(), files.path(), &portal, 5, |_| {}).await;
+    let url = hub.url();
+    let token = hub::token(&hub, HATINH, "provider");
+    let admin = hub::token(&hub, ADMIN, "admin");
+    let c = reqwest::Client::new();
+    for n in 0..2 {
+        push(
+            &c,
+            &url,
+            &token,
+            status_event("000.00.10.H42-251003-0001", n),
+        )
+        .await;
+    }
+    let list = || async {
+        c.get(format!("{url}/v1/dead?destination=national-portal"))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap()
+    };
+    let mut dead = Value::Null;
+    for _ in 0..200 {
+        dead = list().await;
+        if dead["total"] == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert_eq!(dead["total"], 2, "{dead}");
+    let first = &dead["dead_letters"][0];
+    assert!(first["reason"].as_str().unwrap().contains("400"), "{first}");
+    assert!(
+        first["last_response"]
+            .as_str()
+            .unwrap()
+            .contains("bad record")
+    );
+    assert_eq!(first["attempts"], 1, "a 400 is not retried");
+    let seq = first["seq"].as_u64().unwrap();
+    let second = dead["dead_letters"][1]["seq"].as_u64().unwrap();
+    let shown: Value = c
+        .get(format!("{url}/v1/dead/national-portal/{seq}"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(shown["record"]["dossier_code"], "000.00.10.H42-251003-0001");
+    // The destination is fixed; replay the first, discard the second.
+    portal.set(Mode::Ok);
+    let resp = c
+        .post(format!("{url}/v1/dead/national-portal/{seq}/replay"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let resp = c
+        .delete(format!("{url}/v1/dead/national-portal/{second}"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    wait_for(20, "the replayed record delivered", || {
+        portal.applied() == 1
+    })
+    .await;
+    assert_eq!(list().await["total"], 0);
+    // Replay and discard were recorded; a provider may not replay.
+    let resp = c
+        .post(format!("{url}/v1/dead/replay"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    hub.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_breaker_opens_on_a_dead_destination_and_closes_when_it_returns() {
+    let portal = Destination::start().await;
+    portal.set(Mode::Fail);
+    let data = tempfile::tempdir().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let hub = relay_hub(data.path(), files.path(), &portal, 1000, |_| {}).await;
+    let url = hub.url();
+    let token = hub::token(&hub, HATINH, "provider");
+    let c = reqwest::Client::new();
+    for n in 0..5 {
+        push(
+            &c,
+            &url,
+            &token,
+            status_event(&format!("000.00.10.H42-251004-{n:04}"), 0),
+        )
+        .await;
+    }
+    let breaker = |hub: &Hub| {
+        hub.state()
+            .relay
+            .status()
+            .into_iter()
+            .find(|s| s.destination == "national-portal")
+            .map(|s| s.breaker)
+            .unwrap_or("?")
+    };
+    wait_for(10, "the breaker to open", || breaker(&hub) != "closed").await;
+    // While open, attempts are spaced by the cool-down instead of hammering.
+    let received_before = portal.log.lock().unwrap().received.len();
+    let failed_at_open = hub.state().relay.status()[0].failed;
+    tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    let failed_later = hub.state().relay.status()[0].failed;
+    assert!(
+        failed_later <= failed_at_open + 1,
+        "{failed_at_open} → {failed_later}: a half-open breaker sends one probe"
+    );
+    assert_eq!(received_before, 0);
+    portal.set(Mode::Ok);
+    wait_for(20, "delivery after the destination returns", || {
+        portal.applied() == 5
+    })
+    .await;
+    assert_eq!(breaker(&hub), "closed");
+    hub.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_200_that_says_no_is_retried_then_parked_with_the_answer() {
+    let portal = Destination::start().await;
+    portal.set(Mode::SaysNo);
+    let data = tempfile::tempdir().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let hub = relay_hub(data.path(), files.path(), &portal, 2, |_| {}).await;
+    let token = hub::token(&hub, HATINH, "provider");
+    let c = reqwest::Client::new();
+    push(
+        &c,
+        &hub.url(),
+        &token,
+        status_event("000.00.10.H42-251005-0001", 0),
+    )
+    .await;
+    wait_for(20, "the record parked", || {
+        hub.state()
+            .store
+            .dead_letters(Some("national-portal"))
+            .unwrap()
+            .len()
+            == 1
+    })
+    .await;
+    let dead = &hub.state().store.dead_letters(None).unwrap()[0];
+    assert_eq!(dead.item.attempts, 2);
+    assert!(
+        dead.reason.contains("error_code") && dead.reason.contains("\"99\""),
+        "{}",
+        dead.reason
+    );
+    assert!(
+        dead.last_response
+            .as_deref()
+            .unwrap()
+            .contains("Mã hồ sơ không hợp lệ")
+    );
+    assert_eq!(
+        portal.applied(),
+        0,
+        "a 200 with error_code 99 is never counted as delivered"
+    );
+    hub.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_outbox_answers_503_with_retry_after() {
+    let portal = Destination::start().await;
+    portal.set(Mode::Fail);
+    let data = tempfile::tempdir().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let hub = relay_hub(data.path(), files.path(), &portal, 1000, |cfg| {
+        cfg.relay.max_outbox_depth = 5;
+    })
+    .await;
+    let url = hub.url();
+    let token = hub::token(&hub, HATINH, "provider");
+    let c = reqwest::Client::new();
+    for n in 0..5 {
+        let (s, _) = push(
+            &c,
+            &url,
+            &token,
+            status_event("000.00.10.H42-251006-0001", n),
+        )
+        .await;
+        assert_eq!(s, StatusCode::ACCEPTED);
+    }
+    let resp = c
+        .post(format!("{url}/v1/ingest/motcua-hatinh/dossier-status"))
+        .bearer_auth(&token)
+        .body(status_event("000.00.10.H42-251006-0001", 5))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(resp.headers()["retry-after"], "5");
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["code"], "relay.backpressure");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("max_outbox_depth")
+    );
+    // When the destination drains, new work is taken again.
+    portal.set(Mode::Ok);
+    wait_for(20, "the outbox drained", || depth(&hub) == 0).await;
+    let (s, _) = push(
+        &c,
+        &url,
+        &token,
+        status_event("000.00.10.H42-251006-0001", 5),
+    )
+    .await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    hub.shutdown().await.unwrap();
+}
