@@ -77,16 +77,17 @@ async fn status_for_same_dossier_is_delivered_in_order_and_each_key_applied_once
         portal.applied() == 200 && depth(&hub) == 0
     })
     .await;
-    let log = portal.log.lock().unwrap();
-    assert_eq!(
-        log.applied_keys, acknowledged,
-        "exactly the acknowledged exchanges applied"
-    );
-    for (dossier, events) in &log.applied_order {
-        let expected: Vec<String> = (0..10).map(|n| format!("{dossier}#{n}")).collect();
-        assert_eq!(events, &expected, "order of {dossier}");
+    {
+        let log = portal.log.lock().unwrap();
+        assert_eq!(
+            log.applied_keys, acknowledged,
+            "exactly the acknowledged exchanges applied"
+        );
+        for (dossier, events) in &log.applied_order {
+            let expected: Vec<String> = (0..10).map(|n| format!("{dossier}#{n}")).collect();
+            assert_eq!(events, &expected, "order of {dossier}");
+        }
     }
-    drop(log);
     let status = hub.state().relay.status();
     let portal_status = status
         .iter()
