@@ -92,7 +92,7 @@ async fn receive(
     State(d): State<Destination>,
     headers: HeaderMap,
     body: Bytes,
-) -> impl IntoResponse {
+) -> axum::response::Response {
     let mode = *d.mode.lock().unwrap();
     let key = headers
         .get("idempotency-key")
@@ -105,18 +105,22 @@ async fn receive(
     let event = rec["MaSuKien"].as_str().unwrap_or_default().to_string();
     let fail = match mode {
         Mode::Ok => false,
-        Mode::Fail => return (StatusCode::INTERNAL_SERVER_ERROR, "down".to_string()),
+        Mode::Fail => {
+            return (StatusCode::INTERNAL_SERVER_ERROR, "down".to_string()).into_response();
+        }
         Mode::Refuse => {
             return (
                 StatusCode::BAD_REQUEST,
                 "{\"error\":\"bad record\"}".to_string(),
-            );
+            )
+                .into_response();
         }
         Mode::SaysNo => {
             return (
                 StatusCode::OK,
                 "{\"error_code\":\"99\",\"message\":\"Mã hồ sơ không hợp lệ\"}".to_string(),
-            );
+            )
+                .into_response();
         }
         Mode::Slow(ms) => {
             tokio::time::sleep(Duration::from_millis(ms)).await;
@@ -129,8 +133,21 @@ async fn receive(
         if r < 0.2 {
             // Hang past the hub's delivery time-out; the hub gives up and retries.
             tokio::time::sleep(Duration::from_secs(3)).await;
+        } else if r < 0.4 {
+            // Reset: the answer starts and the connection breaks off mid-body.
+            let chunks: Vec<Result<Bytes, std::io::Error>> = vec![
+                Ok(Bytes::from_static(b"{\"error_code\":")),
+                Err(std::io::Error::other("reset")),
+            ];
+            return axum::response::Response::builder()
+                .status(StatusCode::OK)
+                .body(axum::body::Body::from_stream(futures_util::stream::iter(
+                    chunks,
+                )))
+                .unwrap()
+                .into_response();
         }
-        return (StatusCode::INTERNAL_SERVER_ERROR, "flaky".to_string());
+        return (StatusCode::INTERNAL_SERVER_ERROR, "flaky".to_string()).into_response();
     }
     let mut log = d.log.lock().unwrap();
     let applied = log.applied_keys.insert(key.clone());
@@ -148,5 +165,5 @@ async fn receive(
         event,
         applied,
     });
-    (StatusCode::OK, "{\"error_code\":\"0\"}".to_string())
+    (StatusCode::OK, "{\"error_code\":\"0\"}".to_string()).into_response()
 }
