@@ -111,6 +111,11 @@ impl Hub {
             metrics.clone(),
         )
         .map_err(|e| ServerError::Task(format!("starting the relay: {e}")))?;
+        for route in &config.routes {
+            for p in relay.check_route(route) {
+                tracing::warn!(record_type = %route.record_type, "route of the config: {p}");
+            }
+        }
         relay.spawn_workers();
         let state = AppState::new(config.clone(), store, schemas, registry, relay, metrics);
         let app = api::router(state.clone());

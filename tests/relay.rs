@@ -385,3 +385,92 @@ async fn a_full_outbox_answers_503_with_retry_after() {
     assert_eq!(s, StatusCode::ACCEPTED);
     hub.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn routes_are_managed_through_the_registry_api() {
+    let portal = Destination::start().await;
+    let data = tempfile::tempdir().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let hub = relay_hub(data.path(), files.path(), &portal, 5, |cfg| {
+        cfg.routes.clear();
+    })
+    .await;
+    let url = hub.url();
+    let admin = hub::token(&hub, ADMIN, "admin");
+    let token = hub::token(&hub, HATINH, "provider");
+    let c = reqwest::Client::new();
+    // No route: accepted, recorded, going nowhere.
+    let (s, body) = push(
+        &c,
+        &url,
+        &token,
+        status_event("000.00.10.H42-251007-0001", 0),
+    )
+    .await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    assert_eq!(body["destinations"], serde_json::json!([]));
+    // A route to an adapter that does not consume the type is refused with the reason.
+    let resp = c
+        .post(format!("{url}/v1/routes"))
+        .bearer_auth(&admin)
+        .json(&serde_json::json!({"record_type": "dossier-status", "to": ["motcua-hatinh"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = resp.json().await.unwrap();
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("does not consume"),
+        "{body}"
+    );
+    // A valid one, only for Hà Tĩnh's adapter; status events now reach the portal.
+    let resp = c
+        .post(format!("{url}/v1/routes"))
+        .bearer_auth(&admin)
+        .json(
+            &serde_json::json!({"record_type": "dossier-status", "to": ["national-portal"],
+                                  "from_adapters": ["motcua-hatinh"]}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let id = resp.json::<Value>().await.unwrap()["id"].as_u64().unwrap();
+    let (_, body) = push(
+        &c,
+        &url,
+        &token,
+        status_event("000.00.10.H42-251007-0001", 1),
+    )
+    .await;
+    assert_eq!(body["destinations"], serde_json::json!(["national-portal"]));
+    wait_for(20, "delivery over the new route", || portal.applied() == 1).await;
+    let list: Value = c
+        .get(format!("{url}/v1/routes"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["routes"][0]["source"], "registry");
+    let resp = c
+        .delete(format!("{url}/v1/routes/{id}"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let resp = c
+        .delete(format!("{url}/v1/routes/{id}"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    hub.shutdown().await.unwrap();
+}

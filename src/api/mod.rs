@@ -7,6 +7,7 @@ mod health;
 mod ingest;
 mod problem;
 mod relay;
+mod routes;
 mod tokens;
 
 pub use problem::Problem;
@@ -79,6 +80,7 @@ pub fn router(state: AppState) -> Router {
         .merge(ingest::routes())
         .merge(tokens::routes())
         .merge(relay::routes())
+        .merge(routes::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), edge))

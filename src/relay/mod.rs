@@ -104,7 +104,8 @@ pub(crate) struct Inner {
     pub registry: Arc<AdapterRegistry>,
     pub metrics: Arc<Metrics>,
     pub http: reqwest::Client,
-    routes: Vec<RouteConfig>,
+    /// Routes from the config (id `None`) and from the registry (stored, with their id).
+    routes: std::sync::RwLock<Vec<(Option<u64>, RouteConfig)>>,
     config: RelayConfig,
     destinations: Mutex<HashMap<String, Arc<Destination>>>,
     /// Taken (dropped) at stop, which ends the committer once the last submission is in.
@@ -148,18 +149,25 @@ impl Relay {
                     source: serde_json::Error::io(std::io::Error::other(e.to_string())),
                 })
             })?;
+        let mut all: Vec<(Option<u64>, RouteConfig)> =
+            routes.into_iter().map(|r| (None, r)).collect();
+        all.extend(store.routes()?.into_iter().map(|(id, r)| (Some(id), r)));
         let inner = Arc::new(Inner {
             store: store.clone(),
             registry,
             metrics,
             http,
-            routes,
+            routes: std::sync::RwLock::new(all),
             config,
             destinations: Mutex::new(HashMap::new()),
             commit_tx: Mutex::new(Some(commit_tx)),
             shutdown,
         });
-        let mut names: Vec<String> = inner.routes.iter().flat_map(|r| r.to.clone()).collect();
+        let mut names: Vec<String> = inner
+            .routes
+            .read()
+            .map(|r| r.iter().flat_map(|(_, r)| r.to.clone()).collect())
+            .unwrap_or_default();
         names.extend(store.outbox_destinations()?);
         names.sort();
         names.dedup();
@@ -198,7 +206,10 @@ impl Relay {
         record: &Value,
     ) -> Vec<(String, String)> {
         let mut out: Vec<(String, String)> = Vec::new();
-        for r in &self.inner.routes {
+        let Ok(routes) = self.inner.routes.read() else {
+            return out;
+        };
+        for (_, r) in routes.iter() {
             if r.record_type != record_type {
                 continue;
             }
@@ -295,6 +306,83 @@ impl Relay {
         if let Ok(mut w) = self.workers.lock() {
             w.extend(handles);
         }
+    }
+
+    /// Every route: its id (`None` for routes from the config file) and its definition.
+    pub fn routes(&self) -> Vec<(Option<u64>, RouteConfig)> {
+        self.inner
+            .routes
+            .read()
+            .map(|r| r.clone())
+            .unwrap_or_default()
+    }
+
+    /// Checks a route against the registry: the destinations exist and consume the record type.
+    pub fn check_route(&self, route: &RouteConfig) -> Vec<String> {
+        let mut problems = Vec::new();
+        if route.to.is_empty() {
+            problems.push("`to` names no destination".to_string());
+        }
+        if !route.order_key.starts_with('/') {
+            problems.push(format!(
+                "order_key {:?} is not a JSON Pointer",
+                route.order_key
+            ));
+        }
+        for d in &route.to {
+            match self.inner.registry.get(d) {
+                None => problems.push(format!("no adapter {d} is registered")),
+                Some(a) => {
+                    let def = a.adapter.definition();
+                    if a.adapter.schema_of(&route.record_type).is_none()
+                        || !def.consumes.contains(&route.record_type)
+                    {
+                        problems.push(format!(
+                            "adapter {d} does not consume {} (it consumes: {})",
+                            route.record_type,
+                            def.consumes.join(", ")
+                        ));
+                    }
+                    if def.endpoint.is_none() {
+                        problems.push(format!("adapter {d} has no endpoint to deliver to"));
+                    }
+                }
+            }
+        }
+        problems
+    }
+
+    /// Adds a route (stored); starts workers for destinations that had none.
+    pub fn add_route(&self, route: RouteConfig) -> Result<u64, RelayError> {
+        let id = self.inner.store.add_route(&route)?;
+        let known: Vec<String> = self
+            .inner
+            .destinations
+            .lock()
+            .map(|d| d.keys().cloned().collect())
+            .unwrap_or_default();
+        for d in &route.to {
+            if !known.contains(d) {
+                let dest = self.inner.destination(d);
+                let h = tokio::spawn(deliver::worker(self.inner.clone(), dest));
+                if let Ok(mut w) = self.workers.lock() {
+                    w.push(h);
+                }
+            }
+        }
+        if let Ok(mut r) = self.inner.routes.write() {
+            r.push((Some(id), route));
+        }
+        Ok(id)
+    }
+
+    /// Removes a stored route; false if there is none (routes of the config file stay).
+    pub fn remove_route(&self, id: u64) -> Result<bool, RelayError> {
+        let found = self.inner.store.remove_route(id)?;
+        if let Ok(mut r) = self.inner.routes.write() {
+            r.retain(|(rid, _)| *rid != Some(id));
+        }
+        Ok(found)
     }
 
     /// Puts a dead letter back in its destination's outbox.

@@ -39,6 +39,7 @@ pub struct Store {
     outbox: sled::Tree,
     dead: sled::Tree,
     dedup: sled::Tree,
+    routes: sled::Tree,
 }
 
 impl std::fmt::Debug for Store {
@@ -142,6 +143,7 @@ impl Store {
             outbox: db.open_tree("outbox").map_err(sled_err("open outbox"))?,
             dead: db.open_tree("dead").map_err(sled_err("open dead"))?,
             dedup: db.open_tree("dedup").map_err(sled_err("open dedup"))?,
+            routes: db.open_tree("routes").map_err(sled_err("open routes"))?,
             db,
         })
     }
@@ -265,6 +267,39 @@ impl Store {
                 let k = k.map_err(sled_err("list adapter versions"))?;
                 let tail: [u8; 4] = k[k.len() - 4..].try_into().unwrap_or_default();
                 Ok(u32::from_be_bytes(tail))
+            })
+            .collect()
+    }
+
+    /// Stores a route under a new id; returns the id.
+    pub fn add_route(&self, route: &crate::config::hub::RouteConfig) -> Result<u64, StoreError> {
+        let id = self.next_seq()?;
+        self.routes
+            .insert(id.to_be_bytes(), encode(route))
+            .map_err(sled_err("store route"))?;
+        self.flush()?;
+        Ok(id)
+    }
+
+    /// Removes a stored route; false if there is none.
+    pub fn remove_route(&self, id: u64) -> Result<bool, StoreError> {
+        let found = self
+            .routes
+            .remove(id.to_be_bytes())
+            .map_err(sled_err("remove route"))?
+            .is_some();
+        self.flush()?;
+        Ok(found)
+    }
+
+    /// Every stored route with its id.
+    pub fn routes(&self) -> Result<Vec<(u64, crate::config::hub::RouteConfig)>, StoreError> {
+        self.routes
+            .iter()
+            .map(|r| {
+                let (k, v) = r.map_err(sled_err("list routes"))?;
+                let id = u64::from_be_bytes(k.as_ref().try_into().unwrap_or_default());
+                Ok((id, decode("list routes", &v)?))
             })
             .collect()
     }
