@@ -65,11 +65,21 @@ async fn main() {
     let start = Instant::now();
     let end = start + Duration::from_secs_f64(a.seconds);
     let one = {
-        let (client, a, counter, errors, non2xx) =
-            (client.clone(), a.clone(), counter.clone(), errors.clone(), non2xx.clone());
+        let (client, a, counter, errors, non2xx) = (
+            client.clone(),
+            a.clone(),
+            counter.clone(),
+            errors.clone(),
+            non2xx.clone(),
+        );
         move |scheduled: Instant| {
-            let (client, a, counter, errors, non2xx) =
-                (client.clone(), a.clone(), counter.clone(), errors.clone(), non2xx.clone());
+            let (client, a, counter, errors, non2xx) = (
+                client.clone(),
+                a.clone(),
+                counter.clone(),
+                errors.clone(),
+                non2xx.clone(),
+            );
             async move {
                 let n = counter.fetch_add(1, Ordering::Relaxed);
                 let mut req = client

@@ -19,19 +19,25 @@ async fn main() -> std::io::Result<()> {
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:0".into());
     let count = Arc::new(AtomicU64::new(0));
-    let app = Router::new()
-        .route(
-            "/{*path}",
-            post(|State(c): State<Arc<AtomicU64>>, _body: Bytes| async move {
-                c.fetch_add(1, Ordering::Relaxed);
-                ([("content-type", "application/json")], "{\"error_code\":\"0\"}")
-            }),
-        )
-        .route(
-            "/count",
-            get(|State(c): State<Arc<AtomicU64>>| async move { c.load(Ordering::Relaxed).to_string() }),
-        )
-        .with_state(count);
+    let app =
+        Router::new()
+            .route(
+                "/{*path}",
+                post(|State(c): State<Arc<AtomicU64>>, _body: Bytes| async move {
+                    c.fetch_add(1, Ordering::Relaxed);
+                    (
+                        [("content-type", "application/json")],
+                        "{\"error_code\":\"0\"}",
+                    )
+                }),
+            )
+            .route(
+                "/count",
+                get(|State(c): State<Arc<AtomicU64>>| async move {
+                    c.load(Ordering::Relaxed).to_string()
+                }),
+            )
+            .with_state(count);
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     println!("sink listening on http://{}", listener.local_addr()?);
     axum::serve(listener, app).await

@@ -281,3 +281,64 @@ fn the_adapter_commands_talk_to_a_running_hub() {
     sigterm(&child);
     assert!(child.wait().unwrap().success());
 }
+
+#[test]
+fn relay_status_and_dead_letters_are_shown_by_the_command_line() {
+    let data = tempfile::tempdir().unwrap();
+    let admin = create_token(data.path(), "000.00.00.A01", "admin");
+    let hatinh = create_token(data.path(), "000.00.00.H42", "provider");
+    let (mut child, addr) = serve(data.path());
+    // One status event, routed to the portal, which is not running: it waits in the outbox.
+    let soap = std::fs::read(repo_path(
+        "adapters/samples/motcua-hatinh/status-in-progress.xml",
+    ))
+    .unwrap();
+    let (status, _) = request(
+        &addr,
+        "POST",
+        "/v1/ingest/motcua-hatinh/dossier-status",
+        &hatinh,
+        &soap,
+    );
+    assert_eq!(status, 202);
+    let run = |args: &[&str]| {
+        let out = lienthong(data.path())
+            .args(args)
+            .args(["--hub", &format!("http://{addr}")])
+            .env("LIENTHONG_TOKEN", &admin)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (out, _) = run(&["relay", "status"]);
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("national-portal"))
+        .unwrap_or_else(|| panic!("{out}"));
+    let depth: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    assert_eq!(depth, 1, "{out}");
+    let (_, err) = run(&["dead", "list"]);
+    assert!(err.contains("0 dead letter(s)"), "{err}");
+    let out = lienthong(data.path())
+        .args([
+            "dead",
+            "show",
+            "not-an-id",
+            "--hub",
+            &format!("http://{addr}"),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("DESTINATION/SEQ"));
+    sigterm(&child);
+    assert!(child.wait().unwrap().success());
+}
