@@ -20,4 +20,5 @@ pub mod relay;
 pub mod server;
 pub mod store;
 pub mod translate;
+pub mod units;
 pub mod validate;

@@ -10,6 +10,7 @@ mod schemas;
 mod serve;
 mod token;
 mod translate;
+mod units;
 mod validate;
 
 use crate::validate::{SchemaRegistry, ValidationOptions};
@@ -63,6 +64,8 @@ enum Command {
     /// Dead letters: records that could not be delivered.
     #[command(subcommand)]
     Dead(relay::DeadCommand),
+    /// Administrative units after the 2025 reform: convert addresses, show, search.
+    Units(units::Args),
 }
 
 /// Output format of commands that print results.
@@ -110,6 +113,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Token(c) => token::run(c),
         Command::Relay(c) => relay::run_relay(c),
         Command::Dead(c) => relay::run_dead(c),
+        Command::Units(a) => units::run(a),
     }
 }
 

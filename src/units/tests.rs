@@ -1,0 +1,213 @@
+use super::*;
+use std::sync::OnceLock;
+
+fn units() -> &'static Units {
+    static U: OnceLock<Units> = OnceLock::new();
+    U.get_or_init(|| Units::embedded().unwrap())
+}
+
+#[test]
+fn the_counts_are_those_of_the_reform() {
+    let u = units();
+    assert_eq!(u.provinces.len(), 34);
+    assert_eq!(u.communes.len(), 3_321);
+    assert_eq!(u.legacy_provinces.len(), 63);
+    assert!((9_900..=10_700).contains(&u.legacy_communes.len()));
+    for c in &u.legacy_communes {
+        assert!(
+            !u.successors(&c.code).is_empty(),
+            "{} has no successor",
+            c.code
+        );
+        for s in u.successors(&c.code) {
+            assert!(
+                u.commune(s).is_some(),
+                "{} → {s}: not a 2025 commune",
+                c.code
+            );
+        }
+    }
+    assert_eq!(u.source.package, "vietnamadminunits");
+    assert_eq!(u.source.licence, "MIT");
+}
+
+#[test]
+fn the_legacy_province_codes_are_those_personal_ids_use() {
+    let mut codes: Vec<u8> = units()
+        .legacy_provinces
+        .iter()
+        .map(|p| p.code.parse().unwrap())
+        .collect();
+    codes.sort();
+    assert_eq!(codes, crate::model::LEGACY_PROVINCE_CODES);
+}
+
+fn converted_to(r: &Resolution) -> (&str, &str) {
+    match r {
+        Resolution::Converted {
+            commune_code,
+            legacy,
+            ..
+        } => (commune_code.as_str(), legacy.commune_code.as_str()),
+        other => panic!("expected converted, got {other:?}"),
+    }
+}
+
+#[test]
+fn an_old_three_tier_address_converts_to_its_2025_commune() {
+    let u = units();
+    let r = u.resolve_text("Phường Phúc Xá, Quận Ba Đình, Thành phố Hà Nội");
+    assert_eq!(converted_to(&r), ("00097", "00001"));
+    if let Resolution::Converted {
+        commune,
+        province,
+        legacy,
+        ..
+    } = &r
+    {
+        assert_eq!(commune, "Phường Hồng Hà");
+        assert_eq!(province, "Thành phố Hà Nội");
+        assert_eq!(legacy.district, "Quận Ba Đình");
+    }
+    // Structured, abbreviated, decomposed, upper case: the same.
+    let nfd: String = unicode_normalization::UnicodeNormalization::nfd("P. Phúc Xá").collect();
+    let r2 = u.resolve("TP. HÀ NỘI", Some("Q. Ba Đình"), &nfd);
+    assert_eq!(converted_to(&r2), ("00097", "00001"));
+}
+
+#[test]
+fn a_2025_address_is_current() {
+    let u = units();
+    let r = u.resolve_text("Số 25 ngõ 68 Cầu Giấy, Phường Cầu Giấy, Thành phố Hà Nội");
+    assert_eq!(r.status(), "current", "{r:?}");
+    let r = u.resolve("42", None, "Thành Sen");
+    match r {
+        Resolution::Current {
+            commune, province, ..
+        } => {
+            assert_eq!(commune, "Phường Thành Sen");
+            assert_eq!(province, "Tỉnh Hà Tĩnh");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_split_commune_is_ambiguous_with_every_candidate() {
+    let u = units();
+    let r = u.resolve_text("Phường Cống Vị, Quận Ba Đình, Hà Nội");
+    match r {
+        Resolution::Ambiguous { candidates, legacy } => {
+            assert_eq!(legacy.commune_code, "00007");
+            let codes: Vec<&str> = candidates.iter().map(|c| c.commune_code.as_str()).collect();
+            assert_eq!(codes, ["00008", "00025"]);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn tone_mark_placement_and_type_changes_do_not_matter() {
+    let u = units();
+    // "Hoà"/"Hòa" in the province of Khánh Hòa, written the old way, as a city.
+    let a = u.resolve("Tỉnh Khánh Hoà", None, "Nha Trang");
+    let b = u.resolve("Thành phố Khánh Hòa", None, "Nha Trang");
+    assert_eq!(a, b);
+    assert_ne!(a.status(), "unknown", "{a:?}");
+}
+
+#[test]
+fn number_wards_resolve() {
+    let u = units();
+    let r = u.resolve_text("Phường 01, Quận 3, TP. Hồ Chí Minh");
+    assert_ne!(r.status(), "unknown", "{r:?}");
+    let r2 = u.resolve_text("P.1, Q.3, Thành phố Hồ Chí Minh");
+    assert_eq!(r, r2);
+}
+
+#[test]
+fn unknown_units_come_with_suggestions() {
+    let u = units();
+    match u.resolve("Hà Nội", None, "Hồng Hàa") {
+        Resolution::Unknown {
+            suggestions,
+            reason,
+        } => {
+            assert!(reason.contains("Hồng Hàa"));
+            assert!(
+                suggestions.iter().any(|s| s == "Phường Hồng Hà"),
+                "{suggestions:?}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    match u.resolve("Hà Nộii", None, "Hồng Hà") {
+        Resolution::Unknown { suggestions, .. } => {
+            assert!(
+                suggestions.iter().any(|s| s.ends_with("Hà Nội")),
+                "{suggestions:?}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn every_legacy_commune_written_as_free_text_converts_or_is_ambiguous() {
+    let u = units();
+    let mut failures = Vec::new();
+    for c in &u.legacy_communes {
+        let d = u.legacy_district(&c.parent).unwrap();
+        let p = u.legacy_province(&d.parent).unwrap();
+        let text = format!("{}, {}, {}", c.full_name(), d.full_name(), p.full_name());
+        let r = u.resolve_text(&text);
+        let ok = match &r {
+            Resolution::Converted {
+                commune_code,
+                legacy,
+                ..
+            } => legacy.commune_code == c.code && u.successors(&c.code) == [commune_code.clone()],
+            Resolution::Ambiguous { candidates, legacy } => {
+                legacy.commune_code == c.code
+                    && u.successors(&c.code)
+                        .iter()
+                        .all(|s| candidates.iter().any(|x| &x.commune_code == s))
+            }
+            _ => false,
+        };
+        if !ok {
+            failures.push(format!("{text} → {r:?}"));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} failed, e.g. {:#?}",
+        failures.len(),
+        u.legacy_communes.len(),
+        &failures[..failures.len().min(5)]
+    );
+}
+
+#[test]
+fn every_2025_commune_resolves_to_itself() {
+    let u = units();
+    let mut failures = Vec::new();
+    for c in &u.communes {
+        let p = u.province(&c.parent).unwrap();
+        for r in [
+            u.resolve_text(&format!("{}, {}", c.full_name(), p.full_name())),
+            u.resolve(&p.code, None, &c.code),
+        ] {
+            match &r {
+                Resolution::Current { commune_code, .. } if *commune_code == c.code => {}
+                other => failures.push(format!("{} {} → {other:?}", c.code, c.full_name())),
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failed, e.g. {:#?}",
+        failures.len(),
+        &failures[..failures.len().min(5)]
+    );
+}
