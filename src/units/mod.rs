@@ -361,7 +361,7 @@ impl Units {
 
     /// The resolution of old communes (one or several with the same name): converted when all
     /// lead to one 2025 commune, ambiguous otherwise.
-    fn from_legacy(&self, olds: &[usize]) -> Resolution {
+    fn resolve_legacy(&self, olds: &[usize]) -> Resolution {
         let mut candidates: Vec<Candidate> = Vec::new();
         for &i in olds {
             for code in self.successors(&self.legacy_communes[i].code) {
@@ -427,7 +427,7 @@ impl Units {
                 return self.current(c);
             }
             if let Some(&i) = self.legacy_commune_by_code.get(commune) {
-                return self.from_legacy(&[i]);
+                return self.resolve_legacy(&[i]);
             }
         }
         let new_provinces: Vec<&Unit> =
@@ -487,7 +487,7 @@ impl Units {
                 }
                 if !olds.is_empty() {
                     let olds = self.prefer_type(olds, &self.legacy_communes, commune);
-                    return self.from_legacy(&olds);
+                    return self.resolve_legacy(&olds);
                 }
                 return Resolution::Unknown {
                     reason: format!("no commune {commune:?} in {district:?}"),
@@ -519,7 +519,7 @@ impl Units {
         }
         if !olds.is_empty() {
             let olds = self.prefer_type(olds, &self.legacy_communes, commune);
-            return self.from_legacy(&olds);
+            return self.resolve_legacy(&olds);
         }
         let codes: BTreeSet<&String> = new_provinces.iter().map(|p| &p.code).collect();
         Resolution::Unknown {
