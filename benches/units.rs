@@ -14,7 +14,12 @@ use std::hint::black_box;
 fn benches(c: &mut Criterion) {
     let units = Units::embedded().expect("units");
     let codes: Vec<String> = units.communes.iter().map(|u| u.code.clone()).collect();
-    let plain: HashMap<String, usize> = codes.iter().cloned().enumerate().map(|(i, c)| (c, i)).collect();
+    let plain: HashMap<String, usize> = codes
+        .iter()
+        .cloned()
+        .enumerate()
+        .map(|(i, c)| (c, i))
+        .collect();
     let texts: Vec<String> = units
         .legacy_communes
         .iter()
@@ -27,14 +32,29 @@ fn benches(c: &mut Criterion) {
     let mut g = c.benchmark_group("units");
     g.throughput(Throughput::Elements(codes.len() as u64));
     g.bench_function("plain HashMap look-up of every 2025 commune code", |b| {
-        b.iter(|| codes.iter().filter(|c| plain.contains_key(black_box(c.as_str()))).count())
+        b.iter(|| {
+            codes
+                .iter()
+                .filter(|c| plain.contains_key(black_box(c.as_str())))
+                .count()
+        })
     });
     g.bench_function("Units::commune of every 2025 commune code", |b| {
-        b.iter(|| codes.iter().filter(|c| units.commune(black_box(c.as_str())).is_some()).count())
+        b.iter(|| {
+            codes
+                .iter()
+                .filter(|c| units.commune(black_box(c.as_str())).is_some())
+                .count()
+        })
     });
     g.throughput(Throughput::Elements(texts.len() as u64));
     g.bench_function("resolve_text of every legacy commune", |b| {
-        b.iter(|| texts.iter().map(|t| units.resolve_text(black_box(t))).count())
+        b.iter(|| {
+            texts
+                .iter()
+                .map(|t| units.resolve_text(black_box(t)))
+                .count()
+        })
     });
     g.finish();
 }

@@ -231,6 +231,37 @@ async fn ingest_inner(
             exchange.digest = Some(digest.clone());
             let routed = state.relay.route(&record_type, &name, &record);
             let names: Vec<String> = routed.iter().map(|(d, _)| d.clone()).collect();
+            let dedup_key = dedup_key(
+                adapter,
+                &caller.member,
+                &record_type,
+                &record,
+                &digest,
+                headers,
+            )?;
+            // A repeat is answered with its original exchange even when the outbox is full.
+            if let Some(original) = state.store.seen(&dedup_key).map_err(Problem::internal)? {
+                state
+                    .metrics
+                    .inc("lienthong_ingest_duplicates_total", &[("adapter", &name)]);
+                let schema = adapter
+                    .schema_of(&record_type)
+                    .unwrap_or_default()
+                    .to_string();
+                return Ok(match face {
+                    Face::Plain => axum::Json(json!({
+                        "exchange_id": original,
+                        "adapter": name,
+                        "record_type": record_type,
+                        "schema": schema,
+                        "digest": digest,
+                        "destinations": names,
+                        "duplicate": true,
+                    }))
+                    .into_response(),
+                    _ => soap_response(face, &original, &digest, &record_type, &schema),
+                });
+            }
             if let Err(e) = state.relay.check_backpressure(&names) {
                 let mut p = Problem::new(
                     StatusCode::SERVICE_UNAVAILABLE,
@@ -240,14 +271,6 @@ async fn ingest_inner(
                 p.retry_after = Some(5);
                 return Err(p);
             }
-            let dedup_key = dedup_key(
-                adapter,
-                &caller.member,
-                &record_type,
-                &record,
-                &digest,
-                headers,
-            )?;
             let accepted_at_ms = crate::relay::now_ms();
             let mut items = Vec::with_capacity(routed.len());
             for (destination, order_key) in &routed {
@@ -502,11 +525,10 @@ fn soap_fault(face: Face, p: &Problem) -> Response {
     };
     let mut resp = envelope(face, &body);
     *resp.status_mut() = p.status;
-    if p.status == StatusCode::UNAUTHORIZED {
-        resp.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            axum::http::HeaderValue::from_static("Bearer realm=\"lienthong\""),
-        );
+    if let Some(secs) = p.retry_after
+        && let Ok(v) = axum::http::HeaderValue::from_str(&secs.to_string())
+    {
+        resp.headers_mut().insert(header::RETRY_AFTER, v);
     }
     resp
 }

@@ -41,6 +41,9 @@ pub enum RelayError {
     Backpressure { destination: String, depth: usize },
 }
 
+/// The join handles of the delivery workers.
+type Workers = Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>;
+
 /// Milliseconds since the Unix epoch.
 pub(crate) fn now_ms() -> u64 {
     std::time::SystemTime::now()
@@ -110,6 +113,9 @@ pub(crate) struct Inner {
     destinations: Mutex<HashMap<String, Arc<Destination>>>,
     /// Taken (dropped) at stop, which ends the committer once the last submission is in.
     commit_tx: Mutex<Option<mpsc::Sender<Pending>>>,
+    /// Once workers run, a destination met later (a route added, a dead letter replayed to a
+    /// destination nothing routes to now) gets its worker when it is first met.
+    runtime: Mutex<Option<(tokio::runtime::Handle, Workers)>>,
     pub shutdown: watch::Receiver<bool>,
 }
 
@@ -118,7 +124,7 @@ pub(crate) struct Inner {
 pub struct Relay {
     inner: Arc<Inner>,
     stop: Arc<watch::Sender<bool>>,
-    workers: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+    workers: Workers,
     committer: Arc<Mutex<Option<std::thread::JoinHandle<()>>>>,
 }
 
@@ -161,6 +167,7 @@ impl Relay {
             config,
             destinations: Mutex::new(HashMap::new()),
             commit_tx: Mutex::new(Some(commit_tx)),
+            runtime: Mutex::new(None),
             shutdown,
         });
         let mut names: Vec<String> = inner
@@ -306,6 +313,9 @@ impl Relay {
         if let Ok(mut w) = self.workers.lock() {
             w.extend(handles);
         }
+        if let Ok(mut rt) = self.inner.runtime.lock() {
+            *rt = Some((tokio::runtime::Handle::current(), self.workers.clone()));
+        }
     }
 
     /// Every route: its id (`None` for routes from the config file) and its definition.
@@ -352,23 +362,11 @@ impl Relay {
         problems
     }
 
-    /// Adds a route (stored); starts workers for destinations that had none.
+    /// Adds a route (stored); destinations met for the first time get their worker.
     pub fn add_route(&self, route: RouteConfig) -> Result<u64, RelayError> {
         let id = self.inner.store.add_route(&route)?;
-        let known: Vec<String> = self
-            .inner
-            .destinations
-            .lock()
-            .map(|d| d.keys().cloned().collect())
-            .unwrap_or_default();
         for d in &route.to {
-            if !known.contains(d) {
-                let dest = self.inner.destination(d);
-                let h = tokio::spawn(deliver::worker(self.inner.clone(), dest));
-                if let Ok(mut w) = self.workers.lock() {
-                    w.push(h);
-                }
-            }
+            self.inner.destination(d);
         }
         if let Ok(mut r) = self.inner.routes.write() {
             r.push((Some(id), route));
@@ -480,13 +478,16 @@ pub(crate) fn meta_of(item: &OutboxItem) -> Meta {
 }
 
 impl Inner {
-    pub(crate) fn destination(&self, name: &str) -> Arc<Destination> {
+    pub(crate) fn destination(self: &Arc<Self>, name: &str) -> Arc<Destination> {
         let mut map = match self.destinations.lock() {
             Ok(m) => m,
             Err(p) => p.into_inner(),
         };
-        map.entry(name.to_string())
+        let mut created = false;
+        let dest = map
+            .entry(name.to_string())
             .or_insert_with(|| {
+                created = true;
                 let opts = self
                     .registry
                     .get(name)
@@ -509,7 +510,18 @@ impl Inner {
                     dead: AtomicU64::new(0),
                 })
             })
-            .clone()
+            .clone();
+        drop(map);
+        if created
+            && let Ok(rt) = self.runtime.lock()
+            && let Some((handle, workers)) = rt.as_ref()
+        {
+            let h = handle.spawn(deliver::worker(self.clone(), dest.clone()));
+            if let Ok(mut w) = workers.lock() {
+                w.push(h);
+            }
+        }
+        dest
     }
 
     /// The committer: takes what is waiting (up to `commit_batch`), writes it in one

@@ -119,6 +119,15 @@ impl Store {
         Ok(out)
     }
 
+    /// The exchange an idempotency key was first accepted as, if it was.
+    pub fn seen(&self, dedup_key: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .dedup
+            .get(dedup_key.as_bytes())
+            .map_err(sled_err("read dedup"))?
+            .map(|v| String::from_utf8_lossy(&v).into_owned()))
+    }
+
     /// Every item in a destination's outbox, in order.
     pub fn outbox_items(&self, destination: &str) -> Result<Vec<OutboxItem>, StoreError> {
         self.outbox

@@ -128,9 +128,40 @@ impl Resolution {
 }
 
 type Index = HashMap<String, Vec<usize>>;
+/// scope (a parent's code) → name key → units.
+type Scoped = HashMap<String, Index>;
 
 fn push(index: &mut Index, k: String, i: usize) {
     index.entry(k).or_default().push(i);
+}
+
+fn push_scoped(index: &mut Scoped, scope: &str, k: String, i: usize) {
+    index
+        .entry(scope.to_string())
+        .or_default()
+        .entry(k)
+        .or_default()
+        .push(i);
+}
+
+/// A written unit, keyed once: as written, and without its type word.
+struct Written {
+    full: String,
+    stripped: Option<String>,
+    type_word: Option<&'static str>,
+}
+
+impl Written {
+    fn new(text: &str) -> Written {
+        let (type_word, name) = strip_type(text);
+        let full = key(text);
+        let bare = key(&name);
+        Written {
+            stripped: (bare != full).then_some(bare),
+            full,
+            type_word,
+        }
+    }
 }
 
 /// The reference data with its indexes.
@@ -146,24 +177,20 @@ pub struct Units {
     province_by_code: HashMap<String, usize>,
     province_by_key: Index,
     commune_by_code: HashMap<String, usize>,
-    /// (province code, key) → 2025 communes.
-    commune_by_key: Index,
+    /// province code → key → 2025 communes.
+    commune_by_key: Scoped,
     legacy_province_by_code: HashMap<String, usize>,
     legacy_province_by_key: Index,
     legacy_district_by_code: HashMap<String, usize>,
-    /// (legacy province code, key) → districts.
-    legacy_district_by_key: Index,
+    /// legacy province code → key → districts.
+    legacy_district_by_key: Scoped,
     legacy_commune_by_code: HashMap<String, usize>,
-    /// (district code, key) → legacy communes.
-    legacy_commune_by_district: Index,
-    /// (legacy province code, key) → legacy communes.
-    legacy_commune_by_province: Index,
+    /// district code → key → legacy communes.
+    legacy_commune_by_district: Scoped,
+    /// legacy province code → key → legacy communes.
+    legacy_commune_by_province: Scoped,
     /// 2025 province code → the legacy provinces whose communes went into it.
     merged_from: HashMap<String, BTreeSet<String>>,
-}
-
-fn scoped(scope: &str, k: &str) -> String {
-    format!("{scope}\u{1f}{k}")
 }
 
 impl Units {
@@ -230,7 +257,7 @@ impl Units {
         }
         for (i, c) in u.communes.iter().enumerate() {
             u.commune_by_code.insert(c.code.clone(), i);
-            push(&mut u.commune_by_key, scoped(&c.parent, &key(&c.name)), i);
+            push_scoped(&mut u.commune_by_key, &c.parent, key(&c.name), i);
         }
         for (i, p) in u.legacy_provinces.iter().enumerate() {
             u.legacy_province_by_code.insert(p.code.clone(), i);
@@ -238,19 +265,15 @@ impl Units {
         }
         for (i, d) in u.legacy_districts.iter().enumerate() {
             u.legacy_district_by_code.insert(d.code.clone(), i);
-            push(
-                &mut u.legacy_district_by_key,
-                scoped(&d.parent, &key(&d.name)),
-                i,
-            );
+            push_scoped(&mut u.legacy_district_by_key, &d.parent, key(&d.name), i);
         }
         for (i, c) in u.legacy_communes.iter().enumerate() {
             u.legacy_commune_by_code.insert(c.code.clone(), i);
             let k = key(&c.name);
-            push(&mut u.legacy_commune_by_district, scoped(&c.parent, &k), i);
+            push_scoped(&mut u.legacy_commune_by_district, &c.parent, k.clone(), i);
             if let Some(&d) = u.legacy_district_by_code.get(&c.parent) {
                 let prov = u.legacy_districts[d].parent.clone();
-                push(&mut u.legacy_commune_by_province, scoped(&prov, &k), i);
+                push_scoped(&mut u.legacy_commune_by_province, &prov, k, i);
                 for new in u.succession.get(&c.code).into_iter().flatten() {
                     if let Some(&n) = u.commune_by_code.get(new) {
                         u.merged_from
@@ -304,27 +327,30 @@ impl Units {
     }
 
     /// Looks a name up in an index, as written, then without its type word.
-    fn find<'a>(&'a self, index: &'a Index, scope: Option<&str>, written: &str) -> &'a [usize] {
-        let lookup = |name: &str| {
-            let k = key(name);
-            let k = match scope {
-                Some(s) => scoped(s, &k),
-                None => k,
-            };
-            index.get(&k).map(Vec::as_slice)
-        };
-        if let Some(hit) = lookup(written) {
+    fn find<'a>(index: &'a Index, w: &Written) -> &'a [usize] {
+        if let Some(hit) = index.get(&w.full) {
             return hit;
         }
-        let (_, name) = strip_type(written);
-        lookup(&name).unwrap_or_default()
+        w.stripped
+            .as_ref()
+            .and_then(|k| index.get(k))
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+    }
+
+    /// The same within one scope (a parent's code).
+    fn find_in<'a>(index: &'a Scoped, scope: &str, w: &Written) -> &'a [usize] {
+        index
+            .get(scope)
+            .map(|i| Units::find(i, w))
+            .unwrap_or_default()
     }
 
     /// Among units of the same name, those whose type is the written one ("Xã Chi Lăng" and
     /// "Thị trấn Chi Lăng" can share a district); all of them when no type was written or none
     /// has it.
-    fn prefer_type(&self, hits: Vec<usize>, units: &[Unit], written: &str) -> Vec<usize> {
-        let (Some(tw), _) = strip_type(written) else {
+    fn prefer_type(&self, hits: Vec<usize>, units: &[Unit], written: &Written) -> Vec<usize> {
+        let Some(tw) = written.type_word else {
             return hits;
         };
         let wanted = names::type_of_word(tw);
@@ -430,30 +456,32 @@ impl Units {
                 return self.resolve_legacy(&[i]);
             }
         }
-        let new_provinces: Vec<&Unit> =
-            if province.len() == 2 && province.bytes().all(|b| b.is_ascii_digit()) {
-                self.province(province).into_iter().collect()
-            } else {
-                self.find(&self.province_by_key, None, province)
-                    .iter()
-                    .map(|&i| &self.provinces[i])
-                    .collect()
-            };
-        let mut old_provinces: BTreeSet<String> =
-            if province.len() == 2 && province.bytes().all(|b| b.is_ascii_digit()) {
-                self.legacy_province(province)
-                    .map(|p| p.code.clone())
-                    .into_iter()
-                    .collect()
-            } else {
-                self.find(&self.legacy_province_by_key, None, province)
-                    .iter()
-                    .map(|&i| self.legacy_provinces[i].code.clone())
-                    .collect()
-            };
+        let is_code = province.len() == 2 && province.bytes().all(|b| b.is_ascii_digit());
+        let wp = Written::new(if is_code { "" } else { province });
+        let wd = district.map(Written::new);
+        let wc = Written::new(commune);
+        let new_provinces: Vec<&Unit> = if is_code {
+            self.province(province).into_iter().collect()
+        } else {
+            Units::find(&self.province_by_key, &wp)
+                .iter()
+                .map(|&i| &self.provinces[i])
+                .collect()
+        };
+        let mut old_provinces: BTreeSet<&str> = if is_code {
+            self.legacy_province(province)
+                .map(|p| p.code.as_str())
+                .into_iter()
+                .collect()
+        } else {
+            Units::find(&self.legacy_province_by_key, &wp)
+                .iter()
+                .map(|&i| self.legacy_provinces[i].code.as_str())
+                .collect()
+        };
         for p in &new_provinces {
             if let Some(set) = self.merged_from.get(&p.code) {
-                old_provinces.extend(set.iter().cloned());
+                old_provinces.extend(set.iter().map(String::as_str));
             }
         }
         if new_provinces.is_empty() && old_provinces.is_empty() {
@@ -465,28 +493,24 @@ impl Units {
                 ),
             };
         }
-        if let Some(district) = district {
+        if let (Some(district), Some(wd)) = (district, &wd) {
             // The old three-tier form: district, then commune within it.
             let mut districts = Vec::new();
             for p in &old_provinces {
-                districts.extend_from_slice(self.find(
-                    &self.legacy_district_by_key,
-                    Some(p),
-                    district,
-                ));
+                districts.extend_from_slice(Units::find_in(&self.legacy_district_by_key, p, wd));
             }
             if !districts.is_empty() {
                 let mut olds = Vec::new();
                 for &d in &districts {
                     let code = &self.legacy_districts[d].code;
-                    olds.extend_from_slice(self.find(
+                    olds.extend_from_slice(Units::find_in(
                         &self.legacy_commune_by_district,
-                        Some(code),
-                        commune,
+                        code,
+                        &wc,
                     ));
                 }
                 if !olds.is_empty() {
-                    let olds = self.prefer_type(olds, &self.legacy_communes, commune);
+                    let olds = self.prefer_type(olds, &self.legacy_communes, &wc);
                     return self.resolve_legacy(&olds);
                 }
                 return Resolution::Unknown {
@@ -505,20 +529,18 @@ impl Units {
         }
         // The 2025 form: commune within the province.
         for p in &new_provinces {
-            let hits = self
-                .find(&self.commune_by_key, Some(&p.code), commune)
-                .to_vec();
-            if let Some(&i) = self.prefer_type(hits, &self.communes, commune).first() {
+            let hits = Units::find_in(&self.commune_by_key, &p.code, &wc).to_vec();
+            if let Some(&i) = self.prefer_type(hits, &self.communes, &wc).first() {
                 return self.current(&self.communes[i]);
             }
         }
         // An old commune named without its district.
         let mut olds = Vec::new();
         for p in &old_provinces {
-            olds.extend_from_slice(self.find(&self.legacy_commune_by_province, Some(p), commune));
+            olds.extend_from_slice(Units::find_in(&self.legacy_commune_by_province, p, &wc));
         }
         if !olds.is_empty() {
-            let olds = self.prefer_type(olds, &self.legacy_communes, commune);
+            let olds = self.prefer_type(olds, &self.legacy_communes, &wc);
             return self.resolve_legacy(&olds);
         }
         let codes: BTreeSet<&String> = new_provinces.iter().map(|p| &p.code).collect();
@@ -530,7 +552,7 @@ impl Units {
                     .filter(|c| codes.contains(&c.parent))
                     .chain(self.legacy_communes.iter().filter(|c| {
                         self.legacy_district(&c.parent)
-                            .is_some_and(|d| old_provinces.contains(&d.parent))
+                            .is_some_and(|d| old_provinces.contains(d.parent.as_str()))
                     })),
                 commune,
             ),
