@@ -8,6 +8,7 @@
 //! (see `check::translate_validate`).
 
 mod compile;
+mod definition;
 mod json;
 mod mapping;
 mod soap;
