@@ -5,22 +5,22 @@
 //! adapter's operations, a SOAP envelope (with its SOAPAction) is answered with a SOAP
 //! response, and a refusal with a SOAP Fault carrying the same error details.
 
+use super::soap::{
+    Face, face_of, soap_action_of, soap_fault, soap_response, wsdl_adapter, wsdl_typed,
+};
 use super::{AppState, Auth, Problem, read_body};
 use crate::auth::Role;
 use crate::check::translate_validate;
-use crate::config::adapter::Transport;
 use crate::model::record_digest;
 use crate::registry::{ActiveAdapter, AdapterRegistry};
 use crate::store::ExchangeRecord;
-use crate::translate::{INGEST_NS, soap_action};
-use crate::validate::FieldError;
+use crate::translate::soap_action;
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use quick_xml::escape::escape;
 use serde_json::json;
 use std::sync::Arc;
 
@@ -31,46 +31,6 @@ pub(super) fn routes() -> Router<AppState> {
             "/v1/ingest/{adapter}/{record_type}",
             post(ingest_typed).get(wsdl_typed),
         )
-}
-
-const SOAP11_ENV: &str = "http://schemas.xmlsoap.org/soap/envelope/";
-const SOAP12_ENV: &str = "http://www.w3.org/2003/05/soap-envelope";
-
-/// How the request spoke, so that the answer speaks the same way.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Face {
-    Plain,
-    Soap11,
-    Soap12,
-}
-
-fn face_of(adapter: &ActiveAdapter, headers: &HeaderMap) -> Face {
-    if adapter.adapter.definition().transport != Transport::Soap {
-        return Face::Plain;
-    }
-    let ct = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if ct.starts_with("application/soap+xml") {
-        Face::Soap12
-    } else if headers.contains_key("soapaction") || ct.starts_with("text/xml") {
-        Face::Soap11
-    } else {
-        Face::Plain
-    }
-}
-
-/// The SOAPAction of a request (header for 1.1, `action` parameter for 1.2), unquoted.
-fn soap_action_of(headers: &HeaderMap) -> Option<String> {
-    if let Some(v) = headers.get("soapaction").and_then(|v| v.to_str().ok()) {
-        return Some(v.trim().trim_matches('"').to_string());
-    }
-    let ct = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
-    ct.split(';')
-        .filter_map(|p| p.trim().strip_prefix("action="))
-        .map(|a| a.trim_matches('"').to_string())
-        .next()
 }
 
 async fn ingest_typed(
@@ -446,176 +406,4 @@ fn check_content_type(
             ),
         ))
     }
-}
-
-fn envelope(face: Face, body: &str) -> Response {
-    let (ns, ct) = match face {
-        Face::Soap12 => (SOAP12_ENV, "application/soap+xml; charset=utf-8"),
-        _ => (SOAP11_ENV, "text/xml; charset=utf-8"),
-    };
-    let text = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><soap:Envelope xmlns:soap=\"{ns}\">\
-         <soap:Body>{body}</soap:Body></soap:Envelope>"
-    );
-    ([(header::CONTENT_TYPE, ct)], text).into_response()
-}
-
-fn soap_response(
-    face: Face,
-    exchange_id: &str,
-    digest: &str,
-    record_type: &str,
-    schema: &str,
-) -> Response {
-    envelope(
-        face,
-        &format!(
-            "<lt:IngestResponse xmlns:lt=\"{INGEST_NS}\"><lt:ExchangeId>{}</lt:ExchangeId>\
-             <lt:Digest>{}</lt:Digest><lt:RecordType>{}</lt:RecordType>\
-             <lt:Schema>{}</lt:Schema></lt:IngestResponse>",
-            escape(exchange_id),
-            escape(digest),
-            escape(record_type),
-            escape(schema)
-        ),
-    )
-}
-
-/// A SOAP Fault with the problem's code, detail and field errors, under the problem's HTTP
-/// status (a refusal of the client's document is a 4xx, never a 5xx).
-fn soap_fault(face: Face, p: &Problem) -> Response {
-    let errors: String = p
-        .errors
-        .iter()
-        .map(|e: &FieldError| {
-            format!(
-                "<lt:Error><lt:Pointer>{}</lt:Pointer><lt:Code>{}</lt:Code>\
-                 <lt:Message>{}</lt:Message>{}</lt:Error>",
-                escape(e.pointer.as_str()),
-                escape(e.code.as_str()),
-                escape(e.message.as_str()),
-                e.source
-                    .as_deref()
-                    .map(|s| format!("<lt:Source>{}</lt:Source>", escape(s)))
-                    .unwrap_or_default()
-            )
-        })
-        .collect();
-    let detail = format!(
-        "<lt:Problem xmlns:lt=\"{INGEST_NS}\"><lt:Code>{}</lt:Code><lt:Detail>{}</lt:Detail>\
-         <lt:Errors>{errors}</lt:Errors></lt:Problem>",
-        escape(p.code.as_str()),
-        escape(p.detail.as_str())
-    );
-    let server = p.status.is_server_error();
-    let body = match face {
-        Face::Soap12 => format!(
-            "<soap:Fault><soap:Code><soap:Value>soap:{}</soap:Value></soap:Code>\
-             <soap:Reason><soap:Text xml:lang=\"en\">{}</soap:Text></soap:Reason>\
-             <soap:Detail>{detail}</soap:Detail></soap:Fault>",
-            if server { "Receiver" } else { "Sender" },
-            escape(p.detail.as_str())
-        ),
-        _ => format!(
-            "<soap:Fault><faultcode>soap:{}</faultcode><faultstring>{}</faultstring>\
-             <detail>{detail}</detail></soap:Fault>",
-            if server { "Server" } else { "Client" },
-            escape(p.detail.as_str())
-        ),
-    };
-    let mut resp = envelope(face, &body);
-    *resp.status_mut() = p.status;
-    if let Some(secs) = p.retry_after
-        && let Ok(v) = axum::http::HeaderValue::from_str(&secs.to_string())
-    {
-        resp.headers_mut().insert(header::RETRY_AFTER, v);
-    }
-    resp
-}
-
-async fn wsdl_adapter(
-    State(state): State<AppState>,
-    Path(adapter): Path<String>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-) -> Result<Response, Problem> {
-    wsdl(&state, &adapter, query, &headers)
-}
-
-async fn wsdl_typed(
-    State(state): State<AppState>,
-    Path((adapter, record_type)): Path<(String, String)>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-) -> Result<Response, Problem> {
-    if let Some(active) = state.registry.get(&adapter) {
-        let provides = &active.adapter.definition().provides;
-        if active.adapter.schema_of(&record_type).is_none()
-            || (!provides.is_empty() && !provides.contains(&record_type))
-        {
-            return Err(Problem::not_found(format!(
-                "adapter {adapter} does not provide {record_type:?}"
-            )));
-        }
-    }
-    wsdl(&state, &adapter, query, &headers)
-}
-
-/// `GET /v1/ingest/{adapter}[/{record_type}]?wsdl`.
-fn wsdl(
-    state: &AppState,
-    name: &str,
-    query: Option<String>,
-    headers: &HeaderMap,
-) -> Result<Response, Problem> {
-    let asks_wsdl = query.as_deref().is_some_and(|q| {
-        q.split('&').any(|kv| {
-            kv.split('=')
-                .next()
-                .is_some_and(|k| k.eq_ignore_ascii_case("wsdl"))
-        })
-    });
-    if !asks_wsdl {
-        return Err(Problem::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method-not-allowed",
-            "ingest takes POST; GET only serves the WSDL of SOAP adapters (?wsdl)",
-        ));
-    }
-    let Some(active) = state.registry.get(name) else {
-        return Err(Problem::not_found(format!("no adapter {name:?}")));
-    };
-    if active.adapter.definition().transport != Transport::Soap {
-        return Err(Problem::not_found(format!(
-            "adapter {name} does not speak SOAP, so it has no WSDL"
-        )));
-    }
-    let base = if state.config.server.public_url.is_empty() {
-        let host = headers
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .unwrap_or(&state.config.server.listen);
-        let scheme = if state.config.tls.allow_plain_http {
-            "http"
-        } else {
-            "https"
-        };
-        format!("{scheme}://{host}")
-    } else {
-        state
-            .config
-            .server
-            .public_url
-            .trim_end_matches('/')
-            .to_string()
-    };
-    let location = format!("{base}/v1/ingest/{name}");
-    let text = active.adapter.wsdl(&location).map_err(|e| {
-        Problem::new(
-            StatusCode::NOT_FOUND,
-            "adapter.wsdl",
-            format!("no WSDL: {e}"),
-        )
-    })?;
-    Ok(([(header::CONTENT_TYPE, "text/xml; charset=utf-8")], text).into_response())
 }

@@ -8,6 +8,7 @@ mod ingest;
 mod problem;
 mod relay;
 mod routes;
+mod soap;
 mod tokens;
 
 pub use problem::Problem;
