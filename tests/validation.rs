@@ -243,3 +243,67 @@ fn decomposed_text_is_refused_in_canonical_records() {
         [pair("/full_name", "text.not-nfc")]
     );
 }
+
+#[test]
+fn version_2_addresses_need_codes_that_exist_and_agree() {
+    let ok = json!({
+        "personal_id": "042192004518", "full_name": "Nguyễn Thị Hồng Nhung",
+        "birth_date": "1992-05-14", "sex": "female", "nationality": "VN",
+        "permanent_address": {
+            "street": "Số 12 đường Hà Huy Tập", "commune": "Phường Thành Sen",
+            "commune_code": "18073", "province": "Tỉnh Hà Tĩnh", "province_code": "42",
+            "legacy": {"commune": "Phường Bắc Hà", "commune_code": "18077",
+                       "district": "Thành phố Hà Tĩnh", "district_code": "436",
+                       "province": "Tỉnh Hà Tĩnh", "province_code": "42"}
+        }
+    });
+    assert_eq!(codes("citizen.v2", &ok), []);
+    // A code that does not exist in the 2025 list (02 was Hà Giang, merged into Tuyên Quang).
+    let gone = with(ok.clone(), "/permanent_address/province_code", json!("02"));
+    assert_eq!(
+        codes("citizen.v2", &gone),
+        [
+            pair(
+                "/permanent_address/province_code",
+                "format.vn-province-code"
+            ),
+            pair("/permanent_address/commune_code", "cross.commune-province"),
+        ]
+    );
+    // A commune of another province.
+    let wrong = with(
+        ok.clone(),
+        "/permanent_address/commune_code",
+        json!("00097"),
+    );
+    assert_eq!(
+        codes("citizen.v2", &wrong),
+        [pair(
+            "/permanent_address/commune_code",
+            "cross.commune-province"
+        )]
+    );
+    // A legacy commune of another district.
+    let wrong = with(
+        ok.clone(),
+        "/permanent_address/legacy/district_code",
+        json!("437"),
+    );
+    assert_eq!(
+        codes("citizen.v2", &wrong),
+        [pair(
+            "/permanent_address/legacy/commune_code",
+            "cross.commune-district"
+        )]
+    );
+    // The old three-tier form directly in the address is refused in v2 (it lives in `legacy`).
+    let mut old = ok;
+    old["permanent_address"]["district"] = json!("Thành phố Hà Tĩnh");
+    assert_eq!(
+        codes("citizen.v2", &old),
+        [pair(
+            "/permanent_address/district",
+            "schema.additional-property"
+        )]
+    );
+}

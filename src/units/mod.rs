@@ -18,6 +18,13 @@ use std::path::Path;
 
 const EMBEDDED: &str = include_str!("data/units.json");
 
+/// The embedded data, loaded once per process (for formats and transforms); `None` if it
+/// does not load, which a test of the embedded file rules out.
+pub fn shared() -> Option<&'static Units> {
+    static SHARED: std::sync::OnceLock<Option<Units>> = std::sync::OnceLock::new();
+    SHARED.get_or_init(|| Units::embedded().ok()).as_ref()
+}
+
 /// The generated file, as written by `scripts/gen-units.py`.
 #[derive(Debug, Deserialize)]
 struct File {

@@ -14,8 +14,20 @@ use serde_json::Value;
 use unicode_normalization::{IsNormalized, is_nfc_quick};
 
 /// Runs the domain rules of `record_type` and appends what fails to `errors`.
-pub(crate) fn check(record_type: &str, record: &Value, errors: &mut Vec<FieldError>) {
+pub(crate) fn check(record_type: &str, version: u32, record: &Value, errors: &mut Vec<FieldError>) {
     nfc_everywhere(record, &mut String::new(), errors);
+    // Version 2 of citizen and dossier carries 2025-form addresses with checked codes.
+    if version >= 2 {
+        for at in [
+            "/permanent_address",
+            "/current_address",
+            "/applicant/address",
+        ] {
+            if let Some(address) = record.pointer(at) {
+                units_agree(at, address, errors);
+            }
+        }
+    }
     match record_type {
         "citizen" => {
             id_agrees(record, "/personal_id", Some("/sex"), "/birth_date", errors);
@@ -70,6 +82,59 @@ fn nfc_everywhere(value: &Value, at: &mut String, errors: &mut Vec<FieldError>) 
             }
         }
         _ => {}
+    }
+}
+
+/// In a 2025-form address (schema v2), the commune's code belongs to the province's code, and
+/// the legacy commune to the legacy district and province.
+fn units_agree(at: &str, address: &Value, errors: &mut Vec<FieldError>) {
+    let Some(units) = crate::units::shared() else {
+        return;
+    };
+    let get = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
+    if let (Some(cc), Some(pc)) = (get(address, "commune_code"), get(address, "province_code"))
+        && let Some(c) = units.commune(&cc)
+        && c.parent != pc
+    {
+        errors.push(FieldError::new(
+            format!("{at}/commune_code"),
+            "cross.commune-province",
+            format!(
+                "commune {cc} ({}) is in province {}, not {pc}",
+                c.full_name(),
+                c.parent
+            ),
+        ));
+    }
+    if let Some(legacy) = address.get("legacy") {
+        if let (Some(cc), Some(dc)) = (get(legacy, "commune_code"), get(legacy, "district_code"))
+            && let Some(c) = units.legacy_commune(&cc)
+            && c.parent != dc
+        {
+            errors.push(FieldError::new(
+                format!("{at}/legacy/commune_code"),
+                "cross.commune-district",
+                format!(
+                    "legacy commune {cc} ({}) is in district {}, not {dc}",
+                    c.full_name(),
+                    c.parent
+                ),
+            ));
+        }
+        if let (Some(dc), Some(pc)) = (get(legacy, "district_code"), get(legacy, "province_code"))
+            && let Some(d) = units.legacy_district(&dc)
+            && d.parent != pc
+        {
+            errors.push(FieldError::new(
+                format!("{at}/legacy/district_code"),
+                "cross.district-province",
+                format!(
+                    "legacy district {dc} ({}) is in province {}, not {pc}",
+                    d.full_name(),
+                    d.parent
+                ),
+            ));
+        }
     }
 }
 

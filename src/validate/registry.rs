@@ -17,6 +17,10 @@ const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../schemas/citizen.v1.json"),
     ),
     (
+        "citizen.v2.json",
+        include_str!("../../schemas/citizen.v2.json"),
+    ),
+    (
         "document.v1.json",
         include_str!("../../schemas/document.v1.json"),
     ),
@@ -27,6 +31,10 @@ const EMBEDDED: &[(&str, &str)] = &[
     (
         "dossier.v1.json",
         include_str!("../../schemas/dossier.v1.json"),
+    ),
+    (
+        "dossier.v2.json",
+        include_str!("../../schemas/dossier.v2.json"),
     ),
     (
         "payment.v1.json",
@@ -145,7 +153,7 @@ impl Schema {
                 }
             }
         }
-        domain::check(&self.name, record, &mut errors);
+        domain::check(&self.name, self.version, record, &mut errors);
         if errors.is_empty() {
             return Ok(());
         }
@@ -403,8 +411,10 @@ mod tests {
             reg.keys(),
             [
                 "citizen.v1",
+                "citizen.v2",
                 "document.v1",
                 "dossier.v1",
+                "dossier.v2",
                 "dossier-status.v1",
                 "payment.v1"
             ]
@@ -421,7 +431,7 @@ mod tests {
     #[test]
     fn lookup_by_name_gives_the_highest_version() {
         let reg = registry();
-        assert_eq!(reg.get("citizen").unwrap().key(), "citizen.v1");
+        assert_eq!(reg.get("citizen").unwrap().key(), "citizen.v2");
         assert_eq!(reg.get("citizen.v1").unwrap().key(), "citizen.v1");
         assert!(reg.get("citizen.v9").is_none());
         assert!(reg.get("nothing").is_none());
