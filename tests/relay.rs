@@ -474,3 +474,41 @@ async fn routes_are_managed_through_the_registry_api() {
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
     hub.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_without_an_order_key_are_sent_once_at_a_time() {
+    let portal = Destination::start().await;
+    portal.set(Mode::Slow(400));
+    let data = tempfile::tempdir().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let hub = relay_hub(data.path(), files.path(), &portal, 5, |cfg| {
+        for r in &mut cfg.routes {
+            r.order_key = "/no_such_field".into();
+        }
+    })
+    .await;
+    let url = hub.url();
+    let token = hub::token(&hub, HATINH, "provider");
+    let c = reqwest::Client::new();
+    for n in 0..6 {
+        let (s, _) = push(
+            &c,
+            &url,
+            &token,
+            status_event("000.00.10.H42-251008-0001", n),
+        )
+        .await;
+        assert_eq!(s, StatusCode::ACCEPTED);
+    }
+    wait_for(20, "six deliveries", || {
+        portal.applied() == 6 && depth(&hub) == 0
+    })
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(
+        portal.log.lock().unwrap().received.len(),
+        6,
+        "a record in flight was sent again"
+    );
+    hub.shutdown().await.unwrap();
+}

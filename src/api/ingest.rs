@@ -201,6 +201,12 @@ async fn ingest_inner(
             )?;
             // A repeat is answered with its original exchange even when the outbox is full.
             if let Some(original) = state.store.seen(&dedup_key).map_err(Problem::internal)? {
+                // The original may still be on its way to disk: answer only once it is there.
+                let store = state.store.clone();
+                tokio::task::spawn_blocking(move || store.flush())
+                    .await
+                    .map_err(Problem::internal)?
+                    .map_err(Problem::internal)?;
                 state
                     .metrics
                     .inc("lienthong_ingest_duplicates_total", &[("adapter", &name)]);
@@ -235,7 +241,8 @@ async fn ingest_inner(
             let mut items = Vec::with_capacity(routed.len());
             for (destination, order_key) in &routed {
                 items.push(crate::store::OutboxItem {
-                    seq: state.relay.next_seq().map_err(Problem::internal)?,
+                    // Given by the committer, in the order of acceptance.
+                    seq: 0,
                     destination: destination.clone(),
                     exchange_id: exchange_id.clone(),
                     record_type: record_type.clone(),
@@ -257,7 +264,18 @@ async fn ingest_inner(
                     items,
                 })
                 .await
-                .map_err(Problem::internal)?;
+                .map_err(|e| match e {
+                    crate::relay::RelayError::Stopped => {
+                        let mut p = Problem::new(
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            "relay.stopping",
+                            "the hub is shutting down; nothing was accepted, try again shortly",
+                        );
+                        p.retry_after = Some(5);
+                        p
+                    }
+                    other => Problem::internal(other),
+                })?;
             let schema = adapter
                 .schema_of(&record_type)
                 .unwrap_or_default()
@@ -368,10 +386,9 @@ fn dedup_key(
             })
             .collect();
         if let Some(values) = values {
-            return Ok(format!(
-                "nat\u{1f}{name}\u{1f}{record_type}\u{1f}{}",
-                values.join("\u{1f}")
-            ));
+            // Length-prefixed, so that no value can imitate a separator.
+            let joined: String = values.iter().map(|v| format!("{}:{v}", v.len())).collect();
+            return Ok(format!("nat\u{1f}{name}\u{1f}{record_type}\u{1f}{joined}"));
         }
     }
     Ok(format!("dig\u{1f}{name}\u{1f}{record_type}\u{1f}{digest}"))

@@ -143,7 +143,9 @@ async fn edge(State(state): State<AppState>, req: Request, next: Next) -> Respon
                         StatusCode::REQUEST_TIMEOUT,
                         "limits.request-timeout",
                         format!(
-                            "the request took longer than {} ms (limits.request_timeout_ms)",
+                            "the request took longer than {} ms (limits.request_timeout_ms); \
+                             if its body was complete it may still have been accepted: send it \
+                             again, a repeat is answered with the original exchange",
                             limits.request_timeout_ms
                         ),
                     )

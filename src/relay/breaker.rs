@@ -7,7 +7,7 @@ pub(crate) fn backoff_ms(attempt: u32, base_ms: u64, max_ms: u64) -> u64 {
     let ceiling = base_ms.saturating_mul(1u64 << exp).min(max_ms).max(1);
     let mut r = [0u8; 8];
     rand::fill(&mut r);
-    u64::from_le_bytes(r) % (ceiling + 1)
+    u64::from_le_bytes(r) % ceiling.saturating_add(1).max(1)
 }
 
 /// The state of a destination's circuit breaker.
@@ -83,7 +83,7 @@ impl Breaker {
         };
         if open {
             self.state = BreakerState::Open {
-                until_ms: now_ms + self.cooldown_ms,
+                until_ms: now_ms.saturating_add(self.cooldown_ms),
             };
         }
     }

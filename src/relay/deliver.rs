@@ -52,9 +52,17 @@ pub(super) async fn worker(inner: Arc<Inner>, dest: Arc<Destination>) {
             let dest = dest.clone();
             let opts = opts.clone();
             let limiter = limiter.as_ref().map(|l| l.1.clone());
+            let mut stop = inner.shutdown.clone();
             tasks.spawn(async move {
                 if let Some(l) = limiter {
-                    l.until_ready().await;
+                    // Stopping does not wait for the rate limiter: the record stays queued.
+                    tokio::select! {
+                        _ = l.until_ready() => {}
+                        _ = stop.changed() => {
+                            release(&dest, seq, None);
+                            return;
+                        }
+                    }
                 }
                 attempt(&inner, &dest, seq, &opts).await;
                 dest.notify.notify_one();
@@ -66,7 +74,13 @@ pub(super) async fn worker(inner: Arc<Inner>, dest: Arc<Destination>) {
         tokio::select! {
             _ = dest.notify.notified() => {}
             _ = tokio::time::sleep(Duration::from_millis(wait)) => {}
-            _ = shutdown.changed() => {}
+            changed = shutdown.changed() => {
+                // The relay was dropped without stop(): stop as well.
+                if changed.is_err() {
+                    while tasks.join_next().await.is_some() {}
+                    return;
+                }
+            }
             Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
         }
     }
@@ -103,6 +117,12 @@ fn pick(dest: &Destination, opts: &DeliveryOptions, now: u64) -> (Vec<u64>, Opti
         }
         let key = meta.order_key.as_str();
         let ordered = !key.is_empty();
+        if q.in_flight_seqs.contains(seq) {
+            if ordered {
+                blocked.insert(key);
+            }
+            continue;
+        }
         if ordered && (blocked.contains(key) || q.in_flight_keys.contains(key)) {
             blocked.insert(key);
             continue;
@@ -126,6 +146,9 @@ fn pick(dest: &Destination, opts: &DeliveryOptions, now: u64) -> (Vec<u64>, Opti
         .collect();
     for k in keys {
         q.in_flight_keys.insert(k);
+    }
+    for s in &picks {
+        q.in_flight_seqs.insert(*s);
     }
     q.in_flight += picks.len();
     (picks, wake)
@@ -186,8 +209,11 @@ async fn attempt(inner: &Inner, dest: &Destination, seq: u64, opts: &DeliveryOpt
             } else {
                 let mut item = item;
                 item.attempts = attempts;
-                item.next_attempt_ms =
-                    now + backoff_ms(attempts, opts.backoff_base_ms, opts.backoff_max_ms);
+                item.next_attempt_ms = now.saturating_add(backoff_ms(
+                    attempts,
+                    opts.backoff_base_ms,
+                    opts.backoff_max_ms,
+                ));
                 item.last_error = Some(reason);
                 if let Err(e) = inner.store.update_item(&item) {
                     tracing::error!(destination = %dest.name, "recording a failed attempt: {e}");
@@ -233,6 +259,12 @@ fn park(
     };
     if let Err(e) = inner.store.park(&dead) {
         tracing::error!(destination = %dest.name, "parking a dead letter: {e}");
+        // Not parked: it stays queued; wait a little before it is tried again.
+        if let Ok(mut q) = dest.queue.lock()
+            && let Some(m) = q.pending.get_mut(&seq)
+        {
+            m.next_attempt_ms = now_ms() + 1_000;
+        }
         release(dest, seq, Some(&key));
         return;
     }
@@ -255,12 +287,20 @@ fn settle_gone(dest: &Destination, seq: u64) {
     release(dest, seq, key.as_deref());
 }
 
-fn release(dest: &Destination, _seq: u64, key: Option<&str>) {
-    if let Ok(mut q) = dest.queue.lock() {
+fn release(dest: &Destination, seq: u64, key: Option<&str>) {
+    let mut q = dest
+        .queue
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if q.in_flight_seqs.remove(&seq) {
         q.in_flight = q.in_flight.saturating_sub(1);
-        if let Some(k) = key {
-            q.in_flight_keys.remove(k);
-        }
+    }
+    // The key is released whatever happened, also when the item could not be read.
+    let key = key
+        .map(str::to_string)
+        .or_else(|| q.pending.get(&seq).map(|m| m.order_key.clone()));
+    if let Some(k) = key {
+        q.in_flight_keys.remove(&k);
     }
 }
 

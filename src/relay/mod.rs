@@ -65,6 +65,7 @@ pub(crate) struct Meta {
 pub(crate) struct Queue {
     pub pending: BTreeMap<u64, Meta>,
     pub in_flight_keys: std::collections::HashSet<String>,
+    pub in_flight_seqs: std::collections::HashSet<u64>,
     pub in_flight: usize,
     pub breaker: breaker::Breaker,
 }
@@ -269,11 +270,6 @@ impl Relay {
         Ok(())
     }
 
-    /// A new sequence number for an outbox item.
-    pub fn next_seq(&self) -> Result<u64, RelayError> {
-        Ok(self.inner.store.next_seq()?)
-    }
-
     /// Commits a submission durably (group commit) and wakes the destinations' workers.
     pub async fn submit(&self, submission: Submission) -> Result<Accepted, RelayError> {
         let (reply, rx) = oneshot::channel();
@@ -389,7 +385,9 @@ impl Relay {
             return Ok(None);
         };
         let new_seq = self.inner.store.next_seq()?;
-        let item = self.inner.store.replay(&dead, new_seq)?;
+        let Some(item) = self.inner.store.replay(&dead, new_seq)? else {
+            return Ok(None);
+        };
         let dest = self.inner.destination(destination);
         if let Ok(mut q) = dest.queue.lock() {
             q.pending.insert(item.seq, meta_of(&item));
@@ -498,6 +496,7 @@ impl Inner {
                     queue: Mutex::new(Queue {
                         pending: BTreeMap::new(),
                         in_flight_keys: Default::default(),
+                        in_flight_seqs: Default::default(),
                         in_flight: 0,
                         breaker: breaker::Breaker::new(
                             opts.breaker_failures,
@@ -533,6 +532,16 @@ impl Inner {
                 match rx.try_recv() {
                     Ok(p) => batch.push(p),
                     Err(_) => break,
+                }
+            }
+            // Sequence numbers are given here, in the order of acceptance, so that records of
+            // one order key are delivered in the order they were committed.
+            for p in &mut batch {
+                for item in &mut p.submission.items {
+                    match self.store.next_seq() {
+                        Ok(s) => item.seq = s,
+                        Err(e) => tracing::error!("sequence number: {e}"),
+                    }
                 }
             }
             let subs: Vec<Submission> = batch.iter().map(|p| p.submission.clone()).collect();

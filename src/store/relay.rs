@@ -115,8 +115,22 @@ impl Store {
             }
             Err(TransactionError::Abort(())) => Vec::new(),
         };
-        self.flush()?;
-        Ok(out)
+        // The records are in sled's cache now; insist on making them durable before anyone
+        // is told they are.
+        let mut last = None;
+        for attempt in 0..5u64 {
+            match self.flush() {
+                Ok(()) => return Ok(out),
+                Err(e) => {
+                    last = Some(e);
+                    std::thread::sleep(std::time::Duration::from_millis(50 * (attempt + 1)));
+                }
+            }
+        }
+        Err(last.unwrap_or(StoreError::Decode {
+            action: "flush",
+            source: serde_json::Error::io(std::io::Error::other("flush failed")),
+        }))
     }
 
     /// The exchange an idempotency key was first accepted as, if it was.
@@ -236,27 +250,40 @@ impl Store {
 
     /// Puts a dead letter back in the outbox under a new sequence number (so it is delivered
     /// after what is queued now), attempts reset; atomically and durably.
-    pub fn replay(&self, dead: &DeadLetter, new_seq: u64) -> Result<OutboxItem, StoreError> {
+    pub fn replay(
+        &self,
+        dead: &DeadLetter,
+        new_seq: u64,
+    ) -> Result<Option<OutboxItem>, StoreError> {
         let old = item_key(&dead.item.destination, dead.item.seq);
         let mut item = dead.item.clone();
         item.seq = new_seq;
         item.attempts = 0;
         item.next_attempt_ms = 0;
         item.last_error = None;
+        // A replay starts the age clock again (max_age_secs counts from the replay).
+        item.accepted_at_ms = crate::relay::now_ms();
         let new = item_key(&item.destination, item.seq);
         let r = (&self.outbox, &self.dead).transaction(|(ob, dl)| {
-            dl.remove(old.as_slice())?;
+            // Replayed or discarded meanwhile: nothing to do.
+            if dl.remove(old.as_slice())?.is_none() {
+                return Err(ConflictableTransactionError::Abort(()));
+            }
             ob.insert(new.as_slice(), encode(&item))?;
-            Ok::<_, ConflictableTransactionError<()>>(())
+            Ok(())
         });
-        if let Err(TransactionError::Storage(e)) = r {
-            return Err(StoreError::Sled {
-                action: "replay dead letter",
-                source: e,
-            });
+        match r {
+            Ok(()) => {}
+            Err(TransactionError::Abort(())) => return Ok(None),
+            Err(TransactionError::Storage(e)) => {
+                return Err(StoreError::Sled {
+                    action: "replay dead letter",
+                    source: e,
+                });
+            }
         }
         self.flush()?;
-        Ok(item)
+        Ok(Some(item))
     }
 
     /// Discards a dead letter; false if there is none.

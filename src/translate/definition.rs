@@ -90,6 +90,39 @@ impl Compiler<'_> {
                 "at most 128 (the parser's own limit)".into(),
             );
         }
+        let d = &def.delivery;
+        const DAY_MS: u64 = 24 * 3600 * 1000;
+        for (key, ok) in [
+            ("delivery.timeout_ms", (1..=600_000).contains(&d.timeout_ms)),
+            ("delivery.concurrency", (1..=4096).contains(&d.concurrency)),
+            ("delivery.max_attempts", d.max_attempts >= 1),
+            ("delivery.max_age_secs", d.max_age_secs >= 1),
+            (
+                "delivery.backoff_base_ms",
+                d.backoff_base_ms <= d.backoff_max_ms,
+            ),
+            ("delivery.backoff_max_ms", d.backoff_max_ms <= DAY_MS),
+            ("delivery.breaker_failures", d.breaker_failures >= 1),
+            (
+                "delivery.breaker_cooldown_ms",
+                d.breaker_cooldown_ms <= DAY_MS,
+            ),
+        ] {
+            if !ok {
+                self.problem(
+                    key,
+                    "out of range (timeout 1 ms to 10 min, concurrency 1 to 4096, attempts and \
+                     breaker failures at least 1, backoff base ≤ max ≤ 1 day, cool-down ≤ 1 day)"
+                        .into(),
+                );
+            }
+        }
+        if d.accept_pointer.is_some() && d.accept.is_empty() {
+            self.problem(
+                "delivery.accept",
+                "accept_pointer needs the accepted values, e.g. accept = [\"0\"]".into(),
+            );
+        }
         let zone = parse_offset(&def.timezone);
         if zone.is_none() {
             self.problem(
