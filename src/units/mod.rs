@@ -162,7 +162,11 @@ impl Written {
     fn new(text: &str) -> Written {
         let (type_word, name) = strip_type(text);
         let full = key(text);
-        let bare = key(&name);
+        let bare = if type_word.is_none() && name == text.trim() {
+            full.clone()
+        } else {
+            key(&name)
+        };
         Written {
             stripped: (bare != full).then_some(bare),
             full,

@@ -64,12 +64,15 @@ pub fn key(name: &str) -> String {
         base.push(c);
         last_space = false;
     }
-    let base: String = base.trim().nfc().collect();
-    if tones.is_empty() {
-        base
-    } else {
-        format!("{base}|{tones}")
+    // The key stays decomposed: it is only compared with keys made the same way.
+    if base.ends_with(' ') {
+        base.pop();
     }
+    if !tones.is_empty() {
+        base.push('|');
+        base.push_str(&tones);
+    }
+    base
 }
 
 /// The key of the letters without any mark (for suggestions and the type-word test).
