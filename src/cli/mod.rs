@@ -5,6 +5,7 @@
 
 mod adapter;
 mod client;
+mod demo;
 mod relay;
 mod schemas;
 mod serve;
@@ -43,6 +44,9 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the hub on loopback with a simulated national portal and a province pushing 1,000
+    /// dossiers and their status events, the portal down for part of the run; print a summary.
+    Demo(demo::Args),
     /// List the canonical schemas.
     Schemas(schemas::Args),
     /// Validate a canonical record (JSON) against a schema and the domain rules.
@@ -105,6 +109,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
         agency_code_pattern: cli.agency_code_pattern,
     };
     match cli.command {
+        Command::Demo(a) => demo::run(a),
         Command::Schemas(a) => schemas::run(&ctx, a),
         Command::Validate(a) => validate::run(&ctx, a),
         Command::Translate(a) => translate::run(&ctx, a),

@@ -1,0 +1,117 @@
+//! The national portal's receiving end, simulated: takes `DongBoHoSoMC` bodies, answers
+//! `{"error_code": "0"}`, applies each `Idempotency-Key` once, checks that the status events of
+//! each dossier arrive in order, and can be told to go down (503) and come back.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serde_json::Value;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// What the portal has seen.
+#[derive(Debug, Default, Clone)]
+pub struct Report {
+    /// Deliveries received (each attempt that reached it while up).
+    pub received: usize,
+    /// Distinct idempotency keys applied.
+    pub applied: usize,
+    /// Deliveries of a key already applied (ignored, as the key asks).
+    pub repeats: usize,
+    /// Requests refused while down.
+    pub refused_while_down: usize,
+    /// Status events that arrived before an earlier event of the same dossier.
+    pub out_of_order: usize,
+    /// Applied keys, for checks.
+    pub keys: HashSet<String>,
+}
+
+#[derive(Default)]
+struct Inner {
+    report: Report,
+    /// Per dossier, the number of the last event applied.
+    last_event: HashMap<String, u64>,
+}
+
+/// A running portal simulator.
+#[derive(Clone, Default)]
+pub struct Portal {
+    down: Arc<AtomicBool>,
+    inner: Arc<Mutex<Inner>>,
+}
+
+impl Portal {
+    /// Serves on `listener` until the task is dropped; returns the handle to steer it.
+    pub fn serve(listener: tokio::net::TcpListener) -> Portal {
+        let portal = Portal::default();
+        let app = Router::new()
+            .route("/dvcqg", post(receive))
+            .with_state(portal.clone());
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        portal
+    }
+
+    /// Goes down (every request answered 503) or comes back.
+    pub fn set_down(&self, down: bool) {
+        self.down.store(down, Ordering::SeqCst);
+    }
+
+    /// What it has seen so far.
+    pub fn report(&self) -> Report {
+        self.inner
+            .lock()
+            .map(|i| i.report.clone())
+            .unwrap_or_default()
+    }
+}
+
+/// The event number at the end of an event id such as `000.00.10.H42-251201-0001#3`.
+fn event_number(event_id: &str) -> Option<u64> {
+    event_id.rsplit_once('#').and_then(|(_, n)| n.parse().ok())
+}
+
+async fn receive(State(p): State<Portal>, headers: HeaderMap, body: Bytes) -> Response {
+    let Ok(mut inner) = p.inner.lock() else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    if p.down.load(Ordering::SeqCst) {
+        inner.report.refused_while_down += 1;
+        return (StatusCode::SERVICE_UNAVAILABLE, "bảo trì hệ thống").into_response();
+    }
+    inner.report.received += 1;
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let rec = &v["data"][0];
+    let Some(dossier) = rec["MaHoSo"].as_str() else {
+        return (
+            StatusCode::OK,
+            r#"{"error_code":"01","message":"thiếu MaHoSo"}"#,
+        )
+            .into_response();
+    };
+    if !inner.report.keys.insert(key) {
+        inner.report.repeats += 1;
+        return (StatusCode::OK, r#"{"error_code":"0"}"#).into_response();
+    }
+    inner.report.applied += 1;
+    if let Some(n) = rec["MaSuKien"].as_str().and_then(event_number) {
+        let last = inner.last_event.get(dossier).copied();
+        if last.is_some_and(|l| n < l) {
+            inner.report.out_of_order += 1;
+        }
+        inner
+            .last_event
+            .insert(dossier.to_string(), n.max(last.unwrap_or(0)));
+    }
+    (StatusCode::OK, r#"{"error_code":"0"}"#).into_response()
+}

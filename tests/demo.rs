@@ -1,0 +1,23 @@
+//! The demo scenario, smaller: every check of the summary holds.
+
+mod common;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_scenario_holds_every_check() {
+    let summary = lienthong::demo::run(
+        lienthong::demo::DemoOptions {
+            dossiers: 120,
+            events: 3,
+            progress: false,
+        },
+        &common::repo_path("adapters"),
+    )
+    .await
+    .expect("the demo runs");
+    let table = summary.table();
+    assert!(summary.ok(), "{table}");
+    assert_eq!(summary.pushed, 120 * 4 + 4, "{table}");
+    assert_eq!(summary.rejected.get("translate.code"), Some(&3), "{table}");
+    assert_eq!(summary.repeats_answered, 4, "{table}");
+    assert!(summary.portal_refused_while_down > 0, "{table}");
+}
