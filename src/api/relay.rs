@@ -101,6 +101,25 @@ async fn list(
     Ok(axum::Json(json!({ "total": total, "dead_letters": shown })).into_response())
 }
 
+/// The dead letter `destination/seq`, or the 400/404 that says why there is none.
+fn dead_letter_or_404(
+    state: &AppState,
+    destination: &str,
+    seq: &str,
+) -> Result<(u64, DeadLetter), Problem> {
+    let seq = seq_of(seq)?;
+    match state
+        .store
+        .dead_letter(destination, seq)
+        .map_err(Problem::internal)?
+    {
+        Some(d) => Ok((seq, d)),
+        None => Err(Problem::not_found(format!(
+            "no dead letter {destination}/{seq}"
+        ))),
+    }
+}
+
 fn seq_of(s: &str) -> Result<u64, Problem> {
     s.parse().map_err(|_| {
         Problem::new(
@@ -117,16 +136,7 @@ async fn show(
     Path((destination, seq)): Path<(String, String)>,
 ) -> Result<Response, Problem> {
     super::require(&caller, &[Role::Admin, Role::Auditor])?;
-    let seq = seq_of(&seq)?;
-    let Some(d) = state
-        .store
-        .dead_letter(&destination, seq)
-        .map_err(Problem::internal)?
-    else {
-        return Err(Problem::not_found(format!(
-            "no dead letter {destination}/{seq}"
-        )));
-    };
+    let (_, d) = dead_letter_or_404(&state, &destination, &seq)?;
     let mut body = summary(&d);
     body["record"] = d.item.record.clone();
     body["member"] = json!(d.item.member);
@@ -160,16 +170,7 @@ async fn replay_one(
     Path((destination, seq)): Path<(String, String)>,
 ) -> Result<Response, Problem> {
     super::require(&caller, &[Role::Admin])?;
-    let seq = seq_of(&seq)?;
-    let Some(d) = state
-        .store
-        .dead_letter(&destination, seq)
-        .map_err(Problem::internal)?
-    else {
-        return Err(Problem::not_found(format!(
-            "no dead letter {destination}/{seq}"
-        )));
-    };
+    let (seq, d) = dead_letter_or_404(&state, &destination, &seq)?;
     let item = state
         .relay
         .replay(&destination, seq)
@@ -212,16 +213,7 @@ async fn discard(
     Path((destination, seq)): Path<(String, String)>,
 ) -> Result<Response, Problem> {
     super::require(&caller, &[Role::Admin])?;
-    let seq = seq_of(&seq)?;
-    let Some(d) = state
-        .store
-        .dead_letter(&destination, seq)
-        .map_err(Problem::internal)?
-    else {
-        return Err(Problem::not_found(format!(
-            "no dead letter {destination}/{seq}"
-        )));
-    };
+    let (seq, d) = dead_letter_or_404(&state, &destination, &seq)?;
     state
         .relay
         .discard(&destination, seq)
