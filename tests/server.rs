@@ -807,3 +807,58 @@ async fn request_time_and_concurrency_limits_answer_408_and_429_naming_the_limit
     assert_eq!(resp.status(), StatusCode::OK);
     hub.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn member_systems_convert_addresses_in_batches() {
+    let data = tempfile::tempdir().unwrap();
+    let hub = hub::start(data.path(), |_| {}).await;
+    let url = hub.url();
+    let token = hub::token(&hub, LABOUR, "consumer");
+    let c = client();
+    let resp = c
+        .post(format!("{url}/v1/units:convert"))
+        .bearer_auth(&token)
+        .json(&json!([
+            {"text": "Phường Phúc Xá, Quận Ba Đình, Thành phố Hà Nội"},
+            {"province": "Hà Nội", "district": "Ba Đình", "commune": "Cống Vị"},
+            {"province": "42", "commune": "Thành Sen"},
+            {"text": "Xã Không Có, Tỉnh Hà Tĩnh"}
+        ]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let body: Value = resp.json().await.unwrap();
+    let statuses: Vec<&str> = body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["converted", "ambiguous", "current", "unknown"]);
+    assert_eq!(body["results"][0]["commune_code"], "00097");
+    // Too many, or a malformed address: refused with the reason.
+    let many: Vec<Value> = (0..1001).map(|_| json!({"text": "x, y"})).collect();
+    let (status, _) = problem(
+        c.post(format!("{url}/v1/units:convert"))
+            .bearer_auth(&token)
+            .json(&many)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    let (status, body) = problem(
+        c.post(format!("{url}/v1/units:convert"))
+            .bearer_auth(&token)
+            .json(&json!([{"province": "Hà Nội"}]))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body["detail"].as_str().unwrap().contains("address 0"));
+    hub.shutdown().await.unwrap();
+}

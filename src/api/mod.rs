@@ -10,6 +10,7 @@ mod relay;
 mod routes;
 mod soap;
 mod tokens;
+mod units;
 
 pub use problem::Problem;
 
@@ -82,6 +83,7 @@ pub fn router(state: AppState) -> Router {
         .merge(tokens::routes())
         .merge(relay::routes())
         .merge(routes::routes())
+        .merge(units::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), edge))
