@@ -512,3 +512,37 @@ async fn records_without_an_order_key_are_sent_once_at_a_time() {
     );
     hub.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rate_limit_spreads_deliveries_to_a_destination() {
+    let portal = Destination::start().await;
+    let data = tempfile::tempdir().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let adapters = adapters_for_relay(files.path(), &portal.url, 5);
+    let file = adapters.join("national-portal.toml");
+    let text = std::fs::read_to_string(&file)
+        .unwrap()
+        .replace("rate_per_sec = 0", "rate_per_sec = 4");
+    std::fs::write(&file, text).unwrap();
+    let hub = hub::start(data.path(), |cfg| cfg.server.adapters_dir = adapters).await;
+    let url = hub.url();
+    let token = hub::token(&hub, HATINH, "provider");
+    let c = reqwest::Client::new();
+    let start = std::time::Instant::now();
+    for n in 0..20 {
+        push(
+            &c,
+            &url,
+            &token,
+            status_event(&format!("000.00.10.H42-251009-{n:04}"), 0),
+        )
+        .await;
+    }
+    // 4 a second with a burst of 4: at most 8 in the first second, whatever the machine.
+    let until = start + std::time::Duration::from_millis(1000);
+    tokio::time::sleep_until(until.into()).await;
+    let early = portal.applied();
+    assert!(early <= 8, "{early} deliveries in the first second at 4/s");
+    wait_for(20, "all twenty delivered", || portal.applied() == 20).await;
+    hub.shutdown().await.unwrap();
+}
