@@ -38,26 +38,7 @@ impl HubProcess {
     }
 
     fn token(&self, member: &str, role: &str) -> String {
-        let out = self
-            .command()
-            .args([
-                "token",
-                "create",
-                "--config",
-                "config/hub.toml",
-                "--member",
-                member,
-                "--role",
-                role,
-            ])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap().trim().to_string()
+        common::hub::token_by_command(self.command(), member, role)
     }
 
     fn start(&self) -> Child {

@@ -21,25 +21,7 @@ fn lienthong(data: &std::path::Path) -> Command {
 }
 
 fn create_token(data: &std::path::Path, member: &str, role: &str) -> String {
-    let out = lienthong(data)
-        .args([
-            "token",
-            "create",
-            "--config",
-            "config/hub.toml",
-            "--member",
-            member,
-            "--role",
-            role,
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
+    common::hub::token_by_command(lienthong(data), member, role)
 }
 
 /// Starts `lienthong serve`; returns the child and its base address (host:port).

@@ -60,6 +60,22 @@ pub struct Registration {
     pub probe: Option<ProbeReport>,
 }
 
+impl Registration {
+    /// A registration not (yet) accepted, with the report of its check.
+    fn checked(check: AdapterReport) -> Registration {
+        Registration {
+            accepted: false,
+            adapter: check.adapter.clone(),
+            version: None,
+            unchanged: false,
+            problems: Vec::new(),
+            unreachable: false,
+            check,
+            probe: None,
+        }
+    }
+}
+
 /// A line of the adapter list.
 #[derive(Debug, Clone, Serialize)]
 pub struct AdapterSummary {
@@ -223,16 +239,7 @@ impl AdapterRegistry {
             &self.schemas,
             CheckOptions::default(),
         );
-        let mut reg = Registration {
-            accepted: false,
-            adapter: check.adapter.clone(),
-            version: None,
-            unchanged: false,
-            problems: Vec::new(),
-            unreachable: false,
-            check,
-            probe: None,
-        };
+        let mut reg = Registration::checked(check);
         let Some(adapter) = adapter else {
             return Ok(reg);
         };
@@ -342,16 +349,7 @@ impl AdapterRegistry {
                 &self.schemas,
                 CheckOptions::default(),
             );
-            let mut reg = Registration {
-                accepted: false,
-                adapter: check.adapter.clone(),
-                version: None,
-                unchanged: false,
-                problems: Vec::new(),
-                unreachable: false,
-                check,
-                probe: None,
-            };
+            let mut reg = Registration::checked(check);
             if let Some(adapter) = adapter
                 && reg.check.ok()
             {
