@@ -8,6 +8,7 @@
 //! form by the translation engine (`translate`).
 
 pub mod api;
+pub mod audit;
 pub mod auth;
 pub mod check;
 pub mod cli;
@@ -19,6 +20,7 @@ pub mod model;
 pub mod registry;
 pub mod relay;
 pub mod server;
+pub mod signing;
 pub mod sim;
 pub mod store;
 pub mod translate;

@@ -103,12 +103,22 @@ impl Hub {
             source,
         })?;
         let metrics = Arc::new(crate::metrics::Metrics::default());
+        let key_path = config.audit.key_path(&config.server.data_dir);
+        let key = Arc::new(
+            crate::signing::HubKey::load_or_create(&config.audit.origin, &key_path)
+                .map_err(|e| ServerError::Task(e.to_string()))?,
+        );
+        let audit = Arc::new(
+            crate::audit::AuditLog::open(store.clone(), key, &config.audit)
+                .map_err(|e| ServerError::Task(format!("opening the audit log: {e}")))?,
+        );
         let relay = crate::relay::Relay::start(
             store.clone(),
             registry.clone(),
             config.routes.clone(),
             config.relay,
             metrics.clone(),
+            audit,
         )
         .map_err(|e| ServerError::Task(format!("starting the relay: {e}")))?;
         for route in &config.routes {

@@ -39,14 +39,20 @@ async fn zeep_pushes_through_the_generated_wsdl() {
     assert_eq!(lines[0]["call"], "good");
     assert_eq!(lines[0]["record_type"], "dossier-status");
     assert!(lines[0]["digest"].as_str().unwrap().starts_with("sha256:"));
-    let stored = hub
+    let page = hub
         .state()
-        .store
-        .exchange(lines[0]["exchange_id"].as_str().unwrap())
-        .unwrap()
-        .expect("the exchange was recorded");
+        .relay
+        .audit()
+        .query(&lienthong::audit::Query {
+            exchange_id: Some(lines[0]["exchange_id"].as_str().unwrap().to_string()),
+            operation: Some("ingest".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .unwrap();
+    let stored = &page.entries.first().expect("the exchange was recorded").entry;
     assert_eq!(stored.outcome, "accepted");
-    assert_eq!(stored.member, HATINH);
+    assert_eq!(stored.actor, HATINH);
     assert_eq!(lines[1]["call"], "bad");
     assert!(
         lines[1]["fault"].as_str().unwrap().contains("rejected"),

@@ -79,6 +79,11 @@ async fn register(
         .await
         .map_err(Problem::internal)?;
     let body = serde_json::to_value(&reg).unwrap_or_default();
+    let mut draft = super::act(&caller, "register");
+    draft.counterparty = body.get("name").and_then(|v| v.as_str()).map(str::to_string);
+    draft.outcome = if reg.accepted { "accepted" } else { "refused" }.into();
+    draft.payload = Some(json!({ "definition": submission.definition, "registration": body }));
+    state.record(draft).await?;
     if reg.accepted {
         let status = if reg.unchanged {
             StatusCode::OK
@@ -167,7 +172,11 @@ async fn disable(
     Auth(caller): Auth,
     Path(name): Path<String>,
 ) -> Result<Response, Problem> {
-    set_enabled(&state, &caller, &name, false)
+    let r = set_enabled(&state, &caller, &name, false)?;
+    let mut draft = super::act(&caller, "disable");
+    draft.counterparty = Some(name);
+    state.record(draft).await?;
+    Ok(r)
 }
 
 async fn enable(
@@ -175,7 +184,11 @@ async fn enable(
     Auth(caller): Auth,
     Path(name): Path<String>,
 ) -> Result<Response, Problem> {
-    set_enabled(&state, &caller, &name, true)
+    let r = set_enabled(&state, &caller, &name, true)?;
+    let mut draft = super::act(&caller, "enable");
+    draft.counterparty = Some(name);
+    state.record(draft).await?;
+    Ok(r)
 }
 
 fn set_enabled(

@@ -13,7 +13,7 @@ use crate::auth::Role;
 use crate::check::translate_validate;
 use crate::model::record_digest;
 use crate::registry::{ActiveAdapter, AdapterRegistry};
-use crate::store::ExchangeRecord;
+use crate::audit::{AuditDraft, subject_of};
 use crate::translate::soap_action;
 use axum::Router;
 use axum::body::Body;
@@ -170,25 +170,23 @@ async fn ingest_inner(
         ));
     }
     check_content_type(adapter, headers)?;
+    let started = std::time::Instant::now();
     let bytes = read_body(state, body).await?;
     let exchange_id = uuid::Uuid::now_v7().to_string();
     let result = translate_validate(adapter, &state.schemas, &record_type, &bytes);
-    let mut exchange = ExchangeRecord {
-        id: exchange_id.clone(),
-        at: crate::clock::now_rfc3339(),
-        member: caller.member.clone(),
+    let mut draft = AuditDraft {
+        exchange_id: exchange_id.clone(),
+        actor: caller.member.clone(),
+        counterparty: Some(name.clone()),
         operation: "ingest".into(),
-        adapter: name.clone(),
-        record_type: record_type.clone(),
-        outcome: String::new(),
-        digest: None,
-        error_codes: Vec::new(),
+        record_type: Some(record_type.clone()),
+        ..Default::default()
     };
     match result {
         Ok(record) => {
             let digest = record_digest(&record);
-            exchange.outcome = "accepted".into();
-            exchange.digest = Some(digest.clone());
+            draft.outcome = "accepted".into();
+            draft.subject = subject_of(&record);
             let routed = state.relay.route(&record_type, &name, &record);
             let names: Vec<String> = routed.iter().map(|(d, _)| d.clone()).collect();
             let dedup_key = dedup_key(
@@ -201,12 +199,16 @@ async fn ingest_inner(
             )?;
             // A repeat is answered with its original exchange even when the outbox is full.
             if let Some(original) = state.store.seen(&dedup_key).map_err(Problem::internal)? {
-                // The original may still be on its way to disk: answer only once it is there.
-                let store = state.store.clone();
-                tokio::task::spawn_blocking(move || store.flush())
+                // Recorded through the committer, which also means the original (perhaps
+                // still on its way to disk) is durable when this returns.
+                draft.outcome = "duplicate".into();
+                draft.refers_to = Some(original.clone());
+                draft.latency_ms = started.elapsed().as_millis() as u64;
+                state
+                    .relay
+                    .record(vec![draft])
                     .await
-                    .map_err(Problem::internal)?
-                    .map_err(Problem::internal)?;
+                    .map_err(relay_problem)?;
                 state
                     .metrics
                     .inc("lienthong_ingest_duplicates_total", &[("adapter", &name)]);
@@ -256,39 +258,31 @@ async fn ingest_inner(
                     last_error: None,
                 });
             }
+            draft.latency_ms = started.elapsed().as_millis() as u64;
+            draft.payload = Some(record);
             let accepted = state
                 .relay
                 .submit(crate::store::Submission {
-                    exchange,
+                    exchange_id: exchange_id.clone(),
                     dedup_key: Some(dedup_key),
                     items,
+                    audit: vec![draft],
                 })
                 .await
-                .map_err(|e| match e {
-                    crate::relay::RelayError::Stopped => {
-                        let mut p = Problem::new(
-                            StatusCode::SERVICE_UNAVAILABLE,
-                            "relay.stopping",
-                            "the hub is shutting down; nothing was accepted, try again shortly",
-                        );
-                        p.retry_after = Some(5);
-                        p
-                    }
-                    other => Problem::internal(other),
-                })?;
+                .map_err(relay_problem)?;
             let schema = adapter
                 .schema_of(&record_type)
                 .unwrap_or_default()
                 .to_string();
             let (id, duplicate) = match accepted {
-                crate::store::Accepted::New(id) => {
+                crate::store::Accepted::New { exchange_id: id, .. } => {
                     state.metrics.inc(
                         "lienthong_ingest_accepted_total",
                         &[("adapter", &name), ("record_type", &record_type)],
                     );
                     (id, false)
                 }
-                crate::store::Accepted::Duplicate(id) => {
+                crate::store::Accepted::Duplicate { original: id, .. } => {
                     state
                         .metrics
                         .inc("lienthong_ingest_duplicates_total", &[("adapter", &name)]);
@@ -320,12 +314,14 @@ async fn ingest_inner(
             })
         }
         Err(errors) => {
-            exchange.outcome = "rejected".into();
-            exchange.error_codes = errors.iter().map(|e| e.code.clone()).collect();
+            draft.outcome = "rejected".into();
+            draft.error_code = errors.first().map(|e| e.code.clone());
+            draft.latency_ms = started.elapsed().as_millis() as u64;
             state
-                .store
-                .record_exchange(&exchange)
-                .map_err(Problem::internal)?;
+                .relay
+                .record(vec![draft])
+                .await
+                .map_err(relay_problem)?;
             for e in errors.iter().take(5) {
                 state.metrics.inc(
                     "lienthong_ingest_rejected_total",
@@ -344,6 +340,22 @@ async fn ingest_inner(
             .with_errors(errors)
             .with_extra(json!({"exchange_id": exchange_id})))
         }
+    }
+}
+
+/// The answer when the relay cannot take work.
+fn relay_problem(e: crate::relay::RelayError) -> Problem {
+    match e {
+        crate::relay::RelayError::Stopped => {
+            let mut p = Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "relay.stopping",
+                "the hub is shutting down; nothing was accepted, try again shortly",
+            );
+            p.retry_after = Some(5);
+            p
+        }
+        other => Problem::internal(other),
     }
 }
 

@@ -3,6 +3,7 @@
 //! are layers here; authentication is an extractor (`Auth`).
 
 mod adapters;
+mod audit;
 mod health;
 mod ingest;
 mod problem;
@@ -67,6 +68,28 @@ impl AppState {
     }
 }
 
+/// A draft audit entry for an act of `caller` (a fresh exchange id, outcome `ok`).
+pub(crate) fn act(caller: &Caller, operation: &str) -> crate::audit::AuditDraft {
+    crate::audit::AuditDraft {
+        exchange_id: uuid::Uuid::now_v7().to_string(),
+        actor: caller.member.clone(),
+        operation: operation.into(),
+        outcome: "ok".into(),
+        ..Default::default()
+    }
+}
+
+impl AppState {
+    /// Records an audit entry durably before the caller is answered.
+    pub(crate) async fn record(&self, draft: crate::audit::AuditDraft) -> Result<(), Problem> {
+        self.relay
+            .record(vec![draft])
+            .await
+            .map(|_| ())
+            .map_err(Problem::internal)
+    }
+}
+
 /// The names in the client certificate of the connection a request came on (mutual TLS),
 /// set by the server per connection.
 #[derive(Debug, Clone, Default)]
@@ -84,6 +107,7 @@ pub fn router(state: AppState) -> Router {
         .merge(relay::routes())
         .merge(routes::routes())
         .merge(units::routes())
+        .merge(audit::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), edge))

@@ -4,7 +4,7 @@
 
 use super::{AppState, Auth, Problem};
 use crate::auth::{Caller, Role};
-use crate::store::{DeadLetter, ExchangeRecord};
+use crate::store::DeadLetter;
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
@@ -143,25 +143,20 @@ async fn show(
     Ok(axum::Json(body).into_response())
 }
 
-fn record_act(state: &AppState, caller: &Caller, operation: &str, d: &DeadLetter) {
-    let e = ExchangeRecord {
-        id: uuid::Uuid::now_v7().to_string(),
-        at: crate::clock::now_rfc3339(),
-        member: caller.member.clone(),
-        operation: operation.into(),
-        adapter: d.item.destination.clone(),
-        record_type: d.item.record_type.clone(),
-        outcome: format!(
-            "{operation} of exchange {} (seq {})",
-            d.item.exchange_id, d.item.seq
-        ),
-        digest: None,
-        error_codes: Vec::new(),
-    };
-    if let Err(err) = state.store.record_exchange(&e) {
-        tracing::error!("recording a {operation}: {err}");
-    }
+/// Records a replay or a discard in the audit log (durably, before answering).
+async fn record_act(
+    state: &AppState,
+    caller: &Caller,
+    operation: &str,
+    d: &DeadLetter,
+) -> Result<(), Problem> {
     tracing::info!(destination = %d.item.destination, seq = d.item.seq, by = %caller.member, "dead letter {operation}");
+    let mut draft = super::act(caller, operation);
+    draft.counterparty = Some(d.item.destination.clone());
+    draft.record_type = Some(d.item.record_type.clone());
+    draft.subject = crate::audit::subject_of(&d.item.record);
+    draft.refers_to = Some(d.item.exchange_id.clone());
+    state.record(draft).await
 }
 
 async fn replay_one(
@@ -175,7 +170,7 @@ async fn replay_one(
         .relay
         .replay(&destination, seq)
         .map_err(Problem::internal)?;
-    record_act(&state, &caller, "replay", &d);
+    record_act(&state, &caller, "replay", &d).await?;
     Ok(axum::Json(json!({
         "replayed": 1,
         "destination": destination,
@@ -200,7 +195,7 @@ async fn replay_matching(
             .map_err(Problem::internal)?
             .is_some()
         {
-            record_act(&state, &caller, "replay", d);
+            record_act(&state, &caller, "replay", d).await?;
             n += 1;
         }
     }
@@ -218,7 +213,7 @@ async fn discard(
         .relay
         .discard(&destination, seq)
         .map_err(Problem::internal)?;
-    record_act(&state, &caller, "discard", &d);
+    record_act(&state, &caller, "discard", &d).await?;
     Ok(
         axum::Json(json!({ "discarded": 1, "destination": destination, "seq": seq }))
             .into_response(),

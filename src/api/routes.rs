@@ -58,8 +58,12 @@ async fn add(
             problems.join("; "),
         ));
     }
+    let payload = serde_json::to_value(&route).unwrap_or_default();
     let id = state.relay.add_route(route).map_err(Problem::internal)?;
     tracing::info!(route = id, by = %caller.member, "route added");
+    let mut draft = super::act(&caller, "route-add");
+    draft.payload = Some(json!({ "id": id, "route": payload }));
+    state.record(draft).await?;
     Ok((StatusCode::CREATED, axum::Json(json!({ "id": id }))).into_response())
 }
 
@@ -82,5 +86,8 @@ async fn remove(
         )));
     }
     tracing::info!(route = id, by = %caller.member, "route removed");
+    let mut draft = super::act(&caller, "route-remove");
+    draft.payload = Some(json!({ "id": id }));
+    state.record(draft).await?;
     Ok(axum::Json(json!({ "id": id, "removed": true })).into_response())
 }

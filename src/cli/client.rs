@@ -9,6 +9,7 @@ pub(crate) struct HubClient {
     token: Option<String>,
     runtime: tokio::runtime::Runtime,
     http: reqwest::Client,
+    http_stream: reqwest::Client,
 }
 
 /// An answer the hub gave: status and JSON body.
@@ -27,6 +28,10 @@ impl HubClient {
                 .build()?,
             http: reqwest::Client::builder()
                 .timeout(std::time::Duration::from_secs(60))
+                .build()?,
+            // Exports of a large log take longer than a minute: only connecting is bounded.
+            http_stream: reqwest::Client::builder()
+                .connect_timeout(std::time::Duration::from_secs(10))
                 .build()?,
         })
     }
@@ -89,5 +94,50 @@ impl HubClient {
     pub(crate) fn delete(&self, path: &str) -> anyhow::Result<Value> {
         let a = self.send(reqwest::Method::DELETE, path, None)?;
         self.expect_ok(a)
+    }
+
+    /// GETs a path and writes the body, as it arrives, to `out`; `progress` gets the bytes
+    /// written so far.
+    pub(crate) fn get_to(
+        &self,
+        path: &str,
+        out: &mut dyn std::io::Write,
+        mut progress: impl FnMut(u64),
+    ) -> anyhow::Result<()> {
+        let url = format!("{}{path}", self.base);
+        let mut req = self.http_stream.get(&url);
+        if let Some(t) = &self.token {
+            req = req.bearer_auth(t);
+        }
+        self.runtime.block_on(async {
+            let mut resp = req
+                .send()
+                .await
+                .with_context(|| format!("cannot reach the hub at {}", self.base))?;
+            let status = resp.status().as_u16();
+            if !(200..300).contains(&status) {
+                let text = resp.text().await.unwrap_or_default();
+                let detail = serde_json::from_str::<Value>(&text)
+                    .ok()
+                    .and_then(|v| v["detail"].as_str().map(str::to_string))
+                    .unwrap_or(text);
+                bail!("the hub answered {status}: {detail}");
+            }
+            let mut written = 0u64;
+            while let Some(chunk) = resp.chunk().await.context("reading the hub's answer")? {
+                out.write_all(&chunk).context("writing the output")?;
+                written += chunk.len() as u64;
+                progress(written);
+            }
+            out.flush().context("writing the output")?;
+            Ok(())
+        })
+    }
+
+    /// GETs a path whose answer is text.
+    pub(crate) fn get_text(&self, path: &str) -> anyhow::Result<String> {
+        let mut out = Vec::new();
+        self.get_to(path, &mut out, |_| {})?;
+        String::from_utf8(out).context("the hub's answer is not UTF-8")
     }
 }

@@ -4,6 +4,7 @@
 //! results on stdout).
 
 mod adapter;
+mod audit;
 mod client;
 mod demo;
 mod relay;
@@ -70,6 +71,10 @@ enum Command {
     Dead(relay::DeadCommand),
     /// Administrative units after the 2025 reform: convert addresses, show, search.
     Units(units::Args),
+    /// The audit log: export, verify (offline or against a saved checkpoint), checkpoint,
+    /// key, query, subject report.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
 }
 
 /// Output format of commands that print results.
@@ -119,6 +124,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Relay(c) => relay::run_relay(c),
         Command::Dead(c) => relay::run_dead(c),
         Command::Units(a) => units::run(a),
+        Command::Audit(c) => audit::run(c),
     }
 }
 

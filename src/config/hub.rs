@@ -33,6 +33,9 @@ pub struct HubConfig {
     /// The relay: outbox limits.
     #[serde(default)]
     pub relay: RelayConfig,
+    /// The audit log: its name, signing key and checkpoints.
+    #[serde(default)]
+    pub audit: AuditConfig,
     /// The members: organisations connected to the hub.
     #[serde(default)]
     pub members: Vec<MemberConfig>,
@@ -66,6 +69,58 @@ impl Default for RelayConfig {
         RelayConfig {
             max_outbox_depth: default_outbox_depth(),
             commit_batch: default_commit_batch(),
+        }
+    }
+}
+
+/// `[audit]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditConfig {
+    /// The log's name: the origin line of its checkpoints and the name of the hub's signing
+    /// key (a URL without scheme, no spaces, no '+').
+    #[serde(default = "default_origin")]
+    pub origin: String,
+    /// The hub's Ed25519 signing key (base64 seed). Created on first start if missing; empty:
+    /// `signing.key` in the data directory. Relative paths are relative to the config file.
+    #[serde(default)]
+    pub key_file: PathBuf,
+    /// A signed checkpoint is made after this many new entries…
+    #[serde(default = "default_checkpoint_every")]
+    pub checkpoint_every: u64,
+    /// …or this many seconds after the last one, if the log has grown since.
+    #[serde(default = "default_checkpoint_secs")]
+    pub checkpoint_secs: u64,
+}
+
+fn default_origin() -> String {
+    "lienthong.local/audit".into()
+}
+fn default_checkpoint_every() -> u64 {
+    1000
+}
+fn default_checkpoint_secs() -> u64 {
+    10
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        AuditConfig {
+            origin: default_origin(),
+            key_file: PathBuf::new(),
+            checkpoint_every: default_checkpoint_every(),
+            checkpoint_secs: default_checkpoint_secs(),
+        }
+    }
+}
+
+impl AuditConfig {
+    /// The key file, with its default beside the store.
+    pub fn key_path(&self, data_dir: &Path) -> PathBuf {
+        if self.key_file.as_os_str().is_empty() {
+            data_dir.join("signing.key")
+        } else {
+            self.key_file.clone()
         }
     }
 }
@@ -342,6 +397,7 @@ const SECTIONS: &[&str] = &[
     "probe",
     "log",
     "relay",
+    "audit",
 ];
 
 impl HubConfig {
@@ -414,6 +470,7 @@ impl HubConfig {
         resolve(&mut cfg.tls.cert);
         resolve(&mut cfg.tls.key);
         resolve(&mut cfg.tls.client_ca);
+        resolve(&mut cfg.audit.key_file);
         cfg.check().map_err(invalid)?;
         Ok(cfg)
     }
@@ -468,6 +525,18 @@ impl HubConfig {
         }
         if self.relay.commit_batch == 0 || self.relay.max_outbox_depth == 0 {
             return Err("relay: commit_batch and max_outbox_depth must be above 0".into());
+        }
+        if self.audit.origin.is_empty()
+            || self.audit.origin.contains('+')
+            || self.audit.origin.chars().any(char::is_whitespace)
+        {
+            return Err(format!(
+                "audit.origin: {:?} must be non-empty, without spaces or '+' (e.g. hub.example.vn/audit)",
+                self.audit.origin
+            ));
+        }
+        if self.audit.checkpoint_every == 0 || self.audit.checkpoint_secs == 0 {
+            return Err("audit: checkpoint_every and checkpoint_secs must be above 0".into());
         }
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return Err("log.format: text or json".into());

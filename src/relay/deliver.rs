@@ -175,6 +175,7 @@ async fn attempt(inner: &Inner, dest: &Destination, seq: u64, opts: &DeliveryOpt
                 tracing::error!(destination = %dest.name, "removing a delivered record: {e}");
             }
             dest.delivered.fetch_add(1, Ordering::Relaxed);
+            inner.audit_later(outcome_draft(&dest.name, &item, "deliver", "delivered", None));
             inner.metrics.inc(
                 "lienthong_relay_delivered_total",
                 &[
@@ -238,6 +239,28 @@ async fn attempt(inner: &Inner, dest: &Destination, seq: u64, opts: &DeliveryOpt
     }
 }
 
+/// The audit entry of a delivery's outcome.
+fn outcome_draft(
+    destination: &str,
+    item: &OutboxItem,
+    operation: &str,
+    outcome: &str,
+    error_code: Option<&str>,
+) -> crate::audit::AuditDraft {
+    crate::audit::AuditDraft {
+        exchange_id: item.exchange_id.clone(),
+        actor: "hub".into(),
+        counterparty: Some(destination.to_string()),
+        operation: operation.into(),
+        record_type: Some(item.record_type.clone()),
+        subject: crate::audit::subject_of(&item.record),
+        outcome: outcome.into(),
+        error_code: error_code.map(str::to_string),
+        latency_ms: now_ms().saturating_sub(item.accepted_at_ms),
+        ..Default::default()
+    }
+}
+
 fn park(
     inner: &Inner,
     dest: &Destination,
@@ -269,6 +292,17 @@ fn park(
         return;
     }
     dest.dead.fetch_add(1, Ordering::Relaxed);
+    inner.audit_later(outcome_draft(
+        &dest.name,
+        &dead.item,
+        "park",
+        "parked",
+        Some(if dead.item.attempts >= 1 && dead.last_response.is_some() {
+            "relay.undeliverable"
+        } else {
+            "relay.unreachable"
+        }),
+    ));
     inner
         .metrics
         .inc("lienthong_relay_dead_total", &[("destination", &dest.name)]);

@@ -13,6 +13,7 @@
 //!   same `Idempotency-Key` (its exchange id) so the destination can ignore the repeat.
 
 mod breaker;
+mod commit;
 mod deliver;
 
 pub use breaker::BreakerState;
@@ -20,7 +21,9 @@ pub use breaker::BreakerState;
 use crate::config::hub::{RelayConfig, RouteConfig};
 use crate::metrics::Metrics;
 use crate::registry::AdapterRegistry;
+use crate::audit::{AuditDraft, AuditLog};
 use crate::store::{Accepted, OutboxItem, Store, StoreError, Submission};
+use commit::{Done, Pending, Work};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
@@ -98,11 +101,6 @@ pub struct DestinationStatus {
     pub breaker: &'static str,
 }
 
-struct Pending {
-    submission: Submission,
-    reply: oneshot::Sender<Result<Accepted, String>>,
-}
-
 pub(crate) struct Inner {
     pub store: Store,
     pub registry: Arc<AdapterRegistry>,
@@ -112,8 +110,12 @@ pub(crate) struct Inner {
     routes: std::sync::RwLock<Vec<(Option<u64>, RouteConfig)>>,
     config: RelayConfig,
     destinations: Mutex<HashMap<String, Arc<Destination>>>,
-    /// Taken (dropped) at stop, which ends the committer once the last submission is in.
+    /// Taken (dropped) at stop: no new submissions.
     commit_tx: Mutex<Option<mpsc::Sender<Pending>>>,
+    /// For audit entries of deliveries; taken once the workers have stopped, which ends the
+    /// committer once the last entry is in.
+    audit_tx: Mutex<Option<mpsc::Sender<Pending>>>,
+    pub audit: Arc<AuditLog>,
     /// Once workers run, a destination met later (a route added, a dead letter replayed to a
     /// destination nothing routes to now) gets its worker when it is first met.
     runtime: Mutex<Option<(tokio::runtime::Handle, Workers)>>,
@@ -144,6 +146,7 @@ impl Relay {
         routes: Vec<RouteConfig>,
         config: RelayConfig,
         metrics: Arc<Metrics>,
+        audit: Arc<AuditLog>,
     ) -> Result<Relay, RelayError> {
         let (commit_tx, commit_rx) = mpsc::channel::<Pending>(config.commit_batch * 4);
         let (stop, shutdown) = watch::channel(false);
@@ -167,7 +170,9 @@ impl Relay {
             routes: std::sync::RwLock::new(all),
             config,
             destinations: Mutex::new(HashMap::new()),
+            audit_tx: Mutex::new(Some(commit_tx.clone())),
             commit_tx: Mutex::new(Some(commit_tx)),
+            audit,
             runtime: Mutex::new(None),
             shutdown,
         });
@@ -270,8 +275,7 @@ impl Relay {
         Ok(())
     }
 
-    /// Commits a submission durably (group commit) and wakes the destinations' workers.
-    pub async fn submit(&self, submission: Submission) -> Result<Accepted, RelayError> {
+    async fn send(&self, work: Work) -> Result<Done, RelayError> {
         let (reply, rx) = oneshot::channel();
         let tx = self
             .inner
@@ -280,18 +284,64 @@ impl Relay {
             .ok()
             .and_then(|t| t.clone())
             .ok_or(RelayError::Stopped)?;
-        tx.send(Pending { submission, reply })
-            .await
-            .map_err(|_| RelayError::Stopped)?;
+        tx.send(Pending {
+            work,
+            reply: Some(reply),
+        })
+        .await
+        .map_err(|_| RelayError::Stopped)?;
         drop(tx);
         match rx.await {
-            Ok(Ok(a)) => Ok(a),
+            Ok(Ok(d)) => Ok(d),
             Ok(Err(e)) => Err(RelayError::Store(StoreError::Decode {
                 action: "commit",
                 source: serde_json::Error::io(std::io::Error::other(e)),
             })),
             Err(_) => Err(RelayError::Stopped),
         }
+    }
+
+    /// Commits a submission and its audit entries durably (group commit) and wakes the
+    /// destinations' workers.
+    pub async fn submit(&self, submission: Submission) -> Result<Accepted, RelayError> {
+        match self.send(Work::Submit(submission)).await? {
+            Done::Accepted(a) => Ok(a),
+            Done::Checkpoint(..) => Err(RelayError::Stopped),
+        }
+    }
+
+    /// Records audit entries durably; returns the index of the first.
+    pub async fn record(&self, drafts: Vec<AuditDraft>) -> Result<u64, RelayError> {
+        let exchange_id = drafts
+            .first()
+            .map(|d| d.exchange_id.clone())
+            .unwrap_or_default();
+        let a = self
+            .submit(Submission {
+                exchange_id,
+                audit: drafts,
+                ..Default::default()
+            })
+            .await?;
+        Ok(match a {
+            Accepted::New { audit_index, .. } | Accepted::Duplicate { audit_index, .. } => {
+                audit_index
+            }
+        })
+    }
+
+    /// Signs a checkpoint of everything durable now (unless the latest has that size);
+    /// returns its size and the signed note.
+    pub async fn checkpoint_now(&self) -> Result<(u64, String), RelayError> {
+        match self.send(Work::Checkpoint).await? {
+            Done::Checkpoint(size, note) => Ok((size, note)),
+            Done::Accepted(_) => Err(RelayError::Stopped),
+        }
+    }
+
+    /// The audit log.
+    pub fn audit(&self) -> &Arc<AuditLog> {
+        &self.inner.audit
     }
 
     /// Starts a worker for each destination known now (call once, inside the runtime).
@@ -460,6 +510,9 @@ impl Relay {
         for w in workers {
             let _ = w.await;
         }
+        if let Ok(mut tx) = self.inner.audit_tx.lock() {
+            tx.take();
+        }
         let committer = self.committer.lock().ok().and_then(|mut c| c.take());
         if let Some(c) = committer {
             let _ = tokio::task::spawn_blocking(move || c.join()).await;
@@ -521,58 +574,5 @@ impl Inner {
             }
         }
         dest
-    }
-
-    /// The committer: takes what is waiting (up to `commit_batch`), writes it in one
-    /// transaction, flushes once, answers every waiter, wakes the workers.
-    fn commit_loop(self: Arc<Self>, mut rx: mpsc::Receiver<Pending>) {
-        while let Some(first) = rx.blocking_recv() {
-            let mut batch = vec![first];
-            while batch.len() < self.config.commit_batch {
-                match rx.try_recv() {
-                    Ok(p) => batch.push(p),
-                    Err(_) => break,
-                }
-            }
-            // Sequence numbers are given here, in the order of acceptance, so that records of
-            // one order key are delivered in the order they were committed.
-            for p in &mut batch {
-                for item in &mut p.submission.items {
-                    match self.store.next_seq() {
-                        Ok(s) => item.seq = s,
-                        Err(e) => tracing::error!("sequence number: {e}"),
-                    }
-                }
-            }
-            let subs: Vec<Submission> = batch.iter().map(|p| p.submission.clone()).collect();
-            match self.store.commit(&subs) {
-                Ok(results) => {
-                    let mut woken: Vec<Arc<Destination>> = Vec::new();
-                    for (p, r) in batch.into_iter().zip(results) {
-                        if matches!(r, Accepted::New(_)) {
-                            for item in &p.submission.items {
-                                let dest = self.destination(&item.destination);
-                                if let Ok(mut q) = dest.queue.lock() {
-                                    q.pending.insert(item.seq, meta_of(item));
-                                }
-                                if !woken.iter().any(|d| Arc::ptr_eq(d, &dest)) {
-                                    woken.push(dest);
-                                }
-                            }
-                        }
-                        let _ = p.reply.send(Ok(r));
-                    }
-                    for d in woken {
-                        d.notify.notify_one();
-                    }
-                }
-                Err(e) => {
-                    tracing::error!("group commit failed: {e}");
-                    for p in batch {
-                        let _ = p.reply.send(Err(e.to_string()));
-                    }
-                }
-            }
-        }
     }
 }

@@ -1,13 +1,16 @@
 //! The one place that touches sled: trees, keys and encodings. Stages speak in domain types.
 //!
 //! Trees: `tokens` (token id → token record), `adapters` (name ‖ 0 ‖ version u32 BE → stored
-//! version), `adapter_state` (name → latest version and enabled flag), `exchanges` (exchange id
-//! → exchange record), and the relay's `outbox` and `dead` (destination ‖ 0 ‖ sequence u64 BE →
-//! item) and `dedup` (idempotency key → exchange id). Values are JSON. Keys that must sort
-//! (versions, sequences) are big-endian.
+//! version), `adapter_state` (name → latest version and enabled flag), the relay's `outbox`
+//! and `dead` (destination ‖ 0 ‖ sequence u64 BE → item) and `dedup` (idempotency key →
+//! exchange id), `routes`, and the audit log's `audit` and `audit_side` (see `audit.rs`).
+//! Values are JSON. Keys that must sort (versions, sequences, indexes) are big-endian.
 
+mod audit;
 mod relay;
 
+pub use audit::{AuditWrites, Lookup};
+pub(crate) use audit::{entry_key, lookup_key, node_key, sealed_key};
 pub use relay::{Accepted, DeadLetter, OutboxItem, Submission};
 
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
@@ -35,11 +38,12 @@ pub struct Store {
     tokens: sled::Tree,
     adapters: sled::Tree,
     adapter_state: sled::Tree,
-    exchanges: sled::Tree,
     outbox: sled::Tree,
     dead: sled::Tree,
     dedup: sled::Tree,
     routes: sled::Tree,
+    audit: sled::Tree,
+    audit_side: sled::Tree,
 }
 
 impl std::fmt::Debug for Store {
@@ -98,22 +102,6 @@ pub struct AdapterState {
     pub enabled: bool,
 }
 
-/// One exchange as recorded (until the audit log records it as well).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct ExchangeRecord {
-    pub id: String,
-    pub at: String,
-    pub member: String,
-    pub operation: String,
-    pub adapter: String,
-    pub record_type: String,
-    pub outcome: String,
-    #[serde(default)]
-    pub digest: Option<String>,
-    #[serde(default)]
-    pub error_codes: Vec<String>,
-}
-
 fn adapter_key(name: &str, version: u32) -> Vec<u8> {
     let mut k = Vec::with_capacity(name.len() + 5);
     k.extend_from_slice(name.as_bytes());
@@ -137,13 +125,14 @@ impl Store {
             adapter_state: db
                 .open_tree("adapter_state")
                 .map_err(sled_err("open adapter_state"))?,
-            exchanges: db
-                .open_tree("exchanges")
-                .map_err(sled_err("open exchanges"))?,
             outbox: db.open_tree("outbox").map_err(sled_err("open outbox"))?,
             dead: db.open_tree("dead").map_err(sled_err("open dead"))?,
             dedup: db.open_tree("dedup").map_err(sled_err("open dedup"))?,
             routes: db.open_tree("routes").map_err(sled_err("open routes"))?,
+            audit: db.open_tree("audit").map_err(sled_err("open audit"))?,
+            audit_side: db
+                .open_tree("audit_side")
+                .map_err(sled_err("open audit_side"))?,
             db,
         })
     }
@@ -302,25 +291,5 @@ impl Store {
                 Ok((id, decode("list routes", &v)?))
             })
             .collect()
-    }
-
-    /// Records an exchange.
-    pub fn record_exchange(&self, e: &ExchangeRecord) -> Result<(), StoreError> {
-        self.exchanges
-            .insert(e.id.as_bytes(), encode(e))
-            .map_err(sled_err("record exchange"))?;
-        Ok(())
-    }
-
-    /// An exchange by id.
-    pub fn exchange(&self, id: &str) -> Result<Option<ExchangeRecord>, StoreError> {
-        match self
-            .exchanges
-            .get(id.as_bytes())
-            .map_err(sled_err("read exchange"))?
-        {
-            Some(v) => Ok(Some(decode("read exchange", &v)?)),
-            None => Ok(None),
-        }
     }
 }

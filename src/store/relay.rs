@@ -1,8 +1,8 @@
 //! The relay's trees: the outbox of every destination, dead letters, and idempotency keys.
-//! One group commit writes the exchange records, the dedup keys and the outbox items of many
-//! ingests in a single transaction, then one flush makes them all durable.
+//! One group commit writes the dedup keys and the outbox items of many ingests, with their
+//! audit entries, in a single transaction, then one flush makes them all durable.
 
-use super::{ExchangeRecord, Store, StoreError, decode, encode, sled_err};
+use super::{AuditWrites, Store, StoreError, decode, encode, sled_err};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sled::Transactional;
@@ -41,21 +41,34 @@ pub struct DeadLetter {
     pub parked_at: String,
 }
 
-/// One ingest to commit: its exchange record, its idempotency key and its outbox items.
-#[derive(Debug, Clone)]
+/// One piece of work for a group commit: an ingest (its idempotency key and outbox items) or
+/// an administrative act, with the audit entries it reports.
+#[derive(Debug, Clone, Default)]
 pub struct Submission {
-    pub exchange: ExchangeRecord,
+    pub exchange_id: String,
     pub dedup_key: Option<String>,
     pub items: Vec<OutboxItem>,
+    pub audit: Vec<crate::audit::AuditDraft>,
 }
 
 /// What a commit did with one submission.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Accepted {
-    /// Written: the exchange id.
-    New(String),
-    /// Its idempotency key was seen before: the original exchange id; nothing written.
-    Duplicate(String),
+    /// Written: the exchange id and the index of its first audit entry.
+    New { exchange_id: String, audit_index: u64 },
+    /// Its idempotency key was seen before: the original exchange id; only the audit entry
+    /// of the repeat was written.
+    Duplicate { original: String, audit_index: u64 },
+}
+
+impl Accepted {
+    /// The exchange id the caller is told (the original one for a duplicate).
+    pub fn exchange_id(&self) -> &str {
+        match self {
+            Accepted::New { exchange_id, .. } => exchange_id,
+            Accepted::Duplicate { original, .. } => original,
+        }
+    }
 }
 
 /// `destination ‖ 0 ‖ seq` (big-endian), so that a prefix scan gives a destination's items in
@@ -80,47 +93,44 @@ impl Store {
         self.db.generate_id().map_err(sled_err("generate id"))
     }
 
-    /// Writes many submissions in one transaction and flushes once: when this returns, every
-    /// `New` one is durable.
-    pub fn commit(&self, batch: &[Submission]) -> Result<Vec<Accepted>, StoreError> {
-        let result = (&self.exchanges, &self.dedup, &self.outbox).transaction(|(ex, dd, ob)| {
-            let mut out = Vec::with_capacity(batch.len());
-            for s in batch {
-                if let Some(k) = &s.dedup_key
-                    && let Some(orig) = dd.get(k.as_bytes())?
-                {
-                    out.push(Accepted::Duplicate(
-                        String::from_utf8_lossy(&orig).into_owned(),
-                    ));
-                    continue;
+    /// Writes the idempotency keys and outbox items of new submissions and the audit log's
+    /// writes in one transaction, and flushes once: when this returns, all of it is durable.
+    /// Only the committer calls this (it alone writes `dedup` and appends to the log).
+    pub fn commit(&self, new: &[&Submission], audit: &AuditWrites) -> Result<(), StoreError> {
+        let result = (&self.dedup, &self.outbox, &self.audit, &self.audit_side).transaction(
+            |(dd, ob, log, side)| {
+                for s in new {
+                    if let Some(k) = &s.dedup_key {
+                        dd.insert(k.as_bytes(), s.exchange_id.as_bytes())?;
+                    }
+                    for item in &s.items {
+                        ob.insert(item_key(&item.destination, item.seq), encode(item))?;
+                    }
                 }
-                if let Some(k) = &s.dedup_key {
-                    dd.insert(k.as_bytes(), s.exchange.id.as_bytes())?;
+                for (k, v) in &audit.log {
+                    log.insert(k.as_slice(), v.as_slice())?;
                 }
-                ex.insert(s.exchange.id.as_bytes(), encode(&s.exchange))?;
-                for item in &s.items {
-                    ob.insert(item_key(&item.destination, item.seq), encode(item))?;
+                for (k, v) in &audit.side {
+                    side.insert(k.as_slice(), v.as_slice())?;
                 }
-                out.push(Accepted::New(s.exchange.id.clone()));
-            }
-            Ok::<_, ConflictableTransactionError<()>>(out)
-        });
-        let out = match result {
-            Ok(out) => out,
+                Ok::<_, ConflictableTransactionError<()>>(())
+            },
+        );
+        match result {
+            Ok(()) | Err(TransactionError::Abort(())) => {}
             Err(TransactionError::Storage(e)) => {
                 return Err(StoreError::Sled {
                     action: "commit ingests",
                     source: e,
                 });
             }
-            Err(TransactionError::Abort(())) => Vec::new(),
-        };
+        }
         // The records are in sled's cache now; insist on making them durable before anyone
         // is told they are.
         let mut last = None;
         for attempt in 0..5u64 {
             match self.flush() {
-                Ok(()) => return Ok(out),
+                Ok(()) => return Ok(()),
                 Err(e) => {
                     last = Some(e);
                     std::thread::sleep(std::time::Duration::from_millis(50 * (attempt + 1)));

@@ -1,0 +1,257 @@
+//! Audit entries: what a stage reports (`AuditDraft`), what the log commits to (`AuditEntry`,
+//! hashed as RFC 8785 canonical JSON) and what is kept apart from it (`Sealed`: the subject in
+//! clear, the payload and the salt that opens both commitments), so that a payload or a subject
+//! can be purged while the log still verifies.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+/// What happened, as a stage reports it; the log gives it an index, a time and commitments.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AuditDraft {
+    /// The exchange this act belongs to (a new one for administrative acts).
+    pub exchange_id: String,
+    /// The member that acted (agency code), or `hub` for the hub's own acts.
+    pub actor: String,
+    /// The other side: an adapter or a member, when there is one.
+    pub counterparty: Option<String>,
+    /// `ingest`, `deliver`, `park`, `pull`, `deny`, `register`, `replay`, `discard`, …
+    pub operation: String,
+    pub record_type: Option<String>,
+    /// The personal ID the record is about, when there is one.
+    pub subject: Option<String>,
+    pub purpose: Option<String>,
+    /// The fields disclosed (pulls).
+    pub fields: Vec<String>,
+    /// `accepted`, `rejected`, `duplicate`, `delivered`, `parked`, `allowed`, `denied`, `ok`, …
+    pub outcome: String,
+    pub error_code: Option<String>,
+    pub latency_ms: u64,
+    /// Another exchange this act refers to (the original of a duplicate, a replayed record).
+    pub refers_to: Option<String>,
+    /// The record exchanged, committed to and kept apart.
+    pub payload: Option<Value>,
+}
+
+/// An entry of the log. Serialised with its keys in lexicographic order and integers only, so
+/// `serde_json` writes it exactly as RFC 8785 does (a test checks this against a JCS library);
+/// the leaf hash is over those bytes.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct AuditEntry {
+    pub actor: String,
+    pub counterparty: Option<String>,
+    pub error_code: Option<String>,
+    pub exchange_id: String,
+    pub fields: Vec<String>,
+    pub index: u64,
+    pub latency_ms: u64,
+    pub operation: String,
+    pub outcome: String,
+    /// `SHA-256(salt ‖ RFC 8785 payload)` in hex, when there is a payload.
+    pub payload_commitment: Option<String>,
+    pub purpose: Option<String>,
+    pub record_type: Option<String>,
+    pub refers_to: Option<String>,
+    /// `SHA-256(salt ‖ "subject:" ‖ personal ID)` in hex, when there is a subject.
+    pub subject_commitment: Option<String>,
+    /// RFC 3339 UTC with milliseconds; never earlier than the entry before.
+    pub time: String,
+    /// The entry format.
+    pub v: u32,
+}
+
+/// What is kept beside an entry and can be purged: the salt, the subject, the payload.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Sealed {
+    /// 16 random bytes, base64.
+    pub salt: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload: Option<Value>,
+}
+
+/// Why an entry could not be opened or checked.
+#[derive(Debug, thiserror::Error)]
+pub enum EntryError {
+    #[error("the salt is not base64 of 16 bytes")]
+    Salt,
+    #[error("the payload cannot be canonicalised: {0}")]
+    Canonical(String),
+}
+
+impl AuditEntry {
+    /// The bytes the leaf hash is over.
+    pub fn canonical_bytes(&self) -> Vec<u8> {
+        // A struct of strings, integers and options always serialises.
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+}
+
+fn salt_bytes(salt: &str) -> Result<[u8; 16], EntryError> {
+    use base64::Engine as _;
+    let v = base64::engine::general_purpose::STANDARD
+        .decode(salt)
+        .map_err(|_| EntryError::Salt)?;
+    v.try_into().map_err(|_| EntryError::Salt)
+}
+
+/// A fresh random salt, base64.
+pub fn new_salt() -> String {
+    use base64::Engine as _;
+    let salt: [u8; 16] = rand::random();
+    base64::engine::general_purpose::STANDARD.encode(salt)
+}
+
+/// The commitment to a subject.
+pub fn subject_commitment(salt: &str, subject: &str) -> Result<String, EntryError> {
+    let mut h = Sha256::new();
+    h.update(salt_bytes(salt)?);
+    h.update(b"subject:");
+    h.update(subject.as_bytes());
+    Ok(hex::encode(h.finalize()))
+}
+
+/// The commitment to a payload: `SHA-256(salt ‖ RFC 8785 canonical JSON)`.
+pub fn payload_commitment(salt: &str, payload: &Value) -> Result<String, EntryError> {
+    let canonical = serde_json_canonicalizer::to_vec(payload)
+        .map_err(|e| EntryError::Canonical(e.to_string()))?;
+    let mut h = Sha256::new();
+    h.update(salt_bytes(salt)?);
+    h.update(&canonical);
+    Ok(hex::encode(h.finalize()))
+}
+
+/// Seals a draft: the entry the log commits to and what is kept apart.
+pub fn seal(
+    draft: AuditDraft,
+    index: u64,
+    time: String,
+) -> Result<(AuditEntry, Sealed), EntryError> {
+    let salt = new_salt();
+    let subject_c = match &draft.subject {
+        Some(s) => Some(subject_commitment(&salt, s)?),
+        None => None,
+    };
+    let payload_c = match &draft.payload {
+        Some(p) => Some(payload_commitment(&salt, p)?),
+        None => None,
+    };
+    let entry = AuditEntry {
+        actor: draft.actor,
+        counterparty: draft.counterparty,
+        error_code: draft.error_code,
+        exchange_id: draft.exchange_id,
+        fields: draft.fields,
+        index,
+        latency_ms: draft.latency_ms,
+        operation: draft.operation,
+        outcome: draft.outcome,
+        payload_commitment: payload_c,
+        purpose: draft.purpose,
+        record_type: draft.record_type,
+        refers_to: draft.refers_to,
+        subject_commitment: subject_c,
+        time,
+        v: 1,
+    };
+    Ok((
+        entry,
+        Sealed {
+            salt,
+            subject: draft.subject,
+            payload: draft.payload,
+        },
+    ))
+}
+
+/// Checks what is kept apart against an entry's commitments. Parts already purged (absent)
+/// are not checked; a part present without its commitment is an error.
+pub fn check_sealed(entry: &AuditEntry, sealed: &Sealed) -> Result<(), String> {
+    if let Some(s) = &sealed.subject {
+        let c = subject_commitment(&sealed.salt, s).map_err(|e| e.to_string())?;
+        if entry.subject_commitment.as_deref() != Some(c.as_str()) {
+            return Err("the subject does not match the entry's subject commitment".into());
+        }
+    }
+    if let Some(p) = &sealed.payload {
+        let c = payload_commitment(&sealed.salt, p).map_err(|e| e.to_string())?;
+        if entry.payload_commitment.as_deref() != Some(c.as_str()) {
+            return Err("the payload does not match the entry's payload commitment".into());
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn entry(s: String, n: u64) -> AuditEntry {
+        AuditEntry {
+            actor: s.clone(),
+            counterparty: Some(format!("{s}\u{1}\"\\")),
+            error_code: None,
+            exchange_id: "0195".into(),
+            fields: vec![s.clone(), "full_name".into()],
+            index: n,
+            latency_ms: n / 3,
+            operation: "pull".into(),
+            outcome: "allowed".into(),
+            payload_commitment: None,
+            purpose: Some("Nguyễn Thị Ánh \u{7f}\u{2028}".into()),
+            record_type: Some("citizen".into()),
+            refers_to: None,
+            subject_commitment: Some(s),
+            time: "2026-11-24T01:02:03.456Z".into(),
+            v: 1,
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn serde_json_writes_entries_as_rfc8785(s in "\\PC{0,40}", n in 0u64..(1 << 53)) {
+            let e = entry(s, n);
+            let ours = e.canonical_bytes();
+            let jcs = serde_json_canonicalizer::to_vec(&serde_json::to_value(&e).unwrap()).unwrap();
+            prop_assert_eq!(ours, jcs);
+        }
+    }
+
+    #[test]
+    fn commitments_open_and_detect_changes() {
+        let draft = AuditDraft {
+            exchange_id: "x".into(),
+            actor: "000.00.00.G07".into(),
+            operation: "pull".into(),
+            outcome: "allowed".into(),
+            subject: Some("001099012345".into()),
+            payload: Some(serde_json::json!({"full_name": "Lê Văn A", "b": 1})),
+            ..Default::default()
+        };
+        let (e, sealed) = seal(draft, 7, "t".into()).unwrap();
+        check_sealed(&e, &sealed).unwrap();
+        let mut other = sealed.clone();
+        other.subject = Some("001099012346".into());
+        assert!(check_sealed(&e, &other).unwrap_err().contains("subject"));
+        let mut other = sealed.clone();
+        other.payload = Some(serde_json::json!({"full_name": "Lê Văn B", "b": 1}));
+        assert!(check_sealed(&e, &other).unwrap_err().contains("payload"));
+        // Purged parts are not checked, and the entry itself is unchanged by a purge.
+        let purged = Sealed {
+            salt: sealed.salt.clone(),
+            subject: None,
+            payload: None,
+        };
+        check_sealed(&e, &purged).unwrap();
+        // Key order of the payload does not matter (RFC 8785).
+        let reordered: Value = serde_json::from_str(r#"{"b":1,"full_name":"Lê Văn A"}"#).unwrap();
+        assert_eq!(
+            payload_commitment(&sealed.salt, &reordered).unwrap(),
+            e.payload_commitment.clone().unwrap()
+        );
+    }
+}

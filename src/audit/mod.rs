@@ -1,0 +1,338 @@
+//! The exchange log as a transparency log (RFC 6962/9162 Merkle tree, C2SP signed
+//! checkpoints).
+//!
+//! Every exchange and every administrative act is an `AuditDraft` handed to the relay's
+//! committer with the work it belongs to; the committer seals the drafts into entries, appends
+//! them to the tree and writes everything in the same transaction and flush as the work, so an
+//! exchange is acknowledged only once its entry is durable. The committer is the only writer:
+//! the in-memory frontier (`merkle::Frontier`) changes only after a commit is durable.
+
+pub mod entry;
+pub mod export;
+pub mod merkle;
+pub mod note;
+mod query;
+
+pub use entry::{AuditDraft, AuditEntry, Sealed};
+pub use query::{Page, Query};
+
+use crate::config::hub::AuditConfig;
+use crate::signing::HubKey;
+use crate::store::{AuditWrites, Store, StoreError};
+use merkle::{Frontier, Hash, MerkleError};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// Why the log could not do something.
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Merkle(#[from] MerkleError),
+    #[error("entry {index}: {message}")]
+    Entry { index: u64, message: String },
+    #[error("signing a checkpoint: {0}")]
+    Sign(#[from] note::NoteError),
+    #[error("{0}")]
+    BadRequest(String),
+}
+
+#[derive(Debug)]
+struct LogState {
+    frontier: Frontier,
+    last_time: String,
+    checkpoint_size: u64,
+    checkpoint_at: Instant,
+}
+
+/// Appends prepared for one group commit: the writes, and the log's state once they are
+/// durable.
+#[derive(Debug)]
+pub struct Prepared {
+    pub writes: AuditWrites,
+    /// The index given to each draft, in order.
+    pub indexes: Vec<u64>,
+    frontier: Frontier,
+    last_time: String,
+}
+
+/// The log.
+pub struct AuditLog {
+    store: Store,
+    key: Arc<HubKey>,
+    every: u64,
+    secs: u64,
+    state: Mutex<LogState>,
+}
+
+impl std::fmt::Debug for AuditLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuditLog")
+            .field("size", &self.size())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Now, as the log writes times: RFC 3339 UTC with milliseconds, so that text order is time
+/// order.
+pub fn now_time() -> String {
+    chrono::Utc::now()
+        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string()
+}
+
+/// Any RFC 3339 time, as the log writes times.
+pub fn normalise_time(t: &str) -> Result<String, AuditError> {
+    let parsed = chrono::DateTime::parse_from_rfc3339(t).map_err(|e| {
+        AuditError::BadRequest(format!(
+            "{t:?} is not an RFC 3339 time such as 2026-11-24T08:00:00+07:00: {e}"
+        ))
+    })?;
+    Ok(parsed
+        .with_timezone(&chrono::Utc)
+        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string())
+}
+
+fn guard<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    match m.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    }
+}
+
+impl AuditLog {
+    /// Opens the log in `store`: reads its size, its right edge and its last checkpoint
+    /// (O(log n) reads; nothing is recomputed).
+    pub fn open(store: Store, key: Arc<HubKey>, cfg: &AuditConfig) -> Result<AuditLog, AuditError> {
+        let size = store.audit_size()?;
+        let frontier = Frontier::load(&store, size)?;
+        let last_time = match size.checked_sub(1) {
+            Some(last) => Self::read_entry(&store, last)?
+                .map(|e| e.time)
+                .unwrap_or_default(),
+            None => String::new(),
+        };
+        let checkpoint_size = store.latest_checkpoint()?.map(|(s, _)| s).unwrap_or(0);
+        Ok(AuditLog {
+            store,
+            key,
+            every: cfg.checkpoint_every,
+            secs: cfg.checkpoint_secs,
+            state: Mutex::new(LogState {
+                frontier,
+                last_time,
+                checkpoint_size,
+                checkpoint_at: Instant::now(),
+            }),
+        })
+    }
+
+    /// The hub's key.
+    pub fn key(&self) -> &Arc<HubKey> {
+        &self.key
+    }
+
+    /// The number of durable entries.
+    pub fn size(&self) -> u64 {
+        guard(&self.state).frontier.size()
+    }
+
+    /// The current root.
+    pub fn root(&self) -> Hash {
+        guard(&self.state).frontier.root()
+    }
+
+    fn read_entry(store: &Store, index: u64) -> Result<Option<AuditEntry>, AuditError> {
+        match store.audit_entry_bytes(index)? {
+            Some(b) => serde_json::from_slice(&b)
+                .map(Some)
+                .map_err(|e| AuditError::Entry {
+                    index,
+                    message: format!("not readable: {e}"),
+                }),
+            None => Ok(None),
+        }
+    }
+
+    /// Seals drafts into entries after the current end of the log. Only the committer calls
+    /// this, and applies the result with `applied` once it is durable.
+    pub fn prepare(&self, drafts: Vec<AuditDraft>) -> Result<Prepared, AuditError> {
+        let (mut frontier, mut last_time) = {
+            let s = guard(&self.state);
+            (s.frontier.clone(), s.last_time.clone())
+        };
+        let mut writes = AuditWrites::default();
+        let mut indexes = Vec::with_capacity(drafts.len());
+        for draft in drafts {
+            let index = frontier.size();
+            let now = now_time();
+            if now > last_time {
+                last_time = now;
+            }
+            let (actor, counterparty, exchange) = (
+                draft.actor.clone(),
+                draft.counterparty.clone(),
+                draft.exchange_id.clone(),
+            );
+            let (entry, sealed) = entry::seal(draft, index, last_time.clone()).map_err(|e| {
+                AuditError::Entry {
+                    index,
+                    message: e.to_string(),
+                }
+            })?;
+            let bytes = entry.canonical_bytes();
+            frontier.push(merkle::leaf_hash(&bytes), |level, i, h| {
+                writes
+                    .log
+                    .push((crate::store::node_key(level, i).to_vec(), h.to_vec()))
+            });
+            writes
+                .log
+                .push((crate::store::entry_key(index).to_vec(), bytes));
+            if let Some(s) = &sealed.subject {
+                writes
+                    .side
+                    .push((crate::store::lookup_key(b'S', s, index), Vec::new()));
+            }
+            writes
+                .side
+                .push((crate::store::lookup_key(b'M', &actor, index), Vec::new()));
+            if let Some(c) = counterparty.filter(|c| *c != actor) {
+                writes
+                    .side
+                    .push((crate::store::lookup_key(b'M', &c, index), Vec::new()));
+            }
+            writes
+                .side
+                .push((crate::store::lookup_key(b'X', &exchange, index), Vec::new()));
+            writes.side.push((
+                crate::store::sealed_key(index).to_vec(),
+                serde_json::to_vec(&sealed).unwrap_or_default(),
+            ));
+            indexes.push(index);
+        }
+        Ok(Prepared {
+            writes,
+            indexes,
+            frontier,
+            last_time,
+        })
+    }
+
+    /// Takes the state of a prepared append once its writes are durable.
+    pub fn applied(&self, p: Prepared) {
+        let mut s = guard(&self.state);
+        s.frontier = p.frontier;
+        s.last_time = p.last_time;
+    }
+
+    /// Whether a checkpoint is due (enough new entries, or enough time with some).
+    pub fn checkpoint_due(&self) -> bool {
+        let s = guard(&self.state);
+        let grown = s.frontier.size().saturating_sub(s.checkpoint_size);
+        grown >= self.every || (grown > 0 && s.checkpoint_at.elapsed().as_secs() >= self.secs)
+    }
+
+    /// Signs and stores a checkpoint of the current tree unless the latest one already has its
+    /// size; returns `(size, signed note)`. Only the committer calls this (or a tool with the
+    /// hub stopped).
+    pub fn checkpoint(&self) -> Result<(u64, String), AuditError> {
+        let (size, root, last) = {
+            let s = guard(&self.state);
+            (s.frontier.size(), s.frontier.root(), s.checkpoint_size)
+        };
+        if size == last
+            && let Some(note) = self.store.checkpoint_at(size)?
+        {
+            return Ok((size, note));
+        }
+        let c = note::Checkpoint {
+            origin: self.key.name().to_string(),
+            size,
+            root,
+        };
+        let signed = note::sign(&c.text(), self.key.name(), self.key.signing_key())?;
+        self.store.put_checkpoint(size, &signed)?;
+        let mut s = guard(&self.state);
+        s.checkpoint_size = size;
+        s.checkpoint_at = Instant::now();
+        Ok((size, signed))
+    }
+
+    /// The latest checkpoint `(size, note)`.
+    pub fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, AuditError> {
+        Ok(self.store.latest_checkpoint()?)
+    }
+
+    /// The checkpoint of a size, if one was made.
+    pub fn checkpoint_at(&self, size: u64) -> Result<Option<String>, AuditError> {
+        Ok(self.store.checkpoint_at(size)?)
+    }
+
+    /// Checkpoints made after size `after`.
+    pub fn checkpoints(&self, after: u64, limit: usize) -> Result<Vec<(u64, String)>, AuditError> {
+        Ok(self.store.checkpoints(after, limit)?)
+    }
+
+    fn within(&self, size: u64) -> Result<(), AuditError> {
+        let have = self.size();
+        if size > have {
+            return Err(MerkleError::BeyondLog { size, have }.into());
+        }
+        Ok(())
+    }
+
+    /// The inclusion proof of entry `index` in the tree of `size` entries.
+    pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>, AuditError> {
+        self.within(size)?;
+        Ok(merkle::inclusion_proof(&self.store, index, size)?)
+    }
+
+    /// The consistency proof between the trees of `from` and `to` entries.
+    pub fn consistency_proof(&self, from: u64, to: u64) -> Result<Vec<Hash>, AuditError> {
+        self.within(to)?;
+        Ok(merkle::consistency_proof(&self.store, from, to)?)
+    }
+
+    /// The root of the tree of `size` entries.
+    pub fn root_at(&self, size: u64) -> Result<Hash, AuditError> {
+        self.within(size)?;
+        Ok(merkle::root(&self.store, size)?)
+    }
+
+    /// Entry `index` and its sealed part (unless purged).
+    pub fn entry(&self, index: u64) -> Result<Option<(AuditEntry, Option<Sealed>)>, AuditError> {
+        let Some(e) = Self::read_entry(&self.store, index)? else {
+            return Ok(None);
+        };
+        Ok(Some((e, self.sealed(index)?)))
+    }
+
+    fn sealed(&self, index: u64) -> Result<Option<Sealed>, AuditError> {
+        match self.store.audit_sealed_bytes(index)? {
+            Some(b) => serde_json::from_slice(&b)
+                .map(Some)
+                .map_err(|e| AuditError::Entry {
+                    index,
+                    message: format!("sealed part not readable: {e}"),
+                }),
+            None => Ok(None),
+        }
+    }
+
+    /// The store the log lives in.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+}
+
+/// The personal ID a canonical record is about, if it names one (a citizen's own, or a
+/// dossier's applicant).
+pub fn subject_of(record: &serde_json::Value) -> Option<String> {
+    ["/personal_id", "/applicant/personal_id"]
+        .iter()
+        .find_map(|p| record.pointer(p).and_then(|v| v.as_str()))
+        .map(str::to_string)
+}

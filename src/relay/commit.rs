@@ -1,0 +1,234 @@
+//! The committer: the one thread that writes ingests, dedup keys and audit entries. It takes
+//! what is waiting (up to `commit_batch`), decides duplicates, gives outbox sequence numbers
+//! and audit indexes, writes everything in one transaction, flushes once, then answers every
+//! waiter and wakes the workers. It also signs checkpoints when they are due.
+
+use super::{Destination, Inner, meta_of};
+use crate::audit::AuditDraft;
+use crate::store::{Accepted, Submission};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+
+/// A piece of work for the committer.
+pub(crate) enum Work {
+    Submit(Submission),
+    /// Sign a checkpoint of everything durable so far.
+    Checkpoint,
+}
+
+/// What the committer did.
+#[derive(Debug)]
+pub(crate) enum Done {
+    Accepted(Accepted),
+    Checkpoint(u64, String),
+}
+
+pub(crate) struct Pending {
+    pub work: Work,
+    pub reply: Option<oneshot::Sender<Result<Done, String>>>,
+}
+
+impl Inner {
+    pub(super) fn commit_loop(self: Arc<Self>, mut rx: mpsc::Receiver<Pending>) {
+        let rt = match tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+        {
+            Ok(rt) => rt,
+            Err(e) => {
+                tracing::error!("the committer cannot start its timer: {e}");
+                return;
+            }
+        };
+        loop {
+            let wait = async { tokio::time::timeout(Duration::from_millis(500), rx.recv()).await };
+            let first = match rt.block_on(wait) {
+                Ok(Some(p)) => p,
+                Ok(None) => break,
+                Err(_) => {
+                    self.checkpoint_if_due();
+                    continue;
+                }
+            };
+            let mut batch = vec![first];
+            while batch.len() < self.config.commit_batch {
+                match rx.try_recv() {
+                    Ok(p) => batch.push(p),
+                    Err(_) => break,
+                }
+            }
+            self.commit_batch(batch);
+            self.checkpoint_if_due();
+        }
+        // Everything given has been written: a last checkpoint covers it.
+        if let Err(e) = self.audit.checkpoint() {
+            tracing::error!("the final checkpoint: {e}");
+        }
+    }
+
+    fn checkpoint_if_due(&self) {
+        if self.audit.checkpoint_due()
+            && let Err(e) = self.audit.checkpoint()
+        {
+            tracing::error!("signing a checkpoint: {e}");
+        }
+    }
+
+    fn commit_batch(self: &Arc<Self>, batch: Vec<Pending>) {
+        let mut submissions: Vec<(Submission, Option<String>)> = Vec::new();
+        let mut replies = Vec::new();
+        let mut checkpoints = Vec::new();
+        // Idempotency keys met in this batch, with their exchange id.
+        let mut fresh: HashMap<String, String> = HashMap::new();
+        for p in batch {
+            match p.work {
+                Work::Checkpoint => checkpoints.push(p.reply),
+                Work::Submit(mut s) => {
+                    let original = match &s.dedup_key {
+                        Some(k) => match fresh.get(k) {
+                            Some(x) => Some(x.clone()),
+                            None => match self.store.seen(k) {
+                                Ok(x) => x,
+                                Err(e) => {
+                                    if let Some(r) = p.reply {
+                                        let _ = r.send(Err(e.to_string()));
+                                    }
+                                    continue;
+                                }
+                            },
+                        },
+                        None => None,
+                    };
+                    match &original {
+                        Some(o) => {
+                            for d in &mut s.audit {
+                                d.outcome = "duplicate".into();
+                                d.refers_to = Some(o.clone());
+                            }
+                            s.items.clear();
+                        }
+                        None => {
+                            if let Some(k) = &s.dedup_key {
+                                fresh.insert(k.clone(), s.exchange_id.clone());
+                            }
+                            // Sequence numbers are given here, in the order of acceptance, so
+                            // that records of one order key are delivered in that order.
+                            for item in &mut s.items {
+                                match self.store.next_seq() {
+                                    Ok(n) => item.seq = n,
+                                    Err(e) => tracing::error!("sequence number: {e}"),
+                                }
+                            }
+                        }
+                    }
+                    submissions.push((s, original));
+                    replies.push(p.reply);
+                }
+            }
+        }
+        let drafts: Vec<AuditDraft> = submissions
+            .iter()
+            .flat_map(|(s, _)| s.audit.iter().cloned())
+            .collect();
+        let result = self.audit.prepare(drafts).map_err(|e| e.to_string());
+        let result = result.and_then(|prepared| {
+            let new: Vec<&Submission> = submissions
+                .iter()
+                .filter(|(_, o)| o.is_none())
+                .map(|(s, _)| s)
+                .collect();
+            self.store
+                .commit(&new, &prepared.writes)
+                .map(|()| prepared)
+                .map_err(|e| e.to_string())
+        });
+        match result {
+            Ok(prepared) => {
+                let mut indexes = prepared.indexes.clone().into_iter();
+                self.audit.applied(prepared);
+                let mut woken: Vec<Arc<Destination>> = Vec::new();
+                for ((s, original), reply) in submissions.into_iter().zip(replies) {
+                    let mut first = None;
+                    for _ in &s.audit {
+                        let i = indexes.next();
+                        first = first.or(i);
+                    }
+                    let audit_index = first.unwrap_or(u64::MAX);
+                    let accepted = match original {
+                        Some(original) => Accepted::Duplicate {
+                            original,
+                            audit_index,
+                        },
+                        None => {
+                            for item in &s.items {
+                                let dest = self.destination(&item.destination);
+                                if let Ok(mut q) = dest.queue.lock() {
+                                    q.pending.insert(item.seq, meta_of(item));
+                                }
+                                if !woken.iter().any(|d| Arc::ptr_eq(d, &dest)) {
+                                    woken.push(dest);
+                                }
+                            }
+                            Accepted::New {
+                                exchange_id: s.exchange_id,
+                                audit_index,
+                            }
+                        }
+                    };
+                    if let Some(r) = reply {
+                        let _ = r.send(Ok(Done::Accepted(accepted)));
+                    }
+                }
+                for d in woken {
+                    d.notify.notify_one();
+                }
+            }
+            Err(e) => {
+                tracing::error!("group commit failed: {e}");
+                for r in replies.into_iter().flatten() {
+                    let _ = r.send(Err(e.clone()));
+                }
+            }
+        }
+        for reply in checkpoints {
+            let done = self
+                .audit
+                .checkpoint()
+                .map(|(size, note)| Done::Checkpoint(size, note))
+                .map_err(|e| e.to_string());
+            if let Some(r) = reply {
+                let _ = r.send(done);
+            }
+        }
+    }
+
+    /// Records an audit entry without waiting for it to be durable (delivery outcomes: the
+    /// outbox item is the durable record until then).
+    pub(crate) fn audit_later(&self, draft: AuditDraft) {
+        let Some(tx) = self.audit_tx.lock().ok().and_then(|t| t.clone()) else {
+            tracing::error!(operation = %draft.operation, "the committer has stopped; audit entry not written");
+            return;
+        };
+        let p = Pending {
+            work: Work::Submit(Submission {
+                exchange_id: draft.exchange_id.clone(),
+                audit: vec![draft],
+                ..Default::default()
+            }),
+            reply: None,
+        };
+        match tx.try_send(p) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(p)) => {
+                tokio::spawn(async move {
+                    let _ = tx.send(p).await;
+                });
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                tracing::error!("the committer has stopped; audit entry not written");
+            }
+        }
+    }
+}

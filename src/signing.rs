@@ -1,0 +1,122 @@
+//! The hub's Ed25519 key: it signs audit checkpoints and the answers given to consumers.
+//!
+//! The key file holds the 32-byte seed in base64 on one line. The hub creates it (mode 0600)
+//! on first start when the configured file does not exist; keep it secret and backed up with
+//! the data directory: the published verifier key is derived from it.
+
+use crate::audit::note::{NoteError, Verifier};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use ed25519_dalek::{Signer, SigningKey};
+use std::path::{Path, PathBuf};
+
+/// Why the key could not be read or made.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("signing key {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("signing key {path}: not base64 of a 32-byte Ed25519 seed")]
+    Format { path: PathBuf },
+    #[error("signing key: {0}")]
+    Name(#[from] NoteError),
+}
+
+/// The hub's signing key and the name it signs under.
+pub struct HubKey {
+    name: String,
+    key: SigningKey,
+    verifier: Verifier,
+}
+
+impl std::fmt::Debug for HubKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HubKey")
+            .field("name", &self.name)
+            .field("verifier", &self.verifier.encode())
+            .finish_non_exhaustive()
+    }
+}
+
+impl HubKey {
+    /// A key from its seed.
+    pub fn from_seed(name: &str, seed: [u8; 32]) -> Result<HubKey, KeyError> {
+        let key = SigningKey::from_bytes(&seed);
+        let verifier = Verifier::new(name, key.verifying_key())?;
+        Ok(HubKey {
+            name: name.to_string(),
+            key,
+            verifier,
+        })
+    }
+
+    /// Reads the key file, or creates it with a fresh random seed when it does not exist.
+    pub fn load_or_create(name: &str, path: &Path) -> Result<HubKey, KeyError> {
+        let io = |source| KeyError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        match std::fs::read_to_string(path) {
+            Ok(text) => {
+                let seed: [u8; 32] = B64
+                    .decode(text.trim())
+                    .ok()
+                    .and_then(|v| v.try_into().ok())
+                    .ok_or_else(|| KeyError::Format {
+                        path: path.to_path_buf(),
+                    })?;
+                HubKey::from_seed(name, seed)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let seed: [u8; 32] = rand::random();
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir).map_err(io)?;
+                }
+                write_secret(path, &format!("{}\n", B64.encode(seed))).map_err(io)?;
+                tracing::info!(path = %path.display(), "created the hub's signing key");
+                HubKey::from_seed(name, seed)
+            }
+            Err(e) => Err(io(e)),
+        }
+    }
+
+    /// The name it signs under (the audit log's origin).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The signing key.
+    pub fn signing_key(&self) -> &SigningKey {
+        &self.key
+    }
+
+    /// Its verifier key (`name+id+base64`), as published at `/v1/keys`.
+    pub fn verifier(&self) -> &Verifier {
+        &self.verifier
+    }
+
+    /// A detached Ed25519 signature over `bytes`, base64.
+    pub fn sign_b64(&self, bytes: &[u8]) -> String {
+        B64.encode(self.key.sign(bytes).to_bytes())
+    }
+}
+
+#[cfg(unix)]
+fn write_secret(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()
+}
+
+#[cfg(not(unix))]
+fn write_secret(path: &Path, text: &str) -> std::io::Result<()> {
+    std::fs::write(path, text)
+}
