@@ -2,7 +2,9 @@
 //! pushed concurrently while the destination fails at random (500s, hangs past the time-out,
 //! connections reset mid-answer), and the hub is killed with SIGKILL twice mid-run and
 //! restarted. At the end every acknowledged event reached the destination, per dossier in
-//! order, each idempotency key applied once; nothing acknowledged is missing, nothing extra.
+//! order, each idempotency key applied once; nothing acknowledged is missing, nothing extra;
+//! and the audit log, exported and verified with the CLI, holds an accepted ingest entry for
+//! every acknowledged exchange.
 
 mod common;
 
@@ -58,6 +60,18 @@ impl HubProcess {
     }
 }
 
+/// Kills the hub if the test fails before it stops it.
+struct KillOnDrop(Arc<Mutex<Child>>);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Ok(mut c) = self.0.lock() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -80,6 +94,7 @@ async fn acknowledged_events_survive_sigkill_and_arrive_in_order_once() {
     let token = hub.token("000.00.00.H42", "provider");
     let admin = hub.token("000.00.00.A01", "admin");
     let child = Arc::new(Mutex::new(hub.start()));
+    let _guard = KillOnDrop(child.clone());
     let url = format!("http://{}", hub.addr);
 
     let acked = Arc::new(Mutex::new(HashSet::<String>::new()));
@@ -215,6 +230,53 @@ async fn acknowledged_events_survive_sigkill_and_arrive_in_order_once() {
             log.duplicates
         );
     }
+    // The audit log verifies, and every acknowledged exchange has its entry.
+    let export = data.path().join("audit.jsonl");
+    let cli = |args: &[&str]| {
+        let out = hub
+            .command()
+            .args(args)
+            .args(["--hub", &url])
+            .env("LIENTHONG_TOKEN", &admin)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    cli(&["audit", "export", "--out", export.to_str().unwrap()]);
+    let key = cli(&["audit", "key"]);
+    let out = hub
+        .command()
+        .args([
+            "audit",
+            "verify",
+            export.to_str().unwrap(),
+            "--key",
+            key.trim(),
+        ])
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{report}");
+    assert!(report.starts_with("verified:"), "{report}");
+    let mut logged = HashSet::new();
+    for line in std::fs::read_to_string(&export).unwrap().lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let e = &v["entry"];
+        if e["operation"] == "ingest" && e["outcome"] == "accepted" {
+            logged.insert(e["exchange_id"].as_str().unwrap().to_string());
+        }
+    }
+    assert_eq!(
+        logged, acked,
+        "an accepted ingest entry for every acknowledged exchange, and no other"
+    );
+    eprintln!("audit log: {report}");
+
     // A graceful stop at the end (SIGTERM flushes); the store opens cleanly after the kills,
     // with no dead letter and an empty outbox.
     let mut c = child.lock().unwrap();

@@ -50,7 +50,11 @@ async fn zeep_pushes_through_the_generated_wsdl() {
             ..Default::default()
         })
         .unwrap();
-    let stored = &page.entries.first().expect("the exchange was recorded").entry;
+    let stored = &page
+        .entries
+        .first()
+        .expect("the exchange was recorded")
+        .entry;
     assert_eq!(stored.outcome, "accepted");
     assert_eq!(stored.actor, HATINH);
     assert_eq!(lines[1]["call"], "bad");

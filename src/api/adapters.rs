@@ -80,7 +80,10 @@ async fn register(
         .map_err(Problem::internal)?;
     let body = serde_json::to_value(&reg).unwrap_or_default();
     let mut draft = super::act(&caller, "register");
-    draft.counterparty = body.get("name").and_then(|v| v.as_str()).map(str::to_string);
+    draft.counterparty = body
+        .get("name")
+        .and_then(|v| v.as_str())
+        .map(str::to_string);
     draft.outcome = if reg.accepted { "accepted" } else { "refused" }.into();
     draft.payload = Some(json!({ "definition": submission.definition, "registration": body }));
     state.record(draft).await?;

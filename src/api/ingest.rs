@@ -9,11 +9,11 @@ use super::soap::{
     Face, face_of, soap_action_of, soap_fault, soap_response, wsdl_adapter, wsdl_typed,
 };
 use super::{AppState, Auth, Problem, read_body};
+use crate::audit::{AuditDraft, subject_of};
 use crate::auth::Role;
 use crate::check::translate_validate;
 use crate::model::record_digest;
 use crate::registry::{ActiveAdapter, AdapterRegistry};
-use crate::audit::{AuditDraft, subject_of};
 use crate::translate::soap_action;
 use axum::Router;
 use axum::body::Body;
@@ -275,7 +275,9 @@ async fn ingest_inner(
                 .unwrap_or_default()
                 .to_string();
             let (id, duplicate) = match accepted {
-                crate::store::Accepted::New { exchange_id: id, .. } => {
+                crate::store::Accepted::New {
+                    exchange_id: id, ..
+                } => {
                     state.metrics.inc(
                         "lienthong_ingest_accepted_total",
                         &[("adapter", &name), ("record_type", &record_type)],

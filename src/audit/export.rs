@@ -159,8 +159,11 @@ pub fn write<W: Write, N: Nodes + ?Sized>(
         count += 1;
         progress(count);
     }
-    serde_json::to_writer(&mut out, &serde_json::json!({"end": End { entries: count }}))
-        .map_err(std::io::Error::from)?;
+    serde_json::to_writer(
+        &mut out,
+        &serde_json::json!({"end": End { entries: count }}),
+    )
+    .map_err(std::io::Error::from)?;
     out.write_all(b"\n")?;
     out.flush()?;
     Ok(count)
@@ -324,7 +327,10 @@ pub fn verify<R: BufRead>(
                 return Err(bad(
                     line_no,
                     None,
-                    format!("the trailer counts {} entries, the file has {count}", end.entries),
+                    format!(
+                        "the trailer counts {} entries, the file has {count}",
+                        end.entries
+                    ),
                 ));
             }
             if expected != header.to_index {
@@ -337,8 +343,7 @@ pub fn verify<R: BufRead>(
                     ),
                 ));
             }
-            if next_line(&mut buf).map_err(|r| bad(line_no + 1, None, r))?
-                && !buf.trim().is_empty()
+            if next_line(&mut buf).map_err(|r| bad(line_no + 1, None, r))? && !buf.trim().is_empty()
             {
                 return Err(bad(line_no + 1, None, "text after the trailer".into()));
             }
@@ -353,7 +358,11 @@ pub fn verify<R: BufRead>(
             });
         }
         let Some(raw) = line.entry else {
-            return Err(bad(line_no, None, "neither an entry nor the trailer".into()));
+            return Err(bad(
+                line_no,
+                None,
+                "neither an entry nor the trailer".into(),
+            ));
         };
         let entry: AuditEntry = serde_json::from_str(raw.get())
             .map_err(|e| bad(line_no, None, format!("the entry is not readable: {e}")))?;
@@ -373,11 +382,19 @@ pub fn verify<R: BufRead>(
             return Err(bad(line_no, index, reason));
         }
         if entry.index >= header.to_index {
-            return Err(bad(line_no, index, "beyond the slice the header names".into()));
+            return Err(bad(
+                line_no,
+                index,
+                "beyond the slice the header names".into(),
+            ));
         }
         let proof: Option<Vec<Hash>> = line.proof.iter().map(|p| decode_hash(p)).collect();
         let Some(proof) = proof else {
-            return Err(bad(line_no, index, "a proof hash is not base64 of 32 bytes".into()));
+            return Err(bad(
+                line_no,
+                index,
+                "a proof hash is not base64 of 32 bytes".into(),
+            ));
         };
         // The entry is hashed as written; an entry changed in any byte, or re-encoded, leads
         // to another leaf.

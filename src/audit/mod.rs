@@ -176,12 +176,11 @@ impl AuditLog {
                 draft.counterparty.clone(),
                 draft.exchange_id.clone(),
             );
-            let (entry, sealed) = entry::seal(draft, index, last_time.clone()).map_err(|e| {
-                AuditError::Entry {
+            let (entry, sealed) =
+                entry::seal(draft, index, last_time.clone()).map_err(|e| AuditError::Entry {
                     index,
                     message: e.to_string(),
-                }
-            })?;
+                })?;
             let bytes = entry.canonical_bytes();
             frontier.push(merkle::leaf_hash(&bytes), |level, i, h| {
                 writes

@@ -149,9 +149,9 @@ fn split(note: &str) -> Result<(&str, Vec<(&str, Vec<u8>)>), NoteError> {
                 "signature line {line:?} has no signature"
             )));
         };
-        let blob = B64.decode(b64).map_err(|e| {
-            NoteError::Malformed(format!("signature of {name} is not base64: {e}"))
-        })?;
+        let blob = B64
+            .decode(b64)
+            .map_err(|e| NoteError::Malformed(format!("signature of {name} is not base64: {e}")))?;
         if blob.len() < 5 {
             return Err(NoteError::Malformed(format!(
                 "signature of {name} is too short"
@@ -196,7 +196,12 @@ pub struct Checkpoint {
 impl Checkpoint {
     /// The checkpoint's text (the note body).
     pub fn text(&self) -> String {
-        format!("{}\n{}\n{}\n", self.origin, self.size, B64.encode(self.root))
+        format!(
+            "{}\n{}\n{}\n",
+            self.origin,
+            self.size,
+            B64.encode(self.root)
+        )
     }
 
     /// Reads a checkpoint's text (extension lines after the root are allowed and ignored).
@@ -291,10 +296,12 @@ mod tests {
         let key = SigningKey::from_bytes(&seed[1..].try_into().unwrap());
         assert_eq!(sign(text, "PeterNeumann", &key).unwrap(), signed);
         // Keys the same tests reject: a wrong length, an unknown algorithm.
-        assert!(Verifier::parse(
-            "PeterNeumann+cc469956+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TWBADKEY=="
-        )
-        .is_err());
+        assert!(
+            Verifier::parse(
+                "PeterNeumann+cc469956+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TWBADKEY=="
+            )
+            .is_err()
+        );
         assert!(
             Verifier::parse("PeterNeumann+173116ae+ZRpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW")
                 .is_err()

@@ -129,7 +129,9 @@ impl AuditLog {
                 .as_ref()
                 .is_none_or(|m| entry.actor == *m || entry.counterparty.as_ref() == Some(m));
             let ok = member_ok
-                && q.subject.as_ref().is_none_or(|s| subject.as_ref() == Some(s))
+                && q.subject
+                    .as_ref()
+                    .is_none_or(|s| subject.as_ref() == Some(s))
                 && q.exchange_id
                     .as_ref()
                     .is_none_or(|x| entry.exchange_id == *x)
@@ -139,7 +141,12 @@ impl AuditLog {
                 continue;
             }
             if entries.len() == limit {
-                next = Some(entries.last().map(|f: &Found| f.entry.index).unwrap_or(index));
+                next = Some(
+                    entries
+                        .last()
+                        .map(|f: &Found| f.entry.index)
+                        .unwrap_or(index),
+                );
                 break;
             }
             entries.push(Found { entry, subject });

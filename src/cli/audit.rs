@@ -132,7 +132,8 @@ pub(crate) fn run(c: AuditCommand) -> anyhow::Result<Outcome> {
             bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
             let mut sink: Box<dyn std::io::Write> = match &out {
                 Some(p) => Box::new(std::io::BufWriter::new(
-                    std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
+                    std::fs::File::create(p)
+                        .with_context(|| format!("creating {}", p.display()))?,
                 )),
                 None => Box::new(std::io::stdout().lock()),
             };
@@ -170,7 +171,8 @@ pub(crate) fn run(c: AuditCommand) -> anyhow::Result<Outcome> {
             let note = hub.client()?.get_text("/v1/audit/checkpoint")?;
             match out {
                 Some(p) => {
-                    std::fs::write(&p, &note).with_context(|| format!("writing {}", p.display()))?;
+                    std::fs::write(&p, &note)
+                        .with_context(|| format!("writing {}", p.display()))?;
                     eprintln!("checkpoint saved to {}", p.display());
                 }
                 None => print!("{note}"),
@@ -398,8 +400,8 @@ fn verify_online(
             Verifier::parse(&k)?
         }
     };
-    let old_note = std::fs::read_to_string(saved)
-        .with_context(|| format!("reading {}", saved.display()))?;
+    let old_note =
+        std::fs::read_to_string(saved).with_context(|| format!("reading {}", saved.display()))?;
     let fail = |why: String| -> anyhow::Result<Outcome> {
         match format {
             super::OutputFormat::Json => {

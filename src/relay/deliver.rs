@@ -175,7 +175,13 @@ async fn attempt(inner: &Inner, dest: &Destination, seq: u64, opts: &DeliveryOpt
                 tracing::error!(destination = %dest.name, "removing a delivered record: {e}");
             }
             dest.delivered.fetch_add(1, Ordering::Relaxed);
-            inner.audit_later(outcome_draft(&dest.name, &item, "deliver", "delivered", None));
+            inner.audit_later(outcome_draft(
+                &dest.name,
+                &item,
+                "deliver",
+                "delivered",
+                None,
+            ));
             inner.metrics.inc(
                 "lienthong_relay_delivered_total",
                 &[

@@ -18,10 +18,10 @@ mod deliver;
 
 pub use breaker::BreakerState;
 
+use crate::audit::{AuditDraft, AuditLog};
 use crate::config::hub::{RelayConfig, RouteConfig};
 use crate::metrics::Metrics;
 use crate::registry::AdapterRegistry;
-use crate::audit::{AuditDraft, AuditLog};
 use crate::store::{Accepted, OutboxItem, Store, StoreError, Submission};
 use commit::{Done, Pending, Work};
 use serde::Serialize;

@@ -107,12 +107,10 @@ impl Store {
         from: u64,
         to: u64,
     ) -> impl Iterator<Item = Result<(u64, sled::IVec), StoreError>> + use<> {
-        self.audit
-            .range(entry_key(from)..entry_key(to))
-            .map(|r| {
-                let (k, v) = r.map_err(sled_err("read audit entries"))?;
-                Ok((tail_index(&k), v))
-            })
+        self.audit.range(entry_key(from)..entry_key(to)).map(|r| {
+            let (k, v) = r.map_err(sled_err("read audit entries"))?;
+            Ok((tail_index(&k), v))
+        })
     }
 
     /// The sealed part of entry `index`, unless purged.

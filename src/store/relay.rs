@@ -55,7 +55,10 @@ pub struct Submission {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Accepted {
     /// Written: the exchange id and the index of its first audit entry.
-    New { exchange_id: String, audit_index: u64 },
+    New {
+        exchange_id: String,
+        audit_index: u64,
+    },
     /// Its idempotency key was seen before: the original exchange id; only the audit entry
     /// of the repeat was written.
     Duplicate { original: String, audit_index: u64 },

@@ -68,7 +68,7 @@ pub fn adapters_for_relay(dir: &Path, portal: &str, max_attempts: u32) -> std::p
     out
 }
 
-fn copy_dir(from: &Path, to: &Path) {
+pub fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for e in std::fs::read_dir(from).unwrap() {
         let e = e.unwrap();

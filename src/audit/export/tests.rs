@@ -76,7 +76,10 @@ fn an_export_verifies_whole_and_in_slices() {
     let v = check(&f, &export(&f, 5, 5, false)).unwrap();
     assert_eq!(v.entries, 0);
     let text = export(&f, 0, 300, true);
-    assert!(!text.contains("0010990"), "no personal ID in a pseudonymised export");
+    assert!(
+        !text.contains("0010990"),
+        "no personal ID in a pseudonymised export"
+    );
     let v = check(&f, &text).unwrap();
     assert!(v.pseudonymised);
     assert_eq!(v.subjects_checked, 0);
