@@ -443,7 +443,7 @@ pub fn verify<R: BufRead>(
             ));
         }
         expected += 1;
-        if expected % 8192 == 0 {
+        if expected.is_multiple_of(8192) {
             progress(read.get());
         }
     }

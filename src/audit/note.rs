@@ -124,8 +124,11 @@ pub fn sign(text: &str, name: &str, key: &SigningKey) -> Result<String, NoteErro
     Ok(format!("{text}\n\u{2014} {name} {}\n", B64.encode(blob)))
 }
 
-/// Splits a signed note into its text and its signature lines `(name, blob)`.
-fn split(note: &str) -> Result<(&str, Vec<(&str, Vec<u8>)>), NoteError> {
+/// A signature line: the key name and `key id ‖ signature`.
+type SignatureLine<'a> = (&'a str, Vec<u8>);
+
+/// Splits a signed note into its text and its signature lines.
+fn split(note: &str) -> Result<(&str, Vec<SignatureLine<'_>>), NoteError> {
     let Some(at) = note.rfind("\n\n") else {
         return Err(NoteError::Malformed(
             "no blank line between the text and the signatures".into(),
