@@ -114,10 +114,37 @@ pub fn subject_commitment(salt: &str, subject: &str) -> Result<String, EntryErro
     Ok(hex::encode(h.finalize()))
 }
 
+/// Whether a value holds a number that is not an integer exactly representable as a double
+/// (where `serde_json` and RFC 8785 may write it differently).
+fn has_float(v: &Value) -> bool {
+    const EXACT: u64 = 1 << 53;
+    match v {
+        Value::Number(n) => {
+            n.is_f64()
+                || n.as_i64().is_some_and(|i| i.unsigned_abs() > EXACT)
+                || n.as_u64().is_some_and(|u| u > EXACT)
+        }
+        Value::Array(a) => a.iter().any(has_float),
+        Value::Object(o) => o.values().any(has_float),
+        _ => false,
+    }
+}
+
+/// RFC 8785 canonical JSON. Objects here keep their keys sorted (no `preserve_order`) and
+/// `serde_json` escapes strings as RFC 8785 does, so without floats (or integers beyond 2^53)
+/// its output is already
+/// canonical (a test checks this against the JCS library); with floats the library writes it.
+pub fn canonical_json(v: &Value) -> Result<Vec<u8>, EntryError> {
+    if has_float(v) {
+        serde_json_canonicalizer::to_vec(v).map_err(|e| EntryError::Canonical(e.to_string()))
+    } else {
+        serde_json::to_vec(v).map_err(|e| EntryError::Canonical(e.to_string()))
+    }
+}
+
 /// The commitment to a payload: `SHA-256(salt ‖ RFC 8785 canonical JSON)`.
 pub fn payload_commitment(salt: &str, payload: &Value) -> Result<String, EntryError> {
-    let canonical = serde_json_canonicalizer::to_vec(payload)
-        .map_err(|e| EntryError::Canonical(e.to_string()))?;
+    let canonical = canonical_json(payload)?;
     let mut h = Sha256::new();
     h.update(salt_bytes(salt)?);
     h.update(&canonical);
@@ -218,6 +245,35 @@ mod tests {
             let ours = e.canonical_bytes();
             let jcs = serde_json_canonicalizer::to_vec(&serde_json::to_value(&e).unwrap()).unwrap();
             prop_assert_eq!(ours, jcs);
+        }
+    }
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            (-1e12f64..1e12).prop_map(Value::from),
+            "\\PC{0,12}".prop_map(Value::from),
+            "[\\x00-\\x1f\\x7f\"\\\\/\\u{2028}]{0,4}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::from),
+                prop::collection::btree_map("\\PC{0,8}", inner, 0..6)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn canonical_json_is_rfc8785(v in json_value()) {
+            prop_assert_eq!(
+                canonical_json(&v).unwrap(),
+                serde_json_canonicalizer::to_vec(&v).unwrap()
+            );
         }
     }
 

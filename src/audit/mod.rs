@@ -163,54 +163,63 @@ impl AuditLog {
             let s = guard(&self.state);
             (s.frontier.clone(), s.last_time.clone())
         };
+        // One time for the whole group commit, never earlier than the entry before.
+        let now = now_time();
+        if now > last_time {
+            last_time = now;
+        }
         let mut writes = AuditWrites::default();
         let mut indexes = Vec::with_capacity(drafts.len());
+        // Look-ups of this commit, grouped by key: (kind, value) → indexes.
+        let mut lookups: std::collections::BTreeMap<(u8, String), Vec<u64>> = Default::default();
         for draft in drafts {
             let index = frontier.size();
-            let now = now_time();
-            if now > last_time {
-                last_time = now;
+            if let Some(s) = &draft.subject {
+                lookups.entry((b'S', s.clone())).or_default().push(index);
             }
-            let (actor, counterparty, exchange) = (
-                draft.actor.clone(),
-                draft.counterparty.clone(),
-                draft.exchange_id.clone(),
-            );
-            let (entry, sealed) =
-                entry::seal(draft, index, last_time.clone()).map_err(|e| AuditError::Entry {
+            lookups
+                .entry((b'M', draft.actor.clone()))
+                .or_default()
+                .push(index);
+            if let Some(c) = draft.counterparty.as_ref().filter(|c| **c != draft.actor) {
+                lookups.entry((b'M', c.clone())).or_default().push(index);
+            }
+            lookups
+                .entry((b'X', draft.exchange_id.clone()))
+                .or_default()
+                .push(index);
+            let (entry, sealed) = entry::seal(draft, index, last_time.clone()).map_err(|e| {
+                AuditError::Entry {
                     index,
                     message: e.to_string(),
-                })?;
+                }
+            })?;
             let bytes = entry.canonical_bytes();
-            frontier.push(merkle::leaf_hash(&bytes), |level, i, h| {
-                writes
-                    .log
-                    .push((crate::store::node_key(level, i).to_vec(), h.to_vec()))
+            let leaf = merkle::leaf_hash(&bytes);
+            frontier.push(leaf, |level, i, h| {
+                if level > 0 {
+                    writes
+                        .log
+                        .push((crate::store::node_key(level, i).to_vec(), h.to_vec()))
+                }
             });
+            let mut value = Vec::with_capacity(32 + bytes.len());
+            value.extend_from_slice(&leaf);
+            value.extend_from_slice(&bytes);
             writes
                 .log
-                .push((crate::store::entry_key(index).to_vec(), bytes));
-            if let Some(s) = &sealed.subject {
-                writes
-                    .side
-                    .push((crate::store::lookup_key(b'S', s, index), Vec::new()));
-            }
-            writes
-                .side
-                .push((crate::store::lookup_key(b'M', &actor, index), Vec::new()));
-            if let Some(c) = counterparty.filter(|c| *c != actor) {
-                writes
-                    .side
-                    .push((crate::store::lookup_key(b'M', &c, index), Vec::new()));
-            }
-            writes
-                .side
-                .push((crate::store::lookup_key(b'X', &exchange, index), Vec::new()));
+                .push((crate::store::entry_key(index).to_vec(), value));
             writes.side.push((
                 crate::store::sealed_key(index).to_vec(),
                 serde_json::to_vec(&sealed).unwrap_or_default(),
             ));
             indexes.push(index);
+        }
+        for ((kind, value), idx) in lookups {
+            let rest: Vec<u8> = idx[1..].iter().flat_map(|i| i.to_be_bytes()).collect();
+            writes
+                .side
+                .push((crate::store::lookup_key(kind, &value, idx[0]), rest));
         }
         Ok(Prepared {
             writes,

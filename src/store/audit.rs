@@ -1,10 +1,13 @@
 //! The audit log's trees.
 //!
-//! `audit` holds the log proper, never rewritten: `e ‖ index` → the entry's canonical bytes,
-//! `n ‖ level ‖ index` → a complete subtree's hash, `c ‖ size` → the signed checkpoint of that
-//! size. `audit_side` holds what can be purged or rebuilt: `s ‖ index` → the sealed part
-//! (salt, subject, payload), and look-up keys `S ‖ subject ‖ 0 ‖ index`,
-//! `M ‖ member ‖ 0 ‖ index` and `X ‖ exchange id ‖ 0 ‖ index`. Integers are big-endian.
+//! `audit` holds the log proper, never rewritten: `e ‖ index` → the entry's leaf hash (32
+//! bytes) followed by its canonical bytes, `n ‖ level ‖ index` → the hash of a complete subtree
+//! of level 1 or more (level 0 is the leaf hash kept with the entry), `c ‖ size` → the signed
+//! checkpoint of that size. `audit_side` holds what can be purged or rebuilt: `s ‖ index` → the
+//! sealed part (salt, subject, payload), and look-ups `S ‖ subject`, `M ‖ member` and
+//! `X ‖ exchange id`, each followed by `0 ‖ first index` → the further indexes of the same
+//! group commit with that value (packed u64), so that a member's many entries in one commit
+//! cost one write. Integers are big-endian.
 
 use super::{Store, StoreError, sled_err};
 use crate::audit::merkle::{Hash, MerkleError, Nodes};
@@ -138,16 +141,40 @@ impl Store {
         value: &str,
         from: u64,
     ) -> impl Iterator<Item = Result<u64, StoreError>> + use<> {
-        let start = lookup_key(lookup.kind(), value, from);
-        let mut end = lookup_prefix(lookup.kind(), value);
+        let prefix = lookup_prefix(lookup.kind(), value);
+        let mut end = prefix.clone();
         // The byte after the separator: every key with this prefix sorts below it.
         if let Some(last) = end.last_mut() {
             *last = 1;
         }
-        self.audit_side.range(start..end).keys().map(|k| {
-            let k = k.map_err(sled_err("read an audit look-up"))?;
-            Ok(tail_index(&k))
-        })
+        // The group that starts at or before `from` may hold indexes from `from` on.
+        let start = match self
+            .audit_side
+            .range(prefix.clone()..=lookup_key(lookup.kind(), value, from))
+            .next_back()
+        {
+            Some(Ok((k, _))) => k.to_vec(),
+            _ => lookup_key(lookup.kind(), value, from),
+        };
+        self.audit_side
+            .range(start..end)
+            .flat_map(|r| {
+                let group: Vec<Result<u64, StoreError>> = match r {
+                    Ok((k, v)) => std::iter::once(tail_index(&k))
+                        .chain(
+                            v.chunks_exact(8)
+                                .map(|c| u64::from_be_bytes(c.try_into().unwrap_or_default())),
+                        )
+                        .map(Ok)
+                        .collect(),
+                    Err(e) => vec![Err(StoreError::Sled {
+                        action: "read an audit look-up",
+                        source: e,
+                    })],
+                };
+                group
+            })
+            .filter(move |r| r.as_ref().map_or(true, |i| *i >= from))
     }
 
     /// Stores a signed checkpoint and makes it durable.
@@ -218,13 +245,18 @@ impl Store {
 
 impl Nodes for Store {
     fn node(&self, level: u8, index: u64) -> Result<Hash, MerkleError> {
+        let key = if level == 0 {
+            entry_key(index).to_vec()
+        } else {
+            node_key(level, index).to_vec()
+        };
         let v = self
             .audit
-            .get(node_key(level, index))
+            .get(key)
             .map_err(|e| MerkleError::Store(e.to_string()))?
             .ok_or(MerkleError::MissingNode { level, index })?;
-        v.as_ref()
-            .try_into()
-            .map_err(|_| MerkleError::Store(format!("node ({level}, {index}) is not 32 bytes")))
+        v.get(..32)
+            .and_then(|h| h.try_into().ok())
+            .ok_or_else(|| MerkleError::Store(format!("node ({level}, {index}) is not 32 bytes")))
     }
 }

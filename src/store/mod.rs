@@ -115,6 +115,7 @@ impl Store {
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
         let db = sled::Config::new()
             .path(dir)
+            .mode(sled::Mode::HighThroughput)
             .open()
             .map_err(sled_err("open"))?;
         Ok(Store {
