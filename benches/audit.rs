@@ -191,7 +191,11 @@ fn verify(c: &mut Criterion) {
         b.iter(|| {
             text.split(|b| *b == b'\n')
                 .filter(|l| !l.is_empty())
-                .map(|l| serde_json::from_slice::<serde_json::Value>(l).map(|_| 1).unwrap_or(0))
+                .map(|l| {
+                    serde_json::from_slice::<serde_json::Value>(l)
+                        .map(|_| 1)
+                        .unwrap_or(0)
+                })
                 .sum::<u64>()
         })
     });

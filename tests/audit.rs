@@ -398,11 +398,12 @@ fn rewrite(data: &Path, keep: impl Fn(u64) -> bool, extra: usize) {
 /// Flips one byte of a stored entry (in its outcome), leaving the tree as it was.
 fn flip(data: &Path, index: u64) {
     let store = Store::open(data).unwrap();
-    let mut bytes = store.audit_entry_bytes(index).unwrap().unwrap().to_vec();
-    let at = bytes.windows(9).position(|w| w == b"\"accepted").unwrap() + 8;
-    bytes[at] ^= 0x01;
     let mut key = vec![b'e'];
     key.extend_from_slice(&index.to_be_bytes());
+    // The stored value: the leaf hash, then the entry's bytes.
+    let mut bytes = store.audit_tree().get(&key).unwrap().unwrap().to_vec();
+    let at = bytes.windows(9).position(|w| w == b"\"accepted").unwrap() + 8;
+    bytes[at] ^= 0x01;
     store.audit_tree().insert(key, bytes).unwrap();
     store.flush().unwrap();
 }

@@ -188,12 +188,11 @@ impl AuditLog {
                 .entry((b'X', draft.exchange_id.clone()))
                 .or_default()
                 .push(index);
-            let (entry, sealed) = entry::seal(draft, index, last_time.clone()).map_err(|e| {
-                AuditError::Entry {
+            let (entry, sealed) =
+                entry::seal(draft, index, last_time.clone()).map_err(|e| AuditError::Entry {
                     index,
                     message: e.to_string(),
-                }
-            })?;
+                })?;
             let bytes = entry.canonical_bytes();
             let leaf = merkle::leaf_hash(&bytes);
             frontier.push(leaf, |level, i, h| {

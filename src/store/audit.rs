@@ -99,9 +99,11 @@ impl Store {
 
     /// The canonical bytes of entry `index`.
     pub fn audit_entry_bytes(&self, index: u64) -> Result<Option<sled::IVec>, StoreError> {
-        self.audit
+        Ok(self
+            .audit
             .get(entry_key(index))
-            .map_err(sled_err("read an audit entry"))
+            .map_err(sled_err("read an audit entry"))?
+            .map(|v| sled::IVec::from(v.get(32..).unwrap_or_default())))
     }
 
     /// Entries `[from, to)` in order, as `(index, canonical bytes)`.
@@ -112,7 +114,10 @@ impl Store {
     ) -> impl Iterator<Item = Result<(u64, sled::IVec), StoreError>> + use<> {
         self.audit.range(entry_key(from)..entry_key(to)).map(|r| {
             let (k, v) = r.map_err(sled_err("read audit entries"))?;
-            Ok((tail_index(&k), v))
+            Ok((
+                tail_index(&k),
+                sled::IVec::from(v.get(32..).unwrap_or_default()),
+            ))
         })
     }
 
