@@ -1,6 +1,7 @@
 //! The audit log: durable appends in group commits of 512 beside raw sled inserts of the same
-//! bytes (entries and their sealed parts) flushed the same way, in the same run; inclusion
-//! proofs read from the store; verification of an export.
+//! bytes (entries and their sealed parts) flushed the same way, in the same run; the parts done
+//! off the committer (sealing by the callers, look-ups by the indexer); inclusion proofs read
+//! from the store; verification of an export.
 //!
 //! cargo bench --bench audit
 
@@ -10,7 +11,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use lienthong::audit::export::{self, FORMAT, Header};
 use lienthong::audit::note::{Checkpoint, Verifier, sign};
-use lienthong::audit::{AuditDraft, AuditLog};
+use lienthong::audit::{AuditDraft, AuditLog, SealedDraft};
 use lienthong::config::hub::AuditConfig;
 use lienthong::signing::HubKey;
 use lienthong::store::{AuditWrites, Store};
@@ -26,6 +27,13 @@ fn dossier() -> serde_json::Value {
     ))
     .expect("sample");
     serde_json::from_str(&text).expect("json")
+}
+
+fn sealed(n: usize, payload: &serde_json::Value) -> Vec<SealedDraft> {
+    drafts(n, payload)
+        .into_iter()
+        .map(|d| d.seal().expect("seal"))
+        .collect()
 }
 
 fn drafts(n: usize, payload: &serde_json::Value) -> Vec<AuditDraft> {
@@ -62,7 +70,7 @@ fn appends(c: &mut Criterion) {
     let sample_dir = tempfile::tempdir().expect("dir");
     let (_, sample_log) = open_log(sample_dir.path());
     let prepared = sample_log
-        .prepare(drafts(BATCH, &payload))
+        .prepare(sealed(BATCH, &payload))
         .expect("prepare");
     let same_bytes: Vec<Vec<u8>> = prepared
         .writes
@@ -97,15 +105,43 @@ fn appends(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("dir");
     let (store, log) = open_log(dir.path());
     g.bench_function(
-        "audit log: seal, hash, tree nodes, look-ups, one transaction, flush",
+        "audit log (committer): number, hash, tree nodes, one transaction, flush",
         |b| {
             b.iter_batched(
-                || drafts(BATCH, &payload),
+                || sealed(BATCH, &payload),
                 |d| {
                     let p = log.prepare(d).expect("prepare");
                     store.commit(&[], &p.writes).expect("commit");
                     log.applied(p);
                 },
+                BatchSize::LargeInput,
+            )
+        },
+    );
+    // Look-ups are written behind the committer by the indexer thread.
+    g.bench_function("indexer: look-ups of the same entries (not flushed)", |b| {
+        b.iter_custom(|iters| {
+            let mut spent = std::time::Duration::ZERO;
+            for _ in 0..iters {
+                if log.size() - log.indexed() < BATCH as u64 {
+                    let p = log.prepare(sealed(BATCH, &payload)).expect("prepare");
+                    store.commit(&[], &p.writes).expect("commit");
+                    log.applied(p);
+                }
+                let t = std::time::Instant::now();
+                log.index_pending(BATCH as u64).expect("index");
+                spent += t.elapsed();
+            }
+            spent
+        })
+    });
+    // Done by each request's task before it reaches the committer, on every core.
+    g.bench_function(
+        "sealing by the callers: salt, commitments, canonical payload",
+        |b| {
+            b.iter_batched(
+                || drafts(BATCH, &payload),
+                |d| d.into_iter().map(|d| d.seal().expect("seal")).count(),
                 BatchSize::LargeInput,
             )
         },
@@ -118,7 +154,7 @@ fn proofs(c: &mut Criterion) {
     let (store, log) = open_log(dir.path());
     let payload = serde_json::json!({"x": 1});
     for _ in 0..200 {
-        let p = log.prepare(drafts(1000, &payload)).expect("prepare");
+        let p = log.prepare(sealed(1000, &payload)).expect("prepare");
         store
             .apply_audit_writes(&AuditWrites {
                 log: p.writes.log.clone(),

@@ -388,7 +388,9 @@ fn rewrite(data: &Path, keep: impl Fn(u64) -> bool, extra: usize) {
             ..Default::default()
         });
     }
-    let p = log.prepare(drafts).unwrap();
+    let p = log
+        .prepare(drafts.into_iter().map(|d| d.seal().unwrap()).collect())
+        .unwrap();
     store.apply_audit_writes(&p.writes).unwrap();
     log.applied(p);
     log.checkpoint().unwrap();

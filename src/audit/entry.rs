@@ -151,47 +151,100 @@ pub fn payload_commitment(salt: &str, payload: &Value) -> Result<String, EntryEr
     Ok(hex::encode(h.finalize()))
 }
 
+/// A draft with its commitments made and its sealed part written: the costly part of an
+/// append, done by the caller (in parallel) rather than by the committer.
+#[derive(Debug, Clone)]
+pub struct SealedDraft {
+    /// The draft, without its payload (now in `sealed_bytes`).
+    pub draft: AuditDraft,
+    pub subject_commitment: Option<String>,
+    pub payload_commitment: Option<String>,
+    /// The JSON of the sealed part (salt, subject, payload), as stored.
+    pub sealed_bytes: Vec<u8>,
+}
+
+#[derive(Serialize)]
+struct SealedOut<'a> {
+    salt: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subject: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    payload: Option<&'a serde_json::value::RawValue>,
+}
+
+impl AuditDraft {
+    /// Makes the commitments with a fresh salt and writes the sealed part.
+    pub fn seal(mut self) -> Result<SealedDraft, EntryError> {
+        let salt = new_salt();
+        let subject_commitment = match &self.subject {
+            Some(s) => Some(subject_commitment(&salt, s)?),
+            None => None,
+        };
+        let (payload_commitment, payload) = match self.payload.take() {
+            Some(p) => {
+                let canonical = canonical_json(&p)?;
+                let mut h = Sha256::new();
+                h.update(salt_bytes(&salt)?);
+                h.update(&canonical);
+                let text = String::from_utf8(canonical)
+                    .map_err(|e| EntryError::Canonical(e.to_string()))?;
+                let raw = serde_json::value::RawValue::from_string(text)
+                    .map_err(|e| EntryError::Canonical(e.to_string()))?;
+                (Some(hex::encode(h.finalize())), Some(raw))
+            }
+            None => (None, None),
+        };
+        let sealed_bytes = serde_json::to_vec(&SealedOut {
+            salt: &salt,
+            subject: self.subject.as_deref(),
+            payload: payload.as_deref(),
+        })
+        .map_err(|e| EntryError::Canonical(e.to_string()))?;
+        Ok(SealedDraft {
+            draft: self,
+            subject_commitment,
+            payload_commitment,
+            sealed_bytes,
+        })
+    }
+}
+
+impl SealedDraft {
+    /// The entry, at `index` and `time`.
+    pub fn entry(&self, index: u64, time: String) -> AuditEntry {
+        let d = &self.draft;
+        AuditEntry {
+            actor: d.actor.clone(),
+            counterparty: d.counterparty.clone(),
+            error_code: d.error_code.clone(),
+            exchange_id: d.exchange_id.clone(),
+            fields: d.fields.clone(),
+            index,
+            latency_ms: d.latency_ms,
+            operation: d.operation.clone(),
+            outcome: d.outcome.clone(),
+            payload_commitment: self.payload_commitment.clone(),
+            purpose: d.purpose.clone(),
+            record_type: d.record_type.clone(),
+            refers_to: d.refers_to.clone(),
+            subject_commitment: self.subject_commitment.clone(),
+            time,
+            v: 1,
+        }
+    }
+}
+
 /// Seals a draft: the entry the log commits to and what is kept apart.
 pub fn seal(
     draft: AuditDraft,
     index: u64,
     time: String,
 ) -> Result<(AuditEntry, Sealed), EntryError> {
-    let salt = new_salt();
-    let subject_c = match &draft.subject {
-        Some(s) => Some(subject_commitment(&salt, s)?),
-        None => None,
-    };
-    let payload_c = match &draft.payload {
-        Some(p) => Some(payload_commitment(&salt, p)?),
-        None => None,
-    };
-    let entry = AuditEntry {
-        actor: draft.actor,
-        counterparty: draft.counterparty,
-        error_code: draft.error_code,
-        exchange_id: draft.exchange_id,
-        fields: draft.fields,
-        index,
-        latency_ms: draft.latency_ms,
-        operation: draft.operation,
-        outcome: draft.outcome,
-        payload_commitment: payload_c,
-        purpose: draft.purpose,
-        record_type: draft.record_type,
-        refers_to: draft.refers_to,
-        subject_commitment: subject_c,
-        time,
-        v: 1,
-    };
-    Ok((
-        entry,
-        Sealed {
-            salt,
-            subject: draft.subject,
-            payload: draft.payload,
-        },
-    ))
+    let sealed = draft.seal()?;
+    let entry = sealed.entry(index, time);
+    let kept: Sealed = serde_json::from_slice(&sealed.sealed_bytes)
+        .map_err(|e| EntryError::Canonical(e.to_string()))?;
+    Ok((entry, kept))
 }
 
 /// Checks what is kept apart against an entry's commitments. Parts already purged (absent)

@@ -11,9 +11,10 @@ pub mod entry;
 pub mod export;
 pub mod merkle;
 pub mod note;
+mod index;
 mod query;
 
-pub use entry::{AuditDraft, AuditEntry, Sealed};
+pub use entry::{AuditDraft, AuditEntry, Sealed, SealedDraft};
 pub use query::{Page, Query};
 
 use crate::config::hub::AuditConfig;
@@ -64,6 +65,8 @@ pub struct AuditLog {
     every: u64,
     secs: u64,
     state: Mutex<LogState>,
+    /// Entries below this index have their look-ups written (see `index.rs`).
+    indexed: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for AuditLog {
@@ -115,7 +118,9 @@ impl AuditLog {
             None => String::new(),
         };
         let checkpoint_size = store.latest_checkpoint()?.map(|(s, _)| s).unwrap_or(0);
+        let indexed = store.audit_indexed()?.min(size);
         Ok(AuditLog {
+            indexed: std::sync::atomic::AtomicU64::new(indexed),
             store,
             key,
             every: cfg.checkpoint_every,
@@ -158,7 +163,7 @@ impl AuditLog {
 
     /// Seals drafts into entries after the current end of the log. Only the committer calls
     /// this, and applies the result with `applied` once it is durable.
-    pub fn prepare(&self, drafts: Vec<AuditDraft>) -> Result<Prepared, AuditError> {
+    pub fn prepare(&self, drafts: Vec<SealedDraft>) -> Result<Prepared, AuditError> {
         let (mut frontier, mut last_time) = {
             let s = guard(&self.state);
             (s.frontier.clone(), s.last_time.clone())
@@ -170,30 +175,9 @@ impl AuditLog {
         }
         let mut writes = AuditWrites::default();
         let mut indexes = Vec::with_capacity(drafts.len());
-        // Look-ups of this commit, grouped by key: (kind, value) → indexes.
-        let mut lookups: std::collections::BTreeMap<(u8, String), Vec<u64>> = Default::default();
-        for draft in drafts {
+        for sealed in drafts {
             let index = frontier.size();
-            if let Some(s) = &draft.subject {
-                lookups.entry((b'S', s.clone())).or_default().push(index);
-            }
-            lookups
-                .entry((b'M', draft.actor.clone()))
-                .or_default()
-                .push(index);
-            if let Some(c) = draft.counterparty.as_ref().filter(|c| **c != draft.actor) {
-                lookups.entry((b'M', c.clone())).or_default().push(index);
-            }
-            lookups
-                .entry((b'X', draft.exchange_id.clone()))
-                .or_default()
-                .push(index);
-            let (entry, sealed) =
-                entry::seal(draft, index, last_time.clone()).map_err(|e| AuditError::Entry {
-                    index,
-                    message: e.to_string(),
-                })?;
-            let bytes = entry.canonical_bytes();
+            let bytes = sealed.entry(index, last_time.clone()).canonical_bytes();
             let leaf = merkle::leaf_hash(&bytes);
             frontier.push(leaf, |level, i, h| {
                 if level > 0 {
@@ -208,17 +192,10 @@ impl AuditLog {
             writes
                 .log
                 .push((crate::store::entry_key(index).to_vec(), value));
-            writes.side.push((
-                crate::store::sealed_key(index).to_vec(),
-                serde_json::to_vec(&sealed).unwrap_or_default(),
-            ));
-            indexes.push(index);
-        }
-        for ((kind, value), idx) in lookups {
-            let rest: Vec<u8> = idx[1..].iter().flat_map(|i| i.to_be_bytes()).collect();
             writes
                 .side
-                .push((crate::store::lookup_key(kind, &value, idx[0]), rest));
+                .push((crate::store::sealed_key(index).to_vec(), sealed.sealed_bytes));
+            indexes.push(index);
         }
         Ok(Prepared {
             writes,

@@ -101,11 +101,15 @@ impl AuditLog {
         } else {
             q.member.as_deref().map(|m| (Lookup::Member, m))
         };
+        // Look-ups reach the entries below the indexer's mark; the rest are scanned.
+        let mark = self.indexed().max(start);
         let candidates: Box<dyn Iterator<Item = Result<u64, AuditError>>> = match lookup {
             Some((l, v)) => Box::new(
                 self.store()
                     .audit_lookup(l, v, start)
-                    .map(|r| r.map_err(AuditError::from)),
+                    .map(|r| r.map_err(AuditError::from))
+                    .take_while(move |r| r.as_ref().map_or(true, |i| *i < mark))
+                    .chain((mark..hi).map(Ok)),
             ),
             None => Box::new((start..hi).map(Ok)),
         };

@@ -4,7 +4,7 @@
 //! waiter and wakes the workers. It also signs checkpoints when they are due.
 
 use super::{Destination, Inner, meta_of};
-use crate::audit::AuditDraft;
+use crate::audit::{AuditDraft, SealedDraft};
 use crate::store::{Accepted, Submission};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -13,7 +13,8 @@ use tokio::sync::{mpsc, oneshot};
 
 /// A piece of work for the committer.
 pub(crate) enum Work {
-    Submit(Submission),
+    /// A submission, and its audit drafts sealed by the caller (`submission.audit` is empty).
+    Submit(Submission, Vec<SealedDraft>),
     /// Sign a checkpoint of everything durable so far.
     Checkpoint,
 }
@@ -77,7 +78,7 @@ impl Inner {
     }
 
     fn commit_batch(self: &Arc<Self>, batch: Vec<Pending>) {
-        let mut submissions: Vec<(Submission, Option<String>)> = Vec::new();
+        let mut submissions: Vec<(Submission, Vec<SealedDraft>, Option<String>)> = Vec::new();
         let mut replies = Vec::new();
         let mut checkpoints = Vec::new();
         // Idempotency keys met in this batch, with their exchange id.
@@ -85,7 +86,7 @@ impl Inner {
         for p in batch {
             match p.work {
                 Work::Checkpoint => checkpoints.push(p.reply),
-                Work::Submit(mut s) => {
+                Work::Submit(mut s, mut drafts) => {
                     let original = match &s.dedup_key {
                         Some(k) => match fresh.get(k) {
                             Some(x) => Some(x.clone()),
@@ -103,9 +104,9 @@ impl Inner {
                     };
                     match &original {
                         Some(o) => {
-                            for d in &mut s.audit {
-                                d.outcome = "duplicate".into();
-                                d.refers_to = Some(o.clone());
+                            for d in &mut drafts {
+                                d.draft.outcome = "duplicate".into();
+                                d.draft.refers_to = Some(o.clone());
                             }
                             s.items.clear();
                         }
@@ -123,21 +124,22 @@ impl Inner {
                             }
                         }
                     }
-                    submissions.push((s, original));
+                    submissions.push((s, drafts, original));
                     replies.push(p.reply);
                 }
             }
         }
-        let drafts: Vec<AuditDraft> = submissions
-            .iter()
-            .flat_map(|(s, _)| s.audit.iter().cloned())
+        let counts: Vec<usize> = submissions.iter().map(|(_, d, _)| d.len()).collect();
+        let drafts: Vec<SealedDraft> = submissions
+            .iter_mut()
+            .flat_map(|(_, d, _)| std::mem::take(d))
             .collect();
         let result = self.audit.prepare(drafts).map_err(|e| e.to_string());
         let result = result.and_then(|prepared| {
             let new: Vec<&Submission> = submissions
                 .iter()
-                .filter(|(_, o)| o.is_none())
-                .map(|(s, _)| s)
+                .filter(|(_, _, o)| o.is_none())
+                .map(|(s, _, _)| s)
                 .collect();
             self.store
                 .commit(&new, &prepared.writes)
@@ -149,9 +151,11 @@ impl Inner {
                 let mut indexes = prepared.indexes.clone().into_iter();
                 self.audit.applied(prepared);
                 let mut woken: Vec<Arc<Destination>> = Vec::new();
-                for ((s, original), reply) in submissions.into_iter().zip(replies) {
+                for (((s, _, original), reply), count) in
+                    submissions.into_iter().zip(replies).zip(counts)
+                {
                     let mut first = None;
-                    for _ in &s.audit {
+                    for _ in 0..count {
                         let i = indexes.next();
                         first = first.or(i);
                     }
@@ -207,16 +211,27 @@ impl Inner {
     /// Records an audit entry without waiting for it to be durable (delivery outcomes: the
     /// outbox item is the durable record until then).
     pub(crate) fn audit_later(&self, draft: AuditDraft) {
+        let operation = draft.operation.clone();
+        let exchange_id = draft.exchange_id.clone();
+        let sealed = match draft.seal() {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(%operation, "audit entry not sealed: {e}");
+                return;
+            }
+        };
         let Some(tx) = self.audit_tx.lock().ok().and_then(|t| t.clone()) else {
-            tracing::error!(operation = %draft.operation, "the committer has stopped; audit entry not written");
+            tracing::error!(%operation, "the committer has stopped; audit entry not written");
             return;
         };
         let p = Pending {
-            work: Work::Submit(Submission {
-                exchange_id: draft.exchange_id.clone(),
-                audit: vec![draft],
-                ..Default::default()
-            }),
+            work: Work::Submit(
+                Submission {
+                    exchange_id,
+                    ..Default::default()
+                },
+                vec![sealed],
+            ),
             reply: None,
         };
         match tx.try_send(p) {

@@ -129,6 +129,7 @@ pub struct Relay {
     stop: Arc<watch::Sender<bool>>,
     workers: Workers,
     committer: Arc<Mutex<Option<std::thread::JoinHandle<()>>>>,
+    indexer: Arc<Mutex<Option<std::thread::JoinHandle<()>>>>,
 }
 
 impl std::fmt::Debug for Relay {
@@ -203,9 +204,22 @@ impl Relay {
                     source: serde_json::Error::io(e),
                 })
             })?;
+        let indexer = {
+            let (log, shutdown) = (inner.audit.clone(), inner.shutdown.clone());
+            std::thread::Builder::new()
+                .name("lienthong-audit-index".into())
+                .spawn(move || index_loop(&log, &shutdown))
+                .map_err(|e| {
+                    RelayError::Store(StoreError::Decode {
+                        action: "start the audit indexer",
+                        source: serde_json::Error::io(e),
+                    })
+                })?
+        };
         Ok(Relay {
             inner,
             stop: Arc::new(stop),
+            indexer: Arc::new(Mutex::new(Some(indexer))),
             workers: Arc::new(Mutex::new(Vec::new())),
             committer: Arc::new(Mutex::new(Some(handle))),
         })
@@ -303,8 +317,20 @@ impl Relay {
 
     /// Commits a submission and its audit entries durably (group commit) and wakes the
     /// destinations' workers.
-    pub async fn submit(&self, submission: Submission) -> Result<Accepted, RelayError> {
-        match self.send(Work::Submit(submission)).await? {
+    pub async fn submit(&self, mut submission: Submission) -> Result<Accepted, RelayError> {
+        // Sealing (commitments, the sealed part) is done here, by the caller, so that the
+        // committer only numbers, hashes and writes.
+        let sealed = std::mem::take(&mut submission.audit)
+            .into_iter()
+            .map(|d| d.seal())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| {
+                RelayError::Store(StoreError::Decode {
+                    action: "seal an audit entry",
+                    source: serde_json::Error::io(std::io::Error::other(e.to_string())),
+                })
+            })?;
+        match self.send(Work::Submit(submission, sealed)).await? {
             Done::Accepted(a) => Ok(a),
             Done::Checkpoint(..) => Err(RelayError::Stopped),
         }
@@ -516,6 +542,30 @@ impl Relay {
         let committer = self.committer.lock().ok().and_then(|mut c| c.take());
         if let Some(c) = committer {
             let _ = tokio::task::spawn_blocking(move || c.join()).await;
+        }
+        let indexer = self.indexer.lock().ok().and_then(|mut c| c.take());
+        if let Some(i) = indexer {
+            let _ = tokio::task::spawn_blocking(move || i.join()).await;
+        }
+    }
+}
+
+/// The audit indexer: writes look-ups behind the committer until the relay stops, then
+/// catches up once more.
+fn index_loop(log: &AuditLog, shutdown: &watch::Receiver<bool>) {
+    loop {
+        let stopping = *shutdown.borrow();
+        match log.index_pending(4096) {
+            Ok(0) if stopping => break,
+            Ok(0) => std::thread::sleep(std::time::Duration::from_millis(50)),
+            Ok(_) => {}
+            Err(e) => {
+                tracing::error!("audit indexer: {e}");
+                if stopping {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_secs(1));
+            }
         }
     }
 }

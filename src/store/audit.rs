@@ -6,8 +6,8 @@
 //! checkpoint of that size. `audit_side` holds what can be purged or rebuilt: `s ‖ index` → the
 //! sealed part (salt, subject, payload), and look-ups `S ‖ subject`, `M ‖ member` and
 //! `X ‖ exchange id`, each followed by `0 ‖ first index` → the further indexes of the same
-//! group commit with that value (packed u64), so that a member's many entries in one commit
-//! cost one write. Integers are big-endian.
+//! run of the indexer with that value (packed u64), so that a member's many entries cost one
+//! write; `W` → the index below which look-ups are written. Integers are big-endian.
 
 use super::{Store, StoreError, sled_err};
 use crate::audit::merkle::{Hash, MerkleError, Nodes};
@@ -180,6 +180,33 @@ impl Store {
                 group
             })
             .filter(move |r| r.as_ref().map_or(true, |i| *i >= from))
+    }
+
+    /// Entries below this index have their look-ups written.
+    pub fn audit_indexed(&self) -> Result<u64, StoreError> {
+        Ok(self
+            .audit_side
+            .get([b'W'])
+            .map_err(sled_err("read the audit index mark"))?
+            .map(|v| tail_index(&v))
+            .unwrap_or(0))
+    }
+
+    /// Writes look-ups and moves the index mark to `upto`, atomically (not flushed: look-ups
+    /// lost in a crash are written again from the mark).
+    pub fn put_audit_lookups(
+        &self,
+        lookups: Vec<(Vec<u8>, Vec<u8>)>,
+        upto: u64,
+    ) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        for (k, v) in lookups {
+            batch.insert(k, v);
+        }
+        batch.insert(&[b'W'], &upto.to_be_bytes());
+        self.audit_side
+            .apply_batch(batch)
+            .map_err(sled_err("write audit look-ups"))
     }
 
     /// Stores a signed checkpoint and makes it durable.
