@@ -141,7 +141,11 @@ fn appends(c: &mut Criterion) {
         |b| {
             b.iter_batched(
                 || drafts(BATCH, &payload),
-                |d| d.into_iter().map(|d| d.seal().expect("seal")).count(),
+                |d| {
+                    d.into_iter()
+                        .map(|d| d.seal().expect("seal"))
+                        .collect::<Vec<_>>()
+                },
                 BatchSize::LargeInput,
             )
         },

@@ -15,7 +15,11 @@ use lienthong::audit::note::{Checkpoint, Verifier, sign};
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
     let path = args.next().unwrap_or_else(|| "slice.jsonl".into());
-    let n: u64 = args.next().map(|s| s.parse()).transpose()?.unwrap_or(1_000_000);
+    let n: u64 = args
+        .next()
+        .map(|s| s.parse())
+        .transpose()?
+        .unwrap_or(1_000_000);
     let key = ed25519_dalek::SigningKey::from_bytes(&[9u8; 32]);
     let mut tree = MemoryTree::default();
     let mut entries = Vec::with_capacity(n as usize);

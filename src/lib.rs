@@ -17,6 +17,7 @@ pub mod config;
 pub mod demo;
 pub mod metrics;
 pub mod model;
+pub mod onceonly;
 pub mod registry;
 pub mod relay;
 pub mod server;

@@ -108,6 +108,14 @@ impl Hub {
             crate::signing::HubKey::load_or_create(&config.audit.origin, &key_path)
                 .map_err(|e| ServerError::Task(e.to_string()))?,
         );
+        let policy = load_policy(&config.server.policies_file)?;
+        let onceonly = Arc::new(crate::onceonly::OnceOnly::new(
+            Arc::new(policy),
+            store.clone(),
+            registry.clone(),
+            schemas.clone(),
+            key.clone(),
+        ));
         let audit = Arc::new(
             crate::audit::AuditLog::open(store.clone(), key, &config.audit)
                 .map_err(|e| ServerError::Task(format!("opening the audit log: {e}")))?,
@@ -127,7 +135,15 @@ impl Hub {
             }
         }
         relay.spawn_workers();
-        let state = AppState::new(config.clone(), store, schemas, registry, relay, metrics);
+        let state = AppState::new(
+            config.clone(),
+            store,
+            schemas,
+            registry,
+            relay,
+            onceonly,
+            metrics,
+        );
         let app = api::router(state.clone());
         let (shutdown, rx) = watch::channel(false);
         let is_tls = tls.is_some();
@@ -375,4 +391,16 @@ async fn accept_loop(
     {
         tracing::warn!("grace period over; closing the remaining connections");
     }
+}
+
+/// The policy file, or an empty policy (every pull denied) when none is configured or found.
+fn load_policy(path: &std::path::Path) -> Result<crate::config::policy::PolicyConfig, ServerError> {
+    if path.as_os_str().is_empty() || !path.exists() {
+        tracing::warn!(
+            file = %path.display(),
+            "no policy file: every once-only pull will be denied"
+        );
+        return Ok(Default::default());
+    }
+    crate::config::policy::PolicyConfig::load(path).map_err(|e| ServerError::Task(e.to_string()))
 }

@@ -4,6 +4,7 @@
 
 mod adapters;
 mod audit;
+mod citizens;
 mod health;
 mod ingest;
 mod problem;
@@ -42,6 +43,7 @@ pub struct AppState {
     pub members: Arc<Members>,
     pub metrics: Arc<Metrics>,
     pub relay: crate::relay::Relay,
+    pub onceonly: Arc<crate::onceonly::OnceOnly>,
     concurrency: Arc<Semaphore>,
 }
 
@@ -53,9 +55,11 @@ impl AppState {
         schemas: Arc<SchemaRegistry>,
         registry: Arc<AdapterRegistry>,
         relay: crate::relay::Relay,
+        onceonly: Arc<crate::onceonly::OnceOnly>,
         metrics: Arc<Metrics>,
     ) -> AppState {
         AppState {
+            onceonly,
             members: Arc::new(Members::new(&config.members)),
             metrics,
             relay,
@@ -108,6 +112,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::routes())
         .merge(units::routes())
         .merge(audit::routes())
+        .merge(citizens::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), edge))

@@ -9,9 +9,9 @@
 
 pub mod entry;
 pub mod export;
+mod index;
 pub mod merkle;
 pub mod note;
-mod index;
 mod query;
 
 pub use entry::{AuditDraft, AuditEntry, Sealed, SealedDraft};
@@ -192,9 +192,10 @@ impl AuditLog {
             writes
                 .log
                 .push((crate::store::entry_key(index).to_vec(), value));
-            writes
-                .side
-                .push((crate::store::sealed_key(index).to_vec(), sealed.sealed_bytes));
+            writes.side.push((
+                crate::store::sealed_key(index).to_vec(),
+                sealed.sealed_bytes,
+            ));
             indexes.push(index);
         }
         Ok(Prepared {

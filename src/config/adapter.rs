@@ -57,8 +57,28 @@ pub struct AdapterDef {
     /// How the hub delivers records to this system (destinations only).
     #[serde(default)]
     pub delivery: DeliveryOptions,
+    /// How the hub reads one record from this system by its key (sources of once-only pulls).
+    #[serde(default)]
+    pub lookup: Option<LookupOptions>,
     /// One mapping per record type, keyed by the record type (`[records.dossier-status]`).
     pub records: BTreeMap<String, RecordDef>,
+}
+
+/// `[lookup]`: how the hub reads one record by key from this system: `GET` the endpoint
+/// followed by `path`, with `{key}` replaced by the key (a personal ID number). The answer is
+/// translated and validated as the record type named in `record_type`; 404 means unknown.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LookupOptions {
+    pub record_type: String,
+    pub path: String,
+    /// Milliseconds allowed for the answer.
+    #[serde(default = "default_lookup_timeout")]
+    pub timeout_ms: u64,
+}
+
+fn default_lookup_timeout() -> u64 {
+    3000
 }
 
 /// `[delivery]`: timeouts, retries, the circuit breaker, the rate limit, and what counts as

@@ -167,6 +167,10 @@ pub struct ServerConfig {
     /// Directory of canonical schemas; empty for the ones built into the binary.
     #[serde(default)]
     pub schemas_dir: PathBuf,
+    /// The disclosure policy of once-only pulls (relative as `data_dir`); empty or missing:
+    /// every pull is denied.
+    #[serde(default = "default_policies_file")]
+    pub policies_file: PathBuf,
     /// On SIGTERM or SIGINT, how long in-flight requests may take to finish, in seconds.
     #[serde(default = "default_grace")]
     pub shutdown_grace_secs: u64,
@@ -182,6 +186,9 @@ fn default_listen() -> String {
 fn default_data_dir() -> PathBuf {
     "data".into()
 }
+fn default_policies_file() -> PathBuf {
+    "policies.toml".into()
+}
 fn default_adapters_dir() -> PathBuf {
     "../adapters".into()
 }
@@ -196,6 +203,7 @@ impl Default for ServerConfig {
             data_dir: default_data_dir(),
             adapters_dir: default_adapters_dir(),
             schemas_dir: PathBuf::new(),
+            policies_file: default_policies_file(),
             shutdown_grace_secs: default_grace(),
             public_url: String::new(),
         }
@@ -467,6 +475,7 @@ impl HubConfig {
         resolve(&mut cfg.server.data_dir);
         resolve(&mut cfg.server.adapters_dir);
         resolve(&mut cfg.server.schemas_dir);
+        resolve(&mut cfg.server.policies_file);
         resolve(&mut cfg.tls.cert);
         resolve(&mut cfg.tls.key);
         resolve(&mut cfg.tls.client_ca);

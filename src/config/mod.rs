@@ -6,3 +6,4 @@
 
 pub mod adapter;
 pub mod hub;
+pub mod policy;

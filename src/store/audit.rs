@@ -203,7 +203,7 @@ impl Store {
         for (k, v) in lookups {
             batch.insert(k, v);
         }
-        batch.insert(&[b'W'], &upto.to_be_bytes());
+        batch.insert(b"W", &upto.to_be_bytes());
         self.audit_side
             .apply_batch(batch)
             .map_err(sled_err("write audit look-ups"))

@@ -44,6 +44,7 @@ pub struct Store {
     routes: sled::Tree,
     audit: sled::Tree,
     audit_side: sled::Tree,
+    cache: sled::Tree,
 }
 
 impl std::fmt::Debug for Store {
@@ -134,6 +135,7 @@ impl Store {
             audit_side: db
                 .open_tree("audit_side")
                 .map_err(sled_err("open audit_side"))?,
+            cache: db.open_tree("cache").map_err(sled_err("open cache"))?,
             db,
         })
     }
@@ -293,4 +295,46 @@ impl Store {
             })
             .collect()
     }
+
+    /// A cached answer from a source: `(fetched at, ms since the epoch; record)`.
+    pub fn cache_get(
+        &self,
+        record_type: &str,
+        key: &str,
+    ) -> Result<Option<(u64, serde_json::Value)>, StoreError> {
+        match self
+            .cache
+            .get(cache_key(record_type, key))
+            .map_err(sled_err("read the cache"))?
+        {
+            Some(v) if v.len() > 8 => {
+                let at = u64::from_be_bytes(v[..8].try_into().unwrap_or_default());
+                Ok(Some((at, decode("read the cache", &v[8..])?)))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Caches an answer (not flushed: a lost cache entry is fetched again).
+    pub fn cache_put(
+        &self,
+        record_type: &str,
+        key: &str,
+        at_ms: u64,
+        record: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        let mut v = at_ms.to_be_bytes().to_vec();
+        v.extend_from_slice(&encode(record));
+        self.cache
+            .insert(cache_key(record_type, key), v)
+            .map_err(sled_err("write the cache"))?;
+        Ok(())
+    }
+}
+
+fn cache_key(record_type: &str, key: &str) -> Vec<u8> {
+    let mut k = record_type.as_bytes().to_vec();
+    k.push(0);
+    k.extend_from_slice(key.as_bytes());
+    k
 }

@@ -1,0 +1,219 @@
+//! The national population register, simulated: `GET {base}/citizens/{personal_id}` answers
+//! in the register's own shape (`adapters/population-registry.toml`): an envelope
+//! `{"maKetQua": "00", "duLieu": {…}}` with Vietnamese field names and `dd/MM/yyyy` dates, or
+//! 404 `{"maKetQua": "04"}` for an unknown number. Citizens are synthetic and deterministic by
+//! seed: personal IDs consistent with sex and birth year and a real province code, Vietnamese
+//! names with diacritics. It can be told to go down (503) and counts what it was asked.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+const SURNAMES: [&str; 10] = [
+    "NGUYỄN", "TRẦN", "LÊ", "PHẠM", "HOÀNG", "PHAN", "VŨ", "ĐẶNG", "BÙI", "ĐỖ",
+];
+const MIDDLE_M: [&str; 5] = ["VĂN", "ĐỨC", "HỮU", "QUANG", "MINH"];
+const MIDDLE_F: [&str; 5] = ["THỊ", "NGỌC", "THU", "MINH", "HỒNG"];
+const GIVEN_M: [&str; 8] = ["AN", "BÌNH", "CƯỜNG", "DŨNG", "HẢI", "HÙNG", "KHOA", "TUẤN"];
+const GIVEN_F: [&str; 8] = ["ANH", "HOA", "HƯƠNG", "LAN", "LINH", "MAI", "NHUNG", "THẢO"];
+/// (legacy province code for the ID, its 2025 code, name, a ward of it with its 2025 code).
+/// Codes from the units data embedded under `src/units/data/` (vietnamadminunits 1.0.4, MIT).
+const PLACES: [(&str, &str, &str, &str, &str); 4] = [
+    ("001", "01", "Thành phố Hà Nội", "Phường Cầu Giấy", "00166"),
+    ("042", "42", "Tỉnh Hà Tĩnh", "Phường Thành Sen", "18073"),
+    (
+        "079",
+        "79",
+        "Thành phố Hồ Chí Minh",
+        "Phường Sài Gòn",
+        "26734",
+    ),
+    ("048", "48", "Thành phố Đà Nẵng", "Phường Hải Châu", "20194"),
+];
+
+/// One step of SplitMix64: a small deterministic generator.
+fn next(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// `n` synthetic citizens in the register's shape, by personal ID, deterministic by `seed`.
+pub fn citizens(seed: u64, n: usize) -> BTreeMap<String, Value> {
+    let mut s = seed;
+    let mut out = BTreeMap::new();
+    let mut serial = 0u64;
+    while out.len() < n {
+        let r = next(&mut s);
+        let female = r & 1 == 1;
+        let year = 1950 + (r >> 1) % 60;
+        let (month, day) = (1 + (r >> 8) % 12, 1 + (r >> 12) % 28);
+        let place = PLACES[((r >> 16) % PLACES.len() as u64) as usize];
+        let century = if year >= 2000 { 2 } else { 0 };
+        let g = century + u64::from(female);
+        serial += 1 + (r >> 20) % 7;
+        let id = format!("{}{}{:02}{:06}", place.0, g, year % 100, serial % 1_000_000);
+        let pick = |list: &[&'static str], k: u64| list[(k % list.len() as u64) as usize];
+        let name = format!(
+            "{} {} {}",
+            pick(&SURNAMES, r >> 24),
+            pick(if female { &MIDDLE_F } else { &MIDDLE_M }, r >> 28),
+            pick(if female { &GIVEN_F } else { &GIVEN_M }, r >> 32)
+        );
+        let address = json!({
+            "chiTiet": format!("Số {} đường số {}", 1 + (r >> 36) % 200, 1 + (r >> 44) % 30),
+            "xaPhuong": place.3,
+            "maXaPhuong": place.4,
+            "tinhThanhPho": place.2,
+            "maTinhThanhPho": place.1,
+        });
+        out.insert(
+            id.clone(),
+            json!({
+                "soDinhDanh": id,
+                "hoVaTen": name,
+                "ngaySinh": format!("{day:02}/{month:02}/{year}"),
+                "gioiTinh": if female { "2" } else { "1" },
+                "quocTich": "VN",
+                "danToc": "Kinh",
+                "tonGiao": "Không",
+                "queQuan": place.2,
+                "noiThuongTru": address.clone(),
+                "noiOHienTai": address,
+                "hoGiaDinh": { "soDinhDanhChuHo": id, "quanHeVoiChuHo": "Chủ hộ" },
+            }),
+        );
+    }
+    out
+}
+
+struct Inner {
+    people: BTreeMap<String, Value>,
+    down: AtomicBool,
+    latency_ms: AtomicU64,
+    asked: AtomicU64,
+}
+
+/// A running register simulator.
+#[derive(Clone)]
+pub struct Population {
+    inner: Arc<Inner>,
+}
+
+impl Population {
+    /// `n` synthetic citizens by `seed`, plus the shipped sample citizens.
+    pub fn new(seed: u64, n: usize) -> Population {
+        let mut people = citizens(seed, n);
+        for sample in [
+            include_str!("../../adapters/samples/population-registry/citizen.json"),
+            include_str!("../../adapters/samples/population-registry/citizen-partial-date.json"),
+        ] {
+            if let Ok(v) = serde_json::from_str::<Value>(sample)
+                && let Some(id) = v["duLieu"]["soDinhDanh"].as_str()
+            {
+                people.insert(id.to_string(), v["duLieu"].clone());
+            }
+        }
+        Population {
+            inner: Arc::new(Inner {
+                people,
+                down: AtomicBool::new(false),
+                latency_ms: AtomicU64::new(0),
+                asked: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    /// The router: `GET /dancu/citizens/{personal_id}`.
+    pub fn router(&self) -> Router {
+        Router::new()
+            .route("/dancu/citizens/{id}", get(look_up))
+            .with_state(self.inner.clone())
+    }
+
+    /// Serves on `listener` until the process ends.
+    pub fn serve(&self, listener: tokio::net::TcpListener) {
+        let app = self.router();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+    }
+
+    /// The personal IDs it knows.
+    pub fn ids(&self) -> Vec<String> {
+        self.inner.people.keys().cloned().collect()
+    }
+
+    /// Goes down (answers 503) or comes back.
+    pub fn set_down(&self, down: bool) {
+        self.inner.down.store(down, Ordering::SeqCst);
+    }
+
+    /// Adds latency to every answer.
+    pub fn set_latency_ms(&self, ms: u64) {
+        self.inner.latency_ms.store(ms, Ordering::SeqCst);
+    }
+
+    /// Look-ups received.
+    pub fn asked(&self) -> u64 {
+        self.inner.asked.load(Ordering::SeqCst)
+    }
+}
+
+async fn look_up(State(inner): State<Arc<Inner>>, Path(id): Path<String>) -> Response {
+    inner.asked.fetch_add(1, Ordering::SeqCst);
+    let ms = inner.latency_ms.load(Ordering::SeqCst);
+    if ms > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+    }
+    if inner.down.load(Ordering::SeqCst) {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(json!({"maKetQua": "99", "thongDiep": "Hệ thống đang bảo trì"})),
+        )
+            .into_response();
+    }
+    match inner.people.get(&id) {
+        Some(p) => axum::Json(json!({"maKetQua": "00", "thongDiep": "Thành công", "duLieu": p}))
+            .into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            axum::Json(json!({"maKetQua": "04", "thongDiep": "Không tìm thấy công dân"})),
+        )
+            .into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::PersonalId;
+
+    #[test]
+    fn synthetic_citizens_are_valid_by_the_hubs_own_rules() {
+        let people = citizens(7, 500);
+        assert_eq!(people.len(), 500);
+        assert_eq!(people, citizens(7, 500), "deterministic by seed");
+        let schemas = crate::validate::SchemaRegistry::embedded(&Default::default()).unwrap();
+        let adapter = crate::translate::Adapter::load(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("adapters/population-registry.toml"),
+            &schemas,
+        )
+        .unwrap();
+        for (id, p) in &people {
+            PersonalId::parse(id).unwrap();
+            let doc = json!({"maKetQua": "00", "duLieu": p}).to_string();
+            let r = crate::check::translate_validate(&adapter, &schemas, "citizen", doc.as_bytes());
+            assert!(r.is_ok(), "{id}: {:?}", r.err());
+        }
+    }
+}

@@ -1,0 +1,368 @@
+//! Once-only pulls through a real hub on loopback, against the simulated population register:
+//! the policy matrix, batches with partial failures, the cache and its expiry, rate limits,
+//! the register down, signatures checked with an independent Ed25519 implementation (AWS-LC),
+//! and every pull and denial in the audit log.
+
+mod common;
+
+use common::hub::{ADMIN, HATINH, LABOUR, PORTAL, copy_dir, token};
+use common::repo_path;
+use lienthong::sim::population::Population;
+use serde_json::{Value, json};
+use std::path::Path;
+
+const KNOWN: &str = "042192004518";
+
+fn policy(dir: &Path) -> std::path::PathBuf {
+    let text = r#"
+[purposes]
+employment-support = "Hỗ trợ việc làm"
+dossier-processing = "Giải quyết thủ tục hành chính"
+
+[sources]
+citizen = "population-registry"
+
+[cache_ttl_secs]
+citizen = 1
+
+[limits]
+per_minute = 1000
+
+[limits.members]
+"000.00.00.G22" = 3
+
+[[grants]]
+member = "000.00.00.G07"
+record_type = "citizen"
+purpose = "employment-support"
+fields = ["full_name", "birth_date", "sex", "permanent_address"]
+
+[[grants]]
+member = "000.00.00.G22"
+record_type = "citizen"
+purpose = "dossier-processing"
+fields = ["full_name"]
+"#;
+    let p = dir.join("policies.toml");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+struct Answer {
+    status: u16,
+    body: Value,
+    text: String,
+    signature: Option<String>,
+    key: Option<String>,
+    retry_after: Option<String>,
+}
+
+async fn call(req: reqwest::RequestBuilder) -> Answer {
+    let r = req.send().await.unwrap();
+    let h = |n: &str| r.headers().get(n).map(|v| v.to_str().unwrap().to_string());
+    let (signature, key, retry_after) = (
+        h("lienthong-signature"),
+        h("lienthong-key"),
+        h("retry-after"),
+    );
+    let status = r.status().as_u16();
+    let text = r.text().await.unwrap();
+    Answer {
+        status,
+        body: serde_json::from_str(&text).unwrap_or(Value::Null),
+        text,
+        signature,
+        key,
+        retry_after,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pulls_follow_the_policy_and_are_signed_cached_limited_and_audited() {
+    let register = Population::new(42, 50);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let register_url = format!("http://{}/dancu", listener.local_addr().unwrap());
+    register.serve(listener);
+    let dir = tempfile::tempdir().unwrap();
+    let adapters = dir.path().join("adapters");
+    copy_dir(&repo_path("adapters"), &adapters);
+    let file = adapters.join("population-registry.toml");
+    let text = std::fs::read_to_string(&file)
+        .unwrap()
+        .replace("http://127.0.0.1:8701/dancu", &register_url);
+    std::fs::write(&file, text).unwrap();
+    let policies = policy(dir.path());
+    let hub = common::hub::start(&dir.path().join("store"), |c| {
+        c.server.adapters_dir = adapters;
+        c.server.policies_file = policies;
+    })
+    .await;
+    let url = hub.url();
+    let labour = token(&hub, LABOUR, "consumer");
+    let portal = token(&hub, PORTAL, "consumer");
+    let provider = token(&hub, HATINH, "provider");
+    let auditor = token(&hub, ADMIN, "auditor");
+    let c = reqwest::Client::new();
+    let get = |tok: &str, path: &str| c.get(format!("{url}{path}")).bearer_auth(tok.to_string());
+
+    // Allowed: only the granted fields, the rest listed as withheld, with provenance.
+    let a = call(get(
+        &labour,
+        &format!("/v1/citizens/{KNOWN}?purpose=employment-support"),
+    ))
+    .await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    let data = a.body["data"].as_object().unwrap();
+    let mut keys: Vec<&str> = data.keys().map(String::as_str).collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "birth_date",
+            "full_name",
+            "permanent_address",
+            "personal_id",
+            "sex"
+        ]
+    );
+    assert_eq!(data["full_name"], "Nguyễn Thị Hồng Nhung");
+    for w in ["religion", "ethnicity", "hometown", "household"] {
+        assert!(
+            a.body["withheld"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|x| x == w),
+            "{w} withheld: {}",
+            a.body
+        );
+    }
+    let p = &a.body["provenance"];
+    assert_eq!(p["source"], "population-registry");
+    assert_eq!(p["schema"], "citizen.v1");
+    assert_eq!(p["from_cache"], false);
+    assert_eq!(p["purpose"], "employment-support");
+
+    // The signature: AWS-LC's Ed25519 checks it over the body's bytes with the published key.
+    let keys: Value = c
+        .get(format!("{url}/v1/keys"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let public = b64
+        .decode(keys["keys"][0]["public_key"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(
+        a.key.as_deref(),
+        keys["keys"][0]["verifier_key"].as_str(),
+        "the answer names the published key"
+    );
+    let sig = b64.decode(a.signature.clone().unwrap()).unwrap();
+    let verifier =
+        aws_lc_rs::signature::UnparsedPublicKey::new(&aws_lc_rs::signature::ED25519, &public);
+    verifier.verify(a.text.as_bytes(), &sig).unwrap();
+    // The body is its own RFC 8785 form, so re-canonicalising gives the same bytes.
+    assert_eq!(
+        serde_json_canonicalizer::to_string(&a.body).unwrap(),
+        a.text
+    );
+    let mut forged = a.text.clone().into_bytes();
+    let at = a.text.find("Nhung").unwrap();
+    forged[at] = b'M';
+    assert!(verifier.verify(&forged, &sig).is_err());
+
+    // Fields asked for: the ungranted one withheld; none granted: denied.
+    let a = call(get(
+        &labour,
+        &format!("/v1/citizens/{KNOWN}?purpose=employment-support&fields=full_name,religion"),
+    ))
+    .await;
+    assert_eq!(a.status, 200);
+    assert_eq!(a.body["withheld"], json!(["religion"]));
+    assert_eq!(
+        a.body["data"].as_object().unwrap().len(),
+        2,
+        "personal_id and full_name: {}",
+        a.body
+    );
+    for (tok, path, status, code) in [
+        (
+            &labour,
+            "?purpose=employment-support&fields=religion",
+            403,
+            "policy.no-field",
+        ),
+        (&labour, "?purpose=curiosity", 403, "policy.unknown-purpose"),
+        (
+            &labour,
+            "?purpose=dossier-processing",
+            403,
+            "policy.no-grant",
+        ),
+        (&labour, "", 400, "pull.purpose"),
+        (&provider, "?purpose=employment-support", 403, "auth.role"),
+    ] {
+        let a = call(get(tok, &format!("/v1/citizens/{KNOWN}{path}"))).await;
+        assert_eq!(
+            (a.status, a.body["code"].as_str()),
+            (status, Some(code)),
+            "{path}: {}",
+            a.text
+        );
+    }
+    let a = call(get(
+        &labour,
+        "/v1/citizens/12345?purpose=employment-support",
+    ))
+    .await;
+    assert_eq!(a.body["code"], "pull.personal-id");
+
+    // The cache: a second read within the TTL does not reach the register; after it, it does.
+    let id = register.ids()[0].clone();
+    let path = format!("/v1/citizens/{id}?purpose=employment-support");
+    let before = register.asked();
+    let first = call(get(&labour, &path)).await;
+    let second = call(get(&labour, &path)).await;
+    assert_eq!(first.body["provenance"]["from_cache"], false);
+    assert_eq!(second.body["provenance"]["from_cache"], true);
+    assert_eq!(second.body["data"], first.body["data"]);
+    assert_eq!(register.asked(), before + 1);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let third = call(get(&labour, &path)).await;
+    assert_eq!(third.body["provenance"]["from_cache"], false);
+    assert_eq!(register.asked(), before + 2);
+
+    // A batch: one known, one unknown, one malformed: partial results, each with its error.
+    let unknown = "001099999999";
+    let a = call(
+        c.post(format!("{url}/v1/citizens:batch"))
+            .bearer_auth(&labour)
+            .json(&json!({"purpose": "employment-support", "ids": [KNOWN, unknown, "04219200451X"], "fields": ["full_name"]})),
+    )
+    .await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert_eq!(
+        a.body["summary"],
+        json!({"asked": 3, "answered": 1, "failed": 2})
+    );
+    let r = a.body["results"].as_array().unwrap();
+    assert_eq!(r[0]["data"]["full_name"], "Nguyễn Thị Hồng Nhung");
+    assert_eq!(r[1]["error"]["code"], "pull.not-found");
+    assert_eq!(r[1]["error"]["status"], 404);
+    assert_eq!(r[2]["error"]["code"], "pull.not-found");
+    assert!(
+        r[2]["error"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("malformed")
+    );
+    let sig = b64.decode(a.signature.unwrap()).unwrap();
+    verifier.verify(a.text.as_bytes(), &sig).unwrap();
+    let too_many: Vec<String> = (0..1001).map(|_| KNOWN.to_string()).collect();
+    let a = call(
+        c.post(format!("{url}/v1/citizens:batch"))
+            .bearer_auth(&labour)
+            .json(&json!({"purpose": "employment-support", "ids": too_many})),
+    )
+    .await;
+    assert_eq!(a.body["code"], "pull.batch-size");
+
+    // The register down: 503 with the cause, and recorded.
+    register.set_down(true);
+    let other = register.ids()[1].clone();
+    let a = call(get(
+        &labour,
+        &format!("/v1/citizens/{other}?purpose=employment-support"),
+    ))
+    .await;
+    assert_eq!(a.status, 503, "{}", a.text);
+    assert_eq!(a.body["code"], "upstream.unavailable");
+    assert!(
+        a.body["detail"].as_str().unwrap().contains("503"),
+        "{}",
+        a.text
+    );
+    assert!(a.retry_after.is_some());
+    register.set_down(false);
+
+    // Rate limit: the portal may make 3 pulls a minute; the 4th is answered 429.
+    for n in 0..4 {
+        let a = call(get(
+            &portal,
+            &format!("/v1/citizens/{KNOWN}?purpose=dossier-processing"),
+        ))
+        .await;
+        if n < 3 {
+            assert_eq!(a.status, 200, "{}", a.text);
+        } else {
+            assert_eq!(a.status, 429, "{}", a.text);
+            assert_eq!(a.body["code"], "pull.rate-limited");
+            assert!(a.retry_after.unwrap().parse::<u64>().unwrap() >= 1);
+        }
+    }
+
+    // Every pull and denial is in the audit log, with purpose and disclosed fields.
+    let page: Value = c
+        .get(format!("{url}/v1/audit/entries?subject={KNOWN}&limit=100"))
+        .bearer_auth(&auditor)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let entries = page["entries"].as_array().unwrap();
+    let count = |op: &str, outcome: &str| {
+        entries
+            .iter()
+            .filter(|e| e["operation"] == op && e["outcome"] == outcome)
+            .count()
+    };
+    assert_eq!(count("pull", "allowed"), 6, "{page}");
+    // no-field, unknown purpose, no grant, no purpose, not a consumer.
+    assert_eq!(count("deny", "denied"), 5, "{page}");
+    assert_eq!(count("deny", "rate-limited"), 1, "{page}");
+    let first = entries.iter().find(|e| e["operation"] == "pull").unwrap();
+    assert_eq!(first["purpose"], "employment-support");
+    assert_eq!(first["actor"], LABOUR);
+    assert!(
+        first["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f == "full_name")
+    );
+    let failed: Value = c
+        .get(format!(
+            "{url}/v1/audit/entries?subject={other}&outcome=failed"
+        ))
+        .bearer_auth(&auditor)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(failed["entries"][0]["error_code"], "upstream.unavailable");
+
+    // The operator's explanation.
+    let e: Value = c
+        .get(format!(
+            "{url}/v1/policy/explain?member={LABOUR}&purpose=employment-support&fields=full_name,religion"
+        ))
+        .bearer_auth(&auditor)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(e["decision"], "allowed");
+    assert_eq!(e["withheld"], json!(["religion"]));
+    hub.shutdown().await.unwrap();
+}
