@@ -10,6 +10,7 @@ mod demo;
 mod relay;
 mod schemas;
 mod serve;
+mod sim;
 mod token;
 mod translate;
 mod units;
@@ -75,6 +76,8 @@ enum Command {
     /// key, query, subject report.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// A simulated external system (population register, national portal) on loopback.
+    Sim(sim::Args),
 }
 
 /// Output format of commands that print results.
@@ -125,6 +128,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Dead(c) => relay::run_dead(c),
         Command::Units(a) => units::run(a),
         Command::Audit(c) => audit::run(c),
+        Command::Sim(a) => sim::run(a),
     }
 }
 
