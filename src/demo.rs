@@ -1,10 +1,11 @@
 //! `lienthong demo`: the hub at work on loopback, in one command. A hub with a temporary store,
-//! the national portal's receiving end (simulated), and a province's one-stop system pushing
-//! dossiers and their status events over SOAP while the portal is down for part of the run;
-//! then a summary a person can read, and checks that decide the exit status.
+//! the national portal's receiving end and the population register (both simulated), and a
+//! province's one-stop system pushing dossiers and their status events over SOAP while the
+//! portal is down for part of the run; then a ministry pulls verified data for 200 citizens,
+//! some denied by policy, and an auditor exports the log and verifies it offline. It ends with
+//! a summary a person can read, and checks that decide the exit status.
 //!
-//! So far the scenario covers ingest and relay. Ministries' pulls, the once-only report and the
-//! audit export arrive with their issues.
+//! Not yet in the scenario: dossier enrichment and the once-only report (their issue is open).
 
 use crate::auth::{Role, create_token};
 use crate::config::hub::HubConfig;
@@ -37,6 +38,10 @@ pub struct DemoSummary {
     pub portal_refused_while_down: usize,
     pub portal_repeats_ignored: usize,
     pub out_of_order: usize,
+    pub pulls_allowed: usize,
+    pub pulls_denied: usize,
+    pub signatures_valid: usize,
+    pub audit_entries_verified: u64,
     pub seconds: f64,
     pub checks: Vec<(String, bool)>,
 }
@@ -92,6 +97,22 @@ impl DemoSummary {
                 "status events out of order at the portal",
                 self.out_of_order.to_string(),
             ),
+            (
+                "ministry pulls answered (policy-checked, redacted)",
+                self.pulls_allowed.to_string(),
+            ),
+            (
+                "ministry pulls denied by policy",
+                self.pulls_denied.to_string(),
+            ),
+            (
+                "answers whose Ed25519 signature verifies",
+                self.signatures_valid.to_string(),
+            ),
+            (
+                "audit log entries exported and verified offline",
+                self.audit_entries_verified.to_string(),
+            ),
             ("seconds", format!("{:.1}", self.seconds)),
         ];
         for (k, v) in rows {
@@ -118,6 +139,9 @@ fn err(e: impl std::fmt::Display) -> DemoError {
 }
 
 const HUB_TOML: &str = include_str!("../config/hub.toml");
+const POLICIES_TOML: &str = include_str!("../config/policies.toml");
+/// Citizens the ministry asks about; every tenth for a purpose its grants do not cover.
+const PULLS: usize = 200;
 const DOSSIER: &str = include_str!("../adapters/samples/motcua-hatinh/dossier.xml");
 const STATUS: &str = include_str!("../adapters/samples/motcua-hatinh/status-in-progress.xml");
 
@@ -172,6 +196,19 @@ pub async fn run(options: DemoOptions, adapters_dir: &Path) -> Result<DemoSummar
         .replace("breaker_cooldown_ms = 2000", "breaker_cooldown_ms = 500")
         .replace("max_attempts = 12", "max_attempts = 1000");
     std::fs::write(&file, text).map_err(err)?;
+    // The population register, simulated, with synthetic citizens.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(err)?;
+    let register_url = format!("http://{}/dancu", listener.local_addr().map_err(err)?);
+    let register = crate::sim::population::Population::new(1, PULLS);
+    register.serve(listener);
+    let file = adapters.join("population-registry.toml");
+    let text = std::fs::read_to_string(&file)
+        .map_err(err)?
+        .replace("http://127.0.0.1:8701/dancu", &register_url);
+    std::fs::write(&file, text).map_err(err)?;
+    std::fs::write(work.path().join("policies.toml"), POLICIES_TOML).map_err(err)?;
     let mut config = HubConfig::from_toml("config/hub.toml (embedded)", HUB_TOML, work.path(), [])
         .map_err(err)?;
     config.server.listen = "127.0.0.1:0".into();
@@ -303,6 +340,16 @@ pub async fn run(options: DemoOptions, adapters_dir: &Path) -> Result<DemoSummar
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let mut s = summary.lock().map(|s| s.clone()).unwrap_or_default();
+    say(format!(
+        "a ministry pulls verified data for {PULLS} citizens (register on {register_url})"
+    ));
+    let pulls = pull(&hub, &client, &register.ids()).await?;
+    s.pulls_allowed = pulls.allowed;
+    s.pulls_denied = pulls.denied;
+    s.signatures_valid = pulls.signed;
+    say("an auditor exports the log and verifies it offline".into());
+    let audit = audit(&hub, &client).await?;
+    s.audit_entries_verified = audit.verified;
     for d in hub.state().relay.status() {
         s.delivered += d.delivered;
         s.failed_attempts += d.failed;
@@ -340,10 +387,161 @@ pub async fn run(options: DemoOptions, adapters_dir: &Path) -> Result<DemoSummar
             "the portal was down and the hub retried".into(),
             report.refused_while_down > 0 && s.failed_attempts > 0,
         ),
+        (
+            format!(
+                "pulls: {} answered, {} denied by policy, as the grants say",
+                pulls.expect_allowed, pulls.expect_denied
+            ),
+            s.pulls_allowed == pulls.expect_allowed && s.pulls_denied == pulls.expect_denied,
+        ),
+        (
+            "every answer's signature verifies with the published key".into(),
+            s.signatures_valid == s.pulls_allowed,
+        ),
+        (
+            "the audit log verifies offline, every pull and denial in it".into(),
+            audit.error.is_none()
+                && audit.verified > 0
+                && audit.pulls == s.pulls_allowed
+                && audit.denials == s.pulls_denied,
+        ),
     ];
+    if let Some(e) = &audit.error {
+        say(format!("audit verification: {e}"));
+    }
     s.seconds = start.elapsed().as_secs_f64();
     hub.shutdown().await.map_err(err)?;
     Ok(s)
+}
+
+struct Pulls {
+    allowed: usize,
+    denied: usize,
+    signed: usize,
+    expect_allowed: usize,
+    expect_denied: usize,
+}
+
+/// The labour ministry asks about each citizen; every tenth for a purpose it has no grant for.
+async fn pull(hub: &Hub, client: &reqwest::Client, ids: &[String]) -> Result<Pulls, DemoError> {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let url = hub.url();
+    let token = create_token(&hub.state().store, "000.00.00.G07", Role::Consumer)
+        .map_err(err)?
+        .bearer();
+    let key = hub.state().relay.audit().key().verifier().key().to_owned();
+    let ids: Vec<String> = ids.iter().take(PULLS).cloned().collect();
+    let mut out = Pulls {
+        allowed: 0,
+        denied: 0,
+        signed: 0,
+        expect_allowed: ids.len() - ids.len().div_ceil(10),
+        expect_denied: ids.len().div_ceil(10),
+    };
+    for chunk in ids.chunks(8).enumerate() {
+        let (c, chunk) = chunk;
+        let answers = futures_util::future::join_all(chunk.iter().enumerate().map(|(i, id)| {
+            let purpose = if (c * 8 + i) % 10 == 0 {
+                "dossier-processing"
+            } else {
+                "employment-support"
+            };
+            client
+                .get(format!("{url}/v1/citizens/{id}?purpose={purpose}"))
+                .bearer_auth(&token)
+                .send()
+        }))
+        .await;
+        for a in answers {
+            let r = a.map_err(err)?;
+            let status = r.status().as_u16();
+            let sig = r
+                .headers()
+                .get("lienthong-signature")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| b64.decode(v).ok());
+            let body = r.bytes().await.map_err(err)?;
+            match status {
+                200 => {
+                    out.allowed += 1;
+                    if let Some(sig) = sig.and_then(|s| <[u8; 64]>::try_from(s).ok())
+                        && key
+                            .verify_strict(&body, &ed25519_dalek::Signature::from_bytes(&sig))
+                            .is_ok()
+                    {
+                        out.signed += 1;
+                    }
+                }
+                403 => out.denied += 1,
+                _ => {}
+            }
+        }
+    }
+    Ok(out)
+}
+
+struct Audited {
+    verified: u64,
+    pulls: usize,
+    denials: usize,
+    error: Option<String>,
+}
+
+/// The auditor exports the whole log and verifies it with the key the hub publishes.
+async fn audit(hub: &Hub, client: &reqwest::Client) -> Result<Audited, DemoError> {
+    let url = hub.url();
+    let token = create_token(&hub.state().store, "000.00.00.A01", Role::Auditor)
+        .map_err(err)?
+        .bearer();
+    let keys: serde_json::Value = client
+        .get(format!("{url}/v1/keys"))
+        .send()
+        .await
+        .map_err(err)?
+        .json()
+        .await
+        .map_err(err)?;
+    let verifier = crate::audit::note::Verifier::parse(
+        keys["keys"][0]["verifier_key"].as_str().unwrap_or_default(),
+    )
+    .map_err(err)?;
+    let export = client
+        .get(format!("{url}/v1/audit/export"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .map_err(err)?
+        .bytes()
+        .await
+        .map_err(err)?;
+    let (mut pulls, mut denials) = (0, 0);
+    for line in export.split(|b| *b == b'\n') {
+        let Ok(v) = serde_json::from_slice::<serde_json::Value>(line) else {
+            continue;
+        };
+        match v["entry"]["operation"].as_str() {
+            Some("pull") => pulls += 1,
+            Some("deny") => denials += 1,
+            _ => {}
+        }
+    }
+    Ok(
+        match crate::audit::export::verify(export.as_ref(), &verifier, |_| {}) {
+            Ok(v) => Audited {
+                verified: v.entries,
+                pulls,
+                denials,
+                error: None,
+            },
+            Err(e) => Audited {
+                verified: 0,
+                pulls,
+                denials,
+                error: Some(e.to_string()),
+            },
+        },
+    )
 }
 
 fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {

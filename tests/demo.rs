@@ -20,4 +20,16 @@ async fn the_demo_scenario_holds_every_check() {
     assert_eq!(summary.rejected.get("translate.code"), Some(&3), "{table}");
     assert_eq!(summary.repeats_answered, 4, "{table}");
     assert!(summary.portal_refused_while_down > 0, "{table}");
+    // The ministry's pulls: 200 citizens, every tenth for a purpose it has no grant for.
+    assert_eq!(
+        (summary.pulls_allowed, summary.pulls_denied),
+        (180, 20),
+        "{table}"
+    );
+    assert_eq!(summary.signatures_valid, 180, "{table}");
+    // Ingests, deliveries and pulls are all in the verified log.
+    assert!(
+        summary.audit_entries_verified >= (summary.pushed as u64 + summary.delivered + 200),
+        "{table}"
+    );
 }
