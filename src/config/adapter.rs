@@ -440,9 +440,71 @@ impl AdapterDef {
     /// Parses an adapter definition; `file` names it in errors. Unknown keys are errors that
     /// name the key, its line and the keys allowed there.
     pub fn from_toml(file: &str, text: &str) -> Result<AdapterDef, DefinitionError> {
-        toml::from_str(text).map_err(|e| DefinitionError::Toml {
+        let def: AdapterDef = toml::from_str(text).map_err(|e| DefinitionError::Toml {
             file: file.to_string(),
             message: e.to_string().trim_end().to_string(),
-        })
+        })?;
+        if let Some(l) = &def.lookup {
+            let problem = if !def.provides.contains(&l.record_type) {
+                Some(format!(
+                    "[lookup] record_type {:?} is not among `provides` ({})",
+                    l.record_type,
+                    def.provides.join(", ")
+                ))
+            } else if !l.path.starts_with('/') || !l.path.contains("{key}") {
+                Some(format!(
+                    "[lookup] path {:?} must start with '/' and contain {{key}}",
+                    l.path
+                ))
+            } else if def.endpoint.is_none() {
+                Some("[lookup] needs an `endpoint` to read from".to_string())
+            } else {
+                None
+            };
+            if let Some(message) = problem {
+                return Err(DefinitionError::Toml {
+                    file: file.to_string(),
+                    message,
+                });
+            }
+        }
+        Ok(def)
+    }
+}
+
+#[cfg(test)]
+mod lookup_tests {
+    use super::*;
+
+    const BASE: &str = r#"
+name = "r"
+member = "000.00.00.G12"
+format = "json"
+endpoint = "http://127.0.0.1:1/x"
+provides = ["citizen"]
+[records.citizen]
+schema = "citizen.v1"
+root = "/"
+fields = []
+"#;
+
+    #[test]
+    fn a_lookup_must_name_a_provided_record_and_a_key_in_its_path() {
+        let ok = format!("{BASE}[lookup]\nrecord_type = \"citizen\"\npath = \"/c/{{key}}\"\n");
+        if let Err(e) = AdapterDef::from_toml("a.toml", &ok) {
+            panic!("{e}");
+        }
+        for (lookup, want) in [
+            (
+                "record_type = \"dossier\"\npath = \"/c/{key}\"",
+                "not among `provides`",
+            ),
+            ("record_type = \"citizen\"\npath = \"/c/\"", "contain {key}"),
+        ] {
+            let e = AdapterDef::from_toml("a.toml", &format!("{BASE}[lookup]\n{lookup}\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(e.starts_with("a.toml:") && e.contains(want), "{e}");
+        }
     }
 }
