@@ -5,5 +5,6 @@
 //! `config/` are commented examples of them.
 
 pub mod adapter;
+pub mod audit;
 pub mod hub;
 pub mod policy;

@@ -15,6 +15,7 @@
 mod breaker;
 mod commit;
 mod deliver;
+mod routes;
 
 pub use breaker::BreakerState;
 
@@ -25,7 +26,6 @@ use crate::registry::AdapterRegistry;
 use crate::store::{Accepted, OutboxItem, Store, StoreError, Submission};
 use commit::{Done, Pending, Work};
 use serde::Serialize;
-use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -225,55 +225,6 @@ impl Relay {
         })
     }
 
-    /// The destinations and order keys of a record, by the routes.
-    pub fn route(
-        &self,
-        record_type: &str,
-        source_adapter: &str,
-        record: &Value,
-    ) -> Vec<(String, String)> {
-        let mut out: Vec<(String, String)> = Vec::new();
-        let Ok(routes) = self.inner.routes.read() else {
-            return out;
-        };
-        for (_, r) in routes.iter() {
-            if r.record_type != record_type {
-                continue;
-            }
-            if !r.from_adapters.is_empty() && !r.from_adapters.iter().any(|a| a == source_adapter) {
-                continue;
-            }
-            if !r.agencies.is_empty() {
-                let agency = |p: &str| {
-                    record
-                        .pointer(p)
-                        .and_then(Value::as_str)
-                        .map(str::to_string)
-                };
-                let hit = [agency("/receiving_agency"), agency("/resolving_agency")]
-                    .into_iter()
-                    .flatten()
-                    .any(|a| r.agencies.contains(&a));
-                if !hit {
-                    continue;
-                }
-            }
-            let key = record
-                .pointer(&r.order_key)
-                .map(|v| match v {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                })
-                .unwrap_or_default();
-            for d in &r.to {
-                if d != source_adapter && !out.iter().any(|(x, _)| x == d) {
-                    out.push((d.clone(), key.clone()));
-                }
-            }
-        }
-        out
-    }
-
     /// Refuses new work for a destination whose outbox is over its limit.
     pub fn check_backpressure(&self, destinations: &[String]) -> Result<(), RelayError> {
         for d in destinations {
@@ -388,71 +339,6 @@ impl Relay {
         if let Ok(mut rt) = self.inner.runtime.lock() {
             *rt = Some((tokio::runtime::Handle::current(), self.workers.clone()));
         }
-    }
-
-    /// Every route: its id (`None` for routes from the config file) and its definition.
-    pub fn routes(&self) -> Vec<(Option<u64>, RouteConfig)> {
-        self.inner
-            .routes
-            .read()
-            .map(|r| r.clone())
-            .unwrap_or_default()
-    }
-
-    /// Checks a route against the registry: the destinations exist and consume the record type.
-    pub fn check_route(&self, route: &RouteConfig) -> Vec<String> {
-        let mut problems = Vec::new();
-        if route.to.is_empty() {
-            problems.push("`to` names no destination".to_string());
-        }
-        if !route.order_key.starts_with('/') {
-            problems.push(format!(
-                "order_key {:?} is not a JSON Pointer",
-                route.order_key
-            ));
-        }
-        for d in &route.to {
-            match self.inner.registry.get(d) {
-                None => problems.push(format!("no adapter {d} is registered")),
-                Some(a) => {
-                    let def = a.adapter.definition();
-                    if a.adapter.schema_of(&route.record_type).is_none()
-                        || !def.consumes.contains(&route.record_type)
-                    {
-                        problems.push(format!(
-                            "adapter {d} does not consume {} (it consumes: {})",
-                            route.record_type,
-                            def.consumes.join(", ")
-                        ));
-                    }
-                    if def.endpoint.is_none() {
-                        problems.push(format!("adapter {d} has no endpoint to deliver to"));
-                    }
-                }
-            }
-        }
-        problems
-    }
-
-    /// Adds a route (stored); destinations met for the first time get their worker.
-    pub fn add_route(&self, route: RouteConfig) -> Result<u64, RelayError> {
-        let id = self.inner.store.add_route(&route)?;
-        for d in &route.to {
-            self.inner.destination(d);
-        }
-        if let Ok(mut r) = self.inner.routes.write() {
-            r.push((Some(id), route));
-        }
-        Ok(id)
-    }
-
-    /// Removes a stored route; false if there is none (routes of the config file stay).
-    pub fn remove_route(&self, id: u64) -> Result<bool, RelayError> {
-        let found = self.inner.store.remove_route(id)?;
-        if let Ok(mut r) = self.inner.routes.write() {
-            r.retain(|(rid, _)| *rid != Some(id));
-        }
-        Ok(found)
     }
 
     /// Puts a dead letter back in its destination's outbox.
