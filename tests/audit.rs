@@ -327,6 +327,47 @@ async fn exchanges_are_logged_proven_queried_and_exported() {
     .await;
     assert!(!export.contains("042192004518"));
     lienthong::audit::export::verify(export.as_bytes(), &verifier, |_| {}).unwrap();
+
+    // A data-protection request: what is kept beside the dossier's ingest entry is purged;
+    // the entry stays, the log still verifies, the person is no longer found by that entry.
+    let admin = token(&hub, ADMIN, "admin");
+    let q = get_json(
+        &client,
+        &url,
+        &auditor,
+        "/v1/audit/entries?subject=042192004518&operation=ingest&outcome=accepted",
+    )
+    .await;
+    let index = q["entries"][0]["index"].as_u64().unwrap();
+    let purge = |tok: &str| {
+        client
+            .delete(format!("{url}/v1/audit/entries/{index}/sealed"))
+            .bearer_auth(tok.to_string())
+            .send()
+    };
+    let r = purge(&auditor).await.unwrap();
+    assert_eq!(r.status().as_u16(), 403, "auditors read, admins purge");
+    let r = purge(&admin).await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let q = get_json(
+        &client,
+        &url,
+        &auditor,
+        "/v1/audit/entries?subject=042192004518",
+    )
+    .await;
+    let left = q["entries"].as_array().unwrap();
+    assert_eq!(left.len(), 2, "{q}");
+    assert!(left.iter().all(|e| e["index"] != index));
+    let (_, export) = get(&client, &url, &auditor, "/v1/audit/export").await;
+    let v = lienthong::audit::export::verify(export.as_bytes(), &verifier, |_| {}).unwrap();
+    assert_eq!(
+        v.subjects_checked, 2,
+        "the purged entry has no subject to open"
+    );
+    let q = get_json(&client, &url, &auditor, "/v1/audit/entries?operation=purge").await;
+    assert_eq!(q["entries"][0]["actor"], ADMIN);
+    assert!(q["entries"][0].get("subject").is_none());
     hub.shutdown().await.unwrap();
 }
 

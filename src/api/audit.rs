@@ -27,6 +27,10 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/v1/audit/entries", get(entries))
         .route("/v1/audit/subjects/{personal_id}/report", get(report))
         .route("/v1/audit/export", get(export_slice))
+        .route(
+            "/v1/audit/entries/{index}/sealed",
+            axum::routing::delete(purge),
+        )
 }
 
 const EVERY_ROLE: &[Role] = &[Role::Admin, Role::Auditor, Role::Provider, Role::Consumer];
@@ -259,6 +263,37 @@ async fn entries(
     )
     .await?;
     Ok(axum::Json(page).into_response())
+}
+
+/// Purges the subject, payload and salt kept beside an entry (admin); the entry stays and the
+/// log still verifies. The purge is itself recorded, without the subject.
+async fn purge(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    Path(index): Path<String>,
+) -> Result<Response, Problem> {
+    super::require(&caller, &[Role::Admin])?;
+    let index: u64 = index.parse().map_err(|_| {
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "request.index",
+            format!("{index:?} is not an entry index"),
+        )
+    })?;
+    let log = state.relay.audit().clone();
+    let purged = tokio::task::spawn_blocking(move || log.purge(index))
+        .await
+        .map_err(Problem::internal)?
+        .map_err(audit_problem)?
+        .ok_or_else(|| Problem::not_found(format!("audit entry {index}")))?;
+    let mut draft = super::act(&caller, "purge");
+    draft.refers_to = Some(purged.exchange_id.clone());
+    draft.record_type = purged.record_type.clone();
+    state.record(draft).await?;
+    Ok(
+        axum::Json(json!({ "index": index, "purged": true, "exchange_id": purged.exchange_id }))
+            .into_response(),
+    )
 }
 
 #[derive(Deserialize)]

@@ -307,6 +307,18 @@ impl AuditLog {
         }
     }
 
+    /// Purges what is kept apart for entry `index` (its subject, payload and salt), for
+    /// retention or a data-protection request; the entry stays and the log still verifies.
+    /// Returns the purged entry, or `None` if there is no such entry.
+    pub fn purge(&self, index: u64) -> Result<Option<AuditEntry>, AuditError> {
+        let Some((entry, sealed)) = self.entry(index)? else {
+            return Ok(None);
+        };
+        let subject = sealed.and_then(|s| s.subject);
+        self.store.audit_purge(index, subject.as_deref())?;
+        Ok(Some(entry))
+    }
+
     /// The store the log lives in.
     pub fn store(&self) -> &Store {
         &self.store

@@ -94,6 +94,15 @@ pub(crate) enum AuditCommand {
         #[command(flatten)]
         hub: HubArgs,
     },
+    /// Purge what is kept beside an entry (its subject, payload and salt), for retention or a
+    /// data-protection request (admin). The entry stays; the log still verifies.
+    Purge {
+        /// The entry's index.
+        #[arg(long)]
+        index: u64,
+        #[command(flatten)]
+        hub: HubArgs,
+    },
     /// Who accessed data about a person, when and why: the report to show the citizen.
     Report {
         #[arg(long, value_name = "PERSONAL_ID")]
@@ -177,6 +186,16 @@ pub(crate) fn run(c: AuditCommand) -> anyhow::Result<Outcome> {
                 }
                 None => print!("{note}"),
             }
+            Ok(Outcome::Ok)
+        }
+        AuditCommand::Purge { index, hub } => {
+            let a = hub
+                .client()?
+                .delete(&format!("/v1/audit/entries/{index}/sealed"))?;
+            println!(
+                "purged what was kept beside entry {index} (exchange {})",
+                a["exchange_id"].as_str().unwrap_or("?")
+            );
             Ok(Outcome::Ok)
         }
         AuditCommand::Key { hub } => {

@@ -128,13 +128,45 @@ impl Store {
             .map_err(sled_err("read a sealed audit part"))
     }
 
-    /// Purges the sealed part of an entry (the entry and the log are unchanged).
-    pub fn audit_purge(&self, index: u64) -> Result<bool, StoreError> {
+    /// Purges the sealed part of an entry (salt, subject, payload) and its look-up by subject;
+    /// the entry and the log are unchanged and still verify. Durable when it returns.
+    pub fn audit_purge(&self, index: u64, subject: Option<&str>) -> Result<bool, StoreError> {
+        let mut batch = sled::Batch::default();
         let found = self
             .audit_side
-            .remove(sealed_key(index))
+            .get(sealed_key(index))
             .map_err(sled_err("purge a sealed audit part"))?
             .is_some();
+        batch.remove(&sealed_key(index));
+        if let Some(s) = subject {
+            // The group of look-ups holding this index: the last one starting at or before it.
+            let prefix = lookup_prefix(Lookup::Subject.kind(), s);
+            if let Some(Ok((k, v))) = self
+                .audit_side
+                .range(prefix.clone()..=lookup_key(Lookup::Subject.kind(), s, index))
+                .next_back()
+            {
+                let first = tail_index(&k);
+                let rest: Vec<u64> = v
+                    .chunks_exact(8)
+                    .map(|c| u64::from_be_bytes(c.try_into().unwrap_or_default()))
+                    .collect();
+                if first == index || rest.contains(&index) {
+                    batch.remove(k.as_ref());
+                    let left: Vec<u64> = std::iter::once(first)
+                        .chain(rest)
+                        .filter(|i| *i != index)
+                        .collect();
+                    if let Some((head, tail)) = left.split_first() {
+                        let packed: Vec<u8> = tail.iter().flat_map(|i| i.to_be_bytes()).collect();
+                        batch.insert(lookup_key(Lookup::Subject.kind(), s, *head), packed);
+                    }
+                }
+            }
+        }
+        self.audit_side
+            .apply_batch(batch)
+            .map_err(sled_err("purge a sealed audit part"))?;
         self.flush()?;
         Ok(found)
     }
