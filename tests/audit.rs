@@ -301,6 +301,18 @@ async fn exchanges_are_logged_proven_queried_and_exported() {
     assert_eq!(status, 403);
     let (status, _) = get(&client, &url, &provider, "/v1/audit/checkpoint").await;
     assert_eq!(status, 200);
+    // Proofs are for every member; who did what only for auditors.
+    let (status, text) = get(
+        &client,
+        &url,
+        &provider,
+        "/v1/audit/proof/inclusion?index=0&size=5",
+    )
+    .await;
+    assert_eq!(status, 200);
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert!(v["entry"].is_null(), "{v}");
+    assert_eq!(v["proof"].as_array().unwrap().len(), 3, "{v}");
     let (status, text) = get(&client, &url, &auditor, "/v1/audit/entries?from=yesterday").await;
     assert_eq!(status, 400, "{text}");
     let (status, text) = get(

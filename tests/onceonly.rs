@@ -254,13 +254,8 @@ async fn pulls_follow_the_policy_and_are_signed_cached_limited_and_audited() {
     assert_eq!(r[0]["data"]["full_name"], "Nguyễn Thị Hồng Nhung");
     assert_eq!(r[1]["error"]["code"], "pull.not-found");
     assert_eq!(r[1]["error"]["status"], 404);
-    assert_eq!(r[2]["error"]["code"], "pull.not-found");
-    assert!(
-        r[2]["error"]["detail"]
-            .as_str()
-            .unwrap()
-            .contains("malformed")
-    );
+    assert_eq!(r[2]["error"]["code"], "pull.personal-id");
+    assert_eq!(r[2]["error"]["status"], 400);
     let sig = b64.decode(a.signature.unwrap()).unwrap();
     verifier.verify(a.text.as_bytes(), &sig).unwrap();
     let too_many: Vec<String> = (0..1001).map(|_| KNOWN.to_string()).collect();
@@ -289,6 +284,20 @@ async fn pulls_follow_the_policy_and_are_signed_cached_limited_and_audited() {
     );
     assert!(a.retry_after.is_some());
     register.set_down(false);
+
+    // A batch bigger than a member's whole allowance can never be answered: refused as such.
+    let a = call(
+        c.post(format!("{url}/v1/citizens:batch"))
+            .bearer_auth(&portal)
+            .json(&json!({"purpose": "dossier-processing", "ids": [KNOWN, KNOWN, KNOWN, KNOWN]})),
+    )
+    .await;
+    assert_eq!(
+        (a.status, a.body["code"].as_str()),
+        (403, Some("pull.batch-over-limit")),
+        "{}",
+        a.text
+    );
 
     // Rate limit: the portal may make 3 pulls a minute; the 4th is answered 429.
     for n in 0..4 {

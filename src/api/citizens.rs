@@ -54,7 +54,8 @@ fn draft(caller: &Caller, exchange_id: &str, purpose: &str, subject: &str) -> Au
         actor: caller.member.clone(),
         operation: "pull".into(),
         record_type: Some(RECORD_TYPE.into()),
-        subject: Some(subject.to_string()),
+        // A malformed number is no one's: it is not written as a subject.
+        subject: PersonalId::parse(subject).ok().map(|_| subject.to_string()),
         purpose: Some(purpose.to_string()),
         ..Default::default()
     }
@@ -71,6 +72,7 @@ fn pull_problem(e: &PullError) -> Problem {
             StatusCode::SERVICE_UNAVAILABLE
         }
         PullError::Invalid { .. } => StatusCode::BAD_GATEWAY,
+        PullError::Malformed(..) => StatusCode::BAD_REQUEST,
         PullError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
     };
     let mut p = Problem::new(status, e.code(), e.to_string());
@@ -172,6 +174,18 @@ async fn admit(
             &[("outcome", "denied"), ("member", &caller.member)],
         );
         return Err(denied(&decision));
+    }
+    let allowance = ou.policy().per_minute(&caller.member);
+    if subjects.len() as u64 > u64::from(allowance) {
+        return Err(Problem::new(
+            StatusCode::FORBIDDEN,
+            "pull.batch-over-limit",
+            format!(
+                "member {} may make {allowance} pulls a minute; a batch of {} can never be                  answered: split it",
+                caller.member,
+                subjects.len()
+            ),
+        ));
     }
     if let Err(wait) = ou.take(&caller.member, subjects.len() as u32) {
         state
@@ -333,14 +347,7 @@ async fn pull_batch(
             let ou = ou.clone();
             async move {
                 if let Err(e) = PersonalId::parse(&id) {
-                    return (
-                        i,
-                        Err(PullError::NotFound {
-                            record_type: format!("{RECORD_TYPE} (the id is malformed: {e})"),
-                            key: id,
-                            source_adapter: "-".into(),
-                        }),
-                    );
+                    return (i, Err(PullError::Malformed(id, e.to_string())));
                 }
                 let r = ou.fetch(RECORD_TYPE, &id).await;
                 (i, r)
@@ -380,10 +387,10 @@ async fn pull_batch(
                 }));
             }
             Err(e) => {
-                d.outcome = if matches!(e, PullError::NotFound { .. }) {
-                    "not-found"
-                } else {
-                    "failed"
+                d.outcome = match e {
+                    PullError::NotFound { .. } => "not-found",
+                    PullError::Malformed(..) => "refused",
+                    _ => "failed",
                 }
                 .into();
                 d.error_code = Some(e.code().into());

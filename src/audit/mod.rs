@@ -206,6 +206,16 @@ impl AuditLog {
         })
     }
 
+    /// Reads the log's size and right edge from the store again (after a commit whose outcome
+    /// is unknown).
+    pub fn reload(&self) -> Result<(), AuditError> {
+        let size = self.store.audit_size()?;
+        let frontier = Frontier::load(&self.store, size)?;
+        let mut s = guard(&self.state);
+        s.frontier = frontier;
+        Ok(())
+    }
+
     /// Takes the state of a prepared append once its writes are durable.
     pub fn applied(&self, p: Prepared) {
         let mut s = guard(&self.state);

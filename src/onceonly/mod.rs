@@ -42,6 +42,8 @@ pub enum PullError {
         record_type: String,
         errors: Vec<FieldError>,
     },
+    #[error("{0:?} is not a personal ID number: {1}")]
+    Malformed(String, String),
     #[error("store: {0}")]
     Store(#[from] crate::store::StoreError),
 }
@@ -54,6 +56,7 @@ impl PullError {
             PullError::NotFound { .. } => "pull.not-found",
             PullError::Upstream { .. } => "upstream.unavailable",
             PullError::Invalid { .. } => "upstream.invalid",
+            PullError::Malformed(..) => "pull.personal-id",
             PullError::Store(_) => "internal",
         }
     }
@@ -150,7 +153,8 @@ impl OnceOnly {
                 let wait = not_until.wait_time_from(governor::clock::Clock::now(
                     &governor::clock::DefaultClock::default(),
                 ));
-                Err(wait.as_secs().max(1))
+                // Rounded up, so that a client waiting this long is let in.
+                Err((wait.as_millis().div_ceil(1000) as u64).max(1))
             }
             // More than the whole allowance at once: wait a minute.
             Err(_) => Err(60),
@@ -237,6 +241,21 @@ impl OnceOnly {
                     errors,
                 }
             })?;
+        // The source must answer about the person asked for; anything else is not disclosed.
+        let about = crate::audit::subject_of(&record);
+        if about.as_deref() != Some(key) {
+            return Err(PullError::Invalid {
+                record_type: record_type.to_string(),
+                errors: vec![FieldError::new(
+                    "/personal_id",
+                    "upstream.wrong-subject",
+                    format!(
+                        "asked for {key}, the source answered about {}",
+                        about.as_deref().unwrap_or("nobody")
+                    ),
+                )],
+            });
+        }
         let at = now_ms();
         if ttl > 0 {
             self.store.cache_put(record_type, key, at, &record)?;

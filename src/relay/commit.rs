@@ -111,16 +111,28 @@ impl Inner {
                             s.items.clear();
                         }
                         None => {
-                            if let Some(k) = &s.dedup_key {
-                                fresh.insert(k.clone(), s.exchange_id.clone());
-                            }
                             // Sequence numbers are given here, in the order of acceptance, so
-                            // that records of one order key are delivered in that order.
+                            // that records of one order key are delivered in that order. Without
+                            // one the submission is refused, never written under a wrong key.
+                            let mut failed = None;
                             for item in &mut s.items {
                                 match self.store.next_seq() {
                                     Ok(n) => item.seq = n,
-                                    Err(e) => tracing::error!("sequence number: {e}"),
+                                    Err(e) => {
+                                        failed = Some(e);
+                                        break;
+                                    }
                                 }
+                            }
+                            if let Some(e) = failed {
+                                tracing::error!("sequence number: {e}");
+                                if let Some(r) = p.reply {
+                                    let _ = r.send(Err(e.to_string()));
+                                }
+                                continue;
+                            }
+                            if let Some(k) = &s.dedup_key {
+                                fresh.insert(k.clone(), s.exchange_id.clone());
                             }
                         }
                     }
@@ -191,6 +203,13 @@ impl Inner {
             }
             Err(e) => {
                 tracing::error!("group commit failed: {e}");
+                // The transaction may have been applied even though the flush failed: take the
+                // log's state from the store again, so that the next append follows what is
+                // there (the callers are told the outcome is unknown and retry; a repeat is
+                // then answered with its original exchange).
+                if let Err(e) = self.audit.reload() {
+                    tracing::error!("reloading the audit log after a failed commit: {e}");
+                }
                 for r in replies.into_iter().flatten() {
                     let _ = r.send(Err(e.clone()));
                 }

@@ -141,10 +141,12 @@ impl Store {
         if let Some(s) = subject {
             // The group of look-ups holding this index: the last one starting at or before it.
             let prefix = lookup_prefix(Lookup::Subject.kind(), s);
+            let key_len = prefix.len() + 8;
             if let Some(Ok((k, v))) = self
                 .audit_side
                 .range(prefix.clone()..=lookup_key(Lookup::Subject.kind(), s, index))
-                .next_back()
+                .rev()
+                .find(|r| r.as_ref().map_or(true, |(k, _)| k.len() == key_len))
             {
                 let first = tail_index(&k);
                 let rest: Vec<u64> = v
@@ -185,16 +187,22 @@ impl Store {
             *last = 1;
         }
         // The group that starts at or before `from` may hold indexes from `from` on.
+        let exact = prefix.len() + 8;
         let start = match self
             .audit_side
             .range(prefix.clone()..=lookup_key(lookup.kind(), value, from))
-            .next_back()
+            .rev()
+            .find(|r| r.as_ref().map_or(true, |(k, _)| k.len() == exact))
         {
             Some(Ok((k, _))) => k.to_vec(),
             _ => lookup_key(lookup.kind(), value, from),
         };
+        // Only keys of exactly this value: a value that continues past the separator (one with
+        // a NUL in it) is another value.
+        let key_len = prefix.len() + 8;
         self.audit_side
             .range(start..end)
+            .filter(move |r| r.as_ref().map_or(true, |(k, _)| k.len() == key_len))
             .flat_map(|r| {
                 let group: Vec<Result<u64, StoreError>> = match r {
                     Ok((k, v)) => std::iter::once(tail_index(&k))
