@@ -375,3 +375,129 @@ async fn pulls_follow_the_policy_and_are_signed_cached_limited_and_audited() {
     assert_eq!(e["withheld"], json!(["religion"]));
     hub.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dossiers_are_checked_against_the_register_and_completed_on_ingest() {
+    let register = Population::new(42, 10);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let register_url = format!("http://{}/dancu", listener.local_addr().unwrap());
+    register.serve(listener);
+    let portal = common::destination::Destination::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let adapters = common::hub::adapters_for_relay(dir.path(), &portal.url, 5);
+    let file = adapters.join("population-registry.toml");
+    let text = std::fs::read_to_string(&file)
+        .unwrap()
+        .replace("http://127.0.0.1:8701/dancu", &register_url);
+    std::fs::write(&file, text).unwrap();
+    let policies = policy(dir.path());
+    let hub = common::hub::start(&dir.path().join("store"), |c| {
+        c.server.adapters_dir = adapters;
+        c.server.policies_file = policies;
+        for r in &mut c.routes {
+            if r.record_type == "dossier" {
+                r.once_only = lienthong::config::hub::OnceOnlyMode::Enrich;
+            }
+        }
+    })
+    .await;
+    let url = hub.url();
+    let provider = token(&hub, HATINH, "provider");
+    let auditor = token(&hub, ADMIN, "auditor");
+    let c = reqwest::Client::new();
+    let sample =
+        std::fs::read_to_string(repo_path("adapters/samples/motcua-hatinh/dossier.xml")).unwrap();
+    let variant = |n: usize, from: &str, to: &str| {
+        sample
+            .replace(
+                "000.00.10.H42-250915-0001",
+                &format!("000.00.10.H42-250915-{n:04}"),
+            )
+            .replace(from, to)
+    };
+    let cases = [
+        (variant(1, "", ""), vec![]),
+        (
+            variant(2, "<hs:Ho>Nguyễn</hs:Ho>", "<hs:Ho>Nguyen</hs:Ho>"),
+            vec!["mismatch.full_name"],
+        ),
+        (
+            variant(
+                3,
+                "<hs:NgaySinh>14/05/1992</hs:NgaySinh>",
+                "<hs:NgaySinh>14/06/1992</hs:NgaySinh>",
+            ),
+            vec!["mismatch.birth_date"],
+        ),
+        (
+            variant(4, "<hs:NgaySinh>14/05/1992</hs:NgaySinh>", ""),
+            vec!["filled.birth_date"],
+        ),
+        (
+            variant(5, "042192004518", "042192004519"),
+            vec!["unverified.not-in-register"],
+        ),
+    ];
+    for (i, (body, want)) in cases.iter().enumerate() {
+        let r = c
+            .post(format!("{url}/v1/ingest/motcua-hatinh/dossier"))
+            .bearer_auth(&provider)
+            .header("content-type", "application/xml")
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(
+            status, 202,
+            "case {i}: a finding never blocks the dossier: {v}"
+        );
+        let codes: Vec<&str> = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["code"].as_str().unwrap())
+            .collect();
+        assert_eq!(&codes, want, "case {i}: {v}");
+    }
+    // Every dossier, findings or not, reached the portal.
+    common::hub::wait_for(20, "5 deliveries", || portal.applied() == 5).await;
+    let received = portal.log.lock().unwrap().received.len();
+    assert!(received >= 5);
+    // Every finding is in the audit log, with the exchange it belongs to.
+    let page: Value = c
+        .get(format!("{url}/v1/audit/entries?operation=verify"))
+        .bearer_auth(&auditor)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut outcomes: Vec<(String, String)> = page["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["outcome"].as_str().unwrap().to_string(),
+                e["error_code"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    outcomes.sort();
+    assert_eq!(
+        outcomes,
+        [
+            ("filled".to_string(), "filled.birth_date".to_string()),
+            ("mismatch".to_string(), "mismatch.birth_date".to_string()),
+            ("mismatch".to_string(), "mismatch.full_name".to_string()),
+            (
+                "unverified".to_string(),
+                "unverified.not-in-register".to_string()
+            ),
+        ]
+    );
+    hub.shutdown().await.unwrap();
+}

@@ -183,7 +183,8 @@ async fn ingest_inner(
         ..Default::default()
     };
     match result {
-        Ok(record) => {
+        Ok(mut record) => {
+            let findings = once_only(state, &record_type, &name, &mut record).await;
             let digest = record_digest(&record);
             draft.outcome = "accepted".into();
             draft.subject = subject_of(&record);
@@ -260,13 +261,29 @@ async fn ingest_inner(
             }
             draft.latency_ms = started.elapsed().as_millis() as u64;
             draft.payload = Some(record);
+            // The findings, in the same commit as the ingest they are about.
+            let mut audit = vec![draft];
+            for f in &findings {
+                audit.push(AuditDraft {
+                    exchange_id: exchange_id.clone(),
+                    actor: "hub".into(),
+                    counterparty: state.onceonly.policy().sources.get("citizen").cloned(),
+                    operation: "verify".into(),
+                    record_type: Some(record_type.clone()),
+                    subject: audit[0].subject.clone(),
+                    fields: vec![f.field.clone()],
+                    outcome: f.outcome().into(),
+                    error_code: Some(f.code.clone()),
+                    ..Default::default()
+                });
+            }
             let accepted = state
                 .relay
                 .submit(crate::store::Submission {
                     exchange_id: exchange_id.clone(),
                     dedup_key: Some(dedup_key),
                     items,
-                    audit: vec![draft],
+                    audit,
                 })
                 .await
                 .map_err(relay_problem)?;
@@ -308,6 +325,7 @@ async fn ingest_inner(
                             "digest": digest,
                             "destinations": names,
                             "duplicate": duplicate,
+                            "findings": findings,
                         })),
                     )
                         .into_response()
@@ -342,6 +360,43 @@ async fn ingest_inner(
             .with_errors(errors)
             .with_extra(json!({"exchange_id": exchange_id})))
         }
+    }
+}
+
+/// Once-only checks of a dossier's applicant, when a route asks for them: compared with the
+/// population register (and, in `enrich`, completed from it). Never blocks the ingest: a
+/// register that cannot be asked is itself a finding.
+async fn once_only(
+    state: &AppState,
+    record_type: &str,
+    adapter: &str,
+    record: &mut serde_json::Value,
+) -> Vec<crate::onceonly::verify::Finding> {
+    use crate::config::hub::OnceOnlyMode;
+    use crate::onceonly::{PullError, verify};
+    let mode = state.relay.once_only_mode(record_type, adapter, record);
+    if mode == OnceOnlyMode::Off {
+        return Vec::new();
+    }
+    let Some(id) = record
+        .pointer("/applicant/personal_id")
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_string)
+    else {
+        return Vec::new();
+    };
+    match state.onceonly.fetch("citizen", &id).await {
+        Ok(f) => verify::check(record, &f.record, mode == OnceOnlyMode::Enrich),
+        Err(e @ PullError::NotFound { .. }) => {
+            vec![verify::unverified(
+                "unverified.not-in-register",
+                e.to_string(),
+            )]
+        }
+        Err(e) => vec![verify::unverified(
+            "unverified.register-unavailable",
+            e.to_string(),
+        )],
     }
 }
 

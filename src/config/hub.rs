@@ -93,6 +93,23 @@ pub struct RouteConfig {
     /// they were accepted (default `/dossier_code`; records without it are not ordered).
     #[serde(default = "default_order_key")]
     pub order_key: String,
+    /// Once-only checks of a dossier's applicant against the population register on ingest:
+    /// `off`, `verify` (record each mismatch as a finding) or `enrich` (also fill what the
+    /// source left empty). Findings never block the dossier.
+    #[serde(default)]
+    pub once_only: OnceOnlyMode,
+}
+
+/// What the hub does with a dossier's applicant on ingest.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Deserialize, serde::Serialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum OnceOnlyMode {
+    #[default]
+    Off,
+    Verify,
+    Enrich,
 }
 
 fn default_order_key() -> String {

@@ -6,6 +6,8 @@
 //! adapter's `[lookup]` over HTTP → translate and validate like any record → redact → sign →
 //! audit (durably, before the answer).
 
+pub mod verify;
+
 use crate::check::translate_validate;
 use crate::config::policy::{Decision, PolicyConfig};
 use crate::registry::AdapterRegistry;

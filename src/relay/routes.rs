@@ -1,7 +1,7 @@
 //! Routes: which destinations a record goes to, with what order key; and their management.
 
 use super::{Relay, RelayError};
-use crate::config::hub::RouteConfig;
+use crate::config::hub::{OnceOnlyMode, RouteConfig};
 use serde_json::Value;
 
 impl Relay {
@@ -17,26 +17,8 @@ impl Relay {
             return out;
         };
         for (_, r) in routes.iter() {
-            if r.record_type != record_type {
+            if !applies(r, record_type, source_adapter, record) {
                 continue;
-            }
-            if !r.from_adapters.is_empty() && !r.from_adapters.iter().any(|a| a == source_adapter) {
-                continue;
-            }
-            if !r.agencies.is_empty() {
-                let agency = |p: &str| {
-                    record
-                        .pointer(p)
-                        .and_then(Value::as_str)
-                        .map(str::to_string)
-                };
-                let hit = [agency("/receiving_agency"), agency("/resolving_agency")]
-                    .into_iter()
-                    .flatten()
-                    .any(|a| r.agencies.contains(&a));
-                if !hit {
-                    continue;
-                }
             }
             let key = record
                 .pointer(&r.order_key)
@@ -52,6 +34,24 @@ impl Relay {
             }
         }
         out
+    }
+
+    /// The strongest once-only mode of the routes a record takes.
+    pub fn once_only_mode(
+        &self,
+        record_type: &str,
+        source_adapter: &str,
+        record: &Value,
+    ) -> OnceOnlyMode {
+        let Ok(routes) = self.inner.routes.read() else {
+            return OnceOnlyMode::Off;
+        };
+        routes
+            .iter()
+            .filter(|(_, r)| applies(r, record_type, source_adapter, record))
+            .map(|(_, r)| r.once_only)
+            .max()
+            .unwrap_or(OnceOnlyMode::Off)
     }
 
     /// Every route: its id (`None` for routes from the config file) and its definition.
@@ -118,4 +118,27 @@ impl Relay {
         }
         Ok(found)
     }
+}
+
+/// Whether a route takes a record: its type, its source adapter, its agencies.
+fn applies(r: &RouteConfig, record_type: &str, source_adapter: &str, record: &Value) -> bool {
+    if r.record_type != record_type {
+        return false;
+    }
+    if !r.from_adapters.is_empty() && !r.from_adapters.iter().any(|a| a == source_adapter) {
+        return false;
+    }
+    if r.agencies.is_empty() {
+        return true;
+    }
+    let agency = |p: &str| {
+        record
+            .pointer(p)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    [agency("/receiving_agency"), agency("/resolving_agency")]
+        .into_iter()
+        .flatten()
+        .any(|a| r.agencies.contains(&a))
 }
