@@ -38,6 +38,8 @@ pub struct DemoSummary {
     pub portal_refused_while_down: usize,
     pub portal_repeats_ignored: usize,
     pub out_of_order: usize,
+    /// Differences between what the one-stop system typed and the register.
+    pub mismatches: usize,
     pub pulls_allowed: usize,
     pub pulls_denied: usize,
     pub signatures_valid: usize,
@@ -98,6 +100,10 @@ impl DemoSummary {
                 self.out_of_order.to_string(),
             ),
             (
+                "applicant names that differ from the register",
+                self.mismatches.to_string(),
+            ),
+            (
                 "ministry pulls answered (policy-checked, redacted)",
                 self.pulls_allowed.to_string(),
             ),
@@ -149,8 +155,19 @@ fn dossier_code(d: usize) -> String {
     format!("000.00.10.H42-251201-{d:04}")
 }
 
+/// Every 25th dossier's applicant name is typed without its diacritics, as clerks do; the
+/// register has it right.
 fn dossier_xml(d: usize) -> String {
-    DOSSIER.replace("000.00.10.H42-250915-0001", &dossier_code(d))
+    let x = DOSSIER.replace("000.00.10.H42-250915-0001", &dossier_code(d));
+    if typed_without_marks(d) {
+        x.replace("<hs:Ho>Nguyễn</hs:Ho>", "<hs:Ho>Nguyen</hs:Ho>")
+    } else {
+        x
+    }
+}
+
+fn typed_without_marks(d: usize) -> bool {
+    d % 25 == 11
 }
 
 fn status_xml(d: usize, n: usize, status: &str) -> String {
@@ -271,12 +288,28 @@ pub async fn run(options: DemoOptions, adapters_dir: &Path) -> Result<DemoSummar
                         .await;
                     // What happened, without holding the summary's lock across an await.
                     enum Seen {
-                        Accepted,
+                        Accepted(usize),
                         Repeat,
                         Rejected(String),
                     }
                     let seen = match resp {
-                        Ok(r) if r.status().as_u16() == 202 => Seen::Accepted,
+                        Ok(r) if r.status().as_u16() == 202 => {
+                            let v: serde_json::Value = r.json().await.unwrap_or_default();
+                            Seen::Accepted(
+                                v["findings"]
+                                    .as_array()
+                                    .map(|f| {
+                                        f.iter()
+                                            .filter(|x| {
+                                                x["code"]
+                                                    .as_str()
+                                                    .is_some_and(|c| c.starts_with("mismatch."))
+                                            })
+                                            .count()
+                                    })
+                                    .unwrap_or(0),
+                            )
+                        }
                         Ok(r) if r.status().as_u16() == 200 => Seen::Repeat,
                         Ok(r) => {
                             let status = r.status().as_u16();
@@ -295,7 +328,10 @@ pub async fn run(options: DemoOptions, adapters_dir: &Path) -> Result<DemoSummar
                         .unwrap_or_else(std::sync::PoisonError::into_inner);
                     s.pushed += 1;
                     match seen {
-                        Seen::Accepted => s.accepted += 1,
+                        Seen::Accepted(m) => {
+                            s.accepted += 1;
+                            s.mismatches += m;
+                        }
                         Seen::Repeat => s.repeats_answered += 1,
                         Seen::Rejected(code) => *s.rejected.entry(code).or_default() += 1,
                     }
@@ -386,6 +422,13 @@ pub async fn run(options: DemoOptions, adapters_dir: &Path) -> Result<DemoSummar
         (
             "the portal was down and the hub retried".into(),
             report.refused_while_down > 0 && s.failed_attempts > 0,
+        ),
+        (
+            "every name typed without its diacritics was found against the register".into(),
+            s.mismatches
+                == (0..options.dossiers)
+                    .filter(|d| typed_without_marks(*d))
+                    .count(),
         ),
         (
             format!(

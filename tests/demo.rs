@@ -27,6 +27,8 @@ async fn the_demo_scenario_holds_every_check() {
         "{table}"
     );
     assert_eq!(summary.signatures_valid, 180, "{table}");
+    // Dossiers 11, 36, 61, 86 and 111 had their applicant typed without diacritics.
+    assert_eq!(summary.mismatches, 5, "{table}");
     // Ingests, deliveries and pulls are all in the verified log.
     assert!(
         summary.audit_entries_verified >= (summary.pushed as u64 + summary.delivered + 200),
