@@ -212,6 +212,8 @@ fn verify(c: &mut Criterion) {
         to_index: N,
         pseudonymised: false,
         exported_at: "2026-11-24T00:00:00.000Z".into(),
+        from_time: None,
+        to_time: None,
     };
     let mut text = Vec::new();
     export::write(

@@ -58,6 +58,8 @@ fn main() -> anyhow::Result<()> {
         to_index: n,
         pseudonymised: false,
         exported_at: lienthong::audit::now_time(),
+        from_time: None,
+        to_time: None,
     };
     let out = std::io::BufWriter::new(std::fs::File::create(&path)?);
     export::write(out, &tree, &header, n, entries.into_iter().map(Ok), |_| {})?;

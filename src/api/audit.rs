@@ -443,6 +443,18 @@ async fn export_slice(
         to_index: hi,
         pseudonymised: q.pseudonymise,
         exported_at: crate::audit::now_time(),
+        from_time: q
+            .from
+            .as_deref()
+            .map(normalise_time)
+            .transpose()
+            .map_err(audit_problem)?,
+        to_time: q
+            .to
+            .as_deref()
+            .map(normalise_time)
+            .transpose()
+            .map_err(audit_problem)?,
     };
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, std::io::Error>>(16);
     let member = caller.member.clone();

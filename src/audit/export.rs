@@ -35,6 +35,12 @@ pub struct Header {
     pub to_index: u64,
     pub pseudonymised: bool,
     pub exported_at: String,
+    /// The time range asked for (RFC 3339 as the log writes times), when one was: every entry's
+    /// time must lie in it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_time: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_time: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -310,6 +316,7 @@ pub fn verify<R: BufRead>(
     let mut expected = header.from_index;
     let mut line_no = 1u64;
     let mut subjects = 0u64;
+    let mut last_time = String::new();
     loop {
         line_no += 1;
         if !next_line(&mut buf).map_err(|r| bad(line_no, None, r))? {
@@ -381,6 +388,23 @@ pub fn verify<R: BufRead>(
             };
             return Err(bad(line_no, index, reason));
         }
+        if header.from_time.as_ref().is_some_and(|f| entry.time < *f)
+            || header.to_time.as_ref().is_some_and(|t| entry.time >= *t)
+        {
+            return Err(bad(
+                line_no,
+                index,
+                format!("its time {} is outside the slice's time range", entry.time),
+            ));
+        }
+        if entry.time < last_time {
+            return Err(bad(
+                line_no,
+                index,
+                format!("its time {} is earlier than the entry before", entry.time),
+            ));
+        }
+        last_time = entry.time.clone();
         if entry.index >= header.to_index {
             return Err(bad(
                 line_no,

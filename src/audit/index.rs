@@ -16,6 +16,7 @@ impl AuditLog {
 
     /// Writes the look-ups of up to `max` entries after the mark; returns how many.
     pub fn index_pending(&self, max: u64) -> Result<u64, AuditError> {
+        let _serial = super::guard(&self.index_lock);
         let from = self.indexed();
         let to = self.size().min(from.saturating_add(max));
         if to <= from {

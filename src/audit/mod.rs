@@ -67,6 +67,9 @@ pub struct AuditLog {
     state: Mutex<LogState>,
     /// Entries below this index have their look-ups written (see `index.rs`).
     indexed: std::sync::atomic::AtomicU64,
+    /// Held by the indexer while it writes look-ups and by a purge, so that a purge never
+    /// races the look-up of what it purges.
+    index_lock: Mutex<()>,
 }
 
 impl std::fmt::Debug for AuditLog {
@@ -121,6 +124,7 @@ impl AuditLog {
         let indexed = store.audit_indexed()?.min(size);
         Ok(AuditLog {
             indexed: std::sync::atomic::AtomicU64::new(indexed),
+            index_lock: Mutex::new(()),
             store,
             key,
             every: cfg.checkpoint_every,
@@ -321,6 +325,7 @@ impl AuditLog {
     /// retention or a data-protection request; the entry stays and the log still verifies.
     /// Returns the purged entry, or `None` if there is no such entry.
     pub fn purge(&self, index: u64) -> Result<Option<AuditEntry>, AuditError> {
+        let _serial = guard(&self.index_lock);
         let Some((entry, sealed)) = self.entry(index)? else {
             return Ok(None);
         };

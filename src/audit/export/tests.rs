@@ -22,7 +22,12 @@ fn fixture(n: u64) -> Fixture {
             subject: (i % 3 != 0).then(|| format!("0010990{:05}", i)),
             ..Default::default()
         };
-        let (e, s) = seal(draft, i, format!("2026-11-24T00:00:{:02}.000Z", i % 60)).unwrap();
+        let (e, s) = seal(
+            draft,
+            i,
+            format!("2026-11-24T00:{:02}:{:02}.000Z", i / 60, i % 60),
+        )
+        .unwrap();
         let bytes = e.canonical_bytes();
         tree.push(&bytes);
         entries.push((i, bytes, Some(s)));
@@ -47,6 +52,8 @@ fn export(f: &Fixture, from: u64, to: u64, pseudonymise: bool) -> String {
         to_index: to,
         pseudonymised: pseudonymise,
         exported_at: "2026-11-24T00:00:00.000Z".into(),
+        from_time: None,
+        to_time: None,
     };
     let mut out = Vec::new();
     let items = f.entries[from as usize..to as usize]
@@ -126,6 +133,16 @@ fn tampering_is_found_on_its_line() {
     let e = check(&f, &export(&other, 0, 100, false)).unwrap_err();
     assert_eq!(e.line, 1);
     assert!(e.reason.contains("checkpoint"), "{e}");
+
+    // Entries outside the time range the header claims.
+    let mut t = owned.clone();
+    t[0] = t[0].replace(
+        "\"pseudonymised\":false",
+        "\"pseudonymised\":false,\"from_time\":\"2026-11-24T00:00:05.000Z\"",
+    );
+    let e = check(&f, &join(&t)).unwrap_err();
+    assert_eq!((e.line, e.index), (2, Some(0)), "{e}");
+    assert!(e.reason.contains("outside the slice's time range"), "{e}");
 
     // Garbage.
     let e = check(&f, "{\"format\":").unwrap_err();
