@@ -114,9 +114,10 @@ pub fn subject_commitment(salt: &str, subject: &str) -> Result<String, EntryErro
     Ok(hex::encode(h.finalize()))
 }
 
-/// Whether a value holds a number that is not an integer exactly representable as a double
-/// (where `serde_json` and RFC 8785 may write it differently).
-fn has_float(v: &Value) -> bool {
+/// Whether `serde_json` may write a value otherwise than RFC 8785: a number that is not an
+/// integer exactly representable as a double, or an object key outside ASCII (RFC 8785 sorts
+/// keys by UTF-16 code units, `serde_json` by UTF-8 bytes; the two orders differ above U+E000).
+fn needs_library(v: &Value) -> bool {
     const EXACT: u64 = 1 << 53;
     match v {
         Value::Number(n) => {
@@ -124,18 +125,18 @@ fn has_float(v: &Value) -> bool {
                 || n.as_i64().is_some_and(|i| i.unsigned_abs() > EXACT)
                 || n.as_u64().is_some_and(|u| u > EXACT)
         }
-        Value::Array(a) => a.iter().any(has_float),
-        Value::Object(o) => o.values().any(has_float),
+        Value::Array(a) => a.iter().any(needs_library),
+        Value::Object(o) => o.keys().any(|k| !k.is_ascii()) || o.values().any(needs_library),
         _ => false,
     }
 }
 
 /// RFC 8785 canonical JSON. Objects here keep their keys sorted (no `preserve_order`) and
-/// `serde_json` escapes strings as RFC 8785 does, so without floats (or integers beyond 2^53)
-/// its output is already
+/// `serde_json` escapes strings as RFC 8785 does, so without floats, integers beyond 2^53 or
+/// non-ASCII keys its output is already
 /// canonical (a test checks this against the JCS library); with floats the library writes it.
 pub fn canonical_json(v: &Value) -> Result<Vec<u8>, EntryError> {
-    if has_float(v) {
+    if needs_library(v) {
         serde_json_canonicalizer::to_vec(v).map_err(|e| EntryError::Canonical(e.to_string()))
     } else {
         serde_json::to_vec(v).map_err(|e| EntryError::Canonical(e.to_string()))
