@@ -48,6 +48,21 @@ fields = ["full_name"]
     p
 }
 
+/// The simulated register on loopback with `n` citizens (seed 42), and the population-registry
+/// adapter in `adapters` pointed at it.
+async fn start_register(n: usize, adapters: &Path) -> Population {
+    let register = Population::new(42, n);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/dancu", listener.local_addr().unwrap());
+    register.serve(listener);
+    let file = adapters.join("population-registry.toml");
+    let text = std::fs::read_to_string(&file)
+        .unwrap()
+        .replace("http://127.0.0.1:8701/dancu", &url);
+    std::fs::write(&file, text).unwrap();
+    register
+}
+
 struct Answer {
     status: u16,
     body: Value,
@@ -79,18 +94,10 @@ async fn call(req: reqwest::RequestBuilder) -> Answer {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pulls_follow_the_policy_and_are_signed_cached_limited_and_audited() {
-    let register = Population::new(42, 50);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let register_url = format!("http://{}/dancu", listener.local_addr().unwrap());
-    register.serve(listener);
     let dir = tempfile::tempdir().unwrap();
     let adapters = dir.path().join("adapters");
     copy_dir(&repo_path("adapters"), &adapters);
-    let file = adapters.join("population-registry.toml");
-    let text = std::fs::read_to_string(&file)
-        .unwrap()
-        .replace("http://127.0.0.1:8701/dancu", &register_url);
-    std::fs::write(&file, text).unwrap();
+    let register = start_register(50, &adapters).await;
     let policies = policy(dir.path());
     let hub = common::hub::start(&dir.path().join("store"), |c| {
         c.server.adapters_dir = adapters;
@@ -378,18 +385,10 @@ async fn pulls_follow_the_policy_and_are_signed_cached_limited_and_audited() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dossiers_are_checked_against_the_register_and_completed_on_ingest() {
-    let register = Population::new(42, 10);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let register_url = format!("http://{}/dancu", listener.local_addr().unwrap());
-    register.serve(listener);
     let portal = common::destination::Destination::start().await;
     let dir = tempfile::tempdir().unwrap();
     let adapters = common::hub::adapters_for_relay(dir.path(), &portal.url, 5);
-    let file = adapters.join("population-registry.toml");
-    let text = std::fs::read_to_string(&file)
-        .unwrap()
-        .replace("http://127.0.0.1:8701/dancu", &register_url);
-    std::fs::write(&file, text).unwrap();
+    start_register(10, &adapters).await;
     let policies = policy(dir.path());
     let hub = common::hub::start(&dir.path().join("store"), |c| {
         c.server.adapters_dir = adapters;

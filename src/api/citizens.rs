@@ -61,6 +61,36 @@ fn draft(caller: &Caller, exchange_id: &str, purpose: &str, subject: &str) -> Au
     }
 }
 
+/// The granted part of a fetched record and what was withheld; the pull's audit entry says
+/// what was disclosed, from where.
+fn disclosed(
+    d: &mut AuditDraft,
+    f: &Fetched,
+    decision: &Decision,
+    named: bool,
+) -> (Value, Vec<String>) {
+    let (data, withheld) = OnceOnly::redact(&f.record, decision, named);
+    d.counterparty = Some(f.source.clone());
+    d.outcome = "allowed".into();
+    d.fields = data
+        .as_object()
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default();
+    d.payload = Some(data.clone());
+    (data, withheld)
+}
+
+/// The pull's audit entry when nothing was disclosed.
+fn refused(d: &mut AuditDraft, e: &PullError) {
+    d.outcome = match e {
+        PullError::NotFound { .. } => "not-found",
+        PullError::Malformed(..) => "refused",
+        _ => "failed",
+    }
+    .into();
+    d.error_code = Some(e.code().into());
+}
+
 fn denied(d: &Decision) -> Problem {
     Problem::new(StatusCode::FORBIDDEN, d.code, d.reason.clone())
 }
@@ -252,14 +282,7 @@ async fn pull_one(
     d.latency_ms = started.elapsed().as_millis() as u64;
     match fetched {
         Ok(f) => {
-            let (data, withheld) = OnceOnly::redact(&f.record, &decision, fields.is_some());
-            d.counterparty = Some(f.source.clone());
-            d.outcome = "allowed".into();
-            d.fields = data
-                .as_object()
-                .map(|o| o.keys().cloned().collect())
-                .unwrap_or_default();
-            d.payload = Some(data.clone());
+            let (data, withheld) = disclosed(&mut d, &f, &decision, fields.is_some());
             state.record(d).await?;
             state.metrics.inc(
                 "lienthong_pulls_total",
@@ -277,13 +300,7 @@ async fn pull_one(
             Ok(signed(&ou, StatusCode::OK, &body))
         }
         Err(e) => {
-            d.outcome = if matches!(e, PullError::NotFound { .. }) {
-                "not-found"
-            } else {
-                "failed"
-            }
-            .into();
-            d.error_code = Some(e.code().into());
+            refused(&mut d, &e);
             state.record(d).await?;
             state.metrics.inc(
                 "lienthong_pulls_total",
@@ -367,14 +384,7 @@ async fn pull_batch(
         d.latency_ms = latency;
         match r {
             Ok(f) => {
-                let (data, withheld) = OnceOnly::redact(&f.record, &decision, req.fields.is_some());
-                d.counterparty = Some(f.source.clone());
-                d.outcome = "allowed".into();
-                d.fields = data
-                    .as_object()
-                    .map(|o| o.keys().cloned().collect())
-                    .unwrap_or_default();
-                d.payload = Some(data.clone());
+                let (data, withheld) = disclosed(&mut d, &f, &decision, req.fields.is_some());
                 ok += 1;
                 rows.push(json!({
                     "personal_id": id,
@@ -387,13 +397,7 @@ async fn pull_batch(
                 }));
             }
             Err(e) => {
-                d.outcome = match e {
-                    PullError::NotFound { .. } => "not-found",
-                    PullError::Malformed(..) => "refused",
-                    _ => "failed",
-                }
-                .into();
-                d.error_code = Some(e.code().into());
+                refused(&mut d, &e);
                 failed += 1;
                 rows.push(json!({
                     "personal_id": id,

@@ -83,9 +83,7 @@ impl std::fmt::Debug for AuditLog {
 /// Now, as the log writes times: RFC 3339 UTC with milliseconds, so that text order is time
 /// order.
 pub fn now_time() -> String {
-    chrono::Utc::now()
-        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
-        .to_string()
+    crate::clock::now_rfc3339()
 }
 
 /// Any RFC 3339 time, as the log writes times.
@@ -97,7 +95,7 @@ pub fn normalise_time(t: &str) -> Result<String, AuditError> {
     })?;
     Ok(parsed
         .with_timezone(&chrono::Utc)
-        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .format(crate::clock::FORMAT)
         .to_string())
 }
 

@@ -9,8 +9,10 @@
 pub mod verify;
 
 use crate::check::translate_validate;
+use crate::clock::rfc3339_ms as rfc3339;
 use crate::config::policy::{Decision, PolicyConfig};
 use crate::registry::AdapterRegistry;
+use crate::relay::now_ms;
 use crate::signing::HubKey;
 use crate::store::Store;
 use crate::validate::{FieldError, SchemaRegistry};
@@ -89,16 +91,6 @@ impl std::fmt::Debug for OnceOnly {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("OnceOnly").finish_non_exhaustive()
     }
-}
-
-fn now_ms() -> u64 {
-    crate::relay::now_ms()
-}
-
-fn rfc3339(ms: u64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms as i64)
-        .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
-        .unwrap_or_default()
 }
 
 impl OnceOnly {

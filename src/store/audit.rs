@@ -60,6 +60,12 @@ fn tail_index(k: &[u8]) -> u64 {
     u64::from_be_bytes(k[n - 8..].try_into().unwrap_or_default())
 }
 
+/// The indexes packed in a look-up's value (u64 big-endian each).
+fn unpack(v: &[u8]) -> impl Iterator<Item = u64> + '_ {
+    v.chunks_exact(8)
+        .map(|c| u64::from_be_bytes(c.try_into().unwrap_or_default()))
+}
+
 /// Writes to the audit trees, made by the log and applied by a group commit.
 #[derive(Debug, Default, Clone)]
 pub struct AuditWrites {
@@ -138,32 +144,18 @@ impl Store {
             .map_err(sled_err("purge a sealed audit part"))?
             .is_some();
         batch.remove(&sealed_key(index));
-        if let Some(s) = subject {
-            // The group of look-ups holding this index: the last one starting at or before it.
-            let prefix = lookup_prefix(Lookup::Subject.kind(), s);
-            let key_len = prefix.len() + 8;
-            if let Some(Ok((k, v))) = self
-                .audit_side
-                .range(prefix.clone()..=lookup_key(Lookup::Subject.kind(), s, index))
-                .rev()
-                .find(|r| r.as_ref().map_or(true, |(k, _)| k.len() == key_len))
-            {
-                let first = tail_index(&k);
-                let rest: Vec<u64> = v
-                    .chunks_exact(8)
-                    .map(|c| u64::from_be_bytes(c.try_into().unwrap_or_default()))
-                    .collect();
-                if first == index || rest.contains(&index) {
-                    batch.remove(k.as_ref());
-                    let left: Vec<u64> = std::iter::once(first)
-                        .chain(rest)
-                        .filter(|i| *i != index)
-                        .collect();
-                    if let Some((head, tail)) = left.split_first() {
-                        let packed: Vec<u8> = tail.iter().flat_map(|i| i.to_be_bytes()).collect();
-                        batch.insert(lookup_key(Lookup::Subject.kind(), s, *head), packed);
-                    }
-                }
+        if let Some(s) = subject
+            && let Some((k, first, rest)) = self.lookup_group_at(Lookup::Subject, s, index)
+            && (first == index || rest.contains(&index))
+        {
+            batch.remove(k);
+            let left: Vec<u64> = std::iter::once(first)
+                .chain(rest)
+                .filter(|i| *i != index)
+                .collect();
+            if let Some((head, tail)) = left.split_first() {
+                let packed: Vec<u8> = tail.iter().flat_map(|i| i.to_be_bytes()).collect();
+                batch.insert(lookup_key(Lookup::Subject.kind(), s, *head), packed);
             }
         }
         self.audit_side
@@ -187,15 +179,9 @@ impl Store {
             *last = 1;
         }
         // The group that starts at or before `from` may hold indexes from `from` on.
-        let exact = prefix.len() + 8;
-        let start = match self
-            .audit_side
-            .range(prefix.clone()..=lookup_key(lookup.kind(), value, from))
-            .rev()
-            .find(|r| r.as_ref().map_or(true, |(k, _)| k.len() == exact))
-        {
-            Some(Ok((k, _))) => k.to_vec(),
-            _ => lookup_key(lookup.kind(), value, from),
+        let start = match self.lookup_group_at(lookup, value, from) {
+            Some((k, _, _)) => k,
+            None => lookup_key(lookup.kind(), value, from),
         };
         // Only keys of exactly this value: a value that continues past the separator (one with
         // a NUL in it) is another value.
@@ -206,10 +192,7 @@ impl Store {
             .flat_map(|r| {
                 let group: Vec<Result<u64, StoreError>> = match r {
                     Ok((k, v)) => std::iter::once(tail_index(&k))
-                        .chain(
-                            v.chunks_exact(8)
-                                .map(|c| u64::from_be_bytes(c.try_into().unwrap_or_default())),
-                        )
+                        .chain(unpack(&v))
                         .map(Ok)
                         .collect(),
                     Err(e) => vec![Err(StoreError::Sled {
@@ -220,6 +203,27 @@ impl Store {
                 group
             })
             .filter(move |r| r.as_ref().map_or(true, |i| *i >= from))
+    }
+
+    /// The group of look-ups of `value` that starts last at or before `index` (the one that
+    /// can hold it): its key, its first index and the further ones.
+    fn lookup_group_at(
+        &self,
+        lookup: Lookup,
+        value: &str,
+        index: u64,
+    ) -> Option<(Vec<u8>, u64, Vec<u64>)> {
+        let prefix = lookup_prefix(lookup.kind(), value);
+        let exact = prefix.len() + 8;
+        match self
+            .audit_side
+            .range(prefix..=lookup_key(lookup.kind(), value, index))
+            .rev()
+            .find(|r| r.as_ref().map_or(true, |(k, _)| k.len() == exact))
+        {
+            Some(Ok((k, v))) => Some((k.to_vec(), tail_index(&k), unpack(&v).collect())),
+            _ => None,
+        }
     }
 
     /// Entries below this index have their look-ups written.
