@@ -7,19 +7,13 @@
 # Installs wrk from the distro's packages if it is missing. Prints a Markdown table.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source benches/load/lib.sh
 duration="${1:-10}"
 conns="${2:-32}"
 
-if ! command -v wrk >/dev/null; then
-  echo "installing wrk" >&2
-  (apt-get update -qq && apt-get install -y -qq wrk) >/dev/null
-fi
+ensure_wrk
 cargo build --release --quiet --bin lienthong --example trivial
 
-work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
 
 export LIENTHONG_SERVER_DATA_DIR="$work/data" LIENTHONG_SERVER_LISTEN=127.0.0.1:0
 export LIENTHONG_SERVER_ADAPTERS_DIR="$PWD/adapters" LIENTHONG_LOG_LEVEL=warn
@@ -27,19 +21,6 @@ bin=target/release/lienthong
 hatinh=$($bin token create --config config/hub.toml --member 000.00.00.H42 --role provider 2>/dev/null)
 register=$($bin token create --config config/hub.toml --member 000.00.00.G12 --role provider 2>/dev/null)
 
-start() { # command… ; prints the address from the first stdout line
-  local out="$work/out.$RANDOM"
-  "$@" >"$out" 2>"$out.err" &
-  pids+=($!)
-  for _ in $(seq 100); do
-    if grep -q "listening on" "$out" 2>/dev/null; then
-      sed -n 's/.*listening on http:\/\///p' "$out" | head -1
-      return
-    fi
-    sleep 0.1
-  done
-  echo "server did not start: $*" >&2; cat "$out.err" >&2; exit 1
-}
 hub=$(start $bin serve --config config/hub.toml)
 trivial=$(start target/release/examples/trivial 127.0.0.1:0)
 

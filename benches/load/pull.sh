@@ -8,36 +8,17 @@
 # Installs wrk from the distro's packages if it is missing. Prints a Markdown table.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source benches/load/lib.sh
 duration="${1:-10}"
 conns="${2:-32}"
 
-if ! command -v wrk >/dev/null; then
-  echo "installing wrk" >&2
-  (apt-get update -qq && apt-get install -y -qq wrk) >/dev/null
-fi
+ensure_wrk
 cargo build --release --quiet --bin lienthong
 
-work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
 bin=target/release/lienthong
 
-start() { # command… ; prints the base URL from the first stdout line
-  local out="$work/out.$RANDOM"
-  "$@" >"$out" 2>"$out.err" &
-  pids+=($!)
-  for _ in $(seq 100); do
-    if grep -q "listening on" "$out" 2>/dev/null; then
-      sed -n 's/.*listening on //p' "$out" | head -1
-      return
-    fi
-    sleep 0.1
-  done
-  echo "server did not start: $*" >&2; cat "$out.err" >&2; exit 1
-}
 
-register=$(start $bin sim population --citizens 10000 --seed 7)
+register=http://$(start $bin sim population --citizens 10000 --seed 7)
 id=$(curl -s "${register%/dancu}/dancu/citizens/042192004518" >/dev/null && echo 042192004518)
 
 # The shipped adapters with the register's endpoint; policies with a high rate limit (the
@@ -59,8 +40,8 @@ token=$(LIENTHONG_SERVER_DATA_DIR="$work/data-60" $bin token create --config con
   --member 000.00.00.G07 --role consumer 2>/dev/null)
 token0=$(LIENTHONG_SERVER_DATA_DIR="$work/data-0" $bin token create --config config/hub.toml \
   --member 000.00.00.G07 --role consumer 2>/dev/null)
-cached=$(hub 60)
-uncached=$(hub 0)
+cached=http://$(hub 60)
+uncached=http://$(hub 0)
 
 run() { # label url token key
   local out
@@ -81,8 +62,8 @@ run() { # label url token key
 echo "| path | requests/s | p50 | p99 | non-2xx |"
 echo "|---|---|---|---|---|"
 run "direct: GET the register" "$register/citizens/$id" "" direct
-run "hub, cached: policy, redact, sign, audit" "http://${cached#http://}/v1/citizens/$id?purpose=employment-support" "$token" cached
-run "hub, uncached: + register over HTTP, translate, validate" "http://${uncached#http://}/v1/citizens/$id?purpose=employment-support" "$token0" uncached
+run "hub, cached: policy, redact, sign, audit" "$cached/v1/citizens/$id?purpose=employment-support" "$token" cached
+run "hub, uncached: + register over HTTP, translate, validate" "$uncached/v1/citizens/$id?purpose=employment-support" "$token0" uncached
 python3 - "$work" <<'PY'
 import sys
 w = sys.argv[1]

@@ -7,30 +7,14 @@
 #   benches/load/relay.sh [SECONDS] [CONNECTIONS]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source benches/load/lib.sh
 secs="${1:-10}"
 conns="${2:-32}"
 cargo build --release --quiet --bin lienthong --example sink --example loadgen
 bin=target/release/lienthong
 load=target/release/examples/loadgen
 
-work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
 
-start() { # command… ; prints the address from the first stdout line
-  local out="$work/out.$RANDOM"
-  "$@" >"$out" 2>"$out.err" &
-  pids+=($!)
-  for _ in $(seq 100); do
-    if grep -q "listening on" "$out" 2>/dev/null; then
-      sed -n 's/.*listening on http:\/\///p' "$out" | head -1
-      return
-    fi
-    sleep 0.1
-  done
-  echo "server did not start: $*" >&2; cat "$out.err" >&2; exit 1
-}
 
 sink=$(start target/release/examples/sink 127.0.0.1:0)
 mkdir -p "$work/adapters"

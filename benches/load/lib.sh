@@ -1,0 +1,34 @@
+# Shared by the load scripts (sourced, from the repository's root): a work directory removed at
+# exit with every server started, `start` to run a server and read its address, and
+# `ensure_wrk` to install wrk from the distro's packages when it is missing.
+
+work=$(mktemp -d)
+# `start` runs inside $( … ), a subshell: the servers' pids go to a file, not a variable.
+cleanup() {
+  if [ -f "$work/pids" ]; then
+    while read -r p; do kill "$p" 2>/dev/null || true; done <"$work/pids"
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+start() { # command… ; prints the address (and path) from the first stdout line, without http://
+  local out="$work/out.$RANDOM"
+  "$@" >"$out" 2>"$out.err" &
+  echo $! >>"$work/pids"
+  for _ in $(seq 100); do
+    if grep -q "listening on" "$out" 2>/dev/null; then
+      sed -n 's/.*listening on http:\/\///p' "$out" | head -1
+      return
+    fi
+    sleep 0.1
+  done
+  echo "server did not start: $*" >&2; cat "$out.err" >&2; exit 1
+}
+
+ensure_wrk() {
+  if ! command -v wrk >/dev/null; then
+    echo "installing wrk" >&2
+    (apt-get update -qq && apt-get install -y -qq wrk) >/dev/null
+  fi
+}
