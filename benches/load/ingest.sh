@@ -24,9 +24,9 @@ register=$($bin token create --config config/hub.toml --member 000.00.00.G12 --r
 hub=$(start $bin serve --config config/hub.toml)
 trivial=$(start target/release/examples/trivial 127.0.0.1:0)
 
-run() { # label url body content-type token
+run() { # label url body content-type token key [unique]
   local out
-  out=$(BODY="$3" CT="$4" TOKEN="$5" wrk -t1 -c"$conns" -d"${duration}s" --latency \
+  out=$(BODY="$3" CT="$4" TOKEN="$5" UNIQUE="${7:-}" wrk -t1 -c"$conns" -d"${duration}s" --latency \
     -s benches/load/post.lua "$2")
   local rps p50 p99 bad
   rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
@@ -39,12 +39,16 @@ run() { # label url body content-type token
 
 json=adapters/samples/population-registry/citizen.json
 xml=adapters/samples/motcua-hatinh/status-in-progress.xml
-echo "| target ($conns connections, ${duration}s, wrk -t1) | requests/s | p50 | p99 | non-200 |"
+echo "| target ($conns connections, ${duration}s, wrk -t1) | requests/s | p50 | p99 | non-2xx |"
 echo "|---|---:|---:|---:|---:|"
 run "trivial axum handler, JSON body ($(wc -c <$json) B)" "http://$trivial/ingest" $json application/json "" tj
-run "hub ingest, JSON citizen ($(wc -c <$json) B)" "http://$hub/v1/ingest/population-registry/citizen" $json application/json "$register" hj
+run "hub ingest, JSON citizen ($(wc -c <$json) B), repeated: duplicates" "http://$hub/v1/ingest/population-registry/citizen" $json application/json "$register" hj
+run "hub ingest, JSON citizen, a new record each time" "http://$hub/v1/ingest/population-registry/citizen" $json application/json "$register" hjn unique
 run "trivial axum handler, XML body ($(wc -c <$xml) B)" "http://$trivial/ingest" $xml text/xml "" tx
-run "hub ingest, SOAP/XML status event ($(wc -c <$xml) B)" "http://$hub/v1/ingest/motcua-hatinh/dossier-status" $xml text/xml "$hatinh" hx
+run "hub ingest, SOAP/XML status event ($(wc -c <$xml) B), repeated: duplicates" "http://$hub/v1/ingest/motcua-hatinh/dossier-status" $xml text/xml "$hatinh" hx
+run "hub ingest, SOAP/XML status event, a new record each time (routed to the portal's outbox)" "http://$hub/v1/ingest/motcua-hatinh/dossier-status" $xml text/xml "$hatinh" hxn unique
 echo
 awk -v a="$(cat $work/rps.hj)" -v b="$(cat $work/rps.tj)" 'BEGIN {printf "ratio hub/trivial, JSON: %.2f\n", a/b}'
+awk -v a="$(cat $work/rps.hjn)" -v b="$(cat $work/rps.tj)" 'BEGIN {printf "ratio hub/trivial, JSON, new records: %.2f\n", a/b}'
 awk -v a="$(cat $work/rps.hx)" -v b="$(cat $work/rps.tx)" 'BEGIN {printf "ratio hub/trivial, XML:  %.2f\n", a/b}'
+awk -v a="$(cat $work/rps.hxn)" -v b="$(cat $work/rps.tx)" 'BEGIN {printf "ratio hub/trivial, XML, new records:  %.2f\n", a/b}'

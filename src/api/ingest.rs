@@ -200,14 +200,16 @@ async fn ingest_inner(
             )?;
             // A repeat is answered with its original exchange even when the outbox is full.
             if let Some(original) = state.store.seen(&dedup_key).map_err(Problem::internal)? {
-                // Recorded through the committer, which also means the original (perhaps
-                // still on its way to disk) is durable when this returns.
+                // The original may belong to a group commit still being flushed: answer once
+                // it is durable. The repeat's own entry promises the caller nothing, so it rides
+                // the next group commit without holding the answer.
+                state.relay.wait_durable().await.map_err(relay_problem)?;
                 draft.outcome = "duplicate".into();
                 draft.refers_to = Some(original.clone());
                 draft.latency_ms = started.elapsed().as_millis() as u64;
                 state
                     .relay
-                    .record(vec![draft])
+                    .record_unawaited(vec![draft])
                     .await
                     .map_err(relay_problem)?;
                 state

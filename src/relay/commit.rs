@@ -153,13 +153,23 @@ impl Inner {
                 .filter(|(_, _, o)| o.is_none())
                 .map(|(s, _, _)| s)
                 .collect();
+            let generation = self
+                .applied
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+                + 1;
             self.store
                 .commit(&new, &prepared.writes)
-                .map(|()| prepared)
+                .map(|()| (prepared, generation))
                 .map_err(|e| e.to_string())
         });
         match result {
-            Ok(prepared) => {
+            Ok((prepared, generation)) => {
+                // Flushed: this commit and every earlier one are durable.
+                self.durable.send_if_modified(|d| {
+                    let newer = generation > *d;
+                    *d = (*d).max(generation);
+                    newer
+                });
                 let mut indexes = prepared.indexes.clone().into_iter();
                 self.audit.applied(prepared);
                 let mut woken: Vec<Arc<Destination>> = Vec::new();

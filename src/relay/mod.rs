@@ -116,6 +116,11 @@ pub(crate) struct Inner {
     /// committer once the last entry is in.
     audit_tx: Mutex<Option<mpsc::Sender<Pending>>>,
     pub audit: Arc<AuditLog>,
+    /// Group commits begun (numbered from 1) and the last one known durable (flushed): a
+    /// reader that saw something in the store waits until the commit that wrote it is durable
+    /// before it answers about it.
+    applied: std::sync::atomic::AtomicU64,
+    durable: watch::Sender<u64>,
     /// Once workers run, a destination met later (a route added, a dead letter replayed to a
     /// destination nothing routes to now) gets its worker when it is first met.
     runtime: Mutex<Option<(tokio::runtime::Handle, Workers)>>,
@@ -174,6 +179,8 @@ impl Relay {
             audit_tx: Mutex::new(Some(commit_tx.clone())),
             commit_tx: Mutex::new(Some(commit_tx)),
             audit,
+            applied: std::sync::atomic::AtomicU64::new(0),
+            durable: watch::channel(0).0,
             runtime: Mutex::new(None),
             shutdown,
         });
@@ -285,6 +292,56 @@ impl Relay {
             Done::Accepted(a) => Ok(a),
             Done::Checkpoint(..) => Err(RelayError::Stopped),
         }
+    }
+
+    /// Waits until everything the store showed before this call is durable: a duplicate's
+    /// original, found by a read, may belong to a group commit still being flushed.
+    pub async fn wait_durable(&self) -> Result<(), RelayError> {
+        let target = self.inner.applied.load(std::sync::atomic::Ordering::SeqCst);
+        let mut rx = self.inner.durable.subscribe();
+        rx.wait_for(|d| *d >= target)
+            .await
+            .map(|_| ())
+            .map_err(|_| RelayError::Stopped)
+    }
+
+    /// Records audit entries with the next group commit without waiting for it (entries that
+    /// promise nothing to the caller: duplicates of a durable record). Waits only for room in
+    /// the committer's queue, so a flood of them is slowed, not buffered without bound.
+    pub async fn record_unawaited(&self, drafts: Vec<AuditDraft>) -> Result<(), RelayError> {
+        let exchange_id = drafts
+            .first()
+            .map(|d| d.exchange_id.clone())
+            .unwrap_or_default();
+        let sealed = drafts
+            .into_iter()
+            .map(|d| d.seal())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| {
+                RelayError::Store(StoreError::Decode {
+                    action: "seal an audit entry",
+                    source: serde_json::Error::io(std::io::Error::other(e.to_string())),
+                })
+            })?;
+        let tx = self
+            .inner
+            .commit_tx
+            .lock()
+            .ok()
+            .and_then(|t| t.clone())
+            .ok_or(RelayError::Stopped)?;
+        tx.send(Pending {
+            work: Work::Submit(
+                Submission {
+                    exchange_id,
+                    ..Default::default()
+                },
+                sealed,
+            ),
+            reply: None,
+        })
+        .await
+        .map_err(|_| RelayError::Stopped)
     }
 
     /// Records audit entries durably; returns the index of the first.
