@@ -17,11 +17,22 @@ pub fn translate_validate(
     record_type: &str,
     document: &[u8],
 ) -> Result<Value, Vec<FieldError>> {
-    let record = adapter
-        .inbound(record_type, document)
+    translate_validate_with_warnings(adapter, registry, record_type, document).map(|(r, _)| r)
+}
+
+/// The same, with the warnings the adapter asked for instead of errors (an ambiguous or
+/// unknown address under `warn`), which the caller records on the exchange.
+pub fn translate_validate_with_warnings(
+    adapter: &Adapter,
+    registry: &SchemaRegistry,
+    record_type: &str,
+    document: &[u8],
+) -> Result<(Value, Vec<FieldError>), Vec<FieldError>> {
+    let (record, warnings) = adapter
+        .inbound_with_warnings(record_type, document)
         .map_err(|e| e.field_errors())?;
     validate_record(adapter, registry, record_type, &record)?;
-    Ok(record)
+    Ok((record, warnings))
 }
 
 /// Validates a canonical record against the schema the adapter maps it to.
@@ -55,6 +66,9 @@ pub struct SampleReport {
     /// `matches`, `differs`, `absent` or `written`.
     pub golden: &'static str,
     pub errors: Vec<FieldError>,
+    /// What the adapter accepts with a warning (an ambiguous or unknown address under `warn`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<FieldError>,
 }
 
 /// The report of a whole adapter check.
@@ -197,6 +211,7 @@ fn check_sample(
         digest: None,
         golden: "absent",
         errors: Vec::new(),
+        warnings: Vec::new(),
     };
     let bytes = match source.read(label) {
         Ok(b) => b,
@@ -205,8 +220,11 @@ fn check_sample(
             return report;
         }
     };
-    let record = match translate_validate(adapter, registry, record_type, &bytes) {
-        Ok(r) => r,
+    let record = match translate_validate_with_warnings(adapter, registry, record_type, &bytes) {
+        Ok((r, warnings)) => {
+            report.warnings = warnings;
+            r
+        }
         Err(errors) => {
             report.errors = errors;
             return report;
@@ -217,6 +235,7 @@ fn check_sample(
     match adapter.outbound(record_type, &record) {
         Ok(external) => match adapter.inbound(record_type, &external) {
             Ok(back) if back == record => {}
+            Ok(back) if back == adapter.round_trip_form(record_type, &record) => {}
             Ok(back) => report.errors.push(FieldError::new(
                 "",
                 "sample.round-trip",

@@ -196,7 +196,7 @@ fn adapter_check_passes_the_shipped_adapters_with_a_line_per_sample() {
         out.lines()
             .filter(|l| l.trim_start().starts_with("ok"))
             .count(),
-        10,
+        11,
         "{out}"
     );
     assert!(

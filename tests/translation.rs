@@ -160,3 +160,79 @@ fn an_unknown_record_type_is_named_with_the_known_ones() {
         "{err}"
     );
 }
+
+/// The `address` transform through a real document: a one-stop system that still speaks the
+/// old scheme gets the old ward, district and province, and what it sends back is the same
+/// 2025 unit with the same old form kept.
+#[test]
+fn an_old_scheme_system_round_trips_a_converted_address_through_xml() {
+    let path = root().join("adapters/motcua-hatinh.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("outbound = \"2025\""));
+    let old_scheme = text.replace("outbound = \"2025\"", "outbound = \"legacy\"");
+    let adapter = Adapter::from_toml("old-scheme.toml", &old_scheme, &registry()).unwrap();
+    let sample = root().join("adapters/samples/motcua-hatinh/dossier-legacy-address.xml");
+    let canonical = translate_validate(
+        &adapter,
+        &registry(),
+        "dossier",
+        &std::fs::read(&sample).unwrap(),
+    )
+    .unwrap();
+    let address = &canonical["applicant"]["address"];
+    assert_eq!(address["commune"], "Phường Thành Sen");
+    assert_eq!(address["legacy"]["commune"], "Phường Bắc Hà");
+    let xml = String::from_utf8(adapter.outbound("dossier", &canonical).unwrap()).unwrap();
+    assert!(xml.contains(">Phường Bắc Hà</"), "{xml}");
+    assert!(xml.contains("ma=\"436\">Thành phố Hà Tĩnh</"), "{xml}");
+    assert!(!xml.contains("Thành Sen"), "{xml}");
+    let back = translate_validate(&adapter, &registry(), "dossier", xml.as_bytes()).unwrap();
+    assert_eq!(back, canonical);
+    // The 2025-scheme adapter as shipped writes the 2025 unit and leaves the old form out.
+    let shipped = load("motcua-hatinh");
+    let xml = String::from_utf8(shipped.outbound("dossier", &canonical).unwrap()).unwrap();
+    assert!(
+        xml.contains("ma=\"18073\">Phường Thành Sen</") && !xml.contains("Bắc Hà"),
+        "{xml}"
+    );
+}
+
+/// An old ward split among several 2025 wards, pushed by the shipped one-stop adapter
+/// (`ambiguous = "warn"`): accepted as written, with a warning that names the candidates.
+#[test]
+fn a_split_ward_is_accepted_with_a_warning_naming_the_candidates() {
+    let adapter = load("motcua-hatinh");
+    let sample = root().join("adapters/samples/motcua-hatinh/dossier-legacy-address.xml");
+    let xml = std::fs::read_to_string(&sample)
+        .unwrap()
+        .replace(
+            "<hs:PhuongXa ma=\"18077\">P. Bắc Hà</hs:PhuongXa>",
+            "<hs:PhuongXa>Phường Cống Vị</hs:PhuongXa>",
+        )
+        .replace(
+            "<hs:QuanHuyen ma=\"436\">TP. Hà Tĩnh</hs:QuanHuyen>",
+            "<hs:QuanHuyen>Quận Ba Đình</hs:QuanHuyen>",
+        )
+        .replace(
+            "<hs:TinhThanh ma=\"42\">Tỉnh Hà Tĩnh</hs:TinhThanh>",
+            "<hs:TinhThanh>Hà Nội</hs:TinhThanh>",
+        );
+    let (record, warnings) = lienthong::check::translate_validate_with_warnings(
+        &adapter,
+        &registry(),
+        "dossier",
+        xml.as_bytes(),
+    )
+    .unwrap();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert_eq!(warnings[0].code, "address.ambiguous");
+    assert!(warnings[0].message.contains("00008") && warnings[0].message.contains("00025"));
+    assert_eq!(
+        record["applicant"]["address"]["legacy"]["commune_code"],
+        "00007"
+    );
+    // Not in either list: refused, with the nearest names.
+    let typo = xml.replace("Phường Cống Vị", "Phường Cống Vịt Vịt");
+    let errors = translate_validate(&adapter, &registry(), "dossier", typo.as_bytes()).unwrap_err();
+    assert_eq!(errors[0].code, "address.unknown", "{errors:?}");
+}

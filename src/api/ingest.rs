@@ -11,7 +11,7 @@ use super::soap::{
 use super::{AppState, Auth, Problem, read_body};
 use crate::audit::{AuditDraft, subject_of};
 use crate::auth::Role;
-use crate::check::translate_validate;
+use crate::check::translate_validate_with_warnings;
 use crate::model::record_digest;
 use crate::registry::{ActiveAdapter, AdapterRegistry};
 use crate::translate::soap_action;
@@ -173,7 +173,7 @@ async fn ingest_inner(
     let started = std::time::Instant::now();
     let bytes = read_body(state, body).await?;
     let exchange_id = uuid::Uuid::now_v7().to_string();
-    let result = translate_validate(adapter, &state.schemas, &record_type, &bytes);
+    let result = translate_validate_with_warnings(adapter, &state.schemas, &record_type, &bytes);
     let mut draft = AuditDraft {
         exchange_id: exchange_id.clone(),
         actor: caller.member.clone(),
@@ -183,8 +183,14 @@ async fn ingest_inner(
         ..Default::default()
     };
     match result {
-        Ok(mut record) => {
-            let findings = once_only(state, &record_type, &name, &mut record).await;
+        Ok((mut record, warnings)) => {
+            // What the adapter accepted with a warning (an address it could not settle) is a
+            // finding of the exchange, like the register checks.
+            let mut findings: Vec<crate::onceonly::verify::Finding> = warnings
+                .iter()
+                .map(crate::onceonly::verify::warning)
+                .collect();
+            findings.extend(once_only(state, &record_type, &name, &mut record).await);
             let digest = record_digest(&record);
             draft.outcome = "accepted".into();
             draft.subject = subject_of(&record);
@@ -266,11 +272,21 @@ async fn ingest_inner(
             // The findings, in the same commit as the ingest they are about.
             let mut audit = vec![draft];
             for f in &findings {
+                // Address warnings come from translating the source's record; the rest from
+                // checking it against the register.
+                let (operation, counterparty) = if f.outcome() == "warning" {
+                    ("translate", Some(name.clone()))
+                } else {
+                    (
+                        "verify",
+                        state.onceonly.policy().sources.get("citizen").cloned(),
+                    )
+                };
                 audit.push(AuditDraft {
                     exchange_id: exchange_id.clone(),
                     actor: "hub".into(),
-                    counterparty: state.onceonly.policy().sources.get("citizen").cloned(),
-                    operation: "verify".into(),
+                    counterparty,
+                    operation: operation.into(),
                     record_type: Some(record_type.clone()),
                     subject: audit[0].subject.clone(),
                     fields: vec![f.field.clone()],

@@ -252,6 +252,9 @@ fn check(
                     for e in &s.errors {
                         println!("       {e}");
                     }
+                    for w in &s.warnings {
+                        println!("       warning: {w}");
+                    }
                 }
                 if r.definition.is_empty() && r.samples.is_empty() {
                     println!("  (no samples listed)");

@@ -38,10 +38,18 @@ pub(crate) fn run(ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
     let adapter = Adapter::load(&args.adapter, &registry)?;
     let input = read_input(&args.input)?;
     let result = match args.direction {
-        Direction::Inbound => {
-            crate::check::translate_validate(&adapter, &registry, &args.record, &input)
-                .map(|v| serde_json::to_vec_pretty(&v).unwrap_or_default())
-        }
+        Direction::Inbound => crate::check::translate_validate_with_warnings(
+            &adapter,
+            &registry,
+            &args.record,
+            &input,
+        )
+        .map(|(v, warnings)| {
+            for w in &warnings {
+                eprintln!("warning: {w}");
+            }
+            serde_json::to_vec_pretty(&v).unwrap_or_default()
+        }),
         Direction::Outbound => match serde_json::from_slice::<Value>(&input) {
             Err(e) => Err(vec![crate::validate::FieldError::new(
                 "",

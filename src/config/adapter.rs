@@ -322,6 +322,64 @@ pub struct RecordDef {
     pub natural_key: Vec<String>,
     /// The field mappings, in the order the external document lists them.
     pub fields: Vec<FieldDef>,
+    /// Address objects of the canonical record that the `address` transform normalises
+    /// across the 2025 reform of administrative units (see [`AddressDef`]).
+    #[serde(default)]
+    pub addresses: Vec<AddressDef>,
+}
+
+/// The `address` transform on one address object of a record (a schema version with 2025-form
+/// addresses, e.g. `dossier.v2`). Inbound, the fields mapped into the object (commune,
+/// province and their codes, and for the old three-tier form `legacy/district` and
+/// `legacy/district_code`) are resolved against the reference data and rewritten in the 2025
+/// form, with the old form kept under `legacy`; outbound, the object is written in the scheme
+/// the system speaks.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddressDef {
+    /// JSON Pointer of the address object in the canonical record, e.g. `/applicant/address`.
+    pub at: String,
+    /// An old commune split among several 2025 communes: `error` (the record is refused, the
+    /// candidates named), `warn` (accepted as written, a warning on the exchange) or `first`
+    /// (the reference data's default successor, with a warning). Default `error`.
+    #[serde(default)]
+    pub ambiguous: AddressPolicy,
+    /// No such unit: `error` (refused, with the nearest names) or `warn` (accepted as
+    /// written, a warning on the exchange). Default `error`.
+    #[serde(default)]
+    pub unknown: AddressPolicy,
+    /// When the object has no commune but its `street` holds the whole address as free text
+    /// ("Số 5 Hàng Bông, Phường Hàng Trống, Quận Hoàn Kiếm, Hà Nội"), resolve that text; the
+    /// part before the units stays in `street`. Default false.
+    #[serde(default)]
+    pub free_text: bool,
+    /// The scheme this system speaks when the hub writes to it: `2025` (commune and province
+    /// of the 2025 list; `legacy` is not written) or `legacy` (the old names and codes, from
+    /// the kept `legacy` form or, when the record has none, the unique old commune the 2025
+    /// commune came from; otherwise the delivery fails with the reason). Default `2025`.
+    #[serde(default)]
+    pub outbound: AddressScheme,
+}
+
+/// What the `address` transform does with an address it cannot resolve to one 2025 unit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AddressPolicy {
+    #[default]
+    Error,
+    Warn,
+    /// Ambiguous only: take the default successor.
+    First,
+}
+
+/// The scheme of administrative units a system speaks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+pub enum AddressScheme {
+    #[default]
+    #[serde(rename = "2025")]
+    Current,
+    #[serde(rename = "legacy")]
+    Legacy,
 }
 
 /// One field mapping. Inbound it reads `external`, applies the transforms in order (trim, NFC,

@@ -1,12 +1,14 @@
 //! Compiling an adapter definition: every path, pointer, pattern and code table is checked once
 //! against the schema registry, so that translating a record does no parsing of the definition.
 
+use super::address::{self, AddressRule};
 use super::definition::Compiler;
 use super::transforms::{CodeTable, Pattern};
 use super::xml::Step;
 use super::xml_read::{Plan, Scope};
 use super::{TranslateError, json, mapping, soap, xml_read};
 use crate::config::adapter::{AdapterDef, Case, DefinitionError, Format, Transport, ValueType};
+use crate::validate::FieldError;
 use crate::validate::SchemaRegistry;
 use chrono::FixedOffset;
 use serde_json::Value;
@@ -87,6 +89,7 @@ pub(crate) struct Record {
     pub root: Root,
     pub envelope: Vec<(Vec<String>, Value)>,
     pub fields: Vec<Field>,
+    pub addresses: Vec<AddressRule>,
 }
 
 /// An adapter, compiled and ready to translate.
@@ -186,6 +189,7 @@ impl Adapter {
                 Some(schema.document()),
                 schema.document(),
             );
+            let addresses = c.addresses(&at, &rdef.addresses, schema.document());
             let root = match root {
                 Some(Root::Xml(step, _)) => {
                     let mut plan = Plan::new(ns_seed.clone(), step.clone());
@@ -202,6 +206,7 @@ impl Adapter {
                         root,
                         envelope,
                         fields,
+                        addresses,
                     },
                 );
             }
@@ -268,9 +273,55 @@ impl Adapter {
             })
     }
 
-    /// Translates a document in the adapter's format into a canonical record (not yet validated).
+    /// Translates a document in the adapter's format into a canonical record (not yet
+    /// validated), dropping warnings (see [`Adapter::inbound_with_warnings`]).
     pub fn inbound(&self, record_type: &str, document: &[u8]) -> Result<Value, TranslateError> {
+        self.inbound_with_warnings(record_type, document)
+            .map(|(v, _)| v)
+    }
+
+    /// Translates a document into a canonical record (not yet validated), with the warnings
+    /// the adapter asked for instead of errors (an ambiguous or unknown address under
+    /// `warn`).
+    pub fn inbound_with_warnings(
+        &self,
+        record_type: &str,
+        document: &[u8],
+    ) -> Result<(Value, Vec<FieldError>), TranslateError> {
         let record = self.record(record_type)?;
+        let mut value = self.inbound_fields(record_type, record, document)?;
+        if record.addresses.is_empty() {
+            return Ok((value, Vec::new()));
+        }
+        let units = crate::units::shared().ok_or_else(|| {
+            TranslateError::Fields(vec![FieldError::new(
+                "",
+                "address.no-data",
+                "the administrative-unit data did not load",
+            )])
+        })?;
+        let mut warnings = Vec::new();
+        let mut errors = Vec::new();
+        for rule in &record.addresses {
+            match address::inbound(units, rule, &mut value) {
+                Ok(Some(w)) => warnings.push(w),
+                Ok(None) => {}
+                Err(e) => errors.push(e),
+            }
+        }
+        if errors.is_empty() {
+            Ok((value, warnings))
+        } else {
+            Err(TranslateError::Fields(errors))
+        }
+    }
+
+    fn inbound_fields(
+        &self,
+        record_type: &str,
+        record: &Record,
+        document: &[u8],
+    ) -> Result<Value, TranslateError> {
         match (&record.root, self.def.format) {
             (Root::Xml(_, plan), _) => {
                 let frame = xml_read::read(document, &self.def.xml.limits, plan)?;
@@ -293,9 +344,49 @@ impl Adapter {
         }
     }
 
+    /// What of a canonical record this adapter can carry back: the record without the kept
+    /// old form of the addresses it writes in the 2025 scheme (the old form is not written
+    /// to such a system, so a round trip through it cannot keep it).
+    pub fn round_trip_form(&self, record_type: &str, record: &Value) -> Value {
+        let mut copy = record.clone();
+        if let Ok(rec) = self.record(record_type) {
+            for rule in &rec.addresses {
+                if rule.def.outbound == crate::config::adapter::AddressScheme::Current
+                    && let Some(units) = crate::units::shared()
+                {
+                    let _ = address::outbound(units, rule, &mut copy);
+                }
+            }
+        }
+        copy
+    }
+
     /// Writes a canonical record in the adapter's format.
     pub fn outbound(&self, record_type: &str, record: &Value) -> Result<Vec<u8>, TranslateError> {
         let rec = self.record(record_type)?;
+        let converted;
+        let record = if rec.addresses.is_empty() {
+            record
+        } else {
+            let units = crate::units::shared().ok_or_else(|| {
+                TranslateError::Fields(vec![FieldError::new(
+                    "",
+                    "address.no-data",
+                    "the administrative-unit data did not load",
+                )])
+            })?;
+            let mut copy = record.clone();
+            let errors: Vec<FieldError> = rec
+                .addresses
+                .iter()
+                .filter_map(|rule| address::outbound(units, rule, &mut copy).err())
+                .collect();
+            if !errors.is_empty() {
+                return Err(TranslateError::Fields(errors));
+            }
+            converted = copy;
+            &converted
+        };
         let text = match &rec.root {
             Root::Xml(step, _) => {
                 let body = mapping::outbound_xml(self, rec, step, record)?;

@@ -440,6 +440,71 @@ impl Compiler<'_> {
     }
 }
 
+impl Compiler<'_> {
+    /// The `address` transforms of a record: each place must be an address object of the
+    /// 2025 form in the record's schema (one with `commune`, `province` and `legacy`).
+    pub(super) fn addresses(
+        &mut self,
+        at: &str,
+        defs: &[crate::config::adapter::AddressDef],
+        schema_root: &Value,
+    ) -> Vec<super::address::AddressRule> {
+        let mut out = Vec::new();
+        for (i, d) in defs.iter().enumerate() {
+            let here = format!("{at}.addresses[{i}]");
+            let Some(tokens) = super::json::tokens(&d.at) else {
+                self.problem(
+                    &here,
+                    format!("at = {:?} is not a JSON Pointer (it starts with /)", d.at),
+                );
+                continue;
+            };
+            match schema_at(schema_root, schema_root, &tokens) {
+                Err(e) => {
+                    self.problem(&here, e);
+                    continue;
+                }
+                Ok(s) => {
+                    let props = resolve(schema_root, s)
+                        .get("properties")
+                        .and_then(Value::as_object);
+                    let fits = props.is_some_and(|p| {
+                        ["commune", "province", "legacy"]
+                            .iter()
+                            .all(|k| p.contains_key(*k))
+                    });
+                    if !fits {
+                        self.problem(
+                            &here,
+                            format!(
+                                "{} is not an address of the 2025 form (commune, province, legacy) in this \
+                                 schema; use a schema version with them, e.g. dossier.v2",
+                                d.at
+                            ),
+                        );
+                        continue;
+                    }
+                }
+            }
+            if d.unknown == crate::config::adapter::AddressPolicy::First {
+                self.problem(
+                    &here,
+                    "unknown = \"first\" means nothing: an unknown unit has no successor (use \
+                     error or warn)"
+                        .into(),
+                );
+                continue;
+            }
+            out.push(super::address::AddressRule {
+                at: d.at.clone(),
+                tokens,
+                def: d.clone(),
+            });
+        }
+        out
+    }
+}
+
 /// Follows a local `$ref` (`#/$defs/x`) if there is one.
 fn resolve<'s>(root: &'s Value, schema: &'s Value) -> &'s Value {
     let mut s = schema;

@@ -7,6 +7,7 @@
 //! in the adapter's format. Translation does not validate: the caller runs the record's schema
 //! (see `check::translate_validate`).
 
+mod address;
 mod compile;
 mod definition;
 mod json;
