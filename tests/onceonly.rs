@@ -42,6 +42,12 @@ member = "000.00.00.G22"
 record_type = "citizen"
 purpose = "dossier-processing"
 fields = ["full_name"]
+
+[[grants]]
+member = "000.00.00.G07"
+record_type = "document"
+purpose = "employment-support"
+fields = ["document_id", "document_type", "issuing_agency", "issued_at"]
 "#;
     let p = dir.join("policies.toml");
     std::fs::write(&p, text).unwrap();
@@ -498,5 +504,158 @@ async fn dossiers_are_checked_against_the_register_and_completed_on_ingest() {
             ),
         ]
     );
+    hub.shutdown().await.unwrap();
+}
+
+/// Document reuse: an issued document, ingested once, makes a later upload of the same type by
+/// the same person a `requested-again` finding; the dossier carries the reusable document's id
+/// to the portal; a ministry reads the person's documents under its grant; the once-only
+/// report counts it all per agency and procedure.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_document_the_state_issued_is_found_when_it_is_asked_for_again() {
+    let portal = common::destination::Destination::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let adapters = common::hub::adapters_for_relay(dir.path(), &portal.url, 5);
+    start_register(10, &adapters).await;
+    let policies = policy(dir.path());
+    let hub = common::hub::start(&dir.path().join("store"), |c| {
+        c.server.adapters_dir = adapters;
+        c.server.policies_file = policies;
+    })
+    .await;
+    let url = hub.url();
+    let provider = token(&hub, HATINH, "provider");
+    let auditor = token(&hub, ADMIN, "auditor");
+    let labour = token(&hub, LABOUR, "consumer");
+    let c = reqwest::Client::new();
+    let post = |record_type: &'static str, body: String| {
+        c.post(format!("{url}/v1/ingest/motcua-hatinh/{record_type}"))
+            .bearer_auth(&provider)
+            .header("content-type", "application/xml")
+            .body(body)
+            .send()
+    };
+    let certificate = "Giấy chứng nhận đăng ký hộ kinh doanh";
+    // Before the state's copy is known, an upload is just an upload.
+    let sample =
+        std::fs::read_to_string(repo_path("adapters/samples/motcua-hatinh/dossier.xml")).unwrap();
+    let dossier = |n: usize| {
+        sample
+            .replace(
+                "000.00.10.H42-250915-0001",
+                &format!("000.00.10.H42-250916-{n:04}"),
+            )
+            .replace(
+                "<hs:LoaiGiayTo>Hợp đồng thuê mặt bằng kinh doanh</hs:LoaiGiayTo>",
+                &format!("<hs:LoaiGiayTo>{certificate}</hs:LoaiGiayTo>"),
+            )
+    };
+    let v: Value = post("dossier", dossier(1))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["findings"], serde_json::json!([]), "{v}");
+    // The province issues the certificate and pushes its digitised result.
+    let document =
+        std::fs::read_to_string(repo_path("adapters/samples/motcua-hatinh/document.xml")).unwrap();
+    let r = post("document", document).await.unwrap();
+    assert_eq!(r.status().as_u16(), 202, "{}", r.text().await.unwrap());
+    // The same upload again: found, and the dossier points at the reusable document.
+    let v: Value = post("dossier", dossier(2))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let f = &v["findings"][0];
+    assert_eq!(f["code"], "requested-again", "{v}");
+    assert_eq!(f["field"], "/documents/1");
+    assert_eq!(f["register"], "42A8001234");
+    common::hub::wait_for(20, "2 dossiers delivered", || portal.applied() >= 2).await;
+    let second = portal
+        .log
+        .lock()
+        .unwrap()
+        .received
+        .iter()
+        .find(|r| r.dossier == "000.00.10.H42-250916-0002")
+        .map(|r| r.record.clone())
+        .expect("the second dossier reached the portal");
+    assert_eq!(
+        second["TaiLieuNop"][1]["DuongDanTepTin"], "42A8001234",
+        "{second}"
+    );
+    // The ministry's read of the person's documents, under its grant.
+    let r = c
+        .get(format!(
+            "{url}/v1/citizens/042192004518/documents?purpose=employment-support"
+        ))
+        .bearer_auth(&labour)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(r.headers().contains_key("lienthong-signature"));
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["data"][0]["document_id"], "42A8001234", "{v}");
+    assert!(v["data"][0].get("content_hash").is_none(), "withheld: {v}");
+    let r = c
+        .get(format!(
+            "{url}/v1/citizens/042192004518/documents?purpose=social-insurance"
+        ))
+        .bearer_auth(&labour)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+    // The report: two dossiers of one procedure at one agency, one upload asked for again.
+    let r: Value = c
+        .get(format!("{url}/v1/onceonly/report"))
+        .bearer_auth(&auditor)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["total"]["dossiers"], 2, "{r}");
+    assert_eq!(r["total"]["requested_again"], 1, "{r}");
+    assert_eq!(r["total"]["reused"], 2, "{r}");
+    assert_eq!(r["groups"][0]["receiving_agency"], "000.00.10.H42");
+    assert_eq!(r["groups"][0]["procedure_code"], "1.001612");
+    let r = c
+        .get(format!(
+            "{url}/v1/onceonly/report?since=2999-01-01T00:00:00Z"
+        ))
+        .bearer_auth(&auditor)
+        .send()
+        .await
+        .unwrap();
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["total"]["dossiers"], 0, "{v}");
+    let r = c
+        .get(format!("{url}/v1/onceonly/report"))
+        .bearer_auth(&labour)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 403, "auditors only");
+    // The same report from the command line.
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_lienthong"))
+        .args(["onceonly", "report", "--hub", &url, "--token", &auditor])
+        .output()
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    let total = text
+        .lines()
+        .find(|l| l.starts_with("total"))
+        .expect("a total line");
+    let numbers: Vec<&str> = total.split_whitespace().skip(1).collect();
+    // Each dossier also carries a land-use certificate the state issued (reused, not asked).
+    assert_eq!(numbers, ["2", "0", "0", "1", "2"], "{text}");
     hub.shutdown().await.unwrap();
 }

@@ -26,6 +26,135 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/v1/citizens/{personal_id}", get(pull_one))
         .route("/v1/citizens:batch", post(pull_batch))
         .route("/v1/policy/explain", get(explain))
+        .route("/v1/citizens/{personal_id}/documents", get(documents))
+        .route("/v1/onceonly/report", get(onceonly_report))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DocumentsQuery {
+    purpose: Option<String>,
+    #[serde(rename = "type")]
+    document_type: Option<String>,
+    fields: Option<String>,
+}
+
+/// `GET /v1/citizens/{personal_id}/documents?purpose=…[&type=…][&fields=…]`: the documents
+/// the state issued to a person that can be reused (not revoked, not expired), under the
+/// policy's grants for record type `document`; signed and audited like a citizen pull.
+async fn documents(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    Path(personal_id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Result<Response, Problem> {
+    let q: DocumentsQuery =
+        serde_urlencoded::from_str(q.as_deref().unwrap_or("")).map_err(|e| {
+            Problem::new(
+                StatusCode::BAD_REQUEST,
+                "request.query",
+                format!("query: {e} (purpose, type, fields)"),
+            )
+        })?;
+    check_id(&personal_id)?;
+    let fields = fields_list(q.fields.as_deref());
+    let exchange_id = uuid::Uuid::now_v7().to_string();
+    let decision = admit(
+        &state,
+        &caller,
+        "document",
+        q.purpose.as_deref(),
+        fields.as_deref(),
+        std::slice::from_ref(&personal_id),
+        &exchange_id,
+    )
+    .await?;
+    let purpose = q.purpose.unwrap_or_default();
+    let today = crate::clock::now_rfc3339();
+    let type_key = q.document_type.as_deref().map(crate::units::names::key);
+    let store = state.store.clone();
+    let id = personal_id.clone();
+    let found =
+        tokio::task::spawn_blocking(move || store.issued_documents(&id, type_key.as_deref()))
+            .await
+            .map_err(Problem::internal)?
+            .map_err(Problem::internal)?;
+    let mut withheld: Vec<String> = Vec::new();
+    let docs: Vec<Value> = found
+        .iter()
+        .filter(|d| crate::onceonly::documents::valid_on(d, &today[..10.min(today.len())]))
+        .map(|d| {
+            let (data, w) = OnceOnly::redact(d, &decision, fields.is_some());
+            withheld = w;
+            data
+        })
+        .collect();
+    let mut d = draft_of("document", &caller, &exchange_id, &purpose, &personal_id);
+    d.outcome = "allowed".into();
+    d.counterparty = Some("hub".into());
+    d.fields = decision.granted.clone();
+    d.payload = Some(Value::Array(docs.clone()));
+    state.record(d).await?;
+    let ou = state.onceonly.clone();
+    let body = json!({
+        "data": docs,
+        "withheld": withheld,
+        "provenance": {
+            "source": "hub",
+            "schema": "document.v1",
+            "retrieved_at": today,
+            "from_cache": false,
+            "exchange_id": exchange_id,
+            "purpose": purpose,
+            "consumer": caller.member,
+            "signed_by": ou.key().name(),
+        },
+    });
+    Ok(signed(&ou, StatusCode::OK, &body))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReportQuery {
+    since: Option<String>,
+}
+
+/// `GET /v1/onceonly/report[?since=RFC 3339]` (auditor, admin): per receiving agency and
+/// procedure, dossiers received, fields filled from the register, mismatches, documents
+/// requested again though available, documents reused.
+async fn onceonly_report(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    RawQuery(q): RawQuery,
+) -> Result<Response, Problem> {
+    super::require(&caller, &[Role::Auditor, Role::Admin])?;
+    let q: ReportQuery = serde_urlencoded::from_str(q.as_deref().unwrap_or("")).map_err(|e| {
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "request.query",
+            format!("query: {e} (since)"),
+        )
+    })?;
+    let since_ms = match q.since.as_deref() {
+        None => 0,
+        Some(t) => chrono::DateTime::parse_from_rfc3339(t)
+            .map(|d| d.timestamp_millis().max(0) as u64)
+            .map_err(|e| {
+                Problem::new(
+                    StatusCode::BAD_REQUEST,
+                    "request.query",
+                    format!("since={t:?} is not an RFC 3339 time: {e}"),
+                )
+            })?,
+    };
+    let store = state.store.clone();
+    let rows = tokio::task::spawn_blocking(move || store.report_rows(since_ms))
+        .await
+        .map_err(Problem::internal)?
+        .map_err(Problem::internal)?;
+    let mut r = crate::onceonly::documents::report(&rows);
+    r["since"] = json!(q.since);
+    Ok(axum::Json(r).into_response())
 }
 
 const RECORD_TYPE: &str = "citizen";
@@ -49,11 +178,21 @@ fn fields_list(s: Option<&str>) -> Option<Vec<String>> {
 }
 
 fn draft(caller: &Caller, exchange_id: &str, purpose: &str, subject: &str) -> AuditDraft {
+    draft_of(RECORD_TYPE, caller, exchange_id, purpose, subject)
+}
+
+fn draft_of(
+    record_type: &str,
+    caller: &Caller,
+    exchange_id: &str,
+    purpose: &str,
+    subject: &str,
+) -> AuditDraft {
     AuditDraft {
         exchange_id: exchange_id.to_string(),
         actor: caller.member.clone(),
         operation: "pull".into(),
-        record_type: Some(RECORD_TYPE.into()),
+        record_type: Some(record_type.into()),
         // A malformed number is no one's: it is not written as a subject.
         subject: PersonalId::parse(subject).ok().map(|_| subject.to_string()),
         purpose: Some(purpose.to_string()),
@@ -150,6 +289,7 @@ fn signed(ou: &OnceOnly, status: StatusCode, body: &Value) -> Response {
 async fn admit(
     state: &AppState,
     caller: &Caller,
+    record_type: &str,
     purpose: Option<&str>,
     fields: Option<&[String]>,
     subjects: &[String],
@@ -163,7 +303,7 @@ async fn admit(
                 outcome: outcome.into(),
                 error_code: Some(code.to_string()),
                 fields: fields.map(<[String]>::to_vec).unwrap_or_default(),
-                ..draft(caller, exchange_id, purpose, s)
+                ..draft_of(record_type, caller, exchange_id, purpose, s)
             })
             .collect()
     };
@@ -192,7 +332,7 @@ async fn admit(
     let ou = &state.onceonly;
     let decision = ou
         .policy()
-        .decide(&caller.member, RECORD_TYPE, purpose, fields);
+        .decide(&caller.member, record_type, purpose, fields);
     if !decision.allowed {
         state
             .relay
@@ -211,7 +351,8 @@ async fn admit(
             StatusCode::FORBIDDEN,
             "pull.batch-over-limit",
             format!(
-                "member {} may make {allowance} pulls a minute; a batch of {} can never be                  answered: split it",
+                "member {} may make {allowance} pulls a minute; a batch of {} can never be \
+                 answered: split it",
                 caller.member,
                 subjects.len()
             ),
@@ -269,6 +410,7 @@ async fn pull_one(
     let decision = admit(
         &state,
         &caller,
+        RECORD_TYPE,
         q.purpose.as_deref(),
         fields.as_deref(),
         &subjects,
@@ -351,6 +493,7 @@ async fn pull_batch(
     let decision = admit(
         &state,
         &caller,
+        RECORD_TYPE,
         req.purpose.as_deref(),
         req.fields.as_deref(),
         &req.ids,

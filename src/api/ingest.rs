@@ -295,6 +295,30 @@ async fn ingest_inner(
                     ..Default::default()
                 });
             }
+            // The once-only indexes, in the same commit: an issued document, or the received
+            // dossier's report row.
+            let onceonly = match record_type.as_str() {
+                "document" => audit[0]
+                    .payload
+                    .as_ref()
+                    .and_then(crate::onceonly::documents::index_write)
+                    .into_iter()
+                    .collect(),
+                "dossier" => audit[0]
+                    .payload
+                    .as_ref()
+                    .map(|r| {
+                        crate::onceonly::documents::report_write(
+                            r,
+                            &findings,
+                            accepted_at_ms,
+                            &exchange_id,
+                        )
+                    })
+                    .into_iter()
+                    .collect(),
+                _ => Vec::new(),
+            };
             let accepted = state
                 .relay
                 .submit(crate::store::Submission {
@@ -302,6 +326,7 @@ async fn ingest_inner(
                     dedup_key: Some(dedup_key),
                     items,
                     audit,
+                    onceonly,
                 })
                 .await
                 .map_err(relay_problem)?;
@@ -396,14 +421,27 @@ async fn once_only(
     if mode == OnceOnlyMode::Off {
         return Vec::new();
     }
+    // Uploads of documents the state already issued (a local look-up, register or not).
+    let today = crate::clock::now_rfc3339();
+    let mut findings = match crate::onceonly::documents::reuse(
+        &state.store,
+        record,
+        &today[..10.min(today.len())],
+    ) {
+        Ok(f) => f,
+        Err(e) => {
+            tracing::error!("looking up issued documents: {e}");
+            Vec::new()
+        }
+    };
     let Some(id) = record
         .pointer("/applicant/personal_id")
         .and_then(serde_json::Value::as_str)
         .map(str::to_string)
     else {
-        return Vec::new();
+        return findings;
     };
-    match state.onceonly.fetch("citizen", &id).await {
+    findings.extend(match state.onceonly.fetch("citizen", &id).await {
         Ok(f) => verify::check(record, &f.record, mode == OnceOnlyMode::Enrich),
         Err(e @ PullError::NotFound { .. }) => {
             vec![verify::unverified(
@@ -415,7 +453,8 @@ async fn once_only(
             "unverified.register-unavailable",
             e.to_string(),
         )],
-    }
+    });
+    findings
 }
 
 /// The answer when the relay cannot take work.

@@ -7,6 +7,7 @@ mod adapter;
 mod audit;
 mod client;
 mod demo;
+mod onceonly;
 mod relay;
 mod schemas;
 mod serve;
@@ -78,6 +79,10 @@ enum Command {
     Audit(audit::AuditCommand),
     /// A simulated external system (population register, national portal) on loopback.
     Sim(sim::Args),
+    /// Once-only: the compliance report (dossiers received, fields filled from the register,
+    /// mismatches, documents requested again).
+    #[command(subcommand)]
+    Onceonly(onceonly::OnceOnlyCommand),
 }
 
 /// Output format of commands that print results.
@@ -129,6 +134,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Units(a) => units::run(a),
         Command::Audit(c) => audit::run(c),
         Command::Sim(a) => sim::run(a),
+        Command::Onceonly(c) => onceonly::run(c),
     }
 }
 

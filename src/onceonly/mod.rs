@@ -6,6 +6,7 @@
 //! adapter's `[lookup]` over HTTP → translate and validate like any record → redact → sign →
 //! audit (durably, before the answer).
 
+pub mod documents;
 pub mod verify;
 
 use crate::check::translate_validate;

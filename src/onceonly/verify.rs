@@ -30,6 +30,7 @@ impl Finding {
             Some("mismatch") => "mismatch",
             Some("filled") => "filled",
             Some("address") => "warning",
+            Some("requested-again") => "requested-again",
             _ => "unverified",
         }
     }

@@ -7,6 +7,7 @@
 //! Values are JSON. Keys that must sort (versions, sequences, indexes) are big-endian.
 
 mod audit;
+pub mod onceonly;
 mod relay;
 
 pub use audit::{AuditWrites, Lookup};
@@ -45,6 +46,9 @@ pub struct Store {
     audit: sled::Tree,
     audit_side: sled::Tree,
     cache: sled::Tree,
+    /// Issued documents by subject and type, and one row per received dossier for the
+    /// once-only report (`onceonly.rs`); written in the commit of the ingest they come from.
+    onceonly: sled::Tree,
 }
 
 impl std::fmt::Debug for Store {
@@ -136,6 +140,9 @@ impl Store {
                 .open_tree("audit_side")
                 .map_err(sled_err("open audit_side"))?,
             cache: db.open_tree("cache").map_err(sled_err("open cache"))?,
+            onceonly: db
+                .open_tree("onceonly")
+                .map_err(sled_err("open onceonly"))?,
             db,
         })
     }

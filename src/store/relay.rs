@@ -49,6 +49,9 @@ pub struct Submission {
     pub dedup_key: Option<String>,
     pub items: Vec<OutboxItem>,
     pub audit: Vec<crate::audit::AuditDraft>,
+    /// Once-only index writes (issued documents, report rows), written with the submission
+    /// unless it is a repeat.
+    pub onceonly: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
 /// What a commit did with one submission.
@@ -100,11 +103,20 @@ impl Store {
     /// writes in one transaction, and flushes once: when this returns, all of it is durable.
     /// Only the committer calls this (it alone writes `dedup` and appends to the log).
     pub fn commit(&self, new: &[&Submission], audit: &AuditWrites) -> Result<(), StoreError> {
-        let result = (&self.dedup, &self.outbox, &self.audit, &self.audit_side).transaction(
-            |(dd, ob, log, side)| {
+        let result = (
+            &self.dedup,
+            &self.outbox,
+            &self.audit,
+            &self.audit_side,
+            &self.onceonly,
+        )
+            .transaction(|(dd, ob, log, side, once)| {
                 for s in new {
                     if let Some(k) = &s.dedup_key {
                         dd.insert(k.as_bytes(), s.exchange_id.as_bytes())?;
+                    }
+                    for (k, v) in &s.onceonly {
+                        once.insert(k.as_slice(), v.as_slice())?;
                     }
                     for item in &s.items {
                         ob.insert(item_key(&item.destination, item.seq), encode(item))?;
@@ -117,8 +129,7 @@ impl Store {
                     side.insert(k.as_slice(), v.as_slice())?;
                 }
                 Ok::<_, ConflictableTransactionError<()>>(())
-            },
-        );
+            });
         match result {
             Ok(()) | Err(TransactionError::Abort(())) => {}
             Err(TransactionError::Storage(e)) => {

@@ -37,6 +37,8 @@ pub struct Received {
     pub dossier: String,
     pub event: String,
     pub applied: bool,
+    /// The record as delivered (the portal form's `data[0]`).
+    pub record: Value,
 }
 
 #[derive(Debug, Default)]
@@ -164,6 +166,7 @@ async fn receive(
         dossier,
         event,
         applied,
+        record: rec.clone(),
     });
     (StatusCode::OK, "{\"error_code\":\"0\"}".to_string()).into_response()
 }
