@@ -274,7 +274,7 @@ async fn ingest_inner(
             for f in &findings {
                 // Address warnings come from translating the source's record; the rest from
                 // checking it against the register.
-                let (operation, counterparty) = if f.outcome() == "warning" {
+                let (operation, counterparty) = if f.code.starts_with("address.") {
                     ("translate", Some(name.clone()))
                 } else {
                     (

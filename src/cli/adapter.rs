@@ -253,7 +253,14 @@ fn check(
                         println!("       {e}");
                     }
                     for w in &s.warnings {
-                        println!("       warning: {w}");
+                        println!(
+                            "       {}: {w}",
+                            if w.code == "address.converted" {
+                                "note"
+                            } else {
+                                "warning"
+                            }
+                        );
                     }
                 }
                 if r.definition.is_empty() && r.samples.is_empty() {

@@ -1,6 +1,6 @@
-//! `lienthong sim population|portal`: the simulated external systems as processes, for adapter
-//! authors and load runs. Each prints `listening on http://ADDR` on its first line and runs
-//! until stopped (Ctrl-C or SIGTERM).
+//! `lienthong sim population|motcua|portal`: the simulated external systems as processes, for
+//! adapter authors and load runs. Each prints `listening on http://ADDR…` on its first line and
+//! runs until stopped (Ctrl-C or SIGTERM).
 
 use super::Outcome;
 use anyhow::Context as _;
@@ -22,17 +22,47 @@ pub(crate) struct Args {
     /// Milliseconds added to every answer (population).
     #[arg(long, default_value_t = 0)]
     latency: u64,
+    /// Population: share of look-ups answered 503. Portal: share of deliveries answered 500.
+    /// One-stop system: share of dossiers sent with a fault (name typed without diacritics,
+    /// old-form address, split ward, typo, re-uploaded document, invalid status, repeat).
+    #[arg(long, default_value_t = 0.0, value_name = "R")]
+    error_rate: f64,
+    /// One-stop system: the hub to push to.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "LIENTHONG_HUB",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    hub: String,
+    /// One-stop system: a provider token of member 000.00.00.H42 (`lienthong token create`).
+    #[arg(long, env = "LIENTHONG_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// One-stop system: dossiers to push (applicants are the register's citizens of the same
+    /// --seed and --citizens).
+    #[arg(long, default_value_t = 1000)]
+    dossiers: usize,
+    /// One-stop system: status events per dossier.
+    #[arg(long, default_value_t = 3)]
+    events: usize,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 enum System {
     /// The national population register: GET /dancu/citizens/{personal_id}.
     Population,
-    /// The national portal's receiving end: POST /dvcqg.
+    /// The national portal's receiving end: POST /dvcqg (GET /dvcqg/_report; POST
+    /// /dvcqg/_down, /dvcqg/_up).
     Portal,
+    /// A province's one-stop system: pushes dossiers and status events to the hub over SOAP,
+    /// then serves what happened at GET /motcua/report.
+    Motcua,
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
+    if !(0.0..=1.0).contains(&args.error_rate) {
+        anyhow::bail!("--error-rate {} is not between 0 and 1", args.error_rate);
+    }
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     rt.block_on(async {
         let listener = tokio::net::TcpListener::bind(&args.listen)
@@ -43,6 +73,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
             System::Population => {
                 let p = crate::sim::population::Population::new(args.seed, args.citizens);
                 p.set_latency_ms(args.latency);
+                p.set_error_rate(args.error_rate);
                 if let Some(id) = p.ids().first() {
                     eprintln!(
                         "{} citizens (seed {}), e.g. GET http://{addr}/dancu/citizens/{id}",
@@ -54,8 +85,17 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
                 println!("listening on http://{addr}/dancu");
             }
             System::Portal => {
-                crate::sim::portal::Portal::serve(listener);
+                let p = crate::sim::portal::Portal::serve(listener);
+                p.set_error_rate(args.error_rate);
                 println!("listening on http://{addr}/dvcqg");
+            }
+            System::Motcua => {
+                let token = args.token.clone().ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "--token (or LIENTHONG_TOKEN): a provider token of 000.00.00.H42"
+                    )
+                })?;
+                motcua(listener, &args, token).await?;
             }
         }
         use std::io::Write as _;
@@ -67,4 +107,67 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
         }
         Ok(Outcome::Ok)
     })
+}
+
+/// The one-stop system: serves its report, pushes its plan with progress, says how it went.
+async fn motcua(
+    listener: tokio::net::TcpListener,
+    args: &Args,
+    token: String,
+) -> anyhow::Result<()> {
+    use crate::sim::motcua;
+    use std::sync::{Arc, Mutex};
+    let addr = listener.local_addr()?;
+    let plan = motcua::plan(
+        args.seed,
+        args.citizens,
+        args.dossiers,
+        args.events,
+        args.error_rate,
+    );
+    let state: Arc<Mutex<serde_json::Value>> = Arc::new(Mutex::new(serde_json::json!({
+        "state": "pushing",
+        "pushes": plan.pushes(),
+        "faults": plan.faults().iter().map(|(f, n)| (f.name().to_string(), *n)).collect::<std::collections::BTreeMap<_, _>>(),
+    })));
+    let shown = state.clone();
+    let app = axum::Router::new().route(
+        "/motcua/report",
+        axum::routing::get(move || {
+            let s = shown.lock().map(|s| s.clone()).unwrap_or_default();
+            async move { axum::Json(s) }
+        }),
+    );
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    println!("listening on http://{addr}/motcua/report");
+    let total = plan.pushes();
+    let bar = indicatif::ProgressBar::new(total as u64);
+    let done = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let hub = args.hub.trim_end_matches('/').to_string();
+    let run = {
+        let (plan, done) = (plan.clone(), done.clone());
+        tokio::spawn(async move { motcua::push(&plan, &hub, &token, 16, done).await })
+    };
+    while !run.is_finished() {
+        bar.set_position(done.load(std::sync::atomic::Ordering::Relaxed) as u64);
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    bar.finish_and_clear();
+    let o = run.await?;
+    let report = serde_json::json!({
+        "state": "done",
+        "pushed": o.pushed,
+        "accepted": o.accepted,
+        "repeats": o.repeats,
+        "rejected": o.rejected,
+        "findings": o.findings,
+        "faults": plan.faults().iter().map(|(f, n)| (f.name().to_string(), *n)).collect::<std::collections::BTreeMap<_, _>>(),
+    });
+    eprintln!("{report:#}");
+    if let Ok(mut s) = state.lock() {
+        *s = report;
+    }
+    Ok(())
 }

@@ -46,7 +46,14 @@ pub(crate) fn run(ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
         )
         .map(|(v, warnings)| {
             for w in &warnings {
-                eprintln!("warning: {w}");
+                eprintln!(
+                    "{}: {w}",
+                    if w.code == "address.converted" {
+                        "note"
+                    } else {
+                        "warning"
+                    }
+                );
             }
             serde_json::to_vec_pretty(&v).unwrap_or_default()
         }),

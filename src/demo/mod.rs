@@ -5,13 +5,17 @@
 //! some denied by policy, and an auditor exports the log and verifies it offline. It ends with
 //! a summary a person can read, and checks that decide the exit status.
 //!
-//! Not yet in the scenario: dossier enrichment and the once-only report (their issue is open).
+//! The province is the one-stop simulator (`crate::sim::motcua`): a share of its dossiers carry
+//! the faults real systems have (names typed without diacritics, addresses in the old form, some
+//! of split wards or with typos, issued documents uploaded again, invalid status codes,
+//! repeated pushes), and the summary checks that the hub found each of them.
 
 mod readers;
 
 use crate::auth::{Role, create_token};
 use crate::config::hub::HubConfig;
 use crate::server::Hub;
+use crate::sim::motcua::{self, Fault};
 use crate::sim::portal::Portal;
 use readers::{audit, pull};
 use std::collections::BTreeMap;
@@ -19,13 +23,33 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// How big a run.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct DemoOptions {
     pub dossiers: usize,
     /// Status events per dossier, after the dossier itself.
     pub events: usize,
     /// Print progress on standard error.
     pub progress: bool,
+    /// Share of dossiers the one-stop system sends with a fault (0 to 1).
+    pub error_rate: f64,
+    /// Seed of the synthetic citizens and of the faults.
+    pub seed: u64,
+    /// Keep the store in this directory and the hub and simulators running after the
+    /// scenario, until Ctrl-C, for exploration.
+    pub keep: Option<std::path::PathBuf>,
+}
+
+impl Default for DemoOptions {
+    fn default() -> Self {
+        DemoOptions {
+            dossiers: 1000,
+            events: 3,
+            progress: false,
+            error_rate: 0.2,
+            seed: 1,
+            keep: None,
+        }
+    }
 }
 
 /// What happened, and whether every check held.
@@ -41,8 +65,24 @@ pub struct DemoSummary {
     pub portal_refused_while_down: usize,
     pub portal_repeats_ignored: usize,
     pub out_of_order: usize,
-    /// Differences between what the one-stop system typed and the register.
+    /// Differences between what the one-stop system typed and the register: names.
     pub mismatches: usize,
+    /// Addresses found in another commune than the register's.
+    pub address_mismatches: usize,
+    /// Old-form addresses converted to the 2025 form.
+    pub addresses_converted: usize,
+    /// Old-form addresses of split wards, accepted as written with a warning.
+    pub addresses_ambiguous: usize,
+    /// Addresses in no list, refused.
+    pub addresses_unknown: usize,
+    /// Uploads of documents the state had already issued.
+    pub requested_again: usize,
+    /// The once-only report's totals.
+    pub report: serde_json::Value,
+    /// Faults the one-stop system put in, by kind.
+    pub faults: BTreeMap<String, usize>,
+    /// The table was printed by the run itself (`keep`).
+    pub printed: bool,
     pub pulls_allowed: usize,
     pub pulls_denied: usize,
     pub signatures_valid: usize,
@@ -107,6 +147,36 @@ impl DemoSummary {
                 self.mismatches.to_string(),
             ),
             (
+                "applicant addresses in another commune than the register's",
+                self.address_mismatches.to_string(),
+            ),
+            (
+                "old-form addresses converted to the 2025 units",
+                self.addresses_converted.to_string(),
+            ),
+            (
+                "old-form addresses of split wards (kept, warned)",
+                self.addresses_ambiguous.to_string(),
+            ),
+            (
+                "addresses in no list of units (refused)",
+                self.addresses_unknown.to_string(),
+            ),
+            (
+                "documents requested again though the state issued them",
+                self.requested_again.to_string(),
+            ),
+            (
+                "once-only report: dossiers / filled / mismatches / asked again",
+                format!(
+                    "{} / {} / {} / {}",
+                    self.report["dossiers"],
+                    self.report["filled_from_register"],
+                    self.report["mismatches"],
+                    self.report["requested_again"]
+                ),
+            ),
+            (
                 "ministry pulls answered (policy-checked, redacted)",
                 self.pulls_allowed.to_string(),
             ),
@@ -125,7 +195,13 @@ impl DemoSummary {
             ("seconds", format!("{:.1}", self.seconds)),
         ];
         for (k, v) in rows {
-            out.push_str(&format!("  {k:<54} {v}\n"));
+            out.push_str(&format!("  {k:<64} {v}\n"));
+        }
+        if !self.faults.is_empty() {
+            out.push_str("\n  faults the one-stop system put in\n");
+            for (k, v) in &self.faults {
+                out.push_str(&format!("  {k:<64} {v}\n"));
+            }
         }
         out.push_str("\n  checks\n");
         for (name, ok) in &self.checks {
@@ -151,45 +227,27 @@ const HUB_TOML: &str = include_str!("../../config/hub.toml");
 const POLICIES_TOML: &str = include_str!("../../config/policies.toml");
 /// Citizens the ministry asks about; every tenth for a purpose its grants do not cover.
 const PULLS: usize = 200;
-const DOSSIER: &str = include_str!("../../adapters/samples/motcua-hatinh/dossier.xml");
-const STATUS: &str = include_str!("../../adapters/samples/motcua-hatinh/status-in-progress.xml");
-
-fn dossier_code(d: usize) -> String {
-    format!("000.00.10.H42-251201-{d:04}")
-}
-
-/// Every 25th dossier's applicant name is typed without its diacritics, as clerks do; the
-/// register has it right.
-fn dossier_xml(d: usize) -> String {
-    let x = DOSSIER.replace("000.00.10.H42-250915-0001", &dossier_code(d));
-    if typed_without_marks(d) {
-        x.replace("<hs:Ho>Nguyễn</hs:Ho>", "<hs:Ho>Nguyen</hs:Ho>")
-    } else {
-        x
-    }
-}
-
-fn typed_without_marks(d: usize) -> bool {
-    d % 25 == 11
-}
-
-fn status_xml(d: usize, n: usize, status: &str) -> String {
-    STATUS
-        .replace(
-            "000.00.10.H42-250915-0001#3",
-            &format!("{}#{n}", dossier_code(d)),
-        )
-        .replace("000.00.10.H42-250915-0001", &dossier_code(d))
-        .replace(
-            "<hs:TrangThai>DANGXULY</hs:TrangThai>",
-            &format!("<hs:TrangThai>{status}</hs:TrangThai>"),
-        )
-}
-
 /// Runs the scenario; the adapters are read from `adapters_dir` (the repository's).
 pub async fn run(options: DemoOptions, adapters_dir: &Path) -> Result<DemoSummary, DemoError> {
     let start = Instant::now();
-    let work = tempfile::tempdir().map_err(err)?;
+    // A temporary directory, or the one to keep.
+    let temp;
+    let work: std::path::PathBuf = match &options.keep {
+        Some(dir) => {
+            if dir.join("data").exists() {
+                return Err(DemoError(format!(
+                    "--keep {}: it already holds a store (data/); give a new or empty directory",
+                    dir.display()
+                )));
+            }
+            std::fs::create_dir_all(dir).map_err(err)?;
+            dir.clone()
+        }
+        None => {
+            temp = tempfile::tempdir().map_err(err)?;
+            temp.path().to_path_buf()
+        }
+    };
     let say = |s: String| {
         if options.progress {
             eprintln!("{s}");
@@ -203,7 +261,7 @@ pub async fn run(options: DemoOptions, adapters_dir: &Path) -> Result<DemoSummar
     let portal = Portal::serve(listener);
     portal.set_down(true);
     // The shipped adapters, the portal's endpoint pointed at the simulator, fast retries.
-    let adapters = work.path().join("adapters");
+    let adapters = work.as_path().join("adapters");
     copy_dir(adapters_dir, &adapters).map_err(err)?;
     let file = adapters.join("national-portal.toml");
     let text = std::fs::read_to_string(&file).map_err(err)?;
@@ -228,11 +286,12 @@ pub async fn run(options: DemoOptions, adapters_dir: &Path) -> Result<DemoSummar
         .map_err(err)?
         .replace("http://127.0.0.1:8701/dancu", &register_url);
     std::fs::write(&file, text).map_err(err)?;
-    std::fs::write(work.path().join("policies.toml"), POLICIES_TOML).map_err(err)?;
-    let mut config = HubConfig::from_toml("config/hub.toml (embedded)", HUB_TOML, work.path(), [])
-        .map_err(err)?;
+    std::fs::write(work.as_path().join("policies.toml"), POLICIES_TOML).map_err(err)?;
+    let mut config =
+        HubConfig::from_toml("config/hub.toml (embedded)", HUB_TOML, work.as_path(), [])
+            .map_err(err)?;
     config.server.listen = "127.0.0.1:0".into();
-    config.server.data_dir = work.path().join("data");
+    config.server.data_dir = work.as_path().join("data");
     config.server.adapters_dir = adapters;
     config.log.level = "error".into();
     let hub = Hub::start(config).await.map_err(err)?;
@@ -243,111 +302,32 @@ pub async fn run(options: DemoOptions, adapters_dir: &Path) -> Result<DemoSummar
     let token = create_token(&hub.state().store, "000.00.00.H42", Role::Provider)
         .map_err(err)?
         .bearer();
-    // The pushes: each dossier, then its status events; a few invalid, a few repeated.
-    let statuses = ["TIEPNHAN", "DANGXULY", "DAXULY", "DATRA"];
-    let mut plan: Vec<Vec<String>> = Vec::new();
-    for d in 0..options.dossiers {
-        let mut docs = vec![dossier_xml(d)];
-        for n in 0..options.events {
-            let status = if d % 50 == 7 && n == 1 {
-                "KHONGRO"
-            } else {
-                statuses[n % statuses.len()]
-            };
-            docs.push(status_xml(d, n, status));
-            if d % 30 == 3 && n == 0 {
-                docs.push(status_xml(d, n, status)); // pushed twice
-            }
-        }
-        plan.push(docs);
-    }
-    let total: usize = plan.iter().map(Vec::len).sum();
+    // The province: dossiers of the register's citizens, each followed by its status events,
+    // a share of them with the faults of real one-stop systems.
+    let plan = motcua::plan(
+        options.seed,
+        PULLS,
+        options.dossiers,
+        options.events,
+        options.error_rate,
+    );
+    let total = plan.pushes();
+    say(format!(
+        "the one-stop system (simulated) pushes {} dossiers and their status events ({total} \
+         pushes, {} with a fault)",
+        options.dossiers,
+        plan.faults().values().sum::<usize>()
+    ));
     let client = reqwest::Client::new();
-    let summary = std::sync::Arc::new(std::sync::Mutex::new(DemoSummary::default()));
     let pushed = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let mut chunks: Vec<Vec<Vec<String>>> = (0..16).map(|_| Vec::new()).collect();
-    for (i, docs) in plan.into_iter().enumerate() {
-        chunks[i % 16].push(docs);
-    }
-    let mut tasks = Vec::new();
-    for chunk in chunks {
-        let (client, url, token, summary, pushed) = (
-            client.clone(),
-            url.clone(),
-            token.clone(),
-            summary.clone(),
-            pushed.clone(),
-        );
-        tasks.push(tokio::spawn(async move {
-            for docs in chunk {
-                for (i, body) in docs.into_iter().enumerate() {
-                    let record_type = if i == 0 { "dossier" } else { "dossier-status" };
-                    let resp = client
-                        .post(format!("{url}/v1/ingest/motcua-hatinh/{record_type}"))
-                        .bearer_auth(&token)
-                        .header("content-type", "application/xml")
-                        .body(body)
-                        .send()
-                        .await;
-                    // What happened, without holding the summary's lock across an await.
-                    enum Seen {
-                        Accepted(usize),
-                        Repeat,
-                        Rejected(String),
-                    }
-                    let seen = match resp {
-                        Ok(r) if r.status().as_u16() == 202 => {
-                            let v: serde_json::Value = r.json().await.unwrap_or_default();
-                            Seen::Accepted(
-                                v["findings"]
-                                    .as_array()
-                                    .map(|f| {
-                                        f.iter()
-                                            .filter(|x| {
-                                                x["code"]
-                                                    .as_str()
-                                                    .is_some_and(|c| c.starts_with("mismatch."))
-                                            })
-                                            .count()
-                                    })
-                                    .unwrap_or(0),
-                            )
-                        }
-                        Ok(r) if r.status().as_u16() == 200 => Seen::Repeat,
-                        Ok(r) => {
-                            let status = r.status().as_u16();
-                            let v: serde_json::Value = r.json().await.unwrap_or_default();
-                            Seen::Rejected(
-                                v["errors"][0]["code"]
-                                    .as_str()
-                                    .map(str::to_string)
-                                    .unwrap_or_else(|| format!("http {status}")),
-                            )
-                        }
-                        Err(e) => Seen::Rejected(format!("transport: {e}")),
-                    };
-                    let mut s = summary
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner);
-                    s.pushed += 1;
-                    match seen {
-                        Seen::Accepted(m) => {
-                            s.accepted += 1;
-                            s.mismatches += m;
-                        }
-                        Seen::Repeat => s.repeats_answered += 1,
-                        Seen::Rejected(code) => *s.rejected.entry(code).or_default() += 1,
-                    }
-                    drop(s);
-                    pushed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                }
-            }
-        }));
-    }
+    let run = {
+        let (plan, url, token, pushed) = (plan.clone(), url.clone(), token.clone(), pushed.clone());
+        tokio::spawn(async move { motcua::push(&plan, &url, &token, 16, pushed).await })
+    };
     // The portal comes back after a third of the pushes.
     let mut next_report = total / 10;
     let mut back = false;
-    loop {
+    while !run.is_finished() {
         let n = pushed.load(std::sync::atomic::Ordering::Relaxed);
         if !back && n >= total / 3 {
             portal.set_down(false);
@@ -358,14 +338,9 @@ pub async fn run(options: DemoOptions, adapters_dir: &Path) -> Result<DemoSummar
             say(format!("{n}/{total} pushed"));
             next_report += total / 10;
         }
-        if tasks.iter().all(|t| t.is_finished()) {
-            break;
-        }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    for t in tasks {
-        t.await.map_err(err)?;
-    }
+    let outcome = run.await.map_err(err)?;
     portal.set_down(false);
     say(format!(
         "{total}/{total} pushed; waiting for the relay to drain"
@@ -378,7 +353,29 @@ pub async fn run(options: DemoOptions, adapters_dir: &Path) -> Result<DemoSummar
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let mut s = summary.lock().map(|s| s.clone()).unwrap_or_default();
+    let finding = |code: &str| outcome.findings.get(code).copied().unwrap_or(0);
+    let mut s = DemoSummary {
+        pushed: outcome.pushed,
+        accepted: outcome.accepted,
+        rejected: outcome.rejected.clone(),
+        repeats_answered: outcome.repeats,
+        mismatches: finding("mismatch.full_name"),
+        address_mismatches: finding("mismatch.address"),
+        addresses_converted: finding("address.converted"),
+        addresses_ambiguous: finding("address.ambiguous"),
+        addresses_unknown: outcome
+            .rejected
+            .get("address.unknown")
+            .copied()
+            .unwrap_or(0),
+        requested_again: finding("requested-again"),
+        faults: plan
+            .faults()
+            .into_iter()
+            .map(|(f, n)| (f.name().to_string(), n))
+            .collect(),
+        ..Default::default()
+    };
     say(format!(
         "a ministry pulls verified data for {PULLS} citizens (register on {register_url})"
     ));
@@ -394,44 +391,77 @@ pub async fn run(options: DemoOptions, adapters_dir: &Path) -> Result<DemoSummar
         s.failed_attempts += d.failed;
         s.dead += d.dead;
     }
-    let report = portal.report();
-    s.portal_refused_while_down = report.refused_while_down;
-    s.portal_repeats_ignored = report.repeats;
-    s.out_of_order = report.out_of_order;
-    let invalid = (0..options.dossiers)
-        .filter(|d| d % 50 == 7 && options.events > 1)
-        .count();
-    let repeated = (0..options.dossiers)
-        .filter(|d| d % 30 == 3 && options.events > 0)
-        .count();
+    let report_portal = portal.report();
+    s.portal_refused_while_down = report_portal.refused_while_down;
+    s.portal_repeats_ignored = report_portal.repeats;
+    s.out_of_order = report_portal.out_of_order;
+    let auditor = create_token(&hub.state().store, "000.00.00.A01", Role::Auditor)
+        .map_err(err)?
+        .bearer();
+    let report: serde_json::Value = client
+        .get(format!("{url}/v1/onceonly/report"))
+        .bearer_auth(&auditor)
+        .send()
+        .await
+        .map_err(err)?
+        .json()
+        .await
+        .map_err(err)?;
+    s.report = report["total"].clone();
+    say(format!(
+        "once-only report: {} dossiers, {} uploads of documents the state had issued",
+        s.report["dossiers"], s.report["requested_again"]
+    ));
+    let count = |f: Fault| plan.count(f);
+    // Accepted document records are indexed, not relayed; everything else accepted is.
+    let relayed = s.accepted - count(Fault::ReUpload);
+    let dossiers_in = options.dossiers - count(Fault::TypoAddress);
     s.checks = vec![
         (
             "every accepted record was delivered to the portal".into(),
-            report.applied == s.accepted && s.delivered as usize >= s.accepted,
+            report_portal.applied == relayed && s.delivered as usize >= relayed,
         ),
         (
             "status events of each dossier arrived in order".into(),
-            report.out_of_order == 0,
+            report_portal.out_of_order == 0,
         ),
         ("nothing was dead-lettered".into(), s.dead == 0),
         (
             "the invalid records, and only they, were rejected".into(),
-            s.rejected.values().sum::<usize>() == invalid,
+            s.rejected.values().sum::<usize>()
+                == count(Fault::InvalidStatus) + count(Fault::TypoAddress),
         ),
         (
             "repeated pushes were answered with their original exchange".into(),
-            s.repeats_answered == repeated,
+            s.repeats_answered == count(Fault::Repeat),
         ),
         (
             "the portal was down and the hub retried".into(),
-            report.refused_while_down > 0 && s.failed_attempts > 0,
+            report_portal.refused_while_down > 0 && s.failed_attempts > 0,
         ),
         (
             "every name typed without its diacritics was found against the register".into(),
-            s.mismatches
-                == (0..options.dossiers)
-                    .filter(|d| typed_without_marks(*d))
-                    .count(),
+            s.mismatches == count(Fault::TypedName),
+        ),
+        (
+            "old-form addresses were converted, split wards flagged, typos refused".into(),
+            s.addresses_converted == count(Fault::OldAddress)
+                && s.addresses_ambiguous == count(Fault::SplitAddress)
+                && s.addresses_unknown == count(Fault::TypoAddress),
+        ),
+        (
+            "no old-form address was called a mismatch with the register".into(),
+            s.address_mismatches == 0,
+        ),
+        (
+            "every re-uploaded document the state had issued was found".into(),
+            s.requested_again == count(Fault::ReUpload),
+        ),
+        (
+            "the once-only report counts every dossier, mismatch and re-upload".into(),
+            s.report["dossiers"].as_u64() == Some(dossiers_in as u64)
+                && s.report["mismatches"].as_u64() == Some(s.mismatches as u64)
+                && s.report["requested_again"].as_u64() == Some(s.requested_again as u64),
         ),
         (
             format!(
@@ -456,8 +486,61 @@ pub async fn run(options: DemoOptions, adapters_dir: &Path) -> Result<DemoSummar
         say(format!("audit verification: {e}"));
     }
     s.seconds = start.elapsed().as_secs_f64();
+    if options.keep.is_some() {
+        let example = register.ids().first().cloned().unwrap_or_default();
+        let urls = [url.as_str(), portal_url.as_str(), register_url.as_str()];
+        keep_running(&hub, &work, urls, &example, &mut s).await?;
+    }
     hub.shutdown().await.map_err(err)?;
     Ok(s)
+}
+
+/// `--keep`: prints the summary and how to explore, writes tokens beside the store, and
+/// keeps the hub and the simulators running until Ctrl-C or SIGTERM.
+async fn keep_running(
+    hub: &Hub,
+    work: &Path,
+    [url, portal_url, register_url]: [&str; 3],
+    example: &str,
+    s: &mut DemoSummary,
+) -> Result<(), DemoError> {
+    let store = &hub.state().store;
+    let admin = create_token(store, "000.00.00.A01", Role::Admin)
+        .map_err(err)?
+        .bearer();
+    let auditor = create_token(store, "000.00.00.A01", Role::Auditor)
+        .map_err(err)?
+        .bearer();
+    let consumer = create_token(store, "000.00.00.G07", Role::Consumer)
+        .map_err(err)?
+        .bearer();
+    let tokens =
+        format!("LIENTHONG_HUB={url}\nADMIN={admin}\nAUDITOR={auditor}\nCONSUMER={consumer}\n");
+    std::fs::write(work.join("tokens.env"), &tokens).map_err(err)?;
+    println!("{}", s.table());
+    s.printed = true;
+    println!(
+        "  kept: the store in {}/data, the hub on {url}\n  \
+         national portal (simulated) on {portal_url}, register (simulated) on {register_url}\n  \
+         tokens in {}/tokens.env (admin, auditor, consumer 000.00.00.G07); try:\n\n    \
+         source {}/tokens.env\n    \
+         lienthong relay status --token $ADMIN\n    \
+         lienthong onceonly report --token $AUDITOR\n    \
+         lienthong audit query --token $AUDITOR --operation verify\n    \
+         curl -H \"Authorization: Bearer $CONSUMER\" \"$LIENTHONG_HUB/v1/citizens/{}?purpose=employment-support\"\n\n  \
+         Ctrl-C stops the hub and the simulators; the store stays.",
+        work.display(),
+        work.display(),
+        work.display(),
+        example
+    );
+    let mut term =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).map_err(err)?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    Ok(())
 }
 
 fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {

@@ -29,6 +29,7 @@ impl Finding {
         match self.code.split('.').next() {
             Some("mismatch") => "mismatch",
             Some("filled") => "filled",
+            Some("address") if self.code == "address.converted" => "converted",
             Some("address") => "warning",
             Some("requested-again") => "requested-again",
             _ => "unverified",

@@ -32,9 +32,9 @@ const PLACES: [(&str, &str, &str, &str, &str); 4] = [
         "79",
         "Thành phố Hồ Chí Minh",
         "Phường Sài Gòn",
-        "26734",
+        "26740",
     ),
-    ("048", "48", "Thành phố Đà Nẵng", "Phường Hải Châu", "20194"),
+    ("048", "48", "Thành phố Đà Nẵng", "Phường Hải Châu", "20242"),
 ];
 
 /// One step of SplitMix64: a small deterministic generator.
@@ -100,6 +100,8 @@ struct Inner {
     down: AtomicBool,
     latency_ms: AtomicU64,
     asked: AtomicU64,
+    /// Share of look-ups answered 503 (f64 bits).
+    error_rate: AtomicU64,
 }
 
 /// A running register simulator.
@@ -128,8 +130,16 @@ impl Population {
                 down: AtomicBool::new(false),
                 latency_ms: AtomicU64::new(0),
                 asked: AtomicU64::new(0),
+                error_rate: AtomicU64::new(0),
             }),
         }
+    }
+
+    /// Answers a share `rate` (0 to 1) of look-ups 503, as a register under load does.
+    pub fn set_error_rate(&self, rate: f64) {
+        self.inner
+            .error_rate
+            .store(rate.to_bits(), Ordering::SeqCst);
     }
 
     /// The router: `GET /dancu/citizens/{personal_id}`.
@@ -169,7 +179,15 @@ impl Population {
 }
 
 async fn look_up(State(inner): State<Arc<Inner>>, Path(id): Path<String>) -> Response {
-    inner.asked.fetch_add(1, Ordering::SeqCst);
+    let n = inner.asked.fetch_add(1, Ordering::SeqCst);
+    let rate = f64::from_bits(inner.error_rate.load(Ordering::Relaxed));
+    if super::portal::picked(n, rate) {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(json!({"maKetQua": "99", "thongDiep": "Hệ thống đang quá tải"})),
+        )
+            .into_response();
+    }
     let ms = inner.latency_ms.load(Ordering::SeqCst);
     if ms > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
@@ -214,6 +232,12 @@ mod tests {
             let doc = json!({"maKetQua": "00", "duLieu": p}).to_string();
             let r = crate::check::translate_validate(&adapter, &schemas, "citizen", doc.as_bytes());
             assert!(r.is_ok(), "{id}: {:?}", r.err());
+            // Addresses in the 2025 form: the ward's code is that ward's, in that province.
+            let units = crate::units::shared().unwrap();
+            let a = &p["noiThuongTru"];
+            let ward = units.commune(a["maXaPhuong"].as_str().unwrap()).unwrap();
+            assert_eq!(ward.full_name(), a["xaPhuong"].as_str().unwrap(), "{id}");
+            assert_eq!(ward.parent, a["maTinhThanhPho"].as_str().unwrap(), "{id}");
         }
     }
 }

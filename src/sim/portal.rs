@@ -1,20 +1,22 @@
 //! The national portal's receiving end, simulated: takes `DongBoHoSoMC` bodies, answers
 //! `{"error_code": "0"}`, applies each `Idempotency-Key` once, checks that the status events of
-//! each dossier arrive in order, and can be told to go down (503) and come back.
+//! each dossier arrive in order, and can be told to go down (503) and come back
+//! (`POST /dvcqg/_down`, `/dvcqg/_up`), or to fail a share of requests (500). `GET
+//! /dvcqg/_report` says what it has seen.
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// What the portal has seen.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, serde::Serialize)]
 pub struct Report {
     /// Deliveries received (each attempt that reached it while up).
     pub received: usize,
@@ -24,9 +26,12 @@ pub struct Report {
     pub repeats: usize,
     /// Requests refused while down.
     pub refused_while_down: usize,
+    /// Requests answered 500 on purpose (`error_rate`).
+    pub failed_on_purpose: usize,
     /// Status events that arrived before an earlier event of the same dossier.
     pub out_of_order: usize,
     /// Applied keys, for checks.
+    #[serde(skip)]
     pub keys: HashSet<String>,
 }
 
@@ -42,6 +47,21 @@ struct Inner {
 pub struct Portal {
     down: Arc<AtomicBool>,
     inner: Arc<Mutex<Inner>>,
+    /// Share of requests answered 500 (as f64 bits), and a counter that picks them.
+    error_rate: Arc<AtomicU64>,
+    calls: Arc<AtomicU64>,
+}
+
+/// Whether call `n` is one of a share `rate` of calls (deterministic, evenly spread).
+pub(crate) fn picked(n: u64, rate: f64) -> bool {
+    if rate <= 0.0 {
+        return false;
+    }
+    let mut z = n.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    ((z >> 11) as f64 / (1u64 << 53) as f64) < rate
 }
 
 impl Portal {
@@ -50,6 +70,9 @@ impl Portal {
         let portal = Portal::default();
         let app = Router::new()
             .route("/dvcqg", post(receive))
+            .route("/dvcqg/_report", get(report))
+            .route("/dvcqg/_down", post(go_down))
+            .route("/dvcqg/_up", post(come_back))
             .with_state(portal.clone());
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
@@ -60,6 +83,12 @@ impl Portal {
     /// Goes down (every request answered 503) or comes back.
     pub fn set_down(&self, down: bool) {
         self.down.store(down, Ordering::SeqCst);
+    }
+
+    /// Answers a share `rate` (0 to 1) of the requests it takes with a 500, before applying
+    /// them.
+    pub fn set_error_rate(&self, rate: f64) {
+        self.error_rate.store(rate.to_bits(), Ordering::SeqCst);
     }
 
     /// What it has seen so far.
@@ -85,6 +114,11 @@ async fn receive(State(p): State<Portal>, headers: HeaderMap, body: Bytes) -> Re
         return (StatusCode::SERVICE_UNAVAILABLE, "bảo trì hệ thống").into_response();
     }
     inner.report.received += 1;
+    let rate = f64::from_bits(p.error_rate.load(Ordering::Relaxed));
+    if picked(p.calls.fetch_add(1, Ordering::Relaxed), rate) {
+        inner.report.failed_on_purpose += 1;
+        return (StatusCode::INTERNAL_SERVER_ERROR, "lỗi hệ thống").into_response();
+    }
     let key = headers
         .get("idempotency-key")
         .and_then(|v| v.to_str().ok())
@@ -114,4 +148,20 @@ async fn receive(State(p): State<Portal>, headers: HeaderMap, body: Bytes) -> Re
             .insert(dossier.to_string(), n.max(last.unwrap_or(0)));
     }
     (StatusCode::OK, r#"{"error_code":"0"}"#).into_response()
+}
+
+/// `GET /dvcqg/_report`: what the portal has seen, as JSON.
+async fn report(State(p): State<Portal>) -> Response {
+    axum::Json(p.report()).into_response()
+}
+
+/// `POST /dvcqg/_down`: every request is answered 503 until `POST /dvcqg/_up`.
+async fn go_down(State(p): State<Portal>) -> StatusCode {
+    p.set_down(true);
+    StatusCode::NO_CONTENT
+}
+
+async fn come_back(State(p): State<Portal>) -> StatusCode {
+    p.set_down(false);
+    StatusCode::NO_CONTENT
 }

@@ -233,7 +233,8 @@ fn describe(r: &Resolution) -> String {
 }
 
 /// Inbound: rewrites the address at the rule's place in the 2025 form. `Ok(Some(w))` is a
-/// warning for the exchange (the policy said `warn` or `first`); `Err` refuses the record.
+/// note for the exchange: `address.converted` (an old-form address converted), or a warning
+/// (the policy said `warn` or `first`); `Err` refuses the record.
 pub(crate) fn inbound(
     units: &Units,
     rule: &AddressRule,
@@ -242,6 +243,10 @@ pub(crate) fn inbound(
     let Some(o) = object_at(record, &rule.tokens) else {
         return Ok(None);
     };
+    let already = o
+        .get("legacy")
+        .and_then(|l| l.get("commune_code"))
+        .is_some();
     let Some(w) = read(units, rule, o) else {
         return Ok(None);
     };
@@ -271,6 +276,15 @@ pub(crate) fn inbound(
             commune,
             legacy,
         } => {
+            let note = FieldError::new(
+                &rule.at,
+                "address.converted",
+                format!(
+                    "{}, {}, {} (old form) is {commune}, {province} since 1 July 2025; the old \
+                     form is kept under legacy",
+                    legacy.commune, legacy.district, legacy.province
+                ),
+            );
             write_current(
                 o,
                 w.street,
@@ -278,7 +292,8 @@ pub(crate) fn inbound(
                 (&province, &province_code),
                 Some(&legacy),
             );
-            Ok(None)
+            // A record that already carried its old form was converted before: nothing new.
+            Ok((!already).then_some(note))
         }
         Resolution::Ambiguous { legacy, candidates } => {
             let listed = candidates

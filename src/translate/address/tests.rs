@@ -39,7 +39,9 @@ fn an_old_form_address_becomes_the_2025_form_with_the_old_one_kept() {
         "legacy": { "district": "Q. Ba Đình" },
         "province": "TP. Hà Nội",
     }));
-    assert_eq!(inbound(units(), &strict(), &mut r), Ok(None));
+    let note = inbound(units(), &strict(), &mut r).unwrap().unwrap();
+    assert_eq!(note.code, "address.converted");
+    assert!(note.message.contains("Phường Hồng Hà"), "{note}");
     let a = &r["applicant"]["address"];
     assert_eq!(a["commune"], "Phường Hồng Hà");
     assert_eq!(a["commune_code"], "00097");
@@ -53,7 +55,7 @@ fn an_old_form_address_becomes_the_2025_form_with_the_old_one_kept() {
         "commune": "", "commune_code": "00001",
         "legacy": { "district_code": "001" }, "province_code": "01",
     }));
-    assert_eq!(inbound(units(), &strict(), &mut c), Ok(None));
+    assert!(inbound(units(), &strict(), &mut c).is_ok());
     assert_eq!(c["applicant"]["address"]["commune_code"], "00097");
 }
 
@@ -73,7 +75,8 @@ fn free_text_in_the_street_field_is_resolved_and_the_street_kept() {
     let mut r = with(json!({
         "street": "Số 3 Hàng Bông, Phường Phúc Xá, Quận Ba Đình, Thành phố Hà Nội"
     }));
-    assert_eq!(inbound(units(), &strict(), &mut r), Ok(None));
+    let note = inbound(units(), &strict(), &mut r).unwrap().unwrap();
+    assert_eq!(note.code, "address.converted");
     let a = &r["applicant"]["address"];
     assert_eq!(a["street"], "Số 3 Hàng Bông");
     assert_eq!(a["commune_code"], "00097");
