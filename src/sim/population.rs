@@ -240,4 +240,29 @@ mod tests {
             assert_eq!(ward.parent, a["maTinhThanhPho"].as_str().unwrap(), "{id}");
         }
     }
+
+    #[tokio::test]
+    async fn it_answers_by_id_and_can_be_told_to_fail() {
+        let p = Population::new(3, 20);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}/dancu/citizens", listener.local_addr().unwrap());
+        p.serve(listener);
+        let id = p.ids()[0].clone();
+        let c = reqwest::Client::new();
+        let get = |id: String| {
+            let c = c.clone();
+            let url = format!("{base}/{id}");
+            async move { c.get(url).send().await.unwrap().status().as_u16() }
+        };
+        assert_eq!(get(id.clone()).await, 200);
+        assert_eq!(get("001099000001".into()).await, 404);
+        p.set_down(true);
+        assert_eq!(get(id.clone()).await, 503);
+        p.set_down(false);
+        p.set_error_rate(1.0);
+        assert_eq!(get(id.clone()).await, 503);
+        p.set_error_rate(0.0);
+        assert_eq!(get(id).await, 200);
+        assert_eq!(p.asked(), 5);
+    }
 }

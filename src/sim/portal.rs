@@ -165,3 +165,61 @@ async fn come_back(State(p): State<Portal>) -> StatusCode {
     p.set_down(false);
     StatusCode::NO_CONTENT
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn post(c: &reqwest::Client, url: &str, key: &str, event: &str) -> u16 {
+        let body = serde_json::json!({"data": [{"MaHoSo": "D1", "MaSuKien": event}]});
+        c.post(url)
+            .header("idempotency-key", key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
+    #[tokio::test]
+    async fn it_counts_order_repeats_downtime_and_injected_failures() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}/dvcqg", listener.local_addr().unwrap());
+        let p = Portal::serve(listener);
+        let c = reqwest::Client::new();
+        assert_eq!(post(&c, &base, "k1", "D1#1").await, 200);
+        assert_eq!(post(&c, &base, "k3", "D1#3").await, 200);
+        // An earlier event after a later one: out of order.
+        assert_eq!(post(&c, &base, "k2", "D1#2").await, 200);
+        // The same key again: ignored, counted.
+        assert_eq!(post(&c, &base, "k2", "D1#2").await, 200);
+        c.post(format!("{base}/_down")).send().await.unwrap();
+        assert_eq!(post(&c, &base, "k4", "D1#4").await, 503);
+        c.post(format!("{base}/_up")).send().await.unwrap();
+        p.set_error_rate(1.0);
+        assert_eq!(post(&c, &base, "k4", "D1#4").await, 500);
+        p.set_error_rate(0.0);
+        assert_eq!(post(&c, &base, "k4", "D1#4").await, 200);
+        let r: Value = c
+            .get(format!("{base}/_report"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(r["applied"], 4, "{r}");
+        assert_eq!(r["out_of_order"], 1, "{r}");
+        assert_eq!(r["repeats"], 1, "{r}");
+        assert_eq!(r["refused_while_down"], 1, "{r}");
+        assert_eq!(r["failed_on_purpose"], 1, "{r}");
+    }
+
+    #[test]
+    fn the_injected_share_is_close_to_the_rate() {
+        let n = (0..10_000).filter(|&i| picked(i, 0.2)).count();
+        assert!((1800..2200).contains(&n), "{n}");
+        assert_eq!((0..1000).filter(|&i| picked(i, 0.0)).count(), 0);
+    }
+}
