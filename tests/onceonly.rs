@@ -659,3 +659,135 @@ async fn a_document_the_state_issued_is_found_when_it_is_asked_for_again() {
     assert_eq!(numbers, ["2", "0", "0", "1", "2"], "{text}");
     hub.shutdown().await.unwrap();
 }
+
+/// Change propagation: the register pushes a changed citizen record; a route with a purpose
+/// shares it with each subscriber as far as the policy grants that subscriber's member, and
+/// with none that has no grant; both are in the audit log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_in_the_register_reaches_subscribers_as_far_as_their_grants_go() {
+    use std::sync::{Arc, Mutex};
+    // A subscriber's receiving end: keeps what it is sent.
+    let got: Arc<Mutex<Vec<Value>>> = Arc::default();
+    let keep = got.clone();
+    let app = axum::Router::new().route(
+        "/{*rest}",
+        axum::routing::post(move |body: axum::body::Bytes| {
+            let keep = keep.clone();
+            async move {
+                keep.lock()
+                    .unwrap()
+                    .push(serde_json::from_slice(&body).unwrap_or(Value::Null));
+                "{}"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sink = format!("http://{}/cases", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let portal = common::destination::Destination::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let adapters = common::hub::adapters_for_relay(dir.path(), &portal.url, 5);
+    // Two subscribers that keep a copy of citizens: the labour ministry's case system, which
+    // has a grant for employment support, and the portal's member, which has none for it.
+    let register = std::fs::read_to_string(adapters.join("population-registry.toml")).unwrap();
+    let register = register[..register.find("# Once-only pulls read one citizen").unwrap()]
+        .to_string()
+        + &register[register.find("[json.limits]").unwrap()..];
+    for (name, member) in [("labour-cases", LABOUR), ("portal-copy", PORTAL)] {
+        let text = register
+            .replace(
+                "name = \"population-registry\"",
+                &format!("name = \"{name}\""),
+            )
+            .replace(
+                "member = \"000.00.00.G12\"",
+                &format!("member = \"{member}\""),
+            )
+            .replace("http://127.0.0.1:8701/dancu", &sink)
+            .replace("provides = [\"citizen\"]", "provides = []")
+            .replace("consumes = []", "consumes = [\"citizen\"]");
+        std::fs::write(adapters.join(format!("{name}.toml")), text).unwrap();
+    }
+    let policies = policy(dir.path());
+    let hub = common::hub::start(&dir.path().join("store"), |c| {
+        c.server.adapters_dir = adapters;
+        c.server.policies_file = policies;
+        c.routes.push(lienthong::config::hub::RouteConfig {
+            record_type: "citizen".into(),
+            from_adapters: vec!["population-registry".into()],
+            agencies: vec![],
+            to: vec!["labour-cases".into(), "portal-copy".into()],
+            order_key: "/personal_id".into(),
+            once_only: Default::default(),
+            purpose: Some("employment-support".into()),
+        });
+    })
+    .await;
+    let url = hub.url();
+    let register_token = token(&hub, common::hub::REGISTER, "provider");
+    let auditor = token(&hub, ADMIN, "auditor");
+    let c = reqwest::Client::new();
+    let change = std::fs::read_to_string(repo_path(
+        "adapters/samples/population-registry/citizen.json",
+    ))
+    .unwrap()
+    .replace("Số 12 đường Hà Huy Tập", "Số 40 đường Trần Phú");
+    let r = c
+        .post(format!("{url}/v1/ingest/population-registry/citizen"))
+        .bearer_auth(&register_token)
+        .header("content-type", "application/json")
+        .body(change)
+        .send()
+        .await
+        .unwrap();
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["destinations"], json!(["labour-cases"]), "{v}");
+    common::hub::wait_for(20, "the labour ministry's copy", || {
+        !got.lock().unwrap().is_empty()
+    })
+    .await;
+    let sent = got.lock().unwrap()[0].to_string();
+    assert!(
+        sent.contains(KNOWN) && sent.contains("Số 40 đường Trần Phú"),
+        "{sent}"
+    );
+    // Outside the grant: religion, ethnicity, household.
+    for withheld in ["tonGiao", "danToc", "hoGiaDinh"] {
+        assert!(!sent.contains(withheld), "{withheld} was shared: {sent}");
+    }
+    let page: Value = c
+        .get(format!("{url}/v1/audit/entries?operation=share"))
+        .bearer_auth(&auditor)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut seen: Vec<(String, String)> = page["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["counterparty"].as_str().unwrap().to_string(),
+                e["outcome"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            (LABOUR.to_string(), "allowed".to_string()),
+            (PORTAL.to_string(), "denied".to_string())
+        ]
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(
+        got.lock().unwrap().len(),
+        1,
+        "nothing went to the member without a grant"
+    );
+    hub.shutdown().await.unwrap();
+}

@@ -250,7 +250,50 @@ async fn ingest_inner(
             }
             let accepted_at_ms = crate::relay::now_ms();
             let mut items = Vec::with_capacity(routed.len());
+            let mut shared = Vec::new();
             for (destination, order_key) in &routed {
+                // A route with a purpose shares only what the policy grants the destination.
+                let mut record = record.clone();
+                if let Some(purpose) =
+                    state
+                        .relay
+                        .purpose_of(&record_type, &name, &record, destination)
+                {
+                    let member = state
+                        .registry
+                        .get(destination)
+                        .map(|a| a.adapter.definition().member.clone())
+                        .unwrap_or_default();
+                    let decision =
+                        state
+                            .onceonly
+                            .policy()
+                            .decide(&member, &record_type, &purpose, None);
+                    let mut entry = AuditDraft {
+                        exchange_id: exchange_id.clone(),
+                        actor: "hub".into(),
+                        counterparty: Some(member),
+                        operation: "share".into(),
+                        record_type: Some(record_type.clone()),
+                        subject: draft.subject.clone(),
+                        purpose: Some(purpose),
+                        ..Default::default()
+                    };
+                    if decision.allowed {
+                        record = crate::onceonly::OnceOnly::redact(&record, &decision, false).0;
+                        entry.outcome = "allowed".into();
+                        entry.fields = record
+                            .as_object()
+                            .map(|o| o.keys().cloned().collect())
+                            .unwrap_or_default();
+                        shared.push(entry);
+                    } else {
+                        entry.outcome = "denied".into();
+                        entry.error_code = Some(decision.code.to_string());
+                        shared.push(entry);
+                        continue;
+                    }
+                }
                 items.push(crate::store::OutboxItem {
                     // Given by the committer, in the order of acceptance.
                     seq: 0,
@@ -260,17 +303,21 @@ async fn ingest_inner(
                     order_key: order_key.clone(),
                     source_adapter: name.clone(),
                     member: caller.member.clone(),
-                    record: record.clone(),
+                    record,
                     accepted_at_ms,
                     attempts: 0,
                     next_attempt_ms: 0,
                     last_error: None,
                 });
             }
+            // The destinations that take it (a route with a purpose may have refused some).
+            let names: Vec<String> = items.iter().map(|i| i.destination.clone()).collect();
             draft.latency_ms = started.elapsed().as_millis() as u64;
             draft.payload = Some(record);
-            // The findings, in the same commit as the ingest they are about.
+            // The findings and what was shared under a purpose, in the same commit as the
+            // ingest they are about.
             let mut audit = vec![draft];
+            audit.extend(shared);
             for f in &findings {
                 // Address warnings come from translating the source's record; the rest from
                 // checking it against the register.

@@ -98,6 +98,13 @@ pub struct RouteConfig {
     /// source left empty). Findings never block the dossier.
     #[serde(default)]
     pub once_only: OnceOnlyMode,
+    /// Share only what the disclosure policy grants each destination's member for this
+    /// purpose (e.g. `employment-support` for a route of `citizen` records, the register's
+    /// changes, to the ministries that hold a copy): the record is reduced to the granted
+    /// fields per destination, and a destination whose member has no grant gets nothing.
+    /// Both are audit entries (`share`: `allowed` or `denied`). Without it, records go whole.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<String>,
 }
 
 /// What the hub does with a dossier's applicant on ingest.

@@ -36,6 +36,25 @@ impl Relay {
         out
     }
 
+    /// The purpose under which a record goes to `destination`, when the route that sends it
+    /// there names one (the first such route).
+    pub fn purpose_of(
+        &self,
+        record_type: &str,
+        source_adapter: &str,
+        record: &Value,
+        destination: &str,
+    ) -> Option<String> {
+        let routes = self.inner.routes.read().ok()?;
+        routes
+            .iter()
+            .filter(|(_, r)| {
+                r.to.iter().any(|d| d == destination)
+                    && applies(r, record_type, source_adapter, record)
+            })
+            .find_map(|(_, r)| r.purpose.clone())
+    }
+
     /// The strongest once-only mode of the routes a record takes.
     pub fn once_only_mode(
         &self,
