@@ -171,3 +171,49 @@ async fn the_simulators_drive_a_hub_and_it_finds_every_fault() {
     assert!(seen["failed_on_purpose"].as_u64().unwrap() > 0, "{seen}");
     hub.shutdown().await.unwrap();
 }
+
+/// The register simulator's change events: citizens move, and the register pushes each change
+/// to the hub, which accepts them as records of the population-registry adapter.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_register_pushes_its_changes_to_the_hub() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = common::hub::start(&dir.path().join("store"), |_| {}).await;
+    let url = hub.url();
+    let register = token(&hub, common::hub::REGISTER, "provider");
+    let auditor = token(&hub, common::hub::ADMIN, "auditor");
+    let _sim = sim(&[
+        "population",
+        "--citizens",
+        "30",
+        "--changes",
+        "4",
+        "--hub",
+        &url,
+        "--token",
+        &register,
+    ]);
+    let c = reqwest::Client::new();
+    let query = format!(
+        "{url}/v1/audit/entries?operation=ingest&member={}&outcome=accepted",
+        common::hub::REGISTER
+    );
+    let mut n = 0;
+    for _ in 0..100 {
+        let page: Value = c
+            .get(&query)
+            .bearer_auth(&auditor)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        n = page["entries"].as_array().map_or(0, Vec::len);
+        if n >= 4 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(n, 4);
+    hub.shutdown().await.unwrap();
+}

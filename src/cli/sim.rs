@@ -19,7 +19,8 @@ pub(crate) struct Args {
     /// Synthetic citizens (population).
     #[arg(long, default_value_t = 10_000)]
     citizens: usize,
-    /// Milliseconds added to every answer (population).
+    /// Milliseconds added to every answer (population, portal), or waited between two
+    /// pushes on each connection (one-stop system).
     #[arg(long, default_value_t = 0)]
     latency: u64,
     /// Population: share of look-ups answered 503. Portal: share of deliveries answered 500.
@@ -45,6 +46,10 @@ pub(crate) struct Args {
     /// One-stop system: status events per dossier.
     #[arg(long, default_value_t = 3)]
     events: usize,
+    /// Population: after starting, this many citizens move (their current address changes)
+    /// and the register pushes each change to the hub (--hub, --token of 000.00.00.G12).
+    #[arg(long, default_value_t = 0)]
+    changes: usize,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -83,10 +88,24 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
                 }
                 p.serve(listener);
                 println!("listening on http://{addr}/dancu");
+                if args.changes > 0 {
+                    let token = args.token.clone().ok_or_else(|| {
+                        anyhow::anyhow!(
+                            "--changes needs --token (or LIENTHONG_TOKEN): a provider token of \
+                             000.00.00.G12"
+                        )
+                    })?;
+                    let (accepted, other) = p.push_changes(args.changes, &args.hub, &token).await;
+                    eprintln!("{accepted} change(s) accepted by the hub");
+                    for o in other {
+                        eprintln!("  not accepted: {o}");
+                    }
+                }
             }
             System::Portal => {
                 let p = crate::sim::portal::Portal::serve(listener);
                 p.set_error_rate(args.error_rate);
+                p.set_latency_ms(args.latency);
                 println!("listening on http://{addr}/dvcqg");
             }
             System::Motcua => {
@@ -148,7 +167,8 @@ async fn motcua(
     let hub = args.hub.trim_end_matches('/').to_string();
     let run = {
         let (plan, done) = (plan.clone(), done.clone());
-        tokio::spawn(async move { motcua::push(&plan, &hub, &token, 16, done).await })
+        let pause = std::time::Duration::from_millis(args.latency);
+        tokio::spawn(async move { motcua::push(&plan, &hub, &token, 16, pause, done).await })
     };
     while !run.is_finished() {
         bar.set_position(done.load(std::sync::atomic::Ordering::Relaxed) as u64);

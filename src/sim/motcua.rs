@@ -369,7 +369,8 @@ pub struct Outcome {
 }
 
 /// Pushes a plan to the hub at `url` with `token`, the dossiers spread over `concurrency`
-/// connections (each dossier's pushes in order); `progress` counts pushes as they are answered.
+/// connections (each dossier's pushes in order, `pause` between two on a connection);
+/// `progress` counts pushes as they are answered.
 /// The bodies are the SOAP envelopes the system writes, posted as `application/xml` so that
 /// the hub answers in JSON, with its findings (a SOAP client's `IngestResponse` has the
 /// exchange id and digest only).
@@ -378,6 +379,7 @@ pub async fn push(
     url: &str,
     token: &str,
     concurrency: usize,
+    pause: std::time::Duration,
     progress: Arc<AtomicUsize>,
 ) -> Outcome {
     let client = reqwest::Client::new();
@@ -398,6 +400,9 @@ pub async fn push(
             let mut out = Outcome::default();
             for d in lane {
                 for p in d.pushes {
+                    if !pause.is_zero() {
+                        tokio::time::sleep(pause).await;
+                    }
                     let resp = client
                         .post(format!("{url}/v1/ingest/motcua-hatinh/{}", p.record_type))
                         .bearer_auth(&token)

@@ -96,7 +96,7 @@ pub fn citizens(seed: u64, n: usize) -> BTreeMap<String, Value> {
 }
 
 struct Inner {
-    people: BTreeMap<String, Value>,
+    people: std::sync::RwLock<BTreeMap<String, Value>>,
     down: AtomicBool,
     latency_ms: AtomicU64,
     asked: AtomicU64,
@@ -126,13 +126,68 @@ impl Population {
         }
         Population {
             inner: Arc::new(Inner {
-                people,
+                people: std::sync::RwLock::new(people),
                 down: AtomicBool::new(false),
                 latency_ms: AtomicU64::new(0),
                 asked: AtomicU64::new(0),
                 error_rate: AtomicU64::new(0),
             }),
         }
+    }
+
+    /// Records that `n` citizens moved (their current address changes, deterministically),
+    /// and returns the change events as the register sends them: its answer envelope with the
+    /// person's whole record as it is now. Look-ups answer the new record from then on.
+    pub fn change(&self, n: usize) -> Vec<Value> {
+        let Ok(mut people) = self.inner.people.write() else {
+            return Vec::new();
+        };
+        let ids: Vec<String> = people.keys().take(n).cloned().collect();
+        let mut out = Vec::new();
+        for (k, id) in ids.iter().enumerate() {
+            if let Some(p) = people.get_mut(id) {
+                // A move within the permanent address's ward when no current one is held.
+                if !p["noiOHienTai"].is_object() {
+                    p["noiOHienTai"] = p["noiThuongTru"].clone();
+                }
+                p["noiOHienTai"]["chiTiet"] = Value::String(format!(
+                    "Số {} đường Lê Lợi, tổ dân phố {}",
+                    10 + k,
+                    1 + k % 9
+                ));
+                out.push(json!({"maKetQua": "00", "thongDiep": "Thay đổi", "duLieu": p}));
+            }
+        }
+        out
+    }
+
+    /// Pushes change events to the hub's ingest of the population-registry adapter; returns
+    /// how many were accepted (202) and the answers of the others.
+    pub async fn push_changes(&self, n: usize, hub: &str, token: &str) -> (usize, Vec<String>) {
+        let client = reqwest::Client::new();
+        let mut accepted = 0;
+        let mut other = Vec::new();
+        for doc in self.change(n) {
+            let r = client
+                .post(format!(
+                    "{}/v1/ingest/population-registry/citizen",
+                    hub.trim_end_matches('/')
+                ))
+                .bearer_auth(token)
+                .json(&doc)
+                .send()
+                .await;
+            match r {
+                Ok(r) if r.status().as_u16() == 202 => accepted += 1,
+                Ok(r) => other.push(format!(
+                    "{}: {}",
+                    r.status(),
+                    r.text().await.unwrap_or_default()
+                )),
+                Err(e) => other.push(e.to_string()),
+            }
+        }
+        (accepted, other)
     }
 
     /// Answers a share `rate` (0 to 1) of look-ups 503, as a register under load does.
@@ -159,7 +214,11 @@ impl Population {
 
     /// The personal IDs it knows.
     pub fn ids(&self) -> Vec<String> {
-        self.inner.people.keys().cloned().collect()
+        self.inner
+            .people
+            .read()
+            .map(|p| p.keys().cloned().collect())
+            .unwrap_or_default()
     }
 
     /// Goes down (answers 503) or comes back.
@@ -199,7 +258,8 @@ async fn look_up(State(inner): State<Arc<Inner>>, Path(id): Path<String>) -> Res
         )
             .into_response();
     }
-    match inner.people.get(&id) {
+    let person = inner.people.read().ok().and_then(|p| p.get(&id).cloned());
+    match person {
         Some(p) => axum::Json(json!({"maKetQua": "00", "thongDiep": "Thành công", "duLieu": p}))
             .into_response(),
         None => (
@@ -264,5 +324,21 @@ mod tests {
         p.set_error_rate(0.0);
         assert_eq!(get(id).await, 200);
         assert_eq!(p.asked(), 5);
+    }
+
+    #[test]
+    fn a_change_is_answered_from_then_on() {
+        let p = Population::new(3, 5);
+        let events = p.change(2);
+        assert_eq!(events.len(), 2);
+        let id = events[0]["duLieu"]["soDinhDanh"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let street = events[0]["duLieu"]["noiOHienTai"]["chiTiet"].clone();
+        assert!(street.as_str().unwrap().contains("Lê Lợi"));
+        let now = p.inner.people.read().unwrap()[&id].clone();
+        assert_eq!(now["noiOHienTai"]["chiTiet"], street);
+        assert_ne!(now["noiOHienTai"], now["noiThuongTru"]);
     }
 }

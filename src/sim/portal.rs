@@ -50,6 +50,7 @@ pub struct Portal {
     /// Share of requests answered 500 (as f64 bits), and a counter that picks them.
     error_rate: Arc<AtomicU64>,
     calls: Arc<AtomicU64>,
+    latency_ms: Arc<AtomicU64>,
 }
 
 /// Whether call `n` is one of a share `rate` of calls (deterministic, evenly spread).
@@ -91,6 +92,11 @@ impl Portal {
         self.error_rate.store(rate.to_bits(), Ordering::SeqCst);
     }
 
+    /// Milliseconds to wait before answering each delivery.
+    pub fn set_latency_ms(&self, ms: u64) {
+        self.latency_ms.store(ms, Ordering::SeqCst);
+    }
+
     /// What it has seen so far.
     pub fn report(&self) -> Report {
         self.inner
@@ -106,6 +112,10 @@ fn event_number(event_id: &str) -> Option<u64> {
 }
 
 async fn receive(State(p): State<Portal>, headers: HeaderMap, body: Bytes) -> Response {
+    let ms = p.latency_ms.load(Ordering::Relaxed);
+    if ms > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+    }
     let Ok(mut inner) = p.inner.lock() else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
