@@ -6,7 +6,7 @@
 //! response, and a refusal with a SOAP Fault carrying the same error details.
 
 use super::soap::{
-    Face, face_of, soap_action_of, soap_fault, soap_response, wsdl_adapter, wsdl_typed,
+    Answer, Face, face_of, soap_action_of, soap_fault, soap_response, wsdl_adapter, wsdl_typed,
 };
 use super::{AppState, Auth, Problem, read_body};
 use crate::audit::{AuditDraft, subject_of};
@@ -236,7 +236,17 @@ async fn ingest_inner(
                         "duplicate": true,
                     }))
                     .into_response(),
-                    _ => soap_response(face, &original, &digest, &record_type, &schema),
+                    _ => soap_response(
+                        face,
+                        &Answer {
+                            exchange_id: &original,
+                            digest: &digest,
+                            record_type: &record_type,
+                            schema: &schema,
+                            duplicate: true,
+                            findings: &[],
+                        },
+                    ),
                 });
             }
             if let Err(e) = state.relay.check_backpressure(&names) {
@@ -420,7 +430,17 @@ async fn ingest_inner(
                     )
                         .into_response()
                 }
-                _ => soap_response(face, &id, &digest, &record_type, &schema),
+                _ => soap_response(
+                    face,
+                    &Answer {
+                        exchange_id: &id,
+                        digest: &digest,
+                        record_type: &record_type,
+                        schema: &schema,
+                        duplicate,
+                        findings: &findings,
+                    },
+                ),
             })
         }
         Err(errors) => {

@@ -64,23 +64,43 @@ fn envelope(face: Face, body: &str) -> Response {
     ([(header::CONTENT_TYPE, ct)], text).into_response()
 }
 
-pub(super) fn soap_response(
-    face: Face,
-    exchange_id: &str,
-    digest: &str,
-    record_type: &str,
-    schema: &str,
-) -> Response {
+/// What an accepted push is answered with over SOAP.
+pub(super) struct Answer<'a> {
+    pub exchange_id: &'a str,
+    pub digest: &'a str,
+    pub record_type: &'a str,
+    pub schema: &'a str,
+    /// A repeat, answered with the original exchange.
+    pub duplicate: bool,
+    pub findings: &'a [crate::onceonly::verify::Finding],
+}
+
+pub(super) fn soap_response(face: Face, a: &Answer<'_>) -> Response {
+    let findings: String = a
+        .findings
+        .iter()
+        .map(|f| {
+            format!(
+                "<lt:Finding><lt:Code>{}</lt:Code><lt:Field>{}</lt:Field>\
+                 <lt:Detail>{}</lt:Detail></lt:Finding>",
+                escape(&f.code),
+                escape(&f.field),
+                escape(&f.detail)
+            )
+        })
+        .collect();
     envelope(
         face,
         &format!(
             "<lt:IngestResponse xmlns:lt=\"{INGEST_NS}\"><lt:ExchangeId>{}</lt:ExchangeId>\
              <lt:Digest>{}</lt:Digest><lt:RecordType>{}</lt:RecordType>\
-             <lt:Schema>{}</lt:Schema></lt:IngestResponse>",
-            escape(exchange_id),
-            escape(digest),
-            escape(record_type),
-            escape(schema)
+             <lt:Schema>{}</lt:Schema><lt:Duplicate>{}</lt:Duplicate>{findings}\
+             </lt:IngestResponse>",
+            escape(a.exchange_id),
+            escape(a.digest),
+            escape(a.record_type),
+            escape(a.schema),
+            a.duplicate
         ),
     )
 }

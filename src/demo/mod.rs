@@ -112,7 +112,7 @@ impl DemoSummary {
                 "records pushed by the one-stop system (SOAP)",
                 self.pushed.to_string(),
             ),
-            ("accepted (durable, 202)", self.accepted.to_string()),
+            ("accepted (durable)", self.accepted.to_string()),
             (
                 "rejected, with reasons",
                 format!("{rejected} ({})", reasons.join(", ")),

@@ -368,12 +368,55 @@ pub struct Outcome {
     pub findings: BTreeMap<String, usize>,
 }
 
+/// The texts of every `<lt:{name}>` element in `xml`, in order (the hub's own SOAP answers).
+fn texts<'x>(xml: &'x str, name: &str) -> Vec<&'x str> {
+    let open = format!("<lt:{name}>");
+    let close = format!("</lt:{name}>");
+    let mut out = Vec::new();
+    let mut rest = xml;
+    while let Some(i) = rest.find(&open) {
+        let after = &rest[i + open.len()..];
+        let Some(j) = after.find(&close) else {
+            break;
+        };
+        out.push(&after[..j]);
+        rest = &after[j + close.len()..];
+    }
+    out
+}
+
+impl Outcome {
+    /// Counts one SOAP answer: an `IngestResponse` (new or a repeat, with its findings) or a
+    /// Fault (by the first field error's code, else the problem's code).
+    fn note(&mut self, status: u16, body: &str) {
+        if status == 200 && body.contains("IngestResponse") {
+            if texts(body, "Duplicate").first() == Some(&"true") {
+                self.repeats += 1;
+            } else {
+                self.accepted += 1;
+                for f in texts(body, "Finding") {
+                    if let Some(code) = texts(f, "Code").first() {
+                        *self.findings.entry((*code).to_string()).or_default() += 1;
+                    }
+                }
+            }
+            return;
+        }
+        let first_error = texts(body, "Error")
+            .first()
+            .and_then(|e| texts(e, "Code").first().map(|c| c.to_string()));
+        let code = first_error
+            .or_else(|| texts(body, "Code").first().map(|c| c.to_string()))
+            .unwrap_or_else(|| format!("http {status}"));
+        *self.rejected.entry(code).or_default() += 1;
+    }
+}
+
 /// Pushes a plan to the hub at `url` with `token`, the dossiers spread over `concurrency`
 /// connections (each dossier's pushes in order, `pause` between two on a connection);
 /// `progress` counts pushes as they are answered.
-/// The bodies are the SOAP envelopes the system writes, posted as `application/xml` so that
-/// the hub answers in JSON, with its findings (a SOAP client's `IngestResponse` has the
-/// exchange id and digest only).
+/// It speaks SOAP 1.1 as the adapter's WSDL says (`text/xml`, the operation's SOAPAction) and
+/// reads the hub's `IngestResponse` (exchange, repeat or not, findings) or SOAP Fault.
 pub async fn push(
     plan: &Plan,
     url: &str,
@@ -406,31 +449,23 @@ pub async fn push(
                     let resp = client
                         .post(format!("{url}/v1/ingest/motcua-hatinh/{}", p.record_type))
                         .bearer_auth(&token)
-                        .header("content-type", "application/xml")
+                        .header("content-type", "text/xml; charset=utf-8")
+                        .header(
+                            "soapaction",
+                            format!(
+                                "\"{}\"",
+                                crate::translate::soap_action("motcua-hatinh", p.record_type)
+                            ),
+                        )
                         .body(p.body)
                         .send()
                         .await;
                     out.pushed += 1;
                     match resp {
-                        Ok(r) if r.status().as_u16() == 202 => {
-                            out.accepted += 1;
-                            let v: Value = r.json().await.unwrap_or_default();
-                            for f in v["findings"].as_array().into_iter().flatten() {
-                                if let Some(c) = f["code"].as_str() {
-                                    *out.findings.entry(c.to_string()).or_default() += 1;
-                                }
-                            }
-                        }
-                        Ok(r) if r.status().as_u16() == 200 => out.repeats += 1,
                         Ok(r) => {
                             let status = r.status().as_u16();
-                            let v: Value = r.json().await.unwrap_or_default();
-                            let code = v["errors"][0]["code"]
-                                .as_str()
-                                .or(v["code"].as_str())
-                                .map(str::to_string)
-                                .unwrap_or_else(|| format!("http {status}"));
-                            *out.rejected.entry(code).or_default() += 1;
+                            let body = r.text().await.unwrap_or_default();
+                            out.note(status, &body);
                         }
                         Err(e) => {
                             *out.rejected.entry(format!("transport: {e}")).or_default() += 1;

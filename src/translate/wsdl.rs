@@ -199,6 +199,13 @@ impl Adapter {
              <xsd:element name=\"Digest\" type=\"xsd:string\"/>\
              <xsd:element name=\"RecordType\" type=\"xsd:string\"/>\
              <xsd:element name=\"Schema\" type=\"xsd:string\"/>\
+             <xsd:element name=\"Duplicate\" type=\"xsd:boolean\" minOccurs=\"0\"/>\
+             <xsd:element name=\"Finding\" minOccurs=\"0\" maxOccurs=\"unbounded\">\
+             <xsd:complexType><xsd:sequence>\
+             <xsd:element name=\"Code\" type=\"xsd:string\"/>\
+             <xsd:element name=\"Field\" type=\"xsd:string\"/>\
+             <xsd:element name=\"Detail\" type=\"xsd:string\"/>\
+             </xsd:sequence></xsd:complexType></xsd:element>\
              </xsd:sequence></xsd:complexType></xsd:element></xsd:schema></wsdl:types>"
         );
         for (t, idx, local) in &roots {
