@@ -108,7 +108,27 @@ impl Hub {
             crate::signing::HubKey::load_or_create(&config.audit.origin, &key_path)
                 .map_err(|e| ServerError::Task(e.to_string()))?,
         );
-        let policy = load_policy(&config.server.policies_file)?;
+        let mut policy = load_policy(&config.server.policies_file)?;
+        // A policy set through the registry (PUT /v1/policy) is in force over the file.
+        match store.latest_policy() {
+            Ok(Some(stored)) => match crate::config::policy::PolicyConfig::parse(
+                &format!("policy version {} (registry)", stored.version),
+                &stored.text,
+            ) {
+                Ok(p) => {
+                    tracing::info!(
+                        version = stored.version,
+                        "the disclosure policy set through the registry is in force"
+                    );
+                    policy = p;
+                }
+                Err(e) => {
+                    tracing::error!("the stored policy does not load ({e}); the file is used")
+                }
+            },
+            Ok(None) => {}
+            Err(e) => tracing::error!("reading the stored policy: {e}; the file is used"),
+        }
         let onceonly = Arc::new(crate::onceonly::OnceOnly::new(
             Arc::new(policy),
             store.clone(),

@@ -791,3 +791,127 @@ async fn a_change_in_the_register_reaches_subscribers_as_far_as_their_grants_go(
     );
     hub.shutdown().await.unwrap();
 }
+
+/// The policy managed through the registry: an admin puts a new version in force at once, it
+/// is recorded, and it stays in force over the file after a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_policy_set_through_the_registry_is_in_force_at_once_and_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let adapters = dir.path().join("adapters");
+    copy_dir(&repo_path("adapters"), &adapters);
+    start_register(5, &adapters).await;
+    let policies = policy(dir.path());
+    let store = dir.path().join("store");
+    let configure = |adapters: std::path::PathBuf, policies: std::path::PathBuf| {
+        move |c: &mut lienthong::config::hub::HubConfig| {
+            c.server.adapters_dir = adapters;
+            c.server.policies_file = policies;
+        }
+    };
+    let hub = common::hub::start(&store, configure(adapters.clone(), policies.clone())).await;
+    let url = hub.url();
+    let admin = token(&hub, ADMIN, "admin");
+    let auditor = token(&hub, ADMIN, "auditor");
+    let labour = token(&hub, LABOUR, "consumer");
+    let c = reqwest::Client::new();
+    let pull = |url: String, t: String| {
+        let c = c.clone();
+        async move {
+            c.get(format!(
+                "{url}/v1/citizens/{KNOWN}?purpose=employment-support"
+            ))
+            .bearer_auth(t)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+        }
+    };
+    assert_eq!(pull(url.clone(), labour.clone()).await, 200);
+    let shown: Value = c
+        .get(format!("{url}/v1/policy"))
+        .bearer_auth(&auditor)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(shown["source"], "file", "{shown}");
+    let put = |t: &str, body: String| {
+        c.put(format!("{url}/v1/policy"))
+            .bearer_auth(t)
+            .body(body)
+            .send()
+    };
+    // Only admins; only a policy that checks.
+    let text = std::fs::read_to_string(&policies).unwrap();
+    assert_eq!(
+        put(&labour, text.clone()).await.unwrap().status().as_u16(),
+        403
+    );
+    let r = put(&admin, text.replace("[purposes]", "[purposes]\nbroken ="))
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["code"], "policy.invalid", "{v}");
+    // The labour ministry's employment-support grant withdrawn: in force at once.
+    let start = text
+        .find("[[grants]]\nmember = \"000.00.00.G07\"\nrecord_type = \"citizen\"")
+        .unwrap();
+    let end = start + text[start..].find("\n\n").unwrap();
+    let withdrawn = format!("{}{}", &text[..start], &text[end..]);
+    let r = put(&admin, withdrawn).await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["version"], 1, "{v}");
+    assert_eq!(pull(url.clone(), labour.clone()).await, 403);
+    let page: Value = c
+        .get(format!("{url}/v1/audit/entries?operation=policy"))
+        .bearer_auth(&auditor)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["entries"].as_array().unwrap().len(), 1, "{page}");
+    hub.shutdown().await.unwrap();
+    // After a restart the registry's version is still in force, over the file.
+    let hub = common::hub::start(&store, configure(adapters, policies.clone())).await;
+    let url = hub.url();
+    assert_eq!(pull(url.clone(), labour).await, 403);
+    let shown: Value = c
+        .get(format!("{url}/v1/policy"))
+        .bearer_auth(&auditor)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (shown["source"].as_str(), shown["version"].as_u64()),
+        (Some("registry"), Some(1))
+    );
+    // The same through the command line: set the file's policy again as version 2.
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_lienthong"))
+        .args(["policy", "set"])
+        .arg(&policies)
+        .args(["--hub", &url, "--token", &admin])
+        .output()
+        .await
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && said.contains("policy version 2"),
+        "{said}"
+    );
+    assert_eq!(
+        pull(url.clone(), token(&hub, LABOUR, "consumer")).await,
+        200
+    );
+    hub.shutdown().await.unwrap();
+}

@@ -7,6 +7,7 @@ mod audit;
 mod citizens;
 mod health;
 mod ingest;
+mod policy;
 mod problem;
 mod relay;
 mod routes;
@@ -111,6 +112,7 @@ pub fn router(state: AppState) -> Router {
         .merge(relay::routes())
         .merge(routes::routes())
         .merge(units::routes())
+        .merge(policy::routes())
         .merge(audit::routes())
         .merge(citizens::routes())
         .fallback(not_found)

@@ -91,6 +91,30 @@ impl HubClient {
         self.expect_ok(a)
     }
 
+    /// PUTs a text body (e.g. a TOML policy) and expects a JSON answer.
+    pub(crate) fn put_text(&self, path: &str, text: &str) -> anyhow::Result<Value> {
+        let url = format!("{}{path}", self.base);
+        let mut req = self
+            .http
+            .put(&url)
+            .header("content-type", "application/toml")
+            .body(text.to_string());
+        if let Some(t) = &self.token {
+            req = req.bearer_auth(t);
+        }
+        let a = self.runtime.block_on(async {
+            let resp = req
+                .send()
+                .await
+                .with_context(|| format!("cannot reach the hub at {}", self.base))?;
+            let status = resp.status().as_u16();
+            let text = resp.text().await.context("reading the hub's answer")?;
+            let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+            anyhow::Ok(Answer { status, body })
+        })?;
+        self.expect_ok(a)
+    }
+
     pub(crate) fn delete(&self, path: &str) -> anyhow::Result<Value> {
         let a = self.send(reqwest::Method::DELETE, path, None)?;
         self.expect_ok(a)

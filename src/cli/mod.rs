@@ -8,6 +8,7 @@ mod audit;
 mod client;
 mod demo;
 mod onceonly;
+mod policy;
 mod relay;
 mod schemas;
 mod serve;
@@ -83,6 +84,9 @@ enum Command {
     /// mismatches, documents requested again).
     #[command(subcommand)]
     Onceonly(onceonly::OnceOnlyCommand),
+    /// The disclosure policy: check a file offline; show or set the one in force in a hub.
+    #[command(subcommand)]
+    Policy(policy::PolicyCommand),
 }
 
 /// Output format of commands that print results.
@@ -135,6 +139,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Audit(c) => audit::run(c),
         Command::Sim(a) => sim::run(a),
         Command::Onceonly(c) => onceonly::run(c),
+        Command::Policy(c) => policy::run(c),
     }
 }
 

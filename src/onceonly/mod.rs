@@ -79,7 +79,7 @@ pub struct Fetched {
 
 /// The once-only service.
 pub struct OnceOnly {
-    policy: Arc<PolicyConfig>,
+    policy: std::sync::RwLock<Arc<PolicyConfig>>,
     store: Store,
     registry: Arc<AdapterRegistry>,
     schemas: Arc<SchemaRegistry>,
@@ -103,7 +103,7 @@ impl OnceOnly {
         key: Arc<HubKey>,
     ) -> OnceOnly {
         OnceOnly {
-            policy,
+            policy: std::sync::RwLock::new(policy),
             store,
             registry,
             schemas,
@@ -117,8 +117,23 @@ impl OnceOnly {
     }
 
     /// The policy in force.
-    pub fn policy(&self) -> &PolicyConfig {
-        &self.policy
+    pub fn policy(&self) -> Arc<PolicyConfig> {
+        match self.policy.read() {
+            Ok(p) => p.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    /// Puts a new policy in force (its allowances start afresh).
+    pub fn set_policy(&self, policy: Arc<PolicyConfig>) {
+        match self.policy.write() {
+            Ok(mut p) => *p = policy,
+            Err(p) => *p.into_inner() = policy,
+        }
+        match self.limiters.lock() {
+            Ok(mut l) => l.clear(),
+            Err(p) => p.into_inner().clear(),
+        }
     }
 
     /// The hub's key.
@@ -135,8 +150,8 @@ impl OnceOnly {
             };
             map.entry(member.to_string())
                 .or_insert_with(|| {
-                    let per_minute =
-                        NonZeroU32::new(self.policy.per_minute(member)).unwrap_or(NonZeroU32::MIN);
+                    let per_minute = NonZeroU32::new(self.policy().per_minute(member))
+                        .unwrap_or(NonZeroU32::MIN);
                     Arc::new(RateLimiter::direct(Quota::per_minute(per_minute)))
                 })
                 .clone()
@@ -159,7 +174,7 @@ impl OnceOnly {
     /// Reads one record from its source, or from the cache while its TTL runs.
     pub async fn fetch(&self, record_type: &str, key: &str) -> Result<Fetched, PullError> {
         let source = self
-            .policy
+            .policy()
             .sources
             .get(record_type)
             .ok_or_else(|| PullError::NoSource(record_type.to_string()))?
@@ -174,7 +189,7 @@ impl OnceOnly {
             .schema_of(record_type)
             .unwrap_or_default()
             .to_string();
-        let ttl = self.policy.ttl(record_type);
+        let ttl = self.policy().ttl(record_type);
         if ttl > 0
             && let Some((at, record)) = self.store.cache_get(record_type, key)?
             && now_ms().saturating_sub(at) < ttl * 1000

@@ -49,6 +49,8 @@ pub struct Store {
     /// Issued documents by subject and type, and one row per received dossier for the
     /// once-only report (`onceonly.rs`); written in the commit of the ingest they come from.
     onceonly: sled::Tree,
+    /// Disclosure policies set through the registry: version (u64 big-endian) → the version.
+    policies: sled::Tree,
 }
 
 impl std::fmt::Debug for Store {
@@ -143,6 +145,9 @@ impl Store {
             onceonly: db
                 .open_tree("onceonly")
                 .map_err(sled_err("open onceonly"))?,
+            policies: db
+                .open_tree("policies")
+                .map_err(sled_err("open policies"))?,
             db,
         })
     }

@@ -58,3 +58,40 @@ impl Store {
         Ok(out)
     }
 }
+
+/// A disclosure policy set through the registry.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct StoredPolicy {
+    pub version: u64,
+    /// The policy's TOML, as given.
+    pub text: String,
+    /// When it was set (RFC 3339) and by which member.
+    pub at: String,
+    pub by: String,
+}
+
+impl Store {
+    /// Stores a new version of the policy and flushes; returns its version.
+    pub fn put_policy(&self, text: &str, at: &str, by: &str) -> Result<u64, StoreError> {
+        let version = self.latest_policy()?.map_or(1, |p| p.version + 1);
+        let p = StoredPolicy {
+            version,
+            text: text.to_string(),
+            at: at.to_string(),
+            by: by.to_string(),
+        };
+        self.policies
+            .insert(version.to_be_bytes(), super::encode(&p))
+            .map_err(sled_err("write the policy"))?;
+        self.flush()?;
+        Ok(version)
+    }
+
+    /// The latest policy set through the registry, if any.
+    pub fn latest_policy(&self) -> Result<Option<StoredPolicy>, StoreError> {
+        match self.policies.last().map_err(sled_err("read the policy"))? {
+            Some((_, v)) => Ok(Some(decode("read the policy", &v)?)),
+            None => Ok(None),
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! The disclosure policy, managed through the registry: `GET /v1/policy` (admin, auditor)
+//! shows the policy in force and where it came from; `PUT /v1/policy` (admin) checks a new one
+//! (TOML, as `config/policies.toml`), stores it as the next version and puts it in force at
+//! once, recorded in the audit log. A stored policy is in force over the file after a restart.
+
+use super::{AppState, Auth, Problem, act};
+use crate::auth::Role;
+use crate::config::policy::PolicyConfig;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::json;
+use std::sync::Arc;
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new().route("/v1/policy", get(show).put(set))
+}
+
+async fn show(State(state): State<AppState>, Auth(caller): Auth) -> Result<Response, Problem> {
+    super::require(&caller, &[Role::Admin, Role::Auditor])?;
+    let store = state.store.clone();
+    let stored = tokio::task::spawn_blocking(move || store.latest_policy())
+        .await
+        .map_err(Problem::internal)?
+        .map_err(Problem::internal)?;
+    let p = state.onceonly.policy();
+    let summary = json!({
+        "purposes": p.purposes.keys().collect::<Vec<_>>(),
+        "grants": p.grants.len(),
+    });
+    Ok(axum::Json(match stored {
+        Some(s) => json!({
+            "source": "registry", "version": s.version, "set_at": s.at, "set_by": s.by,
+            "text": s.text, "summary": summary,
+        }),
+        None => json!({
+            "source": "file", "version": 0, "file": state.config.server.policies_file.display().to_string(),
+            "summary": summary,
+        }),
+    })
+    .into_response())
+}
+
+async fn set(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    body: Body,
+) -> Result<Response, Problem> {
+    super::require(&caller, &[Role::Admin])?;
+    let bytes = super::read_body(&state, body).await?;
+    let text = String::from_utf8(bytes.to_vec()).map_err(|e| {
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "policy.invalid",
+            format!("the policy is not UTF-8: {e}"),
+        )
+    })?;
+    let policy = PolicyConfig::parse("the policy sent", &text)
+        .map_err(|e| Problem::new(StatusCode::BAD_REQUEST, "policy.invalid", e.to_string()))?;
+    let store = state.store.clone();
+    let at = crate::clock::now_rfc3339();
+    let by = caller.member.clone();
+    let (t, a) = (text.clone(), at.clone());
+    let version = tokio::task::spawn_blocking(move || store.put_policy(&t, &a, &by))
+        .await
+        .map_err(Problem::internal)?
+        .map_err(Problem::internal)?;
+    state.onceonly.set_policy(Arc::new(policy));
+    let mut d = act(&caller, "policy");
+    d.fields = vec![format!("version {version}")];
+    state.record(d).await?;
+    tracing::info!(version, member = %caller.member, "a new disclosure policy is in force");
+    Ok((
+        StatusCode::OK,
+        axum::Json(json!({"version": version, "set_at": at, "in_force": true})),
+    )
+        .into_response())
+}
