@@ -344,7 +344,7 @@ async fn accept_loop(
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let (stream, _peer) = match accepted {
+                let (stream, peer_addr) = match accepted {
                     Ok(c) => c,
                     Err(e) => {
                         tracing::warn!("accept failed: {e}");
@@ -361,7 +361,12 @@ async fn accept_loop(
                 tokio::spawn(async move {
                     match tls {
                         None => {
-                            let svc = TowerToHyperService::new(app);
+                            let client = api::ClientAddr(peer_addr.ip());
+                            let svc = app.map_request(move |mut req: axum::http::Request<hyper::body::Incoming>| {
+                                req.extensions_mut().insert(client);
+                                req
+                            });
+                            let svc = TowerToHyperService::new(svc);
                             let conn = builder.serve_connection(TokioIo::new(stream), svc);
                             let _ = watcher.watch(conn.into_owned()).await;
                         }
@@ -385,8 +390,10 @@ async fn accept_loop(
                                 .map(|c| certificate_names(c.as_ref()))
                                 .unwrap_or_default();
                             let peer = PeerCertificate { names };
+                            let client = api::ClientAddr(peer_addr.ip());
                             let svc = app.map_request(move |mut req: axum::http::Request<hyper::body::Incoming>| {
                                 req.extensions_mut().insert(peer.clone());
+                                req.extensions_mut().insert(client);
                                 req
                             });
                             let svc = TowerToHyperService::new(svc);

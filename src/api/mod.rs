@@ -5,6 +5,7 @@
 mod adapters;
 mod audit;
 mod citizens;
+mod guard;
 mod health;
 mod ingest;
 mod policy;
@@ -46,6 +47,7 @@ pub struct AppState {
     pub relay: crate::relay::Relay,
     pub onceonly: Arc<crate::onceonly::OnceOnly>,
     concurrency: Arc<Semaphore>,
+    auth_guard: Arc<guard::AuthGuard>,
 }
 
 impl AppState {
@@ -65,6 +67,9 @@ impl AppState {
             metrics,
             relay,
             concurrency: Arc::new(Semaphore::new(config.limits.max_concurrency)),
+            auth_guard: Arc::new(guard::AuthGuard::new(
+                config.limits.auth_failures_per_minute,
+            )),
             config,
             store,
             schemas,
@@ -94,6 +99,8 @@ impl AppState {
             .map_err(Problem::internal)
     }
 }
+
+pub use guard::ClientAddr;
 
 /// The names in the client certificate of the connection a request came on (mutual TLS),
 /// set by the server per connection.
@@ -240,6 +247,23 @@ impl FromRequestParts<AppState> for Auth {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Auth, Problem> {
+        let ip = parts.extensions.get::<ClientAddr>().map(|a| a.0);
+        // An address that has guessed too often is refused before anything it sends is checked.
+        if let Some(ip) = ip
+            && let Some(secs) = state.auth_guard.blocked(ip)
+        {
+            state.metrics.inc(
+                "lienthong_auth_failures_total",
+                &[("reason", "too-many-failures")],
+            );
+            let mut p = Problem::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "auth.too-many-failures",
+                format!("too many failed authentications from this address; retry in {secs} s"),
+            );
+            p.retry_after = Some(secs);
+            return Err(p);
+        }
         let cert = parts
             .extensions
             .get::<PeerCertificate>()
@@ -292,6 +316,28 @@ impl FromRequestParts<AppState> for Auth {
                     AuthError::Mismatch { .. } => "mismatch",
                     AuthError::Store(_) => "store",
                 };
+                if reason != "missing"
+                    && let Some(ip) = ip
+                {
+                    let blocked = state.auth_guard.failed(ip);
+                    let mut d = crate::audit::AuditDraft {
+                        exchange_id: uuid::Uuid::now_v7().to_string(),
+                        actor: "unauthenticated".into(),
+                        counterparty: Some(ip.to_string()),
+                        operation: "authenticate".into(),
+                        outcome: "denied".into(),
+                        error_code: Some(format!("auth.{reason}")),
+                        ..Default::default()
+                    };
+                    if let guard::Failure::Blocked { secs } = blocked {
+                        d.outcome = "blocked".into();
+                        tracing::warn!(%ip, secs, "too many failed authentications: address refused");
+                    }
+                    // Not waited for: a refusal promises the caller nothing.
+                    if let Err(e) = state.relay.record_unawaited(vec![d]).await {
+                        tracing::error!("recording a failed authentication: {e}");
+                    }
+                }
                 Err(fail(state, reason, &e.to_string()))
             }
         }

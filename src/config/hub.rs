@@ -227,6 +227,14 @@ pub struct LimitsConfig {
     /// Requests handled at once; more are answered 429 at once.
     #[serde(default = "default_concurrency")]
     pub max_concurrency: usize,
+    /// Failed authentications a client address may make in a minute; beyond, it is refused
+    /// (429 `auth.too-many-failures`) until the minute ends, whatever it sends.
+    #[serde(default = "default_auth_failures")]
+    pub auth_failures_per_minute: u32,
+}
+
+fn default_auth_failures() -> u32 {
+    30
 }
 
 fn default_body() -> usize {
@@ -253,6 +261,7 @@ impl Default for LimitsConfig {
             header_timeout_ms: default_header_timeout(),
             request_timeout_ms: default_timeout(),
             max_concurrency: default_concurrency(),
+            auth_failures_per_minute: default_auth_failures(),
         }
     }
 }

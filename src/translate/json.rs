@@ -5,6 +5,70 @@ use crate::config::adapter::JsonLimits;
 use serde_json::{Map, Value};
 
 /// Parses a JSON document under `limits`.
+const DUPLICATE: &str = "duplicate key ";
+
+/// A JSON value read strictly: an object with a key twice is an error (serde_json would keep
+/// the last silently, and another reader the first).
+struct Strict(Value);
+
+impl<'de> serde::Deserialize<'de> for Strict {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Strict, D::Error> {
+        d.deserialize_any(StrictVisitor).map(Strict)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> serde::de::Visitor<'de> for StrictVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_string()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(Strict(v)) = seq.next_element()? {
+            out.push(v);
+        }
+        Ok(Value::Array(out))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = serde_json::Map::new();
+        while let Some(k) = map.next_key::<String>()? {
+            if out.contains_key(&k) {
+                return Err(serde::de::Error::custom(format!("{DUPLICATE}{k:?}")));
+            }
+            let Strict(v) = map.next_value()?;
+            out.insert(k, v);
+        }
+        Ok(Value::Object(out))
+    }
+}
+
 pub(crate) fn parse(bytes: &[u8], limits: &JsonLimits) -> Result<Value, DocumentError> {
     if bytes.len() > limits.max_bytes {
         return Err(DocumentError {
@@ -18,8 +82,20 @@ pub(crate) fn parse(bytes: &[u8], limits: &JsonLimits) -> Result<Value, Document
         });
     }
     let text = super::xml::utf8(bytes)?;
-    let value: Value = serde_json::from_str(text).map_err(|e| {
-        let deep = e.to_string().contains("recursion limit");
+    let value: Value = serde_json::from_str::<Strict>(text).map(|s| s.0).map_err(|e| {
+        let said = e.to_string();
+        let deep = said.contains("recursion limit");
+        if let Some(key) = said.strip_prefix(DUPLICATE) {
+            return DocumentError {
+                code: "json.duplicate-key",
+                message: format!(
+                    "an object has the key {} twice; which one counts would depend on the \
+                     reader, so the document is refused",
+                    key.split(" at line").next().unwrap_or(key)
+                ),
+                position: None,
+            };
+        }
         DocumentError {
             code: if deep { "json.too-deep" } else { "json.syntax" },
             message: if deep {
