@@ -46,11 +46,23 @@ async fn add(
             "request.json",
             format!(
                 "expected {{\"record_type\", \"to\": [..], \"from_adapters\"?, \"agencies\"?, \
-                 \"order_key\"?}}: {e}"
+                 \"order_key\"?, \"once_only\"?, \"purpose\"?}}: {e}"
             ),
         )
     })?;
-    let problems = state.relay.check_route(&route);
+    let mut problems = state.relay.check_route(&route);
+    if let Some(p) = &route.purpose
+        && !state.onceonly.policy().purposes.contains_key(p)
+    {
+        let known: Vec<String> = state.onceonly.policy().purposes.keys().cloned().collect();
+        problems.push(format!(
+            "purpose {p:?} is not one the policy knows ({})",
+            known.join(", ")
+        ));
+    }
+    if route.agencies.iter().any(|a| a.trim().is_empty()) {
+        problems.push("agencies has an empty code".to_string());
+    }
     if !problems.is_empty() {
         return Err(Problem::new(
             StatusCode::UNPROCESSABLE_ENTITY,
