@@ -63,7 +63,7 @@ async fn keep_leaves_a_running_hub_and_its_store() {
     let dir = tempfile::tempdir().unwrap();
     let kept = dir.path().join("kept");
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_lienthong"))
-        .args(["demo", "--dossiers", "20", "--keep"])
+        .args(["demo", "--dossiers", "20", "--error-rate", "0", "--keep"])
         .arg(&kept)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())

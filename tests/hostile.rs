@@ -213,10 +213,10 @@ async fn guessing_tokens_is_slowed_down_and_recorded() {
     assert!(r.headers().contains_key("retry-after"));
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["code"], "auth.too-many-failures");
-    // The failures are in the audit log, the last one as the block (read from the store: the
-    // auditor's own requests come from the blocked address too).
+    // The first failure and the block are in the audit log (read from the store: the
+    // auditor's own requests come from the blocked address too); the ones between are counted.
     let log = hub.state().relay.audit().clone();
-    common::hub::wait_for(10, "ten entries", || log.size() >= 10).await;
+    common::hub::wait_for(10, "two entries", || log.size() >= 2).await;
     let q = lienthong::audit::Query {
         operation: Some("authenticate".into()),
         limit: 100,
@@ -228,11 +228,6 @@ async fn guessing_tokens_is_slowed_down_and_recorded() {
         .iter()
         .map(|e| e.entry.outcome.as_str())
         .collect();
-    assert_eq!(outcomes.len(), 10, "{outcomes:?}");
-    assert_eq!(
-        outcomes.iter().filter(|o| **o == "blocked").count(),
-        1,
-        "{outcomes:?}"
-    );
+    assert_eq!(outcomes, ["denied", "blocked"], "{outcomes:?}");
     hub.shutdown().await.unwrap();
 }

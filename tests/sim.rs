@@ -142,7 +142,11 @@ async fn the_simulators_drive_a_hub_and_it_finds_every_fault() {
         count(Fault::ReUpload),
         "{report}"
     );
-    assert_eq!(finding("mismatch.address"), 0, "{report}");
+    assert_eq!(
+        finding("mismatch.address"),
+        count(Fault::WrongAddress),
+        "{report}"
+    );
     assert_eq!(
         finding("mismatch.full_name"),
         count(Fault::TypedName),

@@ -1,7 +1,10 @@
 //! Guessing credentials: failed authentications are counted per client address in a window of
 //! a minute; past `limits.auth_failures_per_minute` the address is refused (429
 //! `auth.too-many-failures`, with `Retry-After`) before any credential it sends is checked,
-//! until the window ends. Failures and blocks are audit entries (`authenticate`).
+//! until the window ends; a request with a valid member client certificate is never refused for
+//! it (mutual TLS cannot be guessed). IPv6 addresses are counted by their /64. The first failure
+//! of an address in a window and its block are audit entries (`authenticate`); the failures in
+//! between are counted in the metrics only, so that guessing cannot flood the log.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -32,10 +35,27 @@ pub(crate) struct AuthGuard {
 /// What a failure did.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Failure {
+    /// The first in this address's window (recorded in the audit log).
+    First,
     /// Counted; the address may go on.
     Counted,
-    /// This failure went over the limit: the address is refused for `secs`.
+    /// This failure went over the limit: the address is refused for `secs` (recorded).
     Blocked { secs: u64 },
+}
+
+/// The key an address is counted under: IPv4 as it is, IPv6 by its /64 (one host usually
+/// holds a whole /64, and could otherwise change address at every guess).
+fn key_of(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => {
+            let mut s = v6.segments();
+            for x in &mut s[4..] {
+                *x = 0;
+            }
+            IpAddr::V6(std::net::Ipv6Addr::from(s))
+        }
+        v4 => v4,
+    }
 }
 
 impl AuthGuard {
@@ -49,7 +69,7 @@ impl AuthGuard {
     /// Seconds until an address that is over its limit may try again; `None` if it may now.
     pub(crate) fn blocked(&self, ip: IpAddr) -> Option<u64> {
         let seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-        let w = seen.get(&ip)?;
+        let w = seen.get(&key_of(ip))?;
         let left = WINDOW.checked_sub(w.start.elapsed())?;
         (w.failures >= self.per_minute).then(|| left.as_secs().max(1))
     }
@@ -59,8 +79,14 @@ impl AuthGuard {
         let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
         if seen.len() >= MAX_TRACKED {
             seen.retain(|_, w| w.start.elapsed() < WINDOW);
+            if seen.len() >= MAX_TRACKED {
+                // As many guessing addresses as that at once: start counting afresh rather
+                // than scan a full map at every failure.
+                tracing::warn!("failed authentications from {MAX_TRACKED} addresses at once");
+                seen.clear();
+            }
         }
-        let w = seen.entry(ip).or_insert(Window {
+        let w = seen.entry(key_of(ip)).or_insert(Window {
             start: Instant::now(),
             failures: 0,
         });
@@ -76,6 +102,8 @@ impl AuthGuard {
             Failure::Blocked {
                 secs: left.as_secs().max(1),
             }
+        } else if w.failures == 1 {
+            Failure::First
         } else {
             Failure::Counted
         }
@@ -91,11 +119,18 @@ mod tests {
         let g = AuthGuard::new(3);
         let a: IpAddr = "10.0.0.1".parse().unwrap();
         let b: IpAddr = "10.0.0.2".parse().unwrap();
-        assert_eq!(g.failed(a), Failure::Counted);
+        assert_eq!(g.failed(a), Failure::First);
         assert_eq!(g.failed(a), Failure::Counted);
         assert_eq!(g.blocked(a), None);
         assert!(matches!(g.failed(a), Failure::Blocked { secs } if secs <= 60));
         assert!(g.blocked(a).is_some());
         assert_eq!(g.blocked(b), None);
+        // IPv6 addresses of one /64 are one key.
+        let x: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        let y: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        for _ in 0..3 {
+            g.failed(x);
+        }
+        assert!(g.blocked(y).is_some());
     }
 }

@@ -31,12 +31,17 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
         .await
         .unwrap_or(false);
     let adapters = state.registry.list().len();
-    let ready = store_ok && adapters > 0;
-    let body = json!({
+    // Reads may still work when writes do not (a full disk): the last commit says.
+    let write_error = state.relay.write_error();
+    let ready = store_ok && adapters > 0 && write_error.is_none();
+    let mut body = json!({
         "status": if ready { "ready" } else { "not-ready" },
-        "store": if store_ok { "ok" } else { "failing" },
+        "store": if store_ok && write_error.is_none() { "ok" } else { "failing" },
         "adapters": adapters,
     });
+    if let Some(e) = write_error {
+        body["store_error"] = json!(e);
+    }
     let status = if ready {
         StatusCode::OK
     } else {

@@ -190,6 +190,9 @@ async fn ingest_inner(
                 .iter()
                 .map(crate::onceonly::verify::warning)
                 .collect();
+            // A repeat is known by what the source sent, before the hub's own additions
+            // (enrichment, document references), which depend on what the hub holds.
+            let source_digest = record_digest(&record);
             findings.extend(once_only(state, &record_type, &name, &mut record).await);
             let digest = record_digest(&record);
             draft.outcome = "accepted".into();
@@ -201,7 +204,7 @@ async fn ingest_inner(
                 &caller.member,
                 &record_type,
                 &record,
-                &digest,
+                &source_digest,
                 headers,
             )?;
             // A repeat is answered with its original exchange even when the outbox is full.
@@ -534,6 +537,21 @@ fn relay_problem(e: crate::relay::RelayError) -> Problem {
                 "the hub is shutting down; nothing was accepted, try again shortly",
             );
             p.retry_after = Some(5);
+            p
+        }
+        crate::relay::RelayError::Store(e) => {
+            // A commit that could not be written (a full disk, an I/O error): the hub stays up
+            // and says so. It may have reached the store before the flush failed, so the outcome
+            // is unknown: a repeat is answered with the original exchange.
+            let mut p = Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "store.unwritable",
+                format!(
+                    "the hub cannot write its store ({e}); the outcome is unknown: send the \
+                     record again later (a repeat is answered with its original exchange)"
+                ),
+            );
+            p.retry_after = Some(30);
             p
         }
         other => Problem::internal(other),

@@ -248,8 +248,16 @@ impl FromRequestParts<AppState> for Auth {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Auth, Problem> {
         let ip = parts.extensions.get::<ClientAddr>().map(|a| a.0);
-        // An address that has guessed too often is refused before anything it sends is checked.
-        if let Some(ip) = ip
+        let cert = parts
+            .extensions
+            .get::<PeerCertificate>()
+            .filter(|c| !c.names.is_empty());
+        let from_cert = cert.map(|c| state.members.by_certificate(&c.names));
+        // An address that has guessed too often is refused before any token it sends is
+        // checked; a valid member certificate is never refused for it.
+        let certified = matches!(from_cert, Some(Ok(_)));
+        if !certified
+            && let Some(ip) = ip
             && let Some(secs) = state.auth_guard.blocked(ip)
         {
             state.metrics.inc(
@@ -264,11 +272,6 @@ impl FromRequestParts<AppState> for Auth {
             p.retry_after = Some(secs);
             return Err(p);
         }
-        let cert = parts
-            .extensions
-            .get::<PeerCertificate>()
-            .filter(|c| !c.names.is_empty());
-        let from_cert = cert.map(|c| state.members.by_certificate(&c.names));
         let bearer = parts.headers.get(header::AUTHORIZATION).map(|v| {
             v.to_str()
                 .ok()
@@ -329,12 +332,17 @@ impl FromRequestParts<AppState> for Auth {
                         error_code: Some(format!("auth.{reason}")),
                         ..Default::default()
                     };
-                    if let guard::Failure::Blocked { secs } = blocked {
-                        d.outcome = "blocked".into();
-                        tracing::warn!(%ip, secs, "too many failed authentications: address refused");
-                    }
+                    let record = match blocked {
+                        guard::Failure::First => true,
+                        guard::Failure::Counted => false,
+                        guard::Failure::Blocked { secs } => {
+                            d.outcome = "blocked".into();
+                            tracing::warn!(%ip, secs, "too many failed authentications: address refused");
+                            true
+                        }
+                    };
                     // Not waited for: a refusal promises the caller nothing.
-                    if let Err(e) = state.relay.record_unawaited(vec![d]).await {
+                    if record && let Err(e) = state.relay.record_unawaited(vec![d]).await {
                         tracing::error!("recording a failed authentication: {e}");
                     }
                 }

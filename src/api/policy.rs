@@ -60,6 +60,8 @@ async fn set(
     })?;
     let policy = PolicyConfig::parse("the policy sent", &text)
         .map_err(|e| Problem::new(StatusCode::BAD_REQUEST, "policy.invalid", e.to_string()))?;
+    // One change at a time: stored as the next version, recorded, then in force.
+    let _one = state.onceonly.policy_change.lock().await;
     let store = state.store.clone();
     let at = crate::clock::now_rfc3339();
     let by = caller.member.clone();
@@ -68,10 +70,17 @@ async fn set(
         .await
         .map_err(Problem::internal)?
         .map_err(Problem::internal)?;
-    state.onceonly.set_policy(Arc::new(policy));
     let mut d = act(&caller, "policy");
     d.fields = vec![format!("version {version}")];
-    state.record(d).await?;
+    if let Err(p) = state.record(d).await {
+        // Stored but not recorded: it is not put in force now (a restart would); say so.
+        tracing::error!(
+            version,
+            "policy stored but its audit entry failed; not in force"
+        );
+        return Err(p);
+    }
+    state.onceonly.set_policy(Arc::new(policy));
     tracing::info!(version, member = %caller.member, "a new disclosure policy is in force");
     Ok((
         StatusCode::OK,

@@ -86,6 +86,8 @@ pub struct OnceOnly {
     key: Arc<HubKey>,
     http: reqwest::Client,
     limiters: Mutex<HashMap<String, Arc<DefaultDirectRateLimiter>>>,
+    /// Held while a new policy is stored, recorded and put in force, one change at a time.
+    pub(crate) policy_change: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for OnceOnly {
@@ -113,6 +115,7 @@ impl OnceOnly {
                 .build()
                 .unwrap_or_default(),
             limiters: Mutex::new(HashMap::new()),
+            policy_change: tokio::sync::Mutex::new(()),
         }
     }
 

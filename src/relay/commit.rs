@@ -164,6 +164,9 @@ impl Inner {
         });
         match result {
             Ok((prepared, generation)) => {
+                if let Ok(mut w) = self.write_error.lock() {
+                    *w = None;
+                }
                 // Flushed: this commit and every earlier one are durable.
                 self.durable.send_if_modified(|d| {
                     let newer = generation > *d;
@@ -213,6 +216,9 @@ impl Inner {
             }
             Err(e) => {
                 tracing::error!("group commit failed: {e}");
+                if let Ok(mut w) = self.write_error.lock() {
+                    *w = Some(e.clone());
+                }
                 // The transaction may have been applied even though the flush failed: take the
                 // log's state from the store again, so that the next append follows what is
                 // there (the callers are told the outcome is unknown and retry; a repeat is

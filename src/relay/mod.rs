@@ -29,6 +29,7 @@ use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tokio::sync::{Notify, mpsc, oneshot, watch};
 
 /// Why the relay could not take a record.
@@ -121,6 +122,8 @@ pub(crate) struct Inner {
     /// before it answers about it.
     applied: std::sync::atomic::AtomicU64,
     durable: watch::Sender<u64>,
+    /// Why the last group commit failed, until one succeeds (a full disk, an I/O error).
+    pub(crate) write_error: Mutex<Option<String>>,
     /// Once workers run, a destination met later (a route added, a dead letter replayed to a
     /// destination nothing routes to now) gets its worker when it is first met.
     runtime: Mutex<Option<(tokio::runtime::Handle, Workers)>>,
@@ -181,6 +184,7 @@ impl Relay {
             audit,
             applied: std::sync::atomic::AtomicU64::new(0),
             durable: watch::channel(0).0,
+            write_error: Mutex::new(None),
             runtime: Mutex::new(None),
             shutdown,
         });
@@ -299,10 +303,23 @@ impl Relay {
     pub async fn wait_durable(&self) -> Result<(), RelayError> {
         let target = self.inner.applied.load(std::sync::atomic::Ordering::SeqCst);
         let mut rx = self.inner.durable.subscribe();
-        rx.wait_for(|d| *d >= target)
-            .await
-            .map(|_| ())
-            .map_err(|_| RelayError::Stopped)
+        loop {
+            match tokio::time::timeout(Duration::from_secs(1), rx.wait_for(|d| *d >= target)).await
+            {
+                Ok(Ok(_)) => return Ok(()),
+                Ok(Err(_)) => return Err(RelayError::Stopped),
+                // The commit that wrote it failed and nothing has been flushed since: say so
+                // rather than wait for a commit that may not come.
+                Err(_) => {
+                    if let Some(e) = self.write_error() {
+                        return Err(RelayError::Store(StoreError::Decode {
+                            action: "make the original durable",
+                            source: serde_json::Error::io(std::io::Error::other(e)),
+                        }));
+                    }
+                }
+            }
+        }
     }
 
     /// Records audit entries with the next group commit without waiting for it (entries that
@@ -342,6 +359,11 @@ impl Relay {
         })
         .await
         .map_err(|_| RelayError::Stopped)
+    }
+
+    /// Why the store cannot be written now, if the last group commit failed.
+    pub fn write_error(&self) -> Option<String> {
+        self.inner.write_error.lock().ok().and_then(|e| e.clone())
     }
 
     /// Records audit entries durably; returns the index of the first.

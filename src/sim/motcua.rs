@@ -40,10 +40,12 @@ pub enum Fault {
     InvalidStatus,
     /// A status event pushed twice.
     Repeat,
+    /// The applicant's address in another commune than the register's (2025 form).
+    WrongAddress,
 }
 
 impl Fault {
-    const ALL: [Fault; 7] = [
+    pub const ALL: [Fault; 8] = [
         Fault::TypedName,
         Fault::OldAddress,
         Fault::SplitAddress,
@@ -51,6 +53,7 @@ impl Fault {
         Fault::ReUpload,
         Fault::InvalidStatus,
         Fault::Repeat,
+        Fault::WrongAddress,
     ];
 
     /// A short name, for reports.
@@ -63,6 +66,7 @@ impl Fault {
             Fault::ReUpload => "issued document uploaded again",
             Fault::InvalidStatus => "invalid status code",
             Fault::Repeat => "status event pushed twice",
+            Fault::WrongAddress => "address in another commune than the register's",
         }
     }
 }
@@ -216,6 +220,10 @@ pub fn plan(seed: u64, citizens_n: usize, dossiers: usize, events: usize, error_
         let code = format!("000.00.10.H42-251201-{d:05}");
         let id = person["soDinhDanh"].as_str().unwrap_or_default();
         let name = title_case(person["hoVaTen"].as_str().unwrap_or_default());
+        // A name without any mark cannot be typed without them: no fault then.
+        if fault == Some(Fault::TypedName) && without_marks(&name) == name {
+            fault = None;
+        }
         let typed = if fault == Some(Fault::TypedName) {
             without_marks(&name)
         } else {
@@ -268,6 +276,15 @@ pub fn plan(seed: u64, citizens_n: usize, dossiers: usize, events: usize, error_
                     Some((&old.district, &old.district_code)),
                     (&old.province, &old.province_code),
                 )
+            }
+            None if fault == Some(Fault::WrongAddress) => {
+                // A ward of another province than the register's.
+                let (ward, ward_code, prov, prov_code) = if province_code == "42" {
+                    ("Phường Cầu Giấy", "00166", "Thành phố Hà Nội", "01")
+                } else {
+                    ("Phường Thành Sen", "18073", "Tỉnh Hà Tĩnh", "42")
+                };
+                address_xml(&street, (ward, ward_code), None, (prov, prov_code))
             }
             None => address_xml(
                 &street,

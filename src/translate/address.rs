@@ -70,6 +70,12 @@ fn write_current(
     }
 }
 
+/// Two written unit names are the same name (type words, case, marks' placement aside).
+fn same_name(a: &str, b: &str) -> bool {
+    use crate::units::names::{key, strip_type};
+    key(&strip_type(a).1) == key(&strip_type(b).1)
+}
+
 /// What was written, read from the object: its parts, and the resolution.
 struct Written {
     street: Option<String>,
@@ -111,7 +117,18 @@ fn read(units: &Units, rule: &AddressRule, o: &Map<String, Value>) -> Option<Wri
         for (used, district) in tries {
             let commune = parts[n - used];
             let r = units.resolve(parts[n - 1], district, commune);
-            let found = !matches!(r, Resolution::Unknown { .. });
+            // The three-part reading counts only when its district is the old district found
+            // (the resolver passes over a district it does not know, and a street part could
+            // then be taken for a commune).
+            let found = match (&r, district) {
+                (Resolution::Unknown { .. }, _) => false,
+                (_, None) => true,
+                (
+                    Resolution::Converted { legacy, .. } | Resolution::Ambiguous { legacy, .. },
+                    Some(d),
+                ) => same_name(&legacy.district, d),
+                (Resolution::Current { .. }, Some(_)) => false,
+            };
             let rest = parts[..n - used].join(", ");
             let w = Written {
                 street: (!rest.is_empty()).then_some(rest),

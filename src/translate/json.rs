@@ -279,3 +279,19 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod strict_tests {
+    use super::*;
+
+    #[test]
+    fn strict_reading_keeps_numbers_as_serde_json_does_and_refuses_duplicate_keys() {
+        let text = r#"{"a": [1, -0, 1.5, 18446744073709551615, -9223372036854775808, 1e300, 0.1, null, true, "x"]}"#;
+        let strict: Value = serde_json::from_str::<Strict>(text).unwrap().0;
+        let plain: Value = serde_json::from_str(text).unwrap();
+        assert_eq!(strict, plain);
+        assert_eq!(strict.to_string(), plain.to_string());
+        assert!(serde_json::from_str::<Strict>(r#"{"a": 1, "b": {"c": 1, "c": 2}}"#).is_err());
+        assert!(serde_json::from_str::<Strict>(r#"[{"c": 1}, {"c": 2}]"#).is_ok());
+    }
+}

@@ -84,6 +84,16 @@ fn free_text_in_the_street_field_is_resolved_and_the_street_kept() {
 }
 
 #[test]
+fn a_street_named_like_a_ward_is_not_taken_for_the_ward() {
+    // "Trần Phú" is a street here and a ward of Hà Tĩnh too; the ward is Thành Sen.
+    let mut r = with(json!({"street": "Số 12, Trần Phú, Phường Thành Sen, Hà Tĩnh"}));
+    assert_eq!(inbound(units(), &strict(), &mut r), Ok(None));
+    let a = &r["applicant"]["address"];
+    assert_eq!(a["commune"], "Phường Thành Sen", "{a}");
+    assert_eq!(a["street"], "Số 12, Trần Phú", "{a}");
+}
+
+#[test]
 fn a_split_commune_is_refused_warned_or_defaulted_as_the_adapter_says() {
     let split = || {
         with(json!({
