@@ -73,8 +73,10 @@ async fn a_full_disk_is_refused_clearly_and_loses_nothing_acknowledged() {
     let token = common::hub::token_by_command(lienthong(&data), common::hub::REGISTER, "provider");
     let hub = serve(&data);
     let c = reqwest::Client::new();
-    let body = std::fs::read_to_string(repo_path("adapters/samples/population-registry/citizen.json"))
-        .unwrap();
+    let body = std::fs::read_to_string(repo_path(
+        "adapters/samples/population-registry/citizen.json",
+    ))
+    .unwrap();
     let push = |key: String| {
         c.post(format!("{}/v1/ingest/population-registry/citizen", hub.1))
             .bearer_auth(&token)
@@ -90,7 +92,10 @@ async fn a_full_disk_is_refused_clearly_and_loses_nothing_acknowledged() {
         let status = r.status().as_u16();
         let v: serde_json::Value = r.json().await.unwrap();
         if status == 202 {
-            acknowledged.push((format!("k{i}"), v["exchange_id"].as_str().unwrap().to_string()));
+            acknowledged.push((
+                format!("k{i}"),
+                v["exchange_id"].as_str().unwrap().to_string(),
+            ));
         } else {
             refusal = Some((status, v));
             break;

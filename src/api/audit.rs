@@ -36,15 +36,7 @@ pub(super) fn routes() -> Router<AppState> {
 const EVERY_ROLE: &[Role] = &[Role::Admin, Role::Auditor, Role::Provider, Role::Consumer];
 const AUDITORS: &[Role] = &[Role::Admin, Role::Auditor];
 
-fn query<T: for<'de> Deserialize<'de>>(q: Option<String>, names: &str) -> Result<T, Problem> {
-    serde_urlencoded::from_str(q.as_deref().unwrap_or("")).map_err(|e| {
-        Problem::new(
-            StatusCode::BAD_REQUEST,
-            "request.query",
-            format!("query: {e} (parameters: {names})"),
-        )
-    })
-}
+use super::query;
 
 fn audit_problem(e: AuditError) -> Problem {
     match e {

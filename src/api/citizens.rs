@@ -48,14 +48,7 @@ async fn documents(
     Path(personal_id): Path<String>,
     RawQuery(q): RawQuery,
 ) -> Result<Response, Problem> {
-    let q: DocumentsQuery =
-        serde_urlencoded::from_str(q.as_deref().unwrap_or("")).map_err(|e| {
-            Problem::new(
-                StatusCode::BAD_REQUEST,
-                "request.query",
-                format!("query: {e} (purpose, type, fields)"),
-            )
-        })?;
+    let q: DocumentsQuery = super::query(q, "purpose, type, fields")?;
     check_id(&personal_id)?;
     let fields = fields_list(q.fields.as_deref());
     let exchange_id = uuid::Uuid::now_v7().to_string();
@@ -128,13 +121,7 @@ async fn onceonly_report(
     RawQuery(q): RawQuery,
 ) -> Result<Response, Problem> {
     super::require(&caller, &[Role::Auditor, Role::Admin])?;
-    let q: ReportQuery = serde_urlencoded::from_str(q.as_deref().unwrap_or("")).map_err(|e| {
-        Problem::new(
-            StatusCode::BAD_REQUEST,
-            "request.query",
-            format!("query: {e} (since)"),
-        )
-    })?;
+    let q: ReportQuery = super::query(q, "since")?;
     let since_ms = match q.since.as_deref() {
         None => 0,
         Some(t) => chrono::DateTime::parse_from_rfc3339(t)
@@ -396,13 +383,7 @@ async fn pull_one(
     RawQuery(q): RawQuery,
 ) -> Result<Response, Problem> {
     let started = Instant::now();
-    let q: PullQuery = serde_urlencoded::from_str(q.as_deref().unwrap_or("")).map_err(|e| {
-        Problem::new(
-            StatusCode::BAD_REQUEST,
-            "request.query",
-            format!("query: {e} (purpose, fields)"),
-        )
-    })?;
+    let q: PullQuery = super::query(q, "purpose, fields")?;
     check_id(&personal_id)?;
     let fields = fields_list(q.fields.as_deref());
     let exchange_id = uuid::Uuid::now_v7().to_string();
@@ -586,13 +567,7 @@ async fn explain(
     RawQuery(q): RawQuery,
 ) -> Result<Response, Problem> {
     super::require(&caller, &[Role::Admin, Role::Auditor])?;
-    let q: ExplainQuery = serde_urlencoded::from_str(q.as_deref().unwrap_or("")).map_err(|e| {
-        Problem::new(
-            StatusCode::BAD_REQUEST,
-            "request.query",
-            format!("query: {e} (member, purpose, fields?, record_type?)"),
-        )
-    })?;
+    let q: ExplainQuery = super::query(q, "member, purpose, fields?, record_type?")?;
     let record_type = q.record_type.unwrap_or_else(|| RECORD_TYPE.into());
     let fields = fields_list(q.fields.as_deref());
     let d = state

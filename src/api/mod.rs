@@ -363,6 +363,20 @@ fn fail(state: &AppState, reason: &str, detail: &str) -> Problem {
     )
 }
 
+/// A route's query string, or 400 `request.query` naming the parameters it takes.
+pub(crate) fn query<T: serde::de::DeserializeOwned>(
+    q: Option<String>,
+    names: &str,
+) -> Result<T, Problem> {
+    serde_urlencoded::from_str(q.as_deref().unwrap_or("")).map_err(|e| {
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "request.query",
+            format!("query: {e} (parameters: {names})"),
+        )
+    })
+}
+
 /// 403 unless the caller acts in one of `roles`.
 pub(crate) fn require(caller: &Caller, roles: &[crate::auth::Role]) -> Result<(), Problem> {
     if roles.iter().any(|r| caller.has(*r)) {
