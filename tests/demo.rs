@@ -80,15 +80,8 @@ async fn keep_leaves_a_running_hub_and_its_store() {
     };
     let (url, auditor) = (value("LIENTHONG_HUB"), value("AUDITOR"));
     let c = reqwest::Client::new();
-    let r: serde_json::Value = c
-        .get(format!("{url}/v1/onceonly/report"))
-        .bearer_auth(&auditor)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let r: serde_json::Value =
+        common::hub::get_json(&c, format!("{url}/v1/onceonly/report"), &auditor).await;
     assert!(r["total"]["dossiers"].as_u64().unwrap() > 0, "{r}");
     unsafe {
         libc::kill(child.id() as i32, libc::SIGTERM);

@@ -329,15 +329,12 @@ async fn pulls_follow_the_policy_and_are_signed_cached_limited_and_audited() {
     }
 
     // Every pull and denial is in the audit log, with purpose and disclosed fields.
-    let page: Value = c
-        .get(format!("{url}/v1/audit/entries?subject={KNOWN}&limit=100"))
-        .bearer_auth(&auditor)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page: Value = common::hub::get_json(
+        &c,
+        format!("{url}/v1/audit/entries?subject={KNOWN}&limit=100"),
+        &auditor,
+    )
+    .await;
     let entries = page["entries"].as_array().unwrap();
     let count = |op: &str, outcome: &str| {
         entries
@@ -359,31 +356,19 @@ async fn pulls_follow_the_policy_and_are_signed_cached_limited_and_audited() {
             .iter()
             .any(|f| f == "full_name")
     );
-    let failed: Value = c
-        .get(format!(
-            "{url}/v1/audit/entries?subject={other}&outcome=failed"
-        ))
-        .bearer_auth(&auditor)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let failed: Value = common::hub::get_json(
+        &c,
+        format!("{url}/v1/audit/entries?subject={other}&outcome=failed"),
+        &auditor,
+    )
+    .await;
     assert_eq!(failed["entries"][0]["error_code"], "upstream.unavailable");
 
     // The operator's explanation.
-    let e: Value = c
-        .get(format!(
-            "{url}/v1/policy/explain?member={LABOUR}&purpose=employment-support&fields=full_name,religion"
-        ))
-        .bearer_auth(&auditor)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let explain = format!(
+        "{url}/v1/policy/explain?member={LABOUR}&purpose=employment-support&fields=full_name,religion"
+    );
+    let e: Value = common::hub::get_json(&c, explain, &auditor).await;
     assert_eq!(e["decision"], "allowed");
     assert_eq!(e["withheld"], json!(["religion"]));
     hub.shutdown().await.unwrap();
@@ -471,15 +456,12 @@ async fn dossiers_are_checked_against_the_register_and_completed_on_ingest() {
     let received = portal.log.lock().unwrap().received.len();
     assert!(received >= 5);
     // Every finding is in the audit log, with the exchange it belongs to.
-    let page: Value = c
-        .get(format!("{url}/v1/audit/entries?operation=verify"))
-        .bearer_auth(&auditor)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page: Value = common::hub::get_json(
+        &c,
+        format!("{url}/v1/audit/entries?operation=verify"),
+        &auditor,
+    )
+    .await;
     let mut outcomes: Vec<(String, String)> = page["entries"]
         .as_array()
         .unwrap()
@@ -611,15 +593,7 @@ async fn a_document_the_state_issued_is_found_when_it_is_asked_for_again() {
         .unwrap();
     assert_eq!(r.status().as_u16(), 403);
     // The report: two dossiers of one procedure at one agency, one upload asked for again.
-    let r: Value = c
-        .get(format!("{url}/v1/onceonly/report"))
-        .bearer_auth(&auditor)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let r: Value = common::hub::get_json(&c, format!("{url}/v1/onceonly/report"), &auditor).await;
     assert_eq!(r["total"]["dossiers"], 2, "{r}");
     assert_eq!(r["total"]["requested_again"], 1, "{r}");
     assert_eq!(r["total"]["reused"], 2, "{r}");
@@ -755,15 +729,12 @@ async fn a_change_in_the_register_reaches_subscribers_as_far_as_their_grants_go(
     for withheld in ["tonGiao", "danToc", "hoGiaDinh"] {
         assert!(!sent.contains(withheld), "{withheld} was shared: {sent}");
     }
-    let page: Value = c
-        .get(format!("{url}/v1/audit/entries?operation=share"))
-        .bearer_auth(&auditor)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page: Value = common::hub::get_json(
+        &c,
+        format!("{url}/v1/audit/entries?operation=share"),
+        &auditor,
+    )
+    .await;
     let mut seen: Vec<(String, String)> = page["entries"]
         .as_array()
         .unwrap()
@@ -829,15 +800,7 @@ async fn a_policy_set_through_the_registry_is_in_force_at_once_and_after_a_resta
         }
     };
     assert_eq!(pull(url.clone(), labour.clone()).await, 200);
-    let shown: Value = c
-        .get(format!("{url}/v1/policy"))
-        .bearer_auth(&auditor)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let shown: Value = common::hub::get_json(&c, format!("{url}/v1/policy"), &auditor).await;
     assert_eq!(shown["source"], "file", "{shown}");
     let put = |t: &str, body: String| {
         c.put(format!("{url}/v1/policy"))
@@ -868,30 +831,19 @@ async fn a_policy_set_through_the_registry_is_in_force_at_once_and_after_a_resta
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["version"], 1, "{v}");
     assert_eq!(pull(url.clone(), labour.clone()).await, 403);
-    let page: Value = c
-        .get(format!("{url}/v1/audit/entries?operation=policy"))
-        .bearer_auth(&auditor)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page: Value = common::hub::get_json(
+        &c,
+        format!("{url}/v1/audit/entries?operation=policy"),
+        &auditor,
+    )
+    .await;
     assert_eq!(page["entries"].as_array().unwrap().len(), 1, "{page}");
     hub.shutdown().await.unwrap();
     // After a restart the registry's version is still in force, over the file.
     let hub = common::hub::start(&store, configure(adapters, policies.clone())).await;
     let url = hub.url();
     assert_eq!(pull(url.clone(), labour).await, 403);
-    let shown: Value = c
-        .get(format!("{url}/v1/policy"))
-        .bearer_auth(&auditor)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let shown: Value = common::hub::get_json(&c, format!("{url}/v1/policy"), &auditor).await;
     assert_eq!(
         (shown["source"].as_str(), shown["version"].as_u64()),
         (Some("registry"), Some(1))

@@ -203,15 +203,7 @@ async fn the_register_pushes_its_changes_to_the_hub() {
     );
     let mut n = 0;
     for _ in 0..100 {
-        let page: Value = c
-            .get(&query)
-            .bearer_auth(&auditor)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let page: Value = common::hub::get_json(&c, &query, &auditor).await;
         n = page["entries"].as_array().map_or(0, Vec::len);
         if n >= 4 {
             break;

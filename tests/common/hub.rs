@@ -126,3 +126,19 @@ pub fn token_by_command(mut command: std::process::Command, member: &str, role: 
     );
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
+
+/// GETs a URL with a bearer token and reads the answer as JSON (whatever its status).
+pub async fn get_json(
+    c: &reqwest::Client,
+    url: impl reqwest::IntoUrl,
+    token: &str,
+) -> serde_json::Value {
+    c.get(url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("an answer")
+        .json()
+        .await
+        .expect("a JSON answer")
+}
