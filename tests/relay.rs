@@ -546,3 +546,47 @@ async fn the_rate_limit_spreads_deliveries_to_a_destination() {
     wait_for(20, "all twenty delivered", || portal.applied() == 20).await;
     hub.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_200_with_garbage_is_not_a_delivery_and_the_record_is_kept() {
+    let portal = Destination::start().await;
+    portal.set(Mode::Garbage);
+    let data = tempfile::tempdir().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let hub = relay_hub(data.path(), files.path(), &portal, 2, |_| {}).await;
+    let token = hub::token(&hub, HATINH, "provider");
+    let c = reqwest::Client::new();
+    push(
+        &c,
+        &hub.url(),
+        &token,
+        status_event("000.00.10.H42-251006-0001", 0),
+    )
+    .await;
+    wait_for(20, "the record parked", || {
+        hub.state()
+            .store
+            .dead_letters(Some("national-portal"))
+            .unwrap()
+            .len()
+            == 1
+    })
+    .await;
+    let dead = &hub.state().store.dead_letters(None).unwrap()[0];
+    assert!(
+        dead.last_response
+            .as_deref()
+            .unwrap()
+            .contains("Bad Gateway"),
+        "{dead:?}"
+    );
+    assert_eq!(portal.applied(), 0);
+    // Replayed once the destination answers properly: delivered.
+    portal.set(Mode::Ok);
+    hub.state()
+        .relay
+        .replay("national-portal", dead.item.seq)
+        .unwrap();
+    wait_for(20, "delivered after the replay", || portal.applied() == 1).await;
+    hub.shutdown().await.unwrap();
+}

@@ -24,6 +24,8 @@ pub enum Mode {
     Refuse,
     /// 200 `{"error_code": "99"}`: a 200 that is a refusal.
     SaysNo,
+    /// 200 with a body that is not JSON (an HTML error page behind a proxy).
+    Garbage,
     /// Waits this long before answering 200.
     Slow(u64),
     /// Fails at random with this probability (500, a hang past the hub's time-out, or a reset).
@@ -121,6 +123,13 @@ async fn receive(
             return (
                 StatusCode::OK,
                 "{\"error_code\":\"99\",\"message\":\"Mã hồ sơ không hợp lệ\"}".to_string(),
+            )
+                .into_response();
+        }
+        Mode::Garbage => {
+            return (
+                StatusCode::OK,
+                "<html><body>502 Bad Gateway</body></html>".to_string(),
             )
                 .into_response();
         }
