@@ -89,19 +89,18 @@ async fn documents(
     d.payload = Some(Value::Array(docs.clone()));
     state.record(d).await?;
     let ou = state.onceonly.clone();
+    // The hub's own index is the source.
+    let from = Fetched {
+        record: Value::Null,
+        source: "hub".into(),
+        schema: "document.v1".into(),
+        retrieved_at: today,
+        from_cache: false,
+    };
     let body = json!({
         "data": docs,
         "withheld": withheld,
-        "provenance": {
-            "source": "hub",
-            "schema": "document.v1",
-            "retrieved_at": today,
-            "from_cache": false,
-            "exchange_id": exchange_id,
-            "purpose": purpose,
-            "consumer": caller.member,
-            "signed_by": ou.key().name(),
-        },
+        "provenance": provenance(&from, &exchange_id, &purpose, &caller, ou.key().name()),
     });
     Ok(signed(&ou, StatusCode::OK, &body))
 }

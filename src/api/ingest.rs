@@ -5,6 +5,8 @@
 //! adapter's operations, a SOAP envelope (with its SOAPAction) is answered with a SOAP
 //! response, and a refusal with a SOAP Fault carrying the same error details.
 
+mod onceonly;
+
 use super::soap::{
     Answer, Face, face_of, soap_action_of, soap_fault, soap_response, wsdl_adapter, wsdl_typed,
 };
@@ -21,6 +23,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use onceonly::{finding_entries, index_writes, once_only, share};
 use serde_json::json;
 use std::sync::Arc;
 
@@ -193,12 +196,18 @@ async fn ingest_inner(
             // A repeat is known by what the source sent, before the hub's own additions
             // (enrichment, document references), which depend on what the hub holds.
             let source_digest = record_digest(&record);
-            findings.extend(once_only(state, &record_type, &name, &mut record).await);
-            let digest = record_digest(&record);
+            // The hub's additions change the record only when a route asked for checks.
+            let digest = match once_only(state, &record_type, &name, &mut record).await {
+                Some(found) => {
+                    findings.extend(found);
+                    record_digest(&record)
+                }
+                None => source_digest.clone(),
+            };
             draft.outcome = "accepted".into();
             draft.subject = subject_of(&record);
             let routed = state.relay.route(&record_type, &name, &record);
-            let names: Vec<String> = routed.iter().map(|(d, _)| d.clone()).collect();
+            let names: Vec<String> = routed.iter().map(|r| r.destination.clone()).collect();
             let dedup_key = dedup_key(
                 adapter,
                 &caller.member,
@@ -264,56 +273,31 @@ async fn ingest_inner(
             let accepted_at_ms = crate::relay::now_ms();
             let mut items = Vec::with_capacity(routed.len());
             let mut shared = Vec::new();
-            for (destination, order_key) in &routed {
+            for to in routed {
                 // A route with a purpose shares only what the policy grants the destination.
-                let mut record = record.clone();
-                if let Some(purpose) =
-                    state
-                        .relay
-                        .purpose_of(&record_type, &name, &record, destination)
-                {
-                    let member = state
-                        .registry
-                        .get(destination)
-                        .map(|a| a.adapter.definition().member.clone())
-                        .unwrap_or_default();
-                    let decision =
-                        state
-                            .onceonly
-                            .policy()
-                            .decide(&member, &record_type, &purpose, None);
-                    let mut entry = AuditDraft {
-                        exchange_id: exchange_id.clone(),
-                        actor: "hub".into(),
-                        counterparty: Some(member),
-                        operation: "share".into(),
-                        record_type: Some(record_type.clone()),
-                        subject: draft.subject.clone(),
-                        purpose: Some(purpose),
-                        ..Default::default()
-                    };
-                    if decision.allowed {
-                        record = crate::onceonly::OnceOnly::redact(&record, &decision, false).0;
-                        entry.outcome = "allowed".into();
-                        entry.fields = record
-                            .as_object()
-                            .map(|o| o.keys().cloned().collect())
-                            .unwrap_or_default();
-                        shared.push(entry);
-                    } else {
-                        entry.outcome = "denied".into();
-                        entry.error_code = Some(decision.code.to_string());
-                        shared.push(entry);
-                        continue;
+                let record = match &to.purpose {
+                    None => record.clone(),
+                    Some(purpose) => {
+                        let (granted, entry) =
+                            share(state, &record_type, &record, &to.destination, purpose);
+                        shared.push(AuditDraft {
+                            exchange_id: exchange_id.clone(),
+                            subject: draft.subject.clone(),
+                            ..entry
+                        });
+                        match granted {
+                            Some(r) => r,
+                            None => continue,
+                        }
                     }
-                }
+                };
                 items.push(crate::store::OutboxItem {
                     // Given by the committer, in the order of acceptance.
                     seq: 0,
-                    destination: destination.clone(),
+                    destination: to.destination,
                     exchange_id: exchange_id.clone(),
                     record_type: record_type.clone(),
-                    order_key: order_key.clone(),
+                    order_key: to.order_key,
                     source_adapter: name.clone(),
                     member: caller.member.clone(),
                     record,
@@ -326,59 +310,27 @@ async fn ingest_inner(
             // The destinations that take it (a route with a purpose may have refused some).
             let names: Vec<String> = items.iter().map(|i| i.destination.clone()).collect();
             draft.latency_ms = started.elapsed().as_millis() as u64;
+            let onceonly = index_writes(
+                &record_type,
+                &record,
+                &findings,
+                accepted_at_ms,
+                &exchange_id,
+            );
             draft.payload = Some(record);
             // The findings and what was shared under a purpose, in the same commit as the
             // ingest they are about.
+            let subject = draft.subject.clone();
             let mut audit = vec![draft];
             audit.extend(shared);
-            for f in &findings {
-                // Address warnings come from translating the source's record; the rest from
-                // checking it against the register.
-                let (operation, counterparty) = if f.code.starts_with("address.") {
-                    ("translate", Some(name.clone()))
-                } else {
-                    (
-                        "verify",
-                        state.onceonly.policy().sources.get("citizen").cloned(),
-                    )
-                };
-                audit.push(AuditDraft {
-                    exchange_id: exchange_id.clone(),
-                    actor: "hub".into(),
-                    counterparty,
-                    operation: operation.into(),
-                    record_type: Some(record_type.clone()),
-                    subject: audit[0].subject.clone(),
-                    fields: vec![f.field.clone()],
-                    outcome: f.outcome().into(),
-                    error_code: Some(f.code.clone()),
-                    ..Default::default()
-                });
-            }
-            // The once-only indexes, in the same commit: an issued document, or the received
-            // dossier's report row.
-            let onceonly = match record_type.as_str() {
-                "document" => audit[0]
-                    .payload
-                    .as_ref()
-                    .and_then(crate::onceonly::documents::index_write)
-                    .into_iter()
-                    .collect(),
-                "dossier" => audit[0]
-                    .payload
-                    .as_ref()
-                    .map(|r| {
-                        crate::onceonly::documents::report_write(
-                            r,
-                            &findings,
-                            accepted_at_ms,
-                            &exchange_id,
-                        )
-                    })
-                    .into_iter()
-                    .collect(),
-                _ => Vec::new(),
-            };
+            audit.extend(finding_entries(
+                state,
+                &findings,
+                &exchange_id,
+                &record_type,
+                &name,
+                subject,
+            ));
             let accepted = state
                 .relay
                 .submit(crate::store::Submission {
@@ -474,57 +426,6 @@ async fn ingest_inner(
             .with_extra(json!({"exchange_id": exchange_id})))
         }
     }
-}
-
-/// Once-only checks of a dossier's applicant, when a route asks for them: compared with the
-/// population register (and, in `enrich`, completed from it). Never blocks the ingest: a
-/// register that cannot be asked is itself a finding.
-async fn once_only(
-    state: &AppState,
-    record_type: &str,
-    adapter: &str,
-    record: &mut serde_json::Value,
-) -> Vec<crate::onceonly::verify::Finding> {
-    use crate::config::hub::OnceOnlyMode;
-    use crate::onceonly::{PullError, verify};
-    let mode = state.relay.once_only_mode(record_type, adapter, record);
-    if mode == OnceOnlyMode::Off {
-        return Vec::new();
-    }
-    // Uploads of documents the state already issued (a local look-up, register or not).
-    let today = crate::clock::now_rfc3339();
-    let mut findings = match crate::onceonly::documents::reuse(
-        &state.store,
-        record,
-        &today[..10.min(today.len())],
-    ) {
-        Ok(f) => f,
-        Err(e) => {
-            tracing::error!("looking up issued documents: {e}");
-            Vec::new()
-        }
-    };
-    let Some(id) = record
-        .pointer("/applicant/personal_id")
-        .and_then(serde_json::Value::as_str)
-        .map(str::to_string)
-    else {
-        return findings;
-    };
-    findings.extend(match state.onceonly.fetch("citizen", &id).await {
-        Ok(f) => verify::check(record, &f.record, mode == OnceOnlyMode::Enrich),
-        Err(e @ PullError::NotFound { .. }) => {
-            vec![verify::unverified(
-                "unverified.not-in-register",
-                e.to_string(),
-            )]
-        }
-        Err(e) => vec![verify::unverified(
-            "unverified.register-unavailable",
-            e.to_string(),
-        )],
-    });
-    findings
 }
 
 /// The answer when the relay cannot take work.

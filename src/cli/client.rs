@@ -52,6 +52,11 @@ impl HubClient {
         if let Some(b) = body {
             req = req.json(b);
         }
+        self.answer(req)
+    }
+
+    /// Sends a request and reads the answer as JSON (empty: null).
+    fn answer(&self, req: reqwest::RequestBuilder) -> anyhow::Result<Answer> {
         self.runtime.block_on(async {
             let resp = req
                 .send()
@@ -102,16 +107,7 @@ impl HubClient {
         if let Some(t) = &self.token {
             req = req.bearer_auth(t);
         }
-        let a = self.runtime.block_on(async {
-            let resp = req
-                .send()
-                .await
-                .with_context(|| format!("cannot reach the hub at {}", self.base))?;
-            let status = resp.status().as_u16();
-            let text = resp.text().await.context("reading the hub's answer")?;
-            let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-            anyhow::Ok(Answer { status, body })
-        })?;
+        let a = self.answer(req)?;
         self.expect_ok(a)
     }
 

@@ -16,10 +16,11 @@ mod breaker;
 mod commit;
 mod deliver;
 mod routes;
+pub use routes::Routed;
 
 pub use breaker::BreakerState;
 
-use crate::audit::{AuditDraft, AuditLog};
+use crate::audit::{AuditDraft, AuditLog, SealedDraft};
 use crate::config::hub::{RelayConfig, RouteConfig};
 use crate::metrics::Metrics;
 use crate::registry::AdapterRegistry;
@@ -128,6 +129,21 @@ pub(crate) struct Inner {
     /// destination nothing routes to now) gets its worker when it is first met.
     runtime: Mutex<Option<(tokio::runtime::Handle, Workers)>>,
     pub shutdown: watch::Receiver<bool>,
+}
+
+/// Seals audit drafts (commitments, the sealed part) on the caller's thread, so that the
+/// committer only numbers, hashes and writes.
+fn seal_all(drafts: Vec<AuditDraft>) -> Result<Vec<SealedDraft>, RelayError> {
+    drafts
+        .into_iter()
+        .map(|d| d.seal())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| {
+            RelayError::Store(StoreError::Decode {
+                action: "seal an audit entry",
+                source: serde_json::Error::io(std::io::Error::other(e.to_string())),
+            })
+        })
 }
 
 /// The relay service.
@@ -251,15 +267,19 @@ impl Relay {
         Ok(())
     }
 
-    async fn send(&self, work: Work) -> Result<Done, RelayError> {
-        let (reply, rx) = oneshot::channel();
-        let tx = self
-            .inner
+    /// The committer's queue, unless the relay is stopping.
+    fn sender(&self) -> Result<mpsc::Sender<Pending>, RelayError> {
+        self.inner
             .commit_tx
             .lock()
             .ok()
             .and_then(|t| t.clone())
-            .ok_or(RelayError::Stopped)?;
+            .ok_or(RelayError::Stopped)
+    }
+
+    async fn send(&self, work: Work) -> Result<Done, RelayError> {
+        let (reply, rx) = oneshot::channel();
+        let tx = self.sender()?;
         tx.send(Pending {
             work,
             reply: Some(reply),
@@ -282,16 +302,7 @@ impl Relay {
     pub async fn submit(&self, mut submission: Submission) -> Result<Accepted, RelayError> {
         // Sealing (commitments, the sealed part) is done here, by the caller, so that the
         // committer only numbers, hashes and writes.
-        let sealed = std::mem::take(&mut submission.audit)
-            .into_iter()
-            .map(|d| d.seal())
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| {
-                RelayError::Store(StoreError::Decode {
-                    action: "seal an audit entry",
-                    source: serde_json::Error::io(std::io::Error::other(e.to_string())),
-                })
-            })?;
+        let sealed = seal_all(std::mem::take(&mut submission.audit))?;
         match self.send(Work::Submit(submission, sealed)).await? {
             Done::Accepted(a) => Ok(a),
             Done::Checkpoint(..) => Err(RelayError::Stopped),
@@ -330,35 +341,20 @@ impl Relay {
             .first()
             .map(|d| d.exchange_id.clone())
             .unwrap_or_default();
-        let sealed = drafts
-            .into_iter()
-            .map(|d| d.seal())
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| {
-                RelayError::Store(StoreError::Decode {
-                    action: "seal an audit entry",
-                    source: serde_json::Error::io(std::io::Error::other(e.to_string())),
-                })
-            })?;
-        let tx = self
-            .inner
-            .commit_tx
-            .lock()
-            .ok()
-            .and_then(|t| t.clone())
-            .ok_or(RelayError::Stopped)?;
-        tx.send(Pending {
-            work: Work::Submit(
-                Submission {
-                    exchange_id,
-                    ..Default::default()
-                },
-                sealed,
-            ),
-            reply: None,
-        })
-        .await
-        .map_err(|_| RelayError::Stopped)
+        let sealed = seal_all(drafts)?;
+        self.sender()?
+            .send(Pending {
+                work: Work::Submit(
+                    Submission {
+                        exchange_id,
+                        ..Default::default()
+                    },
+                    sealed,
+                ),
+                reply: None,
+            })
+            .await
+            .map_err(|_| RelayError::Stopped)
     }
 
     /// Why the store cannot be written now, if the last group commit failed.

@@ -4,15 +4,20 @@ use super::{Relay, RelayError};
 use crate::config::hub::{OnceOnlyMode, RouteConfig};
 use serde_json::Value;
 
+/// One destination of a record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Routed {
+    pub destination: String,
+    pub order_key: String,
+    /// The route's purpose: share only what the policy grants the destination's member.
+    pub purpose: Option<String>,
+}
+
 impl Relay {
-    /// The destinations and order keys of a record, by the routes.
-    pub fn route(
-        &self,
-        record_type: &str,
-        source_adapter: &str,
-        record: &Value,
-    ) -> Vec<(String, String)> {
-        let mut out: Vec<(String, String)> = Vec::new();
+    /// Where a record goes, by the routes: each destination once, with the order key of the
+    /// first route that sends it there and the purpose of the first such route that has one.
+    pub fn route(&self, record_type: &str, source_adapter: &str, record: &Value) -> Vec<Routed> {
+        let mut out: Vec<Routed> = Vec::new();
         let Ok(routes) = self.inner.routes.read() else {
             return out;
         };
@@ -28,31 +33,25 @@ impl Relay {
                 })
                 .unwrap_or_default();
             for d in &r.to {
-                if d != source_adapter && !out.iter().any(|(x, _)| x == d) {
-                    out.push((d.clone(), key.clone()));
+                if d == source_adapter {
+                    continue;
+                }
+                match out.iter_mut().find(|x| &x.destination == d) {
+                    // The first route with a purpose decides what is shared.
+                    Some(x) => {
+                        if x.purpose.is_none() {
+                            x.purpose = r.purpose.clone();
+                        }
+                    }
+                    None => out.push(Routed {
+                        destination: d.clone(),
+                        order_key: key.clone(),
+                        purpose: r.purpose.clone(),
+                    }),
                 }
             }
         }
         out
-    }
-
-    /// The purpose under which a record goes to `destination`, when the route that sends it
-    /// there names one (the first such route).
-    pub fn purpose_of(
-        &self,
-        record_type: &str,
-        source_adapter: &str,
-        record: &Value,
-        destination: &str,
-    ) -> Option<String> {
-        let routes = self.inner.routes.read().ok()?;
-        routes
-            .iter()
-            .filter(|(_, r)| {
-                r.to.iter().any(|d| d == destination)
-                    && applies(r, record_type, source_adapter, record)
-            })
-            .find_map(|(_, r)| r.purpose.clone())
     }
 
     /// The strongest once-only mode of the routes a record takes.

@@ -37,14 +37,7 @@ const PLACES: [(&str, &str, &str, &str, &str); 4] = [
     ("048", "48", "Thành phố Đà Nẵng", "Phường Hải Châu", "20242"),
 ];
 
-/// One step of SplitMix64: a small deterministic generator.
-fn next(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
+use super::splitmix as next;
 
 /// `n` synthetic citizens in the register's shape, by personal ID, deterministic by `seed`.
 pub fn citizens(seed: u64, n: usize) -> BTreeMap<String, Value> {

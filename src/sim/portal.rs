@@ -58,10 +58,8 @@ pub(crate) fn picked(n: u64, rate: f64) -> bool {
     if rate <= 0.0 {
         return false;
     }
-    let mut z = n.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^= z >> 31;
+    let mut state = n;
+    let z = super::splitmix(&mut state);
     ((z >> 11) as f64 / (1u64 << 53) as f64) < rate
 }
 
