@@ -58,9 +58,10 @@ impl Hub {
     pub async fn start(config: HubConfig) -> Result<Hub, ServerError> {
         let config = Arc::new(config);
         let data_dir = config.server.data_dir.clone();
+        let cache = config.server.store_cache_mb.saturating_mul(1 << 20);
         let store = tokio::task::spawn_blocking(move || {
             std::fs::create_dir_all(&data_dir).ok();
-            Store::open(&data_dir).map_err(|source| ServerError::Store {
+            Store::open_with_cache(&data_dir, cache).map_err(|source| ServerError::Store {
                 dir: data_dir.display().to_string(),
                 source,
             })

@@ -1,4 +1,4 @@
-//! `lienthong sim population|motcua|portal`: the simulated external systems as processes, for
+//! `lienthong sim population|motcua|portal|both`: the simulated external systems as processes, for
 //! adapter authors and load runs. Each prints `listening on http://ADDR…` on its first line and
 //! runs until stopped (Ctrl-C or SIGTERM).
 
@@ -62,6 +62,9 @@ enum System {
     /// A province's one-stop system: pushes dossiers and status events to the hub over SOAP,
     /// then serves what happened at GET /motcua/report.
     Motcua,
+    /// The population register and the national portal on one address (/dancu and /dvcqg),
+    /// for load runs that mix pushes and pulls against one host.
+    Both,
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
@@ -76,16 +79,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
         let addr = listener.local_addr()?;
         match args.system {
             System::Population => {
-                let p = crate::sim::population::Population::new(args.seed, args.citizens);
-                p.set_latency_ms(args.latency);
-                p.set_error_rate(args.error_rate);
-                if let Some(id) = p.ids().first() {
-                    eprintln!(
-                        "{} citizens (seed {}), e.g. GET http://{addr}/dancu/citizens/{id}",
-                        p.ids().len(),
-                        args.seed
-                    );
-                }
+                let p = population(&args, addr);
                 p.serve(listener);
                 println!("listening on http://{addr}/dancu");
                 if args.changes > 0 {
@@ -101,6 +95,17 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
                         eprintln!("  not accepted: {o}");
                     }
                 }
+            }
+            System::Both => {
+                let p = population(&args, addr);
+                let portal = crate::sim::portal::Portal::default();
+                portal.set_error_rate(args.error_rate);
+                portal.set_latency_ms(args.latency);
+                let app = p.router().merge(portal.router());
+                tokio::spawn(async move {
+                    let _ = axum::serve(listener, app).await;
+                });
+                println!("listening on http://{addr} (/dancu and /dvcqg)");
             }
             System::Portal => {
                 let p = crate::sim::portal::Portal::serve(listener);
@@ -126,6 +131,21 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
         }
         Ok(Outcome::Ok)
     })
+}
+
+/// The population register of `--seed` and `--citizens`, with `--latency` and `--error-rate`.
+fn population(args: &Args, addr: std::net::SocketAddr) -> crate::sim::population::Population {
+    let p = crate::sim::population::Population::new(args.seed, args.citizens);
+    p.set_latency_ms(args.latency);
+    p.set_error_rate(args.error_rate);
+    if let Some(id) = p.ids().first() {
+        eprintln!(
+            "{} citizens (seed {}), e.g. GET http://{addr}/dancu/citizens/{id}",
+            p.ids().len(),
+            args.seed
+        );
+    }
+    p
 }
 
 /// The one-stop system: serves its report, pushes its plan with progress, says how it went.

@@ -151,6 +151,14 @@ pub struct ServerConfig {
     /// empty to use the address the request came to.
     #[serde(default)]
     pub public_url: String,
+    /// Megabytes of the store's pages kept in memory. The store's files can grow far beyond
+    /// it (the audit log is never rewritten); this bounds the hub's memory.
+    #[serde(default = "default_store_cache_mb")]
+    pub store_cache_mb: u64,
+}
+
+fn default_store_cache_mb() -> u64 {
+    crate::store::DEFAULT_CACHE_BYTES >> 20
 }
 
 fn default_listen() -> String {
@@ -179,6 +187,7 @@ impl Default for ServerConfig {
             policies_file: default_policies_file(),
             shutdown_grace_secs: default_grace(),
             public_url: String::new(),
+            store_cache_mb: default_store_cache_mb(),
         }
     }
 }

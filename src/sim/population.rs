@@ -190,10 +190,12 @@ impl Population {
             .store(rate.to_bits(), Ordering::SeqCst);
     }
 
-    /// The router: `GET /dancu/citizens/{personal_id}`.
+    /// The router: `GET /dancu/citizens/{personal_id}`, and `GET /dancu/_ids?limit=N` (the
+    /// personal IDs it knows, one per line, in order: for load tools).
     pub fn router(&self) -> Router {
         Router::new()
             .route("/dancu/citizens/{id}", get(look_up))
+            .route("/dancu/_ids", get(list_ids))
             .with_state(self.inner.clone())
     }
 
@@ -228,6 +230,22 @@ impl Population {
     pub fn asked(&self) -> u64 {
         self.inner.asked.load(Ordering::SeqCst)
     }
+}
+
+async fn list_ids(
+    State(inner): State<Arc<Inner>>,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    let limit = q
+        .get("limit")
+        .and_then(|l| l.parse::<usize>().ok())
+        .unwrap_or(usize::MAX);
+    let ids = inner
+        .people
+        .read()
+        .map(|p| p.keys().take(limit).cloned().collect::<Vec<_>>().join("\n"))
+        .unwrap_or_default();
+    (StatusCode::OK, ids).into_response()
 }
 
 async fn look_up(State(inner): State<Arc<Inner>>, Path(id): Path<String>) -> Response {

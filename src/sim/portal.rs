@@ -67,16 +67,21 @@ impl Portal {
     /// Serves on `listener` until the task is dropped; returns the handle to steer it.
     pub fn serve(listener: tokio::net::TcpListener) -> Portal {
         let portal = Portal::default();
-        let app = Router::new()
-            .route("/dvcqg", post(receive))
-            .route("/dvcqg/_report", get(report))
-            .route("/dvcqg/_down", post(go_down))
-            .route("/dvcqg/_up", post(come_back))
-            .with_state(portal.clone());
+        let app = portal.router();
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
         portal
+    }
+
+    /// The router: `POST /dvcqg`, `GET /dvcqg/_report`, `POST /dvcqg/_down`, `/dvcqg/_up`.
+    pub fn router(&self) -> Router {
+        Router::new()
+            .route("/dvcqg", post(receive))
+            .route("/dvcqg/_report", get(report))
+            .route("/dvcqg/_down", post(go_down))
+            .route("/dvcqg/_up", post(come_back))
+            .with_state(self.clone())
     }
 
     /// Goes down (every request answered 503) or comes back.

@@ -117,12 +117,22 @@ fn adapter_key(name: &str, version: u32) -> Vec<u8> {
     k
 }
 
+/// The store's page cache unless configured (`server.store_cache_mb`).
+pub const DEFAULT_CACHE_BYTES: u64 = 256 << 20;
+
 impl Store {
-    /// Opens (or creates) the store in `dir`.
+    /// Opens (or creates) the store in `dir`, with the default cache.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        Store::open_with_cache(dir, DEFAULT_CACHE_BYTES)
+    }
+
+    /// Opens (or creates) the store in `dir`, keeping up to `cache_bytes` of its pages in
+    /// memory (the rest is read from the files when needed).
+    pub fn open_with_cache(dir: &Path, cache_bytes: u64) -> Result<Store, StoreError> {
         let db = sled::Config::new()
             .path(dir)
             .mode(sled::Mode::HighThroughput)
+            .cache_capacity(cache_bytes)
             .open()
             .map_err(sled_err("open"))?;
         Ok(Store {
