@@ -8,12 +8,10 @@
 
 mod common;
 
+use common::child::{HubProcess, KillOnDrop, terminate};
 use common::destination::{Destination, Mode};
 use common::hub::{adapters_for_relay, status_event};
-use common::repo_path;
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -22,80 +20,21 @@ const DOSSIERS: usize = 1_000;
 const EVENTS: usize = 10;
 const CLIENTS: usize = 32;
 
-struct HubProcess {
-    data: std::path::PathBuf,
-    adapters: std::path::PathBuf,
-    addr: String,
-}
-
-impl HubProcess {
-    fn command(&self) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_lienthong"));
-        c.env("LIENTHONG_SERVER_DATA_DIR", &self.data)
-            .env("LIENTHONG_SERVER_LISTEN", &self.addr)
-            .env("LIENTHONG_SERVER_ADAPTERS_DIR", &self.adapters)
-            .env("LIENTHONG_LOG_LEVEL", "error")
-            .current_dir(repo_path(""));
-        c
-    }
-
-    fn token(&self, member: &str, role: &str) -> String {
-        common::hub::token_by_command(self.command(), member, role)
-    }
-
-    fn start(&self) -> Child {
-        let mut child = self
-            .command()
-            .args(["serve", "--config", "config/hub.toml"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        assert!(line.contains("listening on"), "{line:?}");
-        child
-    }
-}
-
-/// Kills the hub if the test fails before it stops it.
-struct KillOnDrop(Arc<Mutex<Child>>);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        if let Ok(mut c) = self.0.lock() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_events_survive_sigkill_and_arrive_in_order_once() {
     let portal = Destination::start().await;
     portal.set(Mode::Flaky(0.2));
     let data = tempfile::tempdir().unwrap();
     let files = tempfile::tempdir().unwrap();
-    let hub = HubProcess {
-        data: data.path().join("store"),
-        adapters: adapters_for_relay(files.path(), &portal.url, 100_000),
-        addr: format!("127.0.0.1:{}", free_port()),
-    };
+    let hub = HubProcess::new(
+        data.path().join("store"),
+        adapters_for_relay(files.path(), &portal.url, 100_000),
+    );
     let token = hub.token("000.00.00.H42", "provider");
     let admin = hub.token("000.00.00.A01", "admin");
     let child = Arc::new(Mutex::new(hub.start()));
     let _guard = KillOnDrop(child.clone());
-    let url = format!("http://{}", hub.addr);
+    let url = hub.url();
 
     let acked = Arc::new(Mutex::new(HashSet::<String>::new()));
     let done = Arc::new(AtomicUsize::new(0));
@@ -231,62 +170,12 @@ async fn acknowledged_events_survive_sigkill_and_arrive_in_order_once() {
         );
     }
     // The audit log verifies, and every acknowledged exchange has its entry.
-    let export = data.path().join("audit.jsonl");
-    let cli = |args: &[&str]| {
-        let out = hub
-            .command()
-            .args(args)
-            .args(["--hub", &url])
-            .env("LIENTHONG_TOKEN", &admin)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    };
-    cli(&["audit", "export", "--out", export.to_str().unwrap()]);
-    let key = cli(&["audit", "key"]);
-    let out = hub
-        .command()
-        .args([
-            "audit",
-            "verify",
-            export.to_str().unwrap(),
-            "--key",
-            key.trim(),
-        ])
-        .output()
-        .unwrap();
-    let report = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{report}");
-    assert!(report.starts_with("verified:"), "{report}");
-    let mut logged = HashSet::new();
-    for line in std::fs::read_to_string(&export).unwrap().lines() {
-        let v: serde_json::Value = serde_json::from_str(line).unwrap();
-        let e = &v["entry"];
-        if e["operation"] == "ingest" && e["outcome"] == "accepted" {
-            logged.insert(e["exchange_id"].as_str().unwrap().to_string());
-        }
-    }
-    assert_eq!(
-        logged, acked,
-        "an accepted ingest entry for every acknowledged exchange, and no other"
-    );
+    let report = hub.verify_audit(&admin, &data.path().join("audit.jsonl"), &acked);
     eprintln!("audit log: {report}");
 
     // A graceful stop at the end (SIGTERM flushes); the store opens cleanly after the kills,
     // with no dead letter and an empty outbox.
-    let mut c = child.lock().unwrap();
-    let ok = Command::new("kill")
-        .args(["-TERM", &c.id().to_string()])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok);
-    assert!(c.wait().unwrap().success());
+    terminate(&mut child.lock().unwrap());
     let store = lienthong::store::Store::open(&hub.data).unwrap();
     assert!(store.dead_letters(None).unwrap().is_empty());
     assert!(store.outbox_destinations().unwrap().is_empty());

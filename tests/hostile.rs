@@ -131,6 +131,18 @@ async fn hostile_requests_get_clear_refusals() {
         "revoked token",
         answer(c.get(format!("{url}/v1/adapters")).bearer_auth(&revoked)).await,
     );
+    let expired = lienthong::auth::create_token_until(
+        &hub.state().store,
+        REGISTER,
+        lienthong::auth::Role::Provider,
+        Some("2026-01-01T00:00:00.000Z".into()),
+    )
+    .unwrap()
+    .bearer();
+    note(
+        "expired token",
+        answer(c.get(format!("{url}/v1/adapters")).bearer_auth(&expired)).await,
+    );
 
     let expect = [
         ("oversized body", 413, "limits.max-body-bytes"),
@@ -142,6 +154,7 @@ async fn hostile_requests_get_clear_refusals() {
         ("number out of range", 422, ""),
         ("forged token", 401, "auth.unknown"),
         ("revoked token", 401, "auth.revoked"),
+        ("expired token", 401, "auth.expired"),
     ];
     for (name, status, code) in expect {
         let got = seen.iter().find(|s| s.0 == name).unwrap();

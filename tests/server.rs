@@ -618,6 +618,12 @@ async fn health_readiness_metrics_and_openapi_answer() {
         ),
         "{metrics}"
     );
+    let entries: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("lienthong_audit_entries "))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("the audit log's size in {metrics}"));
+    assert_eq!(entries, hub.state().relay.audit().size());
     assert!(metrics.contains("lienthong_http_requests_total{method=\"POST\",route=\"/v1/ingest/{adapter}/{record_type}\",status=\"422\"} 1") || metrics.contains("route=\"/v1/ingest/{adapter}/{record_type}\""), "{metrics}");
     let openapi: Value = c
         .get(format!("{url}/openapi.json"))

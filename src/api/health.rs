@@ -51,12 +51,20 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    let mut text = state.metrics.render();
+    // Gauges read at the time of the scrape.
+    text.push_str(&format!(
+        "# HELP lienthong_audit_entries Entries in the audit log (durable).\n\
+         # TYPE lienthong_audit_entries gauge\n\
+         lienthong_audit_entries {}\n",
+        state.relay.audit().size()
+    ));
     (
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        state.metrics.render(),
+        text,
     )
 }
 

@@ -314,6 +314,7 @@ impl FromRequestParts<AppState> for Auth {
                     AuthError::Malformed => "malformed",
                     AuthError::Unknown => "unknown",
                     AuthError::Revoked => "revoked",
+                    AuthError::Expired(_) => "expired",
                     AuthError::MemberGone(_) => "member",
                     AuthError::UnknownCertificate(_) => "certificate",
                     AuthError::Mismatch { .. } => "mismatch",

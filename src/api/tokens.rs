@@ -1,7 +1,7 @@
 //! Admin routes for bearer tokens: create (the secret is in the answer, once), list, revoke.
 
 use super::{AppState, Auth, Problem, read_body};
-use crate::auth::{Role, create_token, revoke_token};
+use crate::auth::{Role, create_token_until, expiry_in, revoke_token};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -22,6 +22,9 @@ pub(super) fn routes() -> Router<AppState> {
 struct NewToken {
     member: String,
     role: String,
+    /// Seconds until the token is refused; absent: it does not expire.
+    #[serde(default)]
+    expires_in_secs: Option<u64>,
 }
 
 async fn create(
@@ -76,16 +79,27 @@ async fn create(
             ),
         ));
     }
+    if req.expires_in_secs == Some(0) {
+        return Err(Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "token.expiry",
+            "expires_in_secs must be at least 1 (leave it out for a token that does not expire)",
+        ));
+    }
+    let expires_at = req.expires_in_secs.map(expiry_in);
     let store = state.store.clone();
     let member_code = req.member.clone();
-    let issued = tokio::task::spawn_blocking(move || create_token(&store, &member_code, role))
-        .await
-        .map_err(Problem::internal)?
-        .map_err(Problem::internal)?;
+    let until = expires_at.clone();
+    let issued =
+        tokio::task::spawn_blocking(move || create_token_until(&store, &member_code, role, until))
+            .await
+            .map_err(Problem::internal)?
+            .map_err(Problem::internal)?;
     tracing::info!(member = %req.member, role = role.as_str(), id = %issued.id, by = %caller.member, "token created");
     let mut draft = super::act(&caller, "token-create");
     draft.counterparty = Some(req.member.clone());
-    draft.payload = Some(json!({ "token_id": issued.id, "role": role.as_str() }));
+    draft.payload =
+        Some(json!({ "token_id": issued.id, "role": role.as_str(), "expires_at": expires_at }));
     state.record(draft).await?;
     Ok((
         StatusCode::CREATED,
@@ -94,6 +108,7 @@ async fn create(
             "token": issued.bearer(),
             "member": req.member,
             "role": role.as_str(),
+            "expires_at": expires_at,
         })),
     )
         .into_response())
@@ -106,7 +121,8 @@ async fn list(State(state): State<AppState>, Auth(caller): Auth) -> Result<Respo
         .into_iter()
         .map(|t| {
             json!({"id": t.id, "member": t.member, "role": t.role,
-                   "created_at": t.created_at, "revoked_at": t.revoked_at})
+                   "created_at": t.created_at, "revoked_at": t.revoked_at,
+                   "expires_at": t.expires_at})
         })
         .collect();
     Ok(axum::Json(json!({ "tokens": rows })).into_response())

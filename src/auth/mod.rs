@@ -84,6 +84,8 @@ pub enum AuthError {
     Unknown,
     #[error("the token was revoked")]
     Revoked,
+    #[error("the token expired at {0}")]
+    Expired(String),
     #[error("the token's member {0} is not configured, or no longer has its role")]
     MemberGone(String),
     #[error("the client certificate names no member (names: {0})")]
@@ -161,6 +163,26 @@ fn sha256_hex(s: &str) -> String {
 
 /// Creates a token for `member` acting as `role`, storing only the hash of its secret.
 pub fn create_token(store: &Store, member: &str, role: Role) -> Result<IssuedToken, StoreError> {
+    create_token_until(store, member, role, None)
+}
+
+/// The time `secs` seconds from now, in the hub's format (for `create_token_until`).
+pub fn expiry_in(secs: u64) -> String {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    crate::clock::rfc3339_ms(ms.saturating_add(secs.saturating_mul(1000)))
+}
+
+/// Creates a token that is refused after `expires_at` (RFC 3339 UTC in the hub's format, see
+/// `expiry_in`); `None`: it does not expire.
+pub fn create_token_until(
+    store: &Store,
+    member: &str,
+    role: Role,
+    expires_at: Option<String>,
+) -> Result<IssuedToken, StoreError> {
     let mut id = [0u8; 6];
     rand::fill(&mut id);
     let mut secret = [0u8; 32];
@@ -176,6 +198,7 @@ pub fn create_token(store: &Store, member: &str, role: Role) -> Result<IssuedTok
         secret_sha256: sha256_hex(&issued.secret),
         created_at: crate::clock::now_rfc3339(),
         revoked_at: None,
+        expires_at,
     })?;
     store.flush()?;
     Ok(issued)
@@ -213,6 +236,12 @@ pub fn verify_token(store: &Store, members: &Members, bearer: &str) -> Result<Ca
     }
     if record.revoked_at.is_some() {
         return Err(AuthError::Revoked);
+    }
+    // The hub's times are fixed-width UTC text: text order is time order.
+    if let Some(at) = record.expires_at
+        && crate::clock::now_rfc3339() >= at
+    {
+        return Err(AuthError::Expired(at));
     }
     let role = Role::parse(&record.role).ok_or(AuthError::MemberGone(record.member.clone()))?;
     if !members.roles_of(&record.member).contains(&role) {
@@ -263,6 +292,30 @@ mod tests {
             verify_token(&store, &members(), "Bearer x"),
             Err(AuthError::Malformed)
         ));
+    }
+
+    #[test]
+    fn a_token_is_refused_after_its_expiry_and_taken_before() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let later = create_token_until(
+            &store,
+            "000.00.00.H42",
+            Role::Provider,
+            Some(expiry_in(3600)),
+        )
+        .unwrap();
+        assert!(verify_token(&store, &members(), &later.bearer()).is_ok());
+        let past = "2025-07-01T00:00:00.000Z".to_string();
+        let gone = create_token_until(&store, "000.00.00.H42", Role::Provider, Some(past.clone()))
+            .unwrap();
+        match verify_token(&store, &members(), &gone.bearer()) {
+            Err(AuthError::Expired(at)) => assert_eq!(at, past),
+            other => panic!("an expired token was not refused as expired: {other:?}"),
+        }
+        // The expiry is in the hub's fixed-width format, so text order is time order.
+        assert!(expiry_in(1) > crate::clock::now_rfc3339());
+        assert_eq!(expiry_in(0).len(), crate::clock::now_rfc3339().len());
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 use super::Outcome;
 use super::client::HubClient;
-use crate::auth::{Role, create_token, revoke_token};
+use crate::auth::{Role, create_token_until, expiry_in, revoke_token};
 use crate::config::hub::HubConfig;
 use crate::store::Store;
 use anyhow::{Context as _, bail};
@@ -21,6 +21,10 @@ pub(crate) enum Command {
         /// admin, provider, consumer or auditor.
         #[arg(long)]
         role: String,
+        /// Refuse the token after this long: a number with s, m, h or d (e.g. 90d, 12h); without
+        /// it the token does not expire (until revoked).
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        expires_in: Option<u64>,
         #[command(flatten)]
         target: Target,
     },
@@ -60,11 +64,34 @@ fn open_store(config: &HubConfig) -> anyhow::Result<Store> {
     })
 }
 
+/// `90d`, `12h`, `30m`, `45s` or plain seconds, as seconds (at least 1).
+fn parse_duration(s: &str) -> Result<u64, String> {
+    let (n, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => s.split_at(i),
+        None => (s, "s"),
+    };
+    let n: u64 = n
+        .parse()
+        .map_err(|_| format!("{s:?}: a number followed by s, m, h or d (e.g. 90d)"))?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n.saturating_mul(60),
+        "h" => n.saturating_mul(3600),
+        "d" => n.saturating_mul(86_400),
+        _ => return Err(format!("{s:?}: the unit is s, m, h or d")),
+    };
+    if secs == 0 {
+        return Err("a token that expires at once is of no use; leave --expires-in out for one that does not expire".into());
+    }
+    Ok(secs)
+}
+
 pub(crate) fn run(command: Command) -> anyhow::Result<Outcome> {
     match command {
         Command::Create {
             member,
             role,
+            expires_in,
             target,
         } => {
             let Some(r) = Role::parse(&role) else {
@@ -74,7 +101,7 @@ pub(crate) fn run(command: Command) -> anyhow::Result<Outcome> {
                 let client = HubClient::new(url, target.token.clone())?;
                 let body = client.post_json(
                     "/v1/tokens",
-                    &serde_json::json!({"member": member, "role": role}),
+                    &serde_json::json!({"member": member, "role": role, "expires_in_secs": expires_in}),
                 )?;
                 println!("{}", body["token"].as_str().unwrap_or_default());
                 eprintln!(
@@ -103,7 +130,7 @@ pub(crate) fn run(command: Command) -> anyhow::Result<Outcome> {
                 );
             }
             let store = open_store(&config)?;
-            let t = create_token(&store, &member, r)?;
+            let t = create_token_until(&store, &member, r, expires_in.map(expiry_in))?;
             println!("{}", t.bearer());
             eprintln!(
                 "token {} created for {member} as {role}; it is shown only once",
@@ -124,7 +151,8 @@ pub(crate) fn run(command: Command) -> anyhow::Result<Outcome> {
                     .into_iter()
                     .map(|t| {
                         serde_json::json!({"id": t.id, "member": t.member, "role": t.role,
-                                           "created_at": t.created_at, "revoked_at": t.revoked_at})
+                                           "created_at": t.created_at, "revoked_at": t.revoked_at,
+                                           "expires_at": t.expires_at})
                     })
                     .collect()
             };
@@ -138,6 +166,7 @@ pub(crate) fn run(command: Command) -> anyhow::Result<Outcome> {
                     t["revoked_at"]
                         .as_str()
                         .map(|r| format!("revoked {r}"))
+                        .or_else(|| t["expires_at"].as_str().map(|e| format!("expires {e}")))
                         .unwrap_or_else(|| "active".into())
                 );
             }
@@ -156,6 +185,23 @@ pub(crate) fn run(command: Command) -> anyhow::Result<Outcome> {
             }
             eprintln!("token {id} revoked");
             Ok(Outcome::Ok)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+
+    #[test]
+    fn durations_have_units_and_are_never_zero() {
+        assert_eq!(parse_duration("90d"), Ok(90 * 86_400));
+        assert_eq!(parse_duration("12h"), Ok(12 * 3600));
+        assert_eq!(parse_duration("30m"), Ok(1800));
+        assert_eq!(parse_duration("45s"), Ok(45));
+        assert_eq!(parse_duration("3600"), Ok(3600));
+        for bad in ["0", "0d", "d", "12w", "1.5h", "-3h", ""] {
+            assert!(parse_duration(bad).is_err(), "{bad:?} accepted");
         }
     }
 }

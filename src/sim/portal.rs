@@ -30,23 +30,60 @@ pub struct Report {
     pub failed_on_purpose: usize,
     /// Status events that arrived before an earlier event of the same dossier.
     pub out_of_order: usize,
-    /// Applied keys, for checks.
-    #[serde(skip)]
-    pub keys: HashSet<String>,
 }
 
+/// Keys and dossiers are kept in shards, each behind its own lock, so that a load run's
+/// millions of keys never stall every request at once while a table grows.
+const SHARDS: usize = 64;
+
 #[derive(Default)]
-struct Inner {
-    report: Report,
+struct Shard {
+    /// Applied idempotency keys.
+    keys: HashSet<String>,
     /// Per dossier, the number of the last event applied.
     last_event: HashMap<String, u64>,
+}
+
+struct Inner {
+    shards: Vec<Mutex<Shard>>,
+    received: AtomicU64,
+    applied: AtomicU64,
+    repeats: AtomicU64,
+    refused_while_down: AtomicU64,
+    failed_on_purpose: AtomicU64,
+    out_of_order: AtomicU64,
+}
+
+impl Default for Inner {
+    fn default() -> Self {
+        Inner {
+            shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            received: AtomicU64::new(0),
+            applied: AtomicU64::new(0),
+            repeats: AtomicU64::new(0),
+            refused_while_down: AtomicU64::new(0),
+            failed_on_purpose: AtomicU64::new(0),
+            out_of_order: AtomicU64::new(0),
+        }
+    }
+}
+
+impl Inner {
+    fn shard(&self, key: &str) -> Option<std::sync::MutexGuard<'_, Shard>> {
+        // FNV-1a: cheap, and the same shard for the same key in every run.
+        let mut x: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in key.bytes() {
+            x = (x ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.shards[(x % SHARDS as u64) as usize].lock().ok()
+    }
 }
 
 /// A running portal simulator.
 #[derive(Clone, Default)]
 pub struct Portal {
     down: Arc<AtomicBool>,
-    inner: Arc<Mutex<Inner>>,
+    inner: Arc<Inner>,
     /// Share of requests answered 500 (as f64 bits), and a counter that picks them.
     error_rate: Arc<AtomicU64>,
     calls: Arc<AtomicU64>,
@@ -102,10 +139,16 @@ impl Portal {
 
     /// What it has seen so far.
     pub fn report(&self) -> Report {
-        self.inner
-            .lock()
-            .map(|i| i.report.clone())
-            .unwrap_or_default()
+        let n = |c: &AtomicU64| c.load(Ordering::SeqCst) as usize;
+        let i = &self.inner;
+        Report {
+            received: n(&i.received),
+            applied: n(&i.applied),
+            repeats: n(&i.repeats),
+            refused_while_down: n(&i.refused_while_down),
+            failed_on_purpose: n(&i.failed_on_purpose),
+            out_of_order: n(&i.out_of_order),
+        }
     }
 }
 
@@ -119,17 +162,15 @@ async fn receive(State(p): State<Portal>, headers: HeaderMap, body: Bytes) -> Re
     if ms > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
     }
-    let Ok(mut inner) = p.inner.lock() else {
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-    };
+    let inner = &p.inner;
     if p.down.load(Ordering::SeqCst) {
-        inner.report.refused_while_down += 1;
+        inner.refused_while_down.fetch_add(1, Ordering::SeqCst);
         return (StatusCode::SERVICE_UNAVAILABLE, "bảo trì hệ thống").into_response();
     }
-    inner.report.received += 1;
+    inner.received.fetch_add(1, Ordering::SeqCst);
     let rate = f64::from_bits(p.error_rate.load(Ordering::Relaxed));
     if picked(p.calls.fetch_add(1, Ordering::Relaxed), rate) {
-        inner.report.failed_on_purpose += 1;
+        inner.failed_on_purpose.fetch_add(1, Ordering::SeqCst);
         return (StatusCode::INTERNAL_SERVER_ERROR, "lỗi hệ thống").into_response();
     }
     let key = headers
@@ -146,20 +187,26 @@ async fn receive(State(p): State<Portal>, headers: HeaderMap, body: Bytes) -> Re
         )
             .into_response();
     };
-    if !inner.report.keys.insert(key) {
-        inner.report.repeats += 1;
+    let fresh = match inner.shard(&key) {
+        Some(mut shard) => shard.keys.insert(key),
+        None => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    };
+    if !fresh {
+        inner.repeats.fetch_add(1, Ordering::SeqCst);
         return (StatusCode::OK, r#"{"error_code":"0"}"#).into_response();
     }
-    inner.report.applied += 1;
-    if let Some(n) = rec["MaSuKien"].as_str().and_then(event_number) {
-        let last = inner.last_event.get(dossier).copied();
+    if let Some(n) = rec["MaSuKien"].as_str().and_then(event_number)
+        && let Some(mut shard) = inner.shard(dossier)
+    {
+        let last = shard.last_event.get(dossier).copied();
         if last.is_some_and(|l| n < l) {
-            inner.report.out_of_order += 1;
+            inner.out_of_order.fetch_add(1, Ordering::SeqCst);
         }
-        inner
+        shard
             .last_event
             .insert(dossier.to_string(), n.max(last.unwrap_or(0)));
     }
+    inner.applied.fetch_add(1, Ordering::SeqCst);
     (StatusCode::OK, r#"{"error_code":"0"}"#).into_response()
 }
 

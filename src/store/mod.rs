@@ -85,6 +85,10 @@ pub struct TokenRecord {
     pub created_at: String,
     #[serde(default)]
     pub revoked_at: Option<String>,
+    /// After this time (RFC 3339 UTC, the hub's format) the token is refused; none: it does
+    /// not expire.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
 }
 
 /// One stored version of an adapter definition.
@@ -118,7 +122,7 @@ fn adapter_key(name: &str, version: u32) -> Vec<u8> {
 }
 
 /// The store's page cache unless configured (`server.store_cache_mb`).
-pub const DEFAULT_CACHE_BYTES: u64 = 256 << 20;
+pub const DEFAULT_CACHE_BYTES: u64 = 64 << 20;
 
 impl Store {
     /// Opens (or creates) the store in `dir`, with the default cache.
