@@ -104,6 +104,11 @@ async fn pulls_follow_the_policy_and_are_signed_cached_limited_and_audited() {
     let adapters = dir.path().join("adapters");
     copy_dir(&repo_path("adapters"), &adapters);
     let register = start_register(50, &adapters).await;
+    // A short time-out, so that a slow register is found slow quickly.
+    let file = adapters.join("population-registry.toml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("timeout_ms = 3000"));
+    std::fs::write(&file, text.replace("timeout_ms = 3000", "timeout_ms = 400")).unwrap();
     let policies = policy(dir.path());
     let hub = common::hub::start(&dir.path().join("store"), |c| {
         c.server.adapters_dir = adapters;
@@ -297,6 +302,26 @@ async fn pulls_follow_the_policy_and_are_signed_cached_limited_and_audited() {
     );
     assert!(a.retry_after.is_some());
     register.set_down(false);
+
+    // The register slow (past the adapter's time-out): 503 saying so, not a hang.
+    register.set_latency_ms(1_000);
+    let third = register.ids()[2].clone();
+    let a = call(get(
+        &labour,
+        &format!("/v1/citizens/{third}?purpose=employment-support"),
+    ))
+    .await;
+    assert_eq!(a.status, 503, "{}", a.text);
+    assert_eq!(a.body["code"], "upstream.unavailable");
+    assert!(
+        a.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("no answer within 400 ms"),
+        "{}",
+        a.text
+    );
+    register.set_latency_ms(0);
 
     // A batch bigger than a member's whole allowance can never be answered: refused as such.
     let a = call(
