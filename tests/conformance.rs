@@ -26,13 +26,6 @@ async fn schemathesis_finds_no_5xx_and_no_undocumented_answer_for_any_role() {
         .unwrap()
         .replace("http://127.0.0.1:8701/dancu", &register_url);
     std::fs::write(&file, text).unwrap();
-    let hub = common::hub::start(&dir.path().join("store"), |c| {
-        c.server.adapters_dir = adapters;
-        // Schemathesis sends many wrong credentials on purpose.
-        c.limits.auth_failures_per_minute = 1_000_000;
-    })
-    .await;
-    let url = hub.url();
     let examples = std::env::var("LIENTHONG_SCHEMATHESIS_EXAMPLES").unwrap_or_else(|_| "25".into());
     for (member, role) in [
         (ADMIN, "admin"),
@@ -40,6 +33,15 @@ async fn schemathesis_finds_no_5xx_and_no_undocumented_answer_for_any_role() {
         (LABOUR, "consumer"),
         (HATINH, "provider"),
     ] {
+        // A fresh hub for each role: what one role's run did (an admin disabling the register's
+        // adapter, say) must not change the answers another role's run is checked against.
+        let hub = common::hub::start(&dir.path().join(format!("store-{role}")), |c| {
+            c.server.adapters_dir = adapters.clone();
+            // Schemathesis sends many wrong credentials on purpose.
+            c.limits.auth_failures_per_minute = 1_000_000;
+        })
+        .await;
+        let url = hub.url();
         let bearer = token(&hub, member, role);
         let out = tokio::process::Command::new(&st)
             .current_dir(dir.path())
@@ -63,6 +65,6 @@ async fn schemathesis_finds_no_5xx_and_no_undocumented_answer_for_any_role() {
             .collect();
         eprintln!("{role}: {}", summary.join(" / "));
         assert!(out.status.success(), "schemathesis as {role}:\n{text}");
+        hub.shutdown().await.unwrap();
     }
-    hub.shutdown().await.unwrap();
 }
