@@ -8,6 +8,14 @@ pub fn now_rfc3339() -> String {
     chrono::Utc::now().format(FORMAT).to_string()
 }
 
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default()
+}
+
 /// A time given in milliseconds since the Unix epoch, written the same way.
 pub fn rfc3339_ms(ms: u64) -> String {
     chrono::DateTime::from_timestamp_millis(ms as i64)

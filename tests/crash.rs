@@ -10,7 +10,7 @@ mod common;
 
 use common::child::{HubProcess, KillOnDrop, terminate};
 use common::destination::{Destination, Mode};
-use common::hub::{adapters_for_relay, status_event};
+use common::hub::{Pushed, adapters_for_relay, push_until_acked, status_event};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -58,35 +58,12 @@ async fn acknowledged_events_survive_sigkill_and_arrive_in_order_once() {
                     let body = status_event(&dossier, n);
                     // Until acknowledged: a killed hub drops the connection, the client tries
                     // again, and a repeat of a committed event gets the original exchange.
-                    let deadline = Instant::now() + Duration::from_secs(120);
-                    loop {
-                        assert!(
-                            Instant::now() < deadline,
-                            "event {dossier}#{n} never acknowledged"
-                        );
-                        let resp = client
-                            .post(format!("{url}/v1/ingest/motcua-hatinh/dossier-status"))
-                            .bearer_auth(&token)
-                            .header("content-type", "application/xml")
-                            .body(body.clone())
-                            .send()
-                            .await;
-                        match resp {
-                            Ok(r) if r.status().is_success() => {
-                                let v: serde_json::Value = r.json().await.unwrap();
-                                acked
-                                    .lock()
-                                    .unwrap()
-                                    .insert(v["exchange_id"].as_str().unwrap().to_string());
-                                done.fetch_add(1, Ordering::Relaxed);
-                                break;
-                            }
-                            Ok(r) if r.status().as_u16() == 503 || r.status().as_u16() == 429 => {
-                                tokio::time::sleep(Duration::from_millis(200)).await;
-                            }
-                            Ok(r) => panic!("unexpected answer {}", r.status()),
-                            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+                    match push_until_acked(&client, &url, &token, &body, |_| {}).await {
+                        Pushed::Acked(id) => {
+                            acked.lock().unwrap().insert(id);
+                            done.fetch_add(1, Ordering::Relaxed);
                         }
+                        Pushed::Refused(s, b) => panic!("unexpected answer {s}: {b}"),
                     }
                 }
             }

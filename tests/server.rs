@@ -604,24 +604,14 @@ async fn health_readiness_metrics_and_openapi_answer() {
         .send()
         .await
         .unwrap();
-    let metrics = c
-        .get(format!("{url}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = hub::metrics(&c, &url).await;
     assert!(
         metrics.contains(
             "lienthong_ingest_rejected_total{adapter=\"motcua-hatinh\",reason=\"xml.doctype\"} 1"
         ),
         "{metrics}"
     );
-    let entries: u64 = metrics
-        .lines()
-        .find_map(|l| l.strip_prefix("lienthong_audit_entries "))
-        .and_then(|n| n.parse().ok())
+    let entries = hub::metric(&metrics, "lienthong_audit_entries")
         .unwrap_or_else(|| panic!("the audit log's size in {metrics}"));
     assert_eq!(entries, hub.state().relay.audit().size());
     assert!(metrics.contains("lienthong_http_requests_total{method=\"POST\",route=\"/v1/ingest/{adapter}/{record_type}\",status=\"422\"} 1") || metrics.contains("route=\"/v1/ingest/{adapter}/{record_type}\""), "{metrics}");

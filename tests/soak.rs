@@ -21,7 +21,9 @@ mod common;
 
 use common::child::{HubProcess, KillOnDrop, terminate};
 use common::destination::{Destination, Mode};
-use common::hub::{adapters_for_relay, get_json, status_event};
+use common::hub::{
+    Pushed, adapters_for_relay, get_json, metric, metrics, push_until_acked, status_event,
+};
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -175,46 +177,24 @@ async fn soak_mixed_load_with_faults_stays_flat_and_loses_nothing() {
                         }
                     }
                     let body = status_event(&dossier, n);
-                    loop {
-                        let r = client
-                            .post(format!("{url}/v1/ingest/motcua-hatinh/dossier-status"))
-                            .bearer_auth(&token)
-                            .header("content-type", "application/xml")
-                            .body(body.clone())
-                            .send()
-                            .await;
-                        match r {
-                            Ok(r) if r.status().is_success() => {
-                                let v: serde_json::Value = r.json().await.unwrap();
-                                acked
-                                    .lock()
-                                    .unwrap()
-                                    .insert(v["exchange_id"].as_str().unwrap().to_string());
-                                tally.lock().unwrap().count("push: accepted".into());
-                                break;
-                            }
-                            Ok(r) if matches!(r.status().as_u16(), 429 | 503) => {
-                                tally
-                                    .lock()
-                                    .unwrap()
-                                    .count(format!("push: {} (retried)", r.status().as_u16()));
-                                tokio::time::sleep(Duration::from_millis(200)).await;
-                            }
-                            Ok(r) => {
-                                let s = r.status();
-                                let b = r.text().await.unwrap_or_default();
-                                tally
-                                    .lock()
-                                    .unwrap()
-                                    .unexpected
-                                    .push(format!("push answered {s}: {b}"));
-                                break;
-                            }
-                            Err(e) => {
-                                tally.lock().unwrap().unexpected.push(format!("push: {e}"));
-                                tokio::time::sleep(Duration::from_millis(200)).await;
-                            }
+                    let pushed = push_until_acked(&client, &url, &token, &body, |why| {
+                        let mut t = tally.lock().unwrap();
+                        match why.as_str() {
+                            "429" | "503" => t.count(format!("push: {why} (retried)")),
+                            _ => t.unexpected.push(format!("push: {why}")),
                         }
+                    })
+                    .await;
+                    match pushed {
+                        Pushed::Acked(id) => {
+                            acked.lock().unwrap().insert(id);
+                            tally.lock().unwrap().count("push: accepted".into());
+                        }
+                        Pushed::Refused(s, b) => tally
+                            .lock()
+                            .unwrap()
+                            .unexpected
+                            .push(format!("push answered {s}: {b}")),
                     }
                     tokio::time::sleep(Duration::from_millis(40)).await;
                 }
@@ -296,18 +276,7 @@ async fn soak_mixed_load_with_faults_stays_flat_and_loses_nothing() {
             .as_array()
             .map(|a| a.iter().filter_map(|d| d["depth"].as_u64()).sum())
             .unwrap_or(0);
-        let metrics = client
-            .get(format!("{url}/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let audit = metrics
-            .lines()
-            .find_map(|l| l.strip_prefix("lienthong_audit_entries "))
-            .and_then(|n| n.trim().parse().ok())
+        let audit = metric(&metrics(&client, &url).await, "lienthong_audit_entries")
             .expect("the audit size in /metrics");
         let s = Sample {
             at_s: started.elapsed().as_secs_f64(),

@@ -2,6 +2,7 @@
 
 use super::{AppState, Auth, Problem, read_body};
 use crate::auth::{Role, create_token_until, expiry_in, revoke_token};
+use crate::store::TokenRecord;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -117,14 +118,7 @@ async fn create(
 async fn list(State(state): State<AppState>, Auth(caller): Auth) -> Result<Response, Problem> {
     super::require(&caller, &[Role::Admin])?;
     let tokens = state.store.tokens().map_err(Problem::internal)?;
-    let rows: Vec<_> = tokens
-        .into_iter()
-        .map(|t| {
-            json!({"id": t.id, "member": t.member, "role": t.role,
-                   "created_at": t.created_at, "revoked_at": t.revoked_at,
-                   "expires_at": t.expires_at})
-        })
-        .collect();
+    let rows: Vec<_> = tokens.iter().map(TokenRecord::row).collect();
     Ok(axum::Json(json!({ "tokens": rows })).into_response())
 }
 

@@ -168,11 +168,7 @@ pub fn create_token(store: &Store, member: &str, role: Role) -> Result<IssuedTok
 
 /// The time `secs` seconds from now, in the hub's format (for `create_token_until`).
 pub fn expiry_in(secs: u64) -> String {
-    let ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0);
-    crate::clock::rfc3339_ms(ms.saturating_add(secs.saturating_mul(1000)))
+    crate::clock::rfc3339_ms(crate::clock::now_ms().saturating_add(secs.saturating_mul(1000)))
 }
 
 /// Creates a token that is refused after `expires_at` (RFC 3339 UTC in the hub's format, see

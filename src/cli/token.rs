@@ -7,7 +7,8 @@ use super::Outcome;
 use super::client::HubClient;
 use crate::auth::{Role, create_token_until, expiry_in, revoke_token};
 use crate::config::hub::HubConfig;
-use crate::store::Store;
+use crate::store::{Store, TokenRecord};
+
 use anyhow::{Context as _, bail};
 use std::path::PathBuf;
 
@@ -146,15 +147,7 @@ pub(crate) fn run(command: Command) -> anyhow::Result<Outcome> {
             } else {
                 let config = HubConfig::load(&target.config)?;
                 let store = open_store(&config)?;
-                store
-                    .tokens()?
-                    .into_iter()
-                    .map(|t| {
-                        serde_json::json!({"id": t.id, "member": t.member, "role": t.role,
-                                           "created_at": t.created_at, "revoked_at": t.revoked_at,
-                                           "expires_at": t.expires_at})
-                    })
-                    .collect()
+                store.tokens()?.iter().map(TokenRecord::row).collect()
             };
             for t in rows {
                 println!(

@@ -49,13 +49,7 @@ pub enum RelayError {
 /// The join handles of the delivery workers.
 type Workers = Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>;
 
-/// Milliseconds since the Unix epoch.
-pub(crate) fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or_default()
-}
+pub(crate) use crate::clock::now_ms;
 
 /// What the worker needs to know about a queued item without reading it.
 #[derive(Debug, Clone)]

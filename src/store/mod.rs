@@ -91,6 +91,15 @@ pub struct TokenRecord {
     pub expires_at: Option<String>,
 }
 
+impl TokenRecord {
+    /// What a token list shows of it (never the secret's hash).
+    pub fn row(&self) -> serde_json::Value {
+        serde_json::json!({"id": self.id, "member": self.member, "role": self.role,
+                           "created_at": self.created_at, "revoked_at": self.revoked_at,
+                           "expires_at": self.expires_at})
+    }
+}
+
 /// One stored version of an adapter definition.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct AdapterVersion {

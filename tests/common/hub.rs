@@ -142,3 +142,74 @@ pub async fn get_json(
         .await
         .expect("a JSON answer")
 }
+
+/// The hub's `/metrics` text.
+pub async fn metrics(c: &reqwest::Client, url: &str) -> String {
+    c.get(format!("{url}/metrics"))
+        .send()
+        .await
+        .expect("an answer")
+        .text()
+        .await
+        .expect("a text answer")
+}
+
+/// The value of an unlabelled metric in `/metrics` text (`name value`).
+pub fn metric(text: &str, name: &str) -> Option<u64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .and_then(|n| n.trim().parse().ok())
+}
+
+/// How a push retried until acknowledged ended.
+pub enum Pushed {
+    /// Acknowledged (202/200), with its exchange id.
+    Acked(String),
+    /// Answered with a status other than success, 429 or 503, and its body.
+    Refused(u16, String),
+}
+
+/// Pushes a Hà Tĩnh status event (SOAP) until the hub acknowledges it: 429 and 503 are waited
+/// out (200 ms), connection errors (a hub being restarted) tried again (50 ms); each retry is
+/// told to `retried` ("429", "503" or the connection error). Panics after 120 s.
+pub async fn push_until_acked(
+    c: &reqwest::Client,
+    url: &str,
+    token: &str,
+    body: &str,
+    mut retried: impl FnMut(String),
+) -> Pushed {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "a status event was not acknowledged within 120 s"
+        );
+        let resp = c
+            .post(format!("{url}/v1/ingest/motcua-hatinh/dossier-status"))
+            .bearer_auth(token)
+            .header("content-type", "application/xml")
+            .body(body.to_string())
+            .send()
+            .await;
+        match resp {
+            Ok(r) if r.status().is_success() => {
+                let v: serde_json::Value = r.json().await.expect("a JSON acknowledgement");
+                let id = v["exchange_id"].as_str().expect("an exchange id");
+                return Pushed::Acked(id.to_string());
+            }
+            Ok(r) if matches!(r.status().as_u16(), 429 | 503) => {
+                retried(r.status().as_u16().to_string());
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+            Ok(r) => {
+                let s = r.status().as_u16();
+                return Pushed::Refused(s, r.text().await.unwrap_or_default());
+            }
+            Err(e) => {
+                retried(e.to_string());
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
