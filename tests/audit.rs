@@ -419,7 +419,7 @@ fn rewrite(data: &Path, keep: impl Fn(u64) -> bool, extra: usize) {
         .audit_entries(0, u64::MAX)
         .map(|r| serde_json::from_slice(&r.unwrap().1).unwrap())
         .collect();
-    store.audit_tree().clear().unwrap();
+    store.audit_erase().unwrap();
     let cfg = lienthong::config::hub::AuditConfig::default();
     let key = std::sync::Arc::new(
         lienthong::signing::HubKey::load_or_create(&cfg.origin, &data.join("signing.key")).unwrap(),
@@ -457,14 +457,13 @@ fn rewrite(data: &Path, keep: impl Fn(u64) -> bool, extra: usize) {
 /// Flips one byte of a stored entry (in its outcome), leaving the tree as it was.
 fn flip(data: &Path, index: u64) {
     let store = Store::open(data).unwrap();
-    let mut key = vec![b'e'];
-    key.extend_from_slice(&index.to_be_bytes());
-    // The stored value: the leaf hash, then the entry's bytes.
-    let mut bytes = store.audit_tree().get(&key).unwrap().unwrap().to_vec();
-    let at = bytes.windows(9).position(|w| w == b"\"accepted").unwrap() + 8;
-    bytes[at] ^= 0x01;
-    store.audit_tree().insert(key, bytes).unwrap();
-    store.flush().unwrap();
+    let (file, at, len) = store.audit_entry_location(index).unwrap();
+    drop(store);
+    let mut bytes = std::fs::read(&file).unwrap();
+    let entry = &bytes[at as usize..(at + len) as usize];
+    let pos = at as usize + entry.windows(9).position(|w| w == b"\"accepted").unwrap() + 8;
+    bytes[pos] ^= 0x01;
+    std::fs::write(&file, bytes).unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -454,16 +454,12 @@ async fn export_slice(
         let out = std::io::BufWriter::with_capacity(64 * 1024, ChannelWriter(tx.clone()));
         let store = log.store().clone();
         let entries = store.audit_entries(lo, hi).map(|r| {
-            let (index, bytes) = r.map_err(|e| export::ExportError::Entry {
+            let (index, bytes, sealed) = r.map_err(|e| export::ExportError::Entry {
                 index: 0,
                 message: e.to_string(),
             })?;
-            let sealed = store
-                .audit_sealed_bytes(index)
-                .ok()
-                .flatten()
-                .and_then(|b| serde_json::from_slice(&b).ok());
-            Ok((index, bytes.to_vec(), sealed))
+            let sealed = sealed.and_then(|b| serde_json::from_slice(&b).ok());
+            Ok((index, bytes, sealed))
         });
         if let Err(e) = export::write(out, log.store(), &header, size, entries, |_| {}) {
             tracing::error!(by = %member, "audit export failed: {e}");

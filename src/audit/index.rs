@@ -5,7 +5,7 @@
 //! the few entries above it.
 
 use super::{AuditError, AuditLog, Sealed};
-use std::collections::BTreeMap;
+use crate::store::Lookup;
 use std::sync::atomic::Ordering;
 
 impl AuditLog {
@@ -22,35 +22,28 @@ impl AuditLog {
         if to <= from {
             return Ok(0);
         }
-        let mut groups: BTreeMap<(u8, String), Vec<u64>> = BTreeMap::new();
+        let mut lookups = Vec::new();
         for item in self.store().audit_entries(from, to) {
-            let (index, bytes) = item?;
+            let (index, bytes, sealed) = item?;
             let e: super::AuditEntry =
                 serde_json::from_slice(&bytes).map_err(|err| AuditError::Entry {
                     index,
                     message: format!("not readable: {err}"),
                 })?;
             if e.subject_commitment.is_some()
-                && let Some(b) = self.store().audit_sealed_bytes(index)?
+                && let Some(b) = sealed
                 && let Ok(Sealed {
                     subject: Some(s), ..
                 }) = serde_json::from_slice::<Sealed>(&b)
             {
-                groups.entry((b'S', s)).or_default().push(index);
+                lookups.push((Lookup::Subject, s, index));
             }
             if let Some(c) = e.counterparty.as_ref().filter(|c| **c != e.actor) {
-                groups.entry((b'M', c.clone())).or_default().push(index);
+                lookups.push((Lookup::Member, c.clone(), index));
             }
-            groups.entry((b'M', e.actor)).or_default().push(index);
-            groups.entry((b'X', e.exchange_id)).or_default().push(index);
+            lookups.push((Lookup::Member, e.actor, index));
+            lookups.push((Lookup::Exchange, e.exchange_id, index));
         }
-        let lookups = groups
-            .into_iter()
-            .map(|((kind, value), idx)| {
-                let rest: Vec<u8> = idx[1..].iter().flat_map(|i| i.to_be_bytes()).collect();
-                (crate::store::lookup_key(kind, &value, idx[0]), rest)
-            })
-            .collect();
         self.store().put_audit_lookups(lookups, to)?;
         self.indexed.store(to, Ordering::Release);
         Ok(to - from)

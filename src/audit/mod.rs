@@ -175,29 +175,21 @@ impl AuditLog {
         if now > last_time {
             last_time = now;
         }
-        let mut writes = AuditWrites::default();
+        let mut writes = AuditWrites {
+            first: frontier.size(),
+            records: Vec::with_capacity(drafts.len()),
+            hashes: Vec::with_capacity(drafts.len() * 2),
+        };
         let mut indexes = Vec::with_capacity(drafts.len());
         for sealed in drafts {
             let index = frontier.size();
             let bytes = sealed.entry(index, last_time.clone()).canonical_bytes();
             let leaf = merkle::leaf_hash(&bytes);
-            frontier.push(leaf, |level, i, h| {
-                if level > 0 {
-                    writes
-                        .log
-                        .push((crate::store::node_key(level, i).to_vec(), h.to_vec()))
-                }
+            frontier.push(leaf, |_, _, h| writes.hashes.push(*h));
+            writes.records.push(crate::store::AuditRecord {
+                entry: bytes,
+                sealed: sealed.sealed_bytes,
             });
-            let mut value = Vec::with_capacity(32 + bytes.len());
-            value.extend_from_slice(&leaf);
-            value.extend_from_slice(&bytes);
-            writes
-                .log
-                .push((crate::store::entry_key(index).to_vec(), value));
-            writes.side.push((
-                crate::store::sealed_key(index).to_vec(),
-                sealed.sealed_bytes,
-            ));
             indexes.push(index);
         }
         Ok(Prepared {
@@ -211,7 +203,7 @@ impl AuditLog {
     /// Reads the log's size and right edge from the store again (after a commit whose outcome
     /// is unknown).
     pub fn reload(&self) -> Result<(), AuditError> {
-        let size = self.store.audit_size()?;
+        let size = self.store.audit_reload()?;
         let frontier = Frontier::load(&self.store, size)?;
         let mut s = guard(&self.state);
         s.frontier = frontier;
@@ -301,22 +293,21 @@ impl AuditLog {
 
     /// Entry `index` and its sealed part (unless purged).
     pub fn entry(&self, index: u64) -> Result<Option<(AuditEntry, Option<Sealed>)>, AuditError> {
-        let Some(e) = Self::read_entry(&self.store, index)? else {
+        let Some((e, s)) = self.store.audit_record(index)? else {
             return Ok(None);
         };
-        Ok(Some((e, self.sealed(index)?)))
-    }
-
-    fn sealed(&self, index: u64) -> Result<Option<Sealed>, AuditError> {
-        match self.store.audit_sealed_bytes(index)? {
-            Some(b) => serde_json::from_slice(&b)
-                .map(Some)
-                .map_err(|e| AuditError::Entry {
-                    index,
-                    message: format!("sealed part not readable: {e}"),
-                }),
-            None => Ok(None),
-        }
+        let entry = serde_json::from_slice(&e).map_err(|e| AuditError::Entry {
+            index,
+            message: format!("not readable: {e}"),
+        })?;
+        let sealed = match s {
+            Some(b) => Some(serde_json::from_slice(&b).map_err(|e| AuditError::Entry {
+                index,
+                message: format!("sealed part not readable: {e}"),
+            })?),
+            None => None,
+        };
+        Ok(Some((entry, sealed)))
     }
 
     /// Purges what is kept apart for entry `index` (its subject, payload and salt), for

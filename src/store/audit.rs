@@ -1,54 +1,32 @@
-//! The audit log's trees.
+//! The audit log's storage.
 //!
-//! `audit` holds the log proper, never rewritten: `e ‖ index` → the entry's leaf hash (32
-//! bytes) followed by its canonical bytes, `n ‖ level ‖ index` → the hash of a complete subtree
-//! of level 1 or more (level 0 is the leaf hash kept with the entry), `c ‖ size` → the signed
-//! checkpoint of that size. `audit_side` holds what can be purged or rebuilt: `s ‖ index` → the
-//! sealed part (salt, subject, payload), and look-ups `S ‖ subject`, `M ‖ member` and
-//! `X ‖ exchange id`, each followed by `0 ‖ first index` → the further indexes of the same
-//! run of the indexer with that value (packed u64), so that a member's many entries cost one
-//! write; `W` → the index below which look-ups are written. Integers are big-endian.
+//! The entries, their sealed parts and the Merkle tree live in append-only files
+//! (`audit_files.rs`); sled holds what is small and few: in the `audit` tree, `z` → the number
+//! of committed entries (moved in the same transaction as the work the entries record) and
+//! `c ‖ size` → the signed checkpoint of that size; in `audit_side`, the look-ups and `W` → the
+//! index below which they are written.
+//!
+//! Look-ups (by subject, member and exchange id) are hashed into buckets so that they cost
+//! sled keys per bucket, not per entry: `kind ‖ bucket u16 ‖ first index u64` → up to
+//! `CHUNK` postings `(value hash u64, index u64)`, ascending by index; the indexer appends to
+//! a bucket's last chunk and starts a new one when it is full. A value's entries are found by
+//! reading its bucket's chunks and keeping the postings with its hash (the query checks each
+//! entry found against the criterion itself). Integers are big-endian.
 
+use super::audit_files::{AuditFiles, AuditRecord, FileError, Stored, StoredAt, stored_hash_index};
 use super::{Store, StoreError, sled_err};
 use crate::audit::merkle::{Hash, MerkleError, Nodes};
+use sha2::{Digest, Sha256};
 
-pub(crate) fn entry_key(index: u64) -> [u8; 9] {
-    let mut k = [b'e'; 9];
-    k[1..].copy_from_slice(&index.to_be_bytes());
-    k
-}
-
-pub(crate) fn node_key(level: u8, index: u64) -> [u8; 10] {
-    let mut k = [b'n'; 10];
-    k[1] = level;
-    k[2..].copy_from_slice(&index.to_be_bytes());
-    k
-}
+/// Postings per look-up chunk (16 bytes each).
+const CHUNK: usize = 64;
+/// Buckets per kind of look-up (a power of two).
+const BUCKETS: u64 = 4096;
+const SIZE_KEY: &[u8] = b"z";
 
 pub(crate) fn checkpoint_key(size: u64) -> [u8; 9] {
     let mut k = [b'c'; 9];
     k[1..].copy_from_slice(&size.to_be_bytes());
-    k
-}
-
-pub(crate) fn sealed_key(index: u64) -> [u8; 9] {
-    let mut k = [b's'; 9];
-    k[1..].copy_from_slice(&index.to_be_bytes());
-    k
-}
-
-/// A look-up key: `kind ‖ value ‖ 0 ‖ index`.
-pub(crate) fn lookup_key(kind: u8, value: &str, index: u64) -> Vec<u8> {
-    let mut k = lookup_prefix(kind, value);
-    k.extend_from_slice(&index.to_be_bytes());
-    k
-}
-
-fn lookup_prefix(kind: u8, value: &str) -> Vec<u8> {
-    let mut k = Vec::with_capacity(value.len() + 10);
-    k.push(kind);
-    k.extend_from_slice(value.as_bytes());
-    k.push(0);
     k
 }
 
@@ -60,17 +38,20 @@ fn tail_index(k: &[u8]) -> u64 {
     u64::from_be_bytes(k[n - 8..].try_into().unwrap_or_default())
 }
 
-/// The indexes packed in a look-up's value (u64 big-endian each).
-fn unpack(v: &[u8]) -> impl Iterator<Item = u64> + '_ {
-    v.chunks_exact(8)
-        .map(|c| u64::from_be_bytes(c.try_into().unwrap_or_default()))
-}
-
-/// Writes to the audit trees, made by the log and applied by a group commit.
+/// Appends to the log, made by the log and applied by a group commit: the entries from index
+/// `first` on, and the tree hashes they complete (post-order).
 #[derive(Debug, Default, Clone)]
 pub struct AuditWrites {
-    pub log: Vec<(Vec<u8>, Vec<u8>)>,
-    pub side: Vec<(Vec<u8>, Vec<u8>)>,
+    pub first: u64,
+    pub records: Vec<AuditRecord>,
+    pub hashes: Vec<Hash>,
+}
+
+impl AuditWrites {
+    /// The log's size once these are applied.
+    pub fn end(&self) -> u64 {
+        self.first + self.records.len() as u64
+    }
 }
 
 /// Which look-up to scan.
@@ -91,139 +72,219 @@ impl Lookup {
     }
 }
 
+/// A look-up value's hash (the first 8 bytes of SHA-256 over kind and value).
+pub(crate) fn value_hash(lookup: Lookup, value: &str) -> u64 {
+    let mut h = Sha256::new();
+    h.update([lookup.kind()]);
+    h.update(value.as_bytes());
+    let d = h.finalize();
+    u64::from_be_bytes(d[..8].try_into().unwrap_or_default())
+}
+
+fn bucket_prefix(lookup: Lookup, hash: u64) -> [u8; 3] {
+    let bucket = (hash >> 52) as u16 & (BUCKETS as u16 - 1);
+    let b = bucket.to_be_bytes();
+    [lookup.kind(), b[0], b[1]]
+}
+
+fn chunk_key(prefix: &[u8; 3], first: u64) -> [u8; 11] {
+    let mut k = [0u8; 11];
+    k[..3].copy_from_slice(prefix);
+    k[3..].copy_from_slice(&first.to_be_bytes());
+    k
+}
+
+fn postings(v: &[u8]) -> impl Iterator<Item = (u64, u64)> + '_ {
+    v.chunks_exact(16).map(|c| {
+        (
+            u64::from_be_bytes(c[..8].try_into().unwrap_or_default()),
+            u64::from_be_bytes(c[8..].try_into().unwrap_or_default()),
+        )
+    })
+}
+
+fn pack(p: &[(u64, u64)]) -> Vec<u8> {
+    p.iter()
+        .flat_map(|(h, i)| h.to_be_bytes().into_iter().chain(i.to_be_bytes()))
+        .collect()
+}
+
+impl From<FileError> for StoreError {
+    fn from(e: FileError) -> StoreError {
+        StoreError::Files(e)
+    }
+}
+
 impl Store {
+    pub(super) fn open_audit_files(
+        dir: &std::path::Path,
+        audit: &sled::Tree,
+    ) -> Result<AuditFiles, StoreError> {
+        if audit
+            .scan_prefix([b'e'])
+            .next()
+            .transpose()
+            .map_err(sled_err("read the audit log's size"))?
+            .is_some()
+        {
+            return Err(StoreError::Format(
+                "this store keeps its audit log in the format of an earlier version (entries in \
+                 sled); export it with that version and start a new data directory"
+                    .into(),
+            ));
+        }
+        let size = audit
+            .get(SIZE_KEY)
+            .map_err(sled_err("read the audit log's size"))?
+            .map(|v| tail_index(&v))
+            .unwrap_or(0);
+        let files = AuditFiles::open(&dir.join("audit"))?;
+        files.recover(size)?;
+        Ok(files)
+    }
+
     /// The number of entries in the log (one past the last index).
     pub fn audit_size(&self) -> Result<u64, StoreError> {
-        let last = self
+        Ok(self.audit_files.committed())
+    }
+
+    /// Reads the log's size from sled again and cuts the files to it: after a commit whose
+    /// outcome is unknown (its transaction may or may not have been applied).
+    pub fn audit_reload(&self) -> Result<u64, StoreError> {
+        let size = self
             .audit
-            .scan_prefix([b'e'])
-            .next_back()
-            .transpose()
-            .map_err(sled_err("read the audit log's size"))?;
-        Ok(last.map(|(k, _)| tail_index(&k) + 1).unwrap_or(0))
+            .get(SIZE_KEY)
+            .map_err(sled_err("read the audit log's size"))?
+            .map(|v| tail_index(&v))
+            .unwrap_or(0);
+        self.audit_files.recover(size)?;
+        Ok(size)
+    }
+
+    /// Writes the log's part of a commit to its files and syncs them; the caller then commits
+    /// the size (`audit_size_write`) and calls `audit_committed`.
+    pub(super) fn audit_append(&self, w: &AuditWrites) -> Result<(), StoreError> {
+        if !w.records.is_empty() {
+            self.audit_files.append(w.first, &w.records, &w.hashes)?;
+        }
+        Ok(())
+    }
+
+    pub(super) fn audit_size_key() -> &'static [u8] {
+        SIZE_KEY
+    }
+
+    /// Makes appended entries visible once the size that records them is durable.
+    pub(super) fn audit_committed(&self, w: &AuditWrites) {
+        if !w.records.is_empty() {
+            self.audit_files.set_committed(w.end());
+        }
     }
 
     /// The canonical bytes of entry `index`.
-    pub fn audit_entry_bytes(&self, index: u64) -> Result<Option<sled::IVec>, StoreError> {
-        Ok(self
-            .audit
-            .get(entry_key(index))
-            .map_err(sled_err("read an audit entry"))?
-            .map(|v| sled::IVec::from(v.get(32..).unwrap_or_default())))
+    pub fn audit_entry_bytes(&self, index: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.audit_files.read(index)?.map(|(e, _)| e))
     }
 
-    /// Entries `[from, to)` in order, as `(index, canonical bytes)`.
+    /// Entries `[from, to)` in order, as `(index, canonical bytes, sealed part unless
+    /// purged)`, read a few hundred at a time.
     pub fn audit_entries(
         &self,
         from: u64,
         to: u64,
-    ) -> impl Iterator<Item = Result<(u64, sled::IVec), StoreError>> + use<> {
-        self.audit.range(entry_key(from)..entry_key(to)).map(|r| {
-            let (k, v) = r.map_err(sled_err("read audit entries"))?;
-            Ok((
-                tail_index(&k),
-                sled::IVec::from(v.get(32..).unwrap_or_default()),
-            ))
+    ) -> impl Iterator<Item = Result<StoredAt, StoreError>> + use<> {
+        const READ: u64 = 256;
+        let files = self.audit_files.clone();
+        let to = to.min(files.committed());
+        let mut next = from;
+        let mut ready = std::collections::VecDeque::new();
+        std::iter::from_fn(move || {
+            if ready.is_empty() && next < to {
+                let end = to.min(next.saturating_add(READ));
+                match files.read_range(next, end) {
+                    Ok(v) => ready.extend(v.into_iter().map(Ok)),
+                    Err(e) => {
+                        next = to;
+                        return Some(Err(e.into()));
+                    }
+                }
+                next = end;
+            }
+            ready.pop_front()
         })
     }
 
-    /// The sealed part of entry `index`, unless purged.
-    pub fn audit_sealed_bytes(&self, index: u64) -> Result<Option<sled::IVec>, StoreError> {
-        self.audit_side
-            .get(sealed_key(index))
-            .map_err(sled_err("read a sealed audit part"))
+    /// Entry `index`'s canonical bytes and its sealed part (unless purged), in one read.
+    pub fn audit_record(&self, index: u64) -> Result<Option<Stored>, StoreError> {
+        Ok(self.audit_files.read(index)?)
     }
 
-    /// Purges the sealed part of an entry (salt, subject, payload) and its look-up by subject;
-    /// the entry and the log are unchanged and still verify. Durable when it returns.
+    /// The sealed part of entry `index`, unless purged.
+    pub fn audit_sealed_bytes(&self, index: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.audit_files.read(index)?.and_then(|(_, s)| s))
+    }
+
+    /// Purges the sealed part of an entry (salt, subject, payload: overwritten in the file)
+    /// and its look-up by subject; the entry and the log are unchanged and still verify.
+    /// Durable when it returns.
     pub fn audit_purge(&self, index: u64, subject: Option<&str>) -> Result<bool, StoreError> {
-        let mut batch = sled::Batch::default();
-        let found = self
-            .audit_side
-            .get(sealed_key(index))
-            .map_err(sled_err("purge a sealed audit part"))?
-            .is_some();
-        batch.remove(&sealed_key(index));
-        if let Some(s) = subject
-            && let Some((k, first, rest)) = self.lookup_group_at(Lookup::Subject, s, index)
-            && (first == index || rest.contains(&index))
-        {
-            batch.remove(k);
-            let left: Vec<u64> = std::iter::once(first)
-                .chain(rest)
-                .filter(|i| *i != index)
-                .collect();
-            if let Some((head, tail)) = left.split_first() {
-                let packed: Vec<u8> = tail.iter().flat_map(|i| i.to_be_bytes()).collect();
-                batch.insert(lookup_key(Lookup::Subject.kind(), s, *head), packed);
+        let found = self.audit_files.purge(index)?;
+        if let Some(s) = subject {
+            let hash = value_hash(Lookup::Subject, s);
+            let prefix = bucket_prefix(Lookup::Subject, hash);
+            if let Some(Ok((k, v))) = self
+                .audit_side
+                .range(chunk_key(&prefix, 0)..=chunk_key(&prefix, index))
+                .next_back()
+            {
+                let left: Vec<(u64, u64)> = postings(&v).filter(|p| *p != (hash, index)).collect();
+                let result = if left.is_empty() {
+                    self.audit_side.remove(k).map(|_| ())
+                } else {
+                    self.audit_side.insert(k, pack(&left)).map(|_| ())
+                };
+                result.map_err(sled_err("purge an audit look-up"))?;
             }
+            self.flush()?;
         }
-        self.audit_side
-            .apply_batch(batch)
-            .map_err(sled_err("purge a sealed audit part"))?;
-        self.flush()?;
         Ok(found)
     }
 
-    /// Indexes of the entries with a look-up value, ascending, from `from` on.
+    /// Indexes of the entries with a look-up value, ascending, from `from` on. May hold
+    /// indexes of other values with the same hash (never seen in practice: 64 bits), which the
+    /// caller filters out.
     pub fn audit_lookup(
         &self,
         lookup: Lookup,
         value: &str,
         from: u64,
     ) -> impl Iterator<Item = Result<u64, StoreError>> + use<> {
-        let prefix = lookup_prefix(lookup.kind(), value);
-        let mut end = prefix.clone();
-        // The byte after the separator: every key with this prefix sorts below it.
-        if let Some(last) = end.last_mut() {
-            *last = 1;
-        }
-        // The group that starts at or before `from` may hold indexes from `from` on.
-        let start = match self.lookup_group_at(lookup, value, from) {
-            Some((k, _, _)) => k,
-            None => lookup_key(lookup.kind(), value, from),
+        let hash = value_hash(lookup, value);
+        let prefix = bucket_prefix(lookup, hash);
+        // The chunk that starts last at or before `from` may hold indexes from `from` on.
+        let start = match self
+            .audit_side
+            .range(chunk_key(&prefix, 0)..=chunk_key(&prefix, from))
+            .next_back()
+        {
+            Some(Ok((k, _))) => tail_index(&k),
+            _ => from,
         };
-        // Only keys of exactly this value: a value that continues past the separator (one with
-        // a NUL in it) is another value.
-        let key_len = prefix.len() + 8;
         self.audit_side
-            .range(start..end)
-            .filter(move |r| r.as_ref().map_or(true, |(k, _)| k.len() == key_len))
-            .flat_map(|r| {
-                let group: Vec<Result<u64, StoreError>> = match r {
-                    Ok((k, v)) => std::iter::once(tail_index(&k))
-                        .chain(unpack(&v))
-                        .map(Ok)
+            .range(chunk_key(&prefix, start)..=chunk_key(&prefix, u64::MAX))
+            .flat_map(move |r| {
+                let found: Vec<Result<u64, StoreError>> = match r {
+                    Ok((_, v)) => postings(&v)
+                        .filter(|(h, i)| *h == hash && *i >= from)
+                        .map(|(_, i)| Ok(i))
                         .collect(),
                     Err(e) => vec![Err(StoreError::Sled {
                         action: "read an audit look-up",
                         source: e,
                     })],
                 };
-                group
+                found
             })
-            .filter(move |r| r.as_ref().map_or(true, |i| *i >= from))
-    }
-
-    /// The group of look-ups of `value` that starts last at or before `index` (the one that
-    /// can hold it): its key, its first index and the further ones.
-    fn lookup_group_at(
-        &self,
-        lookup: Lookup,
-        value: &str,
-        index: u64,
-    ) -> Option<(Vec<u8>, u64, Vec<u64>)> {
-        let prefix = lookup_prefix(lookup.kind(), value);
-        let exact = prefix.len() + 8;
-        match self
-            .audit_side
-            .range(prefix..=lookup_key(lookup.kind(), value, index))
-            .rev()
-            .find(|r| r.as_ref().map_or(true, |(k, _)| k.len() == exact))
-        {
-            Some(Ok((k, v))) => Some((k.to_vec(), tail_index(&k), unpack(&v).collect())),
-            _ => None,
-        }
     }
 
     /// Entries below this index have their look-ups written.
@@ -236,16 +297,45 @@ impl Store {
             .unwrap_or(0))
     }
 
-    /// Writes look-ups and moves the index mark to `upto`, atomically (not flushed: look-ups
-    /// lost in a crash are written again from the mark).
+    /// Writes look-ups `(kind, value, index)` (indexes ascending, all above those written
+    /// before) and moves the index mark to `upto`, atomically (not flushed: look-ups lost in a
+    /// crash are written again from the mark). Only the indexer calls this.
     pub fn put_audit_lookups(
         &self,
-        lookups: Vec<(Vec<u8>, Vec<u8>)>,
+        lookups: Vec<(Lookup, String, u64)>,
         upto: u64,
     ) -> Result<(), StoreError> {
+        let mut by_bucket: std::collections::BTreeMap<[u8; 3], Vec<(u64, u64)>> =
+            std::collections::BTreeMap::new();
+        for (l, value, index) in lookups {
+            let hash = value_hash(l, &value);
+            by_bucket
+                .entry(bucket_prefix(l, hash))
+                .or_default()
+                .push((hash, index));
+        }
         let mut batch = sled::Batch::default();
-        for (k, v) in lookups {
-            batch.insert(k, v);
+        for (prefix, mut new) in by_bucket {
+            new.sort_by_key(|p| p.1);
+            let mut rest = &new[..];
+            let last = self
+                .audit_side
+                .range(chunk_key(&prefix, 0)..=chunk_key(&prefix, u64::MAX))
+                .next_back()
+                .transpose()
+                .map_err(sled_err("read an audit look-up"))?;
+            if let Some((k, v)) = last
+                && v.len() / 16 < CHUNK
+            {
+                let room = (CHUNK - v.len() / 16).min(rest.len());
+                let mut value = v.to_vec();
+                value.extend_from_slice(&pack(&rest[..room]));
+                batch.insert(k, value);
+                rest = &rest[room..];
+            }
+            for chunk in rest.chunks(CHUNK) {
+                batch.insert(&chunk_key(&prefix, chunk[0].1), pack(chunk));
+            }
         }
         batch.insert(b"W", &upto.to_be_bytes());
         self.audit_side
@@ -293,46 +383,116 @@ impl Store {
             .collect()
     }
 
-    /// Applies audit writes outside a group commit (the log's own tests and tools).
+    /// Applies audit writes outside a group commit (the log's own tests and tools): appends,
+    /// then records the new size durably.
     pub fn apply_audit_writes(&self, w: &AuditWrites) -> Result<(), StoreError> {
-        let mut log = sled::Batch::default();
-        for (k, v) in &w.log {
-            log.insert(k.as_slice(), v.as_slice());
-        }
-        let mut side = sled::Batch::default();
-        for (k, v) in &w.side {
-            side.insert(k.as_slice(), v.as_slice());
-        }
+        self.audit_append(w)?;
         self.audit
-            .apply_batch(log)
+            .insert(SIZE_KEY, &w.end().to_be_bytes())
             .map_err(sled_err("append to the audit log"))?;
-        self.audit_side
-            .apply_batch(side)
-            .map_err(sled_err("append to the audit log"))?;
+        self.flush()?;
+        self.audit_committed(w);
         Ok(())
     }
 
-    /// Raw access to the log tree, for tamper tests and offline tools.
+    /// Where entry `index`'s canonical bytes are stored: the file, the offset and the length
+    /// (for tamper tests and offline tools).
     #[doc(hidden)]
-    pub fn audit_tree(&self) -> &sled::Tree {
-        &self.audit
+    pub fn audit_entry_location(
+        &self,
+        index: u64,
+    ) -> Result<(std::path::PathBuf, u64, u64), StoreError> {
+        Ok(self.audit_files.entry_location(index)?)
+    }
+
+    /// Empties the log (entries, tree, checkpoints, look-ups): for tamper tests that rewrite
+    /// a log as someone holding the hub's key could.
+    #[doc(hidden)]
+    pub fn audit_erase(&self) -> Result<(), StoreError> {
+        self.audit
+            .clear()
+            .map_err(sled_err("erase the audit log"))?;
+        self.audit_side
+            .clear()
+            .map_err(sled_err("erase the audit log"))?;
+        self.flush()?;
+        self.audit_files.recover(0)?;
+        Ok(())
     }
 }
 
 impl Nodes for Store {
     fn node(&self, level: u8, index: u64) -> Result<Hash, MerkleError> {
-        let key = if level == 0 {
-            entry_key(index).to_vec()
-        } else {
-            node_key(level, index).to_vec()
-        };
-        let v = self
-            .audit
-            .get(key)
+        self.audit_files
+            .hash(stored_hash_index(level, index))
             .map_err(|e| MerkleError::Store(e.to_string()))?
-            .ok_or(MerkleError::MissingNode { level, index })?;
-        v.get(..32)
-            .and_then(|h| h.try_into().ok())
-            .ok_or_else(|| MerkleError::Store(format!("node ({level}, {index}) is not 32 bytes")))
+            .ok_or(MerkleError::MissingNode { level, index })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        (dir, store)
+    }
+
+    fn found(store: &Store, l: Lookup, v: &str, from: u64) -> Vec<u64> {
+        store.audit_lookup(l, v, from).map(|r| r.unwrap()).collect()
+    }
+
+    #[test]
+    fn look_ups_span_chunks_keep_order_and_separate_values() {
+        let (_dir, store) = store();
+        // One member on every entry (many chunks of its bucket), a subject on every third,
+        // and an exchange id per pair, written in runs of uneven length as the indexer does.
+        let mut next = 0u64;
+        for run in [1u64, 7, 300, 2, 1000, 5] {
+            let mut l = Vec::new();
+            for i in next..next + run {
+                l.push((Lookup::Member, "000.00.00.H42".to_string(), i));
+                if i % 3 == 0 {
+                    l.push((Lookup::Subject, format!("0421920{:05}", i % 50), i));
+                }
+                l.push((Lookup::Exchange, format!("x-{}", i / 2), i));
+            }
+            next += run;
+            store.put_audit_lookups(l, next).unwrap();
+        }
+        assert_eq!(store.audit_indexed().unwrap(), next);
+        let all = found(&store, Lookup::Member, "000.00.00.H42", 0);
+        assert_eq!(all, (0..next).collect::<Vec<_>>());
+        assert_eq!(
+            found(&store, Lookup::Member, "000.00.00.H42", 700),
+            (700..next).collect::<Vec<_>>()
+        );
+        assert!(found(&store, Lookup::Member, "000.00.00.G12", 0).is_empty());
+        let subject: Vec<u64> = (0..next).filter(|i| i % 3 == 0 && i % 50 == 7).collect();
+        assert!(!subject.is_empty());
+        assert_eq!(found(&store, Lookup::Subject, "042192000007", 0), subject);
+        assert_eq!(found(&store, Lookup::Exchange, "x-400", 0), vec![800, 801]);
+        assert_eq!(found(&store, Lookup::Exchange, "x-400", 801), vec![801]);
+        // Far fewer keys than postings.
+        let keys = store.audit_side.len();
+        assert!(keys < 700, "{keys} keys for {next} entries");
+    }
+
+    #[test]
+    fn purging_removes_only_that_subject_posting() {
+        let (_dir, store) = store();
+        let l = (0..10u64)
+            .map(|i| (Lookup::Subject, "042192000001".to_string(), i))
+            .collect();
+        store.put_audit_lookups(l, 10).unwrap();
+        store.audit_purge(4, Some("042192000001")).unwrap();
+        let left = found(&store, Lookup::Subject, "042192000001", 0);
+        assert_eq!(left, vec![0, 1, 2, 3, 5, 6, 7, 8, 9]);
+        assert_eq!(
+            found(&store, Lookup::Subject, "042192000001", 4),
+            vec![5, 6, 7, 8, 9]
+        );
     }
 }

@@ -3,15 +3,19 @@
 //! Trees: `tokens` (token id → token record), `adapters` (name ‖ 0 ‖ version u32 BE → stored
 //! version), `adapter_state` (name → latest version and enabled flag), the relay's `outbox`
 //! and `dead` (destination ‖ 0 ‖ sequence u64 BE → item) and `dedup` (idempotency key →
-//! exchange id), `routes`, and the audit log's `audit` and `audit_side` (see `audit.rs`).
+//! exchange id), `routes`, and the audit log's `audit` and `audit_side` (see `audit.rs`; its
+//! entries and Merkle tree are in append-only files beside sled, `audit_files.rs`).
 //! Values are JSON. Keys that must sort (versions, sequences, indexes) are big-endian.
 
 mod audit;
+mod audit_files;
 pub mod onceonly;
 mod relay;
 
 pub use audit::{AuditWrites, Lookup};
-pub(crate) use audit::{entry_key, lookup_key, node_key, sealed_key};
+pub use audit_files::{
+    AuditRecord, FileError, Stored, StoredAt, stored_hash_count, stored_hash_index,
+};
 pub use relay::{Accepted, DeadLetter, OutboxItem, Submission};
 
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
@@ -30,6 +34,10 @@ pub enum StoreError {
         action: &'static str,
         source: serde_json::Error,
     },
+    #[error("store: {0}")]
+    Files(#[source] FileError),
+    #[error("store: {0}")]
+    Format(String),
 }
 
 /// The embedded store.
@@ -45,6 +53,8 @@ pub struct Store {
     routes: sled::Tree,
     audit: sled::Tree,
     audit_side: sled::Tree,
+    /// The audit log's entries and tree (`audit_files.rs`).
+    audit_files: std::sync::Arc<audit_files::AuditFiles>,
     cache: sled::Tree,
     /// Issued documents by subject and type, and one row per received dossier for the
     /// once-only report (`onceonly.rs`); written in the commit of the ingest they come from.
@@ -148,7 +158,10 @@ impl Store {
             .cache_capacity(cache_bytes)
             .open()
             .map_err(sled_err("open"))?;
+        let audit = db.open_tree("audit").map_err(sled_err("open audit"))?;
+        let audit_files = std::sync::Arc::new(Store::open_audit_files(dir, &audit)?);
         Ok(Store {
+            audit_files,
             tokens: db.open_tree("tokens").map_err(sled_err("open tokens"))?,
             adapters: db
                 .open_tree("adapters")
@@ -160,7 +173,7 @@ impl Store {
             dead: db.open_tree("dead").map_err(sled_err("open dead"))?,
             dedup: db.open_tree("dedup").map_err(sled_err("open dedup"))?,
             routes: db.open_tree("routes").map_err(sled_err("open routes"))?,
-            audit: db.open_tree("audit").map_err(sled_err("open audit"))?,
+            audit,
             audit_side: db
                 .open_tree("audit_side")
                 .map_err(sled_err("open audit_side"))?,

@@ -99,18 +99,16 @@ impl Store {
         self.db.generate_id().map_err(sled_err("generate id"))
     }
 
-    /// Writes the idempotency keys and outbox items of new submissions and the audit log's
-    /// writes in one transaction, and flushes once: when this returns, all of it is durable.
-    /// Only the committer calls this (it alone writes `dedup` and appends to the log).
+    /// Appends the audit log's entries to its files (synced), then writes the idempotency
+    /// keys and outbox items of new submissions and the log's new size in one transaction, and
+    /// flushes once: when this returns, all of it is durable. Only the committer calls this (it
+    /// alone writes `dedup` and appends to the log). On an error the outcome is unknown: call
+    /// `audit_reload` before the next commit.
     pub fn commit(&self, new: &[&Submission], audit: &AuditWrites) -> Result<(), StoreError> {
-        let result = (
-            &self.dedup,
-            &self.outbox,
-            &self.audit,
-            &self.audit_side,
-            &self.onceonly,
-        )
-            .transaction(|(dd, ob, log, side, once)| {
+        self.audit_append(audit)?;
+        let size = (!audit.records.is_empty()).then(|| audit.end().to_be_bytes());
+        let result = (&self.dedup, &self.outbox, &self.audit, &self.onceonly).transaction(
+            |(dd, ob, log, once)| {
                 for s in new {
                     if let Some(k) = &s.dedup_key {
                         dd.insert(k.as_bytes(), s.exchange_id.as_bytes())?;
@@ -122,14 +120,12 @@ impl Store {
                         ob.insert(item_key(&item.destination, item.seq), encode(item))?;
                     }
                 }
-                for (k, v) in &audit.log {
-                    log.insert(k.as_slice(), v.as_slice())?;
-                }
-                for (k, v) in &audit.side {
-                    side.insert(k.as_slice(), v.as_slice())?;
+                if let Some(size) = &size {
+                    log.insert(Store::audit_size_key(), size.as_slice())?;
                 }
                 Ok::<_, ConflictableTransactionError<()>>(())
-            });
+            },
+        );
         match result {
             Ok(()) | Err(TransactionError::Abort(())) => {}
             Err(TransactionError::Storage(e)) => {
@@ -144,7 +140,10 @@ impl Store {
         let mut last = None;
         for attempt in 0..5u64 {
             match self.flush() {
-                Ok(()) => return Ok(()),
+                Ok(()) => {
+                    self.audit_committed(audit);
+                    return Ok(());
+                }
                 Err(e) => {
                     last = Some(e);
                     std::thread::sleep(std::time::Duration::from_millis(50 * (attempt + 1)));

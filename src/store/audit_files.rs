@@ -1,0 +1,503 @@
+//! The audit log proper, in three append-only files beside sled (`<data dir>/audit/`):
+//!
+//! - `entries.dat`: one record per entry: `entry length u32 ‖ sealed length u32 ‖ state u8 ‖
+//!   entry bytes ‖ sealed bytes` (state 0: the sealed part is kept; 1: purged, its bytes
+//!   overwritten with zeros);
+//! - `entries.idx`: the end offset of each record in `entries.dat` (u64), so entry `i` is
+//!   found with one read;
+//! - `tree.dat`: every hash of the Merkle tree, leaves and complete subtrees, 32 bytes each, in
+//!   the order appends complete them (post-order: the storage layout of "Transparent Logs for
+//!   Skeptical Clients", R. Cox, 2019, also used by `golang.org/x/mod/sumdb/tlog`).
+//!
+//! Integers are big-endian. The files are written and synced before the sled transaction that
+//! records the log's new size (`z` in the `audit` tree); on open, anything past that size is a
+//! commit that never completed and is cut off. Nothing here costs memory per entry: sled keeps
+//! about 40 bytes in memory for every key it holds, so a log of millions of entries as sled
+//! keys would hold hundreds of megabytes.
+
+use crate::audit::merkle::Hash;
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, RwLock};
+
+const HEADER: usize = 9;
+const KEPT: u8 = 0;
+const PURGED: u8 = 1;
+
+/// A file operation that failed.
+#[derive(Debug, thiserror::Error)]
+#[error("audit files: {action} ({path}): {source}")]
+pub struct FileError {
+    pub action: &'static str,
+    pub path: PathBuf,
+    #[source]
+    pub source: std::io::Error,
+}
+
+/// An entry's canonical bytes and its sealed part (none once purged), as read back.
+pub type Stored = (Vec<u8>, Option<Vec<u8>>);
+/// The same with the entry's index.
+pub type StoredAt = (u64, Vec<u8>, Option<Vec<u8>>);
+
+/// One entry as appended: its canonical bytes and its sealed part.
+#[derive(Debug, Clone, Default)]
+pub struct AuditRecord {
+    pub entry: Vec<u8>,
+    pub sealed: Vec<u8>,
+}
+
+/// The number of hashes stored for a tree of `n` leaves: every leaf and every complete
+/// subtree (`2n − popcount(n)`).
+pub fn stored_hash_count(n: u64) -> u64 {
+    2 * n - u64::from(n.count_ones())
+}
+
+/// Where node `(level, index)` is in the post-order layout: right after the last leaf under
+/// it and the nodes that leaf completes below `level`.
+pub fn stored_hash_index(level: u8, index: u64) -> u64 {
+    let k = index + 1;
+    (k << (u32::from(level) + 1)) - u64::from(k.count_ones()) - 1 - u64::from(k.trailing_zeros())
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Lengths {
+    /// Records written (not necessarily committed).
+    count: u64,
+    /// Bytes of `entries.dat` they take.
+    bytes: u64,
+}
+
+/// The three files and what of them is committed.
+#[derive(Debug)]
+pub(crate) struct AuditFiles {
+    dir: PathBuf,
+    records: File,
+    offsets: File,
+    tree: File,
+    written: Mutex<Lengths>,
+    /// Entries whose commit completed (recorded in sled); readers see only these.
+    committed: AtomicU64,
+    /// Readers of sealed parts share it; a purge takes it alone.
+    purge: RwLock<()>,
+}
+
+fn open_file(path: &Path) -> Result<File, FileError> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(|source| FileError {
+            action: "open",
+            path: path.to_path_buf(),
+            source,
+        })
+}
+
+impl AuditFiles {
+    /// Opens (or creates) the files in `dir` without trusting their length yet: call `recover`
+    /// with the committed size.
+    pub(crate) fn open(dir: &Path) -> Result<AuditFiles, FileError> {
+        std::fs::create_dir_all(dir).map_err(|source| FileError {
+            action: "create the directory",
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        Ok(AuditFiles {
+            records: open_file(&dir.join("entries.dat"))?,
+            offsets: open_file(&dir.join("entries.idx"))?,
+            tree: open_file(&dir.join("tree.dat"))?,
+            dir: dir.to_path_buf(),
+            written: Mutex::new(Lengths::default()),
+            committed: AtomicU64::new(0),
+            purge: RwLock::new(()),
+        })
+    }
+
+    fn err(&self, action: &'static str, file: &str) -> impl FnOnce(std::io::Error) -> FileError {
+        let path = self.dir.join(file);
+        move |source| FileError {
+            action,
+            path,
+            source,
+        }
+    }
+
+    fn lengths(&self) -> std::sync::MutexGuard<'_, Lengths> {
+        match self.written.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    /// The end offset of record `i` (0 for "before the first").
+    fn end_of(&self, i: Option<u64>) -> Result<u64, FileError> {
+        let Some(i) = i else { return Ok(0) };
+        let mut b = [0u8; 8];
+        self.offsets
+            .read_exact_at(&mut b, i * 8)
+            .map_err(self.err("read an offset", "entries.idx"))?;
+        Ok(u64::from_be_bytes(b))
+    }
+
+    /// Cuts the files to the `size` entries whose commit completed (whatever lies past them was
+    /// written by a commit that did not complete) and makes that the committed size. Fails if
+    /// a file is shorter than the committed size needs: then the log has lost data.
+    pub(crate) fn recover(&self, size: u64) -> Result<(), FileError> {
+        let mut len = self.lengths();
+        let have = |f: &File, name: &str| -> Result<u64, FileError> {
+            Ok(f.metadata()
+                .map_err(self.err("read the length", name))?
+                .len())
+        };
+        let idx_len = have(&self.offsets, "entries.idx")?;
+        let short = |what: &str| FileError {
+            action: "check the committed size",
+            path: self.dir.join(what),
+            source: std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                format!(
+                    "the store records {size} entries but this file is shorter: entries are missing"
+                ),
+            ),
+        };
+        if idx_len < size * 8 {
+            return Err(short("entries.idx"));
+        }
+        let bytes = self.end_of(size.checked_sub(1))?;
+        if have(&self.records, "entries.dat")? < bytes {
+            return Err(short("entries.dat"));
+        }
+        let hashes = stored_hash_count(size) * 32;
+        if have(&self.tree, "tree.dat")? < hashes {
+            return Err(short("tree.dat"));
+        }
+        self.offsets
+            .set_len(size * 8)
+            .map_err(self.err("cut", "entries.idx"))?;
+        self.records
+            .set_len(bytes)
+            .map_err(self.err("cut", "entries.dat"))?;
+        self.tree
+            .set_len(hashes)
+            .map_err(self.err("cut", "tree.dat"))?;
+        *len = Lengths { count: size, bytes };
+        self.committed.store(size, Ordering::Release);
+        Ok(())
+    }
+
+    /// Entries whose commit completed.
+    pub(crate) fn committed(&self) -> u64 {
+        self.committed.load(Ordering::Acquire)
+    }
+
+    /// Marks entries below `size` as committed (their sled transaction is durable).
+    pub(crate) fn set_committed(&self, size: u64) {
+        self.committed.store(size, Ordering::Release);
+    }
+
+    /// Appends records and tree hashes after what is written, and syncs the three files. The
+    /// caller commits the new size afterwards. On failure nothing counts as written (the files
+    /// are cut back where possible; `recover` cuts them at the next start in any case).
+    pub(crate) fn append(
+        &self,
+        first: u64,
+        records: &[AuditRecord],
+        hashes: &[Hash],
+    ) -> Result<u64, FileError> {
+        let mut len = self.lengths();
+        if first != len.count {
+            return Err(FileError {
+                action: "append",
+                path: self.dir.join("entries.dat"),
+                source: std::io::Error::other(format!(
+                    "entries prepared from index {first}, but the files hold {}",
+                    len.count
+                )),
+            });
+        }
+        if stored_hash_count(first) + hashes.len() as u64
+            != stored_hash_count(first + records.len() as u64)
+        {
+            return Err(FileError {
+                action: "append",
+                path: self.dir.join("tree.dat"),
+                source: std::io::Error::other("tree hashes do not match the entries"),
+            });
+        }
+        let before = *len;
+        let mut data = Vec::with_capacity(
+            records
+                .iter()
+                .map(|r| HEADER + r.entry.len() + r.sealed.len())
+                .sum(),
+        );
+        let mut ends = Vec::with_capacity(records.len() * 8);
+        for r in records {
+            data.extend_from_slice(&(r.entry.len() as u32).to_be_bytes());
+            data.extend_from_slice(&(r.sealed.len() as u32).to_be_bytes());
+            data.push(KEPT);
+            data.extend_from_slice(&r.entry);
+            data.extend_from_slice(&r.sealed);
+            ends.extend_from_slice(&(before.bytes + data.len() as u64).to_be_bytes());
+        }
+        let tree: Vec<u8> = hashes.iter().flatten().copied().collect();
+        let result = (|| {
+            self.records
+                .write_all_at(&data, before.bytes)
+                .map_err(self.err("append", "entries.dat"))?;
+            self.offsets
+                .write_all_at(&ends, before.count * 8)
+                .map_err(self.err("append", "entries.idx"))?;
+            self.tree
+                .write_all_at(&tree, stored_hash_count(before.count) * 32)
+                .map_err(self.err("append", "tree.dat"))?;
+            self.records
+                .sync_data()
+                .map_err(self.err("sync", "entries.dat"))?;
+            self.offsets
+                .sync_data()
+                .map_err(self.err("sync", "entries.idx"))?;
+            self.tree.sync_data().map_err(self.err("sync", "tree.dat"))
+        })();
+        if let Err(e) = result {
+            let _ = self.records.set_len(before.bytes);
+            let _ = self.offsets.set_len(before.count * 8);
+            let _ = self.tree.set_len(stored_hash_count(before.count) * 32);
+            return Err(e);
+        }
+        len.count += records.len() as u64;
+        len.bytes += data.len() as u64;
+        Ok(len.count)
+    }
+
+    /// Hash number `pos` of the tree file, if its entries are committed.
+    pub(crate) fn hash(&self, pos: u64) -> Result<Option<Hash>, FileError> {
+        if pos >= stored_hash_count(self.committed()) {
+            return Ok(None);
+        }
+        let mut h = [0u8; 32];
+        self.tree
+            .read_exact_at(&mut h, pos * 32)
+            .map_err(self.err("read a hash", "tree.dat"))?;
+        Ok(Some(h))
+    }
+
+    /// The byte range of record `i` in `entries.dat`.
+    fn span(&self, i: u64) -> Result<(u64, u64), FileError> {
+        let start = self.end_of(i.checked_sub(1))?;
+        Ok((start, self.end_of(Some(i))?))
+    }
+
+    /// Entries `[from, to)` (clamped to the committed ones), in one read:
+    /// `(index, entry bytes, sealed bytes unless purged)`.
+    pub(crate) fn read_range(&self, from: u64, to: u64) -> Result<Vec<StoredAt>, FileError> {
+        let to = to.min(self.committed());
+        if from >= to {
+            return Ok(Vec::new());
+        }
+        let n = (to - from) as usize;
+        let mut ends = vec![0u8; n * 8];
+        self.offsets
+            .read_exact_at(&mut ends, from * 8)
+            .map_err(self.err("read offsets", "entries.idx"))?;
+        let start = self.end_of(from.checked_sub(1))?;
+        let end = u64::from_be_bytes(ends[(n - 1) * 8..].try_into().unwrap_or_default());
+        let mut data = vec![0u8; end.saturating_sub(start) as usize];
+        {
+            let _shared = self.purge.read();
+            self.records
+                .read_exact_at(&mut data, start)
+                .map_err(self.err("read entries", "entries.dat"))?;
+        }
+        let mut out = Vec::with_capacity(n);
+        let mut at = 0usize;
+        for (k, e) in ends.chunks_exact(8).enumerate() {
+            let e = (u64::from_be_bytes(e.try_into().unwrap_or_default()) - start) as usize;
+            let record = data
+                .get(at..e)
+                .ok_or_else(|| self.damaged(from + k as u64))?;
+            let (entry, sealed) = split(record).ok_or_else(|| self.damaged(from + k as u64))?;
+            out.push((from + k as u64, entry.to_vec(), sealed.map(<[u8]>::to_vec)));
+            at = e;
+        }
+        Ok(out)
+    }
+
+    fn damaged(&self, index: u64) -> FileError {
+        FileError {
+            action: "read an entry",
+            path: self.dir.join("entries.dat"),
+            source: std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("record {index} is damaged (its lengths do not fit)"),
+            ),
+        }
+    }
+
+    /// Entry `i` and its sealed part (unless purged), if committed.
+    pub(crate) fn read(&self, i: u64) -> Result<Option<Stored>, FileError> {
+        Ok(self
+            .read_range(i, i.saturating_add(1))?
+            .pop()
+            .map(|(_, e, s)| (e, s)))
+    }
+
+    /// Overwrites the sealed part of entry `i` with zeros and marks it purged; synced when it
+    /// returns. False if it was already purged or is not committed.
+    pub(crate) fn purge(&self, i: u64) -> Result<bool, FileError> {
+        if i >= self.committed() {
+            return Ok(false);
+        }
+        let _alone = match self.purge.write() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        let (start, end) = self.span(i)?;
+        let mut header = [0u8; HEADER];
+        self.records
+            .read_exact_at(&mut header, start)
+            .map_err(self.err("read an entry", "entries.dat"))?;
+        if header[8] == PURGED {
+            return Ok(false);
+        }
+        let entry_len = u64::from(u32::from_be_bytes(
+            header[..4].try_into().unwrap_or_default(),
+        ));
+        let sealed_at = start + HEADER as u64 + entry_len;
+        let zeros = vec![0u8; end.saturating_sub(sealed_at) as usize];
+        self.records
+            .write_all_at(&zeros, sealed_at)
+            .map_err(self.err("purge", "entries.dat"))?;
+        self.records
+            .write_all_at(&[PURGED], start + 8)
+            .map_err(self.err("purge", "entries.dat"))?;
+        self.records
+            .sync_data()
+            .map_err(self.err("sync", "entries.dat"))?;
+        Ok(true)
+    }
+
+    /// Where entry `i`'s bytes are: the file and their byte range (for tamper tests and
+    /// offline tools).
+    pub(crate) fn entry_location(&self, i: u64) -> Result<(PathBuf, u64, u64), FileError> {
+        let (start, _) = self.span(i)?;
+        let mut header = [0u8; 4];
+        self.records
+            .read_exact_at(&mut header, start)
+            .map_err(self.err("read an entry", "entries.dat"))?;
+        let len = u64::from(u32::from_be_bytes(header));
+        Ok((self.dir.join("entries.dat"), start + HEADER as u64, len))
+    }
+}
+
+/// A record's entry bytes and sealed part (none when purged).
+fn split(record: &[u8]) -> Option<(&[u8], Option<&[u8]>)> {
+    let entry_len = u32::from_be_bytes(record.get(..4)?.try_into().ok()?) as usize;
+    let sealed_len = u32::from_be_bytes(record.get(4..8)?.try_into().ok()?) as usize;
+    let state = *record.get(8)?;
+    let entry = record.get(HEADER..HEADER + entry_len)?;
+    let sealed = record.get(HEADER + entry_len..HEADER + entry_len + sealed_len)?;
+    if HEADER + entry_len + sealed_len != record.len() {
+        return None;
+    }
+    Some((entry, (state == KEPT).then_some(sealed)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn post_order_positions_follow_the_append_order() {
+        // Appending leaves one by one with their completed subtrees, as the frontier does.
+        let mut pos = 0u64;
+        let mut edge: Vec<u8> = Vec::new();
+        for n in 0..1000u64 {
+            assert_eq!(stored_hash_index(0, n), pos, "leaf {n}");
+            pos += 1;
+            edge.push(0);
+            let mut index = n;
+            while edge.len() >= 2 && edge[edge.len() - 1] == edge[edge.len() - 2] {
+                let level = edge.pop().unwrap_or_default() + 1;
+                edge.pop();
+                edge.push(level);
+                index >>= 1;
+                assert_eq!(
+                    stored_hash_index(level, index),
+                    pos,
+                    "node ({level}, {index})"
+                );
+                pos += 1;
+            }
+            assert_eq!(stored_hash_count(n + 1), pos);
+        }
+    }
+
+    fn records(from: u64, n: u64) -> (Vec<AuditRecord>, Vec<Hash>) {
+        let recs: Vec<AuditRecord> = (from..from + n)
+            .map(|i| AuditRecord {
+                entry: format!("{{\"index\":{i}}}").into_bytes(),
+                sealed: format!("{{\"salt\":\"{i}\"}}").into_bytes(),
+            })
+            .collect();
+        let hashes =
+            vec![[7u8; 32]; (stored_hash_count(from + n) - stored_hash_count(from)) as usize];
+        (recs, hashes)
+    }
+
+    #[test]
+    fn appends_read_back_and_an_uncommitted_tail_is_cut_on_recovery() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = AuditFiles::open(dir.path()).unwrap();
+        files.recover(0).unwrap();
+        let (r, h) = records(0, 5);
+        assert_eq!(files.append(0, &r, &h).unwrap(), 5);
+        // Not committed yet: invisible.
+        assert!(files.read(0).unwrap().is_none());
+        files.set_committed(5);
+        let (entry, sealed) = files.read(3).unwrap().unwrap();
+        assert_eq!(entry, b"{\"index\":3}");
+        assert_eq!(sealed.unwrap(), b"{\"salt\":\"3\"}");
+        // A commit that never completed.
+        let (r, h) = records(5, 3);
+        files.append(5, &r, &h).unwrap();
+        // A wrong position is refused.
+        assert!(files.append(4, &r, &h).is_err());
+        drop(files);
+        let files = AuditFiles::open(dir.path()).unwrap();
+        files.recover(5).unwrap();
+        assert_eq!(files.committed(), 5);
+        assert_eq!(files.read_range(0, 100).unwrap().len(), 5);
+        let (r, h) = records(5, 2);
+        assert_eq!(files.append(5, &r, &h).unwrap(), 7);
+        files.set_committed(7);
+        assert_eq!(files.read(6).unwrap().unwrap().0, b"{\"index\":6}");
+        // Recovering to more than the files hold is an error, not a guess.
+        drop(files);
+        let files = AuditFiles::open(dir.path()).unwrap();
+        let e = files.recover(9).unwrap_err();
+        assert!(e.to_string().contains("entries are missing"), "{e}");
+    }
+
+    #[test]
+    fn a_purge_zeroes_the_sealed_part_and_keeps_the_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = AuditFiles::open(dir.path()).unwrap();
+        files.recover(0).unwrap();
+        let (r, h) = records(0, 3);
+        files.append(0, &r, &h).unwrap();
+        files.set_committed(3);
+        assert!(files.purge(1).unwrap());
+        assert!(!files.purge(1).unwrap());
+        let (entry, sealed) = files.read(1).unwrap().unwrap();
+        assert_eq!(entry, b"{\"index\":1}");
+        assert!(sealed.is_none());
+        assert!(files.read(2).unwrap().unwrap().1.is_some());
+        let raw = std::fs::read(dir.path().join("entries.dat")).unwrap();
+        assert!(!raw.windows(10).any(|w| w == b"\"salt\":\"1\""));
+    }
+}
