@@ -7,11 +7,12 @@
 //! index below which they are written.
 //!
 //! Look-ups (by subject, member and exchange id) are hashed into buckets so that they cost
-//! sled keys per bucket, not per entry: `kind ‖ bucket u16 ‖ first index u64` → up to
-//! `CHUNK` postings `(value hash u64, index u64)`, ascending by index; the indexer appends to
-//! a bucket's last chunk and starts a new one when it is full. A value's entries are found by
-//! reading its bucket's chunks and keeping the postings with its hash (the query checks each
-//! entry found against the criterion itself). Integers are big-endian.
+//! sled keys per bucket, not per entry: `kind ‖ epoch u32 ‖ bucket u16 ‖ first index u64` → up
+//! to `CHUNK` postings `(value hash u64, index u64)`, ascending by index (an epoch is 2^18
+//! entries); the indexer appends to a bucket's last chunk and starts a new one when it is full.
+//! A value's entries are found by reading its bucket's chunks in each epoch and keeping the
+//! postings with its hash (the query checks each entry found against the criterion itself).
+//! Integers are big-endian.
 
 use super::audit_files::{AuditFiles, AuditRecord, FileError, Stored, StoredAt, stored_hash_index};
 use super::{Store, StoreError, sled_err};
@@ -22,6 +23,8 @@ use sha2::{Digest, Sha256};
 const CHUNK: usize = 64;
 /// Buckets per kind of look-up (a power of two).
 const BUCKETS: u64 = 4096;
+/// Entries per epoch of look-ups (2^18).
+const EPOCH_BITS: u32 = 18;
 const SIZE_KEY: &[u8] = b"z";
 
 pub(crate) fn checkpoint_key(size: u64) -> [u8; 9] {
@@ -81,16 +84,26 @@ pub(crate) fn value_hash(lookup: Lookup, value: &str) -> u64 {
     u64::from_be_bytes(d[..8].try_into().unwrap_or_default())
 }
 
-fn bucket_prefix(lookup: Lookup, hash: u64) -> [u8; 3] {
-    let bucket = (hash >> 52) as u16 & (BUCKETS as u16 - 1);
-    let b = bucket.to_be_bytes();
-    [lookup.kind(), b[0], b[1]]
+/// The epoch of an index: look-ups are grouped by epoch first, so that the chunks the indexer
+/// appends to are all in one region of the tree (a working set of a few megabytes, whatever the
+/// size of the log) and not spread over every bucket's history.
+fn epoch(index: u64) -> u32 {
+    (index >> EPOCH_BITS) as u32
 }
 
-fn chunk_key(prefix: &[u8; 3], first: u64) -> [u8; 11] {
-    let mut k = [0u8; 11];
-    k[..3].copy_from_slice(prefix);
-    k[3..].copy_from_slice(&first.to_be_bytes());
+fn bucket_prefix(lookup: Lookup, hash: u64, epoch: u32) -> [u8; 7] {
+    let bucket = (hash >> 52) as u16 & (BUCKETS as u16 - 1);
+    let mut p = [0u8; 7];
+    p[0] = lookup.kind();
+    p[1..5].copy_from_slice(&epoch.to_be_bytes());
+    p[5..].copy_from_slice(&bucket.to_be_bytes());
+    p
+}
+
+fn chunk_key(prefix: &[u8; 7], first: u64) -> [u8; 15] {
+    let mut k = [0u8; 15];
+    k[..7].copy_from_slice(prefix);
+    k[7..].copy_from_slice(&first.to_be_bytes());
     k
 }
 
@@ -231,7 +244,7 @@ impl Store {
         let found = self.audit_files.purge(index)?;
         if let Some(s) = subject {
             let hash = value_hash(Lookup::Subject, s);
-            let prefix = bucket_prefix(Lookup::Subject, hash);
+            let prefix = bucket_prefix(Lookup::Subject, hash, epoch(index));
             if let Some(Ok((k, v))) = self
                 .audit_side
                 .range(chunk_key(&prefix, 0)..=chunk_key(&prefix, index))
@@ -260,31 +273,38 @@ impl Store {
         from: u64,
     ) -> impl Iterator<Item = Result<u64, StoreError>> + use<> {
         let hash = value_hash(lookup, value);
-        let prefix = bucket_prefix(lookup, hash);
-        // The chunk that starts last at or before `from` may hold indexes from `from` on.
-        let start = match self
-            .audit_side
-            .range(chunk_key(&prefix, 0)..=chunk_key(&prefix, from))
+        let side = self.audit_side.clone();
+        // The chunk that starts last at or before `from` may hold indexes from `from` on; the
+        // later epochs are read whole.
+        let first = bucket_prefix(lookup, hash, epoch(from));
+        let start = match side
+            .range(chunk_key(&first, 0)..=chunk_key(&first, from))
             .next_back()
         {
             Some(Ok((k, _))) => tail_index(&k),
             _ => from,
         };
-        self.audit_side
-            .range(chunk_key(&prefix, start)..=chunk_key(&prefix, u64::MAX))
-            .flat_map(move |r| {
-                let found: Vec<Result<u64, StoreError>> = match r {
-                    Ok((_, v)) => postings(&v)
-                        .filter(|(h, i)| *h == hash && *i >= from)
-                        .map(|(_, i)| Ok(i))
-                        .collect(),
-                    Err(e) => vec![Err(StoreError::Sled {
-                        action: "read an audit look-up",
-                        source: e,
-                    })],
-                };
-                found
-            })
+        // Look-ups are written below the indexer's mark, itself below the log's size.
+        let mark = self.audit_indexed().unwrap_or(0);
+        let last = epoch(self.audit_files.committed().max(mark));
+        (epoch(from)..=last).flat_map(move |e| {
+            let prefix = bucket_prefix(lookup, hash, e);
+            let lo = if e == epoch(from) { start } else { 0 };
+            side.range(chunk_key(&prefix, lo)..=chunk_key(&prefix, u64::MAX))
+                .flat_map(move |r| {
+                    let found: Vec<Result<u64, StoreError>> = match r {
+                        Ok((_, v)) => postings(&v)
+                            .filter(|(h, i)| *h == hash && *i >= from)
+                            .map(|(_, i)| Ok(i))
+                            .collect(),
+                        Err(e) => vec![Err(StoreError::Sled {
+                            action: "read an audit look-up",
+                            source: e,
+                        })],
+                    };
+                    found
+                })
+        })
     }
 
     /// Entries below this index have their look-ups written.
@@ -305,12 +325,12 @@ impl Store {
         lookups: Vec<(Lookup, String, u64)>,
         upto: u64,
     ) -> Result<(), StoreError> {
-        let mut by_bucket: std::collections::BTreeMap<[u8; 3], Vec<(u64, u64)>> =
+        let mut by_bucket: std::collections::BTreeMap<[u8; 7], Vec<(u64, u64)>> =
             std::collections::BTreeMap::new();
         for (l, value, index) in lookups {
             let hash = value_hash(l, &value);
             by_bucket
-                .entry(bucket_prefix(l, hash))
+                .entry(bucket_prefix(l, hash, epoch(index)))
                 .or_default()
                 .push((hash, index));
         }
@@ -478,6 +498,27 @@ mod tests {
         // Far fewer keys than postings.
         let keys = store.audit_side.len();
         assert!(keys < 700, "{keys} keys for {next} entries");
+    }
+
+    #[test]
+    fn look_ups_cross_epochs() {
+        let (_dir, store) = store();
+        let at = 1u64 << EPOCH_BITS;
+        let indexes: Vec<u64> = (at - 70..at + 70).chain([3 * at + 5]).collect();
+        let l = indexes
+            .iter()
+            .map(|i| (Lookup::Member, "000.00.00.G12".to_string(), *i))
+            .collect();
+        store.put_audit_lookups(l, 3 * at + 6).unwrap();
+        assert_eq!(found(&store, Lookup::Member, "000.00.00.G12", 0), indexes);
+        assert_eq!(
+            found(&store, Lookup::Member, "000.00.00.G12", at - 1),
+            indexes[69..].to_vec()
+        );
+        assert_eq!(
+            found(&store, Lookup::Member, "000.00.00.G12", at + 70),
+            vec![3 * at + 5]
+        );
     }
 
     #[test]
