@@ -26,6 +26,10 @@ const BUCKETS: u64 = 4096;
 /// Entries per epoch of look-ups (2^18).
 const EPOCH_BITS: u32 = 18;
 const SIZE_KEY: &[u8] = b"z";
+/// A key of the `audit` tree and its u64 value, for the commit's transaction.
+pub(super) type SizeWrite = (&'static [u8], [u8; 8]);
+/// The size the index and tree files were last synced to.
+const SYNCED_KEY: &[u8] = b"y";
 
 pub(crate) fn checkpoint_key(size: u64) -> [u8; 9] {
     let mut k = [b'c'; 9];
@@ -146,14 +150,26 @@ impl Store {
                     .into(),
             ));
         }
-        let size = audit
-            .get(SIZE_KEY)
-            .map_err(sled_err("read the audit log's size"))?
-            .map(|v| tail_index(&v))
-            .unwrap_or(0);
+        let (size, synced) = Store::audit_sizes(audit)?;
         let files = AuditFiles::open(&dir.join("audit"))?;
-        files.recover(size)?;
+        files.recover(size, synced)?;
+        // Rebuilt and synced to `size` (if this write is lost, the next start rebuilds again).
+        audit
+            .insert(SYNCED_KEY, &size.to_be_bytes())
+            .map_err(sled_err("record the audit files' sync"))?;
         Ok(files)
+    }
+
+    /// The committed size and the size the derived files were synced to.
+    fn audit_sizes(audit: &sled::Tree) -> Result<(u64, u64), StoreError> {
+        let read = |k: &[u8]| -> Result<u64, StoreError> {
+            Ok(audit
+                .get(k)
+                .map_err(sled_err("read the audit log's size"))?
+                .map(|v| tail_index(&v))
+                .unwrap_or(0))
+        };
+        Ok((read(SIZE_KEY)?, read(SYNCED_KEY)?))
     }
 
     /// The number of entries in the log (one past the last index).
@@ -164,27 +180,23 @@ impl Store {
     /// Reads the log's size from sled again and cuts the files to it: after a commit whose
     /// outcome is unknown (its transaction may or may not have been applied).
     pub fn audit_reload(&self) -> Result<u64, StoreError> {
-        let size = self
-            .audit
-            .get(SIZE_KEY)
-            .map_err(sled_err("read the audit log's size"))?
-            .map(|v| tail_index(&v))
-            .unwrap_or(0);
-        self.audit_files.recover(size)?;
+        let (size, synced) = Store::audit_sizes(&self.audit)?;
+        self.audit_files.recover(size, synced)?;
         Ok(size)
     }
 
-    /// Writes the log's part of a commit to its files and syncs them; the caller then commits
-    /// the size (`audit_size_write`) and calls `audit_committed`.
-    pub(super) fn audit_append(&self, w: &AuditWrites) -> Result<(), StoreError> {
-        if !w.records.is_empty() {
-            self.audit_files.append(w.first, &w.records, &w.hashes)?;
+    /// Writes the log's part of a commit to its files and syncs what must be; the caller then
+    /// writes `audit_size_writes` in its transaction and calls `audit_committed` once durable.
+    pub(super) fn audit_append(&self, w: &AuditWrites) -> Result<Vec<SizeWrite>, StoreError> {
+        if w.records.is_empty() {
+            return Ok(Vec::new());
         }
-        Ok(())
-    }
-
-    pub(super) fn audit_size_key() -> &'static [u8] {
-        SIZE_KEY
+        let synced = self.audit_files.append(w.first, &w.records, &w.hashes)?;
+        let mut out = vec![(SIZE_KEY, w.end().to_be_bytes())];
+        if let Some(y) = synced {
+            out.push((SYNCED_KEY, y.to_be_bytes()));
+        }
+        Ok(out)
     }
 
     /// Makes appended entries visible once the size that records them is durable.
@@ -406,9 +418,12 @@ impl Store {
     /// Applies audit writes outside a group commit (the log's own tests and tools): appends,
     /// then records the new size durably.
     pub fn apply_audit_writes(&self, w: &AuditWrites) -> Result<(), StoreError> {
-        self.audit_append(w)?;
+        let mut batch = sled::Batch::default();
+        for (k, v) in self.audit_append(w)? {
+            batch.insert(k, &v);
+        }
         self.audit
-            .insert(SIZE_KEY, &w.end().to_be_bytes())
+            .apply_batch(batch)
             .map_err(sled_err("append to the audit log"))?;
         self.flush()?;
         self.audit_committed(w);
@@ -436,7 +451,7 @@ impl Store {
             .clear()
             .map_err(sled_err("erase the audit log"))?;
         self.flush()?;
-        self.audit_files.recover(0)?;
+        self.audit_files.recover(0, 0)?;
         Ok(())
     }
 }

@@ -9,13 +9,16 @@
 //!   the order appends complete them (post-order: the storage layout of "Transparent Logs for
 //!   Skeptical Clients", R. Cox, 2019, also used by `golang.org/x/mod/sumdb/tlog`).
 //!
-//! Integers are big-endian. The files are written and synced before the sled transaction that
-//! records the log's new size (`z` in the `audit` tree); on open, anything past that size is a
-//! commit that never completed and is cut off. Nothing here costs memory per entry: sled keeps
+//! Integers are big-endian. The files are written, and `entries.dat` synced, before the sled
+//! transaction that records the log's new size (`z` in the `audit` tree); on open, anything
+//! past that size is a commit that never completed and is cut off. The index and the tree are
+//! derived from `entries.dat`: they are synced every `DERIVED_SYNC_EVERY` entries (the size
+//! they are synced to, `y`, moves in the same transaction), and on open their part past `y` is
+//! rebuilt from the entries, so a commit costs one file sync, not three. Nothing here costs memory per entry: sled keeps
 //! about 40 bytes in memory for every key it holds, so a log of millions of entries as sled
 //! keys would hold hundreds of megabytes.
 
-use crate::audit::merkle::Hash;
+use crate::audit::merkle::{Frontier, Hash, MerkleError, Nodes, leaf_hash};
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -23,6 +26,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, RwLock};
 
 const HEADER: usize = 9;
+/// The index and the tree are synced at least this often (entries); what lies past the last
+/// sync is rebuilt from `entries.dat` on open.
+pub(crate) const DERIVED_SYNC_EVERY: u64 = 4096;
 const KEPT: u8 = 0;
 const PURGED: u8 = 1;
 
@@ -67,6 +73,22 @@ struct Lengths {
     count: u64,
     /// Bytes of `entries.dat` they take.
     bytes: u64,
+    /// Records whose index and tree hashes are synced.
+    derived: u64,
+}
+
+/// The tree file read raw, below what is committed (for recovery).
+struct RawTree<'a>(&'a AuditFiles);
+
+impl Nodes for RawTree<'_> {
+    fn node(&self, level: u8, index: u64) -> Result<Hash, MerkleError> {
+        let mut h = [0u8; 32];
+        self.0
+            .tree
+            .read_exact_at(&mut h, stored_hash_index(level, index) * 32)
+            .map_err(|e| MerkleError::Store(e.to_string()))?;
+        Ok(h)
+    }
 }
 
 /// The three files and what of them is committed.
@@ -144,47 +166,100 @@ impl AuditFiles {
     }
 
     /// Cuts the files to the `size` entries whose commit completed (whatever lies past them was
-    /// written by a commit that did not complete) and makes that the committed size. Fails if
-    /// a file is shorter than the committed size needs: then the log has lost data.
-    pub(crate) fn recover(&self, size: u64) -> Result<(), FileError> {
+    /// written by a commit that did not complete), rebuilds the index and the tree past
+    /// `synced` (the size they were last synced to) from `entries.dat`, syncs them, and makes
+    /// `size` the committed size. Fails if a file is shorter than the committed size needs:
+    /// then the log has lost data.
+    pub(crate) fn recover(&self, size: u64, synced: u64) -> Result<(), FileError> {
         let mut len = self.lengths();
+        let synced = synced.min(size);
         let have = |f: &File, name: &str| -> Result<u64, FileError> {
             Ok(f.metadata()
                 .map_err(self.err("read the length", name))?
                 .len())
         };
-        let idx_len = have(&self.offsets, "entries.idx")?;
-        let short = |what: &str| FileError {
+        let short = |what: &str, n: u64| FileError {
             action: "check the committed size",
             path: self.dir.join(what),
             source: std::io::Error::new(
                 std::io::ErrorKind::UnexpectedEof,
                 format!(
-                    "the store records {size} entries but this file is shorter: entries are missing"
+                    "the store records {n} entries but this file is shorter: entries are missing"
                 ),
             ),
         };
-        if idx_len < size * 8 {
-            return Err(short("entries.idx"));
+        if have(&self.offsets, "entries.idx")? < synced * 8 {
+            return Err(short("entries.idx", synced));
         }
-        let bytes = self.end_of(size.checked_sub(1))?;
-        if have(&self.records, "entries.dat")? < bytes {
-            return Err(short("entries.dat"));
+        if have(&self.tree, "tree.dat")? < stored_hash_count(synced) * 32 {
+            return Err(short("tree.dat", synced));
         }
-        let hashes = stored_hash_count(size) * 32;
-        if have(&self.tree, "tree.dat")? < hashes {
-            return Err(short("tree.dat"));
+        // Walk the records past the synced point: their lengths give the index, their bytes
+        // the leaves.
+        let file_len = have(&self.records, "entries.dat")?;
+        let mut at = self.end_of(synced.checked_sub(1))?;
+        let mut ends = Vec::with_capacity(((size - synced) * 8) as usize);
+        let mut frontier = Frontier::load(&RawTree(self), synced).map_err(|e| FileError {
+            action: "read the tree",
+            path: self.dir.join("tree.dat"),
+            source: std::io::Error::other(e.to_string()),
+        })?;
+        let mut hashes: Vec<u8> = Vec::new();
+        for _ in synced..size {
+            let mut header = [0u8; HEADER];
+            if at + HEADER as u64 > file_len {
+                return Err(short("entries.dat", size));
+            }
+            self.records
+                .read_exact_at(&mut header, at)
+                .map_err(self.err("read an entry", "entries.dat"))?;
+            let entry_len = u64::from(u32::from_be_bytes(
+                header[..4].try_into().unwrap_or_default(),
+            ));
+            let sealed_len = u64::from(u32::from_be_bytes(
+                header[4..8].try_into().unwrap_or_default(),
+            ));
+            let end = at + HEADER as u64 + entry_len + sealed_len;
+            if end > file_len {
+                return Err(short("entries.dat", size));
+            }
+            let mut entry = vec![0u8; entry_len as usize];
+            self.records
+                .read_exact_at(&mut entry, at + HEADER as u64)
+                .map_err(self.err("read an entry", "entries.dat"))?;
+            frontier.push(leaf_hash(&entry), |_, _, h| hashes.extend_from_slice(h));
+            ends.extend_from_slice(&end.to_be_bytes());
+            at = end;
         }
+        self.offsets
+            .write_all_at(&ends, synced * 8)
+            .map_err(self.err("rebuild", "entries.idx"))?;
+        self.tree
+            .write_all_at(&hashes, stored_hash_count(synced) * 32)
+            .map_err(self.err("rebuild", "tree.dat"))?;
         self.offsets
             .set_len(size * 8)
             .map_err(self.err("cut", "entries.idx"))?;
         self.records
-            .set_len(bytes)
+            .set_len(at)
             .map_err(self.err("cut", "entries.dat"))?;
         self.tree
-            .set_len(hashes)
+            .set_len(stored_hash_count(size) * 32)
             .map_err(self.err("cut", "tree.dat"))?;
-        *len = Lengths { count: size, bytes };
+        self.offsets
+            .sync_data()
+            .map_err(self.err("sync", "entries.idx"))?;
+        self.tree
+            .sync_data()
+            .map_err(self.err("sync", "tree.dat"))?;
+        self.records
+            .sync_data()
+            .map_err(self.err("sync", "entries.dat"))?;
+        *len = Lengths {
+            count: size,
+            bytes: at,
+            derived: size,
+        };
         self.committed.store(size, Ordering::Release);
         Ok(())
     }
@@ -199,15 +274,17 @@ impl AuditFiles {
         self.committed.store(size, Ordering::Release);
     }
 
-    /// Appends records and tree hashes after what is written, and syncs the three files. The
-    /// caller commits the new size afterwards. On failure nothing counts as written (the files
-    /// are cut back where possible; `recover` cuts them at the next start in any case).
+    /// Appends records and tree hashes after what is written and syncs `entries.dat` (and the
+    /// index and the tree when `DERIVED_SYNC_EVERY` entries went by since their last sync:
+    /// then returns the size they are synced to, for the caller to record with the new size).
+    /// The caller commits the new size afterwards. On failure nothing counts as written (the
+    /// files are cut back where possible; `recover` cuts them at the next start in any case).
     pub(crate) fn append(
         &self,
         first: u64,
         records: &[AuditRecord],
         hashes: &[Hash],
-    ) -> Result<u64, FileError> {
+    ) -> Result<Option<u64>, FileError> {
         let mut len = self.lengths();
         if first != len.count {
             return Err(FileError {
@@ -245,6 +322,7 @@ impl AuditFiles {
             ends.extend_from_slice(&(before.bytes + data.len() as u64).to_be_bytes());
         }
         let tree: Vec<u8> = hashes.iter().flatten().copied().collect();
+        let after = before.count + records.len() as u64;
         let result = (|| {
             self.records
                 .write_all_at(&data, before.bytes)
@@ -258,20 +336,32 @@ impl AuditFiles {
             self.records
                 .sync_data()
                 .map_err(self.err("sync", "entries.dat"))?;
+            if after - before.derived < DERIVED_SYNC_EVERY {
+                return Ok(None);
+            }
             self.offsets
                 .sync_data()
                 .map_err(self.err("sync", "entries.idx"))?;
-            self.tree.sync_data().map_err(self.err("sync", "tree.dat"))
+            self.tree
+                .sync_data()
+                .map_err(self.err("sync", "tree.dat"))?;
+            Ok(Some(after))
         })();
-        if let Err(e) = result {
-            let _ = self.records.set_len(before.bytes);
-            let _ = self.offsets.set_len(before.count * 8);
-            let _ = self.tree.set_len(stored_hash_count(before.count) * 32);
-            return Err(e);
-        }
-        len.count += records.len() as u64;
+        let synced = match result {
+            Ok(s) => s,
+            Err(e) => {
+                let _ = self.records.set_len(before.bytes);
+                let _ = self.offsets.set_len(before.count * 8);
+                let _ = self.tree.set_len(stored_hash_count(before.count) * 32);
+                return Err(e);
+            }
+        };
+        len.count = after;
         len.bytes += data.len() as u64;
-        Ok(len.count)
+        if let Some(s) = synced {
+            len.derived = s;
+        }
+        Ok(synced)
     }
 
     /// Hash number `pos` of the tree file, if its entries are committed.
@@ -453,9 +543,9 @@ mod tests {
     fn appends_read_back_and_an_uncommitted_tail_is_cut_on_recovery() {
         let dir = tempfile::tempdir().unwrap();
         let files = AuditFiles::open(dir.path()).unwrap();
-        files.recover(0).unwrap();
+        files.recover(0, 0).unwrap();
         let (r, h) = records(0, 5);
-        assert_eq!(files.append(0, &r, &h).unwrap(), 5);
+        assert_eq!(files.append(0, &r, &h).unwrap(), None);
         // Not committed yet: invisible.
         assert!(files.read(0).unwrap().is_none());
         files.set_committed(5);
@@ -469,17 +559,17 @@ mod tests {
         assert!(files.append(4, &r, &h).is_err());
         drop(files);
         let files = AuditFiles::open(dir.path()).unwrap();
-        files.recover(5).unwrap();
+        files.recover(5, 0).unwrap();
         assert_eq!(files.committed(), 5);
         assert_eq!(files.read_range(0, 100).unwrap().len(), 5);
         let (r, h) = records(5, 2);
-        assert_eq!(files.append(5, &r, &h).unwrap(), 7);
+        assert_eq!(files.append(5, &r, &h).unwrap(), None);
         files.set_committed(7);
         assert_eq!(files.read(6).unwrap().unwrap().0, b"{\"index\":6}");
         // Recovering to more than the files hold is an error, not a guess.
         drop(files);
         let files = AuditFiles::open(dir.path()).unwrap();
-        let e = files.recover(9).unwrap_err();
+        let e = files.recover(9, 0).unwrap_err();
         assert!(e.to_string().contains("entries are missing"), "{e}");
     }
 
@@ -487,7 +577,7 @@ mod tests {
     fn a_purge_zeroes_the_sealed_part_and_keeps_the_entry() {
         let dir = tempfile::tempdir().unwrap();
         let files = AuditFiles::open(dir.path()).unwrap();
-        files.recover(0).unwrap();
+        files.recover(0, 0).unwrap();
         let (r, h) = records(0, 3);
         files.append(0, &r, &h).unwrap();
         files.set_committed(3);
@@ -499,5 +589,59 @@ mod tests {
         assert!(files.read(2).unwrap().unwrap().1.is_some());
         let raw = std::fs::read(dir.path().join("entries.dat")).unwrap();
         assert!(!raw.windows(10).any(|w| w == b"\"salt\":\"1\""));
+    }
+
+    #[test]
+    fn the_index_and_tree_past_their_last_sync_are_rebuilt_from_the_entries() {
+        use crate::audit::merkle::{MemoryTree, root};
+        let dir = tempfile::tempdir().unwrap();
+        let files = AuditFiles::open(dir.path()).unwrap();
+        files.recover(0, 0).unwrap();
+        let mut tree = MemoryTree::default();
+        let mut frontier = Frontier::default();
+        let mut synced = Vec::new();
+        let mut next = 0u64;
+        for n in [4100u64, 300] {
+            let mut recs = Vec::new();
+            let mut hashes = Vec::new();
+            for i in next..next + n {
+                let entry = format!("{{\"index\":{i}}}").into_bytes();
+                tree.push(&entry);
+                frontier.push(leaf_hash(&entry), |_, _, h| hashes.push(*h));
+                recs.push(AuditRecord {
+                    entry,
+                    sealed: b"{}".to_vec(),
+                });
+            }
+            synced.push(files.append(next, &recs, &hashes).unwrap());
+            next += n;
+        }
+        // Synced with the first append (4,100 entries since the last sync), not the second.
+        assert_eq!(synced, vec![Some(4100), None]);
+        drop(files);
+        // What was not synced is lost (the worst a crash can do to it): cut and garbled.
+        let idx = OpenOptions::new()
+            .write(true)
+            .open(dir.path().join("entries.idx"))
+            .unwrap();
+        idx.set_len(4100 * 8 + 3).unwrap();
+        let t = OpenOptions::new()
+            .write(true)
+            .open(dir.path().join("tree.dat"))
+            .unwrap();
+        t.set_len(stored_hash_count(4200) * 32).unwrap();
+        t.write_all_at(&[0xAB; 64], stored_hash_count(4100) * 32)
+            .unwrap();
+        let files = AuditFiles::open(dir.path()).unwrap();
+        files.recover(4400, 4100).unwrap();
+        assert_eq!(root(&RawTree(&files), 4400).unwrap(), tree.root());
+        assert_eq!(
+            root(&RawTree(&files), 4250).unwrap(),
+            root(&tree, 4250).unwrap()
+        );
+        let all = files.read_range(0, 4400).unwrap();
+        assert_eq!(all.len(), 4400);
+        assert_eq!(all[4399].1, b"{\"index\":4399}");
+        assert_eq!(all[4123].1, b"{\"index\":4123}");
     }
 }

@@ -99,14 +99,13 @@ impl Store {
         self.db.generate_id().map_err(sled_err("generate id"))
     }
 
-    /// Appends the audit log's entries to its files (synced), then writes the idempotency
+    /// Appends the audit log's entries to its files (`entries.dat` synced), then writes the idempotency
     /// keys and outbox items of new submissions and the log's new size in one transaction, and
     /// flushes once: when this returns, all of it is durable. Only the committer calls this (it
     /// alone writes `dedup` and appends to the log). On an error the outcome is unknown: call
     /// `audit_reload` before the next commit.
     pub fn commit(&self, new: &[&Submission], audit: &AuditWrites) -> Result<(), StoreError> {
-        self.audit_append(audit)?;
-        let size = (!audit.records.is_empty()).then(|| audit.end().to_be_bytes());
+        let sizes = self.audit_append(audit)?;
         let result = (&self.dedup, &self.outbox, &self.audit, &self.onceonly).transaction(
             |(dd, ob, log, once)| {
                 for s in new {
@@ -120,8 +119,8 @@ impl Store {
                         ob.insert(item_key(&item.destination, item.seq), encode(item))?;
                     }
                 }
-                if let Some(size) = &size {
-                    log.insert(Store::audit_size_key(), size.as_slice())?;
+                for (k, v) in &sizes {
+                    log.insert(*k, v.as_slice())?;
                 }
                 Ok::<_, ConflictableTransactionError<()>>(())
             },
