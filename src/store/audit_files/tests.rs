@@ -1,0 +1,144 @@
+use super::*;
+
+#[test]
+fn post_order_positions_follow_the_append_order() {
+    // Appending leaves one by one with their completed subtrees, as the frontier does.
+    let mut pos = 0u64;
+    let mut edge: Vec<u8> = Vec::new();
+    for n in 0..1000u64 {
+        assert_eq!(stored_hash_index(0, n), pos, "leaf {n}");
+        pos += 1;
+        edge.push(0);
+        let mut index = n;
+        while edge.len() >= 2 && edge[edge.len() - 1] == edge[edge.len() - 2] {
+            let level = edge.pop().unwrap_or_default() + 1;
+            edge.pop();
+            edge.push(level);
+            index >>= 1;
+            assert_eq!(
+                stored_hash_index(level, index),
+                pos,
+                "node ({level}, {index})"
+            );
+            pos += 1;
+        }
+        assert_eq!(stored_hash_count(n + 1), pos);
+    }
+}
+
+fn records(from: u64, n: u64) -> (Vec<AuditRecord>, Vec<Hash>) {
+    let recs: Vec<AuditRecord> = (from..from + n)
+        .map(|i| AuditRecord {
+            entry: format!("{{\"index\":{i}}}").into_bytes(),
+            sealed: format!("{{\"salt\":\"{i}\"}}").into_bytes(),
+        })
+        .collect();
+    let hashes = vec![[7u8; 32]; (stored_hash_count(from + n) - stored_hash_count(from)) as usize];
+    (recs, hashes)
+}
+
+#[test]
+fn appends_read_back_and_an_uncommitted_tail_is_cut_on_recovery() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = AuditFiles::open(dir.path()).unwrap();
+    files.recover(0, 0).unwrap();
+    let (r, h) = records(0, 5);
+    assert_eq!(files.append(0, &r, &h).unwrap(), None);
+    // Not committed yet: invisible.
+    assert!(files.read(0).unwrap().is_none());
+    files.set_committed(5);
+    let (entry, sealed) = files.read(3).unwrap().unwrap();
+    assert_eq!(entry, b"{\"index\":3}");
+    assert_eq!(sealed.unwrap(), b"{\"salt\":\"3\"}");
+    // A commit that never completed.
+    let (r, h) = records(5, 3);
+    files.append(5, &r, &h).unwrap();
+    // A wrong position is refused.
+    assert!(files.append(4, &r, &h).is_err());
+    drop(files);
+    let files = AuditFiles::open(dir.path()).unwrap();
+    files.recover(5, 0).unwrap();
+    assert_eq!(files.committed(), 5);
+    assert_eq!(files.read_range(0, 100).unwrap().len(), 5);
+    let (r, h) = records(5, 2);
+    assert_eq!(files.append(5, &r, &h).unwrap(), None);
+    files.set_committed(7);
+    assert_eq!(files.read(6).unwrap().unwrap().0, b"{\"index\":6}");
+    // Recovering to more than the files hold is an error, not a guess.
+    drop(files);
+    let files = AuditFiles::open(dir.path()).unwrap();
+    let e = files.recover(9, 0).unwrap_err();
+    assert!(e.to_string().contains("entries are missing"), "{e}");
+}
+
+#[test]
+fn a_purge_zeroes_the_sealed_part_and_keeps_the_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = AuditFiles::open(dir.path()).unwrap();
+    files.recover(0, 0).unwrap();
+    let (r, h) = records(0, 3);
+    files.append(0, &r, &h).unwrap();
+    files.set_committed(3);
+    assert!(files.purge(1).unwrap());
+    assert!(!files.purge(1).unwrap());
+    let (entry, sealed) = files.read(1).unwrap().unwrap();
+    assert_eq!(entry, b"{\"index\":1}");
+    assert!(sealed.is_none());
+    assert!(files.read(2).unwrap().unwrap().1.is_some());
+    let raw = std::fs::read(dir.path().join("entries.dat")).unwrap();
+    assert!(!raw.windows(10).any(|w| w == b"\"salt\":\"1\""));
+}
+
+#[test]
+fn the_index_and_tree_past_their_last_sync_are_rebuilt_from_the_entries() {
+    use crate::audit::merkle::{MemoryTree, root};
+    let dir = tempfile::tempdir().unwrap();
+    let files = AuditFiles::open(dir.path()).unwrap();
+    files.recover(0, 0).unwrap();
+    let mut tree = MemoryTree::default();
+    let mut frontier = Frontier::default();
+    let mut synced = Vec::new();
+    let mut next = 0u64;
+    for n in [4100u64, 300] {
+        let mut recs = Vec::new();
+        let mut hashes = Vec::new();
+        for i in next..next + n {
+            let entry = format!("{{\"index\":{i}}}").into_bytes();
+            tree.push(&entry);
+            frontier.push(leaf_hash(&entry), |_, _, h| hashes.push(*h));
+            recs.push(AuditRecord {
+                entry,
+                sealed: b"{}".to_vec(),
+            });
+        }
+        synced.push(files.append(next, &recs, &hashes).unwrap());
+        next += n;
+    }
+    // Synced with the first append (4,100 entries since the last sync), not the second.
+    assert_eq!(synced, vec![Some(4100), None]);
+    drop(files);
+    // What was not synced is lost (the worst a crash can do to it): cut and garbled.
+    let idx = OpenOptions::new()
+        .write(true)
+        .open(dir.path().join("entries.idx"))
+        .unwrap();
+    idx.set_len(4100 * 8 + 3).unwrap();
+    let t = OpenOptions::new()
+        .write(true)
+        .open(dir.path().join("tree.dat"))
+        .unwrap();
+    t.set_len(stored_hash_count(4200) * 32).unwrap();
+    t.write_all_at(&[0xAB; 64], stored_hash_count(4100) * 32)
+        .unwrap();
+    let files = AuditFiles::open(dir.path()).unwrap();
+    files.recover(4400, 4100).unwrap();
+    assert_eq!(root(&RawTree(&files), 4400).unwrap(), tree.root());
+    assert_eq!(
+        root(&RawTree(&files), 4250).unwrap(),
+        root(&tree, 4250).unwrap()
+    );
+    let all = files.read_range(0, 4400).unwrap();
+    assert_eq!(all.len(), 4400);
+    assert_eq!(all[4399].1, b"{\"index\":4399}");
+    assert_eq!(all[4123].1, b"{\"index\":4123}");
+}
