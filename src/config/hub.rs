@@ -56,6 +56,11 @@ pub struct RelayConfig {
     /// Most ingests written and flushed together in one group commit.
     #[serde(default = "default_commit_batch")]
     pub commit_batch: usize,
+    /// Idempotency keys (given or natural) are remembered at least this long after their
+    /// record was accepted; older ones are swept every ten minutes. 0: kept for ever (the
+    /// store then grows by a key per accepted record).
+    #[serde(default = "default_dedup_retention_hours")]
+    pub dedup_retention_hours: u64,
 }
 
 fn default_outbox_depth() -> usize {
@@ -64,12 +69,16 @@ fn default_outbox_depth() -> usize {
 fn default_commit_batch() -> usize {
     512
 }
+fn default_dedup_retention_hours() -> u64 {
+    168
+}
 
 impl Default for RelayConfig {
     fn default() -> Self {
         RelayConfig {
             max_outbox_depth: default_outbox_depth(),
             commit_batch: default_commit_batch(),
+            dedup_retention_hours: default_dedup_retention_hours(),
         }
     }
 }

@@ -106,11 +106,12 @@ impl Store {
     /// `audit_reload` before the next commit.
     pub fn commit(&self, new: &[&Submission], audit: &AuditWrites) -> Result<(), StoreError> {
         let sizes = self.audit_append(audit)?;
+        let now = crate::clock::now_ms();
         let result = (&self.dedup, &self.outbox, &self.audit, &self.onceonly).transaction(
             |(dd, ob, log, once)| {
                 for s in new {
                     if let Some(k) = &s.dedup_key {
-                        dd.insert(k.as_bytes(), s.exchange_id.as_bytes())?;
+                        dd.insert(k.as_bytes(), dedup_value(now, &s.exchange_id))?;
                     }
                     for (k, v) in &s.onceonly {
                         once.insert(k.as_slice(), v.as_slice())?;
@@ -155,13 +156,39 @@ impl Store {
         }))
     }
 
-    /// The exchange an idempotency key was first accepted as, if it was.
+    /// The exchange an idempotency key was first accepted as, if it was (and is not swept yet).
     pub fn seen(&self, dedup_key: &str) -> Result<Option<String>, StoreError> {
         Ok(self
             .dedup
             .get(dedup_key.as_bytes())
             .map_err(sled_err("read dedup"))?
-            .map(|v| String::from_utf8_lossy(&v).into_owned()))
+            .map(|v| String::from_utf8_lossy(dedup_parts(&v).1).into_owned()))
+    }
+
+    /// Forgets the idempotency keys accepted before `cutoff_ms` (ms since the epoch); returns
+    /// how many. Not flushed: a key whose removal is lost is swept again.
+    pub fn sweep_dedup(&self, cutoff_ms: u64) -> Result<u64, StoreError> {
+        let mut removed = 0u64;
+        let mut batch = sled::Batch::default();
+        let mut in_batch = 0usize;
+        for r in self.dedup.iter() {
+            let (k, v) = r.map_err(sled_err("sweep dedup"))?;
+            if dedup_parts(&v).0 < cutoff_ms {
+                batch.remove(k);
+                in_batch += 1;
+                if in_batch == 10_000 {
+                    self.dedup
+                        .apply_batch(std::mem::take(&mut batch))
+                        .map_err(sled_err("sweep dedup"))?;
+                    removed += in_batch as u64;
+                    in_batch = 0;
+                }
+            }
+        }
+        self.dedup
+            .apply_batch(batch)
+            .map_err(sled_err("sweep dedup"))?;
+        Ok(removed + in_batch as u64)
     }
 
     /// Every item in a destination's outbox, in order.
@@ -317,5 +344,61 @@ impl Store {
             .is_some();
         self.flush()?;
         Ok(found)
+    }
+}
+
+/// A dedup value: when the key was accepted (ms since the epoch, 8 bytes big-endian: its first
+/// byte is 0 for the next few thousand years) and the exchange id.
+fn dedup_value(at_ms: u64, exchange_id: &str) -> Vec<u8> {
+    let mut v = at_ms.to_be_bytes().to_vec();
+    v.extend_from_slice(exchange_id.as_bytes());
+    v
+}
+
+/// `(accepted at, exchange id)` of a dedup value; a value without the time (written before it
+/// was kept) counts as accepted at 0.
+fn dedup_parts(v: &[u8]) -> (u64, &[u8]) {
+    match v.split_first_chunk::<8>() {
+        Some((at, id)) if at[0] == 0 => (u64::from_be_bytes(*at), id),
+        _ => (0, v),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accept(store: &Store, key: &str, exchange: &str) {
+        let s = Submission {
+            exchange_id: exchange.into(),
+            dedup_key: Some(key.into()),
+            ..Default::default()
+        };
+        store.commit(&[&s], &AuditWrites::default()).unwrap();
+    }
+
+    #[test]
+    fn idempotency_keys_are_kept_until_their_retention_passes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        accept(&store, "k1", "0195f3a0-0000-7000-8000-000000000001");
+        accept(&store, "k2", "0195f3a0-0000-7000-8000-000000000002");
+        assert_eq!(
+            store.seen("k1").unwrap().as_deref(),
+            Some("0195f3a0-0000-7000-8000-000000000001")
+        );
+        // Accepted just now: a cutoff an hour ago keeps them.
+        let now = crate::clock::now_ms();
+        assert_eq!(store.sweep_dedup(now - 3_600_000).unwrap(), 0);
+        assert!(store.seen("k2").unwrap().is_some());
+        // A value from before times were kept counts as old.
+        store.dedup.insert("k0", "old-exchange").unwrap();
+        assert_eq!(store.seen("k0").unwrap().as_deref(), Some("old-exchange"));
+        assert_eq!(store.sweep_dedup(now - 3_600_000).unwrap(), 1);
+        assert!(store.seen("k0").unwrap().is_none());
+        // Past the retention: forgotten, and a repeat would be new.
+        assert_eq!(store.sweep_dedup(now + 1).unwrap(), 2);
+        assert!(store.seen("k1").unwrap().is_none());
+        assert!(store.seen("k2").unwrap().is_none());
     }
 }
