@@ -180,6 +180,8 @@ impl Store {
     /// Reads the log's size from sled again and cuts the files to it: after a commit whose
     /// outcome is unknown (its transaction may or may not have been applied).
     pub fn audit_reload(&self) -> Result<u64, StoreError> {
+        // What sled holds may not be durable yet: make it so before readers may see it.
+        self.flush()?;
         let (size, synced) = Store::audit_sizes(&self.audit)?;
         self.audit_files.recover(size, synced)?;
         Ok(size)
@@ -253,15 +255,18 @@ impl Store {
     /// and its look-up by subject; the entry and the log are unchanged and still verify.
     /// Durable when it returns.
     pub fn audit_purge(&self, index: u64, subject: Option<&str>) -> Result<bool, StoreError> {
-        let found = self.audit_files.purge(index)?;
+        // The look-up first: once the file is purged the subject is gone, and a look-up left
+        // behind (after a crash between the two) could no longer be found to remove.
         if let Some(s) = subject {
             let hash = value_hash(Lookup::Subject, s);
             let prefix = bucket_prefix(Lookup::Subject, hash, epoch(index));
-            if let Some(Ok((k, v))) = self
+            let chunk = self
                 .audit_side
                 .range(chunk_key(&prefix, 0)..=chunk_key(&prefix, index))
                 .next_back()
-            {
+                .transpose()
+                .map_err(sled_err("purge an audit look-up"))?;
+            if let Some((k, v)) = chunk {
                 let left: Vec<(u64, u64)> = postings(&v).filter(|p| *p != (hash, index)).collect();
                 let result = if left.is_empty() {
                     self.audit_side.remove(k).map(|_| ())
@@ -272,7 +277,7 @@ impl Store {
             }
             self.flush()?;
         }
-        Ok(found)
+        Ok(self.audit_files.purge(index)?)
     }
 
     /// Indexes of the entries with a look-up value, ascending, from `from` on. May hold
@@ -289,34 +294,43 @@ impl Store {
         // The chunk that starts last at or before `from` may hold indexes from `from` on; the
         // later epochs are read whole.
         let first = bucket_prefix(lookup, hash, epoch(from));
-        let start = match side
+        let (start, failed) = match side
             .range(chunk_key(&first, 0)..=chunk_key(&first, from))
             .next_back()
         {
-            Some(Ok((k, _))) => tail_index(&k),
-            _ => from,
+            Some(Ok((k, _))) => (tail_index(&k), None),
+            Some(Err(e)) => (from, Some(e)),
+            None => (from, None),
         };
+        let failed = failed.map(|e| {
+            Err(StoreError::Sled {
+                action: "read an audit look-up",
+                source: e,
+            })
+        });
         // Look-ups are written below the indexer's mark, itself below the log's size.
         let mark = self.audit_indexed().unwrap_or(0);
         let last = epoch(self.audit_files.committed().max(mark));
-        (epoch(from)..=last).flat_map(move |e| {
-            let prefix = bucket_prefix(lookup, hash, e);
-            let lo = if e == epoch(from) { start } else { 0 };
-            side.range(chunk_key(&prefix, lo)..=chunk_key(&prefix, u64::MAX))
-                .flat_map(move |r| {
-                    let found: Vec<Result<u64, StoreError>> = match r {
-                        Ok((_, v)) => postings(&v)
-                            .filter(|(h, i)| *h == hash && *i >= from)
-                            .map(|(_, i)| Ok(i))
-                            .collect(),
-                        Err(e) => vec![Err(StoreError::Sled {
-                            action: "read an audit look-up",
-                            source: e,
-                        })],
-                    };
-                    found
-                })
-        })
+        failed
+            .into_iter()
+            .chain((epoch(from)..=last).flat_map(move |e| {
+                let prefix = bucket_prefix(lookup, hash, e);
+                let lo = if e == epoch(from) { start } else { 0 };
+                side.range(chunk_key(&prefix, lo)..=chunk_key(&prefix, u64::MAX))
+                    .flat_map(move |r| {
+                        let found: Vec<Result<u64, StoreError>> = match r {
+                            Ok((_, v)) => postings(&v)
+                                .filter(|(h, i)| *h == hash && *i >= from)
+                                .map(|(_, i)| Ok(i))
+                                .collect(),
+                            Err(e) => vec![Err(StoreError::Sled {
+                                action: "read an audit look-up",
+                                source: e,
+                            })],
+                        };
+                        found
+                    })
+            }))
     }
 
     /// Entries below this index have their look-ups written.

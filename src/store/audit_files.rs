@@ -128,10 +128,23 @@ impl AuditFiles {
             path: dir.to_path_buf(),
             source,
         })?;
+        let (records, offsets, tree) = (
+            open_file(&dir.join("entries.dat"))?,
+            open_file(&dir.join("entries.idx"))?,
+            open_file(&dir.join("tree.dat"))?,
+        );
+        // The files' names durable before anything in sled can count on them.
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|source| FileError {
+                action: "sync the directory",
+                path: dir.to_path_buf(),
+                source,
+            })?;
         Ok(AuditFiles {
-            records: open_file(&dir.join("entries.dat"))?,
-            offsets: open_file(&dir.join("entries.idx"))?,
-            tree: open_file(&dir.join("tree.dat"))?,
+            records,
+            offsets,
+            tree,
             dir: dir.to_path_buf(),
             written: Mutex::new(Lengths::default()),
             committed: AtomicU64::new(0),
@@ -188,17 +201,25 @@ impl AuditFiles {
                 ),
             ),
         };
+        // Every record takes at least a header: a size the entries cannot hold is refused
+        // before any arithmetic on it.
+        let file_len = have(&self.records, "entries.dat")?;
+        if size > file_len / HEADER as u64 {
+            return Err(short("entries.dat", size));
+        }
         if have(&self.offsets, "entries.idx")? < synced * 8 {
-            return Err(short("entries.idx", synced));
+            return Err(short("entries.idx", size));
         }
         if have(&self.tree, "tree.dat")? < stored_hash_count(synced) * 32 {
-            return Err(short("tree.dat", synced));
+            return Err(short("tree.dat", size));
         }
         // Walk the records past the synced point: their lengths give the index, their bytes
         // the leaves.
-        let file_len = have(&self.records, "entries.dat")?;
         let mut at = self.end_of(synced.checked_sub(1))?;
-        let mut ends = Vec::with_capacity(((size - synced) * 8) as usize);
+        if at > file_len {
+            return Err(short("entries.dat", size));
+        }
+        let mut ends = Vec::new();
         let mut frontier = Frontier::load(&RawTree(self), synced).map_err(|e| FileError {
             action: "read the tree",
             path: self.dir.join("tree.dat"),
@@ -305,6 +326,19 @@ impl AuditFiles {
                 source: std::io::Error::other("tree hashes do not match the entries"),
             });
         }
+        if let Some(big) = records
+            .iter()
+            .position(|r| r.entry.len() > u32::MAX as usize || r.sealed.len() > u32::MAX as usize)
+        {
+            return Err(FileError {
+                action: "append",
+                path: self.dir.join("entries.dat"),
+                source: std::io::Error::other(format!(
+                    "entry {} is over 4 GiB",
+                    first + big as u64
+                )),
+            });
+        }
         let before = *len;
         let mut data = Vec::with_capacity(
             records
@@ -396,7 +430,16 @@ impl AuditFiles {
             .map_err(self.err("read offsets", "entries.idx"))?;
         let start = self.end_of(from.checked_sub(1))?;
         let end = u64::from_be_bytes(ends[(n - 1) * 8..].try_into().unwrap_or_default());
-        let mut data = vec![0u8; end.saturating_sub(start) as usize];
+        // A damaged index must not size an allocation past the file.
+        let file_len = self
+            .records
+            .metadata()
+            .map_err(self.err("read the length", "entries.dat"))?
+            .len();
+        if end < start || end > file_len {
+            return Err(self.damaged(from));
+        }
+        let mut data = vec![0u8; (end - start) as usize];
         {
             let _shared = self.purge.read();
             self.records
@@ -406,7 +449,9 @@ impl AuditFiles {
         let mut out = Vec::with_capacity(n);
         let mut at = 0usize;
         for (k, e) in ends.chunks_exact(8).enumerate() {
-            let e = (u64::from_be_bytes(e.try_into().unwrap_or_default()) - start) as usize;
+            let e = u64::from_be_bytes(e.try_into().unwrap_or_default())
+                .checked_sub(start)
+                .ok_or_else(|| self.damaged(from + k as u64))? as usize;
             let record = data
                 .get(at..e)
                 .ok_or_else(|| self.damaged(from + k as u64))?;
@@ -451,29 +496,41 @@ impl AuditFiles {
         self.records
             .read_exact_at(&mut header, start)
             .map_err(self.err("read an entry", "entries.dat"))?;
-        if header[8] == PURGED {
-            return Ok(false);
-        }
+        let was = header[8] == PURGED;
         let entry_len = u64::from(u32::from_be_bytes(
             header[..4].try_into().unwrap_or_default(),
         ));
         let sealed_at = start + HEADER as u64 + entry_len;
-        let zeros = vec![0u8; end.saturating_sub(sealed_at) as usize];
+        if sealed_at > end {
+            return Err(self.damaged(i));
+        }
+        // The bytes first, synced, then the mark: a crash between leaves zeros that read as
+        // purged (see `split`), never a mark over bytes still there. Zeroed again even when
+        // marked, in case an earlier purge's zeros were lost.
+        let zeros = vec![0u8; (end - sealed_at) as usize];
         self.records
             .write_all_at(&zeros, sealed_at)
             .map_err(self.err("purge", "entries.dat"))?;
         self.records
-            .write_all_at(&[PURGED], start + 8)
-            .map_err(self.err("purge", "entries.dat"))?;
-        self.records
             .sync_data()
             .map_err(self.err("sync", "entries.dat"))?;
-        Ok(true)
+        if !was {
+            self.records
+                .write_all_at(&[PURGED], start + 8)
+                .map_err(self.err("purge", "entries.dat"))?;
+            self.records
+                .sync_data()
+                .map_err(self.err("sync", "entries.dat"))?;
+        }
+        Ok(!was)
     }
 
     /// Where entry `i`'s bytes are: the file and their byte range (for tamper tests and
     /// offline tools).
     pub(crate) fn entry_location(&self, i: u64) -> Result<(PathBuf, u64, u64), FileError> {
+        if i >= self.committed() {
+            return Err(self.damaged(i));
+        }
         let (start, _) = self.span(i)?;
         let mut header = [0u8; 4];
         self.records
@@ -494,7 +551,10 @@ fn split(record: &[u8]) -> Option<(&[u8], Option<&[u8]>)> {
     if HEADER + entry_len + sealed_len != record.len() {
         return None;
     }
-    Some((entry, (state == KEPT).then_some(sealed)))
+    // A sealed part is JSON, never all zeros: zeros are a purge whose mark did not land.
+    let zeroed = !sealed.is_empty() && sealed.iter().all(|b| *b == 0);
+    let kept = state == KEPT && !zeroed;
+    Some((entry, kept.then_some(sealed)))
 }
 
 #[cfg(test)]

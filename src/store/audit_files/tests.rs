@@ -142,3 +142,52 @@ fn the_index_and_tree_past_their_last_sync_are_rebuilt_from_the_entries() {
     assert_eq!(all[4399].1, b"{\"index\":4399}");
     assert_eq!(all[4123].1, b"{\"index\":4123}");
 }
+
+#[test]
+fn zeros_without_the_mark_read_as_purged_and_a_purge_completes_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = AuditFiles::open(dir.path()).unwrap();
+    files.recover(0, 0).unwrap();
+    let (r, h) = records(0, 2);
+    files.append(0, &r, &h).unwrap();
+    files.set_committed(2);
+    // A purge whose zeros reached the disk but whose mark did not.
+    let (path, at, len) = files.entry_location(0).unwrap();
+    let sealed_len = r[0].sealed.len();
+    let f = OpenOptions::new().write(true).open(&path).unwrap();
+    f.write_all_at(&vec![0u8; sealed_len], at + len).unwrap();
+    let (entry, sealed) = files.read(0).unwrap().unwrap();
+    assert_eq!(entry, b"{\"index\":0}");
+    assert!(sealed.is_none());
+    assert!(files.purge(0).unwrap(), "the mark is still to be written");
+    assert!(!files.purge(0).unwrap());
+    assert!(files.read(1).unwrap().unwrap().1.is_some());
+}
+
+#[test]
+fn damaged_files_are_errors_not_panics() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = AuditFiles::open(dir.path()).unwrap();
+    files.recover(0, 0).unwrap();
+    let (r, h) = records(0, 3);
+    files.append(0, &r, &h).unwrap();
+    files.set_committed(3);
+    // An end offset far past the file, then one below its start.
+    let idx = OpenOptions::new()
+        .write(true)
+        .open(dir.path().join("entries.idx"))
+        .unwrap();
+    idx.write_all_at(&(u64::MAX / 3).to_be_bytes(), 8).unwrap();
+    let e = files.read(1).unwrap_err();
+    assert!(e.to_string().contains("damaged"), "{e}");
+    idx.write_all_at(&1u64.to_be_bytes(), 8).unwrap();
+    assert!(files.read(2).is_err());
+    assert!(files.read_range(0, 3).is_err());
+    // A committed size no file could hold.
+    drop(files);
+    let files = AuditFiles::open(dir.path()).unwrap();
+    for (size, synced) in [(u64::MAX, 0), (u64::MAX / 2, u64::MAX / 2), (1 << 40, 2)] {
+        let e = files.recover(size, synced).unwrap_err();
+        assert!(e.to_string().contains("entries are missing"), "{e}");
+    }
+}
