@@ -25,11 +25,7 @@ impl AuditLog {
         let mut lookups = Vec::new();
         for item in self.store().audit_entries(from, to) {
             let (index, bytes, sealed) = item?;
-            let e: super::AuditEntry =
-                serde_json::from_slice(&bytes).map_err(|err| AuditError::Entry {
-                    index,
-                    message: format!("not readable: {err}"),
-                })?;
+            let e = super::decode_entry(index, &bytes)?;
             if e.subject_commitment.is_some()
                 && let Some(b) = sealed
                 && let Ok(Sealed {

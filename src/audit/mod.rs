@@ -80,6 +80,14 @@ impl std::fmt::Debug for AuditLog {
     }
 }
 
+/// An entry from its stored bytes.
+fn decode_entry(index: u64, bytes: &[u8]) -> Result<AuditEntry, AuditError> {
+    serde_json::from_slice(bytes).map_err(|e| AuditError::Entry {
+        index,
+        message: format!("not readable: {e}"),
+    })
+}
+
 /// Now, as the log writes times: RFC 3339 UTC with milliseconds, so that text order is time
 /// order.
 pub fn now_time() -> String {
@@ -152,15 +160,10 @@ impl AuditLog {
     }
 
     fn read_entry(store: &Store, index: u64) -> Result<Option<AuditEntry>, AuditError> {
-        match store.audit_entry_bytes(index)? {
-            Some(b) => serde_json::from_slice(&b)
-                .map(Some)
-                .map_err(|e| AuditError::Entry {
-                    index,
-                    message: format!("not readable: {e}"),
-                }),
-            None => Ok(None),
-        }
+        store
+            .audit_entry_bytes(index)?
+            .map(|b| decode_entry(index, &b))
+            .transpose()
     }
 
     /// Seals drafts into entries after the current end of the log. Only the committer calls
@@ -296,10 +299,7 @@ impl AuditLog {
         let Some((e, s)) = self.store.audit_record(index)? else {
             return Ok(None);
         };
-        let entry = serde_json::from_slice(&e).map_err(|e| AuditError::Entry {
-            index,
-            message: format!("not readable: {e}"),
-        })?;
+        let entry = decode_entry(index, &e)?;
         let sealed = match s {
             Some(b) => Some(serde_json::from_slice(&b).map_err(|e| AuditError::Entry {
                 index,

@@ -246,11 +246,6 @@ impl Store {
         Ok(self.audit_files.read(index)?)
     }
 
-    /// The sealed part of entry `index`, unless purged.
-    pub fn audit_sealed_bytes(&self, index: u64) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.audit_files.read(index)?.and_then(|(_, s)| s))
-    }
-
     /// Purges the sealed part of an entry (salt, subject, payload: overwritten in the file)
     /// and its look-up by subject; the entry and the log are unchanged and still verify.
     /// Durable when it returns.
@@ -260,13 +255,7 @@ impl Store {
         if let Some(s) = subject {
             let hash = value_hash(Lookup::Subject, s);
             let prefix = bucket_prefix(Lookup::Subject, hash, epoch(index));
-            let chunk = self
-                .audit_side
-                .range(chunk_key(&prefix, 0)..=chunk_key(&prefix, index))
-                .next_back()
-                .transpose()
-                .map_err(sled_err("purge an audit look-up"))?;
-            if let Some((k, v)) = chunk {
+            if let Some((k, v)) = self.chunk_at(&prefix, index)? {
                 let left: Vec<(u64, u64)> = postings(&v).filter(|p| *p != (hash, index)).collect();
                 let result = if left.is_empty() {
                     self.audit_side.remove(k).map(|_| ())
@@ -278,6 +267,20 @@ impl Store {
             self.flush()?;
         }
         Ok(self.audit_files.purge(index)?)
+    }
+
+    /// The chunk of a bucket that starts last at or before `index` (the one that holds or would
+    /// hold it).
+    fn chunk_at(
+        &self,
+        prefix: &[u8; 7],
+        index: u64,
+    ) -> Result<Option<(sled::IVec, sled::IVec)>, StoreError> {
+        self.audit_side
+            .range(chunk_key(prefix, 0)..=chunk_key(prefix, index))
+            .next_back()
+            .transpose()
+            .map_err(sled_err("read an audit look-up"))
     }
 
     /// Indexes of the entries with a look-up value, ascending, from `from` on. May hold
@@ -293,21 +296,11 @@ impl Store {
         let side = self.audit_side.clone();
         // The chunk that starts last at or before `from` may hold indexes from `from` on; the
         // later epochs are read whole.
-        let first = bucket_prefix(lookup, hash, epoch(from));
-        let (start, failed) = match side
-            .range(chunk_key(&first, 0)..=chunk_key(&first, from))
-            .next_back()
-        {
-            Some(Ok((k, _))) => (tail_index(&k), None),
-            Some(Err(e)) => (from, Some(e)),
-            None => (from, None),
+        let (start, failed) = match self.chunk_at(&bucket_prefix(lookup, hash, epoch(from)), from) {
+            Ok(Some((k, _))) => (tail_index(&k), None),
+            Ok(None) => (from, None),
+            Err(e) => (from, Some(Err(e))),
         };
-        let failed = failed.map(|e| {
-            Err(StoreError::Sled {
-                action: "read an audit look-up",
-                source: e,
-            })
-        });
         // Look-ups are written below the indexer's mark, itself below the log's size.
         let mark = self.audit_indexed().unwrap_or(0);
         let last = epoch(self.audit_files.committed().max(mark));
@@ -364,13 +357,7 @@ impl Store {
         for (prefix, mut new) in by_bucket {
             new.sort_by_key(|p| p.1);
             let mut rest = &new[..];
-            let last = self
-                .audit_side
-                .range(chunk_key(&prefix, 0)..=chunk_key(&prefix, u64::MAX))
-                .next_back()
-                .transpose()
-                .map_err(sled_err("read an audit look-up"))?;
-            if let Some((k, v)) = last
+            if let Some((k, v)) = self.chunk_at(&prefix, u64::MAX)?
                 && v.len() / 16 < CHUNK
             {
                 let room = (CHUNK - v.len() / 16).min(rest.len());

@@ -168,6 +168,20 @@ impl AuditFiles {
         }
     }
 
+    fn sync_records(&self) -> Result<(), FileError> {
+        self.records
+            .sync_data()
+            .map_err(self.err("sync", "entries.dat"))
+    }
+
+    /// Syncs the files derived from the entries: the index and the tree.
+    fn sync_derived(&self) -> Result<(), FileError> {
+        self.offsets
+            .sync_data()
+            .map_err(self.err("sync", "entries.idx"))?;
+        self.tree.sync_data().map_err(self.err("sync", "tree.dat"))
+    }
+
     /// The end offset of record `i` (0 for "before the first").
     fn end_of(&self, i: Option<u64>) -> Result<u64, FileError> {
         let Some(i) = i else { return Ok(0) };
@@ -267,15 +281,8 @@ impl AuditFiles {
         self.tree
             .set_len(stored_hash_count(size) * 32)
             .map_err(self.err("cut", "tree.dat"))?;
-        self.offsets
-            .sync_data()
-            .map_err(self.err("sync", "entries.idx"))?;
-        self.tree
-            .sync_data()
-            .map_err(self.err("sync", "tree.dat"))?;
-        self.records
-            .sync_data()
-            .map_err(self.err("sync", "entries.dat"))?;
+        self.sync_derived()?;
+        self.sync_records()?;
         *len = Lengths {
             count: size,
             bytes: at,
@@ -367,18 +374,11 @@ impl AuditFiles {
             self.tree
                 .write_all_at(&tree, stored_hash_count(before.count) * 32)
                 .map_err(self.err("append", "tree.dat"))?;
-            self.records
-                .sync_data()
-                .map_err(self.err("sync", "entries.dat"))?;
+            self.sync_records()?;
             if after - before.derived < DERIVED_SYNC_EVERY {
                 return Ok(None);
             }
-            self.offsets
-                .sync_data()
-                .map_err(self.err("sync", "entries.idx"))?;
-            self.tree
-                .sync_data()
-                .map_err(self.err("sync", "tree.dat"))?;
+            self.sync_derived()?;
             Ok(Some(after))
         })();
         let synced = match result {
@@ -511,16 +511,12 @@ impl AuditFiles {
         self.records
             .write_all_at(&zeros, sealed_at)
             .map_err(self.err("purge", "entries.dat"))?;
-        self.records
-            .sync_data()
-            .map_err(self.err("sync", "entries.dat"))?;
+        self.sync_records()?;
         if !was {
             self.records
                 .write_all_at(&[PURGED], start + 8)
                 .map_err(self.err("purge", "entries.dat"))?;
-            self.records
-                .sync_data()
-                .map_err(self.err("sync", "entries.dat"))?;
+            self.sync_records()?;
         }
         Ok(!was)
     }

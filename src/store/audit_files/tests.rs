@@ -37,6 +37,16 @@ fn records(from: u64, n: u64) -> (Vec<AuditRecord>, Vec<Hash>) {
     (recs, hashes)
 }
 
+/// Files in `dir` holding `n` committed records, and the records.
+fn committed(dir: &Path, n: u64) -> (AuditFiles, Vec<AuditRecord>) {
+    let files = AuditFiles::open(dir).unwrap();
+    files.recover(0, 0).unwrap();
+    let (r, h) = records(0, n);
+    files.append(0, &r, &h).unwrap();
+    files.set_committed(n);
+    (files, r)
+}
+
 #[test]
 fn appends_read_back_and_an_uncommitted_tail_is_cut_on_recovery() {
     let dir = tempfile::tempdir().unwrap();
@@ -74,11 +84,7 @@ fn appends_read_back_and_an_uncommitted_tail_is_cut_on_recovery() {
 #[test]
 fn a_purge_zeroes_the_sealed_part_and_keeps_the_entry() {
     let dir = tempfile::tempdir().unwrap();
-    let files = AuditFiles::open(dir.path()).unwrap();
-    files.recover(0, 0).unwrap();
-    let (r, h) = records(0, 3);
-    files.append(0, &r, &h).unwrap();
-    files.set_committed(3);
+    let (files, _) = committed(dir.path(), 3);
     assert!(files.purge(1).unwrap());
     assert!(!files.purge(1).unwrap());
     let (entry, sealed) = files.read(1).unwrap().unwrap();
@@ -146,11 +152,7 @@ fn the_index_and_tree_past_their_last_sync_are_rebuilt_from_the_entries() {
 #[test]
 fn zeros_without_the_mark_read_as_purged_and_a_purge_completes_them() {
     let dir = tempfile::tempdir().unwrap();
-    let files = AuditFiles::open(dir.path()).unwrap();
-    files.recover(0, 0).unwrap();
-    let (r, h) = records(0, 2);
-    files.append(0, &r, &h).unwrap();
-    files.set_committed(2);
+    let (files, r) = committed(dir.path(), 2);
     // A purge whose zeros reached the disk but whose mark did not.
     let (path, at, len) = files.entry_location(0).unwrap();
     let sealed_len = r[0].sealed.len();
@@ -167,11 +169,7 @@ fn zeros_without_the_mark_read_as_purged_and_a_purge_completes_them() {
 #[test]
 fn damaged_files_are_errors_not_panics() {
     let dir = tempfile::tempdir().unwrap();
-    let files = AuditFiles::open(dir.path()).unwrap();
-    files.recover(0, 0).unwrap();
-    let (r, h) = records(0, 3);
-    files.append(0, &r, &h).unwrap();
-    files.set_committed(3);
+    let (files, _) = committed(dir.path(), 3);
     // An end offset far past the file, then one below its start.
     let idx = OpenOptions::new()
         .write(true)
