@@ -322,6 +322,106 @@ fn certificate_names(der: &[u8]) -> Vec<String> {
     names
 }
 
+/// A connection that, when the server closes it, first reads and drops what the client is still
+/// sending (up to 1 MB or 1 s). Closing with unread data makes the kernel send a reset, which
+/// can destroy an answer the client has not read yet, such as the 431 for a header past the
+/// limit while the client is still writing that header.
+struct Lingering<S> {
+    inner: S,
+    shut: bool,
+    drain: Option<(std::pin::Pin<Box<tokio::time::Sleep>>, usize)>,
+}
+
+impl<S> Lingering<S> {
+    fn new(inner: S) -> Self {
+        Lingering {
+            inner,
+            shut: false,
+            drain: None,
+        }
+    }
+}
+
+impl<S: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for Lingering<S> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite
+    for Lingering<S>
+{
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        use std::task::Poll;
+        let this = &mut *self;
+        if !this.shut {
+            if let Err(e) = std::task::ready!(std::pin::Pin::new(&mut this.inner).poll_shutdown(cx))
+            {
+                return Poll::Ready(Err(e));
+            }
+            this.shut = true;
+        }
+        let (deadline, left) = this.drain.get_or_insert_with(|| {
+            (
+                Box::pin(tokio::time::sleep(Duration::from_secs(1))),
+                1 << 20,
+            )
+        });
+        let mut scratch = [0u8; 8192];
+        loop {
+            if deadline.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Ok(()));
+            }
+            let mut buf = tokio::io::ReadBuf::new(&mut scratch);
+            match std::pin::Pin::new(&mut this.inner).poll_read(cx, &mut buf) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Err(_)) => return Poll::Ready(Ok(())),
+                Poll::Ready(Ok(())) => {
+                    let n = buf.filled().len();
+                    if n == 0 || n >= *left {
+                        return Poll::Ready(Ok(()));
+                    }
+                    *left -= n;
+                }
+            }
+        }
+    }
+}
+
 async fn accept_loop(
     listener: TcpListener,
     app: axum::Router,
@@ -368,7 +468,7 @@ async fn accept_loop(
                                 req
                             });
                             let svc = TowerToHyperService::new(svc);
-                            let conn = builder.serve_connection(TokioIo::new(stream), svc);
+                            let conn = builder.serve_connection(TokioIo::new(Lingering::new(stream)), svc);
                             let _ = watcher.watch(conn.into_owned()).await;
                         }
                         Some(acceptor) => {
@@ -398,7 +498,7 @@ async fn accept_loop(
                                 req
                             });
                             let svc = TowerToHyperService::new(svc);
-                            let conn = builder.serve_connection(TokioIo::new(tls_stream), svc);
+                            let conn = builder.serve_connection(TokioIo::new(Lingering::new(tls_stream)), svc);
                             let _ = watcher.watch(conn.into_owned()).await;
                         }
                     }
