@@ -170,6 +170,12 @@ fn read(units: &Units, rule: &AddressRule, o: &Map<String, Value>) -> Option<Wri
     let mut conflict = None;
     if commune_code.is_some()
         && let Some(c) = &commune_name
+        && !names_the_unit(
+            &resolution,
+            c,
+            province_name.as_deref(),
+            district_name.is_some(),
+        )
     {
         let by_names = units.resolve(
             province_name.as_deref().unwrap_or(&province),
@@ -221,6 +227,28 @@ fn read(units: &Units, rule: &AddressRule, o: &Map<String, Value>) -> Option<Wri
         district: district_name.or(district_code),
         province: province_name.or(province_code).unwrap_or_default(),
     })
+}
+
+/// The names beside a commune code are, letter for letter, the official names of the 2025
+/// unit the code found (the common case: a one-stop system writes the code and its unit's
+/// name). They then agree with the code and need not be resolved again; any other spelling
+/// goes through the resolver.
+fn names_the_unit(
+    by_code: &Resolution,
+    commune: &str,
+    province: Option<&str>,
+    has_district: bool,
+) -> bool {
+    match by_code {
+        Resolution::Current {
+            commune: official,
+            province: official_province,
+            ..
+        } => {
+            !has_district && commune == official && province.is_none_or(|p| p == official_province)
+        }
+        _ => false,
+    }
 }
 
 /// The unit an answer is about: the old commune when there was one, else the 2025 one.

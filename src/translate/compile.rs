@@ -3,6 +3,7 @@
 
 use super::address::{self, AddressRule};
 use super::definition::Compiler;
+use super::mapping::Shape;
 use super::transforms::{CodeTable, Pattern};
 use super::xml::Step;
 use super::xml_read::{Plan, Scope};
@@ -72,6 +73,34 @@ pub(crate) struct Field {
     pub value_type: Option<ValueType>,
     pub array: bool,
     pub children: Vec<Field>,
+    /// How the children's values make an array item (`None`: set by pointer).
+    pub children_shape: Option<Shape>,
+}
+
+#[cfg(test)]
+impl Field {
+    /// A plain text field at `canonical`, for tests.
+    pub(crate) fn for_test(canonical: Option<Vec<String>>) -> Field {
+        Field {
+            canonical_text: canonical.as_ref().map(|t| t.join("/")).unwrap_or_default(),
+            canonical,
+            external: Vec::new(),
+            external_text: String::new(),
+            required: false,
+            trim: true,
+            case: None,
+            dates: Vec::new(),
+            datetime: None,
+            code_table: None,
+            join: None,
+            constant: None,
+            default: None,
+            value_type: None,
+            array: false,
+            children: Vec::new(),
+            children_shape: None,
+        }
+    }
 }
 
 /// Where the record sits in the external document.
@@ -89,6 +118,8 @@ pub(crate) struct Record {
     pub root: Root,
     pub envelope: Vec<(Vec<String>, Value)>,
     pub fields: Vec<Field>,
+    /// How the fields' values make the record (`None`: set by pointer).
+    pub shape: Option<Shape>,
     pub addresses: Vec<AddressRule>,
 }
 
@@ -205,6 +236,7 @@ impl Adapter {
                         schema: schema.key(),
                         root,
                         envelope,
+                        shape: Shape::of(&fields),
                         fields,
                         addresses,
                     },
@@ -261,6 +293,11 @@ impl Adapter {
     /// The canonical schema (`name.vN`) of a record type.
     pub fn schema_of(&self, record_type: &str) -> Option<&str> {
         self.records.get(record_type).map(|r| r.schema.as_str())
+    }
+
+    #[cfg(test)]
+    pub(crate) fn records_for_test(&self) -> impl Iterator<Item = (&String, &Record)> {
+        self.records.iter()
     }
 
     fn record(&self, record_type: &str) -> Result<&Record, TranslateError> {

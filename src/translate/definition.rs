@@ -5,6 +5,7 @@
 
 use super::compile::{DateTimeFormat, ExtPath, Field, Root};
 use super::json;
+use super::mapping::Shape;
 use super::transforms::{Pattern, parse_offset};
 use super::xml::Step;
 use super::xml_read::Plan;
@@ -435,6 +436,7 @@ impl Compiler<'_> {
             default: fd.default.clone(),
             value_type: fd.value_type,
             array: fd.array,
+            children_shape: Shape::of(&children),
             children,
         })
     }

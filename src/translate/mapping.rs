@@ -13,7 +13,9 @@ use chrono::DateTime;
 use serde_json::{Map, Number, Value};
 
 mod outbound;
+mod shape;
 pub(super) use outbound::{outbound_json, outbound_xml};
+pub(super) use shape::Shape;
 
 /// A value read from the external document.
 #[derive(Debug, Clone, Copy)]
@@ -98,6 +100,36 @@ fn pointer_join(prefix: &str, tokens: &[String]) -> String {
     s
 }
 
+/// Where a field list sits in the canonical record, for error pointers: the record itself, or
+/// an item of an array field. Rendered only when there is an error to report.
+#[derive(Clone, Copy)]
+enum At<'a> {
+    Record,
+    Item {
+        parent: &'a At<'a>,
+        tokens: &'a [String],
+        index: usize,
+    },
+}
+
+impl At<'_> {
+    fn pointer(&self, tokens: &[String]) -> String {
+        let mut s = match self {
+            At::Record => String::new(),
+            At::Item {
+                parent,
+                tokens: array,
+                index,
+            } => format!("{}/{index}", parent.pointer(array)),
+        };
+        for t in tokens {
+            s.push('/');
+            s.push_str(&escape_token(t));
+        }
+        s
+    }
+}
+
 pub(super) fn inbound_xml<'d>(
     adapter: &Adapter,
     record: &Record,
@@ -119,9 +151,15 @@ fn inbound<'d, S: Source<'d>>(
     record: &Record,
     root: S,
 ) -> Result<Value, TranslateError> {
-    let mut out = Value::Object(Map::new());
     let mut errors = Vec::new();
-    map_in(adapter, &record.fields, root, &mut out, "", &mut errors);
+    let out = map_in(
+        adapter,
+        &record.fields,
+        record.shape.as_ref(),
+        root,
+        At::Record,
+        &mut errors,
+    );
     if errors.is_empty() {
         Ok(out)
     } else {
@@ -129,24 +167,28 @@ fn inbound<'d, S: Source<'d>>(
     }
 }
 
+/// The canonical object of `fields` read from `src`.
 fn map_in<'d, S: Source<'d>>(
     adapter: &Adapter,
     fields: &[Field],
+    shape: Option<&Shape>,
     src: S,
-    out: &mut Value,
-    prefix: &str,
+    at: At<'_>,
     errors: &mut Vec<FieldError>,
-) {
+) -> Value {
+    let mut slots: Vec<Option<Value>> = Vec::with_capacity(fields.len());
     for f in fields {
+        slots.push(None);
         let Some(tokens) = &f.canonical else {
             continue; // an external-only constant
         };
-        let pointer = || pointer_join(prefix, tokens);
         let err = |code: &str, message: String| {
-            FieldError::new(pointer(), code, message).with_source(f.external_text.clone())
+            FieldError::new(at.pointer(tokens), code, message).with_source(f.external_text.clone())
         };
         if let Some(c) = &f.constant {
-            json::set(out, tokens, c.clone(), false);
+            if let Some(last) = slots.last_mut() {
+                *last = Some(c.clone());
+            }
             continue;
         }
         let value = if f.array {
@@ -158,21 +200,30 @@ fn map_in<'d, S: Source<'d>>(
                 }
             };
             let mut values = Vec::with_capacity(items.len());
-            for (i, item) in items.into_iter().enumerate() {
-                let item_prefix = format!("{}/{i}", pointer());
+            for (index, item) in items.into_iter().enumerate() {
+                let item_at = At::Item {
+                    parent: &at,
+                    tokens,
+                    index,
+                };
                 if f.children.is_empty() {
                     match item.own().map(|raw| convert_in(adapter, f, raw)) {
                         Some(Ok(Some(v))) => values.push(v),
                         Some(Err((code, m))) => errors.push(
-                            FieldError::new(item_prefix, code, m)
+                            FieldError::new(item_at.pointer(&[]), code, m)
                                 .with_source(f.external_text.clone()),
                         ),
                         _ => {}
                     }
                 } else {
-                    let mut obj = Value::Object(Map::new());
-                    map_in(adapter, &f.children, item, &mut obj, &item_prefix, errors);
-                    values.push(obj);
+                    values.push(map_in(
+                        adapter,
+                        &f.children,
+                        f.children_shape.as_ref(),
+                        item,
+                        item_at,
+                        errors,
+                    ));
                 }
             }
             (!values.is_empty()).then_some(Value::Array(values))
@@ -185,22 +236,39 @@ fn map_in<'d, S: Source<'d>>(
                 }
             }
         };
-        match value {
-            Some(v) => {
-                json::set(out, tokens, v, false);
-            }
+        let value = match value {
+            Some(v) => v,
             None => {
                 if let Some(d) = &f.default {
-                    json::set(out, tokens, d.clone(), false);
-                } else if f.required {
-                    errors.push(err(
-                        "translate.required",
-                        format!("{} is missing or empty", f.external_text),
-                    ));
+                    d.clone()
+                } else {
+                    if f.required {
+                        errors.push(err(
+                            "translate.required",
+                            format!("{} is missing or empty", f.external_text),
+                        ));
+                    }
+                    continue;
                 }
             }
+        };
+        if let Some(last) = slots.last_mut() {
+            *last = Some(value);
         }
     }
+    if let Some(shape) = shape {
+        return shape
+            .build(&mut slots)
+            .unwrap_or_else(|| Value::Object(Map::new()));
+    }
+    // Pointers that do not form a tree: set one by one, in field order.
+    let mut out = Value::Object(Map::new());
+    for (f, v) in fields.iter().zip(slots) {
+        if let (Some(tokens), Some(v)) = (&f.canonical, v) {
+            json::set(&mut out, tokens, v, false);
+        }
+    }
+    out
 }
 
 type Failure = (&'static str, String);

@@ -13,7 +13,7 @@ mod definition;
 mod json;
 mod mapping;
 mod soap;
-mod transforms;
+pub(crate) mod transforms;
 mod wsdl;
 mod xml;
 mod xml_read;

@@ -520,8 +520,9 @@ fn attr_raw<'x>(attr: &'x quick_xml::events::attributes::Attribute<'_>) -> &'x s
 
 /// Splits `prefix:local`.
 fn split_qname(qname: &str) -> (Option<&str>, &str) {
-    match qname.split_once(':') {
-        Some((p, l)) => (Some(p), l),
+    // A byte search: `split_once(':')` compares the one-byte pattern through `memcmp`.
+    match qname.bytes().position(|b| b == b':') {
+        Some(i) => (Some(&qname[..i]), &qname[i + 1..]),
         None => (None, qname),
     }
 }

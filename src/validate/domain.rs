@@ -139,6 +139,9 @@ fn units_agree(at: &str, address: &Value, errors: &mut Vec<FieldError>) {
 }
 
 fn is_nfc(s: &str) -> bool {
+    if crate::translate::transforms::surely_nfc(s) {
+        return true;
+    }
     match is_nfc_quick(s.chars()) {
         IsNormalized::Yes => true,
         IsNormalized::No => false,
