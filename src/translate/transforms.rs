@@ -28,9 +28,19 @@ pub(crate) fn nfc(s: &str) -> Cow<'_, str> {
 /// class 0; a test checks both against the Unicode tables).
 /// Vietnamese text in NFC passes without a table look-up per character.
 pub(crate) fn surely_nfc(s: &str) -> bool {
-    s.is_ascii()
-        || s.chars()
-            .all(|c| (c as u32) < 0x300 || (0x1E00..=0x1EFF).contains(&(c as u32)))
+    // On the UTF-8 bytes: below U+0300 is one byte, or two with a lead byte up to 0xCB;
+    // U+1E00..U+1EFF is 0xE1 then 0xB8..=0xBB then one more byte.
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            0x00..=0x7F => i += 1,
+            0xC2..=0xCB => i += 2,
+            0xE1 if matches!(b.get(i + 1), Some(0xB8..=0xBB)) => i += 3,
+            _ => return false,
+        }
+    }
+    true
 }
 
 /// Applies a case transform.
@@ -310,22 +320,44 @@ impl Pattern {
 /// Writes a date-time as canonical RFC 3339 with its offset, whole seconds.
 pub(crate) fn rfc3339(t: &DateTime<FixedOffset>) -> String {
     use chrono::{Datelike, Timelike};
-    use std::fmt::Write;
     let off = t.offset().local_minus_utc();
     let (sign, off) = if off < 0 { ('-', -off) } else { ('+', off) };
+    let year = t.year();
+    if !(0..=9999).contains(&year) {
+        use std::fmt::Write;
+        let mut out = String::new();
+        let _ = write!(
+            out,
+            "{year:04}-{:02}-{:02}T{:02}:{:02}:{:02}{sign}{:02}:{:02}",
+            t.month(),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second(),
+            off / 3600,
+            off % 3600 / 60
+        );
+        return out;
+    }
+    // Digit by digit: this runs for every date-time of every record.
     let mut out = String::with_capacity(25);
-    let _ = write!(
-        out,
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{sign}{:02}:{:02}",
-        t.year(),
-        t.month(),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-        off / 3600,
-        off % 3600 / 60
-    );
+    let two = |out: &mut String, n: u32, after: Option<char>| {
+        out.push(char::from(b'0' + (n / 10 % 10) as u8));
+        out.push(char::from(b'0' + (n % 10) as u8));
+        if let Some(c) = after {
+            out.push(c);
+        }
+    };
+    let year = year as u32;
+    two(&mut out, year / 100, None);
+    two(&mut out, year % 100, Some('-'));
+    two(&mut out, t.month(), Some('-'));
+    two(&mut out, t.day(), Some('T'));
+    two(&mut out, t.hour(), Some(':'));
+    two(&mut out, t.minute(), Some(':'));
+    two(&mut out, t.second(), Some(sign));
+    two(&mut out, (off / 3600) as u32, Some(':'));
+    two(&mut out, (off % 3600 / 60) as u32, None);
     out
 }
 
@@ -418,6 +450,10 @@ mod tests {
         // Outside the ranges: a combining mark is not taken as NFC.
         assert!(!surely_nfc("Nguye\u{302}\u{303}n"));
         assert!(surely_nfc("Nguyễn Thị Ánh, Đường Hà Huy Tập"));
+        // Just outside each range.
+        for c in ['\u{300}', '\u{1DFF}', '\u{1F00}', '\u{2126}', '\u{FB1D}'] {
+            assert!(!surely_nfc(&format!("a{c}")), "{c:?}");
+        }
     }
 
     #[test]
@@ -490,6 +526,25 @@ mod tests {
         assert_eq!(compact.format_datetime(&utc, vn()), "20250915083000");
         assert!(p.parse_datetime("15/09/2025 24:00:00", vn()).is_err());
         assert!(p.parse_datetime("2025-09-15T08:30:00", vn()).is_err());
+    }
+
+    #[test]
+    fn rfc3339_is_written_as_chrono_writes_it() {
+        for text in [
+            "2025-09-15T08:30:00+07:00",
+            "0999-01-02T03:04:05-09:30",
+            "1900-12-31T23:59:59+00:00",
+            "9999-12-31T23:59:59+14:00",
+        ] {
+            let t = DateTime::parse_from_rfc3339(text).unwrap();
+            assert_eq!(rfc3339(&t), text);
+            assert_eq!(rfc3339(&t), t.format("%Y-%m-%dT%H:%M:%S%:z").to_string());
+        }
+        let far = FixedOffset::east_opt(7 * 3600)
+            .unwrap()
+            .with_ymd_and_hms(12345, 1, 2, 3, 4, 5)
+            .unwrap();
+        assert_eq!(rfc3339(&far), "12345-01-02T03:04:05+07:00");
     }
 
     #[test]

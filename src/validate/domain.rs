@@ -15,7 +15,9 @@ use unicode_normalization::{IsNormalized, is_nfc_quick};
 
 /// Runs the domain rules of `record_type` and appends what fails to `errors`.
 pub(crate) fn check(record_type: &str, version: u32, record: &Value, errors: &mut Vec<FieldError>) {
-    nfc_everywhere(record, &mut String::new(), errors);
+    if !all_nfc(record) {
+        nfc_everywhere(record, &mut String::new(), errors);
+    }
     // Version 2 of citizen and dossier carries 2025-form addresses with checked codes.
     if version >= 2 {
         for at in [
@@ -23,7 +25,7 @@ pub(crate) fn check(record_type: &str, version: u32, record: &Value, errors: &mu
             "/current_address",
             "/applicant/address",
         ] {
-            if let Some(address) = record.pointer(at) {
+            if let Some(address) = value_at(record, at) {
                 units_agree(at, address, errors);
             }
         }
@@ -33,7 +35,7 @@ pub(crate) fn check(record_type: &str, version: u32, record: &Value, errors: &mu
             id_agrees(record, "/personal_id", Some("/sex"), "/birth_date", errors);
         }
         "dossier" => {
-            if record.pointer("/applicant/type").and_then(Value::as_str) == Some("citizen") {
+            if value_at(record, "/applicant/type").and_then(Value::as_str) == Some("citizen") {
                 id_agrees(
                     record,
                     "/applicant/personal_id",
@@ -50,6 +52,30 @@ pub(crate) fn check(record_type: &str, version: u32, record: &Value, errors: &mu
         }
         _ => {}
     }
+}
+
+/// Every text in `value` is in NFC (the common case, checked without building pointers).
+fn all_nfc(value: &Value) -> bool {
+    match value {
+        Value::String(s) => is_nfc(s),
+        Value::Array(items) => items.iter().all(all_nfc),
+        Value::Object(map) => map.values().all(all_nfc),
+        _ => true,
+    }
+}
+
+/// The value at a JSON Pointer written in this file: the pointers here have no escaped
+/// characters, so the tokens are taken as they are (serde_json's `pointer` unescapes every
+/// token into a new string).
+fn value_at<'v>(record: &'v Value, pointer: &str) -> Option<&'v Value> {
+    pointer
+        .split('/')
+        .skip(1)
+        .try_fold(record, |v, token| match v {
+            Value::Object(m) => m.get(token),
+            Value::Array(a) => token.parse::<usize>().ok().and_then(|i| a.get(i)),
+            _ => None,
+        })
 }
 
 /// Text inside the hub is stored in Unicode NFC; translation normalises what arrives, so a
@@ -156,16 +182,14 @@ fn id_agrees(
     birth_ptr: &str,
     errors: &mut Vec<FieldError>,
 ) {
-    let Some(Ok(id)) = record
-        .pointer(id_ptr)
+    let Some(Ok(id)) = value_at(record, id_ptr)
         .and_then(Value::as_str)
         .map(PersonalId::parse)
     else {
         return; // absent, or already reported by the format check
     };
     if let Some(sex_ptr) = sex_ptr
-        && let Some(sex) = record
-            .pointer(sex_ptr)
+        && let Some(sex) = value_at(record, sex_ptr)
             .and_then(Value::as_str)
             .and_then(Sex::parse)
         && sex != id.sex()
@@ -179,8 +203,7 @@ fn id_agrees(
             ),
         ));
     }
-    if let Some(Ok(birth)) = record
-        .pointer(birth_ptr)
+    if let Some(Ok(birth)) = value_at(record, birth_ptr)
         .and_then(Value::as_str)
         .map(PartialDate::parse)
         && birth.year != id.birth_year()
@@ -199,8 +222,7 @@ fn id_agrees(
 
 fn not_before(record: &Value, later: &str, earlier: &str, errors: &mut Vec<FieldError>) {
     let get = |p: &str| {
-        record
-            .pointer(p)
+        value_at(record, p)
             .and_then(Value::as_str)
             .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
     };
