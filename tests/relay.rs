@@ -590,3 +590,56 @@ async fn a_200_with_garbage_is_not_a_delivery_and_the_record_is_kept() {
     wait_for(20, "delivered after the replay", || portal.applied() == 1).await;
     hub.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redirect_is_not_followed_and_the_record_is_parked_with_where_it_pointed() {
+    // A followed 301/302 turns the POST into a GET; a followed 307 sends the record where the
+    // adapter does not say. Either way the endpoint in the adapter is wrong: park, and say so.
+    let portal = Destination::start().await;
+    portal.set(Mode::Redirect);
+    let data = tempfile::tempdir().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let hub = relay_hub(data.path(), files.path(), &portal, 5, |_| {}).await;
+    let url = hub.url();
+    let token = hub::token(&hub, HATINH, "provider");
+    let admin = hub::token(&hub, ADMIN, "admin");
+    let c = reqwest::Client::new();
+    let (status, _) = push(
+        &c,
+        &url,
+        &token,
+        status_event("000.00.10.H42-251003-0002", 0),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let mut dead = Value::Null;
+    for _ in 0..200 {
+        dead = c
+            .get(format!("{url}/v1/dead?destination=national-portal"))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap();
+        if dead["total"] == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert_eq!(dead["total"], 1, "{dead}");
+    let reason = dead["dead_letters"][0]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("307") && reason.contains("/moved"),
+        "{reason}"
+    );
+    assert_eq!(dead["dead_letters"][0]["attempts"], 1, "not retried");
+    assert_eq!(
+        portal.log.lock().unwrap().followed,
+        0,
+        "the redirect was followed"
+    );
+    assert_eq!(portal.applied(), 0);
+    hub.shutdown().await.unwrap();
+}

@@ -399,6 +399,11 @@ async fn send(inner: &Inner, name: &str, item: &OutboxItem, opts: &DeliveryOptio
         }
     };
     let status = resp.status();
+    let resp_location = resp
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(|l| l.chars().take(200).collect::<String>());
     let text = match resp.text().await {
         Ok(t) => t,
         Err(e) => return Outcome::Retry(format!("the answer was cut: {e}"), None),
@@ -436,6 +441,18 @@ async fn send(inner: &Inner, name: &str, item: &OutboxItem, opts: &DeliveryOptio
         return Outcome::Delivered;
     }
     let reason = format!("answered {}", status.as_u16());
+    if status.is_redirection() {
+        // Not followed (the client is built so): a followed 301/302 would turn the POST into
+        // a GET, a 307 would send the record where the adapter does not say.
+        let to = resp_location.as_deref().unwrap_or("nowhere given");
+        return Outcome::Refused(
+            format!(
+                "{reason}, a redirect to {to}: not followed; if the destination moved, change \
+                 the adapter's endpoint"
+            ),
+            Some(shown),
+        );
+    }
     if status.is_server_error() || status.as_u16() == 408 || status.as_u16() == 429 {
         Outcome::Retry(reason, Some(shown))
     } else {

@@ -171,6 +171,7 @@ impl Relay {
         let (stop, shutdown) = watch::channel(false);
         let http = reqwest::Client::builder()
             .pool_max_idle_per_host(64)
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| {
                 RelayError::Store(StoreError::Decode {

@@ -30,6 +30,8 @@ pub enum Mode {
     Slow(u64),
     /// Fails at random with this probability (500, a hang past the hub's time-out, or a reset).
     Flaky(f64),
+    /// 307 to `/moved`, which would take the record if a client followed.
+    Redirect,
 }
 
 /// One delivery as received.
@@ -50,6 +52,8 @@ pub struct Log {
     /// Per dossier, the event ids in the order they were applied.
     pub applied_order: BTreeMap<String, Vec<String>>,
     pub duplicates: usize,
+    /// Requests that followed a redirect to `/moved`.
+    pub followed: usize,
 }
 
 #[derive(Clone)]
@@ -68,6 +72,7 @@ impl Destination {
         };
         let app = Router::new()
             .route("/dvcqg", post(receive))
+            .route("/moved", post(moved))
             .with_state(d.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/dvcqg", listener.local_addr().unwrap());
@@ -84,6 +89,11 @@ impl Destination {
     pub fn applied(&self) -> usize {
         self.log.lock().unwrap().applied_keys.len()
     }
+}
+
+async fn moved(State(d): State<Destination>) -> axum::response::Response {
+    d.log.lock().unwrap().followed += 1;
+    (StatusCode::OK, "{\"error_code\":\"0\"}".to_string()).into_response()
 }
 
 fn random() -> f64 {
@@ -111,6 +121,14 @@ async fn receive(
         Mode::Ok => false,
         Mode::Fail => {
             return (StatusCode::INTERNAL_SERVER_ERROR, "down".to_string()).into_response();
+        }
+        Mode::Redirect => {
+            return (
+                StatusCode::TEMPORARY_REDIRECT,
+                [("location", "/moved")],
+                String::new(),
+            )
+                .into_response();
         }
         Mode::Refuse => {
             return (
