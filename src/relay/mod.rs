@@ -15,6 +15,7 @@
 mod breaker;
 mod commit;
 mod deliver;
+mod indexer;
 mod routes;
 pub use routes::Routed;
 
@@ -231,7 +232,7 @@ impl Relay {
             let retention_ms = inner.config.dedup_retention_hours.saturating_mul(3_600_000);
             std::thread::Builder::new()
                 .name("lienthong-audit-index".into())
-                .spawn(move || index_loop(&log, &shutdown, retention_ms))
+                .spawn(move || indexer::index_loop(&log, &shutdown, retention_ms))
                 .map_err(|e| {
                     RelayError::Store(StoreError::Decode {
                         action: "start the audit indexer",
@@ -503,38 +504,6 @@ impl Relay {
         let indexer = self.indexer.lock().ok().and_then(|mut c| c.take());
         if let Some(i) = indexer {
             let _ = tokio::task::spawn_blocking(move || i.join()).await;
-        }
-    }
-}
-
-/// The audit indexer: writes look-ups behind the committer until the relay stops, then
-/// catches up once more. Between, every ten minutes, it sweeps idempotency keys older than
-/// `retention_ms` (0: never).
-fn index_loop(log: &AuditLog, shutdown: &watch::Receiver<bool>, retention_ms: u64) {
-    const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
-    let mut last_sweep: Option<std::time::Instant> = None;
-    loop {
-        let stopping = *shutdown.borrow();
-        if retention_ms > 0 && !stopping && last_sweep.is_none_or(|t| t.elapsed() >= SWEEP_EVERY) {
-            last_sweep = Some(std::time::Instant::now());
-            let cutoff = crate::clock::now_ms().saturating_sub(retention_ms);
-            match log.store().sweep_dedup(cutoff) {
-                Ok(0) => {}
-                Ok(n) => tracing::info!("forgot {n} idempotency keys older than the retention"),
-                Err(e) => tracing::error!("sweeping idempotency keys: {e}"),
-            }
-        }
-        match log.index_pending(4096) {
-            Ok(0) if stopping => break,
-            Ok(0) => std::thread::sleep(std::time::Duration::from_millis(50)),
-            Ok(_) => {}
-            Err(e) => {
-                tracing::error!("audit indexer: {e}");
-                if stopping {
-                    break;
-                }
-                std::thread::sleep(std::time::Duration::from_secs(1));
-            }
         }
     }
 }

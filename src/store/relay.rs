@@ -168,27 +168,53 @@ impl Store {
     /// Forgets the idempotency keys accepted before `cutoff_ms` (ms since the epoch); returns
     /// how many. Not flushed: a key whose removal is lost is swept again.
     pub fn sweep_dedup(&self, cutoff_ms: u64) -> Result<u64, StoreError> {
-        let mut removed = 0u64;
+        let mut removed = 0;
+        let mut after = None;
+        loop {
+            let (n, next) = self.sweep_dedup_step(cutoff_ms, after.as_deref(), 10_000)?;
+            removed += n;
+            match next {
+                Some(k) => after = Some(k),
+                None => return Ok(removed),
+            }
+        }
+    }
+
+    /// One bounded step of a sweep: looks at up to `limit` keys after `after` (from the first
+    /// when `None`), forgets those accepted before `cutoff_ms`, and returns how many it forgot
+    /// and the last key it looked at (`None`: the sweep is done). The hub sweeps in steps so
+    /// that the thread that does it (the audit indexer's) is never held for long.
+    pub fn sweep_dedup_step(
+        &self,
+        cutoff_ms: u64,
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<(u64, Option<Vec<u8>>), StoreError> {
+        use std::ops::Bound;
+        let from = match after {
+            Some(k) => Bound::Excluded(k.to_vec()),
+            None => Bound::Unbounded,
+        };
         let mut batch = sled::Batch::default();
-        let mut in_batch = 0usize;
-        for r in self.dedup.iter() {
+        let mut removed = 0u64;
+        let mut seen = 0usize;
+        let mut last = None;
+        for r in self.dedup.range::<Vec<u8>, _>((from, Bound::Unbounded)) {
             let (k, v) = r.map_err(sled_err("sweep dedup"))?;
             if dedup_parts(&v).0 < cutoff_ms {
-                batch.remove(k);
-                in_batch += 1;
-                if in_batch == 10_000 {
-                    self.dedup
-                        .apply_batch(std::mem::take(&mut batch))
-                        .map_err(sled_err("sweep dedup"))?;
-                    removed += in_batch as u64;
-                    in_batch = 0;
-                }
+                batch.remove(k.clone());
+                removed += 1;
+            }
+            seen += 1;
+            if seen == limit {
+                last = Some(k.to_vec());
+                break;
             }
         }
         self.dedup
             .apply_batch(batch)
             .map_err(sled_err("sweep dedup"))?;
-        Ok(removed + in_batch as u64)
+        Ok((removed, last))
     }
 
     /// Every item in a destination's outbox, in order.
@@ -400,5 +426,30 @@ mod tests {
         assert_eq!(store.sweep_dedup(now + 1).unwrap(), 2);
         assert!(store.seen("k1").unwrap().is_none());
         assert!(store.seen("k2").unwrap().is_none());
+    }
+
+    #[test]
+    fn a_sweep_in_steps_looks_at_every_key_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        for i in 0..25 {
+            accept(&store, &format!("k{i:02}"), &format!("exchange-{i}"));
+        }
+        let now = crate::clock::now_ms();
+        let (mut removed, mut steps, mut after) = (0, 0, None::<Vec<u8>>);
+        loop {
+            let (n, next) = store
+                .sweep_dedup_step(now + 1, after.as_deref(), 10)
+                .unwrap();
+            removed += n;
+            steps += 1;
+            match next {
+                Some(k) => after = Some(k),
+                None => break,
+            }
+        }
+        assert_eq!(removed, 25);
+        assert_eq!(steps, 3, "10 + 10 + 5 keys");
+        assert_eq!(store.dedup.len(), 0);
     }
 }

@@ -1,0 +1,59 @@
+//! The audit indexer thread: look-ups behind the committer, and the idempotency-key sweep.
+
+use crate::audit::AuditLog;
+use tokio::sync::watch;
+
+/// The audit indexer: writes look-ups behind the committer until the relay stops, then
+/// catches up once more. Between, every ten minutes, it sweeps idempotency keys older than
+/// `retention_ms` (0: never), 20,000 keys at a time between its batches of look-ups.
+pub(super) fn index_loop(log: &AuditLog, shutdown: &watch::Receiver<bool>, retention_ms: u64) {
+    const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
+    const SWEEP_STEP: usize = 20_000;
+    let mut last_sweep: Option<std::time::Instant> = None;
+    // A sweep under way: its cutoff, the last key looked at, and what it forgot so far.
+    let mut sweep: Option<(u64, Option<Vec<u8>>, u64)> = None;
+    loop {
+        let stopping = *shutdown.borrow();
+        if retention_ms > 0
+            && !stopping
+            && sweep.is_none()
+            && last_sweep.is_none_or(|t| t.elapsed() >= SWEEP_EVERY)
+        {
+            last_sweep = Some(std::time::Instant::now());
+            let cutoff = crate::clock::now_ms().saturating_sub(retention_ms);
+            sweep = Some((cutoff, None, 0));
+        }
+        let mut swept = false;
+        if let Some((cutoff, after, total)) = sweep.take()
+            && !stopping
+        {
+            swept = true;
+            match log
+                .store()
+                .sweep_dedup_step(cutoff, after.as_deref(), SWEEP_STEP)
+            {
+                Ok((n, Some(next))) => sweep = Some((cutoff, Some(next), total + n)),
+                Ok((n, None)) if total + n > 0 => {
+                    tracing::info!(
+                        "forgot {} idempotency keys older than the retention",
+                        total + n
+                    )
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!("sweeping idempotency keys: {e}"),
+            }
+        }
+        match log.index_pending(4096) {
+            Ok(0) if stopping => break,
+            Ok(0) if !swept => std::thread::sleep(std::time::Duration::from_millis(50)),
+            Ok(_) => {}
+            Err(e) => {
+                tracing::error!("audit indexer: {e}");
+                if stopping {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_secs(1));
+            }
+        }
+    }
+}
