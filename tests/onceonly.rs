@@ -634,6 +634,8 @@ async fn a_document_the_state_issued_is_found_when_it_is_asked_for_again() {
         .unwrap();
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["total"]["dossiers"], 0, "{v}");
+    // Counts are kept by the day (Vietnam time): the report says where it starts.
+    assert_eq!(v["counted_from"], "2999-01-01T00:00:00+07:00", "{v}");
     let r = c
         .get(format!("{url}/v1/onceonly/report"))
         .bearer_auth(&labour)

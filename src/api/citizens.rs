@@ -113,7 +113,8 @@ struct ReportQuery {
 
 /// `GET /v1/onceonly/report[?since=RFC 3339]` (auditor, admin): per receiving agency and
 /// procedure, dossiers received, fields filled from the register, mismatches, documents
-/// requested again though available, documents reused.
+/// requested again though available, documents reused. The hub keeps counts per day (Vietnam
+/// time), so the report counts from the start of `since`'s day (`counted_from`).
 async fn onceonly_report(
     State(state): State<AppState>,
     Auth(caller): Auth,
@@ -134,12 +135,19 @@ async fn onceonly_report(
             })?,
     };
     let store = state.store.clone();
-    let rows = tokio::task::spawn_blocking(move || store.report_rows(since_ms))
+    let (groups, from_ms) = tokio::task::spawn_blocking(move || store.report_counts(since_ms))
         .await
         .map_err(Problem::internal)?
         .map_err(Problem::internal)?;
-    let mut r = crate::onceonly::documents::report(&rows);
+    let mut r = crate::onceonly::documents::report(&groups);
     r["since"] = json!(q.since);
+    // Counts are kept by the day: the report starts at the beginning of since's day.
+    r["counted_from"] = json!(chrono::FixedOffset::east_opt(7 * 3600).and_then(|vn| {
+        chrono::DateTime::from_timestamp_millis(from_ms as i64).map(|t| {
+            t.with_timezone(&vn)
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+        })
+    }));
     Ok(axum::Json(r).into_response())
 }
 

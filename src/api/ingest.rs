@@ -310,13 +310,7 @@ async fn ingest_inner(
             // The destinations that take it (a route with a purpose may have refused some).
             let names: Vec<String> = items.iter().map(|i| i.destination.clone()).collect();
             draft.latency_ms = started.elapsed().as_millis() as u64;
-            let onceonly = index_writes(
-                &record_type,
-                &record,
-                &findings,
-                accepted_at_ms,
-                &exchange_id,
-            );
+            let (onceonly, counts) = index_writes(&record_type, &record, &findings, accepted_at_ms);
             draft.payload = Some(record);
             // The findings and what was shared under a purpose, in the same commit as the
             // ingest they are about.
@@ -339,6 +333,7 @@ async fn ingest_inner(
                     items,
                     audit,
                     onceonly,
+                    counts,
                 })
                 .await
                 .map_err(relay_problem)?;

@@ -2,14 +2,16 @@
 //! issued or digitised) are indexed by subject and type when they are ingested; a dossier that
 //! carries a citizen's upload of a type for which a valid issued document exists gets the
 //! finding `requested-again`, and its document entry is annotated with the reusable
-//! document's id. Each received dossier leaves a row for the once-only report.
+//! document's id. Each received dossier adds to the once-only report's counts of its day, agency and
+//! procedure.
 
 use super::verify::Finding;
-use crate::store::onceonly::{document_key, report_key};
+use crate::store::onceonly::{
+    ReportCounts, ReportGroups, document_key, report_count_key, report_day,
+};
 use crate::store::{Store, StoreError};
 use crate::units::names::key;
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
 
 fn text<'v>(v: &'v Value, p: &str) -> Option<&'v str> {
     v.pointer(p)
@@ -86,18 +88,15 @@ pub fn reuse(store: &Store, dossier: &mut Value, today: &str) -> Result<Vec<Find
     Ok(out)
 }
 
-/// The report row of a received dossier, from its findings.
-pub fn report_write(
-    dossier: &Value,
-    findings: &[Finding],
-    at_ms: u64,
-    exchange_id: &str,
-) -> (Vec<u8>, Vec<u8>) {
+/// What a received dossier adds to the once-only report: the key of its day's counts for its
+/// receiving agency and procedure, and the counts (one dossier, fields filled from the
+/// register, mismatches, documents requested again, documents reused).
+pub fn report_count(dossier: &Value, findings: &[Finding], at_ms: u64) -> (Vec<u8>, ReportCounts) {
     let count = |prefix: &str| {
         findings
             .iter()
             .filter(|f| f.code.starts_with(prefix))
-            .count()
+            .count() as u64
     };
     let reused = dossier
         .get("documents")
@@ -105,50 +104,36 @@ pub fn report_write(
         .map(|d| {
             d.iter()
                 .filter(|x| text(x, "/origin") == Some("issued"))
-                .count()
+                .count() as u64
         })
         .unwrap_or(0);
-    let row = json!({
-        "receiving_agency": text(dossier, "/receiving_agency").unwrap_or(""),
-        "procedure_code": text(dossier, "/procedure_code").unwrap_or(""),
-        "filled": count("filled."),
-        "mismatches": count("mismatch."),
-        "requested_again": count("requested-again"),
-        "reused": reused,
-    });
     (
-        report_key(at_ms, exchange_id),
-        serde_json::to_vec(&row).unwrap_or_default(),
+        report_count_key(
+            report_day(at_ms),
+            text(dossier, "/receiving_agency").unwrap_or(""),
+            text(dossier, "/procedure_code").unwrap_or(""),
+        ),
+        [
+            1,
+            count("filled."),
+            count("mismatch."),
+            count("requested-again"),
+            reused,
+        ],
     )
 }
 
 /// The once-only report: per receiving agency and procedure, dossiers received, fields filled
 /// from the register, mismatches, documents requested again though available, documents
 /// reused.
-pub fn report(rows: &[Value]) -> Value {
-    let mut groups: BTreeMap<(String, String), [u64; 5]> = BTreeMap::new();
+pub fn report(groups: &ReportGroups) -> Value {
     let mut total = [0u64; 5];
-    for r in rows {
-        let g = groups
-            .entry((
-                text(r, "/receiving_agency").unwrap_or("").to_string(),
-                text(r, "/procedure_code").unwrap_or("").to_string(),
-            ))
-            .or_default();
-        let n = |k: &str| r.get(k).and_then(Value::as_u64).unwrap_or(0);
-        let add = [
-            1,
-            n("filled"),
-            n("mismatches"),
-            n("requested_again"),
-            n("reused"),
-        ];
-        for i in 0..5 {
-            g[i] += add[i];
-            total[i] += add[i];
+    for c in groups.values() {
+        for (t, n) in total.iter_mut().zip(c) {
+            *t += n;
         }
     }
-    let row = |c: &[u64; 5]| {
+    let row = |c: &ReportCounts| {
         json!({
             "dossiers": c[0], "filled_from_register": c[1], "mismatches": c[2],
             "requested_again": c[3], "reused": c[4],
@@ -176,12 +161,10 @@ mod tests {
         assert!(valid_on(&d, "2026-01-01"));
         assert!(!valid_on(&d, "2026-01-02"));
         assert!(!valid_on(&json!({"revoked": true}), "2025-01-01"));
-        let rows = vec![
-            json!({"receiving_agency": "A", "procedure_code": "P", "filled": 1, "mismatches": 2, "requested_again": 1, "reused": 0}),
-            json!({"receiving_agency": "A", "procedure_code": "P", "filled": 0, "mismatches": 0, "requested_again": 0, "reused": 1}),
-            json!({"receiving_agency": "B", "procedure_code": "P", "filled": 0, "mismatches": 1, "requested_again": 0, "reused": 0}),
-        ];
-        let r = report(&rows);
+        let mut groups = ReportGroups::new();
+        groups.insert(("A".into(), "P".into()), [2, 1, 2, 1, 1]);
+        groups.insert(("B".into(), "P".into()), [1, 0, 1, 0, 0]);
+        let r = report(&groups);
         assert_eq!(r["groups"].as_array().unwrap().len(), 2);
         assert_eq!(r["groups"][0]["dossiers"], 2);
         assert_eq!(r["groups"][0]["mismatches"], 2);

@@ -1,7 +1,14 @@
 //! Once-only indexes, written in the commit of the ingest they come from: issued documents
 //! by subject and type (`d` ‖ subject ‖ 0 ‖ type key ‖ 0 ‖ document id → the document
-//! record), and one row per received dossier for the once-only report (`r` ‖ accepted at, ms
-//! big-endian ‖ exchange id → the row).
+//! record), and the once-only report's counts per day, receiving agency and procedure (`c` ‖
+//! day, big-endian u32 days since 1970-01-01 in Vietnam time ‖ agency ‖ 0 ‖ procedure → five
+//! big-endian u64 counts: dossiers, fields filled from the register, mismatches, documents
+//! requested again, documents reused). Stores written before the counts kept one row per
+//! dossier (`r` ‖ accepted at, ms big-endian ‖ exchange id → the row); those are still read.
+//!
+//! Why counts: a row per dossier is a sled key per dossier for ever, and sled keeps about 40
+//! bytes of memory per key (see BENCHMARKS.md); a day's counts for one agency and procedure
+//! are one key however many dossiers it had.
 
 use super::{Store, StoreError, decode, sled_err};
 use serde_json::Value;
@@ -18,13 +25,59 @@ pub fn document_key(subject: &str, type_key: &str, document_id: &str) -> Vec<u8>
     k
 }
 
-/// The key of a report row.
+/// The key of a report row (stores written before the counts).
 pub fn report_key(at_ms: u64, exchange_id: &str) -> Vec<u8> {
     let mut k = vec![b'r'];
     k.extend_from_slice(&at_ms.to_be_bytes());
     k.extend_from_slice(exchange_id.as_bytes());
     k
 }
+
+/// How many counts a report key holds, and their order.
+pub const REPORT_COUNTS: usize = 5;
+pub type ReportCounts = [u64; REPORT_COUNTS];
+
+const DAY_MS: u64 = 86_400_000;
+/// Vietnam time, UTC+7: report days start at local midnight.
+const ZONE_MS: u64 = 7 * 3_600_000;
+
+/// The report day (days since 1970-01-01, Vietnam time) of a time in ms since the epoch.
+pub fn report_day(at_ms: u64) -> u32 {
+    u32::try_from((at_ms + ZONE_MS) / DAY_MS).unwrap_or(u32::MAX)
+}
+
+/// When a report day starts, in ms since the epoch.
+pub fn report_day_start_ms(day: u32) -> u64 {
+    (u64::from(day) * DAY_MS).saturating_sub(ZONE_MS)
+}
+
+/// The key of a day's counts for one receiving agency and procedure.
+pub fn report_count_key(day: u32, agency: &str, procedure: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(6 + agency.len() + procedure.len());
+    k.push(b'c');
+    k.extend_from_slice(&day.to_be_bytes());
+    k.extend_from_slice(agency.as_bytes());
+    k.push(0);
+    k.extend_from_slice(procedure.as_bytes());
+    k
+}
+
+pub(crate) fn encode_counts(c: &ReportCounts) -> Vec<u8> {
+    c.iter().flat_map(|n| n.to_be_bytes()).collect()
+}
+
+pub(crate) fn decode_counts(v: &[u8]) -> ReportCounts {
+    let mut c = [0u64; REPORT_COUNTS];
+    for (i, chunk) in v.chunks_exact(8).take(REPORT_COUNTS).enumerate() {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(chunk);
+        c[i] = u64::from_be_bytes(b);
+    }
+    c
+}
+
+/// Report counts per receiving agency and procedure.
+pub type ReportGroups = std::collections::BTreeMap<(String, String), ReportCounts>;
 
 impl Store {
     /// The issued documents of a person, of one type (by its name key) or all.
@@ -48,14 +101,47 @@ impl Store {
         Ok(out)
     }
 
-    /// The report rows of dossiers accepted at or after `since_ms`, in order.
-    pub fn report_rows(&self, since_ms: u64) -> Result<Vec<Value>, StoreError> {
-        let mut out = Vec::new();
+    /// The once-only report's counts per receiving agency and procedure, of the dossiers
+    /// received from the start of the day (Vietnam time) of `since_ms` on; also that start.
+    /// Rows of stores written before the counts are taken from `since_ms` exactly.
+    pub fn report_counts(&self, since_ms: u64) -> Result<(ReportGroups, u64), StoreError> {
+        let day = report_day(since_ms);
+        let mut groups = ReportGroups::new();
+        for kv in self
+            .onceonly
+            .range(report_count_key(day, "", "")..vec![b'd'])
+        {
+            let (k, v) = kv.map_err(sled_err("read the once-only report"))?;
+            let names = k.get(5..).unwrap_or_default();
+            let mut parts = names.splitn(2, |b| *b == 0);
+            let agency = String::from_utf8_lossy(parts.next().unwrap_or_default()).into_owned();
+            let procedure = String::from_utf8_lossy(parts.next().unwrap_or_default()).into_owned();
+            let add = decode_counts(&v);
+            let g = groups.entry((agency, procedure)).or_default();
+            for (a, b) in g.iter_mut().zip(add) {
+                *a += b;
+            }
+        }
         for kv in self.onceonly.range(report_key(since_ms, "")..vec![b's']) {
             let (_, v) = kv.map_err(sled_err("read the once-only report"))?;
-            out.push(decode("read a report row", &v)?);
+            let row: Value = decode("read a report row", &v)?;
+            let text = |k: &str| row.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+            let n = |k: &str| row.get(k).and_then(Value::as_u64).unwrap_or(0);
+            let add = [
+                1,
+                n("filled"),
+                n("mismatches"),
+                n("requested_again"),
+                n("reused"),
+            ];
+            let g = groups
+                .entry((text("receiving_agency"), text("procedure_code")))
+                .or_default();
+            for (a, b) in g.iter_mut().zip(add) {
+                *a += b;
+            }
         }
-        Ok(out)
+        Ok((groups, report_day_start_ms(day)))
     }
 }
 

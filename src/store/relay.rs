@@ -49,9 +49,11 @@ pub struct Submission {
     pub dedup_key: Option<String>,
     pub items: Vec<OutboxItem>,
     pub audit: Vec<crate::audit::AuditDraft>,
-    /// Once-only index writes (issued documents, report rows), written with the submission
-    /// unless it is a repeat.
+    /// Once-only index writes (issued documents), written with the submission unless it is
+    /// a repeat.
     pub onceonly: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Once-only report counts to add to (key, counts), likewise.
+    pub counts: Vec<(Vec<u8>, super::onceonly::ReportCounts)>,
 }
 
 /// What a commit did with one submission.
@@ -115,6 +117,18 @@ impl Store {
                     }
                     for (k, v) in &s.onceonly {
                         once.insert(k.as_slice(), v.as_slice())?;
+                    }
+                    for (k, add) in &s.counts {
+                        // Read inside the transaction: it sees what earlier submissions of
+                        // this commit added to the same day's counts.
+                        let mut c = once
+                            .get(k.as_slice())?
+                            .map(|v| super::onceonly::decode_counts(&v))
+                            .unwrap_or_default();
+                        for (a, b) in c.iter_mut().zip(add) {
+                            *a += b;
+                        }
+                        once.insert(k.as_slice(), super::onceonly::encode_counts(&c))?;
                     }
                     for item in &s.items {
                         ob.insert(item_key(&item.destination, item.seq), encode(item))?;
@@ -451,5 +465,71 @@ mod tests {
         assert_eq!(removed, 25);
         assert_eq!(steps, 3, "10 + 10 + 5 keys");
         assert_eq!(store.dedup.len(), 0);
+    }
+
+    #[test]
+    fn report_counts_add_up_by_day_within_and_across_commits() {
+        use crate::store::onceonly::{report_count_key, report_day, report_day_start_ms};
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        // 2025-10-03 10:00 and 23:30 in Vietnam time (03:00 and 16:30 UTC), and the next day.
+        let morning = 1_759_460_400_000u64;
+        let night = morning + 13 * 3_600_000 + 1_800_000;
+        let next = morning + 86_400_000;
+        assert_eq!(report_day(morning), report_day(night));
+        assert_eq!(report_day(next), report_day(morning) + 1);
+        // The day starts at 00:00 in Vietnam: 17:00 UTC the day before.
+        assert_eq!(
+            report_day_start_ms(report_day(morning)),
+            morning - 10 * 3_600_000
+        );
+        let dossier = |id: &str, at: u64, procedure: &str, counts: [u64; 5]| Submission {
+            exchange_id: id.into(),
+            counts: vec![(
+                report_count_key(report_day(at), "000.00.10.H42", procedure),
+                counts,
+            )],
+            ..Default::default()
+        };
+        // Two dossiers of one day and procedure in one commit, one more in the next.
+        let (a, b) = (
+            dossier("x1", morning, "1.001612", [1, 2, 0, 1, 0]),
+            dossier("x2", night, "1.001612", [1, 0, 1, 0, 2]),
+        );
+        store.commit(&[&a, &b], &AuditWrites::default()).unwrap();
+        let c = dossier("x3", morning, "1.001612", [1, 1, 0, 0, 0]);
+        let d = dossier("x4", next, "2.000001", [1, 0, 0, 0, 0]);
+        store.commit(&[&c, &d], &AuditWrites::default()).unwrap();
+        // A row of the format before the counts is read too.
+        store
+            .onceonly
+            .insert(
+                crate::store::onceonly::report_key(night, "x0"),
+                serde_json::to_vec(&serde_json::json!({
+                    "receiving_agency": "000.00.10.H42", "procedure_code": "1.001612",
+                    "filled": 1, "mismatches": 0, "requested_again": 0, "reused": 0
+                }))
+                .unwrap(),
+            )
+            .unwrap();
+        let (all, _) = store.report_counts(0).unwrap();
+        assert_eq!(
+            all[&("000.00.10.H42".to_string(), "1.001612".to_string())],
+            [4, 4, 1, 1, 2]
+        );
+        assert_eq!(
+            all[&("000.00.10.H42".to_string(), "2.000001".to_string())],
+            [1, 0, 0, 0, 0]
+        );
+        // Since the next day's noon: that day counts from its start; the old row does not.
+        let (later, from) = store.report_counts(next + 2 * 3_600_000).unwrap();
+        assert_eq!(from, report_day_start_ms(report_day(next)));
+        assert_eq!(later.len(), 1);
+        assert_eq!(
+            later[&("000.00.10.H42".to_string(), "2.000001".to_string())][0],
+            1
+        );
+        // One key per day, agency and procedure, not one per dossier.
+        assert_eq!(store.onceonly.scan_prefix([b'c']).count(), 2);
     }
 }

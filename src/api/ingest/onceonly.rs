@@ -7,6 +7,7 @@ use crate::audit::AuditDraft;
 use crate::config::hub::OnceOnlyMode;
 use crate::onceonly::verify::{self, Finding};
 use crate::onceonly::{OnceOnly, PullError};
+use crate::store::onceonly::ReportCounts;
 use serde_json::Value;
 
 /// Once-only checks of a dossier's applicant, when a route asks for them: compared with the
@@ -135,19 +136,24 @@ pub(super) fn finding_entries(
         .collect()
 }
 
-/// The once-only index writes of an accepted record, for its commit: an issued document, or
-/// the received dossier's report row.
+/// Issued-document index writes (key, record) and report counts to add (key, counts).
+pub(super) type IndexWrites = (Vec<(Vec<u8>, Vec<u8>)>, Vec<(Vec<u8>, ReportCounts)>);
+
+/// The once-only index writes of an accepted record, for its commit: an issued document; and
+/// what a received dossier adds to the report's counts.
 pub(super) fn index_writes(
     record_type: &str,
     record: &Value,
     findings: &[Finding],
     accepted_at_ms: u64,
-    exchange_id: &str,
-) -> Vec<(Vec<u8>, Vec<u8>)> {
-    use crate::onceonly::documents::{index_write, report_write};
+) -> IndexWrites {
+    use crate::onceonly::documents::{index_write, report_count};
     match record_type {
-        "document" => index_write(record).into_iter().collect(),
-        "dossier" => vec![report_write(record, findings, accepted_at_ms, exchange_id)],
-        _ => Vec::new(),
+        "document" => (index_write(record).into_iter().collect(), Vec::new()),
+        "dossier" => (
+            Vec::new(),
+            vec![report_count(record, findings, accepted_at_ms)],
+        ),
+        _ => (Vec::new(), Vec::new()),
     }
 }
