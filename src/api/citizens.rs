@@ -142,11 +142,13 @@ async fn onceonly_report(
     let mut r = crate::onceonly::documents::report(&groups);
     r["since"] = json!(q.since);
     // Counts are kept by the day: the report starts at the beginning of since's day.
-    r["counted_from"] = json!(chrono::FixedOffset::east_opt(7 * 3600).and_then(|vn| {
-        chrono::DateTime::from_timestamp_millis(from_ms as i64).map(|t| {
+    r["counted_from"] = json!(q.since.as_ref().and_then(|_| {
+        let vn = chrono::FixedOffset::east_opt(7 * 3600)?;
+        let t = chrono::DateTime::from_timestamp_millis(from_ms as i64)?;
+        Some(
             t.with_timezone(&vn)
-                .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
-        })
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
+        )
     }));
     Ok(axum::Json(r).into_response())
 }

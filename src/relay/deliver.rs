@@ -399,11 +399,16 @@ async fn send(inner: &Inner, name: &str, item: &OutboxItem, opts: &DeliveryOptio
         }
     };
     let status = resp.status();
+    // Where a redirect pointed, without its query (a signed URL's token stays out of the
+    // dead letter).
     let resp_location = resp
         .headers()
         .get(reqwest::header::LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .map(|l| l.chars().take(200).collect::<String>());
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .map(|l| {
+            let l = l.split(['?', '#']).next().unwrap_or_default();
+            l.chars().take(200).collect::<String>()
+        });
     let text = match resp.text().await {
         Ok(t) => t,
         Err(e) => return Outcome::Retry(format!("the answer was cut: {e}"), None),
@@ -444,11 +449,14 @@ async fn send(inner: &Inner, name: &str, item: &OutboxItem, opts: &DeliveryOptio
     if status.is_redirection() {
         // Not followed (the client is built so): a followed 301/302 would turn the POST into
         // a GET, a 307 would send the record where the adapter does not say.
-        let to = resp_location.as_deref().unwrap_or("nowhere given");
+        let to = match resp_location.as_deref() {
+            Some(l) => format!(" to {l}"),
+            None => " with no Location the hub could read".to_string(),
+        };
         return Outcome::Refused(
             format!(
-                "{reason}, a redirect to {to}: not followed; if the destination moved, change \
-                 the adapter's endpoint"
+                "{reason}, a redirect{to}: not followed; if the destination moved, change the \
+                 adapter's endpoint"
             ),
             Some(shown),
         );

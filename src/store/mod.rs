@@ -160,7 +160,7 @@ impl Store {
             .map_err(sled_err("open"))?;
         let audit = db.open_tree("audit").map_err(sled_err("open audit"))?;
         let audit_files = std::sync::Arc::new(Store::open_audit_files(dir, &audit)?);
-        Ok(Store {
+        let store = Store {
             audit_files,
             tokens: db.open_tree("tokens").map_err(sled_err("open tokens"))?,
             adapters: db
@@ -185,7 +185,9 @@ impl Store {
                 .open_tree("policies")
                 .map_err(sled_err("open policies"))?,
             db,
-        })
+        };
+        store.fold_report_rows()?;
+        Ok(store)
     }
 
     /// Makes every write so far durable.

@@ -4,7 +4,8 @@
 //! day, big-endian u32 days since 1970-01-01 in Vietnam time ‖ agency ‖ 0 ‖ procedure → five
 //! big-endian u64 counts: dossiers, fields filled from the register, mismatches, documents
 //! requested again, documents reused). Stores written before the counts kept one row per
-//! dossier (`r` ‖ accepted at, ms big-endian ‖ exchange id → the row); those are still read.
+//! dossier (`r` ‖ accepted at, ms big-endian ‖ exchange id → the row); opening such a store
+//! folds those rows into the counts of their days and removes them, in one batch.
 //!
 //! Why counts: a row per dossier is a sled key per dossier for ever, and sled keeps about 40
 //! bytes of memory per key (see BENCHMARKS.md); a day's counts for one agency and procedure
@@ -103,7 +104,6 @@ impl Store {
 
     /// The once-only report's counts per receiving agency and procedure, of the dossiers
     /// received from the start of the day (Vietnam time) of `since_ms` on; also that start.
-    /// Rows of stores written before the counts are taken from `since_ms` exactly.
     pub fn report_counts(&self, since_ms: u64) -> Result<(ReportGroups, u64), StoreError> {
         let day = report_day(since_ms);
         let mut groups = ReportGroups::new();
@@ -122,26 +122,68 @@ impl Store {
                 *a += b;
             }
         }
-        for kv in self.onceonly.range(report_key(since_ms, "")..vec![b's']) {
-            let (_, v) = kv.map_err(sled_err("read the once-only report"))?;
-            let row: Value = decode("read a report row", &v)?;
-            let text = |k: &str| row.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+        Ok((groups, report_day_start_ms(day)))
+    }
+}
+
+impl Store {
+    /// Folds the per-dossier report rows of a store written before the counts into the counts
+    /// of their days, and removes them: one atomic batch, flushed. Nothing to do otherwise.
+    pub(crate) fn fold_report_rows(&self) -> Result<(), StoreError> {
+        let mut add: std::collections::BTreeMap<Vec<u8>, ReportCounts> = Default::default();
+        let mut batch = sled::Batch::default();
+        let mut rows = 0usize;
+        for kv in self.onceonly.scan_prefix([b'r']) {
+            let (k, v) = kv.map_err(sled_err("read old report rows"))?;
+            let at_ms = k
+                .get(1..9)
+                .and_then(|b| <[u8; 8]>::try_from(b).ok())
+                .map(u64::from_be_bytes)
+                .unwrap_or(0);
+            let row: Value = decode("read an old report row", &v)?;
+            let text = |k: &str| row.get(k).and_then(Value::as_str).unwrap_or("");
             let n = |k: &str| row.get(k).and_then(Value::as_u64).unwrap_or(0);
-            let add = [
+            let c = add
+                .entry(report_count_key(
+                    report_day(at_ms),
+                    text("receiving_agency"),
+                    text("procedure_code"),
+                ))
+                .or_default();
+            let one = [
                 1,
                 n("filled"),
                 n("mismatches"),
                 n("requested_again"),
                 n("reused"),
             ];
-            let g = groups
-                .entry((text("receiving_agency"), text("procedure_code")))
-                .or_default();
-            for (a, b) in g.iter_mut().zip(add) {
+            for (a, b) in c.iter_mut().zip(one) {
                 *a += b;
             }
+            batch.remove(k);
+            rows += 1;
         }
-        Ok((groups, report_day_start_ms(day)))
+        if rows == 0 {
+            return Ok(());
+        }
+        for (k, mut c) in add {
+            if let Some(v) = self
+                .onceonly
+                .get(&k)
+                .map_err(sled_err("read report counts"))?
+            {
+                for (a, b) in c.iter_mut().zip(decode_counts(&v)) {
+                    *a += b;
+                }
+            }
+            batch.insert(k, encode_counts(&c));
+        }
+        self.onceonly
+            .apply_batch(batch)
+            .map_err(sled_err("fold old report rows"))?;
+        self.flush()?;
+        tracing::info!("folded {rows} once-only report rows into daily counts");
+        Ok(())
     }
 }
 

@@ -500,7 +500,8 @@ mod tests {
         let c = dossier("x3", morning, "1.001612", [1, 1, 0, 0, 0]);
         let d = dossier("x4", next, "2.000001", [1, 0, 0, 0, 0]);
         store.commit(&[&c, &d], &AuditWrites::default()).unwrap();
-        // A row of the format before the counts is read too.
+        // A row of the format before the counts is folded into its day's counts when the
+        // store is opened again.
         store
             .onceonly
             .insert(
@@ -512,6 +513,10 @@ mod tests {
                 .unwrap(),
             )
             .unwrap();
+        store.flush().unwrap();
+        drop(store);
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.onceonly.scan_prefix([b'r']).count(), 0, "folded");
         let (all, _) = store.report_counts(0).unwrap();
         assert_eq!(
             all[&("000.00.10.H42".to_string(), "1.001612".to_string())],
@@ -521,7 +526,7 @@ mod tests {
             all[&("000.00.10.H42".to_string(), "2.000001".to_string())],
             [1, 0, 0, 0, 0]
         );
-        // Since the next day's noon: that day counts from its start; the old row does not.
+        // Since the next day's noon: that day counts from its start.
         let (later, from) = store.report_counts(next + 2 * 3_600_000).unwrap();
         assert_eq!(from, report_day_start_ms(report_day(next)));
         assert_eq!(later.len(), 1);

@@ -174,6 +174,7 @@ fn read(units: &Units, rule: &AddressRule, o: &Map<String, Value>) -> Option<Wri
             &resolution,
             c,
             province_name.as_deref(),
+            province_code.as_deref(),
             district_name.is_some(),
         )
     {
@@ -230,22 +231,28 @@ fn read(units: &Units, rule: &AddressRule, o: &Map<String, Value>) -> Option<Wri
 }
 
 /// The names beside a commune code are, letter for letter, the official names of the 2025
-/// unit the code found (the common case: a one-stop system writes the code and its unit's
-/// name). They then agree with the code and need not be resolved again; any other spelling
-/// goes through the resolver.
+/// unit the code found, and a province code beside them is that unit's (the common case: a
+/// one-stop system writes the code and its unit's name). They then agree with the code and
+/// need not be resolved again; any other spelling, or another province, goes through the
+/// resolver.
 fn names_the_unit(
     by_code: &Resolution,
     commune: &str,
     province: Option<&str>,
+    province_code: Option<&str>,
     has_district: bool,
 ) -> bool {
     match by_code {
         Resolution::Current {
             commune: official,
             province: official_province,
+            province_code: official_code,
             ..
         } => {
-            !has_district && commune == official && province.is_none_or(|p| p == official_province)
+            !has_district
+                && commune == official
+                && province.is_none_or(|p| p == official_province)
+                && province_code.is_none_or(|p| p == official_code)
         }
         _ => false,
     }
