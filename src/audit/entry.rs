@@ -114,33 +114,10 @@ pub fn subject_commitment(salt: &str, subject: &str) -> Result<String, EntryErro
     Ok(hex::encode(h.finalize()))
 }
 
-/// Whether `serde_json` may write a value otherwise than RFC 8785: a number that is not an
-/// integer exactly representable as a double, or an object key outside ASCII (RFC 8785 sorts
-/// keys by UTF-16 code units, `serde_json` by UTF-8 bytes; the two orders differ above U+E000).
-fn needs_library(v: &Value) -> bool {
-    const EXACT: u64 = 1 << 53;
-    match v {
-        Value::Number(n) => {
-            n.is_f64()
-                || n.as_i64().is_some_and(|i| i.unsigned_abs() > EXACT)
-                || n.as_u64().is_some_and(|u| u > EXACT)
-        }
-        Value::Array(a) => a.iter().any(needs_library),
-        Value::Object(o) => o.keys().any(|k| !k.is_ascii()) || o.values().any(needs_library),
-        _ => false,
-    }
-}
-
-/// RFC 8785 canonical JSON. Objects here keep their keys sorted (no `preserve_order`) and
-/// `serde_json` escapes strings as RFC 8785 does, so without floats, integers beyond 2^53 or
-/// non-ASCII keys its output is already
-/// canonical (a test checks this against the JCS library); with floats the library writes it.
+/// RFC 8785 canonical JSON (`crate::model::canonical_json`, which writes it with `serde_json`
+/// when that is already canonical).
 pub fn canonical_json(v: &Value) -> Result<Vec<u8>, EntryError> {
-    if needs_library(v) {
-        serde_json_canonicalizer::to_vec(v).map_err(|e| EntryError::Canonical(e.to_string()))
-    } else {
-        serde_json::to_vec(v).map_err(|e| EntryError::Canonical(e.to_string()))
-    }
+    Ok(crate::model::canonical_json(v))
 }
 
 /// The commitment to a payload: `SHA-256(salt ‖ RFC 8785 canonical JSON)`.
@@ -299,35 +276,6 @@ mod tests {
             let ours = e.canonical_bytes();
             let jcs = serde_json_canonicalizer::to_vec(&serde_json::to_value(&e).unwrap()).unwrap();
             prop_assert_eq!(ours, jcs);
-        }
-    }
-
-    fn json_value() -> impl Strategy<Value = Value> {
-        let leaf = prop_oneof![
-            Just(Value::Null),
-            any::<bool>().prop_map(Value::from),
-            any::<i64>().prop_map(Value::from),
-            any::<u64>().prop_map(Value::from),
-            (-1e12f64..1e12).prop_map(Value::from),
-            "\\PC{0,12}".prop_map(Value::from),
-            "[\\x00-\\x1f\\x7f\"\\\\/\\u{2028}]{0,4}".prop_map(Value::from),
-        ];
-        leaf.prop_recursive(4, 48, 6, |inner| {
-            prop_oneof![
-                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::from),
-                prop::collection::btree_map("\\PC{0,8}", inner, 0..6)
-                    .prop_map(|m| Value::Object(m.into_iter().collect())),
-            ]
-        })
-    }
-
-    proptest! {
-        #[test]
-        fn canonical_json_is_rfc8785(v in json_value()) {
-            prop_assert_eq!(
-                canonical_json(&v).unwrap(),
-                serde_json_canonicalizer::to_vec(&v).unwrap()
-            );
         }
     }
 

@@ -3,10 +3,35 @@
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-/// The RFC 8785 canonical serialisation of a JSON value.
+/// The RFC 8785 canonical serialisation of a JSON value. Objects here keep their keys sorted
+/// (`serde_json` without `preserve_order`) and `serde_json` escapes strings as RFC 8785 does,
+/// so without floats, integers beyond 2^53 or non-ASCII keys its own output is already
+/// canonical (a property test checks this against the JCS library); otherwise the library
+/// writes it.
 pub fn canonical_json(value: &Value) -> Vec<u8> {
     // Serialising a `Value` cannot fail: it has string keys and finite numbers only.
-    serde_json_canonicalizer::to_vec(value).unwrap_or_default()
+    if needs_library(value) {
+        serde_json_canonicalizer::to_vec(value).unwrap_or_default()
+    } else {
+        serde_json::to_vec(value).unwrap_or_default()
+    }
+}
+
+/// Whether `serde_json` may write a value otherwise than RFC 8785: a number that is not an
+/// integer exactly representable as a double, or an object key outside ASCII (RFC 8785 sorts
+/// keys by UTF-16 code units, `serde_json` by UTF-8 bytes; the two orders differ above U+E000).
+fn needs_library(v: &Value) -> bool {
+    const EXACT: u64 = 1 << 53;
+    match v {
+        Value::Number(n) => {
+            n.is_f64()
+                || n.as_i64().is_some_and(|i| i.unsigned_abs() > EXACT)
+                || n.as_u64().is_some_and(|u| u > EXACT)
+        }
+        Value::Array(a) => a.iter().any(needs_library),
+        Value::Object(o) => o.keys().any(|k| !k.is_ascii()) || o.values().any(needs_library),
+        _ => false,
+    }
 }
 
 /// `sha256:<hex>` of the canonical JSON of a record.
@@ -18,7 +43,49 @@ pub fn record_digest(value: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use serde_json::json;
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            (-1e12f64..1e12).prop_map(Value::from),
+            "\\PC{0,12}".prop_map(Value::from),
+            "[\\x00-\\x1f\\x7f\"\\\\/\\u{2028}]{0,4}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::from),
+                prop::collection::btree_map("\\PC{0,8}", inner, 0..6)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn canonical_json_is_rfc8785(v in json_value()) {
+            prop_assert_eq!(
+                canonical_json(&v),
+                serde_json_canonicalizer::to_vec(&v).unwrap()
+            );
+        }
+    }
+
+    #[test]
+    fn non_ascii_keys_and_floats_take_the_library() {
+        // U+E000 sorts after U+10000 in UTF-8 bytes and before it in UTF-16 code units.
+        let v = json!({"\u{e000}": 1, "\u{10000}": 2, "x": 1.5});
+        assert!(needs_library(&v));
+        assert_eq!(
+            canonical_json(&v),
+            serde_json_canonicalizer::to_vec(&v).unwrap()
+        );
+        assert!(!needs_library(&json!({"a": [1, "Nguyễn"], "b": null})));
+    }
 
     #[test]
     fn key_order_does_not_change_the_digest() {
