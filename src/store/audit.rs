@@ -153,7 +153,13 @@ impl Store {
         let (size, synced) = Store::audit_sizes(audit)?;
         let files = AuditFiles::open(&dir.join("audit"))?;
         files.recover(size, synced)?;
-        // Rebuilt and synced to `size` (if this write is lost, the next start rebuilds again).
+        // Rebuilt and synced to the recovered size, which may be past `z` when the last
+        // commits made only their entries durable (if these writes are lost, the next start
+        // recovers the same way).
+        let size = files.committed();
+        audit
+            .insert(SIZE_KEY, &size.to_be_bytes())
+            .map_err(sled_err("record the audit log's size"))?;
         audit
             .insert(SYNCED_KEY, &size.to_be_bytes())
             .map_err(sled_err("record the audit files' sync"))?;
@@ -184,7 +190,7 @@ impl Store {
         self.flush()?;
         let (size, synced) = Store::audit_sizes(&self.audit)?;
         self.audit_files.recover(size, synced)?;
-        Ok(size)
+        Ok(self.audit_files.committed())
     }
 
     /// Writes the log's part of a commit to its files and syncs what must be; the caller then
@@ -199,6 +205,12 @@ impl Store {
             out.push((SYNCED_KEY, y.to_be_bytes()));
         }
         Ok(out)
+    }
+
+    /// Makes a commit durable that wrote nothing to sled but the log's size: records the size
+    /// in `size.dat` (synced) instead of flushing sled.
+    pub(super) fn audit_record_size(&self, w: &AuditWrites) -> Result<(), StoreError> {
+        Ok(self.audit_files.record_size(w.end())?)
     }
 
     /// Makes appended entries visible once the size that records them is durable.

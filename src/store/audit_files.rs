@@ -14,7 +14,15 @@
 //! past that size is a commit that never completed and is cut off. The index and the tree are
 //! derived from `entries.dat`: they are synced every `DERIVED_SYNC_EVERY` entries (the size
 //! they are synced to, `y`, moves in the same transaction), and on open their part past `y` is
-//! rebuilt from the entries, so a commit costs one file sync, not three. Nothing here costs memory per entry: sled keeps
+//! rebuilt from the entries, so a commit costs one file sync, not three.
+//!
+//! - `size.dat`: the size of the log after the commits that wrote nothing to sled but the size
+//!   (pulls', deliveries' entries), synced in place of a sled flush: two slots written in turn,
+//!   each `size u64 ‖ check u64` (the first 8 bytes of SHA-256 of the size). On open the
+//!   largest of `z` and the slots with a right check counts: such a commit's entries are kept
+//!   though sled never made its size durable.
+//!
+//! Nothing here costs memory per entry: sled keeps
 //! about 40 bytes in memory for every key it holds, so a log of millions of entries as sled
 //! keys would hold hundreds of megabytes.
 
@@ -98,6 +106,10 @@ pub(crate) struct AuditFiles {
     records: File,
     offsets: File,
     tree: File,
+    /// The size of the log after the last commit that made only its entries durable.
+    size_file: File,
+    /// The slot of `size.dat` the next size goes to.
+    size_slot: std::sync::atomic::AtomicBool,
     written: Mutex<Lengths>,
     /// Entries whose commit completed (recorded in sled); readers see only these.
     committed: AtomicU64,
@@ -128,10 +140,11 @@ impl AuditFiles {
             path: dir.to_path_buf(),
             source,
         })?;
-        let (records, offsets, tree) = (
+        let (records, offsets, tree, size_file) = (
             open_file(&dir.join("entries.dat"))?,
             open_file(&dir.join("entries.idx"))?,
             open_file(&dir.join("tree.dat"))?,
+            open_file(&dir.join("size.dat"))?,
         );
         // The files' names durable before anything in sled can count on them.
         File::open(dir)
@@ -145,6 +158,8 @@ impl AuditFiles {
             records,
             offsets,
             tree,
+            size_file,
+            size_slot: std::sync::atomic::AtomicBool::new(false),
             dir: dir.to_path_buf(),
             written: Mutex::new(Lengths::default()),
             committed: AtomicU64::new(0),
@@ -199,6 +214,8 @@ impl AuditFiles {
     /// then the log has lost data.
     pub(crate) fn recover(&self, size: u64, synced: u64) -> Result<(), FileError> {
         let mut len = self.lengths();
+        // A commit that made only its entries durable recorded the size here.
+        let size = size.max(self.recorded_size()?.unwrap_or(0));
         let synced = synced.min(size);
         let have = |f: &File, name: &str| -> Result<u64, FileError> {
             Ok(f.metadata()
@@ -552,6 +569,8 @@ fn split(record: &[u8]) -> Option<(&[u8], Option<&[u8]>)> {
     let kept = state == KEPT && !zeroed;
     Some((entry, kept.then_some(sealed)))
 }
+
+mod size;
 
 #[cfg(test)]
 mod tests;

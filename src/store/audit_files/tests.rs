@@ -189,3 +189,65 @@ fn damaged_files_are_errors_not_panics() {
         assert!(e.to_string().contains("entries are missing"), "{e}");
     }
 }
+
+#[test]
+fn a_size_recorded_in_size_dat_keeps_entries_sled_never_made_durable() {
+    let dir = tempfile::tempdir().unwrap();
+    let (files, _) = committed(dir.path(), 4);
+    // Two commits of entries alone (pulls): synced, their sizes in size.dat, sled's size not
+    // durable (it stays 4).
+    let (r, h) = records(4, 3);
+    files.append(4, &r, &h).unwrap();
+    files.record_size(7).unwrap();
+    let (r, h) = records(7, 2);
+    files.append(7, &r, &h).unwrap();
+    files.record_size(9).unwrap();
+    // Then a commit with sled data that never completed.
+    let (r, h) = records(9, 5);
+    files.append(9, &r, &h).unwrap();
+    drop(files);
+    let files = AuditFiles::open(dir.path()).unwrap();
+    files.recover(4, 0).unwrap();
+    assert_eq!(
+        files.committed(),
+        9,
+        "the recorded size counts, the last commit is cut"
+    );
+    assert_eq!(files.read(8).unwrap().unwrap().0, b"{\"index\":8}");
+    assert!(files.read(9).unwrap().is_none());
+    // Sled's size past the recorded one: sled's counts.
+    let (r, h) = records(9, 3);
+    files.append(9, &r, &h).unwrap();
+    drop(files);
+    let files = AuditFiles::open(dir.path()).unwrap();
+    files.recover(12, 0).unwrap();
+    assert_eq!(files.committed(), 12);
+}
+
+#[test]
+fn a_torn_size_slot_leaves_the_other_readable() {
+    let dir = tempfile::tempdir().unwrap();
+    let (files, _) = committed(dir.path(), 2);
+    let (r, h) = records(2, 3);
+    files.append(2, &r, &h).unwrap();
+    files.record_size(5).unwrap(); // slot 0
+    let (r, h) = records(5, 1);
+    files.append(5, &r, &h).unwrap();
+    files.record_size(6).unwrap(); // slot 1
+    drop(files);
+    // Slot 1 torn: its check no longer matches; slot 0's size (5) still counts.
+    let f = OpenOptions::new()
+        .write(true)
+        .open(dir.path().join("size.dat"))
+        .unwrap();
+    f.write_all_at(&[0xFF; 5], 16 + 3).unwrap();
+    let files = AuditFiles::open(dir.path()).unwrap();
+    files.recover(2, 0).unwrap();
+    assert_eq!(files.committed(), 5);
+    // Both torn, or a file too short: sled's size alone.
+    drop(files);
+    std::fs::write(dir.path().join("size.dat"), [1u8; 20]).unwrap();
+    let files = AuditFiles::open(dir.path()).unwrap();
+    files.recover(2, 0).unwrap();
+    assert_eq!(files.committed(), 2);
+}

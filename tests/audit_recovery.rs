@@ -1,0 +1,100 @@
+//! The audit log after a crash that lost what sled had not flushed.
+
+mod common;
+
+use common::hub::copy_dir;
+use lienthong::audit::{AuditDraft, AuditLog};
+use lienthong::store::Store;
+use serde_json::Value;
+
+/// What a crash leaves when sled had not flushed the last commits: their entries are synced in
+/// `entries.dat`, sled's size is that of the last flushed commit. Commits of entries alone
+/// (pulls, deliveries) record their size in `size.dat` instead of flushing sled; the log keeps
+/// them.
+#[test]
+fn entries_of_commits_sled_never_flushed_are_kept_by_their_recorded_size() {
+    use lienthong::store::Submission;
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().join("store");
+    let cfg = lienthong::config::hub::AuditConfig::default();
+    let key = std::sync::Arc::new(
+        lienthong::signing::HubKey::load_or_create(&cfg.origin, &data.path().join("key")).unwrap(),
+    );
+    let draft = |n: u64, operation: &str| {
+        AuditDraft {
+            exchange_id: format!("exchange-{n}"),
+            actor: "000.00.00.G07".into(),
+            operation: operation.into(),
+            outcome: "allowed".into(),
+            ..Default::default()
+        }
+        .seal()
+        .unwrap()
+    };
+    {
+        let store = Store::open(&dir).unwrap();
+        let log = AuditLog::open(store.clone(), key.clone(), &cfg).unwrap();
+        // An ingest: it writes to sled, so its commit flushes sled.
+        let p = log
+            .prepare((0..3).map(|n| draft(n, "ingest")).collect())
+            .unwrap();
+        let ingest = Submission {
+            exchange_id: "exchange-0".into(),
+            dedup_key: Some("key-0".into()),
+            ..Default::default()
+        };
+        store.commit(&[&ingest], &p.writes).unwrap();
+        log.applied(p);
+        // Three commits of pulls' entries alone.
+        for c in 0..3u64 {
+            let p = log
+                .prepare((3 + c * 4..7 + c * 4).map(|n| draft(n, "pull")).collect())
+                .unwrap();
+            store.commit(&[], &p.writes).unwrap();
+            log.applied(p);
+        }
+        assert_eq!(store.audit_size().unwrap(), 15);
+    }
+    // Sled's size set back to the last flushed commit's, as a crash would leave it.
+    let crashed = |name: &str, keep_size_file: bool| {
+        let copy = data.path().join(name);
+        copy_dir(&dir, &copy);
+        if !keep_size_file {
+            std::fs::remove_file(copy.join("audit/size.dat")).unwrap();
+        }
+        let db = sled::open(&copy).unwrap();
+        let t = db.open_tree("audit").unwrap();
+        t.insert("z", &3u64.to_be_bytes()).unwrap();
+        db.flush().unwrap();
+        drop((t, db));
+        copy
+    };
+    let copy = crashed("crashed", true);
+    let store = Store::open(&copy).unwrap();
+    assert_eq!(
+        store.audit_size().unwrap(),
+        15,
+        "the pulls' entries are kept"
+    );
+    let log = AuditLog::open(store.clone(), key.clone(), &cfg).unwrap();
+    assert_eq!(log.size(), 15);
+    let ops: Vec<String> = store
+        .audit_entries(0, u64::MAX)
+        .map(|r| {
+            let e: Value = serde_json::from_slice(&r.unwrap().1).unwrap();
+            e["operation"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(ops.len(), 15);
+    assert_eq!((ops[2].as_str(), ops[14].as_str()), ("ingest", "pull"));
+    // The log goes on after them.
+    let p = log.prepare(vec![draft(15, "pull")]).unwrap();
+    store.commit(&[], &p.writes).unwrap();
+    log.applied(p);
+    assert_eq!(store.audit_size().unwrap(), 16);
+    drop((log, store));
+    // Without size.dat, sled's size alone counts: what the file is there for.
+    let copy = crashed("crashed-without-size", false);
+    let store = Store::open(&copy).unwrap();
+    assert_eq!(store.audit_size().unwrap(), 3);
+}
