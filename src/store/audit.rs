@@ -207,10 +207,21 @@ impl Store {
         Ok(out)
     }
 
-    /// Makes a commit durable that wrote nothing to sled but the log's size: records the size
-    /// in `size.dat` (synced) instead of flushing sled.
-    pub(super) fn audit_record_size(&self, w: &AuditWrites) -> Result<(), StoreError> {
-        Ok(self.audit_files.record_size(w.end())?)
+    /// Commits audit entries that come with nothing else for sled: appends them (synced),
+    /// records the new size in `size.dat` (synced) and makes them visible. Sled's size is left
+    /// as it was (the next commit with sled data writes its own); the size the index and tree
+    /// were synced to, when it moves, is written alone, without a transaction.
+    pub(super) fn commit_entries(&self, w: &AuditWrites) -> Result<(), StoreError> {
+        for (k, v) in self.audit_append(w)? {
+            if k == SYNCED_KEY {
+                self.audit
+                    .insert(k, &v)
+                    .map_err(sled_err("record the audit files' sync"))?;
+            }
+        }
+        self.audit_files.record_size(w.end())?;
+        self.audit_committed(w);
+        Ok(())
     }
 
     /// Makes appended entries visible once the size that records them is durable.

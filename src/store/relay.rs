@@ -107,6 +107,21 @@ impl Store {
     /// alone writes `dedup` and appends to the log). On an error the outcome is unknown: call
     /// `audit_reload` before the next commit.
     pub fn commit(&self, new: &[&Submission], audit: &AuditWrites) -> Result<(), StoreError> {
+        // A commit of audit entries alone (pulls, deliveries, refusals) has nothing for sled but
+        // the log's size: its entries are synced by the append, and `size.dat` records the size
+        // (recovery keeps entries up to the larger of it and sled's). No sled transaction and no
+        // flush: each of those makes sled hand a buffer to its I/O pool, which wakes all seven
+        // of its idle threads (BENCHMARKS.md).
+        let only_entries = !audit.records.is_empty()
+            && new.iter().all(|s| {
+                s.dedup_key.is_none()
+                    && s.items.is_empty()
+                    && s.onceonly.is_empty()
+                    && s.counts.is_empty()
+            });
+        if only_entries {
+            return self.commit_entries(audit);
+        }
         let sizes = self.audit_append(audit)?;
         let now = crate::clock::now_ms();
         let result = (&self.dedup, &self.outbox, &self.audit, &self.onceonly).transaction(
@@ -148,22 +163,6 @@ impl Store {
                     source: e,
                 });
             }
-        }
-        // A commit of audit entries alone (pulls, deliveries, refusals) wrote nothing to sled
-        // but the log's size: its entries are synced already, and `size.dat` records the size
-        // (recovery keeps entries up to the larger of it and sled's). No sled flush: it costs
-        // more than the sync, in wake-ups of sled's I/O threads (BENCHMARKS.md).
-        let only_entries = !audit.records.is_empty()
-            && new.iter().all(|s| {
-                s.dedup_key.is_none()
-                    && s.items.is_empty()
-                    && s.onceonly.is_empty()
-                    && s.counts.is_empty()
-            });
-        if only_entries {
-            self.audit_record_size(audit)?;
-            self.audit_committed(audit);
-            return Ok(());
         }
         // The records are in sled's cache now; insist on making them durable before anyone
         // is told they are.
