@@ -9,6 +9,7 @@ use tokio::sync::watch;
 pub(super) fn index_loop(log: &AuditLog, shutdown: &watch::Receiver<bool>, retention_ms: u64) {
     const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
     const SWEEP_STEP: usize = 20_000;
+    const BATCH: u64 = 4096;
     let mut last_sweep: Option<std::time::Instant> = None;
     // A sweep under way: its cutoff, the last key looked at, and what it forgot so far.
     let mut sweep: Option<(u64, Option<Vec<u8>>, u64)> = None;
@@ -43,9 +44,16 @@ pub(super) fn index_loop(log: &AuditLog, shutdown: &watch::Receiver<bool>, reten
                 Err(e) => tracing::error!("sweeping idempotency keys: {e}"),
             }
         }
-        match log.index_pending(4096) {
+        match log.index_pending(BATCH) {
             Ok(0) if stopping => break,
             Ok(0) if !swept => std::thread::sleep(std::time::Duration::from_millis(50)),
+            // Less than a full batch: wait a little for more rather than write a few at a
+            // time. Each write of look-ups is a sled batch, and each sled batch wakes sled's
+            // whole I/O pool (BENCHMARKS.md); queries scan the entries above the mark, so
+            // nothing is missed meanwhile.
+            Ok(n) if n < BATCH && !stopping => {
+                std::thread::sleep(std::time::Duration::from_millis(20))
+            }
             Ok(_) => {}
             Err(e) => {
                 tracing::error!("audit indexer: {e}");
