@@ -154,15 +154,8 @@ impl Store {
         let files = AuditFiles::open(&dir.join("audit"))?;
         files.recover(size, synced)?;
         // Rebuilt and synced to the recovered size, which may be past `z` when the last
-        // commits made only their entries durable (if these writes are lost, the next start
-        // recovers the same way).
-        let size = files.committed();
-        audit
-            .insert(SIZE_KEY, &size.to_be_bytes())
-            .map_err(sled_err("record the audit log's size"))?;
-        audit
-            .insert(SYNCED_KEY, &size.to_be_bytes())
-            .map_err(sled_err("record the audit files' sync"))?;
+        // commits made only their entries durable.
+        Store::record_recovered(audit, files.committed())?;
         Ok(files)
     }
 
@@ -190,7 +183,25 @@ impl Store {
         self.flush()?;
         let (size, synced) = Store::audit_sizes(&self.audit)?;
         self.audit_files.recover(size, synced)?;
-        Ok(self.audit_files.committed())
+        let size = self.audit_files.committed();
+        Store::record_recovered(&self.audit, size)?;
+        Ok(size)
+    }
+
+    /// After a recovery: the recovered size is sled's size, and the index and tree are synced
+    /// to it (recovery rebuilt and synced them); durable before anything is appended, so that
+    /// no sync mark from before the recovery outlives it.
+    fn record_recovered(audit: &sled::Tree, size: u64) -> Result<(), StoreError> {
+        audit
+            .insert(SIZE_KEY, &size.to_be_bytes())
+            .map_err(sled_err("record the audit log's size"))?;
+        audit
+            .insert(SYNCED_KEY, &size.to_be_bytes())
+            .map_err(sled_err("record the audit files' sync"))?;
+        audit
+            .flush()
+            .map_err(sled_err("flush the audit log's size"))?;
+        Ok(())
     }
 
     /// Writes the log's part of a commit to its files and syncs what must be; the caller then
@@ -212,14 +223,17 @@ impl Store {
     /// as it was (the next commit with sled data writes its own); the size the index and tree
     /// were synced to, when it moves, is written alone, without a transaction.
     pub(super) fn commit_entries(&self, w: &AuditWrites) -> Result<(), StoreError> {
-        for (k, v) in self.audit_append(w)? {
+        let sizes = self.audit_append(w)?;
+        self.audit_files.record_size(w.end())?;
+        // Only once the size is recorded: a sync mark past what recovery keeps would trust
+        // index and tree bytes written after it.
+        for (k, v) in sizes {
             if k == SYNCED_KEY {
                 self.audit
                     .insert(k, &v)
                     .map_err(sled_err("record the audit files' sync"))?;
             }
         }
-        self.audit_files.record_size(w.end())?;
         self.audit_committed(w);
         Ok(())
     }
@@ -404,6 +418,13 @@ impl Store {
         self.audit
             .insert(checkpoint_key(size), note.as_bytes())
             .map_err(sled_err("store a checkpoint"))?;
+        // The signed size durable in sled too (it may have been only in `size.dat`).
+        let (z, _) = Store::audit_sizes(&self.audit)?;
+        if size > z {
+            self.audit
+                .insert(SIZE_KEY, &size.to_be_bytes())
+                .map_err(sled_err("record the audit log's size"))?;
+        }
         self.flush()
     }
 
@@ -475,6 +496,7 @@ impl Store {
             .clear()
             .map_err(sled_err("erase the audit log"))?;
         self.flush()?;
+        self.audit_files.forget_sizes()?;
         self.audit_files.recover(0, 0)?;
         Ok(())
     }

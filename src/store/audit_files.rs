@@ -216,6 +216,7 @@ impl AuditFiles {
         let mut len = self.lengths();
         // A commit that made only its entries durable recorded the size here.
         let size = size.max(self.recorded_size()?.unwrap_or(0));
+        self.aim_size_slot()?;
         let synced = synced.min(size);
         let have = |f: &File, name: &str| -> Result<u64, FileError> {
             Ok(f.metadata()

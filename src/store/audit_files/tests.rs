@@ -251,3 +251,50 @@ fn a_torn_size_slot_leaves_the_other_readable() {
     files.recover(2, 0).unwrap();
     assert_eq!(files.committed(), 2);
 }
+
+#[test]
+fn after_a_restart_the_next_size_goes_to_the_slot_with_the_smaller_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (files, _) = committed(dir.path(), 4);
+    for (from, n) in [(4, 1), (5, 4), (9, 2)] {
+        let (r, h) = records(from, n);
+        files.append(from, &r, &h).unwrap();
+        files.record_size(from + n).unwrap();
+    }
+    // Slots now: 11 in the first, 9 in the second.
+    drop(files);
+    let files = AuditFiles::open(dir.path()).unwrap();
+    files.recover(4, 0).unwrap();
+    assert_eq!(files.committed(), 11);
+    let (r, h) = records(11, 2);
+    files.append(11, &r, &h).unwrap();
+    files.record_size(13).unwrap();
+    drop(files);
+    // That write went to the slot that held 9; torn, the other still says 11.
+    let f = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(dir.path().join("size.dat"))
+        .unwrap();
+    let mut b = [0u8; 32];
+    f.read_exact_at(&mut b, 0).unwrap();
+    assert_eq!(u64::from_be_bytes(b[16..24].try_into().unwrap()), 13);
+    f.write_all_at(&[0xAB; 3], 16 + 9).unwrap();
+    let files = AuditFiles::open(dir.path()).unwrap();
+    files.recover(4, 0).unwrap();
+    assert_eq!(files.committed(), 11, "the larger size before it is kept");
+}
+
+#[test]
+fn forgetting_the_sizes_lets_the_log_be_erased() {
+    let dir = tempfile::tempdir().unwrap();
+    let (files, _) = committed(dir.path(), 2);
+    let (r, h) = records(2, 3);
+    files.append(2, &r, &h).unwrap();
+    files.record_size(5).unwrap();
+    files.recover(0, 0).unwrap();
+    assert_eq!(files.committed(), 5, "a recorded size is not cut");
+    files.forget_sizes().unwrap();
+    files.recover(0, 0).unwrap();
+    assert_eq!(files.committed(), 0);
+}
