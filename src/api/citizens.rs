@@ -27,7 +27,10 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/v1/citizens:batch", post(pull_batch))
         .route("/v1/policy/explain", get(explain))
         .route("/v1/citizens/{personal_id}/documents", get(documents))
-        .route("/v1/onceonly/report", get(onceonly_report))
+        .route(
+            "/v1/onceonly/report",
+            get(super::onceonly_report::onceonly_report),
+        )
 }
 
 #[derive(Deserialize)]
@@ -103,54 +106,6 @@ async fn documents(
         "provenance": provenance(&from, &exchange_id, &purpose, &caller, ou.key().name()),
     });
     Ok(signed(&ou, StatusCode::OK, &body))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ReportQuery {
-    since: Option<String>,
-}
-
-/// `GET /v1/onceonly/report[?since=RFC 3339]` (auditor, admin): per receiving agency and
-/// procedure, dossiers received, fields filled from the register, mismatches, documents
-/// requested again though available, documents reused. The hub keeps counts per day (Vietnam
-/// time), so the report counts from the start of `since`'s day (`counted_from`).
-async fn onceonly_report(
-    State(state): State<AppState>,
-    Auth(caller): Auth,
-    RawQuery(q): RawQuery,
-) -> Result<Response, Problem> {
-    super::require(&caller, &[Role::Auditor, Role::Admin])?;
-    let q: ReportQuery = super::query(q, "since")?;
-    let since_ms = match q.since.as_deref() {
-        None => 0,
-        Some(t) => chrono::DateTime::parse_from_rfc3339(t)
-            .map(|d| d.timestamp_millis().max(0) as u64)
-            .map_err(|e| {
-                Problem::new(
-                    StatusCode::BAD_REQUEST,
-                    "request.query",
-                    format!("since={t:?} is not an RFC 3339 time: {e}"),
-                )
-            })?,
-    };
-    let store = state.store.clone();
-    let (groups, from_ms) = tokio::task::spawn_blocking(move || store.report_counts(since_ms))
-        .await
-        .map_err(Problem::internal)?
-        .map_err(Problem::internal)?;
-    let mut r = crate::onceonly::documents::report(&groups);
-    r["since"] = json!(q.since);
-    // Counts are kept by the day: the report starts at the beginning of since's day.
-    r["counted_from"] = json!(q.since.as_ref().and_then(|_| {
-        let vn = chrono::FixedOffset::east_opt(7 * 3600)?;
-        let t = chrono::DateTime::from_timestamp_millis(from_ms as i64)?;
-        Some(
-            t.with_timezone(&vn)
-                .to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
-        )
-    }));
-    Ok(axum::Json(r).into_response())
 }
 
 const RECORD_TYPE: &str = "citizen";

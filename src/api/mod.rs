@@ -8,6 +8,7 @@ mod citizens;
 mod guard;
 mod health;
 mod ingest;
+mod onceonly_report;
 mod policy;
 mod problem;
 mod relay;
