@@ -38,6 +38,28 @@ async fn push(c: &reqwest::Client, url: &str, token: &str, body: String) -> (Sta
     (status, resp.json().await.unwrap_or(Value::Null))
 }
 
+/// The destination's dead letters, once there are `total` of them (or the last answer after
+/// five seconds).
+async fn dead_letters(c: &reqwest::Client, url: &str, admin: &str, total: u64) -> Value {
+    let mut dead = Value::Null;
+    for _ in 0..200 {
+        dead = c
+            .get(format!("{url}/v1/dead?destination=national-portal"))
+            .bearer_auth(admin)
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap();
+        if dead["total"] == total {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    dead
+}
+
 fn depth(hub: &Hub) -> usize {
     hub.state().relay.status().iter().map(|d| d.depth).sum()
 }
@@ -166,24 +188,7 @@ async fn refused_records_are_parked_and_can_be_replayed_or_discarded() {
         )
         .await;
     }
-    let list = || async {
-        c.get(format!("{url}/v1/dead?destination=national-portal"))
-            .bearer_auth(&admin)
-            .send()
-            .await
-            .unwrap()
-            .json::<Value>()
-            .await
-            .unwrap()
-    };
-    let mut dead = Value::Null;
-    for _ in 0..200 {
-        dead = list().await;
-        if dead["total"] == 2 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
+    let dead = dead_letters(&c, &url, &admin, 2).await;
     assert_eq!(dead["total"], 2, "{dead}");
     let first = &dead["dead_letters"][0];
     assert!(first["reason"].as_str().unwrap().contains("400"), "{first}");
@@ -226,7 +231,7 @@ async fn refused_records_are_parked_and_can_be_replayed_or_discarded() {
         portal.applied() == 1
     })
     .await;
-    assert_eq!(list().await["total"], 0);
+    assert_eq!(dead_letters(&c, &url, &admin, 0).await["total"], 0);
     // Replay and discard were recorded; a provider may not replay.
     let resp = c
         .post(format!("{url}/v1/dead/replay"))
@@ -612,22 +617,7 @@ async fn a_redirect_is_not_followed_and_the_record_is_parked_with_where_it_point
     )
     .await;
     assert_eq!(status, StatusCode::ACCEPTED);
-    let mut dead = Value::Null;
-    for _ in 0..200 {
-        dead = c
-            .get(format!("{url}/v1/dead?destination=national-portal"))
-            .bearer_auth(&admin)
-            .send()
-            .await
-            .unwrap()
-            .json::<Value>()
-            .await
-            .unwrap();
-        if dead["total"] == 1 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
+    let dead = dead_letters(&c, &url, &admin, 1).await;
     assert_eq!(dead["total"], 1, "{dead}");
     let reason = dead["dead_letters"][0]["reason"].as_str().unwrap();
     assert!(

@@ -7,7 +7,7 @@
 
 use super::verify::Finding;
 use crate::store::onceonly::{
-    ReportCounts, ReportGroups, document_key, report_count_key, report_day,
+    ReportCounts, ReportGroups, add_counts, document_key, report_count_key, report_day,
 };
 use crate::store::{Store, StoreError};
 use crate::units::names::key;
@@ -129,9 +129,7 @@ pub fn report_count(dossier: &Value, findings: &[Finding], at_ms: u64) -> (Vec<u
 pub fn report(groups: &ReportGroups) -> Value {
     let mut total = [0u64; 5];
     for c in groups.values() {
-        for (t, n) in total.iter_mut().zip(c) {
-            *t += n;
-        }
+        add_counts(&mut total, c);
     }
     let row = |c: &ReportCounts| {
         json!({

@@ -67,6 +67,13 @@ pub(crate) fn encode_counts(c: &ReportCounts) -> Vec<u8> {
     c.iter().flat_map(|n| n.to_be_bytes()).collect()
 }
 
+/// Adds `more` to `counts`, count by count.
+pub fn add_counts(counts: &mut ReportCounts, more: &ReportCounts) {
+    for (a, b) in counts.iter_mut().zip(more) {
+        *a += b;
+    }
+}
+
 pub(crate) fn decode_counts(v: &[u8]) -> ReportCounts {
     let mut c = [0u64; REPORT_COUNTS];
     for (i, chunk) in v.chunks_exact(8).take(REPORT_COUNTS).enumerate() {
@@ -118,9 +125,7 @@ impl Store {
             let procedure = String::from_utf8_lossy(parts.next().unwrap_or_default()).into_owned();
             let add = decode_counts(&v);
             let g = groups.entry((agency, procedure)).or_default();
-            for (a, b) in g.iter_mut().zip(add) {
-                *a += b;
-            }
+            add_counts(g, &add);
         }
         Ok((groups, report_day_start_ms(day)))
     }
@@ -157,9 +162,7 @@ impl Store {
                 n("requested_again"),
                 n("reused"),
             ];
-            for (a, b) in c.iter_mut().zip(one) {
-                *a += b;
-            }
+            add_counts(c, &one);
             batch.remove(k);
             rows += 1;
         }
@@ -172,9 +175,7 @@ impl Store {
                 .get(&k)
                 .map_err(sled_err("read report counts"))?
             {
-                for (a, b) in c.iter_mut().zip(decode_counts(&v)) {
-                    *a += b;
-                }
+                add_counts(&mut c, &decode_counts(&v));
             }
             batch.insert(k, encode_counts(&c));
         }

@@ -140,9 +140,7 @@ impl Store {
                             .get(k.as_slice())?
                             .map(|v| super::onceonly::decode_counts(&v))
                             .unwrap_or_default();
-                        for (a, b) in c.iter_mut().zip(add) {
-                            *a += b;
-                        }
+                        super::onceonly::add_counts(&mut c, add);
                         once.insert(k.as_slice(), super::onceonly::encode_counts(&c))?;
                     }
                     for item in &s.items {

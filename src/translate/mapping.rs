@@ -114,19 +114,14 @@ enum At<'a> {
 
 impl At<'_> {
     fn pointer(&self, tokens: &[String]) -> String {
-        let mut s = match self {
-            At::Record => String::new(),
+        match self {
+            At::Record => pointer_join("", tokens),
             At::Item {
                 parent,
                 tokens: array,
                 index,
-            } => format!("{}/{index}", parent.pointer(array)),
-        };
-        for t in tokens {
-            s.push('/');
-            s.push_str(&escape_token(t));
+            } => pointer_join(&format!("{}/{index}", parent.pointer(array)), tokens),
         }
-        s
     }
 }
 
