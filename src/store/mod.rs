@@ -38,6 +38,11 @@ pub enum StoreError {
     Files(#[source] FileError),
     #[error("store: {0}")]
     Format(String),
+    #[error(
+        "store: the data directory {dir} is in use by another process (is a hub or another \
+         lienthong command already running on it?); waited {waited_ms} ms for it to be released"
+    )]
+    Locked { dir: String, waited_ms: u64 },
 }
 
 /// The embedded store.
@@ -143,6 +148,42 @@ fn adapter_key(name: &str, version: u32) -> Vec<u8> {
 /// The store's page cache unless configured (`server.store_cache_mb`).
 pub const DEFAULT_CACHE_BYTES: u64 = 64 << 20;
 
+/// How long opening waits for the data directory's lock. sled takes an exclusive lock on its
+/// files, and after a store is dropped its I/O threads may hold the lock a little longer
+/// (sled 0.34: closing does not wait for them), so an open right after a close in the same
+/// process can find it taken; a directory held by a running process stays taken and is
+/// reported after the wait.
+pub(crate) const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+fn open_db(
+    dir: &Path,
+    cache_bytes: u64,
+    wait: std::time::Duration,
+) -> Result<sled::Db, StoreError> {
+    let started = std::time::Instant::now();
+    loop {
+        let opened = sled::Config::new()
+            .path(dir)
+            .mode(sled::Mode::HighThroughput)
+            .cache_capacity(cache_bytes)
+            .open();
+        match opened {
+            Ok(db) => return Ok(db),
+            // sled reports the lock as an I/O error of kind `Other` with this text.
+            Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") => {
+                if started.elapsed() >= wait {
+                    return Err(StoreError::Locked {
+                        dir: dir.display().to_string(),
+                        waited_ms: started.elapsed().as_millis() as u64,
+                    });
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) => return Err(sled_err("open")(e)),
+        }
+    }
+}
+
 impl Store {
     /// Opens (or creates) the store in `dir`, with the default cache.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
@@ -152,12 +193,7 @@ impl Store {
     /// Opens (or creates) the store in `dir`, keeping up to `cache_bytes` of its pages in
     /// memory (the rest is read from the files when needed).
     pub fn open_with_cache(dir: &Path, cache_bytes: u64) -> Result<Store, StoreError> {
-        let db = sled::Config::new()
-            .path(dir)
-            .mode(sled::Mode::HighThroughput)
-            .cache_capacity(cache_bytes)
-            .open()
-            .map_err(sled_err("open"))?;
+        let db = open_db(dir, cache_bytes, LOCK_WAIT)?;
         let audit = db.open_tree("audit").map_err(sled_err("open audit"))?;
         let audit_files = std::sync::Arc::new(Store::open_audit_files(dir, &audit)?);
         let store = Store {
@@ -387,4 +423,39 @@ fn cache_key(record_type: &str, key: &str) -> Vec<u8> {
     k.push(0);
     k.extend_from_slice(key.as_bytes());
     k
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn a_directory_in_use_is_reported_after_the_wait() {
+        let dir = tempfile::tempdir().unwrap();
+        let _held = Store::open(dir.path()).unwrap();
+        let started = Instant::now();
+        let err = open_db(dir.path(), 1 << 20, Duration::from_millis(200)).unwrap_err();
+        assert!(started.elapsed() >= Duration::from_millis(200));
+        assert!(matches!(err, StoreError::Locked { .. }), "{err}");
+        let text = err.to_string();
+        assert!(text.contains("in use by another process"), "{text}");
+        assert!(text.contains(&dir.path().display().to_string()), "{text}");
+    }
+
+    #[test]
+    fn a_lock_released_during_the_wait_is_taken() {
+        // Without the wait this open fails at once: the lock is held when it starts.
+        let dir = tempfile::tempdir().unwrap();
+        let held = Store::open(dir.path()).unwrap();
+        held.tokens.insert(b"k", b"v".to_vec()).unwrap();
+        held.flush().unwrap();
+        let releaser = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            drop(held);
+        });
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.tokens.get(b"k").unwrap().as_deref(), Some(&b"v"[..]));
+        releaser.join().unwrap();
+    }
 }

@@ -28,27 +28,23 @@ pub(crate) fn nfc(s: &str) -> Cow<'_, str> {
 /// class 0; a test checks both against the Unicode tables).
 /// Vietnamese text in NFC passes without a table look-up per character.
 pub(crate) fn surely_nfc(s: &str) -> bool {
-    // On the UTF-8 bytes: below U+0300 is one byte, or two with a lead byte up to 0xCB;
-    // U+1E00..U+1EFF is 0xE1 then 0xB8..=0xBB then one more byte.
+    // On the UTF-8 bytes (valid: it is a `str`): a character below U+0300 is one byte, or two
+    // with a lead byte up to 0xCB; one in U+1E00..U+1EFF is 0xE1, then 0xB8..=0xBB, then one
+    // more. So the text passes unless a byte is a lead byte from 0xCC up other than 0xE1
+    // (continuation bytes stop at 0xBF), or an 0xE1 is followed by a byte outside
+    // 0xB8..=0xBB. Each byte is checked with its successor, without branches, so that the
+    // compiler checks many bytes per instruction; the last byte of valid UTF-8 is never a
+    // lead byte and needs no check of its own.
     let b = s.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        // Eight ASCII bytes at a time (most bytes of Vietnamese text are ASCII).
-        if let Some(chunk) = b.get(i..i + 8)
-            && let Ok(eight) = <[u8; 8]>::try_from(chunk)
-            && u64::from_ne_bytes(eight) & 0x8080_8080_8080_8080 == 0
-        {
-            i += 8;
-            continue;
-        }
-        match b[i] {
-            0x00..=0x7F => i += 1,
-            0xC2..=0xCB => i += 2,
-            0xE1 if matches!(b.get(i + 1), Some(0xB8..=0xBB)) => i += 3,
-            _ => return false,
-        }
-    }
-    true
+    let Some(head) = b.len().checked_sub(1) else {
+        return true;
+    };
+    let bad = b[..head].iter().zip(&b[1..]).fold(0u8, |bad, (&c, &next)| {
+        let other_lead = (c >= 0xCC) & (c != 0xE1);
+        let outside_block = (c == 0xE1) & (next.wrapping_sub(0xB8) >= 4);
+        bad | u8::from(other_lead | outside_block)
+    });
+    bad == 0
 }
 
 /// Applies a case transform.
@@ -464,8 +460,11 @@ mod tests {
             assert!(!surely_nfc(&text), "{pad}");
             assert!(surely_nfc(&format!("{}ễ", "a".repeat(pad))), "{pad}");
         }
-        // Just outside each range.
-        for c in ['\u{300}', '\u{1DFF}', '\u{1F00}', '\u{2126}', '\u{FB1D}'] {
+        // Just outside each range, and lead bytes of each other kind (three bytes other than
+        // 0xE1, four bytes).
+        for c in [
+            '\u{300}', '\u{1DFF}', '\u{1F00}', '\u{2126}', '\u{FB1D}', '中', '😀',
+        ] {
             assert!(!surely_nfc(&format!("a{c}")), "{c:?}");
         }
     }

@@ -16,8 +16,13 @@ pub(crate) struct Step {
     pub attribute: bool,
 }
 
-/// Checks that the bytes are UTF-8, naming the first bad byte.
+/// Checks that the bytes are UTF-8, naming the first bad byte. The check is SIMD
+/// (`simdutf8`, several times the standard library's speed on Vietnamese text); only a
+/// refusal takes the standard library's pass, for the offset of the first bad byte.
 pub(crate) fn utf8(bytes: &[u8]) -> Result<&str, DocumentError> {
+    if let Ok(text) = simdutf8::basic::from_utf8(bytes) {
+        return Ok(text);
+    }
     std::str::from_utf8(bytes).map_err(|e| DocumentError {
         code: "document.invalid-utf8",
         message: format!(
