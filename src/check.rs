@@ -31,8 +31,25 @@ pub fn translate_validate_with_warnings(
     let (record, warnings) = adapter
         .inbound_with_warnings(record_type, document)
         .map_err(|e| e.field_errors())?;
-    validate_record(adapter, registry, record_type, &record)?;
+    schema_for(adapter, registry, record_type)?
+        .validate_translated(&record)
+        .map_err(|r| r.errors)?;
     Ok((record, warnings))
+}
+
+fn schema_for<'r>(
+    adapter: &Adapter,
+    registry: &'r SchemaRegistry,
+    record_type: &str,
+) -> Result<&'r crate::validate::Schema, Vec<FieldError>> {
+    let key = adapter.schema_of(record_type).unwrap_or(record_type);
+    registry.get(key).ok_or_else(|| {
+        vec![FieldError::new(
+            "",
+            "schema.unknown",
+            format!("schema {key} is not loaded"),
+        )]
+    })
 }
 
 /// Validates a canonical record against the schema the adapter maps it to.
@@ -42,15 +59,9 @@ pub fn validate_record(
     record_type: &str,
     record: &Value,
 ) -> Result<(), Vec<FieldError>> {
-    let key = adapter.schema_of(record_type).unwrap_or(record_type);
-    let schema = registry.get(key).ok_or_else(|| {
-        vec![FieldError::new(
-            "",
-            "schema.unknown",
-            format!("schema {key} is not loaded"),
-        )]
-    })?;
-    schema.validate(record).map_err(|r| r.errors)
+    schema_for(adapter, registry, record_type)?
+        .validate(record)
+        .map_err(|r| r.errors)
 }
 
 /// What happened to one sample.

@@ -6,6 +6,7 @@ use lienthong::translate::{Adapter, TranslateError};
 use lienthong::validate::{SchemaRegistry, ValidationOptions};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
+use unicode_normalization::UnicodeNormalization;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -46,6 +47,15 @@ fn every_shipped_sample_matches_its_golden_file() {
                 )
                 .unwrap();
                 assert_eq!(record, golden, "{}", file.display());
+                // The translator's records are validated without searching their text for
+                // decomposed characters: the same document sent in NFD must give the same
+                // record, and the record must pass the full validation, NFC rule included.
+                let nfd: String = String::from_utf8(bytes).unwrap().nfd().collect();
+                let from_nfd = translate_validate(&adapter, &reg, record_type, nfd.as_bytes())
+                    .unwrap_or_else(|e| panic!("{} in NFD: {e:#?}", file.display()));
+                assert_eq!(from_nfd, golden, "{} in NFD", file.display());
+                let schema = reg.get(adapter.schema_of(record_type).unwrap()).unwrap();
+                assert_eq!(schema.validate(&record), Ok(()), "{}", file.display());
                 checked += 1;
             }
         }
@@ -235,4 +245,86 @@ fn a_split_ward_is_accepted_with_a_warning_naming_the_candidates() {
     let typo = xml.replace("Phường Cống Vị", "Phường Cống Vịt Vịt");
     let errors = translate_validate(&adapter, &registry(), "dossier", typo.as_bytes()).unwrap_err();
     assert_eq!(errors[0].code, "address.unknown", "{errors:?}");
+}
+
+#[test]
+fn text_from_the_adapter_file_and_changes_of_case_come_out_composed() {
+    // An adapter file saved in NFD: its code table values, constants and defaults are written
+    // into records in NFC, and so is a change of case of decomposed input.
+    let toml = r#"
+name = "nfd-file"
+member = "000.00.00.G12"
+format = "json"
+transport = "http"
+endpoint = "http://127.0.0.1:1/x"
+timezone = "+07:00"
+provides = ["citizen"]
+consumes = []
+
+[code_tables.sex]
+1 = "male"
+2 = "female"
+
+[code_tables.ethnicity]
+01 = "Kinh"
+02 = "Mu\u031Bo\u031B\u0300ng"
+
+[records.citizen]
+schema = "citizen.v1"
+root = ""
+
+[[records.citizen.fields]]
+canonical = "/personal_id"
+external = "/id"
+
+[[records.citizen.fields]]
+canonical = "/full_name"
+external = "/name"
+case = "title"
+
+[[records.citizen.fields]]
+canonical = "/birth_date"
+external = "/year"
+date = ["yyyy"]
+
+[[records.citizen.fields]]
+canonical = "/sex"
+external = "/sex"
+code_table = "sex"
+
+[[records.citizen.fields]]
+canonical = "/ethnicity"
+external = "/eth"
+code_table = "ethnicity"
+
+[[records.citizen.fields]]
+canonical = "/religion"
+constant = "Kho\u0302ng"
+
+[[records.citizen.fields]]
+canonical = "/nationality"
+external = "/nat"
+default = "VN"
+
+[[records.citizen.fields]]
+canonical = "/hometown"
+external = "/home"
+default = "Ha\u0300 Ti\u0303nh"
+"#;
+    let reg = registry();
+    let adapter = Adapter::from_toml("nfd-file.toml", toml, &reg).unwrap();
+    let doc = serde_json::json!({
+        "id": "042192004518",
+        "name": "nguye\u{302}\u{303}n thi\u{323} ho\u{302}\u{300}ng nhung",
+        "year": "1992",
+        "sex": "2",
+        "eth": "02",
+    });
+    let record = translate_validate(&adapter, &reg, "citizen", doc.to_string().as_bytes()).unwrap();
+    assert_eq!(record["full_name"], "Nguyễn Thị Hồng Nhung");
+    assert_eq!(record["ethnicity"], "Mường");
+    assert_eq!(record["religion"], "Không");
+    assert_eq!(record["hometown"], "Hà Tĩnh");
+    let schema = reg.get("citizen.v1").unwrap();
+    assert_eq!(schema.validate(&record), Ok(()));
 }

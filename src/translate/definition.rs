@@ -432,8 +432,9 @@ impl Compiler<'_> {
             datetime,
             code_table,
             join: fd.join.clone(),
-            constant: fd.constant.clone(),
-            default: fd.default.clone(),
+            // Text the hub writes is in NFC, whatever form the adapter file was saved in.
+            constant: fd.constant.clone().map(super::transforms::nfc_value),
+            default: fd.default.clone().map(super::transforms::nfc_value),
             value_type: fd.value_type,
             array: fd.array,
             children_shape: Shape::of(&children),

@@ -329,7 +329,8 @@ fn convert_in(adapter: &Adapter, f: &Field, raw: Raw<'_>) -> Result<Option<Value
     }
     let text = nfc(text);
     let text = match f.case {
-        Some(c) => std::borrow::Cow::Owned(apply_case(&text, c)),
+        // A change of case can undo composition (a few letters have no composed capital).
+        Some(c) => std::borrow::Cow::Owned(nfc(&apply_case(&text, c)).into_owned()),
         None => text,
     };
     if let Some(i) = f.code_table {

@@ -6,7 +6,10 @@ use crate::model::{PartialDate, Precision};
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
 use indexmap::IndexMap;
 use std::borrow::Cow;
-use std::collections::HashMap;
+
+/// Code tables are looked up for every mapped code; foldhash (randomly seeded per process)
+/// is several times faster than the standard library's SipHash on short codes.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 use unicode_normalization::{UnicodeNormalization, is_nfc_quick};
 
 /// Normalises to Unicode NFC (one-stop systems send NFD too), without allocating when the text
@@ -18,6 +21,20 @@ pub(crate) fn nfc(s: &str) -> Cow<'_, str> {
     match is_nfc_quick(s.chars()) {
         unicode_normalization::IsNormalized::Yes => Cow::Borrowed(s),
         _ => Cow::Owned(s.nfc().collect()),
+    }
+}
+
+/// `value` with every text in it in NFC (constants, defaults and code tables of an adapter
+/// file, which may have been saved decomposed).
+pub(crate) fn nfc_value(value: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => Value::String(nfc(&s).into_owned()),
+        Value::Array(items) => Value::Array(items.into_iter().map(nfc_value).collect()),
+        Value::Object(map) => {
+            Value::Object(map.into_iter().map(|(k, v)| (k, nfc_value(v))).collect())
+        }
+        other => other,
     }
 }
 
@@ -375,16 +392,19 @@ pub(crate) struct CodeTable {
 
 impl CodeTable {
     pub(crate) fn new(name: &str, map: &IndexMap<String, String>) -> CodeTable {
-        let mut outbound = HashMap::new();
-        for (code, value) in map {
+        // Canonical values are kept in NFC, as all text in the hub; codes as written.
+        let map: Vec<(&String, String)> =
+            map.iter().map(|(k, v)| (k, nfc(v).into_owned())).collect();
+        let mut outbound = HashMap::default();
+        for (code, value) in &map {
             // The first code listed for a canonical value is the one written out.
             outbound
                 .entry(value.clone())
-                .or_insert_with(|| code.clone());
+                .or_insert_with(|| (*code).clone());
         }
         CodeTable {
             name: name.to_string(),
-            inbound: map.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            inbound: map.into_iter().map(|(k, v)| (k.clone(), v)).collect(),
             outbound,
         }
     }

@@ -16,7 +16,12 @@ pub use answer::{Candidate, Legacy, Resolution};
 
 use names::{key, plain, strip_type};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+
+/// Maps of the reference data: fixed once loaded, looked up for every address a record
+/// carries, with foldhash (randomly seeded per process; several times faster than the
+/// standard library's SipHash on short codes and names).
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 use std::path::Path;
 
 const EMBEDDED: &str = include_str!("data/units.json");
@@ -187,16 +192,19 @@ impl Units {
         if f.format != 1 {
             return Err(invalid(format!("format {} is not 1", f.format)));
         }
+        // Names and kinds go into records as they are here: in NFC, as all text in the hub,
+        // whatever form the data file was saved in.
+        let nfc = |s: String| crate::translate::transforms::nfc(&s).into_owned();
         let unit = |(code, name, kind, parent): (String, String, String, String)| Unit {
             code,
-            name,
-            kind,
+            name: nfc(name),
+            kind: nfc(kind),
             parent,
         };
         let top = |(code, name, kind): (String, String, String)| Unit {
             code,
-            name,
-            kind,
+            name: nfc(name),
+            kind: nfc(kind),
             parent: String::new(),
         };
         let mut u = Units {
@@ -207,19 +215,19 @@ impl Units {
             legacy_districts: f.legacy_districts.into_iter().map(unit).collect(),
             legacy_communes: f.legacy_communes.into_iter().map(unit).collect(),
             succession: f.succession.into_iter().collect(),
-            province_by_code: HashMap::new(),
-            province_by_key: HashMap::new(),
-            commune_by_code: HashMap::new(),
-            commune_by_key: HashMap::new(),
-            legacy_province_by_code: HashMap::new(),
-            legacy_province_by_key: HashMap::new(),
-            legacy_district_by_code: HashMap::new(),
-            legacy_district_by_key: HashMap::new(),
-            legacy_commune_by_code: HashMap::new(),
-            legacy_commune_by_district: HashMap::new(),
-            legacy_commune_by_province: HashMap::new(),
-            merged_from: HashMap::new(),
-            predecessors: HashMap::new(),
+            province_by_code: HashMap::default(),
+            province_by_key: HashMap::default(),
+            commune_by_code: HashMap::default(),
+            commune_by_key: HashMap::default(),
+            legacy_province_by_code: HashMap::default(),
+            legacy_province_by_key: HashMap::default(),
+            legacy_district_by_code: HashMap::default(),
+            legacy_district_by_key: HashMap::default(),
+            legacy_commune_by_code: HashMap::default(),
+            legacy_commune_by_district: HashMap::default(),
+            legacy_commune_by_province: HashMap::default(),
+            merged_from: HashMap::default(),
+            predecessors: HashMap::default(),
         };
         for (i, p) in u.provinces.iter().enumerate() {
             u.province_by_code.insert(p.code.clone(), i);
