@@ -328,6 +328,32 @@ async fn pulls_follow_the_policy_and_are_signed_cached_limited_and_audited() {
     );
     register.set_latency_ms(0);
 
+    // The register redirecting elsewhere: not followed (the personal ID would go where the
+    // adapter does not say), a 503 naming where it pointed, without the query's token.
+    let elsewhere = Population::new(7, 1);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let elsewhere_url = format!("http://{}/dancu", listener.local_addr().unwrap());
+    elsewhere.serve(listener);
+    register.set_redirect(Some(&elsewhere_url));
+    let fourth = register.ids()[3].clone();
+    let a = call(get(
+        &labour,
+        &format!("/v1/citizens/{fourth}?purpose=employment-support"),
+    ))
+    .await;
+    assert_eq!(a.status, 503, "{}", a.text);
+    assert_eq!(a.body["code"], "upstream.unavailable");
+    let detail = a.body["detail"].as_str().unwrap();
+    assert!(
+        detail.contains(&format!(
+            "a redirect to {elsewhere_url}/citizens/{fourth}: not followed"
+        )),
+        "{detail}"
+    );
+    assert!(!detail.contains("s3cr3t"), "{detail}");
+    assert_eq!(elsewhere.asked(), 0, "the redirect was followed");
+    register.set_redirect(None);
+
     // A batch bigger than a member's whole allowance can never be answered: refused as such.
     let a = call(
         c.post(format!("{url}/v1/citizens:batch"))

@@ -110,8 +110,11 @@ impl OnceOnly {
             registry,
             schemas,
             key,
+            // Redirects are not followed: a followed one would send the personal ID asked
+            // for to a place the adapter does not name.
             http: reqwest::Client::builder()
                 .pool_max_idle_per_host(64)
+                .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .unwrap_or_default(),
             limiters: Mutex::new(HashMap::new()),
@@ -232,6 +235,7 @@ impl OnceOnly {
                 })
             })?;
         let status = resp.status().as_u16();
+        let location = crate::relay::redirect_location(&resp);
         let body = resp
             .bytes()
             .await
@@ -242,6 +246,16 @@ impl OnceOnly {
                 key: key.to_string(),
                 source_adapter: source,
             });
+        }
+        if (300..400).contains(&status) {
+            let to = match location {
+                Some(l) => format!(" to {l}"),
+                None => " with no Location the hub could read".to_string(),
+            };
+            return Err(upstream(format!(
+                "answered {status}, a redirect{to}: not followed (the personal ID is sent only \
+                 where the adapter says); if the source moved, change the adapter's endpoint"
+            )));
         }
         if !(200..300).contains(&status) {
             let start: String = String::from_utf8_lossy(&body).chars().take(200).collect();

@@ -123,8 +123,10 @@ impl AdapterRegistry {
         schemas: Arc<SchemaRegistry>,
         probe: ProbeConfig,
     ) -> Result<AdapterRegistry, RegistryError> {
+        // The probe reports what the relay and pulls would meet: they follow no redirect.
         let http = reqwest::Client::builder()
             .timeout(Duration::from_millis(probe.timeout_ms))
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| RegistryError::Load(format!("HTTP client: {e}")))?;
         let reg = AdapterRegistry {

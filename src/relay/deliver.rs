@@ -399,16 +399,7 @@ async fn send(inner: &Inner, name: &str, item: &OutboxItem, opts: &DeliveryOptio
         }
     };
     let status = resp.status();
-    // Where a redirect pointed, without its query (a signed URL's token stays out of the
-    // dead letter).
-    let resp_location = resp
-        .headers()
-        .get(reqwest::header::LOCATION)
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-        .map(|l| {
-            let l = l.split(['?', '#']).next().unwrap_or_default();
-            l.chars().take(200).collect::<String>()
-        });
+    let resp_location = redirect_location(&resp);
     let text = match resp.text().await {
         Ok(t) => t,
         Err(e) => return Outcome::Retry(format!("the answer was cut: {e}"), None),
@@ -466,4 +457,16 @@ async fn send(inner: &Inner, name: &str, item: &OutboxItem, opts: &DeliveryOptio
     } else {
         Outcome::Refused(format!("{reason}: refused, not retried"), Some(shown))
     }
+}
+
+/// Where a redirect pointed, without its query or fragment (a signed URL's token stays out of
+/// dead letters, errors and the audit log), at most 200 characters.
+pub(crate) fn redirect_location(resp: &reqwest::Response) -> Option<String> {
+    resp.headers()
+        .get(reqwest::header::LOCATION)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .map(|l| {
+            let l = l.split(['?', '#']).next().unwrap_or_default();
+            l.chars().take(200).collect::<String>()
+        })
 }

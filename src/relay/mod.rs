@@ -15,6 +15,7 @@
 mod breaker;
 mod commit;
 mod deliver;
+pub(crate) use deliver::redirect_location;
 mod indexer;
 mod routes;
 pub use routes::Routed;

@@ -92,6 +92,8 @@ struct Inner {
     people: std::sync::RwLock<BTreeMap<String, Value>>,
     down: AtomicBool,
     latency_ms: AtomicU64,
+    /// Where look-ups are redirected (302), when set.
+    redirect: std::sync::RwLock<Option<String>>,
     asked: AtomicU64,
     /// Share of look-ups answered 503 (f64 bits).
     error_rate: AtomicU64,
@@ -122,6 +124,7 @@ impl Population {
                 people: std::sync::RwLock::new(people),
                 down: AtomicBool::new(false),
                 latency_ms: AtomicU64::new(0),
+                redirect: std::sync::RwLock::new(None),
                 asked: AtomicU64::new(0),
                 error_rate: AtomicU64::new(0),
             }),
@@ -226,6 +229,14 @@ impl Population {
         self.inner.latency_ms.store(ms, Ordering::SeqCst);
     }
 
+    /// Answers every look-up with a redirect (302) to `base` + `/citizens/<id>?token=…`, as
+    /// a register that moved might; `None` stops.
+    pub fn set_redirect(&self, base: Option<&str>) {
+        if let Ok(mut r) = self.inner.redirect.write() {
+            *r = base.map(str::to_string);
+        }
+    }
+
     /// Look-ups received.
     pub fn asked(&self) -> u64 {
         self.inner.asked.load(Ordering::SeqCst)
@@ -268,6 +279,11 @@ async fn look_up(State(inner): State<Arc<Inner>>, Path(id): Path<String>) -> Res
             axum::Json(json!({"maKetQua": "99", "thongDiep": "Hệ thống đang bảo trì"})),
         )
             .into_response();
+    }
+    let redirect = inner.redirect.read().ok().and_then(|r| r.clone());
+    if let Some(base) = redirect {
+        let to = format!("{base}/citizens/{id}?token=s3cr3t");
+        return (StatusCode::FOUND, [(axum::http::header::LOCATION, to)]).into_response();
     }
     let person = inner.people.read().ok().and_then(|p| p.get(&id).cloned());
     match person {
