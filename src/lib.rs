@@ -27,3 +27,8 @@ pub mod store;
 pub mod translate;
 pub mod units;
 pub mod validate;
+
+/// A hash map for tables fixed when they load and read on every record (code tables, the
+/// administrative units): foldhash, randomly seeded per process, several times faster than
+/// the standard library's SipHash on short codes and names.
+pub(crate) type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;

@@ -235,7 +235,7 @@ impl OnceOnly {
                 })
             })?;
         let status = resp.status().as_u16();
-        let location = crate::relay::redirect_location(&resp);
+        let redirect_to = crate::relay::redirect_target(&resp);
         let body = resp
             .bytes()
             .await
@@ -247,13 +247,9 @@ impl OnceOnly {
                 source_adapter: source,
             });
         }
-        if (300..400).contains(&status) {
-            let to = match location {
-                Some(l) => format!(" to {l}"),
-                None => " with no Location the hub could read".to_string(),
-            };
+        if let Some(redirect_to) = redirect_to {
             return Err(upstream(format!(
-                "answered {status}, a redirect{to}: not followed (the personal ID is sent only \
+                "answered {status}, a redirect{redirect_to}: not followed (the personal ID is sent only \
                  where the adapter says); if the source moved, change the adapter's endpoint"
             )));
         }

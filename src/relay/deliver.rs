@@ -399,7 +399,7 @@ async fn send(inner: &Inner, name: &str, item: &OutboxItem, opts: &DeliveryOptio
         }
     };
     let status = resp.status();
-    let resp_location = redirect_location(&resp);
+    let redirect_to = redirect_target(&resp);
     let text = match resp.text().await {
         Ok(t) => t,
         Err(e) => return Outcome::Retry(format!("the answer was cut: {e}"), None),
@@ -437,16 +437,12 @@ async fn send(inner: &Inner, name: &str, item: &OutboxItem, opts: &DeliveryOptio
         return Outcome::Delivered;
     }
     let reason = format!("answered {}", status.as_u16());
-    if status.is_redirection() {
+    if let Some(redirect_to) = redirect_to {
         // Not followed (the client is built so): a followed 301/302 would turn the POST into
         // a GET, a 307 would send the record where the adapter does not say.
-        let to = match resp_location.as_deref() {
-            Some(l) => format!(" to {l}"),
-            None => " with no Location the hub could read".to_string(),
-        };
         return Outcome::Refused(
             format!(
-                "{reason}, a redirect{to}: not followed; if the destination moved, change the \
+                "{reason}, a redirect{redirect_to}: not followed; if the destination moved, change the \
                  adapter's endpoint"
             ),
             Some(shown),
@@ -459,14 +455,20 @@ async fn send(inner: &Inner, name: &str, item: &OutboxItem, opts: &DeliveryOptio
     }
 }
 
-/// Where a redirect pointed, without its query or fragment (a signed URL's token stays out of
-/// dead letters, errors and the audit log), at most 200 characters.
-pub(crate) fn redirect_location(resp: &reqwest::Response) -> Option<String> {
-    resp.headers()
-        .get(reqwest::header::LOCATION)
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-        .map(|l| {
+/// For a redirect (3xx), where it pointed, as errors say it: " to <Location>" without its
+/// query or fragment (a signed URL's token stays out of dead letters, errors and the audit
+/// log), at most 200 characters, or that there was no Location the hub could read. `None` for
+/// any other answer.
+pub(crate) fn redirect_target(resp: &reqwest::Response) -> Option<String> {
+    if !resp.status().is_redirection() {
+        return None;
+    }
+    Some(match resp.headers().get(reqwest::header::LOCATION) {
+        Some(v) => {
+            let l = String::from_utf8_lossy(v.as_bytes());
             let l = l.split(['?', '#']).next().unwrap_or_default();
-            l.chars().take(200).collect::<String>()
-        })
+            format!(" to {}", l.chars().take(200).collect::<String>())
+        }
+        None => " with no Location the hub could read".to_string(),
+    })
 }

@@ -15,7 +15,7 @@
 mod breaker;
 mod commit;
 mod deliver;
-pub(crate) use deliver::redirect_location;
+pub(crate) use deliver::redirect_target;
 mod indexer;
 mod routes;
 pub use routes::Routed;

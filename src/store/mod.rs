@@ -153,7 +153,7 @@ pub const DEFAULT_CACHE_BYTES: u64 = 64 << 20;
 /// (sled 0.34: closing does not wait for them), so an open right after a close in the same
 /// process can find it taken; a directory held by a running process stays taken and is
 /// reported after the wait.
-pub(crate) const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 
 fn open_db(
     dir: &Path,

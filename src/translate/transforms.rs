@@ -1,15 +1,12 @@
 //! Value transforms of a field mapping: dates and date-times by pattern, code tables, case,
 //! joining and splitting names, Unicode NFC.
 
+use crate::FastMap as HashMap;
 use crate::config::adapter::Case;
 use crate::model::{PartialDate, Precision};
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
 use indexmap::IndexMap;
 use std::borrow::Cow;
-
-/// Code tables are looked up for every mapped code; foldhash (randomly seeded per process)
-/// is several times faster than the standard library's SipHash on short codes.
-type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 use unicode_normalization::{UnicodeNormalization, is_nfc_quick};
 
 /// Normalises to Unicode NFC (one-stop systems send NFD too), without allocating when the text

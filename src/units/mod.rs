@@ -14,14 +14,10 @@ pub mod names;
 
 pub use answer::{Candidate, Legacy, Resolution};
 
+use crate::FastMap as HashMap;
 use names::{key, plain, strip_type};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
-
-/// Maps of the reference data: fixed once loaded, looked up for every address a record
-/// carries, with foldhash (randomly seeded per process; several times faster than the
-/// standard library's SipHash on short codes and names).
-type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 use std::path::Path;
 
 const EMBEDDED: &str = include_str!("data/units.json");
