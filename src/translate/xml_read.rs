@@ -85,6 +85,10 @@ pub(crate) fn read<'a>(
         ));
     }
     let text = utf8(bytes)?;
+    // XML 1.0 turns `\r\n` and a lone `\r` into `\n`. A document without any `\r` (one
+    // search over the whole document) has nothing to normalise, and its texts are taken as
+    // they are instead of searched one by one.
+    let has_cr = memchr::memchr(b'\r', bytes).is_some();
     let mut reader = Reader::from_str(text);
     reader.config_mut().check_end_names = true;
     // In-scope namespace bindings: (prefix, namespace index, depth of the declaring element).
@@ -154,44 +158,47 @@ pub(crate) fn read<'a>(
                 }
                 let qname: &'a str = sub_of(text, e.name().as_ref());
                 pending.clear();
-                for attr in e.attributes() {
-                    let attr = attr.map_err(|err| {
-                        doc_err("xml.syntax", format!("bad attribute: {err}"), Some(pos))
-                    })?;
-                    if pending.len() >= limits.max_attributes {
-                        return Err(doc_err(
-                            "xml.too-many-attributes",
-                            format!(
-                                "an element has more attributes than the limit \
-                                 (xml.limits.max_attributes = {})",
-                                limits.max_attributes
-                            ),
-                            Some(pos),
-                        ));
-                    }
-                    let key: &'a str = sub_of(text, attr.key.as_ref());
-                    let value = attr
-                        .normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                        .map_err(|err| {
-                            doc_err(
-                                "xml.entity",
+                // Most elements have no attributes: nothing past the name but white space.
+                if !e.attributes_raw().trim_ascii().is_empty() {
+                    for attr in e.attributes() {
+                        let attr = attr.map_err(|err| {
+                            doc_err("xml.syntax", format!("bad attribute: {err}"), Some(pos))
+                        })?;
+                        if pending.len() >= limits.max_attributes {
+                            return Err(doc_err(
+                                "xml.too-many-attributes",
                                 format!(
-                                    "attribute {key}: {err} (only the five predefined entities \
-                                     and character references are allowed)"
+                                    "an element has more attributes than the limit \
+                                     (xml.limits.max_attributes = {})",
+                                    limits.max_attributes
                                 ),
                                 Some(pos),
-                            )
-                        })?;
-                    let value = match value {
-                        Cow::Borrowed(_) => Cow::Borrowed(sub_of(text, attr_raw(&attr))),
-                        Cow::Owned(s) => Cow::Owned(s),
-                    };
-                    if key == "xmlns" {
-                        bindings.push(("", ns_index(plan, &value, &mut foreign), depth));
-                    } else if let Some(prefix) = key.strip_prefix("xmlns:") {
-                        bindings.push((prefix, ns_index(plan, &value, &mut foreign), depth));
-                    } else {
-                        pending.push((key, value));
+                            ));
+                        }
+                        let key: &'a str = sub_of(text, attr.key.as_ref());
+                        let value = attr
+                            .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                            .map_err(|err| {
+                                doc_err(
+                                    "xml.entity",
+                                    format!(
+                                        "attribute {key}: {err} (only the five predefined entities \
+                                         and character references are allowed)"
+                                    ),
+                                    Some(pos),
+                                )
+                            })?;
+                        let value = match value {
+                            Cow::Borrowed(_) => Cow::Borrowed(sub_of(text, attr_raw(&attr))),
+                            Cow::Owned(s) => Cow::Owned(s),
+                        };
+                        if key == "xmlns" {
+                            bindings.push(("", ns_index(plan, &value, &mut foreign), depth));
+                        } else if let Some(prefix) = key.strip_prefix("xmlns:") {
+                            bindings.push((prefix, ns_index(plan, &value, &mut foreign), depth));
+                        } else {
+                            pending.push((key, value));
+                        }
                     }
                 }
                 let (prefix, local) = split_qname(qname);
@@ -257,13 +264,14 @@ pub(crate) fn read<'a>(
                         {
                             let children = &plan.nodes[p as usize].children;
                             let n = children.len();
-                            let start = parent.cursor as usize;
-                            let found = (0..n).map(|k| (start + k) % n).find(|&i| {
+                            let start = (parent.cursor as usize).min(n);
+                            // From the cursor to the end, then from the start to the cursor.
+                            let found = (start..n).chain(0..start).find(|&i| {
                                 let (cns, clocal, _) = &children[i];
                                 *cns == ns && **clocal == *local
                             });
                             if let Some(i) = found {
-                                parent.cursor = ((i + 1) % n) as u32;
+                                parent.cursor = if i + 1 == n { 0 } else { i as u32 + 1 };
                                 let child = children[i].2;
                                 entry.node = Some(child);
                                 if let Some((_, scope)) = plan.nodes[child as usize].item {
@@ -347,8 +355,13 @@ pub(crate) fn read<'a>(
                 if phase == Phase::Fault && in_fault_text {
                     fault.push_str(&t.xml10_content());
                 } else if let Some(slot) = text_slot(&open, plan) {
-                    append(&mut frames, slot, t.xml10_content());
-                } else if open.is_empty() && !t.xml10_content().trim().is_empty() {
+                    let content = if has_cr {
+                        t.xml10_content()
+                    } else {
+                        t.into_inner()
+                    };
+                    append(&mut frames, slot, content);
+                } else if open.is_empty() && !t.trim().is_empty() {
                     return Err(doc_err(
                         "xml.syntax",
                         "text outside the root element".into(),

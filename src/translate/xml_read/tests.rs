@@ -52,6 +52,23 @@ fn mapped_values_attributes_entities_and_items_are_read() {
 }
 
 #[test]
+fn line_ends_are_normalised_only_where_there_are_carriage_returns() {
+    let (p, [v, x, y], _, _) = plan();
+    // XML 1.0: `\r\n` and a lone `\r` are read as `\n`, in text and in CDATA.
+    let doc = "<a:R xmlns:a=\"urn:a\" xmlns=\"urn:d\" v=\"1\"><a:X>a\r\nb\rc</a:X>\
+               <Y><![CDATA[d\r\ne]]></Y></a:R>";
+    let f = read_str(&p, doc).unwrap();
+    assert_eq!(f.values[x as usize].as_deref(), Some("a\nb\nc"));
+    assert_eq!(f.values[y as usize].as_deref(), Some("d\ne"));
+    // Without any `\r`, texts and elements without attributes are taken as they are.
+    let doc = "<a:R xmlns:a=\"urn:a\" xmlns=\"urn:d\"><a:X >a\nb</a:X><Y\n>c</Y></a:R>";
+    let f = read_str(&p, doc).unwrap();
+    assert_eq!(f.values[x as usize].as_deref(), Some("a\nb"));
+    assert_eq!(f.values[y as usize].as_deref(), Some("c"));
+    assert_eq!(f.values[v as usize], None);
+}
+
+#[test]
 fn namespaces_are_compared_not_prefixes() {
     let (p, [_, x, _], _, _) = plan();
     let f = read_str(&p, r#"<z:R xmlns:z="urn:a"><z:X>ok</z:X><X>no</X></z:R>"#).unwrap();
