@@ -2,7 +2,9 @@
 # End-to-end relay throughput: small JSON status events pushed to the hub (translate, validate,
 # durable outbox with group commit) and delivered to a destination (examples/sink.rs, answering
 # like the national portal), beside the same load tool posting the destination's form straight
-# to the destination, in the same run; then the hub's ingest latency at half its peak rate.
+# to the destination, and through a relay that does no work (examples/forwarder.rs: the
+# portal's form sent on as it came, one HTTP exchange in and one out per record, no disk), in the
+# same run; then the hub's ingest latency at half its peak rate.
 #
 #   benches/load/relay.sh [SECONDS] [CONNECTIONS]
 set -euo pipefail
@@ -10,7 +12,7 @@ cd "$(dirname "$0")/../.."
 source benches/load/lib.sh
 secs="${1:-10}"
 conns="${2:-32}"
-cargo build --release --quiet --bin lienthong --example sink --example loadgen
+cargo build --release --quiet --bin lienthong --example sink --example loadgen --example forwarder
 bin=target/release/lienthong
 load=target/release/examples/loadgen
 
@@ -33,6 +35,8 @@ $bin translate --adapter benches/load/province-json.toml --record dossier-status
 field() { python3 -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])" "$1" "$2"; }
 
 direct=$($load "http://$sink/dvcqg" "$work/portal.json" --connections "$conns" --seconds "$secs")
+forwarder=$(start target/release/examples/forwarder 127.0.0.1:0 "http://$sink")
+forwarded=$($load "http://$forwarder/dvcqg" "$work/portal.json" --connections "$conns" --seconds "$secs")
 before=$(curl -s "http://$sink/count")
 t0=$(date +%s.%N)
 ingest=$($load "http://$hub/v1/ingest/motcua-json/dossier-status" benches/load/status.json \
@@ -51,6 +55,8 @@ echo "| path ($conns connections, ${secs}s) | requests/s | p50 ms | p99 ms | p99
 echo "|---|---:|---:|---:|---:|---:|"
 printf '| direct: POST the portal form to the destination | %s | %s | %s | %s | %s/%s |\n' \
   "$(field "$direct" rate)" "$(field "$direct" p50_ms)" "$(field "$direct" p99_ms)" "$(field "$direct" p999_ms)" "$(field "$direct" errors)" "$(field "$direct" non2xx)"
+printf '| zero-work relay: the same form through examples/forwarder (axum in, reqwest out, nothing else) | %s | %s | %s | %s | %s/%s |\n' \
+  "$(field "$forwarded" rate)" "$(field "$forwarded" p50_ms)" "$(field "$forwarded" p99_ms)" "$(field "$forwarded" p999_ms)" "$(field "$forwarded" errors)" "$(field "$forwarded" non2xx)"
 printf '| hub ingest (translate, validate, durable outbox) | %s | %s | %s | %s | %s/%s |\n' \
   "$(field "$ingest" rate)" "$(field "$ingest" p50_ms)" "$(field "$ingest" p99_ms)" "$(field "$ingest" p999_ms)" "$(field "$ingest" errors)" "$(field "$ingest" non2xx)"
 printf '| hub end to end: accepted → delivered (%s records) | %s | | | | |\n' "$accepted" "$e2e"
@@ -58,3 +64,5 @@ printf '| hub ingest, open loop at half of that (%s/s) | %s | %s | %s | %s | %s/
   "$half" "$(field "$halfrun" rate)" "$(field "$halfrun" p50_ms)" "$(field "$halfrun" p99_ms)" "$(field "$halfrun" p999_ms)" "$(field "$halfrun" errors)" "$(field "$halfrun" non2xx)"
 echo
 python3 -c "print('ratio end-to-end / direct: %.2f' % ($e2e / $(field "$direct" rate)))"
+python3 -c "print('ratio zero-work relay / direct: %.2f' % ($(field "$forwarded" rate) / $(field "$direct" rate)))"
+python3 -c "print('ratio end-to-end / zero-work relay: %.2f' % ($e2e / $(field "$forwarded" rate)))"
