@@ -36,9 +36,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 
-/// What every handler can reach.
+/// What every handler can reach. Cheap to clone (one shared part): the router clones it for
+/// every request.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<StateParts>);
+
+/// What the state is made of.
+#[doc(hidden)]
+pub struct StateParts {
     pub config: Arc<HubConfig>,
     pub store: Store,
     pub schemas: Arc<SchemaRegistry>,
@@ -49,6 +54,13 @@ pub struct AppState {
     pub onceonly: Arc<crate::onceonly::OnceOnly>,
     concurrency: Arc<Semaphore>,
     auth_guard: Arc<guard::AuthGuard>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = StateParts;
+    fn deref(&self) -> &StateParts {
+        &self.0
+    }
 }
 
 impl AppState {
@@ -62,7 +74,7 @@ impl AppState {
         onceonly: Arc<crate::onceonly::OnceOnly>,
         metrics: Arc<Metrics>,
     ) -> AppState {
-        AppState {
+        AppState(Arc::new(StateParts {
             onceonly,
             members: Arc::new(Members::new(&config.members)),
             metrics,
@@ -75,7 +87,7 @@ impl AppState {
             store,
             schemas,
             registry,
-        }
+        }))
     }
 }
 

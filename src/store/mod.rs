@@ -45,9 +45,13 @@ pub enum StoreError {
     Locked { dir: String, waited_ms: u64 },
 }
 
-/// The embedded store.
+/// The embedded store. Cheap to clone (one shared part): every request's state holds it.
 #[derive(Clone)]
-pub struct Store {
+pub struct Store(std::sync::Arc<Trees>);
+
+/// What a store is made of: the database and its trees.
+#[doc(hidden)]
+pub struct Trees {
     db: sled::Db,
     tokens: sled::Tree,
     adapters: sled::Tree,
@@ -66,6 +70,13 @@ pub struct Store {
     onceonly: sled::Tree,
     /// Disclosure policies set through the registry: version (u64 big-endian) → the version.
     policies: sled::Tree,
+}
+
+impl std::ops::Deref for Store {
+    type Target = Trees;
+    fn deref(&self) -> &Trees {
+        &self.0
+    }
 }
 
 impl std::fmt::Debug for Store {
@@ -196,7 +207,7 @@ impl Store {
         let db = open_db(dir, cache_bytes, LOCK_WAIT)?;
         let audit = db.open_tree("audit").map_err(sled_err("open audit"))?;
         let audit_files = std::sync::Arc::new(Store::open_audit_files(dir, &audit)?);
-        let store = Store {
+        let store = Store(std::sync::Arc::new(Trees {
             audit_files,
             tokens: db.open_tree("tokens").map_err(sled_err("open tokens"))?,
             adapters: db
@@ -221,7 +232,7 @@ impl Store {
                 .open_tree("policies")
                 .map_err(sled_err("open policies"))?,
             db,
-        };
+        }));
         store.fold_report_rows()?;
         Ok(store)
     }
