@@ -1,4 +1,4 @@
--- wrk script for benches/load/run: pushes, pulls, or a mix of both, on any of the three paths.
+-- wrk script for benches/load/run: pushes, pulls, or a mix of both, on any of the paths.
 --
 --   PUSH_PATH, PUSH_BODY (a file), PUSH_CT, PUSH_TOKEN: the push. Every `{n}` in the body is
 --     replaced by a number unique to the request (so every push is a new record: a new

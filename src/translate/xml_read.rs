@@ -158,8 +158,13 @@ pub(crate) fn read<'a>(
                 }
                 let qname: &'a str = sub_of(text, e.name().as_ref());
                 pending.clear();
-                // Most elements have no attributes: nothing past the name but white space.
-                if !e.attributes_raw().trim_ascii().is_empty() {
+                // Most elements have no attributes: nothing past the name but XML's white
+                // space (space, tab, CR, LF; not form feed, which the iterator refuses).
+                if !e
+                    .attributes_raw()
+                    .bytes()
+                    .all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+                {
                     for attr in e.attributes() {
                         let attr = attr.map_err(|err| {
                             doc_err("xml.syntax", format!("bad attribute: {err}"), Some(pos))

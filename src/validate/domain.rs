@@ -75,6 +75,7 @@ fn all_nfc(value: &Value) -> bool {
 /// The value at a JSON Pointer written in this file: the pointers here have no escaped
 /// characters, so the tokens are taken as they are (serde_json's `pointer` unescapes every
 /// token into a new string).
+///
 /// Tokens are cut at each `/` with a byte search (a `split('/')` costs more than the look-ups
 /// themselves on these short pointers).
 fn value_at<'v>(record: &'v Value, pointer: &str) -> Option<&'v Value> {
