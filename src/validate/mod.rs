@@ -8,6 +8,7 @@
 mod domain;
 mod error;
 mod formats;
+mod pattern;
 mod registry;
 
 pub use error::FieldError;

@@ -4,7 +4,7 @@
 //! Schemas are files named `<name>.v<version>.json` (e.g. `dossier-status.v1.json`). The ones in
 //! `schemas/` are embedded in the binary; a directory given at start replaces them.
 
-use super::{FieldError, domain, escape_token, formats};
+use super::{FieldError, domain, escape_token, formats, pattern};
 use crate::model::AgencyCodeRule;
 use jsonschema::error::ValidationErrorKind;
 use serde_json::Value;
@@ -384,7 +384,9 @@ fn compile(file: &str, text: &str, options: &ValidationOptions) -> Result<Schema
         });
     }
     let custom = formats::custom_formats(&options.agency_code);
-    let mut builder = jsonschema::draft202012::options().should_validate_formats(true);
+    let mut builder = jsonschema::draft202012::options()
+        .should_validate_formats(true)
+        .with_keyword("pattern", pattern::keyword);
     for f in formats::custom_formats(&options.agency_code) {
         builder = builder.with_format(f.name, f.check);
     }
