@@ -171,9 +171,8 @@ fn map_in<'d, S: Source<'d>>(
     at: At<'_>,
     errors: &mut Vec<FieldError>,
 ) -> Value {
-    let mut slots: Vec<Option<Value>> = Vec::with_capacity(fields.len());
-    for f in fields {
-        slots.push(None);
+    let mut slots: Vec<Option<Value>> = vec![None; fields.len()];
+    for (f, slot) in fields.iter().zip(slots.iter_mut()) {
         let Some(tokens) = &f.canonical else {
             continue; // an external-only constant
         };
@@ -181,9 +180,7 @@ fn map_in<'d, S: Source<'d>>(
             FieldError::new(at.pointer(tokens), code, message).with_source(f.external_text.clone())
         };
         if let Some(c) = &f.constant {
-            if let Some(last) = slots.last_mut() {
-                *last = Some(c.clone());
-            }
+            *slot = Some(c.clone());
             continue;
         }
         let value = if f.array {
@@ -231,25 +228,22 @@ fn map_in<'d, S: Source<'d>>(
                 }
             }
         };
-        let value = match value {
-            Some(v) => v,
-            None => {
-                if let Some(d) = &f.default {
-                    d.clone()
-                } else {
+        // Each value goes straight into its slot.
+        *slot = match value {
+            Some(v) => Some(v),
+            None => match &f.default {
+                Some(d) => Some(d.clone()),
+                None => {
                     if f.required {
                         errors.push(err(
                             "translate.required",
                             format!("{} is missing or empty", f.external_text),
                         ));
                     }
-                    continue;
+                    None
                 }
-            }
+            },
         };
-        if let Some(last) = slots.last_mut() {
-            *last = Some(value);
-        }
     }
     if let Some(shape) = shape {
         return shape
