@@ -243,6 +243,12 @@ fn id_agrees(
 }
 
 fn not_before(record: &Value, later: &str, earlier: &str, errors: &mut Vec<FieldError>) {
+    let text = |p: &str| value_at(record, p).and_then(Value::as_str);
+    if let (Some(l), Some(e)) = (text(later), text(earlier))
+        && in_order_as_written(l, e)
+    {
+        return;
+    }
     let get = |p: &str| {
         value_at(record, p)
             .and_then(Value::as_str)
@@ -263,9 +269,22 @@ fn not_before(record: &Value, later: &str, earlier: &str, errors: &mut Vec<Field
     }
 }
 
+/// Two date-times written `YYYY-MM-DDTHH:MM:SS` with the same offset (as the translator writes
+/// them) are in order when their texts are: `later` is not before `earlier`. `false` says
+/// nothing; the caller then parses both.
+fn in_order_as_written(later: &str, earlier: &str) -> bool {
+    let (l, e) = (later.as_bytes(), earlier.as_bytes());
+    l.len() == 25
+        && e.len() == 25
+        && l[10] == b'T'
+        && e[10] == b'T'
+        && l[19..] == e[19..]
+        && l[..19] >= e[..19]
+}
+
 #[cfg(test)]
 mod tests {
-    use super::value_at;
+    use super::{in_order_as_written, value_at};
     use serde_json::json;
 
     #[test]
@@ -280,5 +299,35 @@ mod tests {
         assert_eq!(value_at(&r, "/a/b/0/c"), None);
         assert_eq!(value_at(&r, "/a/z"), None);
         assert_eq!(value_at(&r, "a"), None);
+    }
+
+    #[test]
+    fn date_times_with_one_offset_are_in_order_as_written() {
+        let a = "2025-09-15T08:42:10+07:00";
+        let b = "2025-09-18T17:00:00+07:00";
+        assert!(in_order_as_written(b, a));
+        assert!(in_order_as_written(a, a));
+        assert!(
+            !in_order_as_written(a, b),
+            "out of order: the caller parses"
+        );
+        // Other offsets, fractions or separators say nothing.
+        assert!(!in_order_as_written("2025-09-18T17:00:00+00:00", a));
+        assert!(!in_order_as_written("2025-09-18T17:00:00.5+07:00", a));
+        assert!(!in_order_as_written("2025-09-18t17:00:00+07:00", a));
+        // Through the rule: in order passes, out of order is refused as before.
+        let rule = |received: &str, due: &str| {
+            let r = serde_json::json!({ "received_at": received, "due_at": due });
+            let mut errors = Vec::new();
+            super::not_before(&r, "/due_at", "/received_at", &mut errors);
+            errors.into_iter().map(|e| e.code).collect::<Vec<_>>()
+        };
+        assert!(rule(a, b).is_empty());
+        assert_eq!(rule(b, a), vec!["cross.time-order".to_string()]);
+        assert_eq!(
+            rule("2025-09-18T12:00:00+00:00", "2025-09-18T17:00:00+07:00"),
+            vec!["cross.time-order".to_string()],
+            "due 17:00 at +07:00 is before received 12:00 UTC"
+        );
     }
 }
