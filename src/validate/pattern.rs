@@ -9,9 +9,16 @@
 //! the JSON Schema compiler's own `pattern` keyword, so the answers and the error reports are
 //! the compiler's own; `tests` compares the two on generated strings.
 //!
-//! The pattern is read the way the compiler reads it: translated from ECMA 262 to the `regex`
-//! crate's syntax by the compiler's own translator (`jsonschema-regex`), then parsed with
-//! `regex-syntax`.
+//! The pattern is read the way the compiler reads it: only a pattern that ECMA 262 accepts,
+//! translated to the `regex` crate's syntax by the compiler's own translator
+//! (`jsonschema-regex`), then parsed with `regex-syntax`.
+//!
+//! Two effects of the compiler running a custom keyword instead of its own, for any pattern:
+//! a custom keyword runs after a schema's other keywords, so a value failing both `format` and
+//! `pattern` reports the format error first (the compiler's own keyword ran before `format`);
+//! and a pattern the regex engine cannot finish (a lookaround or back-reference over its
+//! backtracking limit) counts as not matching, where the compiler reported the limit. No
+//! shipped schema has a lookaround or a back-reference.
 
 use jsonschema::paths::Location;
 use jsonschema::{Keyword, ValidationError, Validator};
@@ -42,6 +49,12 @@ impl Fixed {
     /// The fixed form of an ECMA 262 `pattern`, if it has one: `^`, then ASCII literals and
     /// ASCII classes, each repeated an exact number of times, then `$`.
     pub(crate) fn compile(pattern: &str) -> Option<Fixed> {
+        // Only patterns ECMA 262 accepts (Unicode mode), as the compiler requires before its
+        // own rewrites: the compiler's engines and `regex-syntax` read some others differently
+        // (`{ 64 }` is a count to `regex-syntax` and literal text to fancy-regex; `(?x)`).
+        if !jsonschema_regex::is_valid_ecma_regex(pattern) {
+            return None;
+        }
         let translated = jsonschema_regex::to_rust_regex(pattern).ok()?;
         let hir = regex_syntax::Parser::new().parse(&translated).ok()?;
         let mut items = Vec::new();

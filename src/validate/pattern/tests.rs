@@ -50,15 +50,18 @@ fn fixed_patterns_are_recognised_and_others_left_to_the_compiler() {
         assert!(Fixed::compile(p).is_some(), "{p}");
     }
     for p in [
-        r"^[0-9]+$",     // open repetition
-        r"^[0-9]{2,4}$", // a range of lengths
-        r"^(ab|c)$",     // alternation of different lengths
-        r"[0-9]{3}",     // unanchored
-        r"^[0-9]{3}",    // open end
-        r"^.{3}$",       // any character
-        r"^é$",          // a literal outside ASCII
-        r"^[^0-9]$",     // a negated class holds non-ASCII characters
-        r"^(ab){2}$",    // a repeated group
+        r"^[0-9]+$",       // open repetition
+        r"^[0-9]{2,4}$",   // a range of lengths
+        r"^(ab|c)$",       // alternation of different lengths
+        r"[0-9]{3}",       // unanchored
+        r"^[0-9]{3}",      // open end
+        r"^.{3}$",         // any character
+        r"^é$",            // a literal outside ASCII
+        r"^[^0-9]$",       // a negated class holds non-ASCII characters
+        r"^(ab){2}$",      // a repeated group
+        r"^[0-9]{ 4 }$",   // not ECMA 262: fancy-regex reads the braces as text
+        r"(?x)^[0-9]{4}$", // not ECMA 262
+        r"(?i)^[a-z]{4}$", // not ECMA 262
         r"^[0-9]{4}(-[0-9]{2})?$",
     ] {
         assert!(Fixed::compile(p).is_none(), "{p}");
@@ -119,11 +122,45 @@ proptest! {
             r"^\d{3}$",
             r"^x{3}[0-9]{2}-[a]{2}$",
             r"^a[bc]\.{2}-[0-9a-fA-F]{3}$",
+            // Past the compiler's own sequence matcher (63 positions, no alternation): its
+            // regex engine is the oracle.
+            r"^(a|b)[0-9]{2}$",
+            r"^[0-9]{70}$",
         ]).prop_flat_map(|p| (Just(p), near(p)))
     ) {
         let fixed = Fixed::compile(pattern).expect("fixed");
         let oracle = builtin(pattern);
         prop_assert_eq!(fixed.is_match(&s), oracle.is_valid(&Value::String(s.clone())), "{:?} against {}", s, pattern);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// The shipped content-hash pattern (71 positions: the compiler matches it with its regex
+    /// engine): a hash, or a hash with one character replaced, or cut, or lengthened.
+    #[test]
+    fn the_content_hash_agrees_with_the_compiler(
+        hex in prop::collection::vec(prop::sample::select("0123456789abcdef".chars().collect::<Vec<_>>()), 64),
+        at in 0usize..71,
+        with in prop::sample::select("0aAfgG:é\n ".chars().collect::<Vec<_>>()),
+        edit in 0u8..4,
+    ) {
+        let pattern = r"^sha256:[0-9a-f]{64}$";
+        let mut s: String = format!("sha256:{}", hex.into_iter().collect::<String>());
+        match edit {
+            0 => {}
+            1 => {
+                let mut cs: Vec<char> = s.chars().collect();
+                cs[at] = with;
+                s = cs.into_iter().collect();
+            }
+            2 => s.truncate(at),
+            _ => s.push(with),
+        }
+        let fixed = Fixed::compile(pattern).expect("fixed");
+        let oracle = builtin(pattern);
+        prop_assert_eq!(fixed.is_match(&s), oracle.is_valid(&Value::String(s.clone())), "{:?}", s);
     }
 }
 
@@ -185,4 +222,28 @@ fn the_keyword_answers_and_reports_as_the_compiler_does() {
             .build(&bad)
             .is_err()
     );
+}
+
+#[test]
+fn a_value_failing_format_and_pattern_reports_both_format_first() {
+    // The order a custom keyword gives (module documentation): pinned so that a change of it
+    // is seen.
+    use crate::validate::{SchemaRegistry, ValidationOptions};
+    let registry = SchemaRegistry::embedded(&ValidationOptions::default()).expect("schemas");
+    let schema = registry.get("citizen.v1").expect("schema");
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/citizen.v1.json"),
+    )
+    .expect("schema file");
+    let raw: Value = serde_json::from_str(&text).expect("json");
+    let mut record = raw["examples"][0].clone();
+    record["birth_date"] = Value::String("14/05/1992".into());
+    let rejection = schema.validate(&record).expect_err("refused");
+    let codes: Vec<&str> = rejection
+        .errors
+        .iter()
+        .filter(|e| e.pointer == "/birth_date")
+        .map(|e| e.code.as_str())
+        .collect();
+    assert_eq!(codes, ["format.vn-partial-date", "schema.pattern"]);
 }
