@@ -59,14 +59,14 @@ fn write_current(
 ) {
     // The common case: the record already holds exactly the 2025 form (a one-stop system
     // wrote the code and its unit's names). It is left as it is.
-    let text = |k: &str| o.get(k).and_then(Value::as_str);
+    let held = |k: &str| o.get(k).and_then(Value::as_str);
     if legacy.is_none()
         && o.len() == 4 + usize::from(street.is_some())
-        && text("commune") == Some(commune.0)
-        && text("commune_code") == Some(commune.1)
-        && text("province") == Some(province.0)
-        && text("province_code") == Some(province.1)
-        && street.as_deref().is_none_or(|s| text("street") == Some(s))
+        && held("commune") == Some(commune.0)
+        && held("commune_code") == Some(commune.1)
+        && held("province") == Some(province.0)
+        && held("province_code") == Some(province.1)
+        && street.as_deref().is_none_or(|s| held("street") == Some(s))
     {
         return;
     }

@@ -244,18 +244,16 @@ fn id_agrees(
 
 fn not_before(record: &Value, later: &str, earlier: &str, errors: &mut Vec<FieldError>) {
     let text = |p: &str| value_at(record, p).and_then(Value::as_str);
-    if let (Some(l), Some(e)) = (text(later), text(earlier))
-        && in_order_as_written(l, e)
-    {
+    let (Some(l), Some(e)) = (text(later), text(earlier)) else {
+        return;
+    };
+    if in_order_as_written(l, e) {
         return;
     }
-    let get = |p: &str| {
-        value_at(record, p)
-            .and_then(Value::as_str)
-            .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-    };
-    if let (Some(l), Some(e)) = (get(later), get(earlier))
-        && l < e
+    if let (Ok(l), Ok(e)) = (
+        DateTime::parse_from_rfc3339(l),
+        DateTime::parse_from_rfc3339(e),
+    ) && l < e
     {
         errors.push(FieldError::new(
             later,

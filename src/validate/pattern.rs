@@ -34,7 +34,7 @@ pub(crate) struct Fixed {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Part {
-    Literal(Box<[u8]>),
+    Literal(Vec<u8>),
     /// `count` bytes, each one `admits`.
     Class {
         admits: Box<[bool; 256]>,
@@ -66,21 +66,19 @@ impl Fixed {
         {
             return None;
         }
-        let mut fixed = Fixed {
-            parts: Box::new([]),
-            len: 0,
-        };
-        let mut parts = Vec::new();
+        let (mut parts, mut len) = (Vec::new(), 0usize);
         for item in middle {
-            let (members, count) = match item.kind() {
+            match item.kind() {
                 HirKind::Literal(literal) => {
                     for &b in literal.0.iter() {
                         push(&mut parts, ascii_literal(b)?, 1);
                     }
-                    fixed.len += literal.0.len();
-                    continue;
+                    len += literal.0.len();
                 }
-                HirKind::Class(class) => (ascii_class(class)?, 1),
+                HirKind::Class(class) => {
+                    push(&mut parts, ascii_class(class)?, 1);
+                    len += 1;
+                }
                 HirKind::Repetition(rep) if Some(rep.min) == rep.max => {
                     let one = match rep.sub.kind() {
                         HirKind::Class(class) => ascii_class(class)?,
@@ -89,21 +87,20 @@ impl Fixed {
                         }
                         _ => return None,
                     };
-                    (one, usize::try_from(rep.min).ok()?)
+                    let count = usize::try_from(rep.min).ok().filter(|&n| n <= MAX_FIXED)?;
+                    push(&mut parts, one, count);
+                    len += count;
                 }
                 _ => return None,
-            };
-            fixed.len = fixed.len.checked_add(count)?;
-            if fixed.len > MAX_FIXED {
+            }
+            if len > MAX_FIXED {
                 return None;
             }
-            push(&mut parts, members, count);
         }
-        if fixed.len > MAX_FIXED {
-            return None;
-        }
-        fixed.parts = parts.into();
-        Some(fixed)
+        Some(Fixed {
+            parts: parts.into(),
+            len,
+        })
     }
 
     /// Whether `s` matches the pattern.
@@ -117,7 +114,7 @@ impl Fixed {
         for part in self.parts.iter() {
             let ok = match part {
                 Part::Literal(l) => {
-                    let ok = bytes[at..at + l.len()] == **l;
+                    let ok = bytes[at..at + l.len()] == l[..];
                     at += l.len();
                     ok
                 }
@@ -146,12 +143,9 @@ fn push(parts: &mut Vec<Part>, members: u128, count: usize) {
     }
     if members.count_ones() == 1 {
         let byte = members.trailing_zeros() as u8;
-        if let Some(Part::Literal(l)) = parts.last_mut() {
-            let mut v = l.to_vec();
-            v.extend(std::iter::repeat_n(byte, count));
-            *l = v.into();
-        } else {
-            parts.push(Part::Literal(vec![byte; count].into()));
+        match parts.last_mut() {
+            Some(Part::Literal(l)) => l.extend(std::iter::repeat_n(byte, count)),
+            _ => parts.push(Part::Literal(vec![byte; count])),
         }
         return;
     }
