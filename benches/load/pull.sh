@@ -2,7 +2,9 @@
 # Once-only pulls: a ministry reads a citizen through the hub (policy-checked, redacted, signed,
 # audited), cached and uncached, beside the same load tool reading the simulated population
 # register directly and through a proxy that does no work (examples/forwarder.rs: axum in,
-# reqwest out, nothing else), in the same run.
+# reqwest out, nothing else) and a server that does only what a cached pull must
+# (examples/pull_floor.rs: one exchange, one Ed25519 signature, one synced append before the
+# answer), in the same run.
 #
 #   benches/load/pull.sh [DURATION_SECONDS] [CONNECTIONS]
 #
@@ -14,13 +16,14 @@ duration="${1:-10}"
 conns="${2:-32}"
 
 ensure_wrk
-cargo build --release --quiet --bin lienthong --example forwarder
+cargo build --release --quiet --bin lienthong --example forwarder --example pull_floor
 
 bin=target/release/lienthong
 
 
 register=http://$(start $bin sim population --citizens 10000 --seed 7)
 proxy=http://$(start target/release/examples/forwarder 127.0.0.1:0 "${register%/dancu}")/dancu
+floor=http://$(start target/release/examples/pull_floor 127.0.0.1:0 "$work/floor.dat")
 id=$(curl -s "${register%/dancu}/dancu/citizens/042192004518" >/dev/null && echo 042192004518)
 
 # The shipped adapters with the register's endpoint; policies with a high rate limit (the
@@ -65,13 +68,15 @@ echo "| path | requests/s | p50 | p99 | non-2xx |"
 echo "|---|---|---|---|---|"
 run "direct: GET the register" "$register/citizens/$id" "" direct
 run "zero-work proxy: the same GET through examples/forwarder" "$proxy/citizens/$id" "" proxy
+run "floor: one exchange, one signature, one synced append" "$floor/v1/citizens/$id" "" floor
 run "hub, cached: policy, redact, sign, audit" "$cached/v1/citizens/$id?purpose=employment-support" "$token" cached
 run "hub, uncached: + register over HTTP, translate, validate" "$uncached/v1/citizens/$id?purpose=employment-support" "$token0" uncached
 python3 - "$work" <<'PY'
 import sys
 w = sys.argv[1]
-r = {k: float(open(f"{w}/rps.{k}").read()) for k in ("direct", "proxy", "cached", "uncached")}
+r = {k: float(open(f"{w}/rps.{k}").read()) for k in ("direct", "proxy", "floor", "cached", "uncached")}
 print()
 print(f"cached / direct = {r['cached'] / r['direct']:.2f}; uncached / direct = {r['uncached'] / r['direct']:.2f}")
+print(f"floor / direct = {r['floor'] / r['direct']:.2f}; cached / floor = {r['cached'] / r['floor']:.2f}")
 print(f"zero-work proxy / direct = {r['proxy'] / r['direct']:.2f}; cached / zero-work proxy = {r['cached'] / r['proxy']:.2f}")
 PY

@@ -56,6 +56,8 @@ pub struct Prepared {
     pub indexes: Vec<u64>,
     frontier: Frontier,
     last_time: String,
+    /// The look-ups of each entry, for the indexer (see `index.rs`).
+    lookups: Vec<index::EntryLookups>,
 }
 
 /// The log.
@@ -70,6 +72,9 @@ pub struct AuditLog {
     /// Held by the indexer while it writes look-ups and by a purge, so that a purge never
     /// races the look-up of what it purges.
     index_lock: Mutex<()>,
+    /// The look-ups of entries committed and not yet indexed, handed over by the committer
+    /// (see `index.rs`).
+    fresh: Mutex<std::collections::VecDeque<index::EntryLookups>>,
 }
 
 impl std::fmt::Debug for AuditLog {
@@ -131,6 +136,7 @@ impl AuditLog {
         Ok(AuditLog {
             indexed: std::sync::atomic::AtomicU64::new(indexed),
             index_lock: Mutex::new(()),
+            fresh: Mutex::new(std::collections::VecDeque::new()),
             store,
             key,
             every: cfg.checkpoint_every,
@@ -184,9 +190,12 @@ impl AuditLog {
             hashes: Vec::with_capacity(drafts.len() * 2),
         };
         let mut indexes = Vec::with_capacity(drafts.len());
+        let mut lookups = Vec::with_capacity(drafts.len());
         for sealed in drafts {
             let index = frontier.size();
-            let bytes = sealed.entry(index, last_time.clone()).canonical_bytes();
+            let entry = sealed.entry(index, last_time.clone());
+            let bytes = entry.canonical_bytes();
+            lookups.push(index::lookups_of(entry, sealed.draft.subject));
             let leaf = merkle::leaf_hash(&bytes);
             frontier.push(leaf, |_, _, h| writes.hashes.push(*h));
             writes.records.push(crate::store::AuditRecord {
@@ -200,6 +209,7 @@ impl AuditLog {
             indexes,
             frontier,
             last_time,
+            lookups,
         })
     }
 
@@ -215,6 +225,8 @@ impl AuditLog {
 
     /// Takes the state of a prepared append once its writes are durable.
     pub fn applied(&self, p: Prepared) {
+        // The look-ups are there before the size that lets the indexer ask for them.
+        self.hand_over(p.lookups);
         let mut s = guard(&self.state);
         s.frontier = p.frontier;
         s.last_time = p.last_time;
@@ -315,6 +327,9 @@ impl AuditLog {
     /// Returns the purged entry, or `None` if there is no such entry.
     pub fn purge(&self, index: u64) -> Result<Option<AuditEntry>, AuditError> {
         let _serial = guard(&self.index_lock);
+        // The indexer reads the entries back from here on: a look-up handed over before the
+        // purge would name the purged subject.
+        guard(&self.fresh).clear();
         let Some((entry, sealed)) = self.entry(index)? else {
             return Ok(None);
         };
