@@ -925,3 +925,49 @@ async fn a_policy_set_through_the_registry_is_in_force_at_once_and_after_a_resta
     );
     hub.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cached_record_outlives_a_restart_of_the_hub() {
+    // The hub keeps cached records as values in memory in front of the store: after a
+    // restart, memory is empty and the store still answers within the TTL.
+    let dir = tempfile::tempdir().unwrap();
+    let adapters = dir.path().join("adapters");
+    copy_dir(&repo_path("adapters"), &adapters);
+    let register = start_register(5, &adapters).await;
+    let policies = policy(dir.path());
+    let text = std::fs::read_to_string(&policies).unwrap();
+    std::fs::write(&policies, text.replace("citizen = 1\n", "citizen = 600\n")).unwrap();
+    let store = dir.path().join("store");
+    let configure = |c: &mut lienthong::config::hub::HubConfig| {
+        c.server.adapters_dir = adapters.clone();
+        c.server.policies_file = policies.clone();
+    };
+    let path = format!("/v1/citizens/{KNOWN}?purpose=employment-support");
+    let mut seen = Vec::new();
+    for round in 0..2 {
+        let hub = common::hub::start(&store, configure).await;
+        let labour = token(&hub, LABOUR, "consumer");
+        let c = reqwest::Client::new();
+        for _ in 0..2 {
+            let a = call(c.get(format!("{}{path}", hub.url())).bearer_auth(&labour)).await;
+            assert_eq!(a.status, 200, "{}", a.text);
+            seen.push(a.body["provenance"].clone());
+        }
+        assert_eq!(
+            register.asked(),
+            1,
+            "round {round}: the register was asked once in all"
+        );
+        hub.shutdown().await.unwrap();
+    }
+    let from_cache: Vec<&Value> = seen.iter().map(|p| &p["from_cache"]).collect();
+    assert_eq!(
+        from_cache,
+        [&json!(false), &json!(true), &json!(true), &json!(true)]
+    );
+    // The same fetch every time: its time is the register's answer's.
+    assert!(
+        seen.iter()
+            .all(|p| p["retrieved_at"] == seen[0]["retrieved_at"])
+    );
+}

@@ -3,7 +3,7 @@
 # audited), cached and uncached, beside the same load tool reading the simulated population
 # register directly and through a proxy that does no work (examples/forwarder.rs: axum in,
 # reqwest out, nothing else) and a server that does only what a cached pull must
-# (examples/pull_floor.rs: one exchange, one Ed25519 signature, one synced append before the
+# (examples/floor.rs: one exchange, one Ed25519 signature, one synced append before the
 # answer), in the same run.
 #
 #   benches/load/pull.sh [DURATION_SECONDS] [CONNECTIONS]
@@ -16,14 +16,14 @@ duration="${1:-10}"
 conns="${2:-32}"
 
 ensure_wrk
-cargo build --release --quiet --bin lienthong --example forwarder --example pull_floor
+cargo build --release --quiet --bin lienthong --example forwarder --example floor
 
 bin=target/release/lienthong
 
 
 register=http://$(start $bin sim population --citizens 10000 --seed 7)
 proxy=http://$(start target/release/examples/forwarder 127.0.0.1:0 "${register%/dancu}")/dancu
-floor=http://$(start target/release/examples/pull_floor 127.0.0.1:0 "$work/floor.dat")
+floor=http://$(start target/release/examples/floor 127.0.0.1:0 "$work/floor.dat")
 id=$(curl -s "${register%/dancu}/dancu/citizens/042192004518" >/dev/null && echo 042192004518)
 
 # The shipped adapters with the register's endpoint; policies with a high rate limit (the

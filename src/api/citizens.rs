@@ -94,7 +94,7 @@ async fn documents(
     let ou = state.onceonly.clone();
     // The hub's own index is the source.
     let from = Fetched {
-        record: Value::Null,
+        record: std::sync::Arc::new(Value::Null),
         source: "hub".into(),
         schema: "document.v1".into(),
         retrieved_at: today,

@@ -141,7 +141,7 @@ mod tests {
             counterparty,
             operation: "pull".into(),
             outcome: "allowed".into(),
-            subject: (i % 3 == 0).then(|| subject(i)),
+            subject: i.is_multiple_of(3).then(|| subject(i)),
             payload: Some(serde_json::json!({ "n": i })),
             ..Default::default()
         }

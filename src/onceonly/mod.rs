@@ -70,12 +70,15 @@ impl PullError {
 /// A record as read, with where it came from.
 #[derive(Debug, Clone)]
 pub struct Fetched {
-    pub record: Value,
+    pub record: Arc<Value>,
     pub source: String,
     pub schema: String,
     pub retrieved_at: String,
     pub from_cache: bool,
 }
+
+/// Cached records of one type in memory: key → (fetched at, ms since the epoch; record).
+type Memo = HashMap<String, (u64, Arc<Value>)>;
 
 /// The once-only service.
 pub struct OnceOnly {
@@ -86,6 +89,11 @@ pub struct OnceOnly {
     key: Arc<HubKey>,
     http: reqwest::Client,
     limiters: Mutex<HashMap<String, Arc<DefaultDirectRateLimiter>>>,
+    /// The cache's records as values, in front of the store's (which keeps them across a
+    /// restart): a cached pull then neither reads sled nor parses JSON. Keyed by record type
+    /// type, then key; a record type's records are forgotten together when they reach
+    /// `MEMO_MAX`.
+    memo: std::sync::RwLock<HashMap<String, Memo>>,
     /// Held while a new policy is stored, recorded and put in force, one change at a time.
     pub(crate) policy_change: tokio::sync::Mutex<()>,
 }
@@ -118,6 +126,7 @@ impl OnceOnly {
                 .build()
                 .unwrap_or_default(),
             limiters: Mutex::new(HashMap::new()),
+            memo: std::sync::RwLock::new(HashMap::new()),
             policy_change: tokio::sync::Mutex::new(()),
         }
     }
@@ -197,7 +206,7 @@ impl OnceOnly {
             .to_string();
         let ttl = self.policy().ttl(record_type);
         if ttl > 0
-            && let Some((at, record)) = self.store.cache_get(record_type, key)?
+            && let Some((at, record)) = self.cached(record_type, key)?
             && now_ms().saturating_sub(at) < ttl * 1000
         {
             return Ok(Fetched {
@@ -280,8 +289,10 @@ impl OnceOnly {
             });
         }
         let at = now_ms();
+        let record = Arc::new(record);
         if ttl > 0 {
             self.store.cache_put(record_type, key, at, &record)?;
+            self.remember(record_type, key, at, &record);
         }
         Ok(Fetched {
             record,
@@ -290,6 +301,38 @@ impl OnceOnly {
             retrieved_at: rfc3339(at),
             from_cache: false,
         })
+    }
+
+    /// A cached record and when it was fetched: from memory, or else from the store (then
+    /// remembered).
+    fn cached(&self, record_type: &str, key: &str) -> Result<Option<(u64, Arc<Value>)>, PullError> {
+        let memo = match self.memo.read() {
+            Ok(m) => m,
+            Err(p) => p.into_inner(),
+        };
+        if let Some((at, record)) = memo.get(record_type).and_then(|m| m.get(key)) {
+            return Ok(Some((*at, record.clone())));
+        }
+        drop(memo);
+        let Some((at, record)) = self.store.cache_get(record_type, key)? else {
+            return Ok(None);
+        };
+        let record = Arc::new(record);
+        self.remember(record_type, key, at, &record);
+        Ok(Some((at, record)))
+    }
+
+    fn remember(&self, record_type: &str, key: &str, at: u64, record: &Arc<Value>) {
+        const MEMO_MAX: usize = 10_000;
+        let mut memo = match self.memo.write() {
+            Ok(m) => m,
+            Err(p) => p.into_inner(),
+        };
+        let of_type = memo.entry(record_type.to_string()).or_default();
+        if of_type.len() >= MEMO_MAX {
+            of_type.clear();
+        }
+        of_type.insert(key.to_string(), (at, record.clone()));
     }
 
     /// The granted part of a record, and what was withheld: the fields asked for outside the
