@@ -98,3 +98,117 @@ fn entries_of_commits_sled_never_flushed_are_kept_by_their_recorded_size() {
     let store = Store::open(&copy).unwrap();
     assert_eq!(store.audit_size().unwrap(), 3);
 }
+
+/// What a crash leaves when sled had not flushed the last ingests: sled's files as they were
+/// before them, the commit journal and the audit files as the commits left them. The journal
+/// puts the ingests' outbox items, idempotency keys and the log's size back in sled.
+#[test]
+fn ingests_sled_never_flushed_are_put_back_from_the_commit_journal() {
+    use lienthong::store::{OutboxItem, Submission};
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().join("store");
+    let cfg = lienthong::config::hub::AuditConfig::default();
+    let key = std::sync::Arc::new(
+        lienthong::signing::HubKey::load_or_create(&cfg.origin, &data.path().join("key")).unwrap(),
+    );
+    let ingest = |n: u64| {
+        let draft = AuditDraft {
+            exchange_id: format!("exchange-{n}"),
+            actor: "000.00.00.H42".into(),
+            operation: "ingest".into(),
+            outcome: "accepted".into(),
+            ..Default::default()
+        }
+        .seal()
+        .unwrap();
+        let item = OutboxItem {
+            seq: n,
+            destination: "national-portal".into(),
+            exchange_id: format!("exchange-{n}"),
+            record_type: "dossier-status".into(),
+            order_key: "dossier-1".into(),
+            source_adapter: "motcua-hatinh".into(),
+            member: "000.00.00.H42".into(),
+            record: serde_json::json!({ "n": n }),
+            accepted_at_ms: 1,
+            attempts: 0,
+            next_attempt_ms: 0,
+            last_error: None,
+        };
+        let s = Submission {
+            exchange_id: format!("exchange-{n}"),
+            dedup_key: Some(format!("key-{n}")),
+            items: vec![item],
+            ..Default::default()
+        };
+        (draft, s)
+    };
+    let sled_before = data.path().join("sled-before");
+    {
+        let store = Store::open(&dir).unwrap();
+        let log = AuditLog::open(store.clone(), key.clone(), &cfg).unwrap();
+        let (d, s) = ingest(1);
+        let p = log.prepare(vec![d]).unwrap();
+        store.commit(&[&s], &p.writes).unwrap();
+        log.applied(p);
+        // Sled's durable state from here on: this ingest and nothing after it.
+        store.flush().unwrap();
+        copy_dir(&dir, &sled_before);
+        for n in 2..=4 {
+            let (d, s) = ingest(n);
+            let p = log.prepare(vec![d]).unwrap();
+            store.commit(&[&s], &p.writes).unwrap();
+            log.applied(p);
+        }
+        assert_eq!(store.audit_size().unwrap(), 4);
+        // The crash: what is on disk now, but sled's files from before the last three.
+        let crashed = data.path().join("crashed");
+        copy_dir(&sled_before, &crashed);
+        std::fs::copy(dir.join("journal.dat"), crashed.join("journal.dat")).unwrap();
+        std::fs::remove_dir_all(crashed.join("audit")).unwrap();
+        copy_dir(&dir.join("audit"), &crashed.join("audit"));
+        // size.dat records only commits of entries alone: none here, so it is no help.
+        assert!(
+            std::fs::metadata(crashed.join("journal.dat"))
+                .unwrap()
+                .len()
+                > 0,
+            "the three commits are in the journal"
+        );
+    }
+    let reopen = |path: &std::path::Path| {
+        let store = Store::open(path).unwrap();
+        let seqs: Vec<u64> = store
+            .outbox_items("national-portal")
+            .unwrap()
+            .iter()
+            .map(|i| i.seq)
+            .collect();
+        let seen: Vec<bool> = (1..=4)
+            .map(|n| store.seen(&format!("key-{n}")).unwrap().is_some())
+            .collect();
+        (seqs, seen, store.audit_size().unwrap())
+    };
+    let crashed = data.path().join("crashed");
+    assert_eq!(
+        reopen(&crashed),
+        (vec![1, 2, 3, 4], vec![true; 4], 4),
+        "every acknowledged ingest is back"
+    );
+    // Opened again: the journal was applied and emptied; nothing is lost or doubled.
+    assert_eq!(
+        std::fs::metadata(crashed.join("journal.dat"))
+            .unwrap()
+            .len(),
+        0
+    );
+    assert_eq!(reopen(&crashed), (vec![1, 2, 3, 4], vec![true; 4], 4));
+
+    // Without the journal sled has only the first ingest, and the log stops there too.
+    let bare = data.path().join("without-journal");
+    copy_dir(&sled_before, &bare);
+    std::fs::remove_file(bare.join("journal.dat")).unwrap();
+    std::fs::remove_dir_all(bare.join("audit")).unwrap();
+    copy_dir(&dir.join("audit"), &bare.join("audit"));
+    assert_eq!(reopen(&bare), (vec![1], vec![true, false, false, false], 1));
+}

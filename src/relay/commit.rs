@@ -1,7 +1,8 @@
 //! The committer: the one thread that writes ingests, dedup keys and audit entries. It takes
 //! what is waiting (up to `commit_batch`), decides duplicates, gives outbox sequence numbers
-//! and audit indexes, writes everything in one transaction, flushes once, then answers every
-//! waiter and wakes the workers. It also signs checkpoints when they are due.
+//! and audit indexes, makes everything durable with one synced append to the audit log's file
+//! and one to the commit journal (`store/journal.rs`), then answers every waiter and wakes the
+//! workers. It also signs checkpoints when they are due.
 
 use super::{Destination, Inner, meta_of};
 use crate::audit::{AuditDraft, SealedDraft};

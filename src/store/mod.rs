@@ -9,6 +9,7 @@
 
 mod audit;
 mod audit_files;
+mod journal;
 pub mod onceonly;
 mod relay;
 
@@ -16,6 +17,7 @@ pub use audit::{AuditWrites, Lookup};
 pub use audit_files::{
     AuditRecord, FileError, Stored, StoredAt, stored_hash_count, stored_hash_index,
 };
+pub use journal::JournalError;
 pub use relay::{Accepted, DeadLetter, OutboxItem, Submission};
 
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
@@ -36,6 +38,8 @@ pub enum StoreError {
     },
     #[error("store: {0}")]
     Files(#[source] FileError),
+    #[error("store: {0}")]
+    Journal(#[source] JournalError),
     #[error("store: {0}")]
     Format(String),
     #[error(
@@ -70,6 +74,8 @@ pub struct Trees {
     onceonly: sled::Tree,
     /// Disclosure policies set through the registry: version (u64 big-endian) → the version.
     policies: sled::Tree,
+    /// What group commits wrote to sled since its last flush (`journal.rs`).
+    journal: std::sync::Mutex<journal::Journal>,
 }
 
 impl std::ops::Deref for Store {
@@ -205,42 +211,52 @@ impl Store {
     /// memory (the rest is read from the files when needed).
     pub fn open_with_cache(dir: &Path, cache_bytes: u64) -> Result<Store, StoreError> {
         let db = open_db(dir, cache_bytes, LOCK_WAIT)?;
-        let audit = db.open_tree("audit").map_err(sled_err("open audit"))?;
+        let tree = |name: &str| db.open_tree(name).map_err(sled_err("open a tree"));
+        let (outbox, dead, dedup, onceonly, audit) = (
+            tree("outbox")?,
+            tree("dead")?,
+            tree("dedup")?,
+            tree("onceonly")?,
+            tree("audit")?,
+        );
+        let (mut journal, writes) =
+            journal::Journal::open(&dir.join("journal.dat")).map_err(StoreError::Journal)?;
+        if !writes.is_empty() {
+            // The commits since sled's last flush: applied again, made durable, forgotten.
+            let trees = [&outbox, &dedup, &onceonly, &audit];
+            relay::apply_journal(trees, Some(&dead), &writes)?;
+            db.flush().map_err(sled_err("flush"))?;
+        }
+        journal.clear().map_err(StoreError::Journal)?;
         let audit_files = std::sync::Arc::new(Store::open_audit_files(dir, &audit)?);
         let store = Store(std::sync::Arc::new(Trees {
             audit_files,
-            tokens: db.open_tree("tokens").map_err(sled_err("open tokens"))?,
-            adapters: db
-                .open_tree("adapters")
-                .map_err(sled_err("open adapters"))?,
-            adapter_state: db
-                .open_tree("adapter_state")
-                .map_err(sled_err("open adapter_state"))?,
-            outbox: db.open_tree("outbox").map_err(sled_err("open outbox"))?,
-            dead: db.open_tree("dead").map_err(sled_err("open dead"))?,
-            dedup: db.open_tree("dedup").map_err(sled_err("open dedup"))?,
-            routes: db.open_tree("routes").map_err(sled_err("open routes"))?,
+            tokens: tree("tokens")?,
+            adapters: tree("adapters")?,
+            adapter_state: tree("adapter_state")?,
+            outbox,
+            dead,
+            dedup,
+            routes: tree("routes")?,
             audit,
-            audit_side: db
-                .open_tree("audit_side")
-                .map_err(sled_err("open audit_side"))?,
-            cache: db.open_tree("cache").map_err(sled_err("open cache"))?,
-            onceonly: db
-                .open_tree("onceonly")
-                .map_err(sled_err("open onceonly"))?,
-            policies: db
-                .open_tree("policies")
-                .map_err(sled_err("open policies"))?,
+            audit_side: tree("audit_side")?,
+            cache: tree("cache")?,
+            onceonly,
+            policies: tree("policies")?,
+            journal: std::sync::Mutex::new(journal),
             db,
         }));
         store.fold_report_rows()?;
         Ok(store)
     }
 
-    /// Makes every write so far durable.
+    /// Makes every write so far durable in sled, and empties the commit journal, which
+    /// then holds nothing sled has not. The journal's lock is held throughout: a commit
+    /// appends and applies its writes either wholly before the flush or wholly after it.
     pub fn flush(&self) -> Result<(), StoreError> {
+        let mut journal = self.journal.lock().unwrap_or_else(|p| p.into_inner());
         self.db.flush().map_err(sled_err("flush"))?;
-        Ok(())
+        journal.clear().map_err(StoreError::Journal)
     }
 
     /// Stores a token record.

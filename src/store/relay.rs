@@ -1,12 +1,15 @@
 //! The relay's trees: the outbox of every destination, dead letters, and idempotency keys.
 //! One group commit writes the dedup keys and the outbox items of many ingests, with their
-//! audit entries, in a single transaction, then one flush makes them all durable.
+//! audit entries: the entries synced in the audit log's file, the rest in one synced record
+//! of the commit journal (`journal.rs`), then into sled, which is flushed only now and then.
 
+use super::journal::{JournalTree, JournalWrite};
 use super::{AuditWrites, Store, StoreError, decode, encode, sled_err};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
+use std::collections::HashMap;
 
 /// A record waiting in a destination's outbox.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -101,17 +104,16 @@ impl Store {
         self.db.generate_id().map_err(sled_err("generate id"))
     }
 
-    /// Appends the audit log's entries to its files (`entries.dat` synced), then writes the idempotency
-    /// keys and outbox items of new submissions and the log's new size in one transaction, and
-    /// flushes once: when this returns, all of it is durable. Only the committer calls this (it
-    /// alone writes `dedup` and appends to the log). On an error the outcome is unknown: call
+    /// Appends the audit log's entries to its files (`entries.dat` synced), then records the
+    /// idempotency keys and outbox items of new submissions, their once-only writes and the
+    /// log's new size in one synced record of the commit journal, and writes them to sled:
+    /// when this returns, all of it is durable. Only the committer calls this (it alone writes
+    /// `dedup` and appends to the log). On an error the outcome is unknown: call
     /// `audit_reload` before the next commit.
     pub fn commit(&self, new: &[&Submission], audit: &AuditWrites) -> Result<(), StoreError> {
         // A commit of audit entries alone (pulls, deliveries, refusals) has nothing for sled but
         // the log's size: its entries are synced by the append, and `size.dat` records the size
-        // (recovery keeps entries up to the larger of it and sled's). No sled transaction and no
-        // flush: each of those makes sled hand a buffer to its I/O pool, which wakes all seven
-        // of its idle threads (BENCHMARKS.md).
+        // (recovery keeps entries up to the larger of it and sled's).
         let only_entries = !audit.records.is_empty()
             && new.iter().all(|s| {
                 s.dedup_key.is_none()
@@ -124,63 +126,69 @@ impl Store {
         }
         let sizes = self.audit_append(audit)?;
         let now = crate::clock::now_ms();
-        let result = (&self.dedup, &self.outbox, &self.audit, &self.onceonly).transaction(
-            |(dd, ob, log, once)| {
-                for s in new {
-                    if let Some(k) = &s.dedup_key {
-                        dd.insert(k.as_bytes(), dedup_value(now, &s.exchange_id))?;
-                    }
-                    for (k, v) in &s.onceonly {
-                        once.insert(k.as_slice(), v.as_slice())?;
-                    }
-                    for (k, add) in &s.counts {
-                        // Read inside the transaction: it sees what earlier submissions of
-                        // this commit added to the same day's counts.
-                        let mut c = once
-                            .get(k.as_slice())?
+        let mut writes = Vec::new();
+        let put = |tree, key: &[u8], value: Vec<u8>| JournalWrite {
+            tree,
+            key: key.to_vec(),
+            value: Some(value),
+        };
+        // Report counts this commit adds to, as they will be after it: the committer is their
+        // only writer, so sled holds what earlier commits left.
+        let mut counts: HashMap<&[u8], super::onceonly::ReportCounts> = HashMap::new();
+        for s in new {
+            if let Some(k) = &s.dedup_key {
+                writes.push(put(
+                    JournalTree::Dedup,
+                    k.as_bytes(),
+                    dedup_value(now, &s.exchange_id),
+                ));
+            }
+            for (k, v) in &s.onceonly {
+                writes.push(put(JournalTree::Onceonly, k, v.clone()));
+            }
+            for (k, add) in &s.counts {
+                let c = match counts.entry(k.as_slice()) {
+                    std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(v) => v.insert(
+                        self.onceonly
+                            .get(k.as_slice())
+                            .map_err(sled_err("read report counts"))?
                             .map(|v| super::onceonly::decode_counts(&v))
-                            .unwrap_or_default();
-                        super::onceonly::add_counts(&mut c, add);
-                        once.insert(k.as_slice(), super::onceonly::encode_counts(&c))?;
-                    }
-                    for item in &s.items {
-                        ob.insert(item_key(&item.destination, item.seq), encode(item))?;
-                    }
-                }
-                for (k, v) in &sizes {
-                    log.insert(*k, v.as_slice())?;
-                }
-                Ok::<_, ConflictableTransactionError<()>>(())
-            },
-        );
-        match result {
-            Ok(()) | Err(TransactionError::Abort(())) => {}
-            Err(TransactionError::Storage(e)) => {
-                return Err(StoreError::Sled {
-                    action: "commit ingests",
-                    source: e,
-                });
+                            .unwrap_or_default(),
+                    ),
+                };
+                super::onceonly::add_counts(c, add);
+            }
+            for item in &s.items {
+                let key = item_key(&item.destination, item.seq);
+                writes.push(put(JournalTree::Outbox, &key, encode(item)));
             }
         }
-        // The records are in sled's cache now; insist on making them durable before anyone
-        // is told they are.
-        let mut last = None;
-        for attempt in 0..5u64 {
-            match self.flush() {
-                Ok(()) => {
-                    self.audit_committed(audit);
-                    return Ok(());
-                }
-                Err(e) => {
-                    last = Some(e);
-                    std::thread::sleep(std::time::Duration::from_millis(50 * (attempt + 1)));
-                }
+        for (k, c) in counts {
+            writes.push(put(
+                JournalTree::Onceonly,
+                k,
+                super::onceonly::encode_counts(&c),
+            ));
+        }
+        for (k, v) in &sizes {
+            writes.push(put(JournalTree::Audit, k, v.to_vec()));
+        }
+        let full = {
+            let mut journal = self.journal.lock().unwrap_or_else(|p| p.into_inner());
+            journal.append(&writes).map_err(StoreError::Journal)?;
+            let trees = [&self.outbox, &self.dedup, &self.onceonly, &self.audit];
+            apply_journal(trees, None, &writes)?;
+            journal.len() >= JOURNAL_FLUSH_AT
+        };
+        self.audit_committed(audit);
+        if full {
+            // Durable either way; an error here is the next flush's to retry.
+            if let Err(e) = self.flush() {
+                tracing::warn!("flushing the store to empty the commit journal: {e}");
             }
         }
-        Err(last.unwrap_or(StoreError::Decode {
-            action: "flush",
-            source: serde_json::Error::io(std::io::Error::other("flush failed")),
-        }))
+        Ok(())
     }
 
     /// The exchange an idempotency key was first accepted as, if it was (and is not swept yet).
@@ -398,6 +406,42 @@ impl Store {
         self.flush()?;
         Ok(found)
     }
+}
+
+/// The journal is emptied (sled flushed) once it holds this much: every 2,000 or so relayed
+/// records of 2 KB, a few times a second at full load.
+const JOURNAL_FLUSH_AT: u64 = 4 << 20;
+
+/// Writes the journal's `writes` to sled, in order, as plain writes: the trees are
+/// `[outbox, dedup, onceonly, audit]`. On open, with `dead`: an outbox item already in the dead
+/// letters is not put back (it was parked after the commit that queued it; a park flushes the
+/// store, so this is only the case when the crash came between the park and its flush).
+pub(super) fn apply_journal(
+    trees: [&sled::Tree; 4],
+    dead: Option<&sled::Tree>,
+    writes: &[JournalWrite],
+) -> Result<(), StoreError> {
+    for w in writes {
+        let tree = match w.tree {
+            JournalTree::Outbox => trees[0],
+            JournalTree::Dedup => trees[1],
+            JournalTree::Onceonly => trees[2],
+            JournalTree::Audit => trees[3],
+        };
+        if let (JournalTree::Outbox, Some(dead), Some(_)) = (w.tree, dead, &w.value)
+            && dead
+                .contains_key(&w.key)
+                .map_err(sled_err("read dead letters"))?
+        {
+            continue;
+        }
+        match &w.value {
+            Some(v) => tree.insert(w.key.as_slice(), v.as_slice()).map(|_| ()),
+            None => tree.remove(w.key.as_slice()).map(|_| ()),
+        }
+        .map_err(sled_err("write a commit"))?;
+    }
+    Ok(())
 }
 
 /// A dedup value: when the key was accepted (ms since the epoch, 8 bytes big-endian: its first
