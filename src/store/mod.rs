@@ -76,6 +76,10 @@ pub struct Trees {
     policies: sled::Tree,
     /// What group commits wrote to sled since its last flush (`journal.rs`).
     journal: std::sync::Mutex<journal::Journal>,
+    /// Outbox items of the commits since sled's last flush, by key, encoded: durable in the
+    /// journal, written to sled only if still there at the next flush. Most are delivered and
+    /// removed before that, and never cost a sled insert and remove (`relay.rs`).
+    unwritten: std::sync::Mutex<std::collections::HashMap<Vec<u8>, Vec<u8>>>,
 }
 
 impl std::ops::Deref for Store {
@@ -244,17 +248,20 @@ impl Store {
             onceonly,
             policies: tree("policies")?,
             journal: std::sync::Mutex::new(journal),
+            unwritten: Default::default(),
             db,
         }));
         store.fold_report_rows()?;
         Ok(store)
     }
 
-    /// Makes every write so far durable in sled, and empties the commit journal, which
-    /// then holds nothing sled has not. The journal's lock is held throughout: a commit
-    /// appends and applies its writes either wholly before the flush or wholly after it.
+    /// Makes every write so far durable in sled, outbox items not yet written included, and
+    /// empties the commit journal, which then holds nothing sled has not. The journal's lock
+    /// is held throughout: a commit appends and applies its writes either wholly before the
+    /// flush or wholly after it.
     pub fn flush(&self) -> Result<(), StoreError> {
         let mut journal = self.journal.lock().unwrap_or_else(|p| p.into_inner());
+        self.write_unwritten()?;
         self.db.flush().map_err(sled_err("flush"))?;
         journal.clear().map_err(StoreError::Journal)
     }

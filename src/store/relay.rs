@@ -177,8 +177,18 @@ impl Store {
         let full = {
             let mut journal = self.journal.lock().unwrap_or_else(|p| p.into_inner());
             journal.append(&writes).map_err(StoreError::Journal)?;
+            // Outbox items wait in memory for their delivery or the next flush.
+            let (items, rest): (Vec<JournalWrite>, Vec<JournalWrite>) = writes
+                .into_iter()
+                .partition(|w| w.tree == JournalTree::Outbox && w.value.is_some());
             let trees = [&self.outbox, &self.dedup, &self.onceonly, &self.audit];
-            apply_journal(trees, None, &writes)?;
+            apply_journal(trees, None, &rest)?;
+            let mut unwritten = self.unwritten();
+            for w in items {
+                if let Some(v) = w.value {
+                    unwritten.insert(w.key, v);
+                }
+            }
             journal.len() >= JOURNAL_FLUSH_AT
         };
         self.audit_committed(audit);
@@ -252,26 +262,65 @@ impl Store {
         Ok((removed, last))
     }
 
+    fn unwritten(&self) -> std::sync::MutexGuard<'_, HashMap<Vec<u8>, Vec<u8>>> {
+        self.unwritten.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Writes the outbox items still waiting in memory to sled (called by `flush`, before it
+    /// flushes sled, with the journal's lock held). The items' lock is held while they are
+    /// written, so that no delivery removes one between its copy to sled and its removal
+    /// from memory.
+    pub(super) fn write_unwritten(&self) -> Result<(), StoreError> {
+        let mut failed = None;
+        // Each item leaves memory once it is in sled: after an error, none is in both.
+        self.unwritten().retain(|k, v| {
+            if failed.is_some() {
+                return true;
+            }
+            match self.outbox.insert(k.as_slice(), v.as_slice()) {
+                Ok(_) => false,
+                Err(e) => {
+                    failed = Some(e);
+                    true
+                }
+            }
+        });
+        match failed {
+            Some(e) => Err(sled_err("write outbox")(e)),
+            None => Ok(()),
+        }
+    }
+
     /// Every item in a destination's outbox, in order.
     pub fn outbox_items(&self, destination: &str) -> Result<Vec<OutboxItem>, StoreError> {
-        self.outbox
-            .scan_prefix(prefix(destination))
-            .values()
-            .map(|v| decode("read outbox", &v.map_err(sled_err("read outbox"))?))
-            .collect()
+        let p = prefix(destination);
+        let mut found = std::collections::BTreeMap::new();
+        for kv in self.outbox.scan_prefix(&p) {
+            let (k, v) = kv.map_err(sled_err("read outbox"))?;
+            found.insert(k.to_vec(), v.to_vec());
+        }
+        for (k, v) in self.unwritten().iter() {
+            if k.starts_with(&p) {
+                found.insert(k.clone(), v.clone());
+            }
+        }
+        found.values().map(|v| decode("read outbox", v)).collect()
     }
 
     /// The destinations that have items in the outbox.
     pub fn outbox_destinations(&self) -> Result<Vec<String>, StoreError> {
+        let name = |k: &[u8]| {
+            String::from_utf8_lossy(k.split(|b| *b == 0).next().unwrap_or_default()).into_owned()
+        };
         let mut out: Vec<String> = Vec::new();
         for k in self.outbox.iter().keys() {
-            let k = k.map_err(sled_err("list outbox"))?;
-            let dest = k.split(|b| *b == 0).next().unwrap_or_default();
-            let dest = String::from_utf8_lossy(dest).into_owned();
+            let dest = name(&k.map_err(sled_err("list outbox"))?);
             if out.last() != Some(&dest) {
                 out.push(dest);
             }
         }
+        out.extend(self.unwritten().keys().map(|k| name(k)));
+        out.sort();
         out.dedup();
         Ok(out)
     }
@@ -282,46 +331,61 @@ impl Store {
         destination: &str,
         seq: u64,
     ) -> Result<Option<OutboxItem>, StoreError> {
-        match self
-            .outbox
-            .get(item_key(destination, seq))
-            .map_err(sled_err("read outbox"))?
-        {
+        let key = item_key(destination, seq);
+        if let Some(v) = self.unwritten().get(&key) {
+            return Ok(Some(decode("read outbox", v)?));
+        }
+        match self.outbox.get(key).map_err(sled_err("read outbox"))? {
             Some(v) => Ok(Some(decode("read outbox", &v)?)),
             None => Ok(None),
         }
     }
 
-    /// Removes a delivered item. Not flushed: if the hub crashes before sled's own flush, the
-    /// record is delivered again, and the destination's idempotency key makes that harmless.
+    /// Removes a delivered item. Not flushed: if the hub crashes before sled's next flush,
+    /// the record is delivered again (the journal still holds the commit that queued it), and
+    /// the destination's idempotency key makes that harmless.
     pub fn remove_delivered(&self, destination: &str, seq: u64) -> Result<(), StoreError> {
+        let key = item_key(destination, seq);
+        if self.unwritten().remove(&key).is_some() {
+            return Ok(());
+        }
         self.outbox
-            .remove(item_key(destination, seq))
+            .remove(key)
             .map_err(sled_err("remove delivered"))?;
         Ok(())
     }
 
     /// Rewrites an item after a failed attempt (attempts, next attempt, last error).
     pub fn update_item(&self, item: &OutboxItem) -> Result<(), StoreError> {
+        let key = item_key(&item.destination, item.seq);
+        // Under the items' lock: a flush must not write the older copy over this one.
+        let mut unwritten = self.unwritten();
         self.outbox
-            .insert(item_key(&item.destination, item.seq), encode(item))
+            .insert(key.as_slice(), encode(item))
             .map_err(sled_err("update outbox"))?;
+        unwritten.remove(&key);
         Ok(())
     }
 
     /// Moves an item from the outbox to the dead letters, atomically and durably.
     pub fn park(&self, dead: &DeadLetter) -> Result<(), StoreError> {
         let key = item_key(&dead.item.destination, dead.item.seq);
-        let r = (&self.outbox, &self.dead).transaction(|(ob, dl)| {
-            ob.remove(key.as_slice())?;
-            dl.insert(key.as_slice(), encode(dead))?;
-            Ok::<_, ConflictableTransactionError<()>>(())
-        });
-        if let Err(TransactionError::Storage(e)) = r {
-            return Err(StoreError::Sled {
-                action: "park dead letter",
-                source: e,
+        {
+            // Under the items' lock: a flush must not write the item to the outbox after it
+            // has left it.
+            let mut unwritten = self.unwritten();
+            let r = (&self.outbox, &self.dead).transaction(|(ob, dl)| {
+                ob.remove(key.as_slice())?;
+                dl.insert(key.as_slice(), encode(dead))?;
+                Ok::<_, ConflictableTransactionError<()>>(())
             });
+            if let Err(TransactionError::Storage(e)) = r {
+                return Err(StoreError::Sled {
+                    action: "park dead letter",
+                    source: e,
+                });
+            }
+            unwritten.remove(&key);
         }
         self.flush()
     }
@@ -462,136 +526,4 @@ fn dedup_parts(v: &[u8]) -> (u64, &[u8]) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn accept(store: &Store, key: &str, exchange: &str) {
-        let s = Submission {
-            exchange_id: exchange.into(),
-            dedup_key: Some(key.into()),
-            ..Default::default()
-        };
-        store.commit(&[&s], &AuditWrites::default()).unwrap();
-    }
-
-    #[test]
-    fn idempotency_keys_are_kept_until_their_retention_passes() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
-        accept(&store, "k1", "0195f3a0-0000-7000-8000-000000000001");
-        accept(&store, "k2", "0195f3a0-0000-7000-8000-000000000002");
-        assert_eq!(
-            store.seen("k1").unwrap().as_deref(),
-            Some("0195f3a0-0000-7000-8000-000000000001")
-        );
-        // Accepted just now: a cutoff an hour ago keeps them.
-        let now = crate::clock::now_ms();
-        assert_eq!(store.sweep_dedup(now - 3_600_000).unwrap(), 0);
-        assert!(store.seen("k2").unwrap().is_some());
-        // A value from before times were kept counts as old.
-        store.dedup.insert("k0", "old-exchange").unwrap();
-        assert_eq!(store.seen("k0").unwrap().as_deref(), Some("old-exchange"));
-        assert_eq!(store.sweep_dedup(now - 3_600_000).unwrap(), 1);
-        assert!(store.seen("k0").unwrap().is_none());
-        // Past the retention: forgotten, and a repeat would be new.
-        assert_eq!(store.sweep_dedup(now + 1).unwrap(), 2);
-        assert!(store.seen("k1").unwrap().is_none());
-        assert!(store.seen("k2").unwrap().is_none());
-    }
-
-    #[test]
-    fn a_sweep_in_steps_looks_at_every_key_once() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
-        for i in 0..25 {
-            accept(&store, &format!("k{i:02}"), &format!("exchange-{i}"));
-        }
-        let now = crate::clock::now_ms();
-        let (mut removed, mut steps, mut after) = (0, 0, None::<Vec<u8>>);
-        loop {
-            let (n, next) = store
-                .sweep_dedup_step(now + 1, after.as_deref(), 10)
-                .unwrap();
-            removed += n;
-            steps += 1;
-            match next {
-                Some(k) => after = Some(k),
-                None => break,
-            }
-        }
-        assert_eq!(removed, 25);
-        assert_eq!(steps, 3, "10 + 10 + 5 keys");
-        assert_eq!(store.dedup.len(), 0);
-    }
-
-    #[test]
-    fn report_counts_add_up_by_day_within_and_across_commits() {
-        use crate::store::onceonly::{report_count_key, report_day, report_day_start_ms};
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
-        // 2025-10-03 10:00 and 23:30 in Vietnam time (03:00 and 16:30 UTC), and the next day.
-        let morning = 1_759_460_400_000u64;
-        let night = morning + 13 * 3_600_000 + 1_800_000;
-        let next = morning + 86_400_000;
-        assert_eq!(report_day(morning), report_day(night));
-        assert_eq!(report_day(next), report_day(morning) + 1);
-        // The day starts at 00:00 in Vietnam: 17:00 UTC the day before.
-        assert_eq!(
-            report_day_start_ms(report_day(morning)),
-            morning - 10 * 3_600_000
-        );
-        let dossier = |id: &str, at: u64, procedure: &str, counts: [u64; 5]| Submission {
-            exchange_id: id.into(),
-            counts: vec![(
-                report_count_key(report_day(at), "000.00.10.H42", procedure),
-                counts,
-            )],
-            ..Default::default()
-        };
-        // Two dossiers of one day and procedure in one commit, one more in the next.
-        let (a, b) = (
-            dossier("x1", morning, "1.001612", [1, 2, 0, 1, 0]),
-            dossier("x2", night, "1.001612", [1, 0, 1, 0, 2]),
-        );
-        store.commit(&[&a, &b], &AuditWrites::default()).unwrap();
-        let c = dossier("x3", morning, "1.001612", [1, 1, 0, 0, 0]);
-        let d = dossier("x4", next, "2.000001", [1, 0, 0, 0, 0]);
-        store.commit(&[&c, &d], &AuditWrites::default()).unwrap();
-        // A row of the format before the counts is folded into its day's counts when the
-        // store is opened again.
-        store
-            .onceonly
-            .insert(
-                crate::store::onceonly::report_key(night, "x0"),
-                serde_json::to_vec(&serde_json::json!({
-                    "receiving_agency": "000.00.10.H42", "procedure_code": "1.001612",
-                    "filled": 1, "mismatches": 0, "requested_again": 0, "reused": 0
-                }))
-                .unwrap(),
-            )
-            .unwrap();
-        store.flush().unwrap();
-        drop(store);
-        let store = Store::open(dir.path()).unwrap();
-        assert_eq!(store.onceonly.scan_prefix([b'r']).count(), 0, "folded");
-        let (all, _) = store.report_counts(0).unwrap();
-        assert_eq!(
-            all[&("000.00.10.H42".to_string(), "1.001612".to_string())],
-            [4, 4, 1, 1, 2]
-        );
-        assert_eq!(
-            all[&("000.00.10.H42".to_string(), "2.000001".to_string())],
-            [1, 0, 0, 0, 0]
-        );
-        // Since the next day's noon: that day counts from its start.
-        let (later, from) = store.report_counts(next + 2 * 3_600_000).unwrap();
-        assert_eq!(from, report_day_start_ms(report_day(next)));
-        assert_eq!(later.len(), 1);
-        assert_eq!(
-            later[&("000.00.10.H42".to_string(), "2.000001".to_string())][0],
-            1
-        );
-        // One key per day, agency and procedure, not one per dossier.
-        assert_eq!(store.onceonly.scan_prefix([b'c']).count(), 2);
-    }
-}
+mod tests;

@@ -1,0 +1,266 @@
+use super::*;
+
+fn accept(store: &Store, key: &str, exchange: &str) {
+    let s = Submission {
+        exchange_id: exchange.into(),
+        dedup_key: Some(key.into()),
+        ..Default::default()
+    };
+    store.commit(&[&s], &AuditWrites::default()).unwrap();
+}
+
+#[test]
+fn idempotency_keys_are_kept_until_their_retention_passes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    accept(&store, "k1", "0195f3a0-0000-7000-8000-000000000001");
+    accept(&store, "k2", "0195f3a0-0000-7000-8000-000000000002");
+    assert_eq!(
+        store.seen("k1").unwrap().as_deref(),
+        Some("0195f3a0-0000-7000-8000-000000000001")
+    );
+    // Accepted just now: a cutoff an hour ago keeps them.
+    let now = crate::clock::now_ms();
+    assert_eq!(store.sweep_dedup(now - 3_600_000).unwrap(), 0);
+    assert!(store.seen("k2").unwrap().is_some());
+    // A value from before times were kept counts as old.
+    store.dedup.insert("k0", "old-exchange").unwrap();
+    assert_eq!(store.seen("k0").unwrap().as_deref(), Some("old-exchange"));
+    assert_eq!(store.sweep_dedup(now - 3_600_000).unwrap(), 1);
+    assert!(store.seen("k0").unwrap().is_none());
+    // Past the retention: forgotten, and a repeat would be new.
+    assert_eq!(store.sweep_dedup(now + 1).unwrap(), 2);
+    assert!(store.seen("k1").unwrap().is_none());
+    assert!(store.seen("k2").unwrap().is_none());
+}
+
+#[test]
+fn a_sweep_in_steps_looks_at_every_key_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    for i in 0..25 {
+        accept(&store, &format!("k{i:02}"), &format!("exchange-{i}"));
+    }
+    let now = crate::clock::now_ms();
+    let (mut removed, mut steps, mut after) = (0, 0, None::<Vec<u8>>);
+    loop {
+        let (n, next) = store
+            .sweep_dedup_step(now + 1, after.as_deref(), 10)
+            .unwrap();
+        removed += n;
+        steps += 1;
+        match next {
+            Some(k) => after = Some(k),
+            None => break,
+        }
+    }
+    assert_eq!(removed, 25);
+    assert_eq!(steps, 3, "10 + 10 + 5 keys");
+    assert_eq!(store.dedup.len(), 0);
+}
+
+#[test]
+fn report_counts_add_up_by_day_within_and_across_commits() {
+    use crate::store::onceonly::{report_count_key, report_day, report_day_start_ms};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    // 2025-10-03 10:00 and 23:30 in Vietnam time (03:00 and 16:30 UTC), and the next day.
+    let morning = 1_759_460_400_000u64;
+    let night = morning + 13 * 3_600_000 + 1_800_000;
+    let next = morning + 86_400_000;
+    assert_eq!(report_day(morning), report_day(night));
+    assert_eq!(report_day(next), report_day(morning) + 1);
+    // The day starts at 00:00 in Vietnam: 17:00 UTC the day before.
+    assert_eq!(
+        report_day_start_ms(report_day(morning)),
+        morning - 10 * 3_600_000
+    );
+    let dossier = |id: &str, at: u64, procedure: &str, counts: [u64; 5]| Submission {
+        exchange_id: id.into(),
+        counts: vec![(
+            report_count_key(report_day(at), "000.00.10.H42", procedure),
+            counts,
+        )],
+        ..Default::default()
+    };
+    // Two dossiers of one day and procedure in one commit, one more in the next.
+    let (a, b) = (
+        dossier("x1", morning, "1.001612", [1, 2, 0, 1, 0]),
+        dossier("x2", night, "1.001612", [1, 0, 1, 0, 2]),
+    );
+    store.commit(&[&a, &b], &AuditWrites::default()).unwrap();
+    let c = dossier("x3", morning, "1.001612", [1, 1, 0, 0, 0]);
+    let d = dossier("x4", next, "2.000001", [1, 0, 0, 0, 0]);
+    store.commit(&[&c, &d], &AuditWrites::default()).unwrap();
+    // A row of the format before the counts is folded into its day's counts when the
+    // store is opened again.
+    store
+        .onceonly
+        .insert(
+            crate::store::onceonly::report_key(night, "x0"),
+            serde_json::to_vec(&serde_json::json!({
+                "receiving_agency": "000.00.10.H42", "procedure_code": "1.001612",
+                "filled": 1, "mismatches": 0, "requested_again": 0, "reused": 0
+            }))
+            .unwrap(),
+        )
+        .unwrap();
+    store.flush().unwrap();
+    drop(store);
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.onceonly.scan_prefix([b'r']).count(), 0, "folded");
+    let (all, _) = store.report_counts(0).unwrap();
+    assert_eq!(
+        all[&("000.00.10.H42".to_string(), "1.001612".to_string())],
+        [4, 4, 1, 1, 2]
+    );
+    assert_eq!(
+        all[&("000.00.10.H42".to_string(), "2.000001".to_string())],
+        [1, 0, 0, 0, 0]
+    );
+    // Since the next day's noon: that day counts from its start.
+    let (later, from) = store.report_counts(next + 2 * 3_600_000).unwrap();
+    assert_eq!(from, report_day_start_ms(report_day(next)));
+    assert_eq!(later.len(), 1);
+    assert_eq!(
+        later[&("000.00.10.H42".to_string(), "2.000001".to_string())][0],
+        1
+    );
+    // One key per day, agency and procedure, not one per dossier.
+    assert_eq!(store.onceonly.scan_prefix([b'c']).count(), 2);
+}
+
+fn item(destination: &str, seq: u64) -> OutboxItem {
+    OutboxItem {
+        seq,
+        destination: destination.into(),
+        exchange_id: format!("exchange-{seq}"),
+        record_type: "dossier-status".into(),
+        order_key: String::new(),
+        source_adapter: "motcua-hatinh".into(),
+        member: "000.00.00.H42".into(),
+        record: serde_json::json!({ "seq": seq }),
+        accepted_at_ms: 1,
+        attempts: 0,
+        next_attempt_ms: 0,
+        last_error: None,
+    }
+}
+
+fn queue(store: &Store, items: Vec<OutboxItem>) {
+    let s = Submission {
+        exchange_id: "exchange".into(),
+        items,
+        ..Default::default()
+    };
+    store.commit(&[&s], &AuditWrites::default()).unwrap();
+}
+
+fn seqs(store: &Store, destination: &str) -> Vec<u64> {
+    let items = store.outbox_items(destination).unwrap();
+    items.iter().map(|i| i.seq).collect()
+}
+
+/// Items of commits since the last flush wait in memory: every reader sees them as it sees
+/// the items in sled; a flush writes those not delivered, with their latest attempt, and the
+/// outbox is the same after a reopen.
+#[test]
+fn items_waiting_in_memory_read_update_park_and_flush_like_items_in_sled() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = Store::open(dir.path()).unwrap();
+        queue(&store, vec![item("portal", 1), item("ministry", 2)]);
+        store.flush().unwrap();
+        queue(&store, (3..=6).map(|n| item("portal", n)).collect());
+        assert!(store.outbox.get(item_key("portal", 3)).unwrap().is_none());
+        assert_eq!(seqs(&store, "portal"), [1, 3, 4, 5, 6]);
+        assert_eq!(store.outbox_destinations().unwrap(), ["ministry", "portal"]);
+        assert_eq!(
+            store.outbox_item("portal", 4).unwrap(),
+            Some(item("portal", 4))
+        );
+
+        // Delivered: 1 from sled, 3 from memory.
+        store.remove_delivered("portal", 1).unwrap();
+        store.remove_delivered("portal", 3).unwrap();
+        // A failed attempt at 4: rewritten; a flush must not put the older copy back.
+        let mut retried = item("portal", 4);
+        retried.attempts = 2;
+        store.update_item(&retried).unwrap();
+        // 5 parked.
+        let dead = DeadLetter {
+            item: item("portal", 5),
+            reason: "refused".into(),
+            last_response: None,
+            parked_at: "2026-11-25T00:00:00Z".into(),
+        };
+        store.park(&dead).unwrap();
+        assert_eq!(seqs(&store, "portal"), [4, 6]);
+        store.flush().unwrap();
+        assert!(store.outbox.get(item_key("portal", 6)).unwrap().is_some());
+        assert!(store.unwritten().is_empty());
+    }
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(seqs(&store, "portal"), [4, 6]);
+    assert_eq!(store.outbox_item("portal", 4).unwrap().unwrap().attempts, 2);
+    assert_eq!(store.outbox_item("portal", 3).unwrap(), None);
+    assert_eq!(seqs(&store, "ministry"), [2]);
+    assert_eq!(store.dead_letters(Some("portal")).unwrap().len(), 1);
+}
+
+/// A crash before the flush: the journal puts the items back, the parked one excepted.
+#[test]
+fn after_a_crash_the_journal_puts_back_the_items_but_not_a_parked_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let crashed = tempfile::tempdir().unwrap();
+    let copy = |from: &std::path::Path, to: &std::path::Path| {
+        for e in std::fs::read_dir(from).unwrap() {
+            let e = e.unwrap();
+            if e.path().is_file() {
+                std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+            }
+        }
+    };
+    {
+        let store = Store::open(dir.path()).unwrap();
+        store.flush().unwrap();
+        // sled's files as they are before the commit.
+        copy(dir.path(), crashed.path());
+        queue(&store, (1..=3).map(|n| item("portal", n)).collect());
+        let journal = std::fs::read(dir.path().join("journal.dat")).unwrap();
+        std::fs::write(crashed.path().join("journal.dat"), journal).unwrap();
+    }
+    let store = Store::open(crashed.path()).unwrap();
+    assert_eq!(seqs(&store, "portal"), [1, 2, 3]);
+    drop(store);
+
+    // The same, with item 2 in the dead letters (parked, and the park's flush written, but
+    // the journal not emptied: the crash came in between).
+    let again = tempfile::tempdir().unwrap();
+    {
+        let store = Store::open(dir.path()).unwrap();
+        store.flush().unwrap();
+        copy(dir.path(), again.path());
+        queue(&store, (7..=9).map(|n| item("portal", n)).collect());
+        let journal = std::fs::read(dir.path().join("journal.dat")).unwrap();
+        drop(store);
+        let sled_only = Store::open(again.path()).unwrap();
+        let dead = DeadLetter {
+            item: item("portal", 8),
+            reason: "refused".into(),
+            last_response: None,
+            parked_at: "2026-11-25T00:00:00Z".into(),
+        };
+        sled_only
+            .dead
+            .insert(item_key("portal", 8), encode(&dead))
+            .unwrap();
+        sled_only.db.flush().unwrap();
+        drop(sled_only);
+        std::fs::write(again.path().join("journal.dat"), journal).unwrap();
+    }
+    let store = Store::open(again.path()).unwrap();
+    // 1–3 from the first part (the store was reopened since), 8 left where it is.
+    assert_eq!(seqs(&store, "portal"), [1, 2, 3, 7, 9]);
+    assert_eq!(store.dead_letters(Some("portal")).unwrap().len(), 1);
+}
