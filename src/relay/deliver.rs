@@ -212,9 +212,16 @@ async fn attempt(inner: &Inner, dest: &Destination, seq: u64, opts: &DeliveryOpt
                      {} s): {reason}",
                     opts.max_attempts, opts.max_age_secs
                 );
-                park(inner, dest, item, attempts, why, response);
+                park(
+                    inner,
+                    dest,
+                    Arc::unwrap_or_clone(item),
+                    attempts,
+                    why,
+                    response,
+                );
             } else {
-                let mut item = item;
+                let mut item = Arc::unwrap_or_clone(item);
                 item.attempts = attempts;
                 item.next_attempt_ms = now.saturating_add(backoff_ms(
                     attempts,
@@ -240,7 +247,14 @@ async fn attempt(inner: &Inner, dest: &Destination, seq: u64, opts: &DeliveryOpt
                 &[("destination", &dest.name), ("kind", "refused")],
             );
             let attempts = item.attempts + 1;
-            park(inner, dest, item, attempts, reason, response);
+            park(
+                inner,
+                dest,
+                Arc::unwrap_or_clone(item),
+                attempts,
+                reason,
+                response,
+            );
         }
     }
 }

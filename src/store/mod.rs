@@ -79,7 +79,7 @@ pub struct Trees {
     /// Outbox items of the commits since sled's last flush, by key, encoded: durable in the
     /// journal, written to sled only if still there at the next flush. Most are delivered and
     /// removed before that, and never cost a sled insert and remove (`relay.rs`).
-    unwritten: std::sync::Mutex<std::collections::HashMap<Vec<u8>, Vec<u8>>>,
+    unwritten: std::sync::Mutex<std::collections::HashMap<Vec<u8>, relay::Waiting>>,
 }
 
 impl std::ops::Deref for Store {

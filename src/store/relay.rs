@@ -10,6 +10,7 @@ use serde_json::Value;
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// A record waiting in a destination's outbox.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -31,6 +32,14 @@ pub struct OutboxItem {
     pub next_attempt_ms: u64,
     #[serde(default)]
     pub last_error: Option<String>,
+}
+
+/// An outbox item of a commit since sled's last flush, waiting in memory: its bytes as the
+/// journal holds them (what a flush writes to sled) and the item itself (what a delivery reads).
+#[derive(Debug)]
+pub(super) struct Waiting {
+    bytes: Vec<u8>,
+    item: Arc<OutboxItem>,
 }
 
 /// A record parked because it could not be delivered.
@@ -135,6 +144,8 @@ impl Store {
         // Report counts this commit adds to, as they will be after it: the committer is their
         // only writer, so sled holds what earlier commits left.
         let mut counts: HashMap<&[u8], super::onceonly::ReportCounts> = HashMap::new();
+        // The outbox items, in the order of their writes, as the deliveries will read them.
+        let mut waiting = Vec::new();
         for s in new {
             if let Some(k) = &s.dedup_key {
                 writes.push(put(
@@ -162,6 +173,7 @@ impl Store {
             for item in &s.items {
                 let key = item_key(&item.destination, item.seq);
                 writes.push(put(JournalTree::Outbox, &key, encode(item)));
+                waiting.push(Arc::new(item.clone()));
             }
         }
         for (k, c) in counts {
@@ -184,9 +196,9 @@ impl Store {
             let trees = [&self.outbox, &self.dedup, &self.onceonly, &self.audit];
             apply_journal(trees, None, &rest)?;
             let mut unwritten = self.unwritten();
-            for w in items {
-                if let Some(v) = w.value {
-                    unwritten.insert(w.key, v);
+            for (w, item) in items.into_iter().zip(waiting) {
+                if let Some(bytes) = w.value {
+                    unwritten.insert(w.key, Waiting { bytes, item });
                 }
             }
             journal.len() >= JOURNAL_FLUSH_AT
@@ -262,7 +274,7 @@ impl Store {
         Ok((removed, last))
     }
 
-    fn unwritten(&self) -> std::sync::MutexGuard<'_, HashMap<Vec<u8>, Vec<u8>>> {
+    fn unwritten(&self) -> std::sync::MutexGuard<'_, HashMap<Vec<u8>, Waiting>> {
         self.unwritten.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -273,11 +285,11 @@ impl Store {
     pub(super) fn write_unwritten(&self) -> Result<(), StoreError> {
         let mut failed = None;
         // Each item leaves memory once it is in sled: after an error, none is in both.
-        self.unwritten().retain(|k, v| {
+        self.unwritten().retain(|k, w| {
             if failed.is_some() {
                 return true;
             }
-            match self.outbox.insert(k.as_slice(), v.as_slice()) {
+            match self.outbox.insert(k.as_slice(), w.bytes.as_slice()) {
                 Ok(_) => false,
                 Err(e) => {
                     failed = Some(e);
@@ -299,9 +311,9 @@ impl Store {
             let (k, v) = kv.map_err(sled_err("read outbox"))?;
             found.insert(k.to_vec(), v.to_vec());
         }
-        for (k, v) in self.unwritten().iter() {
+        for (k, w) in self.unwritten().iter() {
             if k.starts_with(&p) {
-                found.insert(k.clone(), v.clone());
+                found.insert(k.clone(), w.bytes.clone());
             }
         }
         found.values().map(|v| decode("read outbox", v)).collect()
@@ -325,18 +337,18 @@ impl Store {
         Ok(out)
     }
 
-    /// One outbox item.
+    /// One outbox item (shared with the store while it waits in memory).
     pub fn outbox_item(
         &self,
         destination: &str,
         seq: u64,
-    ) -> Result<Option<OutboxItem>, StoreError> {
+    ) -> Result<Option<Arc<OutboxItem>>, StoreError> {
         let key = item_key(destination, seq);
-        if let Some(v) = self.unwritten().get(&key) {
-            return Ok(Some(decode("read outbox", v)?));
+        if let Some(w) = self.unwritten().get(&key) {
+            return Ok(Some(w.item.clone()));
         }
         match self.outbox.get(key).map_err(sled_err("read outbox"))? {
-            Some(v) => Ok(Some(decode("read outbox", &v)?)),
+            Some(v) => Ok(Some(Arc::new(decode("read outbox", &v)?))),
             None => Ok(None),
         }
     }

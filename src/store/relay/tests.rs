@@ -177,7 +177,7 @@ fn items_waiting_in_memory_read_update_park_and_flush_like_items_in_sled() {
         assert_eq!(store.outbox_destinations().unwrap(), ["ministry", "portal"]);
         assert_eq!(
             store.outbox_item("portal", 4).unwrap(),
-            Some(item("portal", 4))
+            Some(Arc::new(item("portal", 4)))
         );
 
         // Delivered: 1 from sled, 3 from memory.
