@@ -99,6 +99,16 @@ fn entries_of_commits_sled_never_flushed_are_kept_by_their_recorded_size() {
     assert_eq!(store.audit_size().unwrap(), 3);
 }
 
+/// The commit journal's files.
+const JOURNAL: [&str; 2] = ["journal-0.dat", "journal-1.dat"];
+
+fn journal_len(dir: &std::path::Path) -> u64 {
+    JOURNAL
+        .iter()
+        .map(|f| std::fs::metadata(dir.join(f)).unwrap().len())
+        .sum()
+}
+
 /// What a crash leaves when sled had not flushed the last ingests: sled's files as they were
 /// before them, the commit journal and the audit files as the commits left them. The journal
 /// puts the ingests' outbox items, idempotency keys and the log's size back in sled.
@@ -164,15 +174,14 @@ fn ingests_sled_never_flushed_are_put_back_from_the_commit_journal() {
         // The crash: what is on disk now, but sled's files from before the last three.
         let crashed = data.path().join("crashed");
         copy_dir(&sled_before, &crashed);
-        std::fs::copy(dir.join("journal.dat"), crashed.join("journal.dat")).unwrap();
+        for f in JOURNAL {
+            std::fs::copy(dir.join(f), crashed.join(f)).unwrap();
+        }
         std::fs::remove_dir_all(crashed.join("audit")).unwrap();
         copy_dir(&dir.join("audit"), &crashed.join("audit"));
         // size.dat records only commits of entries alone: none here, so it is no help.
         assert!(
-            std::fs::metadata(crashed.join("journal.dat"))
-                .unwrap()
-                .len()
-                > 0,
+            journal_len(&crashed) > 0,
             "the three commits are in the journal"
         );
     }
@@ -196,18 +205,15 @@ fn ingests_sled_never_flushed_are_put_back_from_the_commit_journal() {
         "every acknowledged ingest is back"
     );
     // Opened again: the journal was applied and emptied; nothing is lost or doubled.
-    assert_eq!(
-        std::fs::metadata(crashed.join("journal.dat"))
-            .unwrap()
-            .len(),
-        0
-    );
+    assert_eq!(journal_len(&crashed), 0);
     assert_eq!(reopen(&crashed), (vec![1, 2, 3, 4], vec![true; 4], 4));
 
     // Without the journal sled has only the first ingest, and the log stops there too.
     let bare = data.path().join("without-journal");
     copy_dir(&sled_before, &bare);
-    std::fs::remove_file(bare.join("journal.dat")).unwrap();
+    for f in JOURNAL {
+        std::fs::remove_file(bare.join(f)).unwrap();
+    }
     std::fs::remove_dir_all(bare.join("audit")).unwrap();
     copy_dir(&dir.join("audit"), &bare.join("audit"));
     assert_eq!(reopen(&bare), (vec![1], vec![true, false, false, false], 1));

@@ -1,21 +1,23 @@
-//! The commit journal (`<data dir>/journal.dat`): what a group commit writes to sled, made
-//! durable in one synced append, so that sled itself is written without a transaction and
-//! flushed only now and then.
+//! The commit journal (`<data dir>/journal-0.dat` and `journal-1.dat`): what a group commit
+//! writes to sled, made durable in one synced append, so that sled itself is written without
+//! a transaction and flushed only now and then.
 //!
 //! A sled transaction or flush hands a log buffer to sled's I/O pool, which wakes all seven of
 //! its idle threads; with one of each per group commit those threads took about a seventh of
 //! the hub's CPU on the relay (BENCHMARKS.md, "Load and scale"). With the journal a group
 //! commit appends its writes here and syncs, then applies them to sled as plain writes, which
-//! stay in sled's memory until its next flush. `Store::flush` flushes sled and then empties
-//! the journal: everything in it is in sled's durable state by then. On open the journal is
-//! applied to sled again (each write sets a key to a value or removes it, so applying one twice
-//! changes nothing), sled is flushed and the journal emptied.
+//! stay in sled's memory until its next flush. `Store::flush` turns the commits to the
+//! journal's other file, flushes sled and then empties the first file: everything in it is in
+//! sled's durable state by then. On open both files are applied to sled again, the older
+//! first (each write sets a key to a value or removes it, so applying one twice changes
+//! nothing), sled is flushed and the files emptied.
 //!
 //! One record per commit: `length u32 ‖ epoch u64 ‖ check [u8; 8] ‖ writes`, where the check
 //! is the first 8 bytes of SHA-256 of `epoch ‖ writes`, and each write is
 //! `tree u8 ‖ key length u32 ‖ key ‖ value length u32 ‖ value`, with `u32::MAX` as the value
 //! length of a removal (no value follows). Integers are big-endian. The epoch grows by one each
-//! time the journal is emptied; reading stops at the first record that is short, fails its
+//! time the commits turn to the other file (and each time a file is emptied); it orders the
+//! two files; reading stops at the first record that is short, fails its
 //! check or is of another epoch than the first, so neither a torn append nor what is left of
 //! an older epoch (an emptying lost in a crash) is ever applied.
 
@@ -65,20 +67,117 @@ pub struct JournalError {
     pub source: std::io::Error,
 }
 
-/// The journal, held by the store behind a lock: the committer appends, `Store::flush` empties.
+/// The journal, held by the store behind a lock: two files, one taking the commits while the
+/// other is emptied. `Store::flush` turns to the other file, flushes sled (which then holds
+/// everything the first recorded) and empties the first, with the lock held only to turn:
+/// commits go on while sled flushes.
 #[derive(Debug)]
 pub(crate) struct Journal {
+    parts: [JournalFile; 2],
+    current: usize,
+}
+
+/// The name of the journal's files in the data directory.
+pub(crate) const FILES: [&str; 2] = ["journal-0.dat", "journal-1.dat"];
+
+impl Journal {
+    /// Opens (or creates) the journal's files in `dir` and reads the writes of their records,
+    /// the older file's first.
+    pub(crate) fn open(dir: &Path) -> Result<(Journal, Vec<JournalWrite>), JournalError> {
+        let (a, mut wa, ea) = JournalFile::open(&dir.join(FILES[0]))?;
+        let (b, mut wb, eb) = JournalFile::open(&dir.join(FILES[1]))?;
+        let next = ea.max(eb).map_or(0, |e| e.wrapping_add(1));
+        let mut writes = Vec::with_capacity(wa.len() + wb.len());
+        if eb.is_some() && (ea.is_none() || eb < ea) {
+            writes.append(&mut wb);
+            writes.append(&mut wa);
+        } else {
+            writes.append(&mut wa);
+            writes.append(&mut wb);
+        }
+        let mut parts = [a, b];
+        for p in &mut parts {
+            p.epoch = next;
+        }
+        Ok((Journal { parts, current: 0 }, writes))
+    }
+
+    /// How many bytes the file taking the commits holds.
+    pub(crate) fn len(&self) -> u64 {
+        self.parts[self.current].len
+    }
+
+    /// Appends one record of `writes` and syncs it: when this returns they are durable.
+    pub(crate) fn append(&mut self, writes: &[JournalWrite]) -> Result<(), JournalError> {
+        self.parts[self.current].append(writes)
+    }
+
+    /// Turns the commits to the other file, under a new epoch; returns the one to empty once
+    /// sled is flushed. None when the other file is not empty (an emptying failed): then only
+    /// `clear_all` under the lock will do.
+    pub(crate) fn turn(&mut self) -> Option<usize> {
+        let old = self.current;
+        let other = 1 - old;
+        if self.parts[other].len > 0 {
+            return None;
+        }
+        self.parts[other].epoch = self.parts[old].epoch.wrapping_add(1);
+        self.current = other;
+        Some(old)
+    }
+
+    /// A handle of file `part`, to empty it without holding the lock, and its path.
+    pub(crate) fn part_file(&self, part: usize) -> Result<(File, PathBuf), JournalError> {
+        let p = &self.parts[part];
+        Ok((p.file.try_clone().map_err(p.err("open"))?, p.path.clone()))
+    }
+
+    /// File `part` was emptied through `part_file`.
+    pub(crate) fn emptied(&mut self, part: usize) {
+        self.parts[part].len = 0;
+    }
+
+    /// Empties both files, once sled's durable state holds everything they recorded.
+    pub(crate) fn clear_all(&mut self) -> Result<(), JournalError> {
+        for p in &mut self.parts {
+            p.clear()?;
+        }
+        Ok(())
+    }
+}
+
+/// Empties a file of the journal through a handle of it: `Journal::part_file`.
+pub(crate) fn empty_file(file: &File, path: &Path) -> Result<(), JournalError> {
+    let err = |action| {
+        let path = path.to_path_buf();
+        move |source| JournalError {
+            action,
+            path,
+            source,
+        }
+    };
+    file.set_len(0).map_err(err("empty"))?;
+    file.sync_all().map_err(err("sync"))
+}
+
+/// One file of the journal.
+#[derive(Debug)]
+pub(crate) struct JournalFile {
     file: File,
     path: PathBuf,
     /// Where the next record goes: the end of the last record appended and synced. A failed
     /// append leaves it where it was, so the next one writes over what it left.
     len: u64,
+    /// The epoch of the records it takes.
     epoch: u64,
 }
 
-impl Journal {
-    /// Opens (or creates) the journal and reads the writes of its records, in order.
-    pub(crate) fn open(path: &Path) -> Result<(Journal, Vec<JournalWrite>), JournalError> {
+impl JournalFile {
+    /// Opens (or creates) a file and reads the writes of its records, in order, and their
+    /// epoch (none if it has no whole record).
+    pub(crate) fn open(
+        path: &Path,
+    ) -> Result<(JournalFile, Vec<JournalWrite>, Option<u64>), JournalError> {
         let err = |action| {
             let path = path.to_path_buf();
             move |source| JournalError {
@@ -97,13 +196,13 @@ impl Journal {
         let mut bytes = Vec::new();
         std::io::Read::read_to_end(&mut &file, &mut bytes).map_err(err("read"))?;
         let (writes, epoch) = read_records(&bytes);
-        let journal = Journal {
+        let journal = JournalFile {
             file,
             path: path.to_path_buf(),
             len: bytes.len() as u64,
             epoch: epoch.map_or(0, |e| e.wrapping_add(1)),
         };
-        Ok((journal, writes))
+        Ok((journal, writes, epoch))
     }
 
     fn err(&self, action: &'static str) -> impl FnOnce(std::io::Error) -> JournalError + use<> {
@@ -113,11 +212,6 @@ impl Journal {
             path,
             source,
         }
-    }
-
-    /// How many bytes it holds.
-    pub(crate) fn len(&self) -> u64 {
-        self.len
     }
 
     /// Appends one record of `writes` and syncs it: when this returns they are durable.
@@ -131,13 +225,13 @@ impl Journal {
         Ok(())
     }
 
-    /// Empties the journal, once sled's durable state holds everything it recorded.
+    /// Empties the file, once sled's durable state holds everything it recorded; the records
+    /// it takes next are of a new epoch.
     pub(crate) fn clear(&mut self) -> Result<(), JournalError> {
         if self.len == 0 {
             return Ok(());
         }
-        self.file.set_len(0).map_err(self.err("empty"))?;
-        self.file.sync_all().map_err(self.err("sync"))?;
+        empty_file(&self.file, &self.path)?;
         self.len = 0;
         self.epoch = self.epoch.wrapping_add(1);
         Ok(())
@@ -255,7 +349,7 @@ mod tests {
     fn appended_records_are_read_back_in_order_after_a_reopen() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("journal.dat");
-        let (mut j, writes) = Journal::open(&path).unwrap();
+        let (mut j, writes, _) = JournalFile::open(&path).unwrap();
         assert!(writes.is_empty());
         let first = vec![
             put(JournalTree::Outbox, "a", "1"),
@@ -268,23 +362,23 @@ mod tests {
         j.append(&first).unwrap();
         j.append(&second).unwrap();
         drop(j);
-        let (j, writes) = Journal::open(&path).unwrap();
+        let (j, writes, _) = JournalFile::open(&path).unwrap();
         assert_eq!(writes, [first, second].concat());
-        assert_eq!(j.len(), std::fs::metadata(&path).unwrap().len());
+        assert_eq!(j.len, std::fs::metadata(&path).unwrap().len());
     }
 
     #[test]
     fn a_torn_or_damaged_record_and_everything_after_it_are_not_applied() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("journal.dat");
-        let (mut j, _) = Journal::open(&path).unwrap();
+        let (mut j, _, _) = JournalFile::open(&path).unwrap();
         let a = vec![put(JournalTree::Outbox, "a", "1")];
         let b = vec![put(JournalTree::Outbox, "b", "2")];
         let c = vec![put(JournalTree::Outbox, "c", "3")];
         j.append(&a).unwrap();
-        let end_a = j.len();
+        let end_a = j.len;
         j.append(&b).unwrap();
-        let end_b = j.len();
+        let end_b = j.len;
         j.append(&c).unwrap();
         drop(j);
         let full = std::fs::read(&path).unwrap();
@@ -292,7 +386,7 @@ mod tests {
         // Torn: the last record cut short.
         std::fs::write(&path, &full[..full.len() - 3]).unwrap();
         assert_eq!(
-            Journal::open(&path).unwrap().1,
+            JournalFile::open(&path).unwrap().1,
             [a.clone(), b.clone()].concat()
         );
 
@@ -301,26 +395,26 @@ mod tests {
         let at = end_b as usize - 1;
         bad[at] ^= 0xff;
         std::fs::write(&path, &bad).unwrap();
-        assert_eq!(Journal::open(&path).unwrap().1, a);
+        assert_eq!(JournalFile::open(&path).unwrap().1, a);
 
         // A length that runs past the end.
         let mut long = full.clone();
         long[end_a as usize..end_a as usize + 4].copy_from_slice(&u32::MAX.to_be_bytes());
         std::fs::write(&path, &long).unwrap();
-        assert_eq!(Journal::open(&path).unwrap().1, a);
+        assert_eq!(JournalFile::open(&path).unwrap().1, a);
     }
 
     #[test]
     fn records_left_of_an_earlier_epoch_are_not_applied() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("journal.dat");
-        let (mut j, _) = Journal::open(&path).unwrap();
+        let (mut j, _, _) = JournalFile::open(&path).unwrap();
         let old = vec![put(JournalTree::Outbox, "old", "x".repeat(40).as_str())];
         j.append(&old).unwrap();
         j.append(&old).unwrap();
         let before = std::fs::read(&path).unwrap();
         j.clear().unwrap();
-        assert_eq!(j.len(), 0);
+        assert_eq!(j.len, 0);
         let new = vec![put(JournalTree::Outbox, "new", "x".repeat(40).as_str())];
         j.append(&new).unwrap();
         drop(j);
@@ -330,18 +424,18 @@ mod tests {
         assert_eq!(file.len() * 2, before.len());
         file.extend_from_slice(&before[file.len()..]);
         std::fs::write(&path, &file).unwrap();
-        assert_eq!(Journal::open(&path).unwrap().1, new);
+        assert_eq!(JournalFile::open(&path).unwrap().1, new);
     }
 
     #[test]
     fn a_failed_append_is_written_over_by_the_next() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("journal.dat");
-        let (mut j, _) = Journal::open(&path).unwrap();
+        let (mut j, _, _) = JournalFile::open(&path).unwrap();
         let a = vec![put(JournalTree::Dedup, "a", "1")];
         j.append(&a).unwrap();
         // What a failed append may leave: part of a record past the end.
-        let end = j.len();
+        let end = j.len;
         let partial = encode_record(j.epoch, &[put(JournalTree::Dedup, "lost", "zzzz")]);
         j.file
             .write_all_at(&partial[..partial.len() - 2], end)
@@ -349,6 +443,60 @@ mod tests {
         let b = vec![remove(JournalTree::Dedup, "a")];
         j.append(&b).unwrap();
         drop(j);
-        assert_eq!(Journal::open(&path).unwrap().1, [a, b].concat());
+        assert_eq!(JournalFile::open(&path).unwrap().1, [a, b].concat());
+    }
+}
+
+#[cfg(test)]
+mod two_files {
+    use super::*;
+
+    fn put(k: &str) -> Vec<JournalWrite> {
+        vec![JournalWrite {
+            tree: JournalTree::Outbox,
+            key: k.as_bytes().to_vec(),
+            value: Some(b"v".to_vec()),
+        }]
+    }
+
+    fn empty(j: &mut Journal, part: usize) {
+        let (f, path) = j.part_file(part).unwrap();
+        empty_file(&f, &path).unwrap();
+        j.emptied(part);
+    }
+
+    #[test]
+    fn the_files_are_read_older_epoch_first_and_an_emptied_one_is_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut j, writes) = Journal::open(dir.path()).unwrap();
+        assert!(writes.is_empty());
+        j.append(&put("a")).unwrap();
+        assert_eq!(j.turn(), Some(0));
+        j.append(&put("b")).unwrap();
+        // The first file not emptied yet: no turning back to it.
+        assert_eq!(j.turn(), None);
+        drop(j);
+        // A crash before the first was emptied: both, in order.
+        let (mut j, writes) = Journal::open(dir.path()).unwrap();
+        assert_eq!(writes, [put("a"), put("b")].concat());
+
+        j.clear_all().unwrap();
+        j.append(&put("c")).unwrap();
+        assert_eq!(j.turn(), Some(0));
+        j.append(&put("d")).unwrap();
+        empty(&mut j, 0);
+        assert_eq!(j.turn(), Some(1));
+        j.append(&put("e")).unwrap();
+        drop(j);
+        // File 1 (d) is older than file 0 (e): read first although its name comes second.
+        let (mut j, writes) = Journal::open(dir.path()).unwrap();
+        assert_eq!(writes, [put("d"), put("e")].concat());
+
+        j.clear_all().unwrap();
+        j.append(&put("f")).unwrap();
+        assert_eq!(j.turn(), Some(0));
+        empty(&mut j, 0);
+        drop(j);
+        assert!(Journal::open(dir.path()).unwrap().1.is_empty());
     }
 }

@@ -80,6 +80,10 @@ pub struct Trees {
     /// journal, written to sled only if still there at the next flush. Most are delivered and
     /// removed before that, and never cost a sled insert and remove (`relay.rs`).
     unwritten: std::sync::Mutex<std::collections::HashMap<Vec<u8>, relay::Waiting>>,
+    /// Held by a flush from start to end: one at a time.
+    flushing: std::sync::Mutex<()>,
+    /// A flush started by a commit whose journal file is full is under way.
+    flush_started: std::sync::atomic::AtomicBool,
 }
 
 impl std::ops::Deref for Store {
@@ -223,15 +227,14 @@ impl Store {
             tree("onceonly")?,
             tree("audit")?,
         );
-        let (mut journal, writes) =
-            journal::Journal::open(&dir.join("journal.dat")).map_err(StoreError::Journal)?;
+        let (mut journal, writes) = journal::Journal::open(dir).map_err(StoreError::Journal)?;
         if !writes.is_empty() {
             // The commits since sled's last flush: applied again, made durable, forgotten.
             let trees = [&outbox, &dedup, &onceonly, &audit];
             relay::apply_journal(trees, Some(&dead), &writes)?;
             db.flush().map_err(sled_err("flush"))?;
         }
-        journal.clear().map_err(StoreError::Journal)?;
+        journal.clear_all().map_err(StoreError::Journal)?;
         let audit_files = std::sync::Arc::new(Store::open_audit_files(dir, &audit)?);
         let store = Store(std::sync::Arc::new(Trees {
             audit_files,
@@ -249,6 +252,8 @@ impl Store {
             policies: tree("policies")?,
             journal: std::sync::Mutex::new(journal),
             unwritten: Default::default(),
+            flushing: Default::default(),
+            flush_started: Default::default(),
             db,
         }));
         store.fold_report_rows()?;
@@ -256,14 +261,60 @@ impl Store {
     }
 
     /// Makes every write so far durable in sled, outbox items not yet written included, and
-    /// empties the commit journal, which then holds nothing sled has not. The journal's lock
-    /// is held throughout: a commit appends and applies its writes either wholly before the
-    /// flush or wholly after it.
+    /// empties the commit journal of what it recorded until now. Under the journal's lock the
+    /// commits turn to its other file and the items waiting in memory go to sled; then, with
+    /// commits going on, sled is flushed and the first file emptied: a commit is wholly in
+    /// the file that is emptied (and in sled's flush) or wholly in the other.
     pub fn flush(&self) -> Result<(), StoreError> {
-        let mut journal = self.journal.lock().unwrap_or_else(|p| p.into_inner());
-        self.write_unwritten()?;
+        let _one = self.flushing.lock().unwrap_or_else(|p| p.into_inner());
+        let old = {
+            let mut journal = self.journal.lock().unwrap_or_else(|p| p.into_inner());
+            let turned = journal.turn();
+            self.write_unwritten()?;
+            match turned {
+                Some(old) => old,
+                None => {
+                    // The other file was left full by a flush that failed: all of it at once.
+                    self.db.flush().map_err(sled_err("flush"))?;
+                    return journal.clear_all().map_err(StoreError::Journal);
+                }
+            }
+        };
         self.db.flush().map_err(sled_err("flush"))?;
-        journal.clear().map_err(StoreError::Journal)
+        let (file, path) = self
+            .journal
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .part_file(old)
+            .map_err(StoreError::Journal)?;
+        journal::empty_file(&file, &path).map_err(StoreError::Journal)?;
+        self.journal
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .emptied(old);
+        Ok(())
+    }
+
+    /// Starts a flush on a thread of its own, unless one started so is under way: what a
+    /// commit does when the journal's file is full, so that no commit waits for sled.
+    pub(crate) fn flush_behind(&self) {
+        use std::sync::atomic::Ordering;
+        if self.flush_started.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let store = self.clone();
+        let spawned = std::thread::Builder::new()
+            .name("lienthong-flush".into())
+            .spawn(move || {
+                if let Err(e) = store.flush() {
+                    tracing::warn!("flushing the store to empty the commit journal: {e}");
+                }
+                store.flush_started.store(false, Ordering::Release);
+            });
+        if let Err(e) = spawned {
+            tracing::warn!("starting a flush of the store: {e}");
+            self.flush_started.store(false, Ordering::Release);
+        }
     }
 
     /// Stores a token record.

@@ -205,10 +205,7 @@ impl Store {
         };
         self.audit_committed(audit);
         if full {
-            // Durable either way; an error here is the next flush's to retry.
-            if let Err(e) = self.flush() {
-                tracing::warn!("flushing the store to empty the commit journal: {e}");
-            }
+            self.flush_behind();
         }
         Ok(())
     }

@@ -227,8 +227,10 @@ fn after_a_crash_the_journal_puts_back_the_items_but_not_a_parked_one() {
         // sled's files as they are before the commit.
         copy(dir.path(), crashed.path());
         queue(&store, (1..=3).map(|n| item("portal", n)).collect());
-        let journal = std::fs::read(dir.path().join("journal.dat")).unwrap();
-        std::fs::write(crashed.path().join("journal.dat"), journal).unwrap();
+        for f in super::super::journal::FILES {
+            let journal = std::fs::read(dir.path().join(f)).unwrap();
+            std::fs::write(crashed.path().join(f), journal).unwrap();
+        }
     }
     let store = Store::open(crashed.path()).unwrap();
     assert_eq!(seqs(&store, "portal"), [1, 2, 3]);
@@ -242,7 +244,10 @@ fn after_a_crash_the_journal_puts_back_the_items_but_not_a_parked_one() {
         store.flush().unwrap();
         copy(dir.path(), again.path());
         queue(&store, (7..=9).map(|n| item("portal", n)).collect());
-        let journal = std::fs::read(dir.path().join("journal.dat")).unwrap();
+        let journal: Vec<Vec<u8>> = super::super::journal::FILES
+            .iter()
+            .map(|f| std::fs::read(dir.path().join(f)).unwrap())
+            .collect();
         drop(store);
         let sled_only = Store::open(again.path()).unwrap();
         let dead = DeadLetter {
@@ -257,10 +262,51 @@ fn after_a_crash_the_journal_puts_back_the_items_but_not_a_parked_one() {
             .unwrap();
         sled_only.db.flush().unwrap();
         drop(sled_only);
-        std::fs::write(again.path().join("journal.dat"), journal).unwrap();
+        for (f, bytes) in super::super::journal::FILES.iter().zip(journal) {
+            std::fs::write(again.path().join(f), bytes).unwrap();
+        }
     }
     let store = Store::open(again.path()).unwrap();
     // 1–3 from the first part (the store was reopened since), 8 left where it is.
     assert_eq!(seqs(&store, "portal"), [1, 2, 3, 7, 9]);
     assert_eq!(store.dead_letters(Some("portal")).unwrap().len(), 1);
+}
+
+/// Past 4 MiB of journal a commit starts a flush behind it: the commits turn to the other
+/// file, the items still waiting go to sled, and the full file is emptied.
+#[test]
+fn a_full_journal_file_is_emptied_behind_the_commits() {
+    use std::sync::atomic::Ordering;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let big = "x".repeat(8 << 10);
+    let mut seq = 0;
+    while seq < 600 {
+        let items = (0..10)
+            .map(|_| {
+                seq += 1;
+                let mut i = item("portal", seq);
+                i.record = serde_json::json!({ "seq": seq, "pad": big });
+                i
+            })
+            .collect();
+        queue(&store, items);
+    }
+    let started = std::time::Instant::now();
+    while store.flush_started.load(Ordering::Acquire) || store.outbox.is_empty() {
+        assert!(started.elapsed() < std::time::Duration::from_secs(20));
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let sizes: Vec<u64> = super::super::journal::FILES
+        .iter()
+        .map(|f| std::fs::metadata(dir.path().join(f)).unwrap().len())
+        .collect();
+    assert!(sizes.contains(&0), "one file emptied: {sizes:?}");
+    assert!(sizes.iter().sum::<u64>() < JOURNAL_FLUSH_AT, "{sizes:?}");
+    // The items of the emptied file are in sled; none is lost.
+    assert!(store.outbox.len() >= 400, "{}", store.outbox.len());
+    assert_eq!(seqs(&store, "portal"), (1..=600).collect::<Vec<_>>());
+    drop(store);
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(seqs(&store, "portal"), (1..=600).collect::<Vec<_>>());
 }
