@@ -80,6 +80,8 @@ pub struct Trees {
     /// journal, written to sled only if still there at the next flush. Most are delivered and
     /// removed before that, and never cost a sled insert and remove (`relay.rs`).
     unwritten: std::sync::Mutex<std::collections::HashMap<Vec<u8>, relay::Waiting>>,
+    /// Token records read, by id (`Store::token`).
+    token_memo: std::sync::Mutex<TokenMemo>,
     /// Held by a flush from start to end: one at a time.
     flushing: std::sync::Mutex<()>,
     /// A flush started by a commit whose journal file is full is under way.
@@ -173,6 +175,24 @@ fn adapter_key(name: &str, version: u32) -> Vec<u8> {
 /// The store's page cache unless configured (`server.store_cache_mb`).
 pub const DEFAULT_CACHE_BYTES: u64 = 64 << 20;
 
+/// Token records kept in memory at most (`Store::token`).
+const TOKEN_MEMO_MAX: usize = 10_000;
+
+/// Token records read, and how many times one was written.
+#[derive(Debug, Default)]
+#[doc(hidden)]
+pub struct TokenMemo {
+    records: std::collections::HashMap<String, TokenRecord>,
+    generation: u64,
+}
+
+impl TokenMemo {
+    fn forget(&mut self, id: &str) {
+        self.records.remove(id);
+        self.generation = self.generation.wrapping_add(1);
+    }
+}
+
 /// How long opening waits for the data directory's lock. sled takes an exclusive lock on its
 /// files, and after a store is dropped its I/O threads may hold the lock a little longer
 /// (sled 0.34: closing does not wait for them), so an open right after a close in the same
@@ -252,6 +272,7 @@ impl Store {
             policies: tree("policies")?,
             journal: std::sync::Mutex::new(journal),
             unwritten: Default::default(),
+            token_memo: Default::default(),
             flushing: Default::default(),
             flush_started: Default::default(),
             db,
@@ -319,20 +340,49 @@ impl Store {
 
     /// Stores a token record.
     pub fn put_token(&self, t: &TokenRecord) -> Result<(), StoreError> {
-        self.tokens
+        // Forgotten before and after the write, each time with a new generation: a read that
+        // started before the write does not keep what it read (`token`).
+        self.token_memo().forget(&t.id);
+        let written = self
+            .tokens
             .insert(t.id.as_bytes(), encode(t))
-            .map_err(sled_err("store token"))?;
-        Ok(())
+            .map_err(sled_err("store token"));
+        self.token_memo().forget(&t.id);
+        written.map(|_| ())
     }
 
-    /// A token record by id.
+    fn token_memo(&self) -> std::sync::MutexGuard<'_, TokenMemo> {
+        self.token_memo.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A token record by id. Every request reads its caller's: the records read are kept in
+    /// memory (up to `TOKEN_MEMO_MAX`, then forgotten all at once), and `put_token` forgets the
+    /// one it writes. Only this process writes them: sled locks the data directory.
     pub fn token(&self, id: &str) -> Result<Option<TokenRecord>, StoreError> {
+        let generation = {
+            let memo = self.token_memo();
+            if let Some(t) = memo.records.get(id) {
+                return Ok(Some(t.clone()));
+            }
+            memo.generation
+        };
         match self
             .tokens
             .get(id.as_bytes())
             .map_err(sled_err("read token"))?
         {
-            Some(v) => Ok(Some(decode("read token", &v)?)),
+            Some(v) => {
+                let t: TokenRecord = decode("read token", &v)?;
+                let mut memo = self.token_memo();
+                // Kept only if no record was written since the read began.
+                if memo.generation == generation {
+                    if memo.records.len() >= TOKEN_MEMO_MAX {
+                        memo.records.clear();
+                    }
+                    memo.records.insert(t.id.clone(), t.clone());
+                }
+                Ok(Some(t))
+            }
             None => Ok(None),
         }
     }
