@@ -99,7 +99,9 @@ impl Journal {
         for p in &mut parts {
             p.epoch = next;
         }
-        Ok((Journal { parts, current: 0 }, writes))
+        // The newer file is the current one, so that `clear_all` empties the older first.
+        let current = usize::from(eb.is_some() && (ea.is_none() || eb > ea));
+        Ok((Journal { parts, current }, writes))
     }
 
     /// How many bytes the file taking the commits holds.
@@ -137,12 +139,13 @@ impl Journal {
         self.parts[part].len = 0;
     }
 
-    /// Empties both files, once sled's durable state holds everything they recorded.
+    /// Empties both files, once sled's durable state holds everything they recorded: the
+    /// older first, so that a crash in between can leave only the newer one, which applied
+    /// alone again sets nothing back.
     pub(crate) fn clear_all(&mut self) -> Result<(), JournalError> {
-        for p in &mut self.parts {
-            p.clear()?;
-        }
-        Ok(())
+        let current = self.current;
+        self.parts[1 - current].clear()?;
+        self.parts[current].clear()
     }
 }
 
@@ -479,21 +482,27 @@ mod two_files {
         // A crash before the first was emptied: both, in order.
         let (mut j, writes) = Journal::open(dir.path()).unwrap();
         assert_eq!(writes, [put("a"), put("b")].concat());
+        // The newer file is the current one: `clear_all` empties the older first.
+        assert_eq!(j.current, 1);
 
         j.clear_all().unwrap();
         j.append(&put("c")).unwrap();
-        assert_eq!(j.turn(), Some(0));
+        assert_eq!(j.turn(), Some(1));
         j.append(&put("d")).unwrap();
+        empty(&mut j, 1);
+        assert_eq!(j.turn(), Some(0));
+        j.append(&put("e")).unwrap();
         empty(&mut j, 0);
         assert_eq!(j.turn(), Some(1));
-        j.append(&put("e")).unwrap();
+        j.append(&put("f")).unwrap();
         drop(j);
-        // File 1 (d) is older than file 0 (e): read first although its name comes second.
+        // File 1 (e) is older than file 0 (f): read first although its name comes second.
         let (mut j, writes) = Journal::open(dir.path()).unwrap();
-        assert_eq!(writes, [put("d"), put("e")].concat());
+        assert_eq!(writes, [put("e"), put("f")].concat());
+        assert_eq!(j.current, 0);
 
         j.clear_all().unwrap();
-        j.append(&put("f")).unwrap();
+        j.append(&put("g")).unwrap();
         assert_eq!(j.turn(), Some(0));
         empty(&mut j, 0);
         drop(j);

@@ -86,6 +86,9 @@ pub struct Trees {
     flushing: std::sync::Mutex<()>,
     /// A flush started by a commit whose journal file is full is under way.
     flush_started: std::sync::atomic::AtomicBool,
+    /// A commit's record is in the journal but writing it to sled failed: flushes no longer
+    /// empty the journal, and the next open applies it.
+    journal_unapplied: std::sync::atomic::AtomicBool,
 }
 
 impl std::ops::Deref for Store {
@@ -275,6 +278,7 @@ impl Store {
             token_memo: Default::default(),
             flushing: Default::default(),
             flush_started: Default::default(),
+            journal_unapplied: Default::default(),
             db,
         }));
         store.fold_report_rows()?;
@@ -288,6 +292,14 @@ impl Store {
     /// the file that is emptied (and in sled's flush) or wholly in the other.
     pub fn flush(&self) -> Result<(), StoreError> {
         let _one = self.flushing.lock().unwrap_or_else(|p| p.into_inner());
+        if self
+            .journal_unapplied
+            .load(std::sync::atomic::Ordering::Acquire)
+        {
+            let _journal = self.journal.lock().unwrap_or_else(|p| p.into_inner());
+            self.write_unwritten()?;
+            return self.db.flush().map(|_| ()).map_err(sled_err("flush"));
+        }
         let old = {
             let mut journal = self.journal.lock().unwrap_or_else(|p| p.into_inner());
             let turned = journal.turn();

@@ -193,13 +193,21 @@ impl Store {
             let (items, rest): (Vec<JournalWrite>, Vec<JournalWrite>) = writes
                 .into_iter()
                 .partition(|w| w.tree == JournalTree::Outbox && w.value.is_some());
-            let trees = [&self.outbox, &self.dedup, &self.onceonly, &self.audit];
-            apply_journal(trees, None, &rest)?;
-            let mut unwritten = self.unwritten();
-            for (w, item) in items.into_iter().zip(waiting) {
-                if let Some(bytes) = w.value {
-                    unwritten.insert(w.key, Waiting { bytes, item });
+            {
+                let mut unwritten = self.unwritten();
+                for (w, item) in items.into_iter().zip(waiting) {
+                    if let Some(bytes) = w.value {
+                        unwritten.insert(w.key, Waiting { bytes, item });
+                    }
                 }
+            }
+            let trees = [&self.outbox, &self.dedup, &self.onceonly, &self.audit];
+            if let Err(e) = apply_journal(trees, None, &rest) {
+                // Durable in the journal but not wholly in sled: the journal is not emptied
+                // again before a reopen applies it (`Store::flush`).
+                self.journal_unapplied
+                    .store(true, std::sync::atomic::Ordering::Release);
+                return Err(e);
             }
             journal.len() >= JOURNAL_FLUSH_AT
         };
@@ -304,14 +312,16 @@ impl Store {
     pub fn outbox_items(&self, destination: &str) -> Result<Vec<OutboxItem>, StoreError> {
         let p = prefix(destination);
         let mut found = std::collections::BTreeMap::new();
-        for kv in self.outbox.scan_prefix(&p) {
-            let (k, v) = kv.map_err(sled_err("read outbox"))?;
-            found.insert(k.to_vec(), v.to_vec());
-        }
+        // Memory first: an item a flush moves meanwhile goes from memory to sled, so it is
+        // found in one or the other.
         for (k, w) in self.unwritten().iter() {
             if k.starts_with(&p) {
                 found.insert(k.clone(), w.bytes.clone());
             }
+        }
+        for kv in self.outbox.scan_prefix(&p) {
+            let (k, v) = kv.map_err(sled_err("read outbox"))?;
+            found.insert(k.to_vec(), v.to_vec());
         }
         found.values().map(|v| decode("read outbox", v)).collect()
     }
@@ -321,14 +331,14 @@ impl Store {
         let name = |k: &[u8]| {
             String::from_utf8_lossy(k.split(|b| *b == 0).next().unwrap_or_default()).into_owned()
         };
-        let mut out: Vec<String> = Vec::new();
+        // Memory first, as in `outbox_items`.
+        let mut out: Vec<String> = self.unwritten().keys().map(|k| name(k)).collect();
         for k in self.outbox.iter().keys() {
             let dest = name(&k.map_err(sled_err("list outbox"))?);
             if out.last() != Some(&dest) {
                 out.push(dest);
             }
         }
-        out.extend(self.unwritten().keys().map(|k| name(k)));
         out.sort();
         out.dedup();
         Ok(out)
