@@ -217,7 +217,13 @@ async fn ingest_inner(
                 headers,
             )?;
             // A repeat is answered with its original exchange even when the outbox is full.
-            if let Some(original) = state.store.seen(&dedup_key).map_err(Problem::internal)? {
+            if let Some(original) = state
+                .store
+                .seen(&dedup_key)
+                // The store failing (sled stops reading too after a failed write of its own):
+                // the same answer as a commit that cannot be written.
+                .map_err(|e| relay_problem(crate::relay::RelayError::Store(e)))?
+            {
                 // The original may belong to a group commit still being flushed: answer once
                 // it is durable. The repeat's own entry promises the caller nothing, so it rides
                 // the next group commit without holding the answer.

@@ -43,6 +43,11 @@ pub enum StoreError {
     #[error("store: {0}")]
     Format(String),
     #[error(
+        "store: an earlier write failed ({0}); nothing more is written until the hub is \
+         restarted"
+    )]
+    Unwritable(String),
+    #[error(
         "store: the data directory {dir} is in use by another process (is a hub or another \
          lienthong command already running on it?); waited {waited_ms} ms for it to be released"
     )]
@@ -89,6 +94,8 @@ pub struct Trees {
     /// A commit's record is in the journal but writing it to sled failed: flushes no longer
     /// empty the journal, and the next open applies it.
     journal_unapplied: std::sync::atomic::AtomicBool,
+    /// The cause of a failed commit: later ones are refused with it (`Store::commit`).
+    write_failed: std::sync::Mutex<Option<String>>,
 }
 
 impl std::ops::Deref for Store {
@@ -279,6 +286,7 @@ impl Store {
             flushing: Default::default(),
             flush_started: Default::default(),
             journal_unapplied: Default::default(),
+            write_failed: Default::default(),
             db,
         }));
         store.fold_report_rows()?;

@@ -119,7 +119,30 @@ impl Store {
     /// when this returns, all of it is durable. Only the committer calls this (it alone writes
     /// `dedup` and appends to the log). On an error the outcome is unknown: call
     /// `audit_reload` before the next commit.
+    ///
+    /// After a commit fails, every later one is refused with its cause until the store is
+    /// opened again: what reached the files of a failed commit is only sorted out by a reopen
+    /// (a full disk: space freed by emptying the journal must not let writes resume half-way).
     pub fn commit(&self, new: &[&Submission], audit: &AuditWrites) -> Result<(), StoreError> {
+        if let Some(cause) = self.failed_write() {
+            return Err(StoreError::Unwritable(cause));
+        }
+        let result = self.commit_once(new, audit);
+        if let Err(e) = &result {
+            *self.write_failed.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
+        }
+        result
+    }
+
+    /// Why commits are refused, if an earlier one failed.
+    pub fn failed_write(&self) -> Option<String> {
+        self.write_failed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    fn commit_once(&self, new: &[&Submission], audit: &AuditWrites) -> Result<(), StoreError> {
         // A commit of audit entries alone (pulls, deliveries, refusals) has nothing for sled but
         // the log's size: its entries are synced by the append, and `size.dat` records the size
         // (recovery keeps entries up to the larger of it and sled's).

@@ -310,3 +310,46 @@ fn a_full_journal_file_is_emptied_behind_the_commits() {
     let store = Store::open(dir.path()).unwrap();
     assert_eq!(seqs(&store, "portal"), (1..=600).collect::<Vec<_>>());
 }
+
+/// After a failed commit the store refuses every later one, with the first one's cause, until
+/// it is opened again (here the failure is entries prepared for the wrong index).
+#[test]
+fn after_a_failed_commit_later_ones_are_refused_until_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = Store::open(dir.path()).unwrap();
+        queue(&store, vec![item("portal", 1)]);
+        let wrong = AuditWrites {
+            first: 7,
+            records: vec![crate::store::AuditRecord {
+                entry: b"{}".to_vec(),
+                sealed: Vec::new(),
+            }],
+            hashes: vec![[0u8; 32]],
+        };
+        let s = Submission {
+            exchange_id: "exchange".into(),
+            items: vec![item("portal", 2)],
+            ..Default::default()
+        };
+        let e = store.commit(&[&s], &wrong).unwrap_err().to_string();
+        assert!(e.contains("prepared from index 7"), "{e}");
+        let s = Submission {
+            exchange_id: "exchange".into(),
+            items: vec![item("portal", 3)],
+            ..Default::default()
+        };
+        let e = store
+            .commit(&[&s], &AuditWrites::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("earlier write failed") && e.contains("prepared from index 7"),
+            "{e}"
+        );
+        assert_eq!(seqs(&store, "portal"), [1]);
+    }
+    let store = Store::open(dir.path()).unwrap();
+    queue(&store, vec![item("portal", 4)]);
+    assert_eq!(seqs(&store, "portal"), [1, 4]);
+}
