@@ -19,7 +19,9 @@
 //! time the commits turn to the other file (and each time a file is emptied); it orders the
 //! two files; reading stops at the first record that is short, fails its
 //! check or is of another epoch than the first, so neither a torn append nor what is left of
-//! an older epoch (an emptying lost in a crash) is ever applied.
+//! an older epoch behind newer records in the same file (an emptying lost in a crash, then
+//! written over) is ever applied. A whole file left by a lost emptying is applied, before the
+//! newer one: sled's durable state already holds it.
 
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
