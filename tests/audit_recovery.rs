@@ -7,6 +7,21 @@ use lienthong::audit::{AuditDraft, AuditLog};
 use lienthong::store::Store;
 use serde_json::Value;
 
+/// A store directory under `data`, the audit log's configuration and the hub's key.
+fn setup(
+    data: &std::path::Path,
+) -> (
+    std::path::PathBuf,
+    lienthong::config::hub::AuditConfig,
+    std::sync::Arc<lienthong::signing::HubKey>,
+) {
+    let cfg = lienthong::config::hub::AuditConfig::default();
+    let key = std::sync::Arc::new(
+        lienthong::signing::HubKey::load_or_create(&cfg.origin, &data.join("key")).unwrap(),
+    );
+    (data.join("store"), cfg, key)
+}
+
 /// What a crash leaves when sled had not flushed the last commits: their entries are synced in
 /// `entries.dat`, sled's size is that of the last flushed commit. Commits of entries alone
 /// (pulls, deliveries) record their size in `size.dat` instead of flushing sled; the log keeps
@@ -15,11 +30,7 @@ use serde_json::Value;
 fn entries_of_commits_sled_never_flushed_are_kept_by_their_recorded_size() {
     use lienthong::store::Submission;
     let data = tempfile::tempdir().unwrap();
-    let dir = data.path().join("store");
-    let cfg = lienthong::config::hub::AuditConfig::default();
-    let key = std::sync::Arc::new(
-        lienthong::signing::HubKey::load_or_create(&cfg.origin, &data.path().join("key")).unwrap(),
-    );
+    let (dir, cfg, key) = setup(data.path());
     let draft = |n: u64, operation: &str| {
         AuditDraft {
             exchange_id: format!("exchange-{n}"),
@@ -116,11 +127,7 @@ fn journal_len(dir: &std::path::Path) -> u64 {
 fn ingests_sled_never_flushed_are_put_back_from_the_commit_journal() {
     use lienthong::store::{OutboxItem, Submission};
     let data = tempfile::tempdir().unwrap();
-    let dir = data.path().join("store");
-    let cfg = lienthong::config::hub::AuditConfig::default();
-    let key = std::sync::Arc::new(
-        lienthong::signing::HubKey::load_or_create(&cfg.origin, &data.path().join("key")).unwrap(),
-    );
+    let (dir, cfg, key) = setup(data.path());
     let ingest = |n: u64| {
         let draft = AuditDraft {
             exchange_id: format!("exchange-{n}"),
@@ -171,14 +178,24 @@ fn ingests_sled_never_flushed_are_put_back_from_the_commit_journal() {
             log.applied(p);
         }
         assert_eq!(store.audit_size().unwrap(), 4);
-        // The crash: what is on disk now, but sled's files from before the last three.
-        let crashed = data.path().join("crashed");
-        copy_dir(&sled_before, &crashed);
-        for f in JOURNAL {
-            std::fs::copy(dir.join(f), crashed.join(f)).unwrap();
-        }
-        std::fs::remove_dir_all(crashed.join("audit")).unwrap();
-        copy_dir(&dir.join("audit"), &crashed.join("audit"));
+        // The crash: what is on disk now, but sled's files from before the last three (and,
+        // to compare, the same without the journal).
+        let crash = |name: &str, journal: bool| {
+            let to = data.path().join(name);
+            copy_dir(&sled_before, &to);
+            for f in JOURNAL {
+                if journal {
+                    std::fs::copy(dir.join(f), to.join(f)).unwrap();
+                } else {
+                    std::fs::remove_file(to.join(f)).unwrap();
+                }
+            }
+            std::fs::remove_dir_all(to.join("audit")).unwrap();
+            copy_dir(&dir.join("audit"), &to.join("audit"));
+            to
+        };
+        let crashed = crash("crashed", true);
+        crash("without-journal", false);
         // size.dat records only commits of entries alone: none here, so it is no help.
         assert!(
             journal_len(&crashed) > 0,
@@ -210,11 +227,5 @@ fn ingests_sled_never_flushed_are_put_back_from_the_commit_journal() {
 
     // Without the journal sled has only the first ingest, and the log stops there too.
     let bare = data.path().join("without-journal");
-    copy_dir(&sled_before, &bare);
-    for f in JOURNAL {
-        std::fs::remove_file(bare.join(f)).unwrap();
-    }
-    std::fs::remove_dir_all(bare.join("audit")).unwrap();
-    copy_dir(&dir.join("audit"), &bare.join("audit"));
     assert_eq!(reopen(&bare), (vec![1], vec![true, false, false, false], 1));
 }

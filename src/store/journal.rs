@@ -153,16 +153,21 @@ impl Journal {
 
 /// Empties a file of the journal through a handle of it: `Journal::part_file`.
 pub(crate) fn empty_file(file: &File, path: &Path) -> Result<(), JournalError> {
-    let err = |action| {
-        let path = path.to_path_buf();
-        move |source| JournalError {
-            action,
-            path,
-            source,
-        }
-    };
-    file.set_len(0).map_err(err("empty"))?;
-    file.sync_all().map_err(err("sync"))
+    file.set_len(0).map_err(io_err("empty", path))?;
+    file.sync_all().map_err(io_err("sync", path))
+}
+
+/// The error of `action` on the journal file at `path`.
+fn io_err(
+    action: &'static str,
+    path: &Path,
+) -> impl FnOnce(std::io::Error) -> JournalError + use<> {
+    let path = path.to_path_buf();
+    move |source| JournalError {
+        action,
+        path,
+        source,
+    }
 }
 
 /// One file of the journal.
@@ -183,23 +188,15 @@ impl JournalFile {
     pub(crate) fn open(
         path: &Path,
     ) -> Result<(JournalFile, Vec<JournalWrite>, Option<u64>), JournalError> {
-        let err = |action| {
-            let path = path.to_path_buf();
-            move |source| JournalError {
-                action,
-                path,
-                source,
-            }
-        };
         let file = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
             .open(path)
-            .map_err(err("open"))?;
+            .map_err(io_err("open", path))?;
         let mut bytes = Vec::new();
-        std::io::Read::read_to_end(&mut &file, &mut bytes).map_err(err("read"))?;
+        std::io::Read::read_to_end(&mut &file, &mut bytes).map_err(io_err("read", path))?;
         let (writes, epoch) = read_records(&bytes);
         let journal = JournalFile {
             file,
@@ -211,12 +208,7 @@ impl JournalFile {
     }
 
     fn err(&self, action: &'static str) -> impl FnOnce(std::io::Error) -> JournalError + use<> {
-        let path = self.path.clone();
-        move |source| JournalError {
-            action,
-            path,
-            source,
-        }
+        io_err(action, &self.path)
     }
 
     /// Appends one record of `writes` and syncs it: when this returns they are durable.
@@ -450,18 +442,9 @@ mod tests {
         drop(j);
         assert_eq!(JournalFile::open(&path).unwrap().1, [a, b].concat());
     }
-}
 
-#[cfg(test)]
-mod two_files {
-    use super::*;
-
-    fn put(k: &str) -> Vec<JournalWrite> {
-        vec![JournalWrite {
-            tree: JournalTree::Outbox,
-            key: k.as_bytes().to_vec(),
-            value: Some(b"v".to_vec()),
-        }]
+    fn one(k: &str) -> Vec<JournalWrite> {
+        vec![put(JournalTree::Outbox, k, "v")]
     }
 
     fn empty(j: &mut Journal, part: usize) {
@@ -475,36 +458,36 @@ mod two_files {
         let dir = tempfile::tempdir().unwrap();
         let (mut j, writes) = Journal::open(dir.path()).unwrap();
         assert!(writes.is_empty());
-        j.append(&put("a")).unwrap();
+        j.append(&one("a")).unwrap();
         assert_eq!(j.turn(), Some(0));
-        j.append(&put("b")).unwrap();
+        j.append(&one("b")).unwrap();
         // The first file not emptied yet: no turning back to it.
         assert_eq!(j.turn(), None);
         drop(j);
         // A crash before the first was emptied: both, in order.
         let (mut j, writes) = Journal::open(dir.path()).unwrap();
-        assert_eq!(writes, [put("a"), put("b")].concat());
+        assert_eq!(writes, [one("a"), one("b")].concat());
         // The newer file is the current one: `clear_all` empties the older first.
         assert_eq!(j.current, 1);
 
         j.clear_all().unwrap();
-        j.append(&put("c")).unwrap();
+        j.append(&one("c")).unwrap();
         assert_eq!(j.turn(), Some(1));
-        j.append(&put("d")).unwrap();
+        j.append(&one("d")).unwrap();
         empty(&mut j, 1);
         assert_eq!(j.turn(), Some(0));
-        j.append(&put("e")).unwrap();
+        j.append(&one("e")).unwrap();
         empty(&mut j, 0);
         assert_eq!(j.turn(), Some(1));
-        j.append(&put("f")).unwrap();
+        j.append(&one("f")).unwrap();
         drop(j);
         // File 1 (e) is older than file 0 (f): read first although its name comes second.
         let (mut j, writes) = Journal::open(dir.path()).unwrap();
-        assert_eq!(writes, [put("e"), put("f")].concat());
+        assert_eq!(writes, [one("e"), one("f")].concat());
         assert_eq!(j.current, 0);
 
         j.clear_all().unwrap();
-        j.append(&put("g")).unwrap();
+        j.append(&one("g")).unwrap();
         assert_eq!(j.turn(), Some(0));
         empty(&mut j, 0);
         drop(j);

@@ -12,6 +12,7 @@ mod audit_files;
 mod journal;
 pub mod onceonly;
 mod relay;
+mod tokens;
 
 pub use audit::{AuditWrites, Lookup};
 pub use audit_files::{
@@ -19,6 +20,7 @@ pub use audit_files::{
 };
 pub use journal::JournalError;
 pub use relay::{Accepted, DeadLetter, OutboxItem, Submission};
+pub use tokens::{TokenMemo, TokenRecord};
 
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use std::path::Path;
@@ -127,31 +129,6 @@ pub(crate) fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     serde_json::to_vec(value).unwrap_or_default()
 }
 
-/// A bearer token as stored: never the secret, only its SHA-256.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct TokenRecord {
-    pub id: String,
-    pub member: String,
-    pub role: String,
-    pub secret_sha256: String,
-    pub created_at: String,
-    #[serde(default)]
-    pub revoked_at: Option<String>,
-    /// After this time (RFC 3339 UTC, the hub's format) the token is refused; none: it does
-    /// not expire.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expires_at: Option<String>,
-}
-
-impl TokenRecord {
-    /// What a token list shows of it (never the secret's hash).
-    pub fn row(&self) -> serde_json::Value {
-        serde_json::json!({"id": self.id, "member": self.member, "role": self.role,
-                           "created_at": self.created_at, "revoked_at": self.revoked_at,
-                           "expires_at": self.expires_at})
-    }
-}
-
 /// One stored version of an adapter definition.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct AdapterVersion {
@@ -184,24 +161,6 @@ fn adapter_key(name: &str, version: u32) -> Vec<u8> {
 
 /// The store's page cache unless configured (`server.store_cache_mb`).
 pub const DEFAULT_CACHE_BYTES: u64 = 64 << 20;
-
-/// Token records kept in memory at most (`Store::token`).
-const TOKEN_MEMO_MAX: usize = 10_000;
-
-/// Token records read, and how many times one was written.
-#[derive(Debug, Default)]
-#[doc(hidden)]
-pub struct TokenMemo {
-    records: std::collections::HashMap<String, TokenRecord>,
-    generation: u64,
-}
-
-impl TokenMemo {
-    fn forget(&mut self, id: &str) {
-        self.records.remove(id);
-        self.generation = self.generation.wrapping_add(1);
-    }
-}
 
 /// How long opening waits for the data directory's lock. sled takes an exclusive lock on its
 /// files, and after a store is dropped its I/O threads may hold the lock a little longer
@@ -356,66 +315,6 @@ impl Store {
             tracing::warn!("starting a flush of the store: {e}");
             self.flush_started.store(false, Ordering::Release);
         }
-    }
-
-    /// Stores a token record.
-    pub fn put_token(&self, t: &TokenRecord) -> Result<(), StoreError> {
-        // Forgotten before and after the write, each time with a new generation: a read that
-        // started before the write does not keep what it read (`token`).
-        self.token_memo().forget(&t.id);
-        let written = self
-            .tokens
-            .insert(t.id.as_bytes(), encode(t))
-            .map_err(sled_err("store token"));
-        self.token_memo().forget(&t.id);
-        written.map(|_| ())
-    }
-
-    fn token_memo(&self) -> std::sync::MutexGuard<'_, TokenMemo> {
-        self.token_memo.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// A token record by id. Every request reads its caller's: the records read are kept in
-    /// memory (up to `TOKEN_MEMO_MAX`, then forgotten all at once), and `put_token` forgets the
-    /// one it writes. Only this process writes them: sled locks the data directory.
-    pub fn token(&self, id: &str) -> Result<Option<TokenRecord>, StoreError> {
-        let generation = {
-            let memo = self.token_memo();
-            if let Some(t) = memo.records.get(id) {
-                return Ok(Some(t.clone()));
-            }
-            memo.generation
-        };
-        match self
-            .tokens
-            .get(id.as_bytes())
-            .map_err(sled_err("read token"))?
-        {
-            Some(v) => {
-                let t: TokenRecord = decode("read token", &v)?;
-                let mut memo = self.token_memo();
-                // Kept only if no record was written since the read began.
-                if memo.generation == generation {
-                    if memo.records.len() >= TOKEN_MEMO_MAX {
-                        memo.records.clear();
-                    }
-                    memo.records.insert(t.id.clone(), t.clone());
-                }
-                Ok(Some(t))
-            }
-            None => Ok(None),
-        }
-    }
-
-    /// Every token record.
-    pub fn tokens(&self) -> Result<Vec<TokenRecord>, StoreError> {
-        self.tokens
-            .iter()
-            .map(|r| {
-                let (_, v) = r.map_err(sled_err("list tokens"))?;
-                decode("list tokens", &v)
-            })
-            .collect()
     }
 
     /// Stores a new adapter version and makes it the latest.
