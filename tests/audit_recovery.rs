@@ -122,7 +122,8 @@ fn journal_len(dir: &std::path::Path) -> u64 {
 
 /// What a crash leaves when sled had not flushed the last ingests: sled's files as they were
 /// before them, the commit journal and the audit files as the commits left them. The journal
-/// puts the ingests' outbox items, idempotency keys and the log's size back in sled.
+/// puts the ingests' outbox items, idempotency keys, the log's size and a signed checkpoint
+/// back in sled.
 #[test]
 fn ingests_sled_never_flushed_are_put_back_from_the_commit_journal() {
     use lienthong::store::{OutboxItem, Submission};
@@ -178,6 +179,8 @@ fn ingests_sled_never_flushed_are_put_back_from_the_commit_journal() {
             log.applied(p);
         }
         assert_eq!(store.audit_size().unwrap(), 4);
+        // A signed checkpoint of the four, durable through the journal like the commits.
+        assert_eq!(log.checkpoint().unwrap().0, 4);
         // The crash: what is on disk now, but sled's files from before the last three (and,
         // to compare, the same without the journal).
         let crash = |name: &str, journal: bool| {
@@ -213,19 +216,23 @@ fn ingests_sled_never_flushed_are_put_back_from_the_commit_journal() {
         let seen: Vec<bool> = (1..=4)
             .map(|n| store.seen(&format!("key-{n}")).unwrap().is_some())
             .collect();
-        (seqs, seen, store.audit_size().unwrap())
+        let checkpoint = store.checkpoint_at(4).unwrap().is_some();
+        (seqs, seen, store.audit_size().unwrap(), checkpoint)
     };
     let crashed = data.path().join("crashed");
     assert_eq!(
         reopen(&crashed),
-        (vec![1, 2, 3, 4], vec![true; 4], 4),
-        "every acknowledged ingest is back"
+        (vec![1, 2, 3, 4], vec![true; 4], 4, true),
+        "every acknowledged ingest is back, and the checkpoint"
     );
     // Opened again: the journal was applied and emptied; nothing is lost or doubled.
     assert_eq!(journal_len(&crashed), 0);
-    assert_eq!(reopen(&crashed), (vec![1, 2, 3, 4], vec![true; 4], 4));
+    assert_eq!(reopen(&crashed), (vec![1, 2, 3, 4], vec![true; 4], 4, true));
 
     // Without the journal sled has only the first ingest, and the log stops there too.
     let bare = data.path().join("without-journal");
-    assert_eq!(reopen(&bare), (vec![1], vec![true, false, false, false], 1));
+    assert_eq!(
+        reopen(&bare),
+        (vec![1], vec![true, false, false, false], 1, false)
+    );
 }

@@ -15,6 +15,7 @@
 //! Integers are big-endian.
 
 use super::audit_files::{AuditFiles, AuditRecord, FileError, Stored, StoredAt, stored_hash_index};
+use super::journal::{JournalTree, JournalWrite};
 use super::{Store, StoreError, sled_err};
 use crate::audit::merkle::{Hash, MerkleError, Nodes};
 use sha2::{Digest, Sha256};
@@ -415,17 +416,20 @@ impl Store {
 
     /// Stores a signed checkpoint and makes it durable.
     pub fn put_checkpoint(&self, size: u64, note: &str) -> Result<(), StoreError> {
-        self.audit
-            .insert(checkpoint_key(size), note.as_bytes())
-            .map_err(sled_err("store a checkpoint"))?;
-        // The signed size durable in sled too (it may have been only in `size.dat`).
+        let put = |key: &[u8], value: &[u8]| JournalWrite {
+            tree: JournalTree::Audit,
+            key: key.to_vec(),
+            value: Some(value.to_vec()),
+        };
+        let mut writes = vec![put(&checkpoint_key(size), note.as_bytes())];
+        // The signed size recorded with it (it may have been only in `size.dat`).
         let (z, _) = Store::audit_sizes(&self.audit)?;
         if size > z {
-            self.audit
-                .insert(SIZE_KEY, &size.to_be_bytes())
-                .map_err(sled_err("record the audit log's size"))?;
+            writes.push(put(SIZE_KEY, &size.to_be_bytes()));
         }
-        self.flush()
+        // Durable through the commit journal, like a commit: no flush of sled, which would
+        // write every outbox item waiting in memory to sled, several times a second at load.
+        self.put_durable(writes)
     }
 
     /// The checkpoint of a size, if one was made.

@@ -124,10 +124,19 @@ impl Store {
     /// opened again: what reached the files of a failed commit is only sorted out by a reopen
     /// (a full disk: space freed by emptying the journal must not let writes resume half-way).
     pub fn commit(&self, new: &[&Submission], audit: &AuditWrites) -> Result<(), StoreError> {
+        self.refused_after_a_failure(|| self.commit_once(new, audit))
+    }
+
+    /// Runs a write of the store's; once one has failed, every later one is refused with its
+    /// cause until the store is opened again.
+    fn refused_after_a_failure(
+        &self,
+        write: impl FnOnce() -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
         if let Some(cause) = self.failed_write() {
             return Err(StoreError::Unwritable(cause));
         }
-        let result = self.commit_once(new, audit);
+        let result = write();
         if let Err(e) = &result {
             *self.write_failed.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
         }
@@ -209,36 +218,57 @@ impl Store {
         for (k, v) in &sizes {
             writes.push(put(JournalTree::Audit, k, v.to_vec()));
         }
-        let full = {
-            let mut journal = self.journal.lock().unwrap_or_else(|p| p.into_inner());
-            journal.append(&writes).map_err(StoreError::Journal)?;
-            // Outbox items wait in memory for their delivery or the next flush.
-            let (items, rest): (Vec<JournalWrite>, Vec<JournalWrite>) = writes
-                .into_iter()
-                .partition(|w| w.tree == JournalTree::Outbox && w.value.is_some());
-            {
-                let mut unwritten = self.unwritten();
-                for (w, item) in items.into_iter().zip(waiting) {
-                    if let Some(bytes) = w.value {
-                        unwritten.insert(w.key, Waiting { bytes, item });
-                    }
-                }
-            }
-            let trees = [&self.outbox, &self.dedup, &self.onceonly, &self.audit];
-            if let Err(e) = apply_journal(trees, None, &rest) {
-                // Durable in the journal but not wholly in sled: the journal is not emptied
-                // again before a reopen applies it (`Store::flush`).
-                self.journal_unapplied
-                    .store(true, std::sync::atomic::Ordering::Release);
-                return Err(e);
-            }
-            journal.len() >= JOURNAL_FLUSH_AT
-        };
+        let full = self.journal_commit(writes, waiting)?;
         self.audit_committed(audit);
         if full {
             self.flush_behind();
         }
         Ok(())
+    }
+
+    /// Appends `writes` to the commit journal as one synced record, then puts their outbox
+    /// items in memory (`waiting`: the items of the outbox writes, in order) and the rest in
+    /// sled. Whether the journal is full enough for a flush.
+    fn journal_commit(
+        &self,
+        writes: Vec<JournalWrite>,
+        waiting: Vec<Arc<OutboxItem>>,
+    ) -> Result<bool, StoreError> {
+        let mut journal = self.journal.lock().unwrap_or_else(|p| p.into_inner());
+        journal.append(&writes).map_err(StoreError::Journal)?;
+        // Outbox items wait in memory for their delivery or the next flush.
+        let (items, rest): (Vec<JournalWrite>, Vec<JournalWrite>) = writes
+            .into_iter()
+            .partition(|w| w.tree == JournalTree::Outbox && w.value.is_some());
+        {
+            let mut unwritten = self.unwritten();
+            for (w, item) in items.into_iter().zip(waiting) {
+                if let Some(bytes) = w.value {
+                    unwritten.insert(w.key, Waiting { bytes, item });
+                }
+            }
+        }
+        let trees = [&self.outbox, &self.dedup, &self.onceonly, &self.audit];
+        if let Err(e) = apply_journal(trees, None, &rest) {
+            // Durable in the journal but not wholly in sled: the journal is not emptied
+            // again before a reopen applies it (`Store::flush`).
+            self.journal_unapplied
+                .store(true, std::sync::atomic::Ordering::Release);
+            return Err(e);
+        }
+        Ok(journal.len() >= JOURNAL_FLUSH_AT)
+    }
+
+    /// Writes `writes` (no outbox items) durably in one synced record of the commit journal,
+    /// then to sled, without flushing sled: the committer's small writes beside its commits (a
+    /// checkpoint). Refused, and refusing later writes, like `commit`.
+    pub(super) fn put_durable(&self, writes: Vec<JournalWrite>) -> Result<(), StoreError> {
+        self.refused_after_a_failure(|| {
+            if self.journal_commit(writes, Vec::new())? {
+                self.flush_behind();
+            }
+            Ok(())
+        })
     }
 
     /// The exchange an idempotency key was first accepted as, if it was (and is not swept yet).
@@ -515,7 +545,8 @@ impl Store {
 }
 
 /// The journal is emptied (sled flushed) once it holds this much: every 2,000 or so relayed
-/// records of 2 KB, a few times a second at full load.
+/// records of 2 KB, a few times a second at full load. It also bounds the outbox items waiting
+/// in memory, each of which is in the journal since its last flush.
 const JOURNAL_FLUSH_AT: u64 = 4 << 20;
 
 /// Writes the journal's `writes` to sled, in order, as plain writes: the trees are
