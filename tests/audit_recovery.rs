@@ -156,7 +156,7 @@ fn ingests_sled_never_flushed_are_put_back_from_the_commit_journal() {
         let s = Submission {
             exchange_id: format!("exchange-{n}"),
             dedup_key: Some(format!("key-{n}")),
-            items: vec![item],
+            items: vec![std::sync::Arc::new(item)],
             ..Default::default()
         };
         (draft, s)

@@ -633,3 +633,77 @@ async fn a_redirect_is_not_followed_and_the_record_is_parked_with_where_it_point
     assert_eq!(portal.applied(), 0);
     hub.shutdown().await.unwrap();
 }
+
+/// A route to two destinations without a purpose: each gets the whole record, and the audit
+/// entry of the ingest commits to that record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_route_to_two_destinations_gives_each_the_whole_record() {
+    let portal = Destination::start().await;
+    let copy = Destination::start().await;
+    let data = tempfile::tempdir().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let adapters = adapters_for_relay(files.path(), &portal.url, 5);
+    // A second portal: the same adapter under another name and endpoint.
+    let text = std::fs::read_to_string(adapters.join("national-portal.toml")).unwrap();
+    let second = text
+        .replace(
+            "name = \"national-portal\"",
+            "name = \"national-portal-copy\"",
+        )
+        .replace(&portal.url, &copy.url);
+    assert!(second.contains("national-portal-copy") && second.contains(&copy.url));
+    std::fs::write(adapters.join("national-portal-copy.toml"), second).unwrap();
+    let hub = hub::start(data.path(), |cfg| {
+        cfg.server.adapters_dir = adapters;
+        for r in &mut cfg.routes {
+            if r.record_type == "dossier-status" {
+                r.to.push("national-portal-copy".into());
+            }
+        }
+    })
+    .await;
+    let url = hub.url();
+    let token = hub::token(&hub, HATINH, "provider");
+    let auditor = hub::token(&hub, ADMIN, "auditor");
+    let c = reqwest::Client::new();
+    let (status, body) = push(
+        &c,
+        &url,
+        &token,
+        status_event("000.00.10.H42-251009-0001", 0),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert_eq!(
+        body["destinations"],
+        serde_json::json!(["national-portal", "national-portal-copy"])
+    );
+    wait_for(20, "both deliveries", || {
+        portal.applied() == 1 && copy.applied() == 1 && depth(&hub) == 0
+    })
+    .await;
+    let sent = |d: &Destination| d.log.lock().unwrap().received[0].record.clone();
+    let record = sent(&portal);
+    assert_eq!(record["MaHoSo"], "000.00.10.H42-251009-0001", "{record}");
+    assert_eq!(record, sent(&copy));
+    // The ingest's entry opens with the record the hub accepted.
+    let exchange = body["exchange_id"].as_str().unwrap();
+    let page: Value = hub::get_json(
+        &c,
+        format!("{url}/v1/audit/entries?exchange_id={exchange}&operation=ingest"),
+        &auditor,
+    )
+    .await;
+    assert_eq!(page["entries"][0]["outcome"], "accepted", "{page}");
+    let index = page["entries"][0]["index"].as_u64().unwrap();
+    let (entry, sealed) = hub.state().store.audit_record(index).unwrap().unwrap();
+    let entry: lienthong::audit::AuditEntry = serde_json::from_slice(&entry).unwrap();
+    let sealed: lienthong::audit::entry::Sealed = serde_json::from_slice(&sealed.unwrap()).unwrap();
+    lienthong::audit::entry::check_sealed(&entry, &sealed).unwrap();
+    let payload = sealed.payload.unwrap();
+    assert_eq!(
+        payload["dossier_code"], "000.00.10.H42-251009-0001",
+        "{payload}"
+    );
+    hub.shutdown().await.unwrap();
+}

@@ -14,7 +14,7 @@ use super::{AppState, Auth, Problem, read_body};
 use crate::audit::{AuditDraft, subject_of};
 use crate::auth::Role;
 use crate::check::translate_validate_with_warnings;
-use crate::model::record_digest;
+use crate::model::{canonical_json, digest_of_canonical};
 use crate::registry::{ActiveAdapter, AdapterRegistry};
 use crate::translate::soap_action;
 use axum::Router;
@@ -195,14 +195,18 @@ async fn ingest_inner(
                 .collect();
             // A repeat is known by what the source sent, before the hub's own additions
             // (enrichment, document references), which depend on what the hub holds.
-            let source_digest = record_digest(&record);
+            // Its canonical JSON is written once, for the digest and the audit entry's payload.
+            let canonical = canonical_json(&record);
+            let source_digest = digest_of_canonical(&canonical);
             // The hub's additions change the record only when a route asked for checks.
-            let digest = match once_only(state, &record_type, &name, &mut record).await {
+            let (digest, canonical) = match once_only(state, &record_type, &name, &mut record).await
+            {
                 Some(found) => {
                     findings.extend(found);
-                    record_digest(&record)
+                    let canonical = canonical_json(&record);
+                    (digest_of_canonical(&canonical), canonical)
                 }
-                None => source_digest.clone(),
+                None => (source_digest.clone(), canonical),
             };
             draft.outcome = "accepted".into();
             draft.subject = subject_of(&record);
@@ -279,10 +283,15 @@ async fn ingest_inner(
             let accepted_at_ms = crate::relay::now_ms();
             let mut items = Vec::with_capacity(routed.len());
             let mut shared = Vec::new();
+            // The items that take the whole record: it goes into them last, moved into one.
+            let mut whole = Vec::new();
             for to in routed {
                 // A route with a purpose shares only what the policy grants the destination.
                 let record = match &to.purpose {
-                    None => record.clone(),
+                    None => {
+                        whole.push(items.len());
+                        serde_json::Value::Null
+                    }
                     Some(purpose) => {
                         let (granted, entry) =
                             share(state, &record_type, &record, &to.destination, purpose);
@@ -317,12 +326,21 @@ async fn ingest_inner(
             let names: Vec<String> = items.iter().map(|i| i.destination.clone()).collect();
             draft.latency_ms = started.elapsed().as_millis() as u64;
             let (onceonly, counts) = index_writes(&record_type, &record, &findings, accepted_at_ms);
-            draft.payload = Some(record);
+            let subject = draft.subject.clone();
+            // The record is its payload, sealed with the canonical JSON written above.
+            let sealed = draft
+                .seal_canonical(Some(&canonical))
+                .map_err(|e| relay_problem(crate::relay::sealing_failed(e)))?;
+            if let Some((last, rest)) = whole.split_last() {
+                for &i in rest {
+                    items[i].record = record.clone();
+                }
+                items[*last].record = record;
+            }
+            let items = items.into_iter().map(Arc::new).collect();
             // The findings and what was shared under a purpose, in the same commit as the
             // ingest they are about.
-            let subject = draft.subject.clone();
-            let mut audit = vec![draft];
-            audit.extend(shared);
+            let mut audit = shared;
             audit.extend(finding_entries(
                 state,
                 &findings,
@@ -337,6 +355,7 @@ async fn ingest_inner(
                     exchange_id: exchange_id.clone(),
                     dedup_key: Some(dedup_key),
                     items,
+                    sealed: vec![sealed],
                     audit,
                     onceonly,
                     counts,

@@ -141,43 +141,41 @@ pub struct SealedDraft {
     pub sealed_bytes: Vec<u8>,
 }
 
-#[derive(Serialize)]
-struct SealedOut<'a> {
-    salt: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    subject: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    payload: Option<&'a serde_json::value::RawValue>,
-}
-
 impl AuditDraft {
     /// Makes the commitments with a fresh salt and writes the sealed part.
     pub fn seal(mut self) -> Result<SealedDraft, EntryError> {
+        let canonical = match self.payload.take() {
+            Some(p) => Some(canonical_json(&p)?),
+            None => None,
+        };
+        self.seal_canonical(canonical.as_deref())
+    }
+
+    /// Seals with the payload given as its RFC 8785 canonical JSON (`canonical_json` of it,
+    /// which the caller may have written already, for a digest say) in place of `payload`,
+    /// which is dropped. The same entry and sealed part as `seal` of the payload.
+    pub fn seal_canonical(mut self, payload: Option<&[u8]>) -> Result<SealedDraft, EntryError> {
+        self.payload = None;
+        if payload.is_some_and(|p| p.is_empty()) {
+            return Err(EntryError::Canonical(
+                "the payload's canonical JSON is empty".into(),
+            ));
+        }
         let salt = new_salt();
         let subject_commitment = match &self.subject {
             Some(s) => Some(subject_commitment(&salt, s)?),
             None => None,
         };
-        let (payload_commitment, payload) = match self.payload.take() {
+        let payload_commitment = match payload {
             Some(p) => {
-                let canonical = canonical_json(&p)?;
                 let mut h = Sha256::new();
                 h.update(salt_bytes(&salt)?);
-                h.update(&canonical);
-                let text = String::from_utf8(canonical)
-                    .map_err(|e| EntryError::Canonical(e.to_string()))?;
-                let raw = serde_json::value::RawValue::from_string(text)
-                    .map_err(|e| EntryError::Canonical(e.to_string()))?;
-                (Some(hex::encode(h.finalize())), Some(raw))
+                h.update(p);
+                Some(hex::encode(h.finalize()))
             }
-            None => (None, None),
+            None => None,
         };
-        let sealed_bytes = serde_json::to_vec(&SealedOut {
-            salt: &salt,
-            subject: self.subject.as_deref(),
-            payload: payload.as_deref(),
-        })
-        .map_err(|e| EntryError::Canonical(e.to_string()))?;
+        let sealed_bytes = sealed_json(&salt, self.subject.as_deref(), payload)?;
         Ok(SealedDraft {
             draft: self,
             subject_commitment,
@@ -185,6 +183,30 @@ impl AuditDraft {
             sealed_bytes,
         })
     }
+}
+
+/// The JSON of a sealed part, `{"salt":…,"subject":…,"payload":…}` with absent parts left
+/// out, as `Sealed` reads it; the payload's bytes (JSON written by the hub's own serialiser)
+/// go in as they are.
+fn sealed_json(
+    salt: &str,
+    subject: Option<&str>,
+    payload: Option<&[u8]>,
+) -> Result<Vec<u8>, EntryError> {
+    let canonical = |e: serde_json::Error| EntryError::Canonical(e.to_string());
+    let mut out = Vec::with_capacity(64 + payload.map_or(0, <[u8]>::len));
+    out.extend_from_slice(b"{\"salt\":");
+    serde_json::to_writer(&mut out, salt).map_err(canonical)?;
+    if let Some(s) = subject {
+        out.extend_from_slice(b",\"subject\":");
+        serde_json::to_writer(&mut out, s).map_err(canonical)?;
+    }
+    if let Some(p) = payload {
+        out.extend_from_slice(b",\"payload\":");
+        out.extend_from_slice(p);
+    }
+    out.push(b'}');
+    Ok(out)
 }
 
 impl SealedDraft {
@@ -277,6 +299,75 @@ mod tests {
             let jcs = serde_json_canonicalizer::to_vec(&serde_json::to_value(&e).unwrap()).unwrap();
             prop_assert_eq!(ours, jcs);
         }
+    }
+
+    proptest! {
+        /// The sealed part written by hand is what serde writes of the same three fields (the
+        /// payload as its canonical JSON), and opens as `Sealed` with what went in.
+        #[test]
+        fn sealed_parts_are_serde_json_of_their_fields(
+            salt in "[A-Za-z0-9+/]{22}==",
+            subject in proptest::option::of("\\PC{0,16}"),
+            payload in proptest::option::of(
+                proptest::collection::btree_map("\\PC{0,6}", "\\PC{0,10}", 0..5)
+            ),
+        ) {
+            #[derive(Serialize)]
+            struct Fields<'a> {
+                salt: &'a str,
+                #[serde(skip_serializing_if = "Option::is_none")]
+                subject: Option<&'a str>,
+                #[serde(skip_serializing_if = "Option::is_none")]
+                payload: Option<&'a serde_json::value::RawValue>,
+            }
+            let payload = payload.map(|m| serde_json::to_value(m).unwrap());
+            let canonical = payload.as_ref().map(|p| canonical_json(p).unwrap());
+            let ours = sealed_json(&salt, subject.as_deref(), canonical.as_deref()).unwrap();
+            let raw = canonical.as_ref().map(|c| {
+                serde_json::value::RawValue::from_string(String::from_utf8(c.clone()).unwrap())
+                    .unwrap()
+            });
+            let serde = serde_json::to_vec(&Fields {
+                salt: &salt,
+                subject: subject.as_deref(),
+                payload: raw.as_deref(),
+            })
+            .unwrap();
+            prop_assert_eq!(&ours, &serde);
+            let kept: Sealed = serde_json::from_slice(&ours).unwrap();
+            prop_assert_eq!(kept, Sealed { salt, subject, payload });
+        }
+    }
+
+    /// Sealing with the canonical bytes made by the caller gives the same entry as sealing the
+    /// payload; empty bytes are refused, never stored as a payload.
+    #[test]
+    fn sealing_canonical_bytes_is_sealing_the_payload() {
+        let payload = serde_json::json!({"full_name": "Lê Văn A", "b": [1, "x"]});
+        let draft = AuditDraft {
+            exchange_id: "x".into(),
+            actor: "000.00.00.G07".into(),
+            operation: "ingest".into(),
+            outcome: "accepted".into(),
+            subject: Some("001099012345".into()),
+            payload: Some(payload.clone()),
+            ..Default::default()
+        };
+        let canonical = canonical_json(&payload).unwrap();
+        let sealed = draft.clone().seal_canonical(Some(&canonical)).unwrap();
+        assert_eq!(sealed.draft.payload, None);
+        let e = sealed.entry(3, "t".into());
+        let kept: Sealed = serde_json::from_slice(&sealed.sealed_bytes).unwrap();
+        assert_eq!(kept.payload.as_ref(), Some(&payload));
+        check_sealed(&e, &kept).unwrap();
+        assert_eq!(
+            e.payload_commitment,
+            Some(payload_commitment(&kept.salt, &payload).unwrap())
+        );
+        assert!(matches!(
+            draft.seal_canonical(Some(b"")),
+            Err(EntryError::Canonical(_))
+        ));
     }
 
     #[test]

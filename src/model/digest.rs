@@ -36,8 +36,12 @@ fn needs_library(v: &Value) -> bool {
 
 /// `sha256:<hex>` of the canonical JSON of a record.
 pub fn record_digest(value: &Value) -> String {
-    let hash = Sha256::digest(canonical_json(value));
-    format!("sha256:{}", hex::encode(hash))
+    digest_of_canonical(&canonical_json(value))
+}
+
+/// `sha256:<hex>` of a record's canonical JSON written already (`canonical_json`).
+pub fn digest_of_canonical(canonical: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(canonical)))
 }
 
 #[cfg(test)]

@@ -10,6 +10,6 @@ mod partial_date;
 mod personal_id;
 
 pub use agency::{AgencyCodeRule, DEFAULT_AGENCY_CODE_PATTERN};
-pub use digest::{canonical_json, record_digest};
+pub use digest::{canonical_json, digest_of_canonical, record_digest};
 pub use partial_date::{PartialDate, PartialDateError, Precision};
 pub use personal_id::{LEGACY_PROVINCE_CODES, PersonalId, PersonalIdError, Sex};

@@ -118,7 +118,8 @@ impl Inner {
                             let mut failed = None;
                             for item in &mut s.items {
                                 match self.store.next_seq() {
-                                    Ok(n) => item.seq = n,
+                                    // The caller's only reference: set in place, not copied.
+                                    Ok(n) => Arc::make_mut(item).seq = n,
                                     Err(e) => {
                                         failed = Some(e);
                                         break;

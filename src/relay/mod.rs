@@ -134,12 +134,15 @@ fn seal_all(drafts: Vec<AuditDraft>) -> Result<Vec<SealedDraft>, RelayError> {
         .into_iter()
         .map(|d| d.seal())
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| {
-            RelayError::Store(StoreError::Decode {
-                action: "seal an audit entry",
-                source: serde_json::Error::io(std::io::Error::other(e.to_string())),
-            })
-        })
+        .map_err(sealing_failed)
+}
+
+/// The error of an audit entry that could not be sealed.
+pub fn sealing_failed(e: crate::audit::entry::EntryError) -> RelayError {
+    RelayError::Store(StoreError::Decode {
+        action: "seal an audit entry",
+        source: serde_json::Error::io(std::io::Error::other(e.to_string())),
+    })
 }
 
 /// The relay service.
@@ -300,7 +303,8 @@ impl Relay {
     pub async fn submit(&self, mut submission: Submission) -> Result<Accepted, RelayError> {
         // Sealing (commitments, the sealed part) is done here, by the caller, so that the
         // committer only numbers, hashes and writes.
-        let sealed = seal_all(std::mem::take(&mut submission.audit))?;
+        let mut sealed = std::mem::take(&mut submission.sealed);
+        sealed.extend(seal_all(std::mem::take(&mut submission.audit))?);
         match self.send(Work::Submit(submission, sealed)).await? {
             Done::Accepted(a) => Ok(a),
             Done::Checkpoint(..) => Err(RelayError::Stopped),

@@ -59,7 +59,11 @@ pub struct DeadLetter {
 pub struct Submission {
     pub exchange_id: String,
     pub dedup_key: Option<String>,
-    pub items: Vec<OutboxItem>,
+    /// Shared, not copied, with the outbox in memory and the deliveries that read it.
+    pub items: Vec<Arc<OutboxItem>>,
+    /// Audit entries the caller sealed already (`AuditDraft::seal_canonical`), committed
+    /// before those of `audit`.
+    pub sealed: Vec<crate::audit::SealedDraft>,
     pub audit: Vec<crate::audit::AuditDraft>,
     /// Once-only index writes (issued documents), written with the submission unless it is
     /// a repeat.
@@ -204,8 +208,8 @@ impl Store {
             }
             for item in &s.items {
                 let key = item_key(&item.destination, item.seq);
-                writes.push(put(JournalTree::Outbox, &key, encode(item)));
-                waiting.push(Arc::new(item.clone()));
+                writes.push(put(JournalTree::Outbox, &key, encode(item.as_ref())));
+                waiting.push(item.clone());
             }
         }
         for (k, c) in counts {

@@ -150,7 +150,7 @@ fn item(destination: &str, seq: u64) -> OutboxItem {
 fn queue(store: &Store, items: Vec<OutboxItem>) {
     let s = Submission {
         exchange_id: "exchange".into(),
-        items,
+        items: items.into_iter().map(Arc::new).collect(),
         ..Default::default()
     };
     store.commit(&[&s], &AuditWrites::default()).unwrap();
@@ -329,14 +329,14 @@ fn after_a_failed_commit_later_ones_are_refused_until_a_reopen() {
         };
         let s = Submission {
             exchange_id: "exchange".into(),
-            items: vec![item("portal", 2)],
+            items: vec![Arc::new(item("portal", 2))],
             ..Default::default()
         };
         let e = store.commit(&[&s], &wrong).unwrap_err().to_string();
         assert!(e.contains("prepared from index 7"), "{e}");
         let s = Submission {
             exchange_id: "exchange".into(),
-            items: vec![item("portal", 3)],
+            items: vec![Arc::new(item("portal", 3))],
             ..Default::default()
         };
         let e = store
