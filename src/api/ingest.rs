@@ -511,7 +511,7 @@ fn dedup_key(
         let values: Option<Vec<String>> = pointers
             .iter()
             .map(|p| {
-                record.pointer(p).map(|v| match v {
+                crate::model::pointer(record, p).map(|v| match v {
                     serde_json::Value::String(s) => s.clone(),
                     other => other.to_string(),
                 })

@@ -349,6 +349,6 @@ impl AuditLog {
 pub fn subject_of(record: &serde_json::Value) -> Option<String> {
     ["/personal_id", "/applicant/personal_id"]
         .iter()
-        .find_map(|p| record.pointer(p).and_then(|v| v.as_str()))
+        .find_map(|p| crate::model::pointer(record, p).and_then(|v| v.as_str()))
         .map(str::to_string)
 }

@@ -8,8 +8,10 @@ mod agency;
 mod digest;
 mod partial_date;
 mod personal_id;
+mod pointer;
 
 pub use agency::{AgencyCodeRule, DEFAULT_AGENCY_CODE_PATTERN};
 pub use digest::{canonical_json, digest_of_canonical, record_digest};
 pub use partial_date::{PartialDate, PartialDateError, Precision};
 pub use personal_id::{LEGACY_PROVINCE_CODES, PersonalId, PersonalIdError, Sex};
+pub use pointer::pointer;

@@ -14,7 +14,7 @@ use crate::units::names::key;
 use serde_json::{Value, json};
 
 fn text<'v>(v: &'v Value, p: &str) -> Option<&'v str> {
-    v.pointer(p)
+    crate::model::pointer(v, p)
         .and_then(Value::as_str)
         .filter(|s| !s.trim().is_empty())
 }

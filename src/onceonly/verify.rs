@@ -61,7 +61,7 @@ pub fn unverified(code: &str, detail: String) -> Finding {
 }
 
 fn text(v: &Value, p: &str) -> Option<String> {
-    v.pointer(p)
+    crate::model::pointer(v, p)
         .and_then(Value::as_str)
         .map(str::to_string)
         .filter(|s| !s.trim().is_empty())
@@ -196,10 +196,10 @@ fn place(a: &Value) -> Option<Place> {
 /// is its successor (or one of them, when it was split). Addresses that cannot be placed on
 /// either side are not compared.
 fn address_finding(dossier: &Value, citizen: &Value) -> Option<Finding> {
-    let given = place(dossier.pointer("/applicant/address")?)?;
+    let given = place(crate::model::pointer(dossier, "/applicant/address")?)?;
     let registered: Vec<Place> = ["/permanent_address", "/current_address"]
         .iter()
-        .filter_map(|p| citizen.pointer(p).and_then(place))
+        .filter_map(|p| crate::model::pointer(citizen, p).and_then(place))
         .collect();
     let first = registered.first()?;
     if registered

@@ -385,9 +385,12 @@ async fn send(inner: &Inner, name: &str, item: &OutboxItem, opts: &DeliveryOptio
         (Format::Xml, Transport::Soap) => "text/xml; charset=utf-8",
         (Format::Xml, Transport::Http) => "application/xml",
     };
-    let mut req = inner
-        .http
-        .post(&endpoint)
+    // The URL parsed with the adapter, not again for every delivery.
+    let mut req = match adapter.endpoint_url() {
+        Some(url) => inner.http.post(url.clone()),
+        None => inner.http.post(&endpoint),
+    };
+    req = req
         .timeout(Duration::from_millis(opts.timeout_ms))
         .header("content-type", content_type)
         .header("idempotency-key", &item.exchange_id)
@@ -427,7 +430,7 @@ async fn send(inner: &Inner, name: &str, item: &OutboxItem, opts: &DeliveryOptio
         if let Some(ptr) = &opts.accept_pointer {
             let code = serde_json::from_str::<serde_json::Value>(&text)
                 .ok()
-                .and_then(|v| v.pointer(ptr).cloned())
+                .and_then(|v| crate::model::pointer(&v, ptr).cloned())
                 .map(|v| match v {
                     serde_json::Value::String(s) => s,
                     other => other.to_string(),

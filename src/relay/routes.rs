@@ -25,8 +25,7 @@ impl Relay {
             if !applies(r, record_type, source_adapter, record) {
                 continue;
             }
-            let key = record
-                .pointer(&r.order_key)
+            let key = crate::model::pointer(record, &r.order_key)
                 .map(|v| match v {
                     Value::String(s) => s.clone(),
                     other => other.to_string(),
@@ -150,8 +149,7 @@ fn applies(r: &RouteConfig, record_type: &str, source_adapter: &str, record: &Va
         return true;
     }
     let agency = |p: &str| {
-        record
-            .pointer(p)
+        crate::model::pointer(record, p)
             .and_then(Value::as_str)
             .map(str::to_string)
     };

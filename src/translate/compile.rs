@@ -133,9 +133,17 @@ pub struct Adapter {
     pub(crate) records: BTreeMap<String, Record>,
     /// Namespace declarations written on outbound XML roots: (prefix, uri).
     pub(crate) xmlns: Vec<(String, String)>,
+    /// The endpoint parsed once (none when there is none, or it does not parse: a delivery
+    /// then reports the parse error).
+    endpoint_url: Option<reqwest::Url>,
 }
 
 impl Adapter {
+    /// The endpoint as a URL, parsed when the adapter was compiled.
+    pub fn endpoint_url(&self) -> Option<&reqwest::Url> {
+        self.endpoint_url.as_ref()
+    }
+
     /// Reads and compiles an adapter file.
     pub fn load(path: &Path, registry: &SchemaRegistry) -> Result<Adapter, AdapterError> {
         let file = path.display().to_string();
@@ -261,6 +269,10 @@ impl Adapter {
             .map(|(p, u)| (p.clone(), u.clone()))
             .collect();
         Ok(Adapter {
+            endpoint_url: def
+                .endpoint
+                .as_deref()
+                .and_then(|e| reqwest::Url::parse(e).ok()),
             zone: zone.unwrap_or_else(|| FixedOffset::east_opt(7 * 3600).expect("valid offset")),
             file: file.to_string(),
             def,

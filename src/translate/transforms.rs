@@ -265,12 +265,12 @@ impl Pattern {
         let mut out = String::with_capacity(self.text.len());
         for tok in &self.tokens {
             match tok {
-                Token::Year => out.push_str(&format!("{:04}", f[0])),
-                Token::Month => out.push_str(&format!("{:02}", f[1])),
-                Token::Day => out.push_str(&format!("{:02}", f[2])),
-                Token::Hour => out.push_str(&format!("{:02}", f[3])),
-                Token::Minute => out.push_str(&format!("{:02}", f[4])),
-                Token::Second => out.push_str(&format!("{:02}", f[5])),
+                Token::Year => push_padded(&mut out, f[0], 4),
+                Token::Month => push_padded(&mut out, f[1], 2),
+                Token::Day => push_padded(&mut out, f[2], 2),
+                Token::Hour => push_padded(&mut out, f[3], 2),
+                Token::Minute => push_padded(&mut out, f[4], 2),
+                Token::Second => push_padded(&mut out, f[5], 2),
                 Token::Literal(c) => out.push(*c),
             }
         }
@@ -332,6 +332,28 @@ impl Pattern {
             t.minute(),
             t.second(),
         ])
+    }
+}
+
+/// Writes `n` in decimal, zeros before it up to `width` digits (`format!("{n:0width$}")`,
+/// without the formatting machinery: this runs for every date field the translator writes).
+fn push_padded(out: &mut String, n: u32, width: usize) {
+    let mut digits = [0u8; 10];
+    let mut len = 0;
+    let mut rest = n;
+    loop {
+        digits[len] = b'0' + (rest % 10) as u8;
+        len += 1;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    for _ in len..width {
+        out.push('0');
+    }
+    for &d in digits[..len].iter().rev() {
+        out.push(char::from(d));
     }
 }
 

@@ -37,8 +37,7 @@ pub(super) async fn once_only(
             Vec::new()
         }
     };
-    let Some(id) = record
-        .pointer("/applicant/personal_id")
+    let Some(id) = crate::model::pointer(record, "/applicant/personal_id")
         .and_then(serde_json::Value::as_str)
         .map(str::to_string)
     else {

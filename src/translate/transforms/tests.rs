@@ -168,3 +168,28 @@ fn code_tables_map_both_ways_and_name_unknown_codes() {
     );
     assert!(t.to_external("other").is_err());
 }
+
+#[test]
+fn padded_numbers_are_what_format_writes() {
+    for n in [
+        0,
+        1,
+        9,
+        10,
+        99,
+        100,
+        999,
+        1000,
+        2026,
+        9999,
+        10000,
+        123_456,
+        u32::MAX,
+    ] {
+        for width in [2, 4] {
+            let mut out = String::from("x");
+            super::push_padded(&mut out, n, width);
+            assert_eq!(out, format!("x{n:0width$}"), "{n} in {width}");
+        }
+    }
+}
