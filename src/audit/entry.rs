@@ -175,7 +175,7 @@ impl AuditDraft {
             }
             None => None,
         };
-        let sealed_bytes = sealed_json(&salt, self.subject.as_deref(), payload)?;
+        let sealed_bytes = sealed_json(&salt, self.subject.as_deref(), payload);
         Ok(SealedDraft {
             draft: self,
             subject_commitment,
@@ -188,25 +188,21 @@ impl AuditDraft {
 /// The JSON of a sealed part, `{"salt":…,"subject":…,"payload":…}` with absent parts left
 /// out, as `Sealed` reads it; the payload's bytes (JSON written by the hub's own serialiser)
 /// go in as they are.
-fn sealed_json(
-    salt: &str,
-    subject: Option<&str>,
-    payload: Option<&[u8]>,
-) -> Result<Vec<u8>, EntryError> {
-    let canonical = |e: serde_json::Error| EntryError::Canonical(e.to_string());
+fn sealed_json(salt: &str, subject: Option<&str>, payload: Option<&[u8]>) -> Vec<u8> {
+    use crate::model::json_write_str;
     let mut out = Vec::with_capacity(64 + payload.map_or(0, <[u8]>::len));
     out.extend_from_slice(b"{\"salt\":");
-    serde_json::to_writer(&mut out, salt).map_err(canonical)?;
+    json_write_str(&mut out, salt);
     if let Some(s) = subject {
         out.extend_from_slice(b",\"subject\":");
-        serde_json::to_writer(&mut out, s).map_err(canonical)?;
+        json_write_str(&mut out, s);
     }
     if let Some(p) = payload {
         out.extend_from_slice(b",\"payload\":");
         out.extend_from_slice(p);
     }
     out.push(b'}');
-    Ok(out)
+    out
 }
 
 impl SealedDraft {
@@ -322,7 +318,7 @@ mod tests {
             }
             let payload = payload.map(|m| serde_json::to_value(m).unwrap());
             let canonical = payload.as_ref().map(|p| canonical_json(p).unwrap());
-            let ours = sealed_json(&salt, subject.as_deref(), canonical.as_deref()).unwrap();
+            let ours = sealed_json(&salt, subject.as_deref(), canonical.as_deref());
             let raw = canonical.as_ref().map(|c| {
                 serde_json::value::RawValue::from_string(String::from_utf8(c.clone()).unwrap())
                     .unwrap()

@@ -13,7 +13,7 @@ pub fn canonical_json(value: &Value) -> Vec<u8> {
     if needs_library(value) {
         serde_json_canonicalizer::to_vec(value).unwrap_or_default()
     } else {
-        serde_json::to_vec(value).unwrap_or_default()
+        super::json_out::to_vec(value)
     }
 }
 

@@ -464,7 +464,7 @@ impl Store {
         record: &serde_json::Value,
     ) -> Result<(), StoreError> {
         let mut v = at_ms.to_be_bytes().to_vec();
-        v.extend_from_slice(&encode(record));
+        crate::model::json_write_value(&mut v, record);
         self.cache
             .insert(cache_key(record_type, key), v)
             .map_err(sled_err("write the cache"))?;

@@ -97,6 +97,43 @@ impl Accepted {
 
 /// `destination ‖ 0 ‖ seq` (big-endian), so that a prefix scan gives a destination's items in
 /// order.
+impl OutboxItem {
+    /// Its stored form: what `serde_json::to_vec` writes of it, byte for byte (a test checks),
+    /// written without serde's machinery: every accepted record is written so once.
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        use crate::model::{json_write_str as text, json_write_u64 as number};
+        let mut out = Vec::with_capacity(512);
+        out.extend_from_slice(b"{\"seq\":");
+        number(&mut out, self.seq);
+        for (name, value) in [
+            (&b",\"destination\":"[..], &self.destination),
+            (b",\"exchange_id\":", &self.exchange_id),
+            (b",\"record_type\":", &self.record_type),
+            (b",\"order_key\":", &self.order_key),
+            (b",\"source_adapter\":", &self.source_adapter),
+            (b",\"member\":", &self.member),
+        ] {
+            out.extend_from_slice(name);
+            text(&mut out, value);
+        }
+        out.extend_from_slice(b",\"record\":");
+        crate::model::json_write_value(&mut out, &self.record);
+        out.extend_from_slice(b",\"accepted_at_ms\":");
+        number(&mut out, self.accepted_at_ms);
+        out.extend_from_slice(b",\"attempts\":");
+        number(&mut out, u64::from(self.attempts));
+        out.extend_from_slice(b",\"next_attempt_ms\":");
+        number(&mut out, self.next_attempt_ms);
+        out.extend_from_slice(b",\"last_error\":");
+        match &self.last_error {
+            Some(e) => text(&mut out, e),
+            None => out.extend_from_slice(b"null"),
+        }
+        out.push(b'}');
+        out
+    }
+}
+
 pub(crate) fn item_key(destination: &str, seq: u64) -> Vec<u8> {
     let mut k = Vec::with_capacity(destination.len() + 9);
     k.extend_from_slice(destination.as_bytes());
@@ -208,7 +245,7 @@ impl Store {
             }
             for item in &s.items {
                 let key = item_key(&item.destination, item.seq);
-                writes.push(put(JournalTree::Outbox, &key, encode(item.as_ref())));
+                writes.push(put(JournalTree::Outbox, &key, item.encode()));
                 waiting.push(item.clone());
             }
         }
@@ -437,7 +474,7 @@ impl Store {
         // Under the items' lock: a flush must not write the older copy over this one.
         let mut unwritten = self.unwritten();
         self.outbox
-            .insert(key.as_slice(), encode(item))
+            .insert(key.as_slice(), item.encode())
             .map_err(sled_err("update outbox"))?;
         unwritten.remove(&key);
         Ok(())
@@ -519,7 +556,7 @@ impl Store {
             if dl.remove(old.as_slice())?.is_none() {
                 return Err(ConflictableTransactionError::Abort(()));
             }
-            ob.insert(new.as_slice(), encode(&item))?;
+            ob.insert(new.as_slice(), item.encode())?;
             Ok(())
         });
         match r {

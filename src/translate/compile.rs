@@ -436,7 +436,7 @@ impl Adapter {
             converted = copy;
             &converted
         };
-        let text = match &rec.root {
+        Ok(match &rec.root {
             Root::Xml(step, _) => {
                 let body = mapping::outbound_xml(self, rec, step, record)?;
                 if self.def.transport == Transport::Soap {
@@ -444,6 +444,7 @@ impl Adapter {
                 } else {
                     format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>{body}")
                 }
+                .into_bytes()
             }
             Root::Json(tokens) => {
                 let obj = mapping::outbound_json(self, rec, record)?;
@@ -452,10 +453,9 @@ impl Adapter {
                     json::set(&mut doc, ptr, value.clone(), true);
                 }
                 json::set(&mut doc, tokens, obj, true);
-                serde_json::to_string(&doc).unwrap_or_default()
+                crate::model::json_to_vec(&doc)
             }
-        };
-        Ok(text.into_bytes())
+        })
     }
 }
 

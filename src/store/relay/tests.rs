@@ -353,3 +353,35 @@ fn after_a_failed_commit_later_ones_are_refused_until_a_reopen() {
     queue(&store, vec![item("portal", 4)]);
     assert_eq!(seqs(&store, "portal"), [1, 4]);
 }
+
+proptest::proptest! {
+    /// The hand-written stored form of an outbox item is serde's, byte for byte, and reads
+    /// back as the same item.
+    #[test]
+    fn an_item_is_encoded_as_serde_encodes_it(
+        seq in proptest::prelude::any::<u64>(),
+        text in "\\PC{0,12}|[\\x00-\\x7f]{0,12}",
+        attempts in proptest::prelude::any::<u32>(),
+        times in proptest::prelude::any::<(u64, u64)>(),
+        error in proptest::option::of("\\PC{0,12}"),
+        record in proptest::collection::btree_map("\\PC{0,6}", "\\PC{0,10}", 0..4),
+    ) {
+        let item = OutboxItem {
+            seq,
+            destination: text.clone(),
+            exchange_id: format!("{text}\"x"),
+            record_type: "dossier-status".into(),
+            order_key: text.clone(),
+            source_adapter: "motcua-hatinh".into(),
+            member: format!("\n{text}"),
+            record: serde_json::to_value(record).unwrap(),
+            accepted_at_ms: times.0,
+            attempts,
+            next_attempt_ms: times.1,
+            last_error: error,
+        };
+        let bytes = item.encode();
+        proptest::prop_assert_eq!(&bytes, &serde_json::to_vec(&item).unwrap());
+        proptest::prop_assert_eq!(serde_json::from_slice::<OutboxItem>(&bytes).unwrap(), item);
+    }
+}
