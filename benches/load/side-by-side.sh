@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Workload (a) of benches/load/run against two or more builds of the hub in turn, a few rounds,
+# so that the machine's drift touches each alike: the way to compare builds for a change worth
+# more than the machine's noise (for smaller ones, benches/load/instructions.sh).
+#
+#   benches/load/side-by-side.sh [--rounds 3] [--seconds 10] [--connections 64] BINARY BINARY ...
+#
+# Each measurement starts a fresh hub (shipped config and adapters, endpoints pointed at one
+# `lienthong sim both`), sends the ~2 KB SOAP status event with wrk and benches/load/mix.lua
+# (every push a new record), waits until the portal has applied every accepted push, and prints
+# one line: pushes/s accepted, relayed/s (from the start until the last delivery), the hub's
+# CPU per relayed push, p50 and p99. The portal may apply a few more than wrk counted: pushes
+# answered after wrk stopped counting.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+source benches/load/lib.sh
+rounds=3 secs=10 conns=64 bins=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --rounds) rounds=$2; shift ;;
+    --seconds) secs=$2; shift ;;
+    --connections) conns=$2; shift ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    *) bins+=("$1") ;;
+  esac
+  shift
+done
+[ ${#bins[@]} -ge 1 ] || { echo "give one or more hub binaries" >&2; exit 2; }
+ensure_wrk
+sim=$(start "${bins[0]}" sim both --listen 127.0.0.1:0 --citizens 10000 --seed 7 | cut -d' ' -f1)
+mkdir -p "$work/adapters"
+cp -r adapters/* "$work/adapters/"
+sed -i "s#http://127.0.0.1:8701/dancu#http://$sim/dancu#" "$work/adapters/population-registry.toml"
+sed -i "s#http://127.0.0.1:8703/dvcqg#http://$sim/dvcqg#" "$work/adapters/national-portal.toml"
+export LIENTHONG_SERVER_LISTEN=127.0.0.1:0 LIENTHONG_SERVER_ADAPTERS_DIR="$work/adapters" LIENTHONG_LOG_LEVEL=warn
+n=0
+for round in $(seq "$rounds"); do
+  for bin in "${bins[@]}"; do
+    n=$((n + 1))
+    export LIENTHONG_SERVER_DATA_DIR="$work/data-$n"
+    token=$($bin token create --config config/hub.toml --member 000.00.00.H42 --role provider 2>/dev/null)
+    hub=$(start "$bin" serve --config config/hub.toml)
+    pid=$(tail -1 "$work/pids")
+    python3 - "$bin" "$round" "$hub" "$sim" "$pid" "$token" "$secs" "$conns" <<'PY'
+import json, os, subprocess, sys, time, urllib.request
+binary, round_, hub, sim, pid, token, secs, conns = sys.argv[1:]
+opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+def applied():
+    return json.load(opener.open(f"http://{sim}/dvcqg/_report"))["applied"]
+def cpu():
+    f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+a0, c0, t0 = applied(), cpu(), time.time()
+env = {**os.environ, "PUSH_PATH": "/v1/ingest/motcua-hatinh/dossier-status",
+       "PUSH_BODY": "benches/load/status-event.xml", "PUSH_CT": "text/xml; charset=utf-8",
+       "PUSH_TOKEN": token, "PULL_EVERY": "0", "RUN": f"r{time.time_ns() % 10**9}"}
+out = subprocess.run(["wrk", "-t1", f"-c{conns}", f"-d{secs}s", "--timeout", "10s", "-s",
+                      "benches/load/mix.lua", f"http://{hub}"], env=env, check=True,
+                     capture_output=True, text=True).stdout
+r = [json.loads(l) for l in out.splitlines() if l.startswith("{")][-1]
+ok = r["requests"] - r["status_errors"] - r["socket_errors"]
+last, t_last = 0, time.time()
+while True:
+    n = applied() - a0
+    if n != last:
+        last, t_last = n, time.time()
+    if n >= ok or time.time() - t_last > 10:
+        break
+    time.sleep(0.02)
+used = cpu() - c0
+print(f"round {round_} {binary}: {ok / r['seconds']:,.0f} pushes/s, relayed {last / (t_last - t0):,.0f}/s "
+      f"({last:,} applied, {ok:,} answered within the run), {used / max(last, 1) * 1e6:.0f} us CPU a push, "
+      f"p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms, errors {r['status_errors'] + r['socket_errors']}",
+      flush=True)
+PY
+    kill "$pid" 2>/dev/null || true
+    while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+    rm -rf "$work/data-$n"
+  done
+done
