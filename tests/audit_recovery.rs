@@ -110,6 +110,75 @@ fn entries_of_commits_sled_never_flushed_are_kept_by_their_recorded_size() {
     assert_eq!(store.audit_size().unwrap(), 3);
 }
 
+/// A checkpoint signed over entries whose size only `size.dat` held records that size with
+/// itself in the commit journal: after a crash that lost sled's writes and `size.dat`, the
+/// journal brings back both the checkpoint and the size it signed; without the journal
+/// neither is there.
+#[test]
+fn a_checkpoint_over_entries_alone_brings_their_size_back_with_it() {
+    use lienthong::store::Submission;
+    let data = tempfile::tempdir().unwrap();
+    let (dir, cfg, key) = setup(data.path());
+    let draft = |n: u64| {
+        AuditDraft {
+            exchange_id: format!("exchange-{n}"),
+            actor: "000.00.00.G07".into(),
+            operation: "pull".into(),
+            outcome: "allowed".into(),
+            ..Default::default()
+        }
+        .seal()
+        .unwrap()
+    };
+    {
+        let store = Store::open(&dir).unwrap();
+        let log = AuditLog::open(store.clone(), key.clone(), &cfg).unwrap();
+        let p = log.prepare(vec![draft(0)]).unwrap();
+        let ingest = Submission {
+            exchange_id: "exchange-0".into(),
+            dedup_key: Some("key-0".into()),
+            ..Default::default()
+        };
+        store.commit(&[&ingest], &p.writes).unwrap();
+        log.applied(p);
+        // Entries alone: their size goes to size.dat, not to sled.
+        let p = log.prepare((1..5).map(draft).collect()).unwrap();
+        store.commit(&[], &p.writes).unwrap();
+        log.applied(p);
+        assert_eq!(log.checkpoint().unwrap().0, 5);
+    }
+    let crashed = |name: &str, journal: bool| {
+        let copy = data.path().join(name);
+        copy_dir(&dir, &copy);
+        std::fs::remove_file(copy.join("audit/size.dat")).unwrap();
+        if !journal {
+            for f in JOURNAL {
+                std::fs::remove_file(copy.join(f)).unwrap();
+            }
+        }
+        // Sled's own state as the ingest's commit left it, before the checkpoint.
+        let db = sled::open(&copy).unwrap();
+        let t = db.open_tree("audit").unwrap();
+        t.insert("z", &1u64.to_be_bytes()).unwrap();
+        let checkpoints: Vec<_> = t.scan_prefix([b'c']).keys().map(|k| k.unwrap()).collect();
+        for k in checkpoints {
+            t.remove(k).unwrap();
+        }
+        db.flush().unwrap();
+        drop((t, db));
+        copy
+    };
+    let reopen = |copy: std::path::PathBuf| {
+        let store = Store::open(&copy).unwrap();
+        (
+            store.audit_size().unwrap(),
+            store.checkpoint_at(5).unwrap().is_some(),
+        )
+    };
+    assert_eq!(reopen(crashed("crashed", true)), (5, true));
+    assert_eq!(reopen(crashed("without-journal", false)), (1, false));
+}
+
 /// The commit journal's files.
 const JOURNAL: [&str; 2] = ["journal-0.dat", "journal-1.dat"];
 

@@ -154,7 +154,10 @@ impl AuditDraft {
     /// Seals with the payload given as its RFC 8785 canonical JSON (`canonical_json` of it,
     /// which the caller may have written already, for a digest say) in place of `payload`,
     /// which is dropped. The same entry and sealed part as `seal` of the payload.
-    pub fn seal_canonical(mut self, payload: Option<&[u8]>) -> Result<SealedDraft, EntryError> {
+    pub(crate) fn seal_canonical(
+        mut self,
+        payload: Option<&[u8]>,
+    ) -> Result<SealedDraft, EntryError> {
         self.payload = None;
         if payload.is_some_and(|p| p.is_empty()) {
             return Err(EntryError::Canonical(

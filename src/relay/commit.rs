@@ -64,14 +64,20 @@ impl Inner {
             self.commit_batch(batch);
             self.checkpoint_if_due();
         }
-        // Everything given has been written: a last checkpoint covers it.
-        if let Err(e) = self.audit.checkpoint() {
+        // Everything given has been written: a last checkpoint covers it (none while the
+        // store refuses writes).
+        if self.store.failed_write().is_none()
+            && let Err(e) = self.audit.checkpoint()
+        {
             tracing::error!("the final checkpoint: {e}");
         }
     }
 
     fn checkpoint_if_due(&self) {
-        if self.audit.checkpoint_due()
+        // While the store refuses writes after a failed commit (logged then), no checkpoint
+        // can be written either: trying every half second would only say so again.
+        if self.store.failed_write().is_none()
+            && self.audit.checkpoint_due()
             && let Err(e) = self.audit.checkpoint()
         {
             tracing::error!("signing a checkpoint: {e}");

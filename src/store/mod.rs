@@ -93,6 +93,9 @@ pub struct Trees {
     flushing: std::sync::Mutex<()>,
     /// A flush started by a commit whose journal file is full is under way.
     flush_started: std::sync::atomic::AtomicBool,
+    /// When the last flush ended (or the store opened), ms since the Unix epoch: a commit
+    /// starts a flush once this is `relay::JOURNAL_FLUSH_AFTER_MS` old.
+    flushed_at_ms: std::sync::atomic::AtomicU64,
     /// A commit's record is in the journal but writing it to sled failed: flushes no longer
     /// empty the journal, and the next open applies it.
     journal_unapplied: std::sync::atomic::AtomicBool,
@@ -244,6 +247,7 @@ impl Store {
             token_memo: Default::default(),
             flushing: Default::default(),
             flush_started: Default::default(),
+            flushed_at_ms: crate::clock::now_ms().into(),
             journal_unapplied: Default::default(),
             write_failed: Default::default(),
             db,
@@ -265,7 +269,9 @@ impl Store {
         {
             let _journal = self.journal.lock().unwrap_or_else(|p| p.into_inner());
             self.write_unwritten()?;
-            return self.db.flush().map(|_| ()).map_err(sled_err("flush"));
+            self.db.flush().map_err(sled_err("flush"))?;
+            self.flushed_now();
+            return Ok(());
         }
         let old = {
             let mut journal = self.journal.lock().unwrap_or_else(|p| p.into_inner());
@@ -276,7 +282,9 @@ impl Store {
                 None => {
                     // The other file was left full by a flush that failed: all of it at once.
                     self.db.flush().map_err(sled_err("flush"))?;
-                    return journal.clear_all().map_err(StoreError::Journal);
+                    journal.clear_all().map_err(StoreError::Journal)?;
+                    self.flushed_now();
+                    return Ok(());
                 }
             }
         };
@@ -292,7 +300,13 @@ impl Store {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .emptied(old);
+        self.flushed_now();
         Ok(())
+    }
+
+    fn flushed_now(&self) {
+        self.flushed_at_ms
+            .store(crate::clock::now_ms(), std::sync::atomic::Ordering::Release);
     }
 
     /// Starts a flush on a thread of its own, unless one started so is under way: what a

@@ -95,8 +95,6 @@ impl Accepted {
     }
 }
 
-/// `destination ‖ 0 ‖ seq` (big-endian), so that a prefix scan gives a destination's items in
-/// order.
 impl OutboxItem {
     /// Its stored form: what `serde_json::to_vec` writes of it, byte for byte (a test checks),
     /// written without serde's machinery: every accepted record is written so once.
@@ -134,6 +132,8 @@ impl OutboxItem {
     }
 }
 
+/// `destination ‖ 0 ‖ seq` (big-endian), so that a prefix scan gives a destination's items in
+/// order.
 pub(crate) fn item_key(destination: &str, seq: u64) -> Vec<u8> {
     let mut k = Vec::with_capacity(destination.len() + 9);
     k.extend_from_slice(destination.as_bytes());
@@ -193,6 +193,9 @@ impl Store {
     }
 
     fn commit_once(&self, new: &[&Submission], audit: &AuditWrites) -> Result<(), StoreError> {
+        // Sealed entries travel to the committer apart from the submission (`Relay::submit`),
+        // which then commits them with `audit`; here they would be lost.
+        debug_assert!(new.iter().all(|s| s.sealed.is_empty()));
         // A commit of audit entries alone (pulls, deliveries, refusals) has nothing for sled but
         // the log's size: its entries are synced by the append, and `size.dat` records the size
         // (recovery keeps entries up to the larger of it and sled's).
@@ -297,19 +300,27 @@ impl Store {
                 .store(true, std::sync::atomic::Ordering::Release);
             return Err(e);
         }
-        Ok(journal.len() >= JOURNAL_FLUSH_AT)
+        Ok(journal.len() >= JOURNAL_FLUSH_AT
+            || crate::clock::now_ms().saturating_sub(
+                self.flushed_at_ms
+                    .load(std::sync::atomic::Ordering::Acquire),
+            ) >= JOURNAL_FLUSH_AFTER_MS)
     }
 
     /// Writes `writes` (no outbox items) durably in one synced record of the commit journal,
     /// then to sled, without flushing sled: the committer's small writes beside its commits (a
-    /// checkpoint). Refused, and refusing later writes, like `commit`.
+    /// checkpoint). Refused while the store refuses commits. Its own failure refuses nothing
+    /// later, unlike a commit's: it acknowledged nothing to anyone, a failed append is written
+    /// over by the next, and a record not wholly applied to sled is applied again at the next
+    /// open (`journal_commit`).
     pub(super) fn put_durable(&self, writes: Vec<JournalWrite>) -> Result<(), StoreError> {
-        self.refused_after_a_failure(|| {
-            if self.journal_commit(writes, Vec::new())? {
-                self.flush_behind();
-            }
-            Ok(())
-        })
+        if let Some(cause) = self.failed_write() {
+            return Err(StoreError::Unwritable(cause));
+        }
+        if self.journal_commit(writes, Vec::new())? {
+            self.flush_behind();
+        }
+        Ok(())
     }
 
     /// The exchange an idempotency key was first accepted as, if it was (and is not swept yet).
@@ -454,9 +465,10 @@ impl Store {
         }
     }
 
-    /// Removes a delivered item. Not flushed: if the hub crashes before sled's next flush,
-    /// the record is delivered again (the journal still holds the commit that queued it), and
-    /// the destination's idempotency key makes that harmless.
+    /// Removes a delivered item. Not flushed: if the hub crashes before sled's next flush (at
+    /// most `JOURNAL_FLUSH_AFTER_MS` after the last one, at the next commit, or sooner when the
+    /// journal fills), the record is delivered again (the journal still holds the commit that
+    /// queued it), and the destination's idempotency key makes that harmless.
     pub fn remove_delivered(&self, destination: &str, seq: u64) -> Result<(), StoreError> {
         let key = item_key(destination, seq);
         if self.unwritten().remove(&key).is_some() {
@@ -589,6 +601,12 @@ impl Store {
 /// records of 2 KB, a few times a second at full load. It also bounds the outbox items waiting
 /// in memory, each of which is in the journal since its last flush.
 const JOURNAL_FLUSH_AT: u64 = 4 << 20;
+
+/// ... or once this long has passed since the last flush, at the next commit: a crash applies
+/// the journal again, and with it the outbox items delivered since the last flush (their
+/// removal is not in the journal), which are then delivered again. At full load the size
+/// comes first; at low load this bounds how old a record delivered again can be.
+pub(super) const JOURNAL_FLUSH_AFTER_MS: u64 = 10_000;
 
 /// Writes the journal's `writes` to sled, in order, as plain writes: the trees are
 /// `[outbox, dedup, onceonly, audit]`. On open, with `dead`: an outbox item already in the dead

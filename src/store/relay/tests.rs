@@ -272,6 +272,42 @@ fn after_a_crash_the_journal_puts_back_the_items_but_not_a_parked_one() {
     assert_eq!(store.dead_letters(Some("portal")).unwrap().len(), 1);
 }
 
+/// A commit made `JOURNAL_FLUSH_AFTER_MS` or more after the last flush starts one, however
+/// little the journal holds: at low load the journal, and so what a crash delivers again, covers
+/// only the last seconds.
+#[test]
+fn a_commit_long_after_the_last_flush_starts_one() {
+    use std::sync::atomic::Ordering;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let journal = || -> u64 {
+        super::super::journal::FILES
+            .iter()
+            .map(|f| std::fs::metadata(dir.path().join(f)).unwrap().len())
+            .sum()
+    };
+    queue(&store, vec![item("portal", 1)]);
+    queue(&store, vec![item("portal", 2)]);
+    // Soon after the last flush (the open): the journal keeps the commits, sled has no item.
+    assert!(journal() > 0);
+    assert!(!store.flush_started.load(Ordering::Acquire));
+    assert!(store.outbox.is_empty());
+    // The last flush long past: the next commit starts one.
+    let long_ago = crate::clock::now_ms() - super::JOURNAL_FLUSH_AFTER_MS;
+    store.flushed_at_ms.store(long_ago, Ordering::Release);
+    queue(&store, vec![item("portal", 3)]);
+    let started = std::time::Instant::now();
+    while store.flushed_at_ms.load(Ordering::Acquire) == long_ago
+        || store.flush_started.load(Ordering::Acquire)
+    {
+        assert!(started.elapsed() < std::time::Duration::from_secs(20));
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert_eq!(journal(), 0, "the journal was emptied");
+    assert_eq!(store.outbox.len(), 3, "the waiting items are in sled");
+    assert_eq!(seqs(&store, "portal"), [1, 2, 3]);
+}
+
 /// Past 4 MiB of journal a commit starts a flush behind it: the commits turn to the other
 /// file, the items still waiting go to sled, and the full file is emptied.
 #[test]
