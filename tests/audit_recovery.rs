@@ -22,6 +22,19 @@ fn setup(
     (data.join("store"), cfg, key)
 }
 
+/// The sealed entry of exchange `n`.
+fn sealed(n: u64, actor: &str, operation: &str, outcome: &str) -> lienthong::audit::SealedDraft {
+    AuditDraft {
+        exchange_id: format!("exchange-{n}"),
+        actor: actor.into(),
+        operation: operation.into(),
+        outcome: outcome.into(),
+        ..Default::default()
+    }
+    .seal()
+    .unwrap()
+}
+
 /// What a crash leaves when sled had not flushed the last commits: their entries are synced in
 /// `entries.dat`, sled's size is that of the last flushed commit. Commits of entries alone
 /// (pulls, deliveries) record their size in `size.dat` instead of flushing sled; the log keeps
@@ -31,17 +44,7 @@ fn entries_of_commits_sled_never_flushed_are_kept_by_their_recorded_size() {
     use lienthong::store::Submission;
     let data = tempfile::tempdir().unwrap();
     let (dir, cfg, key) = setup(data.path());
-    let draft = |n: u64, operation: &str| {
-        AuditDraft {
-            exchange_id: format!("exchange-{n}"),
-            actor: "000.00.00.G07".into(),
-            operation: operation.into(),
-            outcome: "allowed".into(),
-            ..Default::default()
-        }
-        .seal()
-        .unwrap()
-    };
+    let draft = |n: u64, operation: &str| sealed(n, "000.00.00.G07", operation, "allowed");
     {
         let store = Store::open(&dir).unwrap();
         let log = AuditLog::open(store.clone(), key.clone(), &cfg).unwrap();
@@ -119,17 +122,7 @@ fn a_checkpoint_over_entries_alone_brings_their_size_back_with_it() {
     use lienthong::store::Submission;
     let data = tempfile::tempdir().unwrap();
     let (dir, cfg, key) = setup(data.path());
-    let draft = |n: u64| {
-        AuditDraft {
-            exchange_id: format!("exchange-{n}"),
-            actor: "000.00.00.G07".into(),
-            operation: "pull".into(),
-            outcome: "allowed".into(),
-            ..Default::default()
-        }
-        .seal()
-        .unwrap()
-    };
+    let draft = |n: u64| sealed(n, "000.00.00.G07", "pull", "allowed");
     {
         let store = Store::open(&dir).unwrap();
         let log = AuditLog::open(store.clone(), key.clone(), &cfg).unwrap();
@@ -199,15 +192,7 @@ fn ingests_sled_never_flushed_are_put_back_from_the_commit_journal() {
     let data = tempfile::tempdir().unwrap();
     let (dir, cfg, key) = setup(data.path());
     let ingest = |n: u64| {
-        let draft = AuditDraft {
-            exchange_id: format!("exchange-{n}"),
-            actor: "000.00.00.H42".into(),
-            operation: "ingest".into(),
-            outcome: "accepted".into(),
-            ..Default::default()
-        }
-        .seal()
-        .unwrap();
+        let draft = sealed(n, "000.00.00.H42", "ingest", "accepted");
         let item = OutboxItem {
             seq: n,
             destination: "national-portal".into(),

@@ -35,15 +35,10 @@ ensure_wrk
 cargo build --release --quiet --bin lienthong --example loadgen
 [ ${#bins[@]} -gt 0 ] || bins=(target/release/lienthong)
 load=target/release/examples/loadgen
-sim_bin=target/release/lienthong
-sim=$(start $sim_bin sim both --listen 127.0.0.1:0 --citizens 10000 --seed 7 | cut -d' ' -f1)
+sims target/release/lienthong
 curl -s --noproxy '*' "http://$sim/dancu/_ids?limit=100" | tr ' ' '\n' | grep . >"$work/ids"
 sed 's/^per_minute = 6000$/per_minute = 1000000000/; s/^"000.00.00.G07" = 3000$/"000.00.00.G07" = 1000000000/' \
   config/policies.toml >"$work/policies.toml"
-mkdir -p "$work/adapters"
-cp -r adapters/* "$work/adapters/"
-sed -i "s#http://127.0.0.1:8701/dancu#http://$sim/dancu#" "$work/adapters/population-registry.toml"
-sed -i "s#http://127.0.0.1:8703/dvcqg#http://$sim/dvcqg#" "$work/adapters/national-portal.toml"
 sed 's/{n}/w{n}/g' benches/load/status-event.xml >"$work/warm.xml"
 applied() { curl -s --noproxy '*' "http://$sim/dvcqg/_report" | python3 -c "import json,sys; print(json.load(sys.stdin)['applied'])"; }
 

@@ -1,6 +1,7 @@
 # Shared by the load scripts (sourced, from the repository's root): a work directory removed at
-# exit with every server started, `start` to run a server and read its address, and
-# `ensure_wrk` to install wrk from the distro's packages when it is missing.
+# exit with every server started, `start` to run a server and read its address, `ensure_wrk` to
+# install wrk from the distro's packages when it is missing, and `sims` to start the simulated
+# register and portal with the shipped adapters pointed at them.
 
 work=$(mktemp -d)
 # `start` runs inside $( … ), a subshell: the servers' pids go to a file, not a variable.
@@ -31,4 +32,13 @@ ensure_wrk() {
     echo "installing wrk" >&2
     (apt-get update -qq && apt-get install -y -qq wrk) >/dev/null
   fi
+}
+
+sims() { # hub binary ; starts `sim both` (10,000 citizens, seed 7), sets $sim (its address), and
+  # copies the shipped adapters to $work/adapters with their endpoints pointed at it
+  sim=$(start "$1" sim both --listen 127.0.0.1:0 --citizens 10000 --seed 7 | cut -d' ' -f1)
+  mkdir -p "$work/adapters"
+  cp -r adapters/* "$work/adapters/"
+  sed -i "s#http://127.0.0.1:8701/dancu#http://$sim/dancu#" "$work/adapters/population-registry.toml"
+  sed -i "s#http://127.0.0.1:8703/dvcqg#http://$sim/dvcqg#" "$work/adapters/national-portal.toml"
 }

@@ -27,11 +27,7 @@ while [ $# -gt 0 ]; do
 done
 [ ${#bins[@]} -ge 1 ] || { echo "give one or more hub binaries" >&2; exit 2; }
 ensure_wrk
-sim=$(start "${bins[0]}" sim both --listen 127.0.0.1:0 --citizens 10000 --seed 7 | cut -d' ' -f1)
-mkdir -p "$work/adapters"
-cp -r adapters/* "$work/adapters/"
-sed -i "s#http://127.0.0.1:8701/dancu#http://$sim/dancu#" "$work/adapters/population-registry.toml"
-sed -i "s#http://127.0.0.1:8703/dvcqg#http://$sim/dvcqg#" "$work/adapters/national-portal.toml"
+sims "${bins[0]}"
 export LIENTHONG_SERVER_LISTEN=127.0.0.1:0 LIENTHONG_SERVER_ADAPTERS_DIR="$work/adapters" LIENTHONG_LOG_LEVEL=warn
 n=0
 for round in $(seq "$rounds"); do

@@ -192,13 +192,13 @@ impl AuditDraft {
 /// out, as `Sealed` reads it; the payload's bytes (JSON written by the hub's own serialiser)
 /// go in as they are.
 fn sealed_json(salt: &str, subject: Option<&str>, payload: Option<&[u8]>) -> Vec<u8> {
-    use crate::model::json_write_str;
+    use crate::model::json_out::write_str;
     let mut out = Vec::with_capacity(64 + payload.map_or(0, <[u8]>::len));
     out.extend_from_slice(b"{\"salt\":");
-    json_write_str(&mut out, salt);
+    write_str(&mut out, salt);
     if let Some(s) = subject {
         out.extend_from_slice(b",\"subject\":");
-        json_write_str(&mut out, s);
+        write_str(&mut out, s);
     }
     if let Some(p) = payload {
         out.extend_from_slice(b",\"payload\":");

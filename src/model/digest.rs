@@ -50,28 +50,9 @@ mod tests {
     use proptest::prelude::*;
     use serde_json::json;
 
-    fn json_value() -> impl Strategy<Value = Value> {
-        let leaf = prop_oneof![
-            Just(Value::Null),
-            any::<bool>().prop_map(Value::from),
-            any::<i64>().prop_map(Value::from),
-            any::<u64>().prop_map(Value::from),
-            (-1e12f64..1e12).prop_map(Value::from),
-            "\\PC{0,12}".prop_map(Value::from),
-            "[\\x00-\\x1f\\x7f\"\\\\/\\u{2028}]{0,4}".prop_map(Value::from),
-        ];
-        leaf.prop_recursive(4, 48, 6, |inner| {
-            prop_oneof![
-                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::from),
-                prop::collection::btree_map("\\PC{0,8}", inner, 0..6)
-                    .prop_map(|m| Value::Object(m.into_iter().collect())),
-            ]
-        })
-    }
-
     proptest! {
         #[test]
-        fn canonical_json_is_rfc8785(v in json_value()) {
+        fn canonical_json_is_rfc8785(v in crate::model::json_values()) {
             prop_assert_eq!(
                 canonical_json(&v),
                 serde_json_canonicalizer::to_vec(&v).unwrap()

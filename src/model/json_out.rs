@@ -59,18 +59,23 @@ fn write_number(out: &mut Vec<u8>, n: &serde_json::Number) {
 }
 
 /// Appends `n` in decimal.
-pub fn write_u64(out: &mut Vec<u8>, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
+pub fn write_u64(out: &mut Vec<u8>, n: u64) {
+    let mut buf = [0u8; 20];
+    out.extend_from_slice(decimal(n, &mut buf));
+}
+
+/// The decimal digits of `n`, written at the end of `buf`.
+pub(crate) fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut at = buf.len();
     loop {
         at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
+        buf[at] = b'0' + (n % 10) as u8;
         n /= 10;
         if n == 0 {
             break;
         }
     }
-    out.extend_from_slice(&digits[at..]);
+    &buf[at..]
 }
 
 const ONES: u64 = 0x0101_0101_0101_0101;
@@ -136,28 +141,9 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn json_value() -> impl Strategy<Value = Value> {
-        let leaf = prop_oneof![
-            Just(Value::Null),
-            any::<bool>().prop_map(Value::from),
-            any::<i64>().prop_map(Value::from),
-            any::<u64>().prop_map(Value::from),
-            (-1e300f64..1e300).prop_map(Value::from),
-            "\\PC{0,24}".prop_map(Value::from),
-            "[\\x00-\\x1f\\x7f\"\\\\/\\u{2028}a-zà-ỹ]{0,40}".prop_map(Value::from),
-        ];
-        leaf.prop_recursive(4, 48, 6, |inner| {
-            prop_oneof![
-                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::from),
-                prop::collection::btree_map("[\\x00-\\x7f]{0,10}|\\PC{0,8}", inner, 0..6)
-                    .prop_map(|m| Value::Object(m.into_iter().collect())),
-            ]
-        })
-    }
-
     proptest! {
         #[test]
-        fn writes_what_serde_json_writes(v in json_value()) {
+        fn writes_what_serde_json_writes(v in crate::model::json_values()) {
             prop_assert_eq!(to_vec(&v), serde_json::to_vec(&v).unwrap());
         }
 

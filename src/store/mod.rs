@@ -9,15 +9,18 @@
 
 mod audit;
 mod audit_files;
+mod audit_lookups;
+mod commit;
 mod journal;
 pub mod onceonly;
 mod relay;
 mod tokens;
 
-pub use audit::{AuditWrites, Lookup};
+pub use audit::AuditWrites;
 pub use audit_files::{
     AuditRecord, FileError, Stored, StoredAt, stored_hash_count, stored_hash_index,
 };
+pub use audit_lookups::Lookup;
 pub use journal::JournalError;
 pub use relay::{Accepted, DeadLetter, OutboxItem, Submission};
 pub use tokens::{TokenMemo, TokenRecord};
@@ -94,7 +97,7 @@ pub struct Trees {
     /// A flush started by a commit whose journal file is full is under way.
     flush_started: std::sync::atomic::AtomicBool,
     /// When the last flush ended (or the store opened), ms since the Unix epoch: a commit
-    /// starts a flush once this is `relay::JOURNAL_FLUSH_AFTER_MS` old.
+    /// starts a flush once this is `commit::JOURNAL_FLUSH_AFTER_MS` old.
     flushed_at_ms: std::sync::atomic::AtomicU64,
     /// A commit's record is in the journal but writing it to sled failed: flushes no longer
     /// empty the journal, and the next open applies it.
@@ -223,7 +226,7 @@ impl Store {
         if !writes.is_empty() {
             // The commits since sled's last flush: applied again, made durable, forgotten.
             let trees = [&outbox, &dedup, &onceonly, &audit];
-            relay::apply_journal(trees, Some(&dead), &writes)?;
+            commit::apply_journal(trees, Some(&dead), &writes)?;
             db.flush().map_err(sled_err("flush"))?;
         }
         journal.clear_all().map_err(StoreError::Journal)?;
@@ -478,7 +481,7 @@ impl Store {
         record: &serde_json::Value,
     ) -> Result<(), StoreError> {
         let mut v = at_ms.to_be_bytes().to_vec();
-        crate::model::json_write_value(&mut v, record);
+        crate::model::json_out::write_value(&mut v, record);
         self.cache
             .insert(cache_key(record_type, key), v)
             .map_err(sled_err("write the cache"))?;

@@ -453,7 +453,7 @@ impl Adapter {
                     json::set(&mut doc, ptr, value.clone(), true);
                 }
                 json::set(&mut doc, tokens, obj, true);
-                crate::model::json_to_vec(&doc)
+                crate::model::json_out::to_vec(&doc)
             }
         })
     }

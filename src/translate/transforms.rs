@@ -338,23 +338,12 @@ impl Pattern {
 /// Writes `n` in decimal, zeros before it up to `width` digits (`format!("{n:0width$}")`,
 /// without the formatting machinery: this runs for every date field the translator writes).
 fn push_padded(out: &mut String, n: u32, width: usize) {
-    let mut digits = [0u8; 10];
-    let mut len = 0;
-    let mut rest = n;
-    loop {
-        digits[len] = b'0' + (rest % 10) as u8;
-        len += 1;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    for _ in len..width {
+    let mut buf = [0u8; 20];
+    let digits = crate::model::json_out::decimal(u64::from(n), &mut buf);
+    for _ in digits.len()..width {
         out.push('0');
     }
-    for &d in digits[..len].iter().rev() {
-        out.push(char::from(d));
-    }
+    out.extend(digits.iter().map(|&d| char::from(d)));
 }
 
 /// Writes a date-time as canonical RFC 3339 with its offset, whole seconds.

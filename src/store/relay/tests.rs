@@ -1,4 +1,6 @@
 use super::*;
+use crate::store::AuditWrites;
+use crate::store::commit::{JOURNAL_FLUSH_AFTER_MS, JOURNAL_FLUSH_AT};
 
 fn accept(store: &Store, key: &str, exchange: &str) {
     let s = Submission {
@@ -293,7 +295,7 @@ fn a_commit_long_after_the_last_flush_starts_one() {
     assert!(!store.flush_started.load(Ordering::Acquire));
     assert!(store.outbox.is_empty());
     // The last flush long past: the next commit starts one.
-    let long_ago = crate::clock::now_ms() - super::JOURNAL_FLUSH_AFTER_MS;
+    let long_ago = crate::clock::now_ms() - JOURNAL_FLUSH_AFTER_MS;
     store.flushed_at_ms.store(long_ago, Ordering::Release);
     queue(&store, vec![item("portal", 3)]);
     let started = std::time::Instant::now();
