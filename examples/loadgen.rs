@@ -6,6 +6,11 @@
 //!
 //! cargo run --release --example loadgen -- URL BODY_FILE [--content-type T] [--token T]
 //!     [--connections 32] [--rate R] [--seconds 10]
+//!
+//! With `--rate`, `--connections C` caps the requests in flight at C, as a client with a fixed
+//! pool of C connections (a request due while all are busy waits, its latency counted from when
+//! it was due); without it every request due is sent at once. `LOADGEN_TIMELINE=FILE` writes
+//! each request's scheduled start and latency in microseconds, one per line.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -22,6 +27,8 @@ struct Args {
     connections: usize,
     rate: Option<f64>,
     seconds: f64,
+    /// `--connections` was given: with `--rate`, it caps the requests in flight.
+    limit: bool,
 }
 
 fn args() -> Args {
@@ -36,13 +43,17 @@ fn args() -> Args {
         connections: 32,
         rate: None,
         seconds: 10.0,
+        limit: false,
     };
     while let Some(k) = it.next() {
         let v = it.next().expect("a value");
         match k.as_str() {
             "--content-type" => a.content_type = v,
             "--token" => a.token = Some(v),
-            "--connections" => a.connections = v.parse().expect("a number"),
+            "--connections" => {
+                a.connections = v.parse().expect("a number");
+                a.limit = true;
+            }
             "--rate" => a.rate = Some(v.parse().expect("a number")),
             "--seconds" => a.seconds = v.parse().expect("a number"),
             other => panic!("unknown option {other}"),
@@ -100,11 +111,14 @@ async fn main() {
                         errors.fetch_add(1, Ordering::Relaxed);
                     }
                 }
-                scheduled.elapsed().as_micros() as u64
+                (
+                    scheduled.duration_since(start).as_micros() as u64,
+                    scheduled.elapsed().as_micros() as u64,
+                )
             }
         }
     };
-    let mut latencies: Vec<u64> = Vec::new();
+    let mut latencies: Vec<(u64, u64)> = Vec::new();
     match a.rate {
         None => {
             let mut tasks = Vec::new();
@@ -124,6 +138,13 @@ async fn main() {
         }
         Some(rate) => {
             let interval = Duration::from_secs_f64(1.0 / rate);
+            // At most `--connections` requests in flight when it is given (as a client with
+            // a fixed pool of connections): a request waits for a free one, and its latency
+            // still counts from its scheduled start. Without it, every request due is sent
+            // at once, on a new connection if none is free.
+            let in_flight = a
+                .limit
+                .then(|| Arc::new(tokio::sync::Semaphore::new(a.connections)));
             let mut set = tokio::task::JoinSet::new();
             let mut next = start;
             while next < end {
@@ -131,7 +152,19 @@ async fn main() {
                 if next > now {
                     tokio::time::sleep(next - now).await;
                 }
-                set.spawn(one(next));
+                let request = one(next);
+                match &in_flight {
+                    Some(sem) => {
+                        let sem = sem.clone();
+                        set.spawn(async move {
+                            let _permit = sem.acquire_owned().await;
+                            request.await
+                        });
+                    }
+                    None => {
+                        set.spawn(request);
+                    }
+                }
                 next += interval;
                 while let Some(r) = set.try_join_next() {
                     latencies.push(r.expect("task"));
@@ -143,6 +176,15 @@ async fn main() {
         }
     }
     let elapsed = start.elapsed().as_secs_f64();
+    if let Ok(path) = std::env::var("LOADGEN_TIMELINE") {
+        // Each request's scheduled start and latency, in microseconds, one per line: to find
+        // when the slow ones happened.
+        let mut lines = latencies.clone();
+        lines.sort_unstable();
+        let text: String = lines.iter().map(|(at, l)| format!("{at} {l}\n")).collect();
+        std::fs::write(&path, text).expect("timeline file");
+    }
+    let mut latencies: Vec<u64> = latencies.into_iter().map(|(_, l)| l).collect();
     latencies.sort_unstable();
     let q = |p: f64| {
         latencies
