@@ -5,12 +5,15 @@
 //! Prints one JSON line: requests, errors, non-2xx, rate, p50/p99/p99.9 in milliseconds.
 //!
 //! cargo run --release --example loadgen -- URL BODY_FILE [--content-type T] [--token T]
-//!     [--connections 32] [--rate R] [--seconds 10]
+//!     [--connections C] [--rate R] [--seconds 10]
 //!
-//! With `--rate`, `--connections C` caps the requests in flight at C, as a client with a fixed
-//! pool of C connections (a request due while all are busy waits, its latency counted from when
-//! it was due); without it every request due is sent at once. `LOADGEN_TIMELINE=FILE` writes
-//! each request's scheduled start and latency in microseconds, one per line.
+//! Closed loop, `--connections` is the number of clients (default 32). With `--rate`, there is
+//! no cap unless `--connections C` is given: then at most C requests are in flight, close to a
+//! client with a fixed pool of C connections (a request due while all are busy waits in one
+//! queue, its latency counted from when it was due); without it every request is sent when it
+//! is due, on a new connection if none is free. `LOADGEN_TIMELINE=FILE` writes each request's
+//! scheduled start (from loadgen's own start) and latency, in microseconds, one per line,
+//! ordered by start.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
