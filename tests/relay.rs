@@ -7,22 +7,63 @@ mod common;
 use common::destination::{Destination, Mode};
 use common::hub::{self, ADMIN, HATINH, adapters_for_relay, status_event, wait_for};
 use lienthong::server::Hub;
+use lienthong::store::DeadLetter;
 use reqwest::StatusCode;
 use serde_json::Value;
 
+/// The temporary directories of a test's hub (its store, its adapters); removed when dropped.
+struct Dirs {
+    _data: tempfile::TempDir,
+    _files: tempfile::TempDir,
+}
+
+/// A hub relaying to `portal` (at most `max_attempts` a record), its store and adapters in
+/// temporary directories that live as long as the `Dirs`.
 async fn relay_hub(
-    data: &std::path::Path,
-    files: &std::path::Path,
     portal: &Destination,
     max_attempts: u32,
     tweak: impl FnOnce(&mut lienthong::config::hub::HubConfig),
-) -> Hub {
-    let adapters = adapters_for_relay(files, &portal.url, max_attempts);
-    hub::start(data, |cfg| {
+) -> (Dirs, Hub) {
+    let data = tempfile::tempdir().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let adapters = adapters_for_relay(files.path(), &portal.url, max_attempts);
+    let hub = hub::start(data.path(), |cfg| {
         cfg.server.adapters_dir = adapters;
         tweak(cfg);
     })
-    .await
+    .await;
+    let dirs = Dirs {
+        _data: data,
+        _files: files,
+    };
+    (dirs, hub)
+}
+
+/// A hub whose portal answers every delivery as `mode` says, two attempts a record, after one
+/// status event of `dossier` was pushed and parked: the portal, the hub and the dead letter.
+async fn parked_after(mode: Mode, dossier: &str) -> (Destination, Dirs, Hub, DeadLetter) {
+    let portal = Destination::start().await;
+    portal.set(mode);
+    let (dirs, hub) = relay_hub(&portal, 2, |_| {}).await;
+    let token = hub::token(&hub, HATINH, "provider");
+    push(
+        &reqwest::Client::new(),
+        &hub.url(),
+        &token,
+        status_event(dossier, 0),
+    )
+    .await;
+    wait_for(20, "the record parked", || {
+        hub.state()
+            .store
+            .dead_letters(Some("national-portal"))
+            .unwrap()
+            .len()
+            == 1
+    })
+    .await;
+    let dead = hub.state().store.dead_letters(None).unwrap().remove(0);
+    (portal, dirs, hub, dead)
 }
 
 async fn push(c: &reqwest::Client, url: &str, token: &str, body: String) -> (StatusCode, Value) {
@@ -68,9 +109,7 @@ fn depth(hub: &Hub) -> usize {
 async fn status_for_same_dossier_is_delivered_in_order_and_each_key_applied_once() {
     let portal = Destination::start().await;
     portal.set(Mode::Flaky(0.3));
-    let data = tempfile::tempdir().unwrap();
-    let files = tempfile::tempdir().unwrap();
-    let hub = relay_hub(data.path(), files.path(), &portal, 50, |_| {}).await;
+    let (_dirs, hub) = relay_hub(&portal, 50, |_| {}).await;
     let url = hub.url();
     let token = hub::token(&hub, HATINH, "provider");
     let c = reqwest::Client::new();
@@ -126,9 +165,7 @@ async fn status_for_same_dossier_is_delivered_in_order_and_each_key_applied_once
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_repeated_push_is_answered_with_the_original_exchange_and_delivered_once() {
     let portal = Destination::start().await;
-    let data = tempfile::tempdir().unwrap();
-    let files = tempfile::tempdir().unwrap();
-    let hub = relay_hub(data.path(), files.path(), &portal, 5, |_| {}).await;
+    let (_dirs, hub) = relay_hub(&portal, 5, |_| {}).await;
     let url = hub.url();
     let token = hub::token(&hub, HATINH, "provider");
     let c = reqwest::Client::new();
@@ -172,9 +209,7 @@ async fn a_repeated_push_is_answered_with_the_original_exchange_and_delivered_on
 async fn refused_records_are_parked_and_can_be_replayed_or_discarded() {
     let portal = Destination::start().await;
     portal.set(Mode::Refuse);
-    let data = tempfile::tempdir().unwrap();
-    let files = tempfile::tempdir().unwrap();
-    let hub = relay_hub(data.path(), files.path(), &portal, 5, |_| {}).await;
+    let (_dirs, hub) = relay_hub(&portal, 5, |_| {}).await;
     let url = hub.url();
     let token = hub::token(&hub, HATINH, "provider");
     let admin = hub::token(&hub, ADMIN, "admin");
@@ -247,9 +282,7 @@ async fn refused_records_are_parked_and_can_be_replayed_or_discarded() {
 async fn the_breaker_opens_on_a_dead_destination_and_closes_when_it_returns() {
     let portal = Destination::start().await;
     portal.set(Mode::Fail);
-    let data = tempfile::tempdir().unwrap();
-    let files = tempfile::tempdir().unwrap();
-    let hub = relay_hub(data.path(), files.path(), &portal, 1000, |_| {}).await;
+    let (_dirs, hub) = relay_hub(&portal, 1000, |_| {}).await;
     let url = hub.url();
     let token = hub::token(&hub, HATINH, "provider");
     let c = reqwest::Client::new();
@@ -293,30 +326,7 @@ async fn the_breaker_opens_on_a_dead_destination_and_closes_when_it_returns() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_200_that_says_no_is_retried_then_parked_with_the_answer() {
-    let portal = Destination::start().await;
-    portal.set(Mode::SaysNo);
-    let data = tempfile::tempdir().unwrap();
-    let files = tempfile::tempdir().unwrap();
-    let hub = relay_hub(data.path(), files.path(), &portal, 2, |_| {}).await;
-    let token = hub::token(&hub, HATINH, "provider");
-    let c = reqwest::Client::new();
-    push(
-        &c,
-        &hub.url(),
-        &token,
-        status_event("000.00.10.H42-251005-0001", 0),
-    )
-    .await;
-    wait_for(20, "the record parked", || {
-        hub.state()
-            .store
-            .dead_letters(Some("national-portal"))
-            .unwrap()
-            .len()
-            == 1
-    })
-    .await;
-    let dead = &hub.state().store.dead_letters(None).unwrap()[0];
+    let (portal, _dirs, hub, dead) = parked_after(Mode::SaysNo, "000.00.10.H42-251005-0001").await;
     assert_eq!(dead.item.attempts, 2);
     assert!(
         dead.reason.contains("error_code") && dead.reason.contains("\"99\""),
@@ -341,9 +351,7 @@ async fn a_200_that_says_no_is_retried_then_parked_with_the_answer() {
 async fn a_full_outbox_answers_503_with_retry_after() {
     let portal = Destination::start().await;
     portal.set(Mode::Fail);
-    let data = tempfile::tempdir().unwrap();
-    let files = tempfile::tempdir().unwrap();
-    let hub = relay_hub(data.path(), files.path(), &portal, 1000, |cfg| {
+    let (_dirs, hub) = relay_hub(&portal, 1000, |cfg| {
         cfg.relay.max_outbox_depth = 5;
     })
     .await;
@@ -394,9 +402,7 @@ async fn a_full_outbox_answers_503_with_retry_after() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn routes_are_managed_through_the_registry_api() {
     let portal = Destination::start().await;
-    let data = tempfile::tempdir().unwrap();
-    let files = tempfile::tempdir().unwrap();
-    let hub = relay_hub(data.path(), files.path(), &portal, 5, |cfg| {
+    let (_dirs, hub) = relay_hub(&portal, 5, |cfg| {
         cfg.routes.clear();
     })
     .await;
@@ -484,9 +490,7 @@ async fn routes_are_managed_through_the_registry_api() {
 async fn records_without_an_order_key_are_sent_once_at_a_time() {
     let portal = Destination::start().await;
     portal.set(Mode::Slow(400));
-    let data = tempfile::tempdir().unwrap();
-    let files = tempfile::tempdir().unwrap();
-    let hub = relay_hub(data.path(), files.path(), &portal, 5, |cfg| {
+    let (_dirs, hub) = relay_hub(&portal, 5, |cfg| {
         for r in &mut cfg.routes {
             r.order_key = "/no_such_field".into();
         }
@@ -554,30 +558,7 @@ async fn the_rate_limit_spreads_deliveries_to_a_destination() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_200_with_garbage_is_not_a_delivery_and_the_record_is_kept() {
-    let portal = Destination::start().await;
-    portal.set(Mode::Garbage);
-    let data = tempfile::tempdir().unwrap();
-    let files = tempfile::tempdir().unwrap();
-    let hub = relay_hub(data.path(), files.path(), &portal, 2, |_| {}).await;
-    let token = hub::token(&hub, HATINH, "provider");
-    let c = reqwest::Client::new();
-    push(
-        &c,
-        &hub.url(),
-        &token,
-        status_event("000.00.10.H42-251006-0001", 0),
-    )
-    .await;
-    wait_for(20, "the record parked", || {
-        hub.state()
-            .store
-            .dead_letters(Some("national-portal"))
-            .unwrap()
-            .len()
-            == 1
-    })
-    .await;
-    let dead = &hub.state().store.dead_letters(None).unwrap()[0];
+    let (portal, _dirs, hub, dead) = parked_after(Mode::Garbage, "000.00.10.H42-251006-0001").await;
     assert!(
         dead.last_response
             .as_deref()
@@ -602,9 +583,7 @@ async fn a_redirect_is_not_followed_and_the_record_is_parked_with_where_it_point
     // adapter does not say. Either way the endpoint in the adapter is wrong: park, and say so.
     let portal = Destination::start().await;
     portal.set(Mode::Redirect);
-    let data = tempfile::tempdir().unwrap();
-    let files = tempfile::tempdir().unwrap();
-    let hub = relay_hub(data.path(), files.path(), &portal, 5, |_| {}).await;
+    let (_dirs, hub) = relay_hub(&portal, 5, |_| {}).await;
     let url = hub.url();
     let token = hub::token(&hub, HATINH, "provider");
     let admin = hub::token(&hub, ADMIN, "admin");
