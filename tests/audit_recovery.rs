@@ -35,13 +35,21 @@ fn sealed(n: u64, actor: &str, operation: &str, outcome: &str) -> lienthong::aud
     .unwrap()
 }
 
+/// The submission of ingest `n`: its exchange and idempotency key, nothing queued.
+fn ingest_of(n: u64) -> lienthong::store::Submission {
+    lienthong::store::Submission {
+        exchange_id: format!("exchange-{n}"),
+        dedup_key: Some(format!("key-{n}")),
+        ..Default::default()
+    }
+}
+
 /// What a crash leaves when sled had not flushed the last commits: their entries are synced in
 /// `entries.dat`, sled's size is that of the last flushed commit. Commits of entries alone
 /// (pulls, deliveries) record their size in `size.dat` instead of flushing sled; the log keeps
 /// them.
 #[test]
 fn entries_of_commits_sled_never_flushed_are_kept_by_their_recorded_size() {
-    use lienthong::store::Submission;
     let data = tempfile::tempdir().unwrap();
     let (dir, cfg, key) = setup(data.path());
     let draft = |n: u64, operation: &str| sealed(n, "000.00.00.G07", operation, "allowed");
@@ -52,11 +60,7 @@ fn entries_of_commits_sled_never_flushed_are_kept_by_their_recorded_size() {
         let p = log
             .prepare((0..3).map(|n| draft(n, "ingest")).collect())
             .unwrap();
-        let ingest = Submission {
-            exchange_id: "exchange-0".into(),
-            dedup_key: Some("key-0".into()),
-            ..Default::default()
-        };
+        let ingest = ingest_of(0);
         store.commit(&[&ingest], &p.writes).unwrap();
         log.applied(p);
         // Three commits of pulls' entries alone.
@@ -119,7 +123,6 @@ fn entries_of_commits_sled_never_flushed_are_kept_by_their_recorded_size() {
 /// neither is there.
 #[test]
 fn a_checkpoint_over_entries_alone_brings_their_size_back_with_it() {
-    use lienthong::store::Submission;
     let data = tempfile::tempdir().unwrap();
     let (dir, cfg, key) = setup(data.path());
     let draft = |n: u64| sealed(n, "000.00.00.G07", "pull", "allowed");
@@ -127,11 +130,7 @@ fn a_checkpoint_over_entries_alone_brings_their_size_back_with_it() {
         let store = Store::open(&dir).unwrap();
         let log = AuditLog::open(store.clone(), key.clone(), &cfg).unwrap();
         let p = log.prepare(vec![draft(0)]).unwrap();
-        let ingest = Submission {
-            exchange_id: "exchange-0".into(),
-            dedup_key: Some("key-0".into()),
-            ..Default::default()
-        };
+        let ingest = ingest_of(0);
         store.commit(&[&ingest], &p.writes).unwrap();
         log.applied(p);
         // Entries alone: their size goes to size.dat, not to sled.
@@ -208,10 +207,8 @@ fn ingests_sled_never_flushed_are_put_back_from_the_commit_journal() {
             last_error: None,
         };
         let s = Submission {
-            exchange_id: format!("exchange-{n}"),
-            dedup_key: Some(format!("key-{n}")),
             items: vec![std::sync::Arc::new(item)],
-            ..Default::default()
+            ..ingest_of(n)
         };
         (draft, s)
     };
