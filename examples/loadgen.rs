@@ -27,11 +27,11 @@ struct Args {
     body: String,
     content_type: String,
     token: Option<String>,
-    connections: usize,
+    /// Closed loop: the clients (default 32). With `--rate`: the cap on requests in flight,
+    /// none when not given.
+    connections: Option<usize>,
     rate: Option<f64>,
     seconds: f64,
-    /// `--connections` was given: with `--rate`, it caps the requests in flight.
-    limit: bool,
 }
 
 fn args() -> Args {
@@ -43,20 +43,16 @@ fn args() -> Args {
         body: std::fs::read_to_string(&file).expect("body file"),
         content_type: "application/json".into(),
         token: None,
-        connections: 32,
+        connections: None,
         rate: None,
         seconds: 10.0,
-        limit: false,
     };
     while let Some(k) = it.next() {
         let v = it.next().expect("a value");
         match k.as_str() {
             "--content-type" => a.content_type = v,
             "--token" => a.token = Some(v),
-            "--connections" => {
-                a.connections = v.parse().expect("a number");
-                a.limit = true;
-            }
+            "--connections" => a.connections = Some(v.parse().expect("a number")),
             "--rate" => a.rate = Some(v.parse().expect("a number")),
             "--seconds" => a.seconds = v.parse().expect("a number"),
             other => panic!("unknown option {other}"),
@@ -69,7 +65,7 @@ fn args() -> Args {
 async fn main() {
     let a = Arc::new(args());
     let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(a.connections.max(64))
+        .pool_max_idle_per_host(a.connections.unwrap_or(32).max(64))
         .timeout(Duration::from_secs(30))
         .build()
         .expect("client");
@@ -125,7 +121,7 @@ async fn main() {
     match a.rate {
         None => {
             let mut tasks = Vec::new();
-            for _ in 0..a.connections {
+            for _ in 0..a.connections.unwrap_or(32) {
                 let one = one.clone();
                 tasks.push(tokio::spawn(async move {
                     let mut lat = Vec::new();
@@ -146,8 +142,8 @@ async fn main() {
             // still counts from its scheduled start. Without it, every request due is sent
             // at once, on a new connection if none is free.
             let in_flight = a
-                .limit
-                .then(|| Arc::new(tokio::sync::Semaphore::new(a.connections)));
+                .connections
+                .map(|c| Arc::new(tokio::sync::Semaphore::new(c)));
             let mut set = tokio::task::JoinSet::new();
             let mut next = start;
             while next < end {
@@ -155,19 +151,14 @@ async fn main() {
                 if next > now {
                     tokio::time::sleep(next - now).await;
                 }
-                let request = one(next);
-                match &in_flight {
-                    Some(sem) => {
-                        let sem = sem.clone();
-                        set.spawn(async move {
-                            let _permit = sem.acquire_owned().await;
-                            request.await
-                        });
-                    }
-                    None => {
-                        set.spawn(request);
-                    }
-                }
+                let (request, cap) = (one(next), in_flight.clone());
+                set.spawn(async move {
+                    let _permit = match cap {
+                        Some(cap) => Some(cap.acquire_owned().await),
+                        None => None,
+                    };
+                    request.await
+                });
                 next += interval;
                 while let Some(r) = set.try_join_next() {
                     latencies.push(r.expect("task"));
@@ -182,9 +173,11 @@ async fn main() {
     if let Ok(path) = std::env::var("LOADGEN_TIMELINE") {
         // Each request's scheduled start and latency, in microseconds, one per line: to find
         // when the slow ones happened.
-        let mut lines = latencies.clone();
-        lines.sort_unstable();
-        let text: String = lines.iter().map(|(at, l)| format!("{at} {l}\n")).collect();
+        latencies.sort_unstable();
+        let text: String = latencies
+            .iter()
+            .map(|(at, l)| format!("{at} {l}\n"))
+            .collect();
         std::fs::write(&path, text).expect("timeline file");
     }
     let mut latencies: Vec<u64> = latencies.into_iter().map(|(_, l)| l).collect();
