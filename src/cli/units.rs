@@ -135,6 +135,10 @@ fn text_line(r: &Resolution) -> String {
         Resolution::Unknown {
             reason,
             suggestions,
+        } if suggestions.is_empty() => format!("unknown\t\t\t{reason}\t(no name is near)"),
+        Resolution::Unknown {
+            reason,
+            suggestions,
         } => format!(
             "unknown\t\t\t{reason}\t(nearest: {})",
             suggestions.join("; ")

@@ -83,11 +83,6 @@ fn write_current(
     }
 }
 
-/// Two written unit names are the same name (type words, case, marks' placement aside).
-fn same_name(a: &str, b: &str) -> bool {
-    use crate::units::names::{key, strip_type};
-    key(&strip_type(a).1) == key(&strip_type(b).1)
-}
 
 /// What was written, read from the object: its parts, and the resolution.
 struct Written {
@@ -113,57 +108,15 @@ fn read(units: &Units, rule: &AddressRule, o: &Map<String, Value>) -> Option<Wri
     if commune_name.is_none() && commune_code.is_none() {
         // Free text in the street field: "…, commune, [district,] province".
         let whole = street.filter(|_| rule.def.free_text)?;
-        let parts: Vec<&str> = whole
-            .split([',', ';'])
-            .map(str::trim)
-            .filter(|p| !p.is_empty())
-            .collect();
-        let n = parts.len();
-        let mut tries: Vec<(usize, Option<&str>)> = Vec::new();
-        if n >= 3 {
-            tries.push((3, Some(parts[n - 2])));
-        }
-        if n >= 2 {
-            tries.push((2, None));
-        }
-        let mut last = None;
-        for (used, district) in tries {
-            let commune = parts[n - used];
-            let r = units.resolve(parts[n - 1], district, commune);
-            // The three-part reading counts only when its district is the old district found
-            // (the resolver passes over a district it does not know, and a street part could
-            // then be taken for a commune).
-            let found = match (&r, district) {
-                (Resolution::Unknown { .. }, _) => false,
-                (_, None) => true,
-                (
-                    Resolution::Converted { legacy, .. } | Resolution::Ambiguous { legacy, .. },
-                    Some(d),
-                ) => same_name(&legacy.district, d),
-                (Resolution::Current { .. }, Some(_)) => false,
-            };
-            let rest = parts[..n - used].join(", ");
-            let w = Written {
-                street: (!rest.is_empty()).then_some(rest),
-                resolution: r,
-                conflict: None,
-                commune: commune.to_string(),
-                district: district.map(str::to_string),
-                province: parts[n - 1].to_string(),
-            };
-            if found {
-                return Some(w);
-            }
-            last = Some(w);
-        }
-        return Some(last.unwrap_or(Written {
-            street: None,
-            resolution: units.resolve_text(&whole),
+        let t = units.read_text(&whole);
+        return Some(Written {
+            street: t.street,
+            resolution: t.resolution,
             conflict: None,
-            commune: whole.clone(),
-            district: None,
-            province: String::new(),
-        }));
+            commune: t.commune,
+            district: t.district,
+            province: t.province,
+        });
     }
     // Codes go with codes: the resolver reads a district by name unless the commune is a code.
     let district = if commune_code.is_some() {
@@ -196,15 +149,22 @@ fn read(units: &Units, rule: &AddressRule, o: &Map<String, Value>) -> Option<Wri
             district_name.as_deref().or(district.as_deref()),
             c,
         );
-        match (identity(&resolution), identity(&by_names)) {
+        // The code's own unit, wherever it is: the resolution above is `unknown` also for a
+        // code of another province or district than the one written.
+        let code_alone = units.resolve("", None, commune_code.as_deref().unwrap_or_default());
+        match (identity(&code_alone), identity(&by_names)) {
             // A code that leads nowhere, with names beside it: the names decide.
             (None, Some(_)) => resolution = by_names,
+            // Code and names agree, on a unit outside the codes written beside them.
+            (Some(a), Some(b)) if a == b && identity(&resolution).is_none() => {
+                resolution = by_names
+            }
             // Code and names name two different units: neither is taken.
             (Some(a), Some(b)) if a != b => {
                 conflict = Some(format!(
                     "the code {} is {}, but the names say {}",
                     commune_code.as_deref().unwrap_or_default(),
-                    describe(&resolution),
+                    describe(&code_alone),
                     describe(&by_names)
                 ));
             }

@@ -15,7 +15,7 @@ pub mod names;
 pub use answer::{Candidate, Legacy, Resolution};
 
 use crate::FastMap as HashMap;
-use names::{key, plain, strip_type};
+use names::{Level, clean, key, levels_of_word, plain, province_alias, strip_type, variant};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -91,45 +91,92 @@ pub enum UnitsError {
     Invalid { file: String, message: String },
 }
 
-type Index = HashMap<String, Vec<usize>>;
-/// scope (a parent's code) → name key → units.
+/// Units by the key of their name (`names::key`), and by the key of its spelling variants
+/// (`names::variant`), looked up only when no name matches as written.
+#[derive(Debug, Default)]
+struct Index {
+    exact: HashMap<String, Vec<usize>>,
+    variant: HashMap<String, Vec<usize>>,
+}
+
+impl Index {
+    fn add(&mut self, name: &str, i: usize) {
+        self.exact.entry(key(name)).or_default().push(i);
+        self.variant.entry(variant(name)).or_default().push(i);
+    }
+}
+
+/// scope (a parent's code) → units of that parent by name.
 type Scoped = HashMap<String, Index>;
 
-fn push(index: &mut Index, k: String, i: usize) {
-    index.entry(k).or_default().push(i);
+fn push_scoped(index: &mut Scoped, scope: &str, name: &str, i: usize) {
+    index.entry(scope.to_string()).or_default().add(name, i);
 }
 
-fn push_scoped(index: &mut Scoped, scope: &str, k: String, i: usize) {
-    index
-        .entry(scope.to_string())
-        .or_default()
-        .entry(k)
-        .or_default()
-        .push(i);
-}
-
-/// A written unit, keyed once: as written, and without its type word.
+/// A written unit, cleaned (`names::clean`) and keyed once: as written and without its type
+/// word, exactly and as a spelling variant.
 struct Written {
+    text: String,
     full: String,
     stripped: Option<String>,
+    variant_full: String,
+    variant_stripped: Option<String>,
     type_word: Option<&'static str>,
 }
 
 impl Written {
     fn new(text: &str) -> Written {
-        let (type_word, name) = strip_type(text);
-        let full = key(text);
-        let bare = if type_word.is_none() && name == text.trim() {
-            full.clone()
+        let text = clean(text);
+        let (type_word, name) = strip_type(&text);
+        let unchanged = type_word.is_none() && name == text;
+        let (full, variant_full) = (key(&text), variant(&text));
+        let (stripped, variant_stripped) = if unchanged {
+            (None, None)
         } else {
-            key(&name)
+            (Some(key(&name)), Some(variant(&name)))
         };
         Written {
-            stripped: (bare != full).then_some(bare),
+            text,
             full,
+            stripped,
+            variant_full,
+            variant_stripped,
             type_word,
         }
     }
+
+    /// Whether the written type word (if any) can name a unit of this tier: "Thành phố Hạ
+    /// Long" can be a district, never a ward.
+    fn may_be(&self, level: Level) -> bool {
+        self.type_word
+            .is_none_or(|t| levels_of_word(t).contains(&level))
+    }
+}
+
+/// The provinces a written province may be: 2025 provinces, and the legacy ones (those
+/// written, and those that went into a 2025 province written).
+struct Provinces<'a> {
+    current: Vec<&'a Unit>,
+    legacy: BTreeSet<&'a str>,
+}
+
+impl Provinces<'_> {
+    /// Whether a 2025 commune lies in these provinces.
+    fn holds_commune(&self, c: &Unit) -> bool {
+        self.current.iter().any(|p| p.code == c.parent)
+    }
+}
+
+/// A free-text address as read: the parts taken for units, the rest (a street), and the answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextReading {
+    /// What came before the units ("Số 5 Hàng Bông"), if anything.
+    pub street: Option<String>,
+    pub commune: String,
+    /// The district of the old three-tier form, when the text was read so.
+    pub district: Option<String>,
+    pub province: String,
+    pub resolution: Resolution,
 }
 
 /// The reference data with its indexes.
@@ -212,11 +259,11 @@ impl Units {
             legacy_communes: f.legacy_communes.into_iter().map(unit).collect(),
             succession: f.succession.into_iter().collect(),
             province_by_code: HashMap::default(),
-            province_by_key: HashMap::default(),
+            province_by_key: Index::default(),
             commune_by_code: HashMap::default(),
             commune_by_key: HashMap::default(),
             legacy_province_by_code: HashMap::default(),
-            legacy_province_by_key: HashMap::default(),
+            legacy_province_by_key: Index::default(),
             legacy_district_by_code: HashMap::default(),
             legacy_district_by_key: HashMap::default(),
             legacy_commune_by_code: HashMap::default(),
@@ -227,27 +274,26 @@ impl Units {
         };
         for (i, p) in u.provinces.iter().enumerate() {
             u.province_by_code.insert(p.code.clone(), i);
-            push(&mut u.province_by_key, key(&p.name), i);
+            u.province_by_key.add(&p.name, i);
         }
         for (i, c) in u.communes.iter().enumerate() {
             u.commune_by_code.insert(c.code.clone(), i);
-            push_scoped(&mut u.commune_by_key, &c.parent, key(&c.name), i);
+            push_scoped(&mut u.commune_by_key, &c.parent, &c.name, i);
         }
         for (i, p) in u.legacy_provinces.iter().enumerate() {
             u.legacy_province_by_code.insert(p.code.clone(), i);
-            push(&mut u.legacy_province_by_key, key(&p.name), i);
+            u.legacy_province_by_key.add(&p.name, i);
         }
         for (i, d) in u.legacy_districts.iter().enumerate() {
             u.legacy_district_by_code.insert(d.code.clone(), i);
-            push_scoped(&mut u.legacy_district_by_key, &d.parent, key(&d.name), i);
+            push_scoped(&mut u.legacy_district_by_key, &d.parent, &d.name, i);
         }
         for (i, c) in u.legacy_communes.iter().enumerate() {
             u.legacy_commune_by_code.insert(c.code.clone(), i);
-            let k = key(&c.name);
-            push_scoped(&mut u.legacy_commune_by_district, &c.parent, k.clone(), i);
+            push_scoped(&mut u.legacy_commune_by_district, &c.parent, &c.name, i);
             if let Some(&d) = u.legacy_district_by_code.get(&c.parent) {
                 let prov = u.legacy_districts[d].parent.clone();
-                push_scoped(&mut u.legacy_commune_by_province, &prov, k, i);
+                push_scoped(&mut u.legacy_commune_by_province, &prov, &c.name, i);
                 for new in u.succession.get(&c.code).into_iter().flatten() {
                     u.predecessors.entry(new.clone()).or_default().push(i);
                     if let Some(&n) = u.commune_by_code.get(new) {
@@ -314,40 +360,52 @@ impl Units {
         self.legacy_commune(code).map(|c| self.legacy_of(c))
     }
 
-    /// Looks a name up in an index, as written, then without its type word.
-    fn find<'a>(index: &'a Index, w: &Written) -> &'a [usize] {
-        if let Some(hit) = index.get(&w.full) {
-            return hit;
+    /// Looks a name up in an index: as written, then without its type word (when that word
+    /// can name a unit of `level`), then as a spelling variant the same two ways.
+    fn find<'a>(index: &'a Index, w: &Written, level: Level) -> &'a [usize] {
+        let fits = w.may_be(level);
+        let tries = [
+            (&index.exact, Some(&w.full), false),
+            (&index.exact, w.stripped.as_ref(), true),
+            (&index.variant, Some(&w.variant_full), false),
+            (&index.variant, w.variant_stripped.as_ref(), true),
+        ];
+        for (map, k, without_type) in tries {
+            if without_type && !fits {
+                continue;
+            }
+            if let Some(hit) = k.and_then(|k| map.get(k)) {
+                return hit;
+            }
         }
-        w.stripped
-            .as_ref()
-            .and_then(|k| index.get(k))
-            .map(Vec::as_slice)
-            .unwrap_or_default()
+        &[]
     }
 
     /// The same within one scope (a parent's code).
-    fn find_in<'a>(index: &'a Scoped, scope: &str, w: &Written) -> &'a [usize] {
+    fn find_in<'a>(index: &'a Scoped, scope: &str, w: &Written, level: Level) -> &'a [usize] {
         index
             .get(scope)
-            .map(|i| Units::find(i, w))
+            .map(|i| Units::find(i, w, level))
             .unwrap_or_default()
     }
 
     /// Among units of the same name, those whose type is the written one ("Xã Chi Lăng" and
     /// "Thị trấn Chi Lăng" can share a district); all of them when no type was written or none
-    /// has it.
+    /// has it (types change: many communes became wards, sources disagree).
     fn prefer_type(&self, hits: Vec<usize>, units: &[Unit], written: &Written) -> Vec<usize> {
-        let Some(tw) = written.type_word else {
-            return hits;
-        };
-        let wanted = names::type_of_word(tw);
-        let kept: Vec<usize> = hits
-            .iter()
-            .copied()
-            .filter(|&i| wanted.is_some_and(|w| plain(&units[i].kind) == w))
-            .collect();
+        let kept = Units::of_written_type(&hits, units, written);
         if kept.is_empty() { hits } else { kept }
+    }
+
+    /// Those of `hits` whose type is the one written (none when no type was written).
+    fn of_written_type(hits: &[usize], units: &[Unit], written: &Written) -> Vec<usize> {
+        let Some(wanted) = written.type_word.and_then(names::type_of_word) else {
+            return Vec::new();
+        };
+        hits.iter()
+            .copied()
+            .filter(|&i| plain(&units[i].kind) == wanted)
+            .collect()
     }
 
     fn legacy_of(&self, commune: &Unit) -> Legacy {
@@ -427,111 +485,198 @@ impl Units {
             .collect()
     }
 
-    /// Resolves a structured address: province, optional district (legacy form), commune; by
-    /// names (any form) or codes.
-    pub fn resolve(&self, province: &str, district: Option<&str>, commune: &str) -> Resolution {
-        let province = province.trim();
-        let commune = commune.trim();
-        let district = district.map(str::trim).filter(|d| !d.is_empty());
-        // Codes.
-        if commune.len() == 5 && commune.bytes().all(|b| b.is_ascii_digit()) {
-            if district.is_none()
-                && let Some(c) = self.commune(commune)
-            {
-                return self.current(c);
-            }
-            if let Some(&i) = self.legacy_commune_by_code.get(commune) {
-                return self.resolve_legacy(&[i]);
-            }
-        }
-        let is_code = province.len() == 2 && province.bytes().all(|b| b.is_ascii_digit());
-        let wp = Written::new(if is_code { "" } else { province });
-        let wd = district.map(Written::new);
-        let wc = Written::new(commune);
-        let new_provinces: Vec<&Unit> = if is_code {
-            self.province(province).into_iter().collect()
+    /// The provinces a written province (name, alias or two-digit code) may be; `None` when
+    /// it is none.
+    fn provinces_named(&self, written: &str) -> Option<Provinces<'_>> {
+        let written = province_alias(written).unwrap_or(written);
+        let is_code = written.len() == 2 && written.bytes().all(|b| b.is_ascii_digit());
+        let (current, mut legacy): (Vec<&Unit>, BTreeSet<&str>) = if is_code {
+            (
+                self.province(written).into_iter().collect(),
+                self.legacy_province(written)
+                    .map(|p| p.code.as_str())
+                    .into_iter()
+                    .collect(),
+            )
         } else {
-            Units::find(&self.province_by_key, &wp)
-                .iter()
-                .map(|&i| &self.provinces[i])
-                .collect()
+            let w = Written::new(written);
+            (
+                Units::find(&self.province_by_key, &w, Level::Province)
+                    .iter()
+                    .map(|&i| &self.provinces[i])
+                    .collect(),
+                Units::find(&self.legacy_province_by_key, &w, Level::Province)
+                    .iter()
+                    .map(|&i| self.legacy_provinces[i].code.as_str())
+                    .collect(),
+            )
         };
-        let mut old_provinces: BTreeSet<&str> = if is_code {
-            self.legacy_province(province)
-                .map(|p| p.code.as_str())
-                .into_iter()
-                .collect()
-        } else {
-            Units::find(&self.legacy_province_by_key, &wp)
-                .iter()
-                .map(|&i| self.legacy_provinces[i].code.as_str())
-                .collect()
-        };
-        for p in &new_provinces {
+        for p in &current {
             if let Some(set) = self.merged_from.get(&p.code) {
-                old_provinces.extend(set.iter().map(String::as_str));
+                legacy.extend(set.iter().map(String::as_str));
             }
         }
-        if new_provinces.is_empty() && old_provinces.is_empty() {
+        (!current.is_empty() || !legacy.is_empty()).then_some(Provinces { current, legacy })
+    }
+
+    /// The legacy districts of these provinces a written district (name or three-digit code)
+    /// may be.
+    fn districts_named(&self, provinces: &Provinces, written: &str) -> Vec<usize> {
+        let w = Written::new(written);
+        if w.text.len() == 3 && w.text.bytes().all(|b| b.is_ascii_digit()) {
+            return self
+                .legacy_district_by_code
+                .get(&w.text)
+                .copied()
+                .filter(|&i| {
+                    provinces
+                        .legacy
+                        .contains(self.legacy_districts[i].parent.as_str())
+                })
+                .into_iter()
+                .collect();
+        }
+        let mut found = Vec::new();
+        for p in &provinces.legacy {
+            found.extend_from_slice(Units::find_in(
+                &self.legacy_district_by_key,
+                p,
+                &w,
+                Level::District,
+            ));
+        }
+        self.prefer_type(found, &self.legacy_districts, &w)
+    }
+
+    /// A commune given by its code, checked against the province and district written beside
+    /// it: a code from elsewhere is not taken.
+    fn resolve_code(
+        &self,
+        code: &str,
+        province: &str,
+        district: Option<&str>,
+    ) -> Option<Resolution> {
+        let provinces = (!province.is_empty())
+            .then(|| self.provinces_named(province))
+            .flatten();
+        let elsewhere = |unit: &str| Resolution::Unknown {
+            reason: format!(
+                "the commune code {code} is {unit}, not in {}",
+                [district.unwrap_or_default(), province]
+                    .iter()
+                    .filter(|s| !s.is_empty())
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            suggestions: vec![unit.to_string()],
+        };
+        if district.is_none()
+            && let Some(c) = self.commune(code)
+        {
+            if provinces.as_ref().is_some_and(|p| !p.holds_commune(c)) {
+                let p = self.province(&c.parent).map(Unit::full_name);
+                return Some(elsewhere(&format!(
+                    "{}, {}",
+                    c.full_name(),
+                    p.unwrap_or_default()
+                )));
+            }
+            return Some(self.current(c));
+        }
+        let &i = self.legacy_commune_by_code.get(code)?;
+        let old = &self.legacy_communes[i];
+        let form = self.legacy_of(old);
+        let in_province = provinces
+            .as_ref()
+            .is_none_or(|p| p.legacy.contains(form.province_code.as_str()));
+        let in_district = match (district, &provinces) {
+            (None, _) => true,
+            (Some(d), Some(p)) => self.districts_named(p, d).iter().any(|&j| {
+                self.legacy_districts[j].code == form.district_code
+            }),
+            (Some(d), None) => {
+                d == form.district_code || key(&strip_type(d).1) == key(&strip_type(&form.district).1)
+            }
+        };
+        if !in_province || !in_district {
+            return Some(elsewhere(&format!(
+                "{}, {}, {}",
+                form.commune, form.district, form.province
+            )));
+        }
+        Some(self.resolve_legacy(&[i]))
+    }
+
+    /// Resolves a structured address: province, optional district (legacy form), commune; by
+    /// names (any form, known spelling variants) or codes. A commune is looked for only where
+    /// it is written: a district written and found holds it or the answer is `unknown`, with
+    /// the nearest names; a district written and not found is `unknown` too. Never another
+    /// unit that matches part of the text.
+    pub fn resolve(&self, province: &str, district: Option<&str>, commune: &str) -> Resolution {
+        let province = clean(province);
+        let commune = clean(commune);
+        let district = district.map(clean).filter(|d| !d.is_empty());
+        if commune.len() == 5
+            && commune.bytes().all(|b| b.is_ascii_digit())
+            && let Some(r) = self.resolve_code(&commune, &province, district.as_deref())
+        {
+            return r;
+        }
+        let Some(provinces) = self.provinces_named(&province) else {
             return Resolution::Unknown {
                 reason: format!("no province or city {province:?}"),
                 suggestions: self.suggest(
                     self.provinces.iter().chain(self.legacy_provinces.iter()),
-                    province,
+                    &province,
                 ),
             };
+        };
+        let wc = Written::new(&commune);
+        if let Some(district) = district {
+            return self.resolve_in_district(&provinces, &province, &district, &wc);
         }
-        if let (Some(district), Some(wd)) = (district, &wd) {
-            // The old three-tier form: district, then commune within it.
-            let mut districts = Vec::new();
-            for p in &old_provinces {
-                districts.extend_from_slice(Units::find_in(&self.legacy_district_by_key, p, wd));
-            }
-            if !districts.is_empty() {
-                let mut olds = Vec::new();
-                for &d in &districts {
-                    let code = &self.legacy_districts[d].code;
-                    olds.extend_from_slice(Units::find_in(
-                        &self.legacy_commune_by_district,
-                        code,
-                        &wc,
-                    ));
-                }
-                if !olds.is_empty() {
-                    let olds = self.prefer_type(olds, &self.legacy_communes, &wc);
-                    return self.resolve_legacy(&olds);
-                }
-                return Resolution::Unknown {
-                    reason: format!("no commune {commune:?} in {district:?}"),
-                    suggestions: self.suggest(
-                        districts.iter().flat_map(|&d| {
-                            let code = self.legacy_districts[d].code.clone();
-                            self.legacy_communes
-                                .iter()
-                                .filter(move |c| c.parent == code)
-                        }),
-                        commune,
-                    ),
-                };
-            }
+        // The 2025 form (commune and province), or an old commune named without its district;
+        // the type written decides between a 2025 and an old commune of one name.
+        let mut current = Vec::new();
+        for p in &provinces.current {
+            current.extend_from_slice(Units::find_in(
+                &self.commune_by_key,
+                &p.code,
+                &wc,
+                Level::Commune,
+            ));
         }
-        // The 2025 form: commune within the province.
-        for p in &new_provinces {
-            let hits = Units::find_in(&self.commune_by_key, &p.code, &wc).to_vec();
-            if let Some(&i) = self.prefer_type(hits, &self.communes, &wc).first() {
-                return self.current(&self.communes[i]);
-            }
-        }
-        // An old commune named without its district.
         let mut olds = Vec::new();
-        for p in &old_provinces {
-            olds.extend_from_slice(Units::find_in(&self.legacy_commune_by_province, p, &wc));
+        for p in &provinces.legacy {
+            olds.extend_from_slice(Units::find_in(
+                &self.legacy_commune_by_province,
+                p,
+                &wc,
+                Level::Commune,
+            ));
+        }
+        let current_typed = Units::of_written_type(&current, &self.communes, &wc);
+        let olds_typed = Units::of_written_type(&olds, &self.legacy_communes, &wc);
+        let take_current = !current.is_empty()
+            && (wc.type_word.is_none() || !current_typed.is_empty() || olds_typed.is_empty());
+        if take_current {
+            let hits = if current_typed.is_empty() {
+                current
+            } else {
+                current_typed
+            };
+            return self.one_current(&hits, &commune, &province);
         }
         if !olds.is_empty() {
-            let olds = self.prefer_type(olds, &self.legacy_communes, &wc);
+            let olds = if olds_typed.is_empty() {
+                olds
+            } else {
+                olds_typed
+            };
             return self.resolve_legacy(&olds);
         }
-        let codes: BTreeSet<&String> = new_provinces.iter().map(|p| &p.code).collect();
+        let codes: BTreeSet<&String> = provinces.current.iter().map(|p| &p.code).collect();
         Resolution::Unknown {
             reason: format!("no commune {commune:?} in {province:?}"),
             suggestions: self.suggest(
@@ -540,42 +685,194 @@ impl Units {
                     .filter(|c| codes.contains(&c.parent))
                     .chain(self.legacy_communes.iter().filter(|c| {
                         self.legacy_district(&c.parent)
-                            .is_some_and(|d| old_provinces.contains(d.parent.as_str()))
+                            .is_some_and(|d| provinces.legacy.contains(d.parent.as_str()))
                     })),
-                commune,
+                &commune,
             ),
         }
     }
 
-    /// Resolves a free-text address, "…, commune, [district,] province" (comma-separated; a
-    /// street part before them is ignored).
-    pub fn resolve_text(&self, text: &str) -> Resolution {
-        let parts: Vec<&str> = text
-            .split([',', ';'])
-            .map(str::trim)
-            .filter(|p| !p.is_empty())
-            .collect();
-        let Some((province, rest)) = parts.split_last() else {
+    /// The old three-tier form: the district in the province, then the commune in it.
+    fn resolve_in_district(
+        &self,
+        provinces: &Provinces,
+        province: &str,
+        district: &str,
+        wc: &Written,
+    ) -> Resolution {
+        let districts = self.districts_named(provinces, district);
+        if districts.is_empty() {
             return Resolution::Unknown {
-                reason: "the address is empty".into(),
-                suggestions: Vec::new(),
-            };
-        };
-        let Some((last, before)) = rest.split_last() else {
-            return Resolution::Unknown {
-                reason: format!(
-                    "{text:?} names no commune (write \"commune, [district,] province\")"
+                reason: format!("no district {district:?} in {province:?}"),
+                suggestions: self.suggest(
+                    self.legacy_districts
+                        .iter()
+                        .filter(|d| provinces.legacy.contains(d.parent.as_str())),
+                    district,
                 ),
-                suggestions: Vec::new(),
             };
-        };
-        if let Some(commune) = before.last() {
-            let r = self.resolve(province, Some(last), commune);
-            if !matches!(r, Resolution::Unknown { .. }) {
-                return r;
+        }
+        let mut olds = Vec::new();
+        for &d in &districts {
+            olds.extend_from_slice(Units::find_in(
+                &self.legacy_commune_by_district,
+                &self.legacy_districts[d].code,
+                wc,
+                Level::Commune,
+            ));
+        }
+        if olds.is_empty() {
+            return Resolution::Unknown {
+                reason: format!("no commune {:?} in {district:?}, {province:?}", wc.text),
+                suggestions: self.suggest(
+                    districts.iter().flat_map(|&d| {
+                        let code = &self.legacy_districts[d].code;
+                        self.legacy_communes
+                            .iter()
+                            .filter(move |c| &c.parent == code)
+                    }),
+                    &wc.text,
+                ),
+            };
+        }
+        let olds = self.prefer_type(olds, &self.legacy_communes, wc);
+        self.resolve_legacy(&olds)
+    }
+
+    /// One 2025 commune, or `unknown` naming every commune the name fits.
+    fn one_current(&self, hits: &[usize], commune: &str, province: &str) -> Resolution {
+        match hits {
+            [i] => self.current(&self.communes[*i]),
+            _ => {
+                let names: Vec<String> = hits
+                    .iter()
+                    .map(|&i| {
+                        let c = &self.communes[i];
+                        format!("{} ({})", c.full_name(), c.code)
+                    })
+                    .collect();
+                Resolution::Unknown {
+                    reason: format!(
+                        "{commune:?} in {province:?} may be any of {}: write its type word or code",
+                        names.join(", ")
+                    ),
+                    suggestions: hits.iter().map(|&i| self.communes[i].full_name()).collect(),
+                }
             }
         }
-        self.resolve(province, None, last)
+    }
+
+    /// Whether a written unit names a legacy district, or a commune, of a written province.
+    fn names_district(&self, province: &str, written: &str) -> bool {
+        self.provinces_named(&clean(province))
+            .is_some_and(|p| !self.districts_named(&p, written).is_empty())
+    }
+
+    fn names_commune(&self, province: &str, written: &str) -> bool {
+        !matches!(
+            self.resolve(province, None, written),
+            Resolution::Unknown { .. }
+        )
+    }
+
+    /// Resolves a free-text address, "…, commune, [district,] province" (comma-separated; a
+    /// street part before them is kept apart).
+    pub fn resolve_text(&self, text: &str) -> Resolution {
+        self.read_text(text).resolution
+    }
+
+    /// Reads a free-text address: which parts are the units, which the street, and the answer.
+    /// The part before the province is a district when its type word says so (or, without a
+    /// type word, when it names a district of the province and no commune), and a commune
+    /// otherwise; a name that is both a district and a commune of the province, leading to
+    /// different units, is `unknown`: the text does not say which.
+    pub fn read_text(&self, text: &str) -> TextReading {
+        let text = clean(text);
+        let parts: Vec<&str> = text
+            .split([',', ';'])
+            .map(|p| p.trim().trim_end_matches('.').trim())
+            .filter(|p| !p.is_empty())
+            .collect();
+        let unknown = |reason: String| TextReading {
+            street: None,
+            commune: text.clone(),
+            district: None,
+            province: String::new(),
+            resolution: Resolution::Unknown {
+                reason,
+                suggestions: Vec::new(),
+            },
+        };
+        let n = parts.len();
+        if n == 0 {
+            return unknown("the address is empty".into());
+        }
+        if n == 1 {
+            return unknown(format!(
+                "{text:?} names no commune (write \"commune, [district,] province\")"
+            ));
+        }
+        let province = parts[n - 1];
+        let before = parts[n - 2];
+        let wb = Written::new(before);
+        let three = n >= 3 && wb.may_be(Level::District);
+        let two = wb.may_be(Level::Commune);
+        let reading = |used: usize| {
+            let commune = parts[n - used];
+            let district = (used == 3).then_some(before);
+            let rest = parts[..n - used].join(", ");
+            TextReading {
+                street: (!rest.is_empty()).then_some(rest),
+                commune: commune.to_string(),
+                district: district.map(str::to_string),
+                province: province.to_string(),
+                resolution: self.resolve(province, district, commune),
+            }
+        };
+        let is_district = three && self.names_district(province, before);
+        let is_commune = two && self.names_commune(province, before);
+        match (is_district, is_commune) {
+            (true, false) => reading(3),
+            (false, true) => reading(2),
+            (true, true) => {
+                let (r3, r2) = (reading(3), reading(2));
+                let same = identity(&r3.resolution).is_some()
+                    && identity(&r3.resolution) == identity(&r2.resolution);
+                if same {
+                    return r3;
+                }
+                TextReading {
+                    resolution: Resolution::Unknown {
+                        reason: format!(
+                            "{before:?} is both a district and a commune of {province:?}, which \
+                             lead to different units: write its type word (Huyện, Quận, Xã, \
+                             Phường …)"
+                        ),
+                        suggestions: [&r3.resolution, &r2.resolution]
+                            .into_iter()
+                            .filter_map(|r| match r {
+                                Resolution::Current { commune, .. }
+                                | Resolution::Converted { commune, .. } => Some(commune.clone()),
+                                _ => None,
+                            })
+                            .collect(),
+                    },
+                    ..r3
+                }
+            }
+            (false, false) if two => reading(2),
+            (false, false) => reading(3.min(n)),
+        }
+    }
+}
+
+/// The 2025 commune a resolution settles on, if one.
+fn identity(r: &Resolution) -> Option<&str> {
+    match r {
+        Resolution::Current { commune_code, .. } | Resolution::Converted { commune_code, .. } => {
+            Some(commune_code)
+        }
+        _ => None,
     }
 }
 

@@ -22,6 +22,7 @@ const TYPE_WORDS: &[&str] = &[
     "tinh",
     "xa",
     "tp.",
+    "t.",
     "tp",
     "tx.",
     "tx",
@@ -35,6 +36,65 @@ const TYPE_WORDS: &[&str] = &[
 
 fn is_tone(c: char) -> bool {
     matches!(c, '\u{300}' | '\u{301}' | '\u{303}' | '\u{309}' | '\u{323}')
+}
+
+/// A unit's tier: what a type word can stand for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Province,
+    District,
+    Commune,
+}
+
+/// The tiers a type word (plain form, as `strip_type` gives it) can name: "thành phố" is a
+/// province or a district, "xã" only a commune.
+pub fn levels_of_word(word: &str) -> &'static [Level] {
+    use Level::*;
+    match type_of_word(word) {
+        Some("tinh") => &[Province],
+        Some("thanh pho") => &[Province, District],
+        Some("quan" | "huyen" | "thi xa") => &[District],
+        Some("phuong" | "xa" | "thi tran" | "dac khu") => &[Commune],
+        _ => &[Province, District, Commune],
+    }
+}
+
+/// An address as the resolver reads it: Unicode NFC, spaces collapsed, no punctuation at its
+/// ends (a clerk's trailing comma or full stop), no country at the end ("…, Việt Nam").
+pub fn clean(text: &str) -> String {
+    let nfc: String = text.nfc().collect();
+    let mut out = nfc.split_whitespace().collect::<Vec<_>>().join(" ");
+    loop {
+        let trimmed = out
+            .trim_matches(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | ':'))
+            .trim_end_matches('.')
+            .trim();
+        let done = trimmed.len() == out.len();
+        out = trimmed.to_string();
+        if let Some(i) = out.rfind([',', ';']) {
+            let last = plain(&out[i + 1..]).replace([' ', '.'], "");
+            if matches!(last.as_str(), "vietnam" | "vn") {
+                out.truncate(i);
+                continue;
+            }
+        }
+        if done {
+            return out;
+        }
+    }
+}
+
+/// A province written as clerks shorten it ("TP.HCM", "Tp HCM", "HCM", "TP.HN"), as its name.
+pub fn province_alias(written: &str) -> Option<&'static str> {
+    let squashed: String = plain(written)
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '.' | '-'))
+        .collect();
+    Some(match squashed.as_str() {
+        "tphcm" | "hcm" | "tphochiminh" | "hcmc" => "Thành phố Hồ Chí Minh",
+        "tphn" | "hn" => "Thành phố Hà Nội",
+        _ => return None,
+    })
 }
 
 /// The matching key of a name (type word included, if any).
@@ -73,6 +133,92 @@ pub fn key(name: &str) -> String {
         base.push_str(&tones);
     }
     base
+}
+
+/// The key of a name with the spelling variants official sources differ by taken out, so that
+/// variants of one name share it while other names keep theirs:
+/// - spaces, hyphens and apostrophes between syllables: "Ea Bar" = "EaBar", "Ia H'Drai" =
+///   "Ia HDrai";
+/// - Roman and Arabic numerals: "IV" = "4" (a token of capital I, V and X, or a whole name);
+/// - "NT" for "Nông trường";
+/// - the marks of syllables that end in "k", which no Vietnamese word does (they transcribe
+///   the Central Highlands' languages, whose marks sources write differently): "Đắk" = "Đăk"
+///   = "Đak".
+///
+/// A misspelling of a Vietnamese syllable ("Hông" for "Hồng") keeps its own key.
+pub fn variant(name: &str) -> String {
+    let nfc: String = name.nfc().collect();
+    let tokens: Vec<&str> = nfc
+        .split(|c: char| c.is_whitespace() || c == '-' || c == '_')
+        .filter(|t| !t.is_empty())
+        .collect();
+    let whole = tokens.len() == 1;
+    let mut joined = String::with_capacity(nfc.len());
+    for t in tokens {
+        let t: String = t.chars().filter(|c| !is_apostrophe(*c)).collect();
+        if let Some(n) = roman(&t, whole) {
+            joined.push_str(&n.to_string());
+            continue;
+        }
+        let bare = plain(&t);
+        if matches!(bare.as_str(), "nt" | "n.t" | "n.t.") {
+            joined.push_str("nôngtrường");
+            continue;
+        }
+        if bare.ends_with('k') {
+            joined.push_str(&bare.replace('đ', "d"));
+            continue;
+        }
+        joined.push_str(&t);
+    }
+    key(&normalise_number(&joined))
+}
+
+fn is_apostrophe(c: char) -> bool {
+    matches!(c, '\'' | '\u{2019}' | '\u{2018}' | '\u{2bc}' | '`' | '\u{b4}')
+}
+
+/// The value of a Roman numeral from 1 to 39: written in capitals, or in any case when it is
+/// the whole name.
+fn roman(token: &str, whole: bool) -> Option<u32> {
+    if token.is_empty() || !(whole || token.chars().all(|c| matches!(c, 'I' | 'V' | 'X'))) {
+        return None;
+    }
+    let digit = |c: char| match c.to_ascii_uppercase() {
+        'I' => Some(1),
+        'V' => Some(5),
+        'X' => Some(10),
+        _ => None,
+    };
+    let values: Vec<i64> = token.chars().map(digit).collect::<Option<_>>()?;
+    // Read from the right: a smaller digit before a larger one is taken away (IV, IX).
+    let mut total = 0i64;
+    let mut largest = 0i64;
+    for v in values.into_iter().rev() {
+        if v < largest {
+            total -= v;
+        } else {
+            total += v;
+            largest = v;
+        }
+    }
+    let canonical = to_roman(u32::try_from(total).ok()?)?;
+    // Only the canonical spelling counts ("IIII" or "VX" is not a numeral).
+    canonical.eq_ignore_ascii_case(token).then_some(total as u32)
+}
+
+fn to_roman(mut n: u32) -> Option<String> {
+    if n == 0 || n > 39 {
+        return None;
+    }
+    let mut out = String::new();
+    for (v, s) in [(10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I")] {
+        while n >= v {
+            out.push_str(s);
+            n -= v;
+        }
+    }
+    Some(out)
 }
 
 /// The key of the letters without any mark (for suggestions and the type-word test).
@@ -122,7 +268,8 @@ fn cut_prefix<'a>(original: &'a str, plain_prefix: &str) -> &'a str {
         .collect();
     let mut seen = 0;
     for (i, c) in original.char_indices() {
-        if seen == wanted.len() {
+        // A mark written apart (decomposed text) belongs to the letter before it.
+        if seen == wanted.len() && !('\u{300}'..='\u{36f}').contains(&c) {
             return &original[i..];
         }
         if c.is_whitespace() {

@@ -211,3 +211,161 @@ fn every_2025_commune_resolves_to_itself() {
         &failures[..failures.len().min(5)]
     );
 }
+
+fn nfd(s: &str) -> String {
+    unicode_normalization::UnicodeNormalization::nfd(s).collect()
+}
+
+fn commune_of(r: &Resolution) -> Option<&str> {
+    match r {
+        Resolution::Current { commune_code, .. } | Resolution::Converted { commune_code, .. } => {
+            Some(commune_code)
+        }
+        _ => None,
+    }
+}
+
+#[test]
+fn decomposed_text_resolves_exactly_as_composed_text() {
+    let u = units();
+    let mut failures = Vec::new();
+    for c in &u.legacy_communes {
+        let d = u.legacy_district(&c.parent).unwrap();
+        let p = u.legacy_province(&d.parent).unwrap();
+        let (cn, dn, pn) = (c.full_name(), d.full_name(), p.full_name());
+        let text = format!("{cn}, {dn}, {pn}");
+        let composed = u.resolve(&pn, Some(&dn), &cn);
+        for (what, r) in [
+            ("structured", u.resolve(&nfd(&pn), Some(&nfd(&dn)), &nfd(&cn))),
+            ("text", u.resolve_text(&nfd(&text))),
+            ("text, composed", u.resolve_text(&text)),
+        ] {
+            if r != composed {
+                failures.push(format!("{what}: {text} → {r:?}, composed: {composed:?}"));
+            }
+        }
+    }
+    for c in &u.communes {
+        let p = u.province(&c.parent).unwrap();
+        let text = format!("{}, {}", c.full_name(), p.full_name());
+        if u.resolve_text(&nfd(&text)) != u.resolve_text(&text) {
+            failures.push(text);
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} differ, e.g. {:#?}",
+        failures.len(),
+        &failures[..failures.len().min(5)]
+    );
+}
+
+#[test]
+fn a_commune_not_in_the_district_written_is_unknown_never_another_unit() {
+    let u = units();
+    // Hông Gai is a misspelling of Hồng Gai (a ward of Hạ Long); the 2025 Phường Hạ Long
+    // (06688) is another ward and must not be taken for it.
+    for text in [
+        "Phường Hông Gai, Thành phố Hạ Long, Tỉnh Quảng Ninh",
+        "Phường Xyz Abc, Thành phố Hạ Long, Tỉnh Quảng Ninh",
+        "Số 3, Phường Hông Gai, Thành phố Hạ Long, Quảng Ninh",
+    ] {
+        for t in [text.to_string(), nfd(text)] {
+            match u.resolve_text(&t) {
+                Resolution::Unknown { reason, .. } => {
+                    assert!(reason.contains("Hạ Long"), "{t}: {reason}")
+                }
+                other => panic!("{t} → {other:?}"),
+            }
+        }
+    }
+    match u.resolve("Tỉnh Quảng Ninh", Some("Thành phố Hạ Long"), "Phường Hông Gai") {
+        Resolution::Unknown { suggestions, .. } => {
+            assert_eq!(suggestions.first().map(String::as_str), Some("Phường Hồng Gai"))
+        }
+        other => panic!("{other:?}"),
+    }
+    // A district that is not in the province written, and a commune code from elsewhere.
+    assert_eq!(
+        u.resolve("Tỉnh Hà Tĩnh", Some("Thành phố Hạ Long"), "Phường Hồng Gai")
+            .status(),
+        "unknown"
+    );
+    assert_eq!(u.resolve("Tỉnh Hà Tĩnh", None, "06685").status(), "unknown");
+    assert_eq!(u.resolve("Tỉnh Quảng Ninh", None, "06685").status(), "current");
+    // The ward of a district-level type word ("Thành phố Hạ Long") is never the ward named
+    // like it ("Phường Hạ Long").
+    assert_eq!(
+        u.resolve("Tỉnh Quảng Ninh", None, "Thành phố Hạ Long")
+            .status(),
+        "unknown"
+    );
+}
+
+#[test]
+fn spelling_variants_between_official_sources_resolve_when_one_unit_matches() {
+    let u = units();
+    let by_code = |code: &str| commune_of(&u.resolve("", None, code)).map(str::to_string);
+    let cases: &[(&str, &str)] = &[
+        // Đắk / Đăk / Đak; names with and without spaces or apostrophes.
+        ("Xã Ea Bar, Huyện Buôn Đôn, Tỉnh Đắk Lắk", "24250"),
+        ("Xã EaBar, Huyện Buôn Đôn, Tỉnh Đăk Lăk", "24250"),
+        ("Xã Ea Bar, Huyện Buôn Đôn, Tỉnh Đak Lak", "24250"),
+        ("Xã Ea Hleo, Huyện EaH'leo, Tỉnh Đắk Lắk", "24184"),
+        ("Xã Đăk RMoan, Thành phố Gia Nghĩa, Tỉnh Đắk Nông", "24618"),
+        // "NT" for "Nông trường"; Roman and Arabic numerals.
+        ("Thị trấn NT Phong Hải, Huyện Bảo Thắng, Tỉnh Lào Cai", "02902"),
+        ("Xã Tam Xuân 2, Huyện Núi Thành, Tỉnh Quảng Nam", "20971"),
+        ("Phường IV, Quận 3, TP.HCM", "27148"),
+        // Clerks' shorthand: TP.HCM, T. for Tỉnh, doubled spaces, a trailing comma or stop.
+        ("Phường Phúc  Xá,  Quận Ba Đình, TP.HN,", "00001"),
+        ("Xã Cẩm Thạch, Huyện Cẩm Xuyên, T. Hà Tĩnh.", "18706"),
+        ("Xã Cẩm Thạch, H. Cẩm Xuyên, Hà Tĩnh, Việt Nam", "18706"),
+    ];
+    for (text, legacy_code) in cases {
+        for t in [text.to_string(), nfd(text)] {
+            let r = u.resolve_text(&t);
+            assert_ne!(r.status(), "unknown", "{t} → {r:?}");
+            if !legacy_code.is_empty() {
+                let want = by_code(legacy_code);
+                if u.successors(legacy_code).len() == 1 {
+                    assert_eq!(commune_of(&r).map(str::to_string), want, "{t} → {r:?}");
+                } else {
+                    assert_eq!(r.status(), "ambiguous", "{t} → {r:?}");
+                }
+            }
+        }
+    }
+    assert_eq!(
+        u.resolve_text("Phường IV, Quận 3, TP.HCM"),
+        u.resolve_text("Phường 4, Quận 3, Thành phố Hồ Chí Minh")
+    );
+    // A variant is known, not guessed: a misspelt Vietnamese syllable stays unknown.
+    assert_eq!(
+        u.resolve_text("Phường Hông Gai, Tỉnh Quảng Ninh").status(),
+        "unknown"
+    );
+    assert_eq!(
+        u.resolve_text("Xã Cẩm Thach, Huyện Cẩm Xuyên, Tỉnh Hà Tĩnh")
+            .status(),
+        "unknown"
+    );
+}
+
+#[test]
+fn roman_numerals_and_variant_keys() {
+    use super::names::variant;
+    assert_eq!(variant("Tam Xuân II"), variant("Tam Xuân 2"));
+    assert_ne!(variant("Tam Xuân I"), variant("Tam Xuân II"));
+    assert_eq!(variant("IV"), variant("4"));
+    assert_eq!(variant("iv"), variant("04"));
+    // Only capitals inside a name: "Vi" is a syllable.
+    assert_ne!(variant("Tường Vi"), variant("Tường 6"));
+    assert_eq!(variant("Đắk Lắk"), variant("Đăk Lăk"));
+    assert_eq!(variant("Đắk Lắk"), variant("Đak Lak"));
+    assert_eq!(variant("Ea Bar"), variant("EaBar"));
+    assert_eq!(variant("Ea H'Leo"), variant("Ea Hleo"));
+    assert_eq!(variant("Nông trường Mộc Châu"), variant("NT Mộc Châu"));
+    assert_ne!(variant("Hồng Gai"), variant("Hông Gai"));
+    assert_ne!(variant("Hà Long"), variant("Hạ Long"));
+}

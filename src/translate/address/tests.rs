@@ -261,3 +261,45 @@ fn canonical_to_the_old_scheme_and_back_keeps_the_unit() {
     }
     assert!(kept > 1000, "{kept}");
 }
+
+#[test]
+fn free_text_naming_a_ward_outside_its_district_is_refused_not_taken_for_another() {
+    // Hông Gai is not a ward of Hạ Long (Hồng Gai is); Phường Hạ Long (06688) is another ward.
+    for text in [
+        "Số 1, Phường Hông Gai, Thành phố Hạ Long, Tỉnh Quảng Ninh",
+        "Phường Không Có, Thành phố Hạ Long, Tỉnh Quảng Ninh",
+    ] {
+        let nfd: String = unicode_normalization::UnicodeNormalization::nfd(text).collect();
+        for t in [text.to_string(), nfd] {
+            let mut r = with(json!({ "street": t }));
+            let e = inbound(units(), &strict(), &mut r).unwrap_err();
+            assert_eq!(e.code, "address.unknown", "{t}: {e}");
+            let warn = rule(
+                AddressPolicy::Error,
+                AddressPolicy::Warn,
+                AddressScheme::Current,
+            );
+            let mut r = with(json!({ "street": t }));
+            let w = inbound(units(), &warn, &mut r).unwrap().unwrap();
+            assert_eq!(w.code, "address.unknown", "{t}");
+            assert!(r["applicant"]["address"].get("commune_code").is_none());
+        }
+    }
+}
+
+#[test]
+fn a_decomposed_old_form_address_converts_as_the_composed_one() {
+    let nfd = |s: &str| -> String { unicode_normalization::UnicodeNormalization::nfd(s).collect() };
+    let mut a = with(json!({
+        "commune": "Xã Cẩm Thạch", "legacy": {"district": "Huyện Cẩm Xuyên"}, "province": "Tỉnh Hà Tĩnh"
+    }));
+    let mut b = with(json!({
+        "commune": nfd("Xã Cẩm Thạch"), "legacy": {"district": nfd("Huyện Cẩm Xuyên")},
+        "province": nfd("Tỉnh Hà Tĩnh")
+    }));
+    let na = inbound(units(), &strict(), &mut a).unwrap().unwrap();
+    let nb = inbound(units(), &strict(), &mut b).unwrap().unwrap();
+    assert_eq!(na.code, "address.converted");
+    assert_eq!(nb.code, "address.converted");
+    assert_eq!(a["applicant"]["address"]["commune_code"], b["applicant"]["address"]["commune_code"]);
+}
