@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generate tests/data/units-gso-legacy.tsv, a test fixture listing the legacy (pre-2025,
+"""Generate target/units-gso-legacy.tsv, a test fixture listing the legacy (pre-2025,
 63-province, three-tier) administrative units as spelled by the statistics office (GSO, Tổng
 cục Thống kê), taken from the PyPI package `vietnam-provinces` 0.6.0 (GPL-3.0-or-later).
 
@@ -12,7 +12,7 @@ converted to JSON by the package author (names NFC). Only the package's
 Usage (from the repository root):
 
     python3 scripts/gen-units-gso.py [--archive PATH_OR_DIR] \
-        --out tests/data/units-gso-legacy.tsv [--source-md tests/data/SOURCE-gso.md]
+        --out target/units-gso-legacy.tsv [--source-md tests/data/SOURCE-gso.md]
 
 PATH_OR_DIR is the wheel (vietnam_provinces-0.6.0-py3-none-any.whl), the sdist
 (vietnam_provinces-0.6.0.tar.gz), a directory holding one of them, or a directory holding the
@@ -409,12 +409,12 @@ def render_source_md(src: Source, out_rel: str, out_sha: str, out_size: int, n_r
     L.append("")
     L.append("## Regenerate\n")
     L.append("```sh")
-    L.append("python3 scripts/gen-units-gso.py --out tests/data/units-gso-legacy.tsv "
+    L.append("python3 scripts/gen-units-gso.py --out target/units-gso-legacy.tsv "
              "--source-md tests/data/SOURCE-gso.md")
     L.append("# or, offline, from an archive already downloaded with")
     L.append(f"# pip download --no-deps {DIST}=={VERSION}:")
     L.append(f"python3 scripts/gen-units-gso.py --archive {WHEEL_NAME} "
-             "--out tests/data/units-gso-legacy.tsv --source-md tests/data/SOURCE-gso.md")
+             "--out target/units-gso-legacy.tsv --source-md tests/data/SOURCE-gso.md")
     L.append("```\n")
     L.append("## Output\n")
     L.append(f"- `{out_rel}`: {out_size} bytes, SHA-256 `{out_sha}`")

@@ -686,3 +686,111 @@ async fn a_route_to_two_destinations_gives_each_the_whole_record() {
     );
     hub.shutdown().await.unwrap();
 }
+
+/// A strict SOAP receiver: what it was sent (media type, SOAPAction header, body), and its
+/// answer: 200 only for the SOAP version it speaks, 415 otherwise (as a SOAP 1.2 stack answers
+/// a SOAP 1.1 request, and the other way round).
+#[derive(Clone, Default)]
+struct SoapReceiver {
+    got: std::sync::Arc<std::sync::Mutex<Vec<(String, Option<String>, String)>>>,
+}
+
+async fn soap_receiver(version: &'static str) -> (SoapReceiver, String) {
+    use axum::http::HeaderMap;
+    let r = SoapReceiver::default();
+    let got = r.got.clone();
+    let app = axum::Router::new().route(
+        "/soap",
+        axum::routing::post(move |headers: HeaderMap, body: String| {
+            let got = got.clone();
+            async move {
+                let ct = headers
+                    .get("content-type")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_string();
+                let action = headers
+                    .get("soapaction")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string);
+                got.lock().unwrap().push((ct.clone(), action.clone(), body.clone()));
+                let ok = match version {
+                    "1.2" => {
+                        ct.starts_with("application/soap+xml")
+                            && ct.contains("action=")
+                            && action.is_none()
+                            && body.contains("http://www.w3.org/2003/05/soap-envelope")
+                    }
+                    _ => {
+                        ct.starts_with("text/xml")
+                            && action.is_some()
+                            && body.contains("http://schemas.xmlsoap.org/soap/envelope/")
+                    }
+                };
+                if ok {
+                    (StatusCode::OK, "<ok/>")
+                } else {
+                    (StatusCode::UNSUPPORTED_MEDIA_TYPE, "wrong SOAP version")
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/soap", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (r, url)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn soap_deliveries_carry_the_headers_of_their_soap_version() {
+    let portal = Destination::start().await;
+    let (soap11, url11) = soap_receiver("1.1").await;
+    let (soap12, url12) = soap_receiver("1.2").await;
+    let data = tempfile::tempdir().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let adapters = adapters_for_relay(files.path(), &portal.url, 2);
+    // Two SOAP systems that take dossier status events: the Hà Tĩnh adapter under other names,
+    // one speaking SOAP 1.1, one SOAP 1.2.
+    let hatinh = std::fs::read_to_string(adapters.join("motcua-hatinh.toml")).unwrap();
+    for (name, url, version) in [("soap-11", &url11, "1.1"), ("soap-12", &url12, "1.2")] {
+        let text = hatinh
+            .replace("name = \"motcua-hatinh\"", &format!("name = \"{name}\""))
+            .replace("endpoint = \"http://127.0.0.1:8702/motcua\"", &format!("endpoint = \"{url}\""))
+            .replace("version = \"1.1\"", &format!("version = \"{version}\""));
+        assert!(text.contains(url.as_str()) && text.contains(name));
+        std::fs::write(adapters.join(format!("{name}.toml")), text).unwrap();
+    }
+    let hub = hub::start(data.path(), |cfg| {
+        cfg.server.adapters_dir = adapters;
+        for r in &mut cfg.routes {
+            if r.record_type == "dossier-status" {
+                r.to = vec!["soap-11".into(), "soap-12".into()];
+            }
+        }
+    })
+    .await;
+    let token = hub::token(&hub, HATINH, "provider");
+    let (status, body) = push(
+        &reqwest::Client::new(),
+        &hub.url(),
+        &token,
+        status_event("000.00.10.H42-251009-0002", 0),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    wait_for(20, "both deliveries", || depth(&hub) == 0).await;
+    assert!(hub.state().store.dead_letters(None).unwrap().is_empty());
+    let (ct, action, body) = soap12.got.lock().unwrap()[0].clone();
+    assert_eq!(
+        ct,
+        "application/soap+xml; charset=utf-8; action=\"urn:lienthong:deliver:dossier-status\""
+    );
+    assert_eq!(action, None, "no SOAPAction header in SOAP 1.2");
+    assert!(body.contains("<soap:Envelope xmlns:soap=\"http://www.w3.org/2003/05/soap-envelope\""));
+    let (ct, action, _) = soap11.got.lock().unwrap()[0].clone();
+    assert_eq!(ct, "text/xml; charset=utf-8");
+    assert_eq!(action.as_deref(), Some("\"urn:lienthong:deliver:dossier-status\""));
+    hub.shutdown().await.unwrap();
+}

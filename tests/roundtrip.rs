@@ -152,6 +152,49 @@ fn generators_reach_every_mapped_field_and_every_enum_value() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
+/// What the hub writes to a strict XML receiver validates against the XML Schema of the WSDL
+/// it serves: generated records of every XML adapter's record types, written out, checked by a
+/// real validator (libxml2, `common::xsd_errors`). Needs `LIENTHONG_PYTHON` with lxml.
+#[test]
+#[ignore = "needs Python with lxml (LIENTHONG_PYTHON); scripts/test runs it"]
+fn generated_records_written_as_xml_validate_against_the_wsdl_schema() {
+    const PER_TYPE: usize = 200;
+    let mut checked = 0;
+    for adapter in common::shipped_adapters().values() {
+        if adapter.definition().format != lienthong::config::adapter::Format::Xml {
+            continue;
+        }
+        let wsdl = adapter.wsdl("http://127.0.0.1:1/soap").expect("a WSDL");
+        let mut documents = Vec::new();
+        for &(adapter_name, record_type) in COVERED.iter().filter(|(a, _)| *a == adapter.name()) {
+            let shape = Shape::of(adapter, record_type);
+            let mut runner = TestRunner::deterministic();
+            let strategy = generator(record_type);
+            for n in 0..PER_TYPE {
+                let record = strategy
+                    .new_tree(&mut runner)
+                    .expect("a generated record")
+                    .current();
+                let projected = shape.project(&record);
+                let out = adapter
+                    .outbound(record_type, &projected)
+                    .unwrap_or_else(|e| panic!("{adapter_name} {record_type}: {e}"));
+                documents.push((format!("{adapter_name} {record_type} #{n}"), out));
+            }
+        }
+        checked += documents.len();
+        let invalid = common::xsd_errors(&wsdl, &documents);
+        assert!(
+            invalid.is_empty(),
+            "{} of {} invalid, e.g. {:#?}",
+            invalid.len(),
+            documents.len(),
+            &invalid[..invalid.len().min(3)]
+        );
+    }
+    assert!(checked >= 3 * PER_TYPE, "only {checked} documents checked");
+}
+
 // ---------------------------------------------------------------------------------------------
 // The property
 

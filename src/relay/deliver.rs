@@ -5,7 +5,7 @@
 
 use super::breaker::backoff_ms;
 use super::{Destination, Inner, now_ms};
-use crate::config::adapter::{DeliveryOptions, Format, Transport};
+use crate::config::adapter::{AdapterDef, DeliveryOptions, Format, SoapVersion, Transport};
 use crate::store::{DeadLetter, OutboxItem};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use std::collections::HashSet;
@@ -380,11 +380,6 @@ async fn send(inner: &Inner, name: &str, item: &OutboxItem, opts: &DeliveryOptio
             );
         }
     };
-    let content_type = match (def.format, def.transport) {
-        (Format::Json, _) => "application/json",
-        (Format::Xml, Transport::Soap) => "text/xml; charset=utf-8",
-        (Format::Xml, Transport::Http) => "application/xml",
-    };
     // The URL parsed with the adapter, not again for every delivery.
     let mut req = match adapter.endpoint_url() {
         Some(url) => inner.http.post(url.clone()),
@@ -392,15 +387,14 @@ async fn send(inner: &Inner, name: &str, item: &OutboxItem, opts: &DeliveryOptio
     };
     req = req
         .timeout(Duration::from_millis(opts.timeout_ms))
-        .header("content-type", content_type)
+        .header("content-type", content_type(def, &item.record_type))
         .header("idempotency-key", &item.exchange_id)
         .header("x-lienthong-record-type", &item.record_type)
         .body(body);
-    if def.transport == Transport::Soap {
-        req = req.header(
-            "soapaction",
-            format!("\"urn:lienthong:deliver:{}\"", item.record_type),
-        );
+    // SOAP 1.1 names the action in a header of its own; SOAP 1.2 in the media type, and a
+    // SOAP 1.2 server may refuse a request that carries SOAPAction.
+    if def.transport == Transport::Soap && soap_version(def) == SoapVersion::V11 {
+        req = req.header("soapaction", format!("\"{}\"", delivery_action(&item.record_type)));
     }
     let resp = match req.send().await {
         Ok(r) => r,
@@ -469,6 +463,31 @@ async fn send(inner: &Inner, name: &str, item: &OutboxItem, opts: &DeliveryOptio
         Outcome::Retry(reason, Some(shown))
     } else {
         Outcome::Refused(format!("{reason}: refused, not retried"), Some(shown))
+    }
+}
+
+/// The action a delivery of this record type is sent under.
+pub(crate) fn delivery_action(record_type: &str) -> String {
+    format!("urn:lienthong:deliver:{record_type}")
+}
+
+fn soap_version(def: &AdapterDef) -> SoapVersion {
+    def.soap.version
+}
+
+/// The media type of a delivery: JSON, plain XML, SOAP 1.1 (`text/xml`) or SOAP 1.2
+/// (`application/soap+xml` with the action as a parameter, RFC 3902).
+pub(crate) fn content_type(def: &AdapterDef, record_type: &str) -> String {
+    match (def.format, def.transport) {
+        (Format::Json, _) => "application/json".into(),
+        (Format::Xml, Transport::Http) => "application/xml".into(),
+        (Format::Xml, Transport::Soap) => match soap_version(def) {
+            SoapVersion::V11 => "text/xml; charset=utf-8".into(),
+            SoapVersion::V12 => format!(
+                "application/soap+xml; charset=utf-8; action=\"{}\"",
+                delivery_action(record_type)
+            ),
+        },
     }
 }
 

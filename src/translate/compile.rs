@@ -121,6 +121,9 @@ pub(crate) struct Record {
     /// How the fields' values make the record (`None`: set by pointer).
     pub shape: Option<Shape>,
     pub addresses: Vec<AddressRule>,
+    /// XML: the record's elements in their declared order (the WSDL's `xsd:sequence`, the
+    /// order outbound documents follow); empty for JSON.
+    pub xml_tree: super::wsdl::XNode,
 }
 
 /// An adapter, compiled and ready to translate.
@@ -238,6 +241,10 @@ impl Adapter {
                 other => other,
             };
             if let Some(root) = root {
+                let xml_tree = match &root {
+                    Root::Xml(step, _) => super::wsdl::XNode::of_record(&step.local, &fields),
+                    Root::Json(_) => super::wsdl::XNode::default(),
+                };
                 records.insert(
                     record_type.clone(),
                     Record {
@@ -245,6 +252,7 @@ impl Adapter {
                         root,
                         envelope,
                         shape: Shape::of(&fields),
+                        xml_tree,
                         fields,
                         addresses,
                     },

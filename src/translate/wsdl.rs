@@ -18,13 +18,16 @@ pub fn soap_action(adapter: &str, record_type: &str) -> String {
     format!("urn:lienthong:ingest:{adapter}:{record_type}")
 }
 
-#[derive(Debug, Default)]
-struct XNode {
-    local: String,
+/// The elements and attributes of a record's mapping as a tree, children in the order the
+/// fields first name them: the `xsd:sequence` of the record's element in the WSDL, and the
+/// order outbound documents are written in (`OutElem::order_by`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct XNode {
+    pub(crate) local: String,
     text: bool,
     repeated: bool,
     attrs: Vec<String>,
-    children: Vec<XNode>,
+    pub(crate) children: Vec<XNode>,
 }
 
 impl XNode {
@@ -49,9 +52,54 @@ impl XNode {
         }
         n
     }
+
+    /// The tree of a record's fields under its root element.
+    pub(crate) fn of_record(root: &str, fields: &[Field]) -> XNode {
+        let mut node = XNode {
+            local: root.to_string(),
+            ..XNode::default()
+        };
+        node.add(fields);
+        node
+    }
+
+    fn add(&mut self, fields: &[Field]) {
+        for f in fields {
+            for e in &f.external {
+                let ExtPath::Xml { steps, .. } = e else {
+                    continue;
+                };
+                if f.array {
+                    let item = self.at(steps);
+                    item.repeated = true;
+                    if f.children.is_empty() {
+                        item.text = true;
+                    } else {
+                        item.add(&f.children);
+                    }
+                } else if let Some((last, init)) = steps.split_last() {
+                    if last.attribute {
+                        let n = self.at(init);
+                        if !n.attrs.contains(&last.local) {
+                            n.attrs.push(last.local.clone());
+                        }
+                    } else {
+                        self.at(steps).text = true;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Where a child element of this name comes among the children (`None`: not declared).
+    pub(crate) fn position(&self, local: &str) -> Option<usize> {
+        self.children.iter().position(|c| c.local == local)
+    }
 }
 
-fn add_fields(node: &mut XNode, fields: &[Field], ns: &str) -> Result<(), String> {
+/// Every element of a record's mapping is in the record's namespace: a WSDL's schema has
+/// one target namespace per record.
+fn check_namespace(fields: &[Field], ns: &str) -> Result<(), String> {
     for f in fields {
         for e in &f.external {
             let ExtPath::Xml { steps, .. } = e else {
@@ -64,25 +112,8 @@ fn add_fields(node: &mut XNode, fields: &[Field], ns: &str) -> Result<(), String
                     s.local, s.ns
                 ));
             }
-            if f.array {
-                let item = node.at(steps);
-                item.repeated = true;
-                if f.children.is_empty() {
-                    item.text = true;
-                } else {
-                    add_fields(item, &f.children, ns)?;
-                }
-            } else if let Some((last, init)) = steps.split_last() {
-                if last.attribute {
-                    let n = node.at(init);
-                    if !n.attrs.contains(&last.local) {
-                        n.attrs.push(last.local.clone());
-                    }
-                } else {
-                    node.at(steps).text = true;
-                }
-            }
         }
+        check_namespace(&f.children, ns)?;
     }
     Ok(())
 }
@@ -144,25 +175,35 @@ impl Adapter {
         } else {
             def.provides.iter().collect()
         };
-        // One schema per record namespace.
+        // One schema per record namespace, declaring the root element of every record the
+        // adapter maps (what it pushes, and what the hub writes to it: a schema-validating
+        // receiver checks deliveries against the same declarations).
         let mut schemas: Vec<(String, String)> = Vec::new();
-        let mut roots = Vec::new();
-        for t in &types {
-            let record = &self.records[*t];
+        let mut declared: Vec<(&str, &str)> = Vec::new();
+        for record in self.records.values() {
             let Root::Xml(root, _) = &record.root else {
                 return Err(format!("{name} is not an XML adapter"));
             };
-            let mut node = XNode {
-                local: root.local.clone(),
-                ..XNode::default()
-            };
-            add_fields(&mut node, &record.fields, &root.ns)?;
+            check_namespace(&record.fields, &root.ns)?;
+            if declared.contains(&(root.ns.as_str(), root.local.as_str())) {
+                continue;
+            }
+            declared.push((&root.ns, &root.local));
             let mut xsd = String::new();
-            emit(&node, &mut xsd, true);
+            emit(&record.xml_tree, &mut xsd, true);
             match schemas.iter_mut().find(|(ns, _)| *ns == root.ns) {
                 Some((_, body)) => body.push_str(&xsd),
                 None => schemas.push((root.ns.clone(), xsd)),
             }
+        }
+        let mut roots = Vec::new();
+        for t in &types {
+            let Some(record) = self.records.get(*t) else {
+                return Err(format!("{name} provides {t} but maps no such record"));
+            };
+            let Root::Xml(root, _) = &record.root else {
+                return Err(format!("{name} is not an XML adapter"));
+            };
             let idx = schemas
                 .iter()
                 .position(|(ns, _)| *ns == root.ns)

@@ -80,6 +80,19 @@ impl OutElem {
         self.text = Some(text);
     }
 
+    /// Puts the children, and theirs, in the order `tree` declares (stable: repeated elements
+    /// keep theirs; an element not declared goes last).
+    pub(crate) fn order_by(&mut self, tree: &super::wsdl::XNode) {
+        let local = |name: &str| name.rsplit(':').next().unwrap_or(name).to_string();
+        self.children
+            .sort_by_cached_key(|c| tree.position(&local(&c.name)).unwrap_or(usize::MAX));
+        for c in &mut self.children {
+            if let Some(i) = tree.position(&local(&c.name)) {
+                c.order_by(&tree.children[i]);
+            }
+        }
+    }
+
     /// Writes the element and its subtree.
     pub(crate) fn write(&self, out: &mut String) {
         out.push('<');

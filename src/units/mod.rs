@@ -15,7 +15,9 @@ pub mod names;
 pub use answer::{Candidate, Legacy, Resolution};
 
 use crate::FastMap as HashMap;
-use names::{Level, clean, key, levels_of_word, plain, province_alias, strip_type, variant};
+use names::{
+    Level, clean, key, levels_of_word, loose, minority, plain, province_alias, strip_type, variant,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -91,18 +93,26 @@ pub enum UnitsError {
     Invalid { file: String, message: String },
 }
 
-/// Units by the key of their name (`names::key`), and by the key of its spelling variants
-/// (`names::variant`), looked up only when no name matches as written.
+/// Units by the key of their name (`names::key`); by the key of its spelling variants
+/// (`names::variant`), looked up only when no name matches as written; and by its loose key
+/// (`names::loose`), looked up last and only between names of the Central Highlands' and the
+/// northern mountains' languages (`names::minority`), whose marks sources write differently.
 #[derive(Debug, Default)]
 struct Index {
     exact: HashMap<String, Vec<usize>>,
     variant: HashMap<String, Vec<usize>>,
+    loose: HashMap<String, Vec<usize>>,
+    minority: std::collections::HashSet<usize>,
 }
 
 impl Index {
     fn add(&mut self, name: &str, i: usize) {
         self.exact.entry(key(name)).or_default().push(i);
         self.variant.entry(variant(name)).or_default().push(i);
+        self.loose.entry(loose(name)).or_default().push(i);
+        if minority(name) {
+            self.minority.insert(i);
+        }
     }
 }
 
@@ -121,6 +131,10 @@ struct Written {
     stripped: Option<String>,
     variant_full: String,
     variant_stripped: Option<String>,
+    /// The loose key of the name without its type word, and whether that name is of a
+    /// minority language (`names::minority`).
+    loose: String,
+    minority: bool,
     type_word: Option<&'static str>,
 }
 
@@ -136,6 +150,8 @@ impl Written {
             (Some(key(&name)), Some(variant(&name)))
         };
         Written {
+            loose: loose(&name),
+            minority: minority(&name),
             text,
             full,
             stripped,
@@ -361,8 +377,10 @@ impl Units {
     }
 
     /// Looks a name up in an index: as written, then without its type word (when that word
-    /// can name a unit of `level`), then as a spelling variant the same two ways.
-    fn find<'a>(index: &'a Index, w: &Written, level: Level) -> &'a [usize] {
+    /// can name a unit of `level`), then as a spelling variant the same two ways, then (the
+    /// type word off) by its loose key, where the name written or the unit's is of a minority
+    /// language.
+    fn find<'a>(index: &'a Index, w: &Written, level: Level) -> std::borrow::Cow<'a, [usize]> {
         let fits = w.may_be(level);
         let tries = [
             (&index.exact, Some(&w.full), false),
@@ -375,14 +393,31 @@ impl Units {
                 continue;
             }
             if let Some(hit) = k.and_then(|k| map.get(k)) {
-                return hit;
+                return std::borrow::Cow::Borrowed(hit);
             }
         }
-        &[]
+        if !fits {
+            return std::borrow::Cow::Borrowed(&[]);
+        }
+        // Both names must be of a minority language: a typo that makes a Vietnamese name
+        // look foreign ("Hồng Hàa") does not lose its marks to match.
+        match index.loose.get(&w.loose) {
+            Some(hit) if w.minority => hit
+                .iter()
+                .copied()
+                .filter(|i| index.minority.contains(i))
+                .collect(),
+            _ => std::borrow::Cow::Borrowed(&[]),
+        }
     }
 
     /// The same within one scope (a parent's code).
-    fn find_in<'a>(index: &'a Scoped, scope: &str, w: &Written, level: Level) -> &'a [usize] {
+    fn find_in<'a>(
+        index: &'a Scoped,
+        scope: &str,
+        w: &Written,
+        level: Level,
+    ) -> std::borrow::Cow<'a, [usize]> {
         index
             .get(scope)
             .map(|i| Units::find(i, w, level))
@@ -538,7 +573,7 @@ impl Units {
         }
         let mut found = Vec::new();
         for p in &provinces.legacy {
-            found.extend_from_slice(Units::find_in(
+            found.extend_from_slice(&Units::find_in(
                 &self.legacy_district_by_key,
                 p,
                 &w,
@@ -640,7 +675,7 @@ impl Units {
         // the type written decides between a 2025 and an old commune of one name.
         let mut current = Vec::new();
         for p in &provinces.current {
-            current.extend_from_slice(Units::find_in(
+            current.extend_from_slice(&Units::find_in(
                 &self.commune_by_key,
                 &p.code,
                 &wc,
@@ -649,7 +684,7 @@ impl Units {
         }
         let mut olds = Vec::new();
         for p in &provinces.legacy {
-            olds.extend_from_slice(Units::find_in(
+            olds.extend_from_slice(&Units::find_in(
                 &self.legacy_commune_by_province,
                 p,
                 &wc,
@@ -714,7 +749,7 @@ impl Units {
         }
         let mut olds = Vec::new();
         for &d in &districts {
-            olds.extend_from_slice(Units::find_in(
+            olds.extend_from_slice(&Units::find_in(
                 &self.legacy_commune_by_district,
                 &self.legacy_districts[d].code,
                 wc,

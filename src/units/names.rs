@@ -140,12 +140,12 @@ pub fn key(name: &str) -> String {
 /// - spaces, hyphens and apostrophes between syllables: "Ea Bar" = "EaBar", "Ia H'Drai" =
 ///   "Ia HDrai";
 /// - Roman and Arabic numerals: "IV" = "4" (a token of capital I, V and X, or a whole name);
-/// - "NT" for "Nông trường";
-/// - the marks of syllables that end in "k", which no Vietnamese word does (they transcribe
-///   the Central Highlands' languages, whose marks sources write differently): "Đắk" = "Đăk"
-///   = "Đak".
-///
-/// A misspelling of a Vietnamese syllable ("Hông" for "Hồng") keeps its own key.
+/// - "NT" or "N.T" for "Nông trường";
+/// - "i" and "y" alone after a consonant ("Sỹ"/"Sĩ", "Quý"/"Quí", "Vỹ"/"Vĩ"), and "Qư" for
+///   "Qu" ("Qưới"/"Quới"): spellings of one syllable that official lists both use;
+/// A misspelt Vietnamese syllable ("Hông" for "Hồng") keeps its own key. Names of the
+/// Central Highlands' and the northern mountains' languages are matched more loosely by
+/// `loose`.
 pub fn variant(name: &str) -> String {
     let nfc: String = name.nfc().collect();
     let tokens: Vec<&str> = nfc
@@ -165,13 +165,113 @@ pub fn variant(name: &str) -> String {
             joined.push_str("nôngtrường");
             continue;
         }
-        if bare.ends_with('k') {
-            joined.push_str(&bare.replace('đ', "d"));
-            continue;
-        }
-        joined.push_str(&t);
+        joined.push_str(&short_i(&t.to_lowercase()));
     }
     key(&normalise_number(&joined))
+}
+
+/// Whether a name holds a syllable Vietnamese spelling cannot make (an initial cluster such
+/// as "Kr", "Dl", "Mr", "Bh"; a final "k", "h", "r", "l"; a letter twice in a row; a
+/// consonant alone): it transcribes a language of the Central Highlands or the northern
+/// mountains, whose marks, spaces and doubled letters sources write differently ("Đắk" /
+/// "Đăk" / "Đak", "Krăi" / "KRai", "Choáh" / "Choah", "Lêê" / "Lê", "Cư K Róa" / "Cư Króa").
+pub fn minority(name: &str) -> bool {
+    let nfc: String = name.nfc().collect();
+    nfc.split(|c: char| c.is_whitespace() || c == '-' || c == '_')
+        .map(|t| {
+            t.chars()
+                .filter(|c| !is_apostrophe(*c))
+                .flat_map(char::to_lowercase)
+                .collect::<String>()
+        })
+        .filter(|t| !t.is_empty())
+        .any(|t| !vietnamese_syllable(&t))
+}
+
+/// The loose key of a name: letters only, no mark ("đ" as "d"), no space or apostrophe, a
+/// letter twice in a row once. For names that `minority` finds: "Đa Krông" = "Đakrông",
+/// "Ea Chà Rang" = "Eachà Rang", "Bha Lê" = "Bha Lêê".
+pub fn loose(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut last = None;
+    for c in plain(name).replace('đ', "d").chars() {
+        if c.is_whitespace() || c == '-' || c == '_' || is_apostrophe(c) {
+            continue;
+        }
+        if Some(c) != last {
+            out.push(c);
+        }
+        last = Some(c);
+    }
+    normalise_number(&out)
+}
+
+/// Onsets of Vietnamese syllables (marks aside), longest first.
+const ONSETS: &[&str] = &[
+    "ngh", "ng", "gh", "gi", "kh", "nh", "ph", "qu", "th", "tr", "ch", "b", "c", "d", "g", "h",
+    "k", "l", "m", "n", "p", "r", "s", "t", "v", "x",
+];
+
+/// Finals of Vietnamese syllables after the vowels.
+const FINALS: &[&str] = &["", "c", "ch", "m", "n", "ng", "nh", "p", "t"];
+
+/// Whether a syllable (lower case, marks on) can be Vietnamese: an onset Vietnamese has, one
+/// to three vowels and no vowel letter twice in a row (shapes counted: "ưu" is fine, "êê" is
+/// not), and a final Vietnamese has.
+fn vietnamese_syllable(token: &str) -> bool {
+    let shaped = without_tones(token);
+    let bare = plain(token).replace('đ', "d");
+    if bare.is_empty() || !bare.chars().all(|c| c.is_ascii_lowercase()) {
+        return true; // digits, dots: not a syllable to judge
+    }
+    let is_vowel = |c: char| matches!(c, 'a' | 'e' | 'i' | 'o' | 'u' | 'y');
+    let onset = ONSETS
+        .iter()
+        .find(|o| bare.starts_with(**o) && bare.len() > o.len())
+        .map_or("", |o| *o);
+    let rest = &bare[onset.len()..];
+    let vowels = rest.chars().take_while(|&c| is_vowel(c)).count();
+    let final_ = &rest[vowels..];
+    let doubled = shaped
+        .chars()
+        .zip(shaped.chars().skip(1))
+        .any(|(a, b)| a == b && is_vowel(plain(&a.to_string()).chars().next().unwrap_or('x')));
+    NUCLEI.contains(&&rest[..vowels]) && FINALS.contains(&final_) && !doubled
+}
+
+/// The vowel groups of Vietnamese syllables, marks off ("ươ" as "uo"), after the onset ("qu"
+/// and "gi" take their own vowel). "ea" is not among them: "Ea" is the Ê Đê word for water.
+const NUCLEI: &[&str] = &[
+    "a", "e", "i", "o", "u", "y", "ai", "ao", "au", "ay", "eo", "eu", "ia", "ie", "iu", "oa",
+    "oe", "oi", "oo", "ua", "ue", "ui", "uo", "uu", "uy", "ye", "ieu", "oai", "oao", "oay",
+    "oeo", "uay", "uoi", "uou", "uya", "uye", "uyu", "yeu",
+];
+
+/// A syllable with its tone marks taken off (the vowel shapes kept), lower case, NFC.
+fn without_tones(s: &str) -> String {
+    s.nfd()
+        .filter(|c| !is_tone(*c))
+        .flat_map(char::to_lowercase)
+        .nfc()
+        .collect()
+}
+
+/// "y" alone after a consonant written "i" (its tone kept), and "qư" written "qu".
+fn short_i(syllable: &str) -> String {
+    let s = syllable.replacen("qư", "qu", 1);
+    let shaped = without_tones(&s);
+    let onset = ONSETS
+        .iter()
+        .find(|o| shaped.starts_with(**o) && shaped.len() > o.len())
+        .map_or("", |o| *o);
+    if !onset.is_empty() && &shaped[onset.len()..] == "y" {
+        let mut out = String::with_capacity(s.len());
+        for c in s.nfd() {
+            out.push(if c == 'y' { 'i' } else { c });
+        }
+        return out.nfc().collect();
+    }
+    s
 }
 
 fn is_apostrophe(c: char) -> bool {

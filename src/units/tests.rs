@@ -361,10 +361,33 @@ fn roman_numerals_and_variant_keys() {
     assert_eq!(variant("iv"), variant("04"));
     // Only capitals inside a name: "Vi" is a syllable.
     assert_ne!(variant("Tường Vi"), variant("Tường 6"));
-    assert_eq!(variant("Đắk Lắk"), variant("Đăk Lăk"));
-    assert_eq!(variant("Đắk Lắk"), variant("Đak Lak"));
     assert_eq!(variant("Ea Bar"), variant("EaBar"));
     assert_eq!(variant("Ea H'Leo"), variant("Ea Hleo"));
+    assert_eq!(variant("Sỹ Bình"), variant("Sĩ Bình"));
+    assert_eq!(variant("Quý Quân"), variant("Quí Quân"));
+    assert_eq!(variant("Thạnh Qưới"), variant("Thạnh Quới"));
+    assert_ne!(variant("Thúy"), variant("Thúi"));
+    // Names of minority languages: marks, spaces and doubled letters aside, both ways.
+    use super::names::{loose, minority};
+    for (a, b) in [
+        ("Đắk Lắk", "Đăk Lăk"),
+        ("Đắk Lắk", "Đak Lak"),
+        ("Ia Krăi", "Ia KRai"),
+        ("Buôn Choáh", "Buôn Choah"),
+        ("Bha Lêê", "Bha Lê"),
+        ("Đa Krông", "Đakrông"),
+        ("Cư K Róa", "Cư Króa"),
+        ("Ea Chà Rang", "Eachà Rang"),
+    ] {
+        assert!(minority(a) && minority(b), "{a} / {b}");
+        assert_eq!(loose(a), loose(b));
+    }
+    for vietnamese in ["Hồng Gai", "Hồng Hà", "Nghĩa Đô", "Quỳnh Lưu", "Khuê Trung", "Ngọc Thụy"] {
+        assert!(!minority(vietnamese), "{vietnamese}");
+    }
+    // A typo does not make a Vietnamese name loose.
+    assert!(minority("Hồng Hàa"));
+    assert_eq!(units().resolve("Hà Nội", None, "Hồng Hàa").status(), "unknown");
     assert_eq!(variant("Nông trường Mộc Châu"), variant("NT Mộc Châu"));
     assert_ne!(variant("Hồng Gai"), variant("Hông Gai"));
     assert_ne!(variant("Hà Long"), variant("Hạ Long"));

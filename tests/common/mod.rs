@@ -56,3 +56,49 @@ pub fn load_adapter(name: &str) -> &'static Adapter {
         panic!("no shipped adapter is named {name:?} (shipped: {known:?})")
     })
 }
+
+/// Validates XML documents against the schema of a WSDL with a real XML Schema validator
+/// (libxml2 through Python's lxml, `tests/soap/xsd_validate.py`); the Python is
+/// `LIENTHONG_PYTHON` (`scripts/test` makes one with lxml). Returns the errors of each
+/// invalid document, by name: empty when all are valid.
+pub fn xsd_errors(wsdl: &str, documents: &[(String, Vec<u8>)]) -> Vec<(String, Vec<String>)> {
+    let python = std::env::var("LIENTHONG_PYTHON")
+        .expect("set LIENTHONG_PYTHON to a Python that has lxml (scripts/test does)");
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let wsdl_path = dir.path().join("service.wsdl");
+    std::fs::write(&wsdl_path, wsdl).expect("the WSDL is written");
+    let mut paths = Vec::new();
+    for (i, (_, doc)) in documents.iter().enumerate() {
+        let p = dir.path().join(format!("{i}.xml"));
+        std::fs::write(&p, doc).expect("a document is written");
+        paths.push(p);
+    }
+    let out = std::process::Command::new(python)
+        .arg(repo_path("tests/soap/xsd_validate.py"))
+        .arg(&wsdl_path)
+        .args(&paths)
+        .output()
+        .expect("python runs");
+    assert!(
+        out.status.code().is_some_and(|c| c <= 1),
+        "the validator failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    assert_eq!(lines.len(), documents.len(), "one answer per document");
+    lines
+        .iter()
+        .zip(documents)
+        .filter(|(l, _)| l["ok"] != true)
+        .map(|(l, (name, _))| {
+            let errors = l["errors"]
+                .as_array()
+                .map(|e| e.iter().map(|x| x.to_string()).collect())
+                .unwrap_or_default();
+            (name.clone(), errors)
+        })
+        .collect()
+}

@@ -298,6 +298,9 @@ pub(in crate::translate) fn outbound_xml(
     if !errors.is_empty() {
         return Err(TranslateError::Fields(errors));
     }
+    // A schema-validating receiver wants the `xsd:sequence` of the WSDL, which is the order
+    // the fields declare, not the order they were written in (values, then lists).
+    el.order_by(&record.xml_tree);
     let mut out = String::with_capacity(2048);
     el.write(&mut out);
     Ok(out)
