@@ -3,8 +3,10 @@
 //! connections reset mid-answer), and the hub is killed with SIGKILL twice mid-run and
 //! restarted. At the end every acknowledged event reached the destination, per dossier in
 //! order, each idempotency key applied once; nothing acknowledged is missing, nothing extra;
-//! and the audit log, exported and verified with the CLI, holds an accepted ingest entry for
-//! every acknowledged exchange.
+//! the events a dossier's destination accepted, repeats included, never go backwards (as a
+//! portal that does not deduplicate would show them); a crash sends again at most what was in
+//! flight (the destination's concurrency); and the audit log, exported and verified with the
+//! CLI, holds an accepted ingest entry for every acknowledged exchange.
 
 mod common;
 
@@ -19,6 +21,10 @@ use std::time::{Duration, Instant};
 const DOSSIERS: usize = 1_000;
 const EVENTS: usize = 10;
 const CLIENTS: usize = 32;
+/// Kills of the hub mid-run.
+const KILLS: usize = 2;
+/// Deliveries in flight to the portal at most (`concurrency` of `adapters/national-portal.toml`).
+const IN_FLIGHT: usize = 16;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_events_survive_sigkill_and_arrive_in_order_once() {
@@ -141,8 +147,25 @@ async fn acknowledged_events_survive_sigkill_and_arrive_in_order_once() {
             assert_eq!(events, &expected, "order of {dossier}");
         }
         eprintln!(
-            "{} deliveries received, {} repeats of an applied key (ignored by the destination)",
+            "{} deliveries received, {} repeats of an applied key (ignored by the destination), \
+             {:.1} a kill",
             log.received.len(),
+            log.duplicates,
+            log.duplicates as f64 / KILLS as f64
+        );
+        let backwards = log.gone_backwards();
+        assert!(
+            backwards.is_empty(),
+            "{} dossiers went backwards at the destination, e.g. {:?}",
+            backwards.len(),
+            backwards.first()
+        );
+        // Only what was in flight at a kill is sent again: an accepted delivery is recorded
+        // before the next of its order key starts.
+        assert!(
+            log.duplicates <= KILLS * IN_FLIGHT,
+            "{} deliveries made twice over {KILLS} kills: more than the {IN_FLIGHT} in flight \
+             at each",
             log.duplicates
         );
     }

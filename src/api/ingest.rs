@@ -359,6 +359,7 @@ async fn ingest_inner(
                     audit,
                     onceonly,
                     counts,
+                    delivered: Vec::new(),
                 })
                 .await
                 .map_err(relay_problem)?;

@@ -251,8 +251,47 @@ impl Inner {
         }
     }
 
-    /// Records an audit entry without waiting for it to be durable (delivery outcomes: the
-    /// outbox item is the durable record until then).
+    /// Records a delivery durably, in a group commit: its audit entry and the removal of its
+    /// outbox item. The worker waits for it before the next record of the order key is sent,
+    /// so that a crash sends again only what was in flight. Goes through the queue that stays
+    /// open while workers finish at a stop.
+    pub(crate) async fn record_delivery(
+        &self,
+        draft: AuditDraft,
+        destination: &str,
+        seq: u64,
+    ) -> Result<(), String> {
+        let sealed = draft.seal().map_err(|e| format!("the audit entry: {e}"))?;
+        let tx = self
+            .audit_tx
+            .lock()
+            .ok()
+            .and_then(|t| t.clone())
+            .ok_or("the committer has stopped")?;
+        let (reply, rx) = oneshot::channel();
+        tx.send(Pending {
+            work: Work::Submit(
+                Submission {
+                    exchange_id: sealed.draft.exchange_id.clone(),
+                    delivered: vec![(destination.to_string(), seq)],
+                    ..Default::default()
+                },
+                vec![sealed],
+            ),
+            reply: Some(reply),
+        })
+        .await
+        .map_err(|_| "the committer has stopped")?;
+        drop(tx);
+        match rx.await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err("the committer has stopped".into()),
+        }
+    }
+
+    /// Records an audit entry without waiting for it to be durable (outcomes that promise
+    /// nothing to anyone: a parked record is durable in the dead letters already).
     pub(crate) fn audit_later(&self, draft: AuditDraft) {
         let operation = draft.operation.clone();
         let exchange_id = draft.exchange_id.clone();

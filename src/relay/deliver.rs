@@ -171,17 +171,7 @@ async fn attempt(inner: &Inner, dest: &Destination, seq: u64, opts: &DeliveryOpt
     let now = now_ms();
     match outcome {
         Outcome::Delivered => {
-            if let Err(e) = inner.store.remove_delivered(&dest.name, seq) {
-                tracing::error!(destination = %dest.name, "removing a delivered record: {e}");
-            }
             dest.delivered.fetch_add(1, Ordering::Relaxed);
-            inner.audit_later(outcome_draft(
-                &dest.name,
-                &item,
-                "deliver",
-                "delivered",
-                None,
-            ));
             inner.metrics.inc(
                 "lienthong_relay_delivered_total",
                 &[
@@ -189,11 +179,29 @@ async fn attempt(inner: &Inner, dest: &Destination, seq: u64, opts: &DeliveryOpt
                     ("record_type", &item.record_type),
                 ],
             );
+            // Durable before the order key's next record goes: a crash then sends again only
+            // this one, never an older record after a newer one was accepted.
+            let draft = outcome_draft(&dest.name, &item, "deliver", "delivered", None);
+            let recorded = inner.record_delivery(draft, &dest.name, seq).await;
             if let Ok(mut q) = dest.queue.lock() {
                 q.breaker.success();
                 q.pending.remove(&seq);
             }
-            release(dest, seq, Some(&item.order_key));
+            match recorded {
+                Ok(()) => release(dest, seq, Some(&item.order_key)),
+                Err(e) => {
+                    // Not recorded: after a restart the journal sends it again, so nothing of
+                    // its order key may go before that (the store refuses writes until then).
+                    tracing::error!(
+                        destination = %dest.name,
+                        exchange = %item.exchange_id,
+                        "recording a delivery: {e}; its order key waits for a restart"
+                    );
+                    // The slot is freed, the key kept (it is no longer pending, so `release`
+                    // does not find it).
+                    release(dest, seq, None);
+                }
+            }
         }
         Outcome::Retry(reason, response) => {
             dest.failed.fetch_add(1, Ordering::Relaxed);

@@ -52,6 +52,7 @@ impl Store {
                     && s.items.is_empty()
                     && s.onceonly.is_empty()
                     && s.counts.is_empty()
+                    && s.delivered.is_empty()
             });
         if only_entries {
             return self.commit_entries(audit);
@@ -98,6 +99,13 @@ impl Store {
                 writes.push(put(JournalTree::Outbox, &key, item.encode()));
                 waiting.push(item.clone());
             }
+            for (destination, seq) in &s.delivered {
+                writes.push(JournalWrite {
+                    tree: JournalTree::Outbox,
+                    key: item_key(destination, *seq),
+                    value: None,
+                });
+            }
         }
         for (k, c) in counts {
             writes.push(put(
@@ -128,7 +136,7 @@ impl Store {
         let mut journal = self.journal.lock().unwrap_or_else(|p| p.into_inner());
         journal.append(&writes).map_err(StoreError::Journal)?;
         // Outbox items wait in memory for their delivery or the next flush.
-        let (items, rest): (Vec<JournalWrite>, Vec<JournalWrite>) = writes
+        let (items, mut rest): (Vec<JournalWrite>, Vec<JournalWrite>) = writes
             .into_iter()
             .partition(|w| w.tree == JournalTree::Outbox && w.value.is_some());
         {
@@ -138,6 +146,14 @@ impl Store {
                     unwritten.insert(w.key, Waiting { bytes, item });
                 }
             }
+            // A delivered item still in memory leaves it and never reaches sled; one a flush
+            // wrote to sled already is removed there. Under the items' lock, so that a flush
+            // does not move it meanwhile.
+            rest.retain(|w| {
+                !(w.tree == JournalTree::Outbox
+                    && w.value.is_none()
+                    && unwritten.remove(&w.key).is_some())
+            });
         }
         let trees = [&self.outbox, &self.dedup, &self.onceonly, &self.audit];
         if let Err(e) = apply_journal(trees, None, &rest) {
@@ -177,9 +193,7 @@ impl Store {
 pub(super) const JOURNAL_FLUSH_AT: u64 = 4 << 20;
 
 /// ... or once this long has passed since the last flush, at the next commit: a crash applies
-/// the journal again, and with it the outbox items delivered since the last flush (their
-/// removal is not in the journal), which are then delivered again. At full load the size
-/// comes first; at low load this bounds how old a record delivered again can be.
+/// the journal again, which is quicker the shorter it is. At full load the size comes first.
 pub(super) const JOURNAL_FLUSH_AFTER_MS: u64 = 10_000;
 
 /// Writes the journal's `writes` to sled, in order, as plain writes: the trees are

@@ -69,6 +69,10 @@ pub struct Submission {
     pub onceonly: Vec<(Vec<u8>, Vec<u8>)>,
     /// Once-only report counts to add to (key, counts), likewise.
     pub counts: Vec<(Vec<u8>, super::onceonly::ReportCounts)>,
+    /// Outbox items delivered (destination, sequence), removed by this commit: a delivery is
+    /// durable before the next record of its order key is sent, so that a crash sends again
+    /// only what was in flight, never a record older than one the destination accepted.
+    pub delivered: Vec<(String, u64)>,
 }
 
 /// What a commit did with one submission.
@@ -293,21 +297,6 @@ impl Store {
             Some(v) => Ok(Some(Arc::new(decode("read outbox", &v)?))),
             None => Ok(None),
         }
-    }
-
-    /// Removes a delivered item. Not flushed: if the hub crashes before sled's next flush (at
-    /// most `JOURNAL_FLUSH_AFTER_MS` after the last one, at the next commit, or sooner when the
-    /// journal fills), the record is delivered again (the journal still holds the commit that
-    /// queued it), and the destination's idempotency key makes that harmless.
-    pub fn remove_delivered(&self, destination: &str, seq: u64) -> Result<(), StoreError> {
-        let key = item_key(destination, seq);
-        if self.unwritten().remove(&key).is_some() {
-            return Ok(());
-        }
-        self.outbox
-            .remove(key)
-            .map_err(sled_err("remove delivered"))?;
-        Ok(())
     }
 
     /// Rewrites an item after a failed attempt (attempts, next attempt, last error).

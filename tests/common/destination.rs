@@ -52,8 +52,29 @@ pub struct Log {
     /// Per dossier, the event ids in the order they were applied.
     pub applied_order: BTreeMap<String, Vec<String>>,
     pub duplicates: usize,
+    /// Per dossier, every event answered as accepted, repeats included, in the order they
+    /// arrived: what a portal that does not deduplicate by idempotency key would show.
+    pub accepted_sequence: BTreeMap<String, Vec<String>>,
     /// Requests that followed a redirect to `/moved`.
     pub followed: usize,
+}
+
+impl Log {
+    /// Dossiers whose accepted events went backwards (an older event accepted after a newer
+    /// one), with the sequence; events are `<dossier>#<n>`.
+    pub fn gone_backwards(&self) -> Vec<(String, Vec<String>)> {
+        let n = |e: &str| {
+            e.rsplit('#')
+                .next()
+                .and_then(|n| n.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        self.accepted_sequence
+            .iter()
+            .filter(|(_, events)| events.windows(2).any(|w| n(&w[1]) < n(&w[0])))
+            .map(|(d, events)| (d.clone(), events.clone()))
+            .collect()
+    }
 }
 
 #[derive(Clone)]
@@ -188,6 +209,10 @@ async fn receive(
     } else {
         log.duplicates += 1;
     }
+    log.accepted_sequence
+        .entry(dossier.clone())
+        .or_default()
+        .push(event.clone());
     log.received.push(Received {
         key,
         dossier,
