@@ -8,9 +8,12 @@
 //!   concurrently, the same key strictly in order; retries with exponential backoff and full
 //!   jitter, a circuit breaker, a rate limit; records that cannot be delivered are parked as
 //!   dead letters with the reason and the last answer, for an operator to replay or discard.
+//! - A delivery is recorded durably (its audit entry and the removal of its outbox item, in a
+//!   group commit) before the next record of its order key is sent.
 //! - The outbox of every destination is reloaded at start, so a crash loses nothing that was
-//!   acknowledged; a record delivered just before a crash may be delivered again, carrying the
-//!   same `Idempotency-Key` (its exchange id) so the destination can ignore the repeat.
+//!   acknowledged; what was in flight at the crash is delivered again (never an older record
+//!   of a key after a newer one), carrying the same `Idempotency-Key` (its exchange id) so the
+//!   destination can ignore the repeat.
 
 mod breaker;
 mod commit;
