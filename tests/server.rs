@@ -833,6 +833,27 @@ async fn member_systems_convert_addresses_in_batches() {
         .collect();
     assert_eq!(statuses, ["converted", "ambiguous", "current", "unknown"]);
     assert_eq!(body["results"][0]["commune_code"], "00097");
+    // Decomposed text (NFD), as one-stop systems send it, answers as composed text; a ward
+    // not in the district written is unknown, never another ward.
+    let nfd = |s: &str| -> String { unicode_normalization::UnicodeNormalization::nfd(s).collect() };
+    let resp = c
+        .post(format!("{url}/v1/units:convert"))
+        .bearer_auth(&token)
+        .json(&json!([
+            {"province": nfd("Tỉnh Hà Tĩnh"), "district": nfd("Huyện Cẩm Xuyên"), "commune": nfd("Xã Cẩm Thạch")},
+            {"text": nfd("Xã Cẩm Thạch, Huyện Cẩm Xuyên, Tỉnh Hà Tĩnh")},
+            {"text": "Phường Hông Gai, Thành phố Hạ Long, Tỉnh Quảng Ninh"}
+        ]))
+        .send()
+        .await
+        .unwrap();
+    let body: Value = resp.json().await.unwrap();
+    let r = &body["results"];
+    assert_eq!(r[0]["status"], "converted", "{body}");
+    assert_eq!(r[0]["legacy"]["commune_code"], "18706", "{body}");
+    assert_eq!(r[1], r[0], "{body}");
+    assert_eq!(r[2]["status"], "unknown", "{body}");
+    assert_eq!(r[2]["suggestions"][0], "Phường Hồng Gai", "{body}");
     // Too many, or a malformed address: refused with the reason.
     let many: Vec<Value> = (0..1001).map(|_| json!({"text": "x, y"})).collect();
     let (status, _) = problem(
