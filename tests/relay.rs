@@ -692,8 +692,11 @@ async fn a_route_to_two_destinations_gives_each_the_whole_record() {
 /// a SOAP 1.1 request, and the other way round).
 #[derive(Clone, Default)]
 struct SoapReceiver {
-    got: std::sync::Arc<std::sync::Mutex<Vec<(String, Option<String>, String)>>>,
+    got: std::sync::Arc<std::sync::Mutex<Vec<SoapRequest>>>,
 }
+
+/// A request as a SOAP receiver got it: media type, SOAPAction header, body.
+type SoapRequest = (String, Option<String>, String);
 
 async fn soap_receiver(version: &'static str) -> (SoapReceiver, String) {
     use axum::http::HeaderMap;
@@ -713,7 +716,9 @@ async fn soap_receiver(version: &'static str) -> (SoapReceiver, String) {
                     .get("soapaction")
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_string);
-                got.lock().unwrap().push((ct.clone(), action.clone(), body.clone()));
+                got.lock()
+                    .unwrap()
+                    .push((ct.clone(), action.clone(), body.clone()));
                 let ok = match version {
                     "1.2" => {
                         ct.starts_with("application/soap+xml")
@@ -757,7 +762,10 @@ async fn soap_deliveries_carry_the_headers_of_their_soap_version() {
     for (name, url, version) in [("soap-11", &url11, "1.1"), ("soap-12", &url12, "1.2")] {
         let text = hatinh
             .replace("name = \"motcua-hatinh\"", &format!("name = \"{name}\""))
-            .replace("endpoint = \"http://127.0.0.1:8702/motcua\"", &format!("endpoint = \"{url}\""))
+            .replace(
+                "endpoint = \"http://127.0.0.1:8702/motcua\"",
+                &format!("endpoint = \"{url}\""),
+            )
             .replace("version = \"1.1\"", &format!("version = \"{version}\""));
         assert!(text.contains(url.as_str()) && text.contains(name));
         std::fs::write(adapters.join(format!("{name}.toml")), text).unwrap();
@@ -791,6 +799,9 @@ async fn soap_deliveries_carry_the_headers_of_their_soap_version() {
     assert!(body.contains("<soap:Envelope xmlns:soap=\"http://www.w3.org/2003/05/soap-envelope\""));
     let (ct, action, _) = soap11.got.lock().unwrap()[0].clone();
     assert_eq!(ct, "text/xml; charset=utf-8");
-    assert_eq!(action.as_deref(), Some("\"urn:lienthong:deliver:dossier-status\""));
+    assert_eq!(
+        action.as_deref(),
+        Some("\"urn:lienthong:deliver:dossier-status\"")
+    );
     hub.shutdown().await.unwrap();
 }

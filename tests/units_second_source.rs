@@ -49,7 +49,10 @@ fn every_legacy_commune_of_the_second_source_resolves_to_its_unit_or_says_it_can
     let mut unknown = Vec::new();
     let mut forms_differ = Vec::new();
     let (mut rows, mut not_in_reference) = (0usize, 0usize);
-    for line in text.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+    for line in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
         let f: Vec<&str> = line.split('\t').collect();
         assert_eq!(f.len(), 6, "{line}");
         let (code, commune, district, province) = (f[0], f[1], f[3], f[5]);
@@ -92,7 +95,11 @@ fn every_legacy_commune_of_the_second_source_resolves_to_its_unit_or_says_it_can
                         }
                     }
                 };
-                *table.entry((shape, form)).or_default().entry(kind).or_default() += 1;
+                *table
+                    .entry((shape, form))
+                    .or_default()
+                    .entry(kind)
+                    .or_default() += 1;
                 answers.push(r);
             }
             if answers[0] != answers[1] {
@@ -116,8 +123,15 @@ fn every_legacy_commune_of_the_second_source_resolves_to_its_unit_or_says_it_can
     for u in &unknown {
         eprintln!("  {u}");
     }
-    assert!(wrong.is_empty(), "{} resolved to another unit: {wrong:#?}", wrong.len());
-    assert!(forms_differ.is_empty(), "NFC and NFD differ: {forms_differ:#?}");
+    assert!(
+        wrong.is_empty(),
+        "{} resolved to another unit: {wrong:#?}",
+        wrong.len()
+    );
+    assert!(
+        forms_differ.is_empty(),
+        "NFC and NFD differ: {forms_differ:#?}"
+    );
     // What it leaves unknown differs by a letter or a mark of a Vietnamese syllable, which
     // the resolver takes for a misspelling (as "Hông Gai" for "Hồng Gai"), or is a unit
     // renamed between the two lists (70 of 10,025 when this was written); the share is kept

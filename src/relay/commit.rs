@@ -13,6 +13,9 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 /// A piece of work for the committer.
+// Nearly every piece is a submission: boxing it would cost an allocation each, for the rare
+// checkpoint's sake.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Work {
     /// A submission, and its audit drafts sealed by the caller (`submission.audit` is empty).
     Submit(Submission, Vec<SealedDraft>),

@@ -402,7 +402,10 @@ async fn send(inner: &Inner, name: &str, item: &OutboxItem, opts: &DeliveryOptio
     // SOAP 1.1 names the action in a header of its own; SOAP 1.2 in the media type, and a
     // SOAP 1.2 server may refuse a request that carries SOAPAction.
     if def.transport == Transport::Soap && soap_version(def) == SoapVersion::V11 {
-        req = req.header("soapaction", format!("\"{}\"", delivery_action(&item.record_type)));
+        req = req.header(
+            "soapaction",
+            format!("\"{}\"", delivery_action(&item.record_type)),
+        );
     }
     let resp = match req.send().await {
         Ok(r) => r,

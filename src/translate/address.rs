@@ -83,7 +83,6 @@ fn write_current(
     }
 }
 
-
 /// What was written, read from the object: its parts, and the resolution.
 struct Written {
     street: Option<String>,

@@ -627,11 +627,13 @@ impl Units {
             .is_none_or(|p| p.legacy.contains(form.province_code.as_str()));
         let in_district = match (district, &provinces) {
             (None, _) => true,
-            (Some(d), Some(p)) => self.districts_named(p, d).iter().any(|&j| {
-                self.legacy_districts[j].code == form.district_code
-            }),
+            (Some(d), Some(p)) => self
+                .districts_named(p, d)
+                .iter()
+                .any(|&j| self.legacy_districts[j].code == form.district_code),
             (Some(d), None) => {
-                d == form.district_code || key(&strip_type(d).1) == key(&strip_type(&form.district).1)
+                d == form.district_code
+                    || key(&strip_type(d).1) == key(&strip_type(&form.district).1)
             }
         };
         if !in_province || !in_district {

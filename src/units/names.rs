@@ -142,7 +142,8 @@ pub fn key(name: &str) -> String {
 /// - Roman and Arabic numerals: "IV" = "4" (a token of capital I, V and X, or a whole name);
 /// - "NT" or "N.T" for "Nông trường";
 /// - "i" and "y" alone after a consonant ("Sỹ"/"Sĩ", "Quý"/"Quí", "Vỹ"/"Vĩ"), and "Qư" for
-///   "Qu" ("Qưới"/"Quới"): spellings of one syllable that official lists both use;
+///   "Qu" ("Qưới"/"Quới"): spellings of one syllable that official lists both use.
+///
 /// A misspelt Vietnamese syllable ("Hông" for "Hồng") keeps its own key. Names of the
 /// Central Highlands' and the northern mountains' languages are matched more loosely by
 /// `loose`.
@@ -242,9 +243,9 @@ fn vietnamese_syllable(token: &str) -> bool {
 /// The vowel groups of Vietnamese syllables, marks off ("ươ" as "uo"), after the onset ("qu"
 /// and "gi" take their own vowel). "ea" is not among them: "Ea" is the Ê Đê word for water.
 const NUCLEI: &[&str] = &[
-    "a", "e", "i", "o", "u", "y", "ai", "ao", "au", "ay", "eo", "eu", "ia", "ie", "iu", "oa",
-    "oe", "oi", "oo", "ua", "ue", "ui", "uo", "uu", "uy", "ye", "ieu", "oai", "oao", "oay",
-    "oeo", "uay", "uoi", "uou", "uya", "uye", "uyu", "yeu",
+    "a", "e", "i", "o", "u", "y", "ai", "ao", "au", "ay", "eo", "eu", "ia", "ie", "iu", "oa", "oe",
+    "oi", "oo", "ua", "ue", "ui", "uo", "uu", "uy", "ye", "ieu", "oai", "oao", "oay", "oeo", "uay",
+    "uoi", "uou", "uya", "uye", "uyu", "yeu",
 ];
 
 /// A syllable with its tone marks taken off (the vowel shapes kept), lower case, NFC.
@@ -275,7 +276,10 @@ fn short_i(syllable: &str) -> String {
 }
 
 fn is_apostrophe(c: char) -> bool {
-    matches!(c, '\'' | '\u{2019}' | '\u{2018}' | '\u{2bc}' | '`' | '\u{b4}')
+    matches!(
+        c,
+        '\'' | '\u{2019}' | '\u{2018}' | '\u{2bc}' | '`' | '\u{b4}'
+    )
 }
 
 /// The value of a Roman numeral from 1 to 39: written in capitals, or in any case when it is
@@ -304,7 +308,9 @@ fn roman(token: &str, whole: bool) -> Option<u32> {
     }
     let canonical = to_roman(u32::try_from(total).ok()?)?;
     // Only the canonical spelling counts ("IIII" or "VX" is not a numeral).
-    canonical.eq_ignore_ascii_case(token).then_some(total as u32)
+    canonical
+        .eq_ignore_ascii_case(token)
+        .then_some(total as u32)
 }
 
 fn to_roman(mut n: u32) -> Option<String> {

@@ -236,7 +236,10 @@ fn decomposed_text_resolves_exactly_as_composed_text() {
         let text = format!("{cn}, {dn}, {pn}");
         let composed = u.resolve(&pn, Some(&dn), &cn);
         for (what, r) in [
-            ("structured", u.resolve(&nfd(&pn), Some(&nfd(&dn)), &nfd(&cn))),
+            (
+                "structured",
+                u.resolve(&nfd(&pn), Some(&nfd(&dn)), &nfd(&cn)),
+            ),
             ("text", u.resolve_text(&nfd(&text))),
             ("text, composed", u.resolve_text(&text)),
         ] {
@@ -279,9 +282,16 @@ fn a_commune_not_in_the_district_written_is_unknown_never_another_unit() {
             }
         }
     }
-    match u.resolve("Tỉnh Quảng Ninh", Some("Thành phố Hạ Long"), "Phường Hông Gai") {
+    match u.resolve(
+        "Tỉnh Quảng Ninh",
+        Some("Thành phố Hạ Long"),
+        "Phường Hông Gai",
+    ) {
         Resolution::Unknown { suggestions, .. } => {
-            assert_eq!(suggestions.first().map(String::as_str), Some("Phường Hồng Gai"))
+            assert_eq!(
+                suggestions.first().map(String::as_str),
+                Some("Phường Hồng Gai")
+            )
         }
         other => panic!("{other:?}"),
     }
@@ -292,7 +302,10 @@ fn a_commune_not_in_the_district_written_is_unknown_never_another_unit() {
         "unknown"
     );
     assert_eq!(u.resolve("Tỉnh Hà Tĩnh", None, "06685").status(), "unknown");
-    assert_eq!(u.resolve("Tỉnh Quảng Ninh", None, "06685").status(), "current");
+    assert_eq!(
+        u.resolve("Tỉnh Quảng Ninh", None, "06685").status(),
+        "current"
+    );
     // The ward of a district-level type word ("Thành phố Hạ Long") is never the ward named
     // like it ("Phường Hạ Long").
     assert_eq!(
@@ -314,7 +327,10 @@ fn spelling_variants_between_official_sources_resolve_when_one_unit_matches() {
         ("Xã Ea Hleo, Huyện EaH'leo, Tỉnh Đắk Lắk", "24184"),
         ("Xã Đăk RMoan, Thành phố Gia Nghĩa, Tỉnh Đắk Nông", "24618"),
         // "NT" for "Nông trường"; Roman and Arabic numerals.
-        ("Thị trấn NT Phong Hải, Huyện Bảo Thắng, Tỉnh Lào Cai", "02902"),
+        (
+            "Thị trấn NT Phong Hải, Huyện Bảo Thắng, Tỉnh Lào Cai",
+            "02902",
+        ),
         ("Xã Tam Xuân 2, Huyện Núi Thành, Tỉnh Quảng Nam", "20971"),
         ("Phường IV, Quận 3, TP.HCM", "27148"),
         // Clerks' shorthand: TP.HCM, T. for Tỉnh, doubled spaces, a trailing comma or stop.
@@ -382,12 +398,22 @@ fn roman_numerals_and_variant_keys() {
         assert!(minority(a) && minority(b), "{a} / {b}");
         assert_eq!(loose(a), loose(b));
     }
-    for vietnamese in ["Hồng Gai", "Hồng Hà", "Nghĩa Đô", "Quỳnh Lưu", "Khuê Trung", "Ngọc Thụy"] {
+    for vietnamese in [
+        "Hồng Gai",
+        "Hồng Hà",
+        "Nghĩa Đô",
+        "Quỳnh Lưu",
+        "Khuê Trung",
+        "Ngọc Thụy",
+    ] {
         assert!(!minority(vietnamese), "{vietnamese}");
     }
     // A typo does not make a Vietnamese name loose.
     assert!(minority("Hồng Hàa"));
-    assert_eq!(units().resolve("Hà Nội", None, "Hồng Hàa").status(), "unknown");
+    assert_eq!(
+        units().resolve("Hà Nội", None, "Hồng Hàa").status(),
+        "unknown"
+    );
     assert_eq!(variant("Nông trường Mộc Châu"), variant("NT Mộc Châu"));
     assert_ne!(variant("Hồng Gai"), variant("Hông Gai"));
     assert_ne!(variant("Hà Long"), variant("Hạ Long"));

@@ -301,5 +301,8 @@ fn a_decomposed_old_form_address_converts_as_the_composed_one() {
     let nb = inbound(units(), &strict(), &mut b).unwrap().unwrap();
     assert_eq!(na.code, "address.converted");
     assert_eq!(nb.code, "address.converted");
-    assert_eq!(a["applicant"]["address"]["commune_code"], b["applicant"]["address"]["commune_code"]);
+    assert_eq!(
+        a["applicant"]["address"]["commune_code"],
+        b["applicant"]["address"]["commune_code"]
+    );
 }
