@@ -12,6 +12,7 @@ mod compile;
 mod definition;
 mod json;
 mod mapping;
+mod origin;
 mod soap;
 pub(crate) mod transforms;
 mod wsdl;
@@ -72,6 +73,17 @@ impl TranslateError {
             }
         }
     }
+}
+
+/// A document translated as far as it goes (`Adapter::inbound_partial`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Inbound {
+    /// The canonical record with every field that translated (not yet validated).
+    pub record: serde_json::Value,
+    /// Every field that did not translate, each left out of `record`.
+    pub errors: Vec<FieldError>,
+    /// What the adapter accepts with a warning (an ambiguous or unknown address under `warn`).
+    pub warnings: Vec<FieldError>,
 }
 
 impl From<DocumentError> for TranslateError {
