@@ -933,3 +933,69 @@ async fn an_ingest_answers_every_error_of_a_record_at_once_over_rest_and_soap() 
     );
     hub.shutdown().await.unwrap();
 }
+
+/// Registration runs the same check as `adapter check`: its warnings come in the report, and
+/// with `strict` they refuse the definition.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registration_reports_mapping_warnings_and_refuses_them_under_strict() {
+    let data = tempfile::tempdir().unwrap();
+    let hub = hub::start(data.path(), |_| {}).await;
+    let url = hub.url();
+    let hatinh = hub::token(&hub, HATINH, "provider");
+    let c = client();
+    let submission = |strict: Option<bool>| {
+        let mut body = json!({
+            "definition": common::MISSPELT_ADAPTER,
+            "samples": {"samples/ho-so.json": common::MISSPELT_SAMPLE},
+        });
+        if let Some(s) = strict {
+            body["strict"] = json!(s);
+        }
+        body
+    };
+
+    let (status, body) = problem(
+        c.post(format!("{url}/v1/adapters"))
+            .bearer_auth(&hatinh)
+            .json(&submission(Some(true)))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["code"], "adapter.invalid");
+    assert!(
+        body["detail"].as_str().unwrap().contains("2 warning(s)"),
+        "{body}"
+    );
+    let check = &body["registration"]["check"];
+    assert_eq!(check["strict"], true);
+    let paths: Vec<&str> = check["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, ["/nguoiNop/soCCCD", "/nguoiNop/soCCD"], "{body}");
+
+    // Without strict: registered, the warnings in the report.
+    for strict in [None, Some(false)] {
+        let resp = c
+            .post(format!("{url}/v1/adapters"))
+            .bearer_auth(&hatinh)
+            .json(&submission(strict))
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.status().is_success(), "{}", resp.status());
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["accepted"], true, "{body}");
+        assert_eq!(body["check"]["warnings"].as_array().unwrap().len(), 2);
+        assert_eq!(
+            body["check"]["warnings"][1]["code"],
+            "mapping.not-in-samples"
+        );
+    }
+    hub.shutdown().await.unwrap();
+}

@@ -1,9 +1,14 @@
 //! The dry run of an adapter (`lienthong adapter check`, and the hub's register endpoint): the
 //! definition itself, then each of its samples through translate + validate, a round trip
-//! (canonical → external → canonical), and the golden file when there is one.
+//! (canonical → external → canonical), the golden file when there is one, and the places of the
+//! samples the mapping would drop or that its mapped places miss (`fidelity`).
+
+mod fidelity;
+
+pub use fidelity::{MappingWarning, NO_SAMPLES, NOT_IN_SAMPLES, UNMAPPED};
 
 use crate::model::record_digest;
-use crate::translate::Adapter;
+use crate::translate::{Adapter, SampleCoverage};
 use crate::validate::{FieldError, SchemaRegistry};
 use serde::Serialize;
 use serde_json::Value;
@@ -103,9 +108,16 @@ pub struct SampleReport {
     /// `matches`, `differs`, `absent` or `written`.
     pub golden: &'static str,
     pub errors: Vec<FieldError>,
-    /// What the adapter accepts with a warning (an ambiguous or unknown address under `warn`).
+    /// What the adapter accepts with a warning (an ambiguous or unknown address under `warn`),
+    /// and notes (`address.converted`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<FieldError>,
+}
+
+/// Whether a sample's warning is only a note (an address converted to the 2025 form), which
+/// `--strict` does not count.
+pub fn is_note(w: &FieldError) -> bool {
+    w.code == "address.converted"
 }
 
 /// The report of a whole adapter check.
@@ -118,12 +130,31 @@ pub struct AdapterReport {
     /// Problems with the definition itself.
     pub definition: Vec<String>,
     pub samples: Vec<SampleReport>,
+    /// Places of the samples no field mapping reads, mapped places no sample has, record
+    /// types without samples.
+    pub warnings: Vec<MappingWarning>,
+    /// Whether warnings count as errors (`--strict`).
+    pub strict: bool,
 }
 
 impl AdapterReport {
-    /// Whether the definition and every sample passed.
+    /// Whether the definition and every sample passed, and under `strict` there was no
+    /// warning.
     pub fn ok(&self) -> bool {
-        self.definition.is_empty() && self.samples.iter().all(|s| s.ok)
+        self.definition.is_empty()
+            && self.samples.iter().all(|s| s.ok)
+            && !(self.strict && self.warning_count() > 0)
+    }
+
+    /// The mapping warnings and the samples' warnings (not their notes).
+    pub fn warning_count(&self) -> usize {
+        self.warnings.len()
+            + self
+                .samples
+                .iter()
+                .flat_map(|s| &s.warnings)
+                .filter(|w| !is_note(w))
+                .count()
     }
 }
 
@@ -132,6 +163,9 @@ impl AdapterReport {
 pub struct CheckOptions {
     /// Write a golden file for each sample that has none (or differs), instead of comparing.
     pub write_golden: bool,
+    /// Warnings count as errors: a place of a sample no mapping reads, a mapped place no
+    /// sample has, a record type without samples, a sample's warning.
+    pub strict: bool,
 }
 
 /// Where a check finds the samples an adapter names (and their golden files).
@@ -184,6 +218,8 @@ pub fn check_adapter_file(
             adapter: None,
             definition: vec![format!("{file}: {e}")],
             samples: Vec::new(),
+            warnings: Vec::new(),
+            strict: options.strict,
         },
     }
 }
@@ -202,6 +238,8 @@ pub fn check_adapter(
         adapter: None,
         definition: Vec::new(),
         samples: Vec::new(),
+        warnings: Vec::new(),
+        strict: options.strict,
     };
     let adapter = match Adapter::from_toml(file, text, registry) {
         Ok(a) => a,
@@ -212,16 +250,16 @@ pub fn check_adapter(
     };
     report.adapter = Some(adapter.name().to_string());
     for (record_type, rdef) in &adapter.definition().records {
+        let mut coverage = Vec::new();
         for sample in &rdef.samples {
-            report.samples.push(check_sample(
-                &adapter,
-                registry,
-                record_type,
-                samples,
-                sample,
-                options,
-            ));
+            let (sample_report, sample_coverage) =
+                check_sample(&adapter, registry, record_type, samples, sample, options);
+            report.samples.push(sample_report);
+            coverage.push((sample.clone(), sample_coverage));
         }
+        report
+            .warnings
+            .extend(fidelity::record_warnings(&adapter, record_type, &coverage));
     }
     (report, Some(adapter))
 }
@@ -240,7 +278,7 @@ fn check_sample(
     source: &dyn SampleSource,
     label: &str,
     options: CheckOptions,
-) -> SampleReport {
+) -> (SampleReport, Option<SampleCoverage>) {
     let mut report = SampleReport {
         record_type: record_type.to_string(),
         file: label.to_string(),
@@ -254,9 +292,10 @@ fn check_sample(
         Ok(b) => b,
         Err(e) => {
             report.errors.push(FieldError::new("", "sample.missing", e));
-            return report;
+            return (report, None);
         }
     };
+    let coverage = adapter.coverage(record_type, &bytes);
     let record = match translate_validate_with_warnings(adapter, registry, record_type, &bytes) {
         Ok((r, warnings)) => {
             report.warnings = warnings;
@@ -264,7 +303,7 @@ fn check_sample(
         }
         Err(errors) => {
             report.errors = errors;
-            return report;
+            return (report, coverage);
         }
     };
     report.digest = Some(record_digest(&record));
@@ -324,7 +363,7 @@ fn check_sample(
         }
     }
     report.ok = report.errors.is_empty();
-    report
+    (report, coverage)
 }
 
 /// Describes the first place two JSON values differ.

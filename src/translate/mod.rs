@@ -9,6 +9,7 @@
 
 mod address;
 mod compile;
+mod coverage;
 mod definition;
 mod json;
 mod mapping;
@@ -20,6 +21,7 @@ mod xml;
 mod xml_read;
 
 pub use compile::{Adapter, AdapterError};
+pub use coverage::{MappedPlace, SampleCoverage};
 pub use wsdl::{INGEST_NS, soap_action};
 
 use crate::validate::FieldError;
