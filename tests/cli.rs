@@ -238,16 +238,7 @@ fn shipped_adapter_files() -> Vec<String> {
 
 #[test]
 fn adapter_check_warns_about_a_misspelt_place_and_strict_makes_it_fail() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join("samples")).unwrap();
-    std::fs::write(
-        dir.path().join("samples/ho-so.json"),
-        common::MISSPELT_SAMPLE,
-    )
-    .unwrap();
-    let file = dir.path().join("nop.toml");
-    std::fs::write(&file, common::MISSPELT_ADAPTER).unwrap();
-    let file = file.to_str().unwrap();
+    let file = common::MISSPELT_ADAPTER;
 
     // Without --strict: the sample passes, with the two warnings, and the exit code is 0.
     let o = lienthong(&["adapter", "check", file], None);
@@ -303,12 +294,20 @@ fn adapter_check_warns_about_a_misspelt_place_and_strict_makes_it_fail() {
     assert_eq!(warnings[1]["canonical"], "/applicant/personal_id");
 
     // Fixed, it passes under --strict.
-    std::fs::write(
-        dir.path().join("nop.toml"),
-        common::MISSPELT_ADAPTER.replace("soCCD", "soCCCD"),
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("samples")).unwrap();
+    std::fs::copy(
+        root().join("tests/adapters/samples/ho-so.json"),
+        dir.path().join("samples/ho-so.json"),
     )
     .unwrap();
-    let o = lienthong(&["adapter", "check", "--strict", file], None);
+    let fixed = dir.path().join("nop.toml");
+    let text = std::fs::read_to_string(root().join(file)).unwrap();
+    std::fs::write(&fixed, text.replace("soCCD\"", "soCCCD\"")).unwrap();
+    let o = lienthong(
+        &["adapter", "check", "--strict", fixed.to_str().unwrap()],
+        None,
+    );
     assert_eq!(code(&o), 0, "{}", stdout(&o));
 }
 

@@ -945,8 +945,8 @@ async fn registration_reports_mapping_warnings_and_refuses_them_under_strict() {
     let c = client();
     let submission = |strict: Option<bool>| {
         let mut body = json!({
-            "definition": common::MISSPELT_ADAPTER,
-            "samples": {"samples/ho-so.json": common::MISSPELT_SAMPLE},
+            "definition": read(common::MISSPELT_ADAPTER),
+            "samples": {"samples/ho-so.json": read("tests/adapters/samples/ho-so.json")},
         });
         if let Some(s) = strict {
             body["strict"] = json!(s);

@@ -138,76 +138,17 @@ mod tests {
     use crate::validate::{SchemaRegistry, ValidationOptions};
     use std::collections::BTreeMap;
 
-    /// A JSON one-stop adapter whose applicant's ID is mapped from a misspelt place.
-    const ADAPTER: &str = r#"
-name = "nop-ho-so"
-member = "000.00.00.H42"
-format = "json"
-transport = "http"
-provides = ["dossier"]
-
-[code_tables.status]
-MOI = "received"
-
-[records.dossier]
-schema = "dossier.v2"
-root = ""
-samples = SAMPLES
-
-[[records.dossier.fields]]
-canonical = "/dossier_code"
-external = "/maHoSo"
-required = true
-
-[[records.dossier.fields]]
-canonical = "/procedure_code"
-external = "/maThuTuc"
-required = true
-
-[[records.dossier.fields]]
-canonical = "/receiving_agency"
-external = "/coQuan"
-required = true
-
-[[records.dossier.fields]]
-canonical = "/channel"
-constant = "online"
-
-[[records.dossier.fields]]
-canonical = "/status"
-external = "/trangThai"
-code_table = "status"
-required = true
-
-[[records.dossier.fields]]
-canonical = "/received_at"
-external = "/ngayNop"
-datetime = "rfc3339"
-required = true
-
-[[records.dossier.fields]]
-canonical = "/due_at"
-external = "/ngayHen"
-datetime = "rfc3339"
-required = true
-
-[[records.dossier.fields]]
-canonical = "/applicant/type"
-constant = "citizen"
-
-[[records.dossier.fields]]
-canonical = "/applicant/full_name"
-external = "/nguoiNop/hoTen"
-required = true
-
-[[records.dossier.fields]]
-canonical = "/applicant/personal_id"
-external = "/nguoiNop/soCCD"
-
-[[records.dossier.fields]]
-canonical = "/note"
-external = "/ghiChu"
-"#;
+    /// The JSON one-stop adapter of the integration tests, whose applicant's ID is mapped
+    /// from a misspelt place, with a mapping of the note added and the samples given.
+    fn adapter_text(samples: &[String]) -> String {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/adapters/misspelt-id.toml");
+        let text = std::fs::read_to_string(path).unwrap();
+        let listed = "samples = [\"samples/ho-so.json\"]";
+        assert!(text.contains(listed));
+        text.replace(listed, &format!("samples = [{}]", samples.join(", ")))
+            + "\n[[records.dossier.fields]]\ncanonical = \"/note\"\nexternal = \"/ghiChu\"\n"
+    }
 
     fn sample(extra: &str) -> String {
         format!(
@@ -224,7 +165,7 @@ external = "/ghiChu"
     ) -> (crate::check::AdapterReport, Vec<MappingWarning>) {
         let registry = SchemaRegistry::embedded(&ValidationOptions::default()).unwrap();
         let names: Vec<String> = samples.iter().map(|(n, _)| format!("{n:?}")).collect();
-        let text = ADAPTER.replace("SAMPLES", &format!("[{}]", names.join(", ")));
+        let text = adapter_text(&names);
         let files: BTreeMap<String, String> = samples
             .iter()
             .filter(|(_, t)| !t.is_empty())

@@ -42,11 +42,14 @@ pub fn translate_validate_with_warnings(
     let read = adapter
         .inbound_partial(record_type, document)
         .map_err(|e| e.field_errors())?;
-    let schema = schema_for(adapter, registry, record_type).map_err(|mut unknown| {
-        let mut errors = read.errors.clone();
-        errors.append(&mut unknown);
-        errors
-    })?;
+    let schema = match schema_for(adapter, registry, record_type) {
+        Ok(schema) => schema,
+        Err(mut unknown) => {
+            let mut errors = read.errors;
+            errors.append(&mut unknown);
+            return Err(errors);
+        }
+    };
     let rejection = match schema.validate_translated(&read.record) {
         Ok(()) if read.errors.is_empty() => return Ok((read.record, read.warnings)),
         Ok(()) => None,
