@@ -234,6 +234,11 @@ fn load_adapters(registry: &AdapterRegistry, dir: &Path) -> Result<(), ServerErr
     }
     for reg in registry.load_dir(dir)? {
         let name = reg.adapter.as_deref().unwrap_or("?");
+        // Places of the samples the mapping drops, mapped places no sample has: names, never
+        // values.
+        for w in &reg.check.warnings {
+            tracing::warn!(file = %reg.check.file, "adapter check: {w}");
+        }
         if reg.accepted && reg.unchanged {
             tracing::info!(
                 adapter = name,

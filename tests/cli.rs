@@ -1,6 +1,8 @@
 //! The command line as a user runs it: outputs and exit codes (0 success, 1 rejected input,
 //! 2 usage or I/O error).
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
@@ -196,13 +198,189 @@ fn adapter_check_passes_the_shipped_adapters_with_a_line_per_sample() {
         out.lines()
             .filter(|l| l.trim_start().starts_with("ok"))
             .count(),
-        11,
+        13,
         "{out}"
     );
     assert!(
-        out.contains("3 adapter(s) checked, 3 passed, 0 failed"),
+        out.contains("3 adapter(s) checked, 3 passed, 0 failed, 0 warning(s)"),
         "{out}"
     );
+}
+
+/// What CI runs (`scripts/test`): every field of the shipped samples is mapped, and every
+/// mapped place is in a sample.
+#[test]
+fn adapter_check_strict_passes_the_shipped_adapters() {
+    let mut args = vec!["adapter", "check", "--strict"];
+    let files = shipped_adapter_files();
+    args.extend(files.iter().map(String::as_str));
+    let o = lienthong(&args, None);
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("0 failed, 0 warning(s)"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(!stdout(&o).contains("  warning"), "{}", stdout(&o));
+}
+
+fn shipped_adapter_files() -> Vec<String> {
+    let mut files: Vec<String> = std::fs::read_dir(root().join("adapters"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .map(|p| p.display().to_string())
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 3, "{files:?}");
+    files
+}
+
+#[test]
+fn adapter_check_warns_about_a_misspelt_place_and_strict_makes_it_fail() {
+    let file = common::MISSPELT_ADAPTER;
+
+    // Without --strict: the sample passes, with the two warnings, and the exit code is 0.
+    let o = lienthong(&["adapter", "check", file], None);
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    let out = stdout(&o);
+    let warnings: Vec<&str> = out
+        .lines()
+        .filter(|l| l.trim_start().starts_with("warning"))
+        .collect();
+    assert_eq!(warnings.len(), 2, "{out}");
+    assert!(
+        warnings[0].contains("nop-ho-so dossier /nguoiNop/soCCCD: in samples/ho-so.json")
+            && warnings[0].ends_with("[sample.unmapped]"),
+        "{out}"
+    );
+    assert!(
+        warnings[1].contains("nop-ho-so dossier /nguoiNop/soCCD: mapped to /applicant/personal_id")
+            && warnings[1].contains("samples/ho-so.json")
+            && warnings[1].ends_with("[mapping.not-in-samples]"),
+        "{out}"
+    );
+    assert!(out.contains("1 passed, 0 failed, 2 warning(s)"), "{out}");
+
+    // --strict: the warnings fail the check.
+    let o = lienthong(&["adapter", "check", "--strict", file], None);
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("0 passed, 1 failed, 2 warning(s) (--strict"),
+        "{}",
+        stdout(&o)
+    );
+
+    // And for a machine.
+    let o = lienthong(
+        &["adapter", "check", "--strict", "--format", "json", file],
+        None,
+    );
+    assert_eq!(code(&o), 1);
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(report[0]["strict"], true);
+    let warnings = report[0]["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 2, "{report}");
+    assert_eq!(warnings[0]["code"], "sample.unmapped");
+    assert_eq!(warnings[0]["adapter"], "nop-ho-so");
+    assert_eq!(warnings[0]["record_type"], "dossier");
+    assert_eq!(
+        warnings[0]["samples"],
+        serde_json::json!(["samples/ho-so.json"])
+    );
+    assert_eq!(warnings[0]["path"], "/nguoiNop/soCCCD");
+    assert_eq!(warnings[1]["code"], "mapping.not-in-samples");
+    assert_eq!(warnings[1]["path"], "/nguoiNop/soCCD");
+    assert_eq!(warnings[1]["canonical"], "/applicant/personal_id");
+
+    // Fixed, it passes under --strict.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("samples")).unwrap();
+    std::fs::copy(
+        root().join("tests/adapters/samples/ho-so.json"),
+        dir.path().join("samples/ho-so.json"),
+    )
+    .unwrap();
+    let fixed = dir.path().join("nop.toml");
+    let text = std::fs::read_to_string(root().join(file)).unwrap();
+    std::fs::write(&fixed, text.replace("soCCD\"", "soCCCD\"")).unwrap();
+    let o = lienthong(
+        &["adapter", "check", "--strict", fixed.to_str().unwrap()],
+        None,
+    );
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+}
+
+/// The same for XML: element and attribute paths as the adapter writes them, the SOAP
+/// envelope and namespace declarations not counted, repeated items once.
+#[test]
+fn adapter_check_names_xml_places_no_mapping_reads_by_element_and_attribute_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let samples = dir.path().join("samples/motcua-hatinh");
+    std::fs::create_dir_all(&samples).unwrap();
+    // The samples without their golden files: nothing else would notice the ID missing.
+    for e in std::fs::read_dir(root().join("adapters/samples/motcua-hatinh")).unwrap() {
+        let path = e.unwrap().path();
+        if path.extension().is_some_and(|e| e == "xml") {
+            std::fs::copy(&path, samples.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    let shipped = std::fs::read_to_string(root().join("adapters/motcua-hatinh.toml")).unwrap();
+    let without_version =
+        "[[records.dossier.fields]]\nexternal = \"@phienBan\"\nconstant = \"1\"\n";
+    assert!(shipped.contains(without_version));
+    let text = shipped
+        .replace(without_version, "")
+        .replace(
+            "\"hs:ChuHoSo/hs:SoDinhDanh\"",
+            "\"hs:ChuHoSo/hs:SoDinhDan\"",
+        )
+        .replace(
+            "external = \"hs:KichThuoc\"\ntype = \"integer\"\n",
+            "external = \"hs:KichThuoc\"\ntype = \"integer\"\n\n\
+             [[records.dossier.fields.fields]]\ncanonical = \"/origin\"\nexternal = \"@nguon\"\n",
+        );
+    let file = dir.path().join("motcua.toml");
+    std::fs::write(&file, text).unwrap();
+    let o = lienthong(
+        &[
+            "adapter",
+            "check",
+            "--format",
+            "json",
+            file.to_str().unwrap(),
+        ],
+        None,
+    );
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let warnings: Vec<(String, String, usize)> = report[0]["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| {
+            (
+                w["code"].as_str().unwrap().to_string(),
+                w["path"].as_str().unwrap().to_string(),
+                w["samples"].as_array().unwrap().len(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("sample.unmapped", "@phienBan", 2),
+        ("sample.unmapped", "hs:ChuHoSo/hs:SoDinhDanh", 2),
+        ("mapping.not-in-samples", "hs:ChuHoSo/hs:SoDinhDan", 3),
+        (
+            "mapping.not-in-samples",
+            "hs:DanhSachGiayTo/hs:GiayTo/@nguon",
+            3,
+        ),
+    ];
+    let expected: Vec<(String, String, usize)> = expected
+        .iter()
+        .map(|(c, p, n)| (c.to_string(), p.to_string(), *n))
+        .collect();
+    assert_eq!(warnings, expected, "{report}");
+    assert_eq!(code(&o), 0, "warnings alone do not fail: {report}");
 }
 
 #[test]

@@ -879,3 +879,144 @@ async fn member_systems_convert_addresses_in_batches() {
     assert!(body["detail"].as_str().unwrap().contains("address 0"));
     hub.shutdown().await.unwrap();
 }
+
+/// A pushed record with a field that does not translate and another the schema refuses is
+/// answered with both errors at once, over REST and over SOAP, each naming the external place
+/// to fix; the schema's "required" for the field that did not translate is not said twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ingest_answers_every_error_of_a_record_at_once_over_rest_and_soap() {
+    let data = tempfile::tempdir().unwrap();
+    let hub = hub::start(data.path(), |_| {}).await;
+    let url = hub.url();
+    let hatinh = hub::token(&hub, HATINH, "provider");
+    let register_member = hub::token(&hub, REGISTER, "provider");
+    let c = client();
+
+    let citizen = read("adapters/samples/population-registry/citizen.json")
+        .replace("14/05/1992", "31/02/1992")
+        .replace(",\n      \"quanHeVoiChuHo\": \"Vợ\"", "");
+    let (status, body) = problem(
+        c.post(format!("{url}/v1/ingest/population-registry/citizen"))
+            .bearer_auth(&register_member)
+            .header("content-type", "application/json")
+            .body(citizen)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        body["errors"],
+        json!([
+            {"pointer": "/birth_date", "code": "translate.date", "source": "/ngaySinh",
+             "message": body["errors"][0]["message"]},
+            {"pointer": "/household/relation", "code": "schema.required",
+             "source": "/hoGiaDinh/quanHeVoiChuHo", "message": "relation is required"},
+        ]),
+        "{body}"
+    );
+
+    // The SOAP face: the Fault's detail lists both, the schema's with its source.
+    let xml = read("adapters/samples/motcua-hatinh/dossier.xml")
+        .replace("15/09/2025 08:42:10", "31/09/2025 08:42:10")
+        .replace(
+            "sha256:739f678b74120b13404fdb471d48be431fdfbd1a28cde8e55c491162aa3e1935",
+            "sha256:not-a-digest",
+        );
+    let resp = c
+        .post(format!("{url}/v1/ingest/motcua-hatinh"))
+        .bearer_auth(&hatinh)
+        .header("content-type", "text/xml; charset=utf-8")
+        .header(
+            "SOAPAction",
+            "\"urn:lienthong:ingest:motcua-hatinh:dossier\"",
+        )
+        .body(xml)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let fault = resp.text().await.unwrap();
+    assert!(fault.contains("Fault"), "{fault}");
+    let errors: Vec<&str> = fault.split("<lt:Error>").skip(1).collect();
+    assert_eq!(errors.len(), 2, "{fault}");
+    assert!(
+        errors[0].contains("<lt:Pointer>/received_at</lt:Pointer>")
+            && errors[0].contains("<lt:Code>translate.datetime</lt:Code>")
+            && errors[0].contains("<lt:Source>hs:NgayTiepNhan</lt:Source>"),
+        "{fault}"
+    );
+    assert!(
+        errors[1].contains("<lt:Pointer>/documents/2/content_hash</lt:Pointer>")
+            && errors[1].contains("<lt:Source>hs:MaBam</lt:Source>"),
+        "{fault}"
+    );
+    hub.shutdown().await.unwrap();
+}
+
+/// Registration runs the same check as `adapter check`: its warnings come in the report, and
+/// with `strict` they refuse the definition.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registration_reports_mapping_warnings_and_refuses_them_under_strict() {
+    let data = tempfile::tempdir().unwrap();
+    let hub = hub::start(data.path(), |_| {}).await;
+    let url = hub.url();
+    let hatinh = hub::token(&hub, HATINH, "provider");
+    let c = client();
+    let submission = |strict: Option<bool>| {
+        let mut body = json!({
+            "definition": read(common::MISSPELT_ADAPTER),
+            "samples": {"samples/ho-so.json": read("tests/adapters/samples/ho-so.json")},
+        });
+        if let Some(s) = strict {
+            body["strict"] = json!(s);
+        }
+        body
+    };
+
+    let (status, body) = problem(
+        c.post(format!("{url}/v1/adapters"))
+            .bearer_auth(&hatinh)
+            .json(&submission(Some(true)))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["code"], "adapter.invalid");
+    assert!(
+        body["detail"].as_str().unwrap().contains("2 warning(s)"),
+        "{body}"
+    );
+    let check = &body["registration"]["check"];
+    assert_eq!(check["strict"], true);
+    let paths: Vec<&str> = check["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, ["/nguoiNop/soCCCD", "/nguoiNop/soCCD"], "{body}");
+
+    // Without strict: registered, the warnings in the report.
+    for strict in [None, Some(false)] {
+        let resp = c
+            .post(format!("{url}/v1/adapters"))
+            .bearer_auth(&hatinh)
+            .json(&submission(strict))
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.status().is_success(), "{}", resp.status());
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["accepted"], true, "{body}");
+        assert_eq!(body["check"]["warnings"].as_array().unwrap().len(), 2);
+        assert_eq!(
+            body["check"]["warnings"][1]["code"],
+            "mapping.not-in-samples"
+        );
+    }
+    hub.shutdown().await.unwrap();
+}

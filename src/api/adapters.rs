@@ -29,6 +29,10 @@ struct Submission {
     definition: String,
     #[serde(default)]
     samples: BTreeMap<String, String>,
+    /// The check's warnings (places of the samples no mapping reads, mapped places no sample
+    /// has) refuse the definition, as `adapter check --strict` fails.
+    #[serde(default)]
+    strict: bool,
 }
 
 async fn register(
@@ -50,7 +54,7 @@ async fn register(
                 "request.json",
                 format!(
                     "the body is not a registration ({{\"definition\": \"<TOML>\", \"samples\": \
-                     {{\"<path>\": \"<content>\"}}}}): {e}"
+                     {{\"<path>\": \"<content>\"}}, \"strict\": false}}): {e}"
                 ),
             )
         })?
@@ -65,6 +69,7 @@ async fn register(
                 )
             })?,
             samples: BTreeMap::new(),
+            strict: false,
         }
     } else {
         return Err(Problem::new(
@@ -75,7 +80,12 @@ async fn register(
     };
     let reg = state
         .registry
-        .register(&submission.definition, &submission.samples, &caller)
+        .register(
+            &submission.definition,
+            &submission.samples,
+            submission.strict,
+            &caller,
+        )
         .await
         .map_err(Problem::internal)?;
     let body = serde_json::to_value(&reg).unwrap_or_default();
@@ -107,6 +117,16 @@ async fn register(
             StatusCode::UNPROCESSABLE_ENTITY,
             "adapter.unreachable",
             "the adapter's endpoint did not answer the probe and probe.required is set".into(),
+        )
+    } else if reg.check.definition.is_empty() && reg.check.samples.iter().all(|s| s.ok) {
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "adapter.invalid",
+            format!(
+                "the check found {} warning(s) and strict is set; the report lists them \
+                 (check.warnings)",
+                reg.check.warning_count()
+            ),
         )
     } else {
         (

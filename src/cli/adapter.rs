@@ -2,7 +2,7 @@
 
 use super::client::HubClient;
 use super::{Context, Outcome, OutputFormat};
-use crate::check::{CheckOptions, check_adapter_file, golden_path};
+use crate::check::{CheckOptions, check_adapter_file, golden_path, is_note};
 use anyhow::Context as _;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -10,7 +10,21 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, clap::Subcommand)]
 pub(crate) enum Command {
     /// Check adapter definitions and run their samples through translate + validate, a round
-    /// trip and the golden files: a line per sample.
+    /// trip and the golden files: a line per sample; warn about data a mapping would drop.
+    ///
+    /// The warnings: every place the samples have that no field mapping reads
+    /// (`sample.unmapped`: its value would be dropped), every mapped place no sample has, often
+    /// a misspelt path (`mapping.not-in-samples`), and a record type without samples
+    /// (`record.no-samples`). Places are XML element or attribute paths from the record root
+    /// (`hs:ChuHoSo/hs:Ten`, `@phienBan`) or JSON Pointers from the record (`*` for every item
+    /// of an array); a SOAP envelope and namespace declarations are not fields. Warnings do
+    /// not change the exit code unless `--strict` is given.
+    #[command(after_help = "Examples:\n  \
+        lienthong adapter check adapters/*.toml\n  \
+        lienthong adapter check adapters/*.toml --strict        # CI: exit 1 on any warning\n  \
+        lienthong adapter check my-adapter.toml --format json   # warnings under \"warnings\"\n\n\
+        A value the hub need not keep (a version attribute, say) is declared with an \
+        external-only constant: external = \"@phienBan\", constant = \"1\", no canonical.")]
     Check {
         /// Adapter files (TOML).
         #[arg(required = true, value_name = "FILE")]
@@ -18,6 +32,10 @@ pub(crate) enum Command {
         /// Write `<sample>.canonical.json` golden files from the current output.
         #[arg(long)]
         write_golden: bool,
+        /// Warnings count as errors: exit 1 when there is any (mapping warnings, and a
+        /// sample's warnings other than notes).
+        #[arg(long)]
+        strict: bool,
         /// Output format.
         #[arg(long, value_enum, default_value_t)]
         format: OutputFormat,
@@ -27,6 +45,9 @@ pub(crate) enum Command {
     Register {
         /// The adapter file (TOML).
         file: PathBuf,
+        /// The check's warnings refuse the definition (as `adapter check --strict`).
+        #[arg(long)]
+        strict: bool,
         #[command(flatten)]
         hub: HubArgs,
     },
@@ -84,9 +105,18 @@ pub(crate) fn run(ctx: &Context, command: Command) -> anyhow::Result<Outcome> {
         Command::Check {
             files,
             write_golden,
+            strict,
             format,
-        } => check(ctx, files, write_golden, format),
-        Command::Register { file, hub } => register(&file, &hub),
+        } => check(
+            ctx,
+            files,
+            CheckOptions {
+                write_golden,
+                strict,
+            },
+            format,
+        ),
+        Command::Register { file, strict, hub } => register(&file, strict, &hub),
         Command::List { hub } => {
             let body = hub.client()?.get_json("/v1/adapters")?;
             for a in body["adapters"].as_array().cloned().unwrap_or_default() {
@@ -166,7 +196,7 @@ fn join(v: &serde_json::Value) -> String {
 }
 
 /// Sends a definition and the sample (and golden) files it names.
-fn register(file: &Path, hub: &HubArgs) -> anyhow::Result<Outcome> {
+fn register(file: &Path, strict: bool, hub: &HubArgs) -> anyhow::Result<Outcome> {
     let definition =
         std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
     let base = file.parent().unwrap_or(Path::new("."));
@@ -185,11 +215,13 @@ fn register(file: &Path, hub: &HubArgs) -> anyhow::Result<Outcome> {
             }
         }
     }
-    let answer = hub.client()?.send(
-        reqwest::Method::POST,
-        "/v1/adapters",
-        Some(&serde_json::json!({"definition": definition, "samples": samples})),
-    )?;
+    let mut body = serde_json::json!({"definition": definition, "samples": samples});
+    if strict {
+        body["strict"] = serde_json::Value::Bool(true);
+    }
+    let answer = hub
+        .client()?
+        .send(reqwest::Method::POST, "/v1/adapters", Some(&body))?;
     let reg = if answer.body.get("registration").is_some() {
         answer.body["registration"].clone()
     } else {
@@ -219,11 +251,10 @@ fn register(file: &Path, hub: &HubArgs) -> anyhow::Result<Outcome> {
 fn check(
     ctx: &Context,
     files: Vec<PathBuf>,
-    write_golden: bool,
+    options: CheckOptions,
     format: OutputFormat,
 ) -> anyhow::Result<Outcome> {
     let registry = ctx.registry()?;
-    let options = CheckOptions { write_golden };
     let reports: Vec<_> = files
         .iter()
         .map(|f| check_adapter_file(f, &registry, options))
@@ -255,23 +286,28 @@ fn check(
                     for w in &s.warnings {
                         println!(
                             "       {}: {w}",
-                            if w.code == "address.converted" {
-                                "note"
-                            } else {
-                                "warning"
-                            }
+                            if is_note(w) { "note" } else { "warning" }
                         );
                     }
                 }
                 if r.definition.is_empty() && r.samples.is_empty() {
                     println!("  (no samples listed)");
                 }
+                for w in &r.warnings {
+                    println!("  warning {w}");
+                }
             }
             let failed = reports.iter().filter(|r| !r.ok()).count();
+            let warnings: usize = reports.iter().map(|r| r.warning_count()).sum();
             println!(
-                "{} adapter(s) checked, {} passed, {failed} failed",
+                "{} adapter(s) checked, {} passed, {failed} failed, {warnings} warning(s){}",
                 reports.len(),
-                reports.len() - failed
+                reports.len() - failed,
+                if options.strict && warnings > 0 {
+                    " (--strict: warnings count as errors)"
+                } else {
+                    ""
+                }
             );
         }
     }

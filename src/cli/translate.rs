@@ -48,7 +48,7 @@ pub(crate) fn run(ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
             for w in &warnings {
                 eprintln!(
                     "{}: {w}",
-                    if w.code == "address.converted" {
+                    if crate::check::is_note(w) {
                         "note"
                     } else {
                         "warning"

@@ -228,10 +228,12 @@ impl AdapterRegistry {
     }
 
     /// Registers a definition submitted over the API: check, permissions, probe, store.
+    /// `strict`: the check's warnings refuse it, as `adapter check --strict` fails.
     pub async fn register(
         &self,
         definition: &str,
         samples: &BTreeMap<String, String>,
+        strict: bool,
         caller: &Caller,
     ) -> Result<Registration, RegistryError> {
         let (check, adapter) = check_adapter(
@@ -239,7 +241,10 @@ impl AdapterRegistry {
             definition,
             samples,
             &self.schemas,
-            CheckOptions::default(),
+            CheckOptions {
+                write_golden: false,
+                strict,
+            },
         );
         let mut reg = Registration::checked(check);
         let Some(adapter) = adapter else {

@@ -7,7 +7,7 @@ use super::mapping::Shape;
 use super::transforms::{CodeTable, Pattern};
 use super::xml::Step;
 use super::xml_read::{Plan, Scope};
-use super::{TranslateError, json, mapping, soap, xml_read};
+use super::{Inbound, TranslateError, json, mapping, soap, xml_read};
 use crate::config::adapter::{AdapterDef, Case, DefinitionError, Format, Transport, ValueType};
 use crate::validate::FieldError;
 use crate::validate::SchemaRegistry;
@@ -345,32 +345,69 @@ impl Adapter {
         record_type: &str,
         document: &[u8],
     ) -> Result<(Value, Vec<FieldError>), TranslateError> {
-        let record = self.record(record_type)?;
-        let mut value = self.inbound_fields(record_type, record, document)?;
-        if record.addresses.is_empty() {
-            return Ok((value, Vec::new()));
+        let read = self.inbound_partial(record_type, document)?;
+        if read.errors.is_empty() {
+            Ok((read.record, read.warnings))
+        } else {
+            Err(TranslateError::Fields(read.errors))
         }
-        let units = crate::units::shared().ok_or_else(|| {
-            TranslateError::Fields(vec![FieldError::new(
+    }
+
+    /// Translates a document as far as it goes: the record holds every field that translated,
+    /// and `errors` lists every field that did not (left out of the record), so that the
+    /// record can still be validated and every error of the document reported at once. `Err`
+    /// only when there is no record at all (the document refused as a whole, an unknown record
+    /// type).
+    pub fn inbound_partial(
+        &self,
+        record_type: &str,
+        document: &[u8],
+    ) -> Result<Inbound, TranslateError> {
+        let record = self.record(record_type)?;
+        let (mut value, mut errors) = self.inbound_fields(record_type, record, document)?;
+        if record.addresses.is_empty() {
+            return Ok(Inbound {
+                record: value,
+                errors,
+                warnings: Vec::new(),
+            });
+        }
+        let Some(units) = crate::units::shared() else {
+            errors.push(FieldError::new(
                 "",
                 "address.no-data",
                 "the administrative-unit data did not load",
-            )])
-        })?;
+            ));
+            return Ok(Inbound {
+                record: value,
+                errors,
+                warnings: Vec::new(),
+            });
+        };
         let mut warnings = Vec::new();
-        let mut errors = Vec::new();
+        let field_errors = errors.len();
         for rule in &record.addresses {
+            // An address with a part that did not translate cannot be resolved: its error
+            // says enough.
+            let inside = |e: &FieldError| {
+                e.pointer
+                    .strip_prefix(rule.at.as_str())
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+            };
+            if errors[..field_errors].iter().any(inside) {
+                continue;
+            }
             match address::inbound(units, rule, &mut value) {
                 Ok(Some(w)) => warnings.push(w),
                 Ok(None) => {}
                 Err(e) => errors.push(e),
             }
         }
-        if errors.is_empty() {
-            Ok((value, warnings))
-        } else {
-            Err(TranslateError::Fields(errors))
-        }
+        Ok(Inbound {
+            record: value,
+            errors,
+            warnings,
+        })
     }
 
     fn inbound_fields(
@@ -378,11 +415,11 @@ impl Adapter {
         record_type: &str,
         record: &Record,
         document: &[u8],
-    ) -> Result<Value, TranslateError> {
+    ) -> Result<(Value, Vec<FieldError>), TranslateError> {
         match (&record.root, self.def.format) {
             (Root::Xml(_, plan), _) => {
                 let frame = xml_read::read(document, &self.def.xml.limits, plan)?;
-                mapping::inbound_xml(self, record, &frame)
+                Ok(mapping::inbound_xml(self, record, &frame))
             }
             (Root::Json(tokens), _) => {
                 let value = json::parse(document, &self.def.json.limits)?;
@@ -396,7 +433,7 @@ impl Adapter {
                         position: None,
                     }));
                 };
-                mapping::inbound_json(self, record, obj)
+                Ok(mapping::inbound_json(self, record, obj))
             }
         }
     }

@@ -2,10 +2,10 @@
 //! (canonical record → external document), field by field, collecting every error.
 
 use super::compile::{Adapter, DateTimeFormat, ExtPath, Field, Record};
+use super::json;
 use super::transforms::{apply_case, nfc, rfc3339, split_words};
 use super::xml::{OutElem, Step};
 use super::xml_read::Frame;
-use super::{TranslateError, json};
 use crate::config::adapter::ValueType;
 use crate::model::PartialDate;
 use crate::validate::{FieldError, escape_token};
@@ -125,19 +125,22 @@ impl At<'_> {
     }
 }
 
+/// The record read from an XML document, as far as its fields translate, and the error of
+/// every field that did not (each such field is left out of the record).
 pub(super) fn inbound_xml<'d>(
     adapter: &Adapter,
     record: &Record,
     root: &'d Frame<'d>,
-) -> Result<Value, TranslateError> {
+) -> (Value, Vec<FieldError>) {
     inbound(adapter, record, root)
 }
 
+/// The same for a JSON document's record object.
 pub(super) fn inbound_json(
     adapter: &Adapter,
     record: &Record,
     root: &Value,
-) -> Result<Value, TranslateError> {
+) -> (Value, Vec<FieldError>) {
     inbound(adapter, record, root)
 }
 
@@ -145,7 +148,7 @@ fn inbound<'d, S: Source<'d>>(
     adapter: &Adapter,
     record: &Record,
     root: S,
-) -> Result<Value, TranslateError> {
+) -> (Value, Vec<FieldError>) {
     let mut errors = Vec::new();
     let out = map_in(
         adapter,
@@ -155,11 +158,7 @@ fn inbound<'d, S: Source<'d>>(
         At::Record,
         &mut errors,
     );
-    if errors.is_empty() {
-        Ok(out)
-    } else {
-        Err(TranslateError::Fields(errors))
-    }
+    (out, errors)
 }
 
 /// The canonical object of `fields` read from `src`.

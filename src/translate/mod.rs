@@ -3,15 +3,20 @@
 //!
 //! `Adapter::compile` checks a definition against the schema registry once (paths, pointers,
 //! code tables, patterns); `Adapter::inbound` turns a document in the adapter's format (JSON,
-//! XML or a SOAP envelope) into a canonical record; `Adapter::outbound` writes a canonical record
-//! in the adapter's format. Translation does not validate: the caller runs the record's schema
-//! (see `check::translate_validate`).
+//! XML or a SOAP envelope) into a canonical record (`Adapter::inbound_partial`: as far as its
+//! fields translate, with every field's error); `Adapter::outbound` writes a canonical record in
+//! the adapter's format. Translation does not validate: the caller runs the record's schema
+//! (see `check::translate_validate`), and `Adapter::source_of` names the external place of a
+//! canonical pointer for its errors. `Adapter::coverage` compares a sample with the mapping: the
+//! places no mapping reads, the mapped places it lacks (`adapter check`).
 
 mod address;
 mod compile;
+mod coverage;
 mod definition;
 mod json;
 mod mapping;
+mod origin;
 mod soap;
 pub(crate) mod transforms;
 mod wsdl;
@@ -19,6 +24,7 @@ mod xml;
 mod xml_read;
 
 pub use compile::{Adapter, AdapterError};
+pub use coverage::{MappedPlace, SampleCoverage};
 pub use wsdl::{INGEST_NS, soap_action};
 
 use crate::validate::FieldError;
@@ -72,6 +78,17 @@ impl TranslateError {
             }
         }
     }
+}
+
+/// A document translated as far as it goes (`Adapter::inbound_partial`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Inbound {
+    /// The canonical record with every field that translated (not yet validated).
+    pub record: serde_json::Value,
+    /// Every field that did not translate, each left out of `record`.
+    pub errors: Vec<FieldError>,
+    /// What the adapter accepts with a warning (an ambiguous or unknown address under `warn`).
+    pub warnings: Vec<FieldError>,
 }
 
 impl From<DocumentError> for TranslateError {

@@ -4,7 +4,7 @@ use serde::Serialize;
 use std::fmt;
 
 /// One problem with one place in a record: where (a JSON Pointer into the canonical record, and
-/// for translation errors the place in the external document), a stable machine code, and a
+/// for a record read from an external document the place in it), a stable machine code, and a
 /// message for a person.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FieldError {
@@ -15,8 +15,9 @@ pub struct FieldError {
     pub code: String,
     /// What is wrong, written for the person who reads it.
     pub message: String,
-    /// Where in the external document the value came from (XML path or JSON Pointer), for
-    /// translation errors.
+    /// Where in the external document the value came from (XML path or JSON Pointer), for the
+    /// errors of a record read from one: translation errors, and schema errors at a pointer a
+    /// field mapping fills.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
 }

@@ -102,3 +102,8 @@ pub fn xsd_errors(wsdl: &str, documents: &[(String, Vec<u8>)]) -> Vec<(String, V
         })
         .collect()
 }
+
+/// A JSON adapter (`nop-ho-so`, member H42, no endpoint) that maps the applicant's personal ID
+/// from a misspelt place (`/nguoiNop/soCCD`), and its one sample (`samples/ho-so.json`, which
+/// has `/nguoiNop/soCCCD`), beside it under `tests/adapters/`.
+pub const MISSPELT_ADAPTER: &str = "tests/adapters/misspelt-id.toml";

@@ -2,6 +2,7 @@
 //! field by field, collecting every error.
 
 use super::*;
+use crate::translate::TranslateError;
 
 /// Converts one canonical value into its external value.
 fn convert_out(adapter: &Adapter, f: &Field, v: &Value) -> Result<Value, Failure> {

@@ -1,9 +1,14 @@
 //! The dry run of an adapter (`lienthong adapter check`, and the hub's register endpoint): the
 //! definition itself, then each of its samples through translate + validate, a round trip
-//! (canonical → external → canonical), and the golden file when there is one.
+//! (canonical → external → canonical), the golden file when there is one, and the places of the
+//! samples the mapping would drop or that its mapped places miss (`fidelity`).
+
+mod fidelity;
+
+pub use fidelity::{MappingWarning, NO_SAMPLES, NOT_IN_SAMPLES, UNMAPPED};
 
 use crate::model::record_digest;
-use crate::translate::Adapter;
+use crate::translate::{Adapter, SampleCoverage};
 use crate::validate::{FieldError, SchemaRegistry};
 use serde::Serialize;
 use serde_json::Value;
@@ -22,19 +27,48 @@ pub fn translate_validate(
 
 /// The same, with the warnings the adapter asked for instead of errors (an ambiguous or
 /// unknown address under `warn`), which the caller records on the exchange.
+///
+/// The record is validated even when some of its fields did not translate (without them), so
+/// that one answer lists every error of the document: the translation errors first, then the
+/// schema's, each naming the external place it came from (`source`). A schema error that only
+/// repeats a translation error (a field required by the schema whose value did not translate)
+/// is left out.
 pub fn translate_validate_with_warnings(
     adapter: &Adapter,
     registry: &SchemaRegistry,
     record_type: &str,
     document: &[u8],
 ) -> Result<(Value, Vec<FieldError>), Vec<FieldError>> {
-    let (record, warnings) = adapter
-        .inbound_with_warnings(record_type, document)
+    let read = adapter
+        .inbound_partial(record_type, document)
         .map_err(|e| e.field_errors())?;
-    schema_for(adapter, registry, record_type)?
-        .validate_translated(&record)
-        .map_err(|r| r.errors)?;
-    Ok((record, warnings))
+    let schema = match schema_for(adapter, registry, record_type) {
+        Ok(schema) => schema,
+        Err(mut unknown) => {
+            let mut errors = read.errors;
+            errors.append(&mut unknown);
+            return Err(errors);
+        }
+    };
+    let rejection = match schema.validate_translated(&read.record) {
+        Ok(()) if read.errors.is_empty() => return Ok((read.record, read.warnings)),
+        Ok(()) => None,
+        Err(r) => Some(r),
+    };
+    let mut errors = read.errors;
+    let translated = errors.len();
+    for mut e in rejection.map(|r| r.errors).unwrap_or_default() {
+        if errors[..translated].iter().any(|t| t.pointer == e.pointer) {
+            continue;
+        }
+        if e.source.is_none()
+            && let Some(source) = adapter.source_of(record_type, &e.pointer)
+        {
+            e.source = Some(source.to_string());
+        }
+        errors.push(e);
+    }
+    Err(errors)
 }
 
 fn schema_for<'r>(
@@ -77,9 +111,16 @@ pub struct SampleReport {
     /// `matches`, `differs`, `absent` or `written`.
     pub golden: &'static str,
     pub errors: Vec<FieldError>,
-    /// What the adapter accepts with a warning (an ambiguous or unknown address under `warn`).
+    /// What the adapter accepts with a warning (an ambiguous or unknown address under `warn`),
+    /// and notes (`address.converted`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<FieldError>,
+}
+
+/// Whether a sample's warning is only a note (an address converted to the 2025 form), which
+/// `--strict` does not count.
+pub fn is_note(w: &FieldError) -> bool {
+    w.code == "address.converted"
 }
 
 /// The report of a whole adapter check.
@@ -92,12 +133,31 @@ pub struct AdapterReport {
     /// Problems with the definition itself.
     pub definition: Vec<String>,
     pub samples: Vec<SampleReport>,
+    /// Places of the samples no field mapping reads, mapped places no sample has, record
+    /// types without samples.
+    pub warnings: Vec<MappingWarning>,
+    /// Whether warnings count as errors (`--strict`).
+    pub strict: bool,
 }
 
 impl AdapterReport {
-    /// Whether the definition and every sample passed.
+    /// Whether the definition and every sample passed, and under `strict` there was no
+    /// warning.
     pub fn ok(&self) -> bool {
-        self.definition.is_empty() && self.samples.iter().all(|s| s.ok)
+        self.definition.is_empty()
+            && self.samples.iter().all(|s| s.ok)
+            && !(self.strict && self.warning_count() > 0)
+    }
+
+    /// The mapping warnings and the samples' warnings (not their notes).
+    pub fn warning_count(&self) -> usize {
+        self.warnings.len()
+            + self
+                .samples
+                .iter()
+                .flat_map(|s| &s.warnings)
+                .filter(|w| !is_note(w))
+                .count()
     }
 }
 
@@ -106,6 +166,9 @@ impl AdapterReport {
 pub struct CheckOptions {
     /// Write a golden file for each sample that has none (or differs), instead of comparing.
     pub write_golden: bool,
+    /// Warnings count as errors: a place of a sample no mapping reads, a mapped place no
+    /// sample has, a record type without samples, a sample's warning.
+    pub strict: bool,
 }
 
 /// Where a check finds the samples an adapter names (and their golden files).
@@ -158,6 +221,8 @@ pub fn check_adapter_file(
             adapter: None,
             definition: vec![format!("{file}: {e}")],
             samples: Vec::new(),
+            warnings: Vec::new(),
+            strict: options.strict,
         },
     }
 }
@@ -176,6 +241,8 @@ pub fn check_adapter(
         adapter: None,
         definition: Vec::new(),
         samples: Vec::new(),
+        warnings: Vec::new(),
+        strict: options.strict,
     };
     let adapter = match Adapter::from_toml(file, text, registry) {
         Ok(a) => a,
@@ -186,16 +253,16 @@ pub fn check_adapter(
     };
     report.adapter = Some(adapter.name().to_string());
     for (record_type, rdef) in &adapter.definition().records {
+        let mut coverage = Vec::new();
         for sample in &rdef.samples {
-            report.samples.push(check_sample(
-                &adapter,
-                registry,
-                record_type,
-                samples,
-                sample,
-                options,
-            ));
+            let (sample_report, sample_coverage) =
+                check_sample(&adapter, registry, record_type, samples, sample, options);
+            report.samples.push(sample_report);
+            coverage.push((sample.clone(), sample_coverage));
         }
+        report
+            .warnings
+            .extend(fidelity::record_warnings(&adapter, record_type, &coverage));
     }
     (report, Some(adapter))
 }
@@ -214,7 +281,7 @@ fn check_sample(
     source: &dyn SampleSource,
     label: &str,
     options: CheckOptions,
-) -> SampleReport {
+) -> (SampleReport, Option<SampleCoverage>) {
     let mut report = SampleReport {
         record_type: record_type.to_string(),
         file: label.to_string(),
@@ -228,9 +295,10 @@ fn check_sample(
         Ok(b) => b,
         Err(e) => {
             report.errors.push(FieldError::new("", "sample.missing", e));
-            return report;
+            return (report, None);
         }
     };
+    let coverage = adapter.coverage(record_type, &bytes);
     let record = match translate_validate_with_warnings(adapter, registry, record_type, &bytes) {
         Ok((r, warnings)) => {
             report.warnings = warnings;
@@ -238,7 +306,7 @@ fn check_sample(
         }
         Err(errors) => {
             report.errors = errors;
-            return report;
+            return (report, coverage);
         }
     };
     report.digest = Some(record_digest(&record));
@@ -298,7 +366,7 @@ fn check_sample(
         }
     }
     report.ok = report.errors.is_empty();
-    report
+    (report, coverage)
 }
 
 /// Describes the first place two JSON values differ.
@@ -332,5 +400,95 @@ pub fn first_difference(expected: &Value, actual: &Value, at: &str) -> String {
             "{}: expected {expected}, found {actual}",
             if at.is_empty() { "(record)" } else { at }
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::validate::ValidationOptions;
+
+    fn registry() -> SchemaRegistry {
+        SchemaRegistry::embedded(&ValidationOptions::default()).unwrap()
+    }
+
+    fn shipped(name: &str) -> Adapter {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        Adapter::load(&root.join(format!("adapters/{name}.toml")), &registry()).unwrap()
+    }
+
+    fn sample(path: &str) -> String {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        std::fs::read_to_string(root.join("adapters/samples").join(path)).unwrap()
+    }
+
+    #[test]
+    fn translation_and_schema_errors_come_in_one_answer_each_with_its_source() {
+        // A date that does not exist (translation) and a household without the relation the
+        // schema requires (validation): both in one answer.
+        let doc = sample("population-registry/citizen.json")
+            .replace("14/05/1992", "31/02/1992")
+            .replace(",\n      \"quanHeVoiChuHo\": \"Vợ\"", "");
+        assert!(!doc.contains("quanHeVoiChuHo"));
+        let errors = translate_validate(
+            &shipped("population-registry"),
+            &registry(),
+            "citizen",
+            doc.as_bytes(),
+        )
+        .unwrap_err();
+        let found: Vec<(&str, &str, Option<&str>)> = errors
+            .iter()
+            .map(|e| (e.code.as_str(), e.pointer.as_str(), e.source.as_deref()))
+            .collect();
+        // `birth_date` is required by the schema too: that repeat of the translation error is
+        // left out.
+        assert_eq!(
+            found,
+            [
+                ("translate.date", "/birth_date", Some("/ngaySinh")),
+                (
+                    "schema.required",
+                    "/household/relation",
+                    Some("/hoGiaDinh/quanHeVoiChuHo")
+                ),
+            ],
+            "{errors:#?}"
+        );
+    }
+
+    #[test]
+    fn a_schema_error_inside_an_array_item_names_the_item_fields_place() {
+        let doc = sample("motcua-hatinh/dossier.xml")
+            .replace("15/09/2025 08:42:10", "31/09/2025 08:42:10")
+            .replace(
+                "sha256:739f678b74120b13404fdb471d48be431fdfbd1a28cde8e55c491162aa3e1935",
+                "sha256:not-a-digest",
+            );
+        let errors = translate_validate(
+            &shipped("motcua-hatinh"),
+            &registry(),
+            "dossier",
+            doc.as_bytes(),
+        )
+        .unwrap_err();
+        assert_eq!(errors.len(), 2, "{errors:#?}");
+        assert_eq!(
+            (errors[0].code.as_str(), errors[0].pointer.as_str()),
+            ("translate.datetime", "/received_at")
+        );
+        assert_eq!(errors[0].source.as_deref(), Some("hs:NgayTiepNhan"));
+        assert_eq!(errors[1].pointer, "/documents/2/content_hash");
+        assert!(errors[1].code.starts_with("schema."), "{errors:#?}");
+        assert_eq!(errors[1].source.as_deref(), Some("hs:MaBam"));
+    }
+
+    #[test]
+    fn a_document_refused_as_a_whole_is_one_error_and_a_valid_one_none() {
+        let adapter = shipped("motcua-hatinh");
+        let errors = translate_validate(&adapter, &registry(), "dossier", b"<x:HoSo").unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:#?}");
+        let doc = sample("motcua-hatinh/dossier.xml");
+        assert!(translate_validate(&adapter, &registry(), "dossier", doc.as_bytes()).is_ok());
     }
 }
