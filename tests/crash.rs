@@ -5,7 +5,8 @@
 //! order, each idempotency key applied once; nothing acknowledged is missing, nothing extra;
 //! the events a dossier's destination accepted, repeats included, never go backwards (as a
 //! portal that does not deduplicate would show them); a crash sends again at most what was in
-//! flight (the destination's concurrency); and the audit log, exported and verified with the
+//! flight (requests on the wire, and records accepted but not yet recorded as delivered: five
+//! times the destination's concurrency at most); and the audit log, exported and verified with the
 //! CLI, holds an accepted ingest entry for every acknowledged exchange.
 
 mod common;
@@ -23,8 +24,10 @@ const EVENTS: usize = 10;
 const CLIENTS: usize = 32;
 /// Kills of the hub mid-run.
 const KILLS: usize = 2;
-/// Deliveries in flight to the portal at most (`concurrency` of `adapters/national-portal.toml`).
-const IN_FLIGHT: usize = 16;
+/// Deliveries in flight to the portal at most: requests on the wire (`concurrency` of
+/// `adapters/national-portal.toml`, 16) and accepted records waiting for their record (four
+/// times as many, `relay::deliver::UNRECORDED`).
+const IN_FLIGHT: usize = (1 + 4) * 16;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_events_survive_sigkill_and_arrive_in_order_once() {

@@ -89,7 +89,10 @@ pub struct DeliveryOptions {
     /// Time allowed for one delivery, in milliseconds.
     #[serde(default = "default_delivery_timeout")]
     pub timeout_ms: u64,
-    /// Deliveries in flight at once (records of different order keys).
+    /// Requests to the destination at once (records of different order keys). Besides them,
+    /// four times as many records the destination accepted may wait for their delivery to be
+    /// recorded (a group commit, a few milliseconds; their order key held meanwhile): a crash
+    /// sends again at most five times this many.
     #[serde(default = "default_delivery_concurrency")]
     pub concurrency: usize,
     /// Attempts before a record is parked as a dead letter.

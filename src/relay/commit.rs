@@ -36,7 +36,11 @@ pub(crate) struct Pending {
 }
 
 impl Inner {
-    pub(super) fn commit_loop(self: Arc<Self>, mut rx: mpsc::Receiver<Pending>) {
+    pub(super) fn commit_loop(
+        self: Arc<Self>,
+        mut rx: mpsc::Receiver<Pending>,
+        mut deliveries: mpsc::Receiver<Pending>,
+    ) {
         let rt = match tokio::runtime::Builder::new_current_thread()
             .enable_time()
             .build()
@@ -47,17 +51,39 @@ impl Inner {
                 return;
             }
         };
-        loop {
-            let wait = async { tokio::time::timeout(Duration::from_millis(500), rx.recv()).await };
+        // Which queues are open: deliveries, everything else.
+        let (mut d_open, mut r_open) = (true, true);
+        while d_open || r_open {
+            let wait = async {
+                tokio::time::timeout(Duration::from_millis(500), async {
+                    tokio::select! {
+                        biased;
+                        p = deliveries.recv(), if d_open => (true, p),
+                        p = rx.recv(), if r_open => (false, p),
+                    }
+                })
+                .await
+            };
             let first = match rt.block_on(wait) {
-                Ok(Some(p)) => p,
-                Ok(None) => break,
+                Ok((_, Some(p))) => p,
+                Ok((true, None)) => {
+                    d_open = false;
+                    continue;
+                }
+                Ok((false, None)) => {
+                    r_open = false;
+                    continue;
+                }
                 Err(_) => {
                     self.checkpoint_if_due();
                     continue;
                 }
             };
             let mut batch = vec![first];
+            // Every delivery waiting, first: the next record of its order key waits on it.
+            while let Ok(p) = deliveries.try_recv() {
+                batch.push(p);
+            }
             while batch.len() < self.config.commit_batch {
                 match rx.try_recv() {
                     Ok(p) => batch.push(p),
@@ -256,8 +282,9 @@ impl Inner {
 
     /// Records a delivery durably, in a group commit: its audit entry and the removal of its
     /// outbox item. The worker waits for it before the next record of the order key is sent,
-    /// so that a crash sends again only what was in flight. Goes through the queue that stays
-    /// open while workers finish at a stop.
+    /// so that a crash sends again only what was in flight. Goes through a queue of its own,
+    /// which the committer empties first into every group commit, and which stays open while
+    /// workers finish at a stop.
     pub(crate) async fn record_delivery(
         &self,
         draft: AuditDraft,
@@ -266,7 +293,7 @@ impl Inner {
     ) -> Result<(), String> {
         let sealed = draft.seal().map_err(|e| format!("the audit entry: {e}"))?;
         let tx = self
-            .audit_tx
+            .delivery_tx
             .lock()
             .ok()
             .and_then(|t| t.clone())

@@ -26,6 +26,11 @@ enum Outcome {
 
 const WINDOW: usize = 4096;
 
+/// Records a destination accepted that may wait for their delivery to be recorded, in
+/// multiples of its `concurrency`: a group commit takes a few milliseconds (two syncs), in
+/// which a destination answering in one accepts several rounds of requests.
+pub(crate) const UNRECORDED: usize = 4;
+
 pub(super) async fn worker(inner: Arc<Inner>, dest: Arc<Destination>) {
     let mut shutdown = inner.shutdown.clone();
     let mut limiter: Option<(u32, Arc<DefaultDirectRateLimiter>)> = None;
@@ -101,7 +106,13 @@ fn pick(dest: &Destination, opts: &DeliveryOptions, now: u64) -> (Vec<u64>, Opti
     };
     let in_flight = q.in_flight;
     let (allowed, breaker_wake) = q.breaker.allowance(now, in_flight);
-    let mut room = opts.concurrency.max(1).saturating_sub(in_flight);
+    let concurrency = opts.concurrency.max(1);
+    // Requests on the wire, and besides them at most UNRECORDED times as many accepted
+    // records waiting for their record: what a crash can send again stays under
+    // (1 + UNRECORDED) times the concurrency.
+    let mut room = concurrency
+        .saturating_sub(in_flight)
+        .min(((1 + UNRECORDED) * concurrency).saturating_sub(in_flight + q.unrecorded));
     if let Some(a) = allowed {
         room = room.min(a);
     }
@@ -179,28 +190,31 @@ async fn attempt(inner: &Inner, dest: &Destination, seq: u64, opts: &DeliveryOpt
                     ("record_type", &item.record_type),
                 ],
             );
-            // Durable before the order key's next record goes: a crash then sends again only
-            // this one, never an older record after a newer one was accepted.
-            let draft = outcome_draft(&dest.name, &item, "deliver", "delivered", None);
-            let recorded = inner.record_delivery(draft, &dest.name, seq).await;
+            // The destination has it: its request slot is free for the next record at once;
+            // its order key waits until the delivery is recorded durably, so that a crash
+            // sends again only this one, never an older record after a newer one was accepted.
             if let Ok(mut q) = dest.queue.lock() {
                 q.breaker.success();
                 q.pending.remove(&seq);
+                q.unrecorded += 1;
             }
-            match recorded {
-                Ok(()) => release(dest, seq, Some(&item.order_key)),
-                Err(e) => {
-                    // Not recorded: after a restart the journal sends it again, so nothing of
-                    // its order key may go before that (the store refuses writes until then).
-                    tracing::error!(
-                        destination = %dest.name,
-                        exchange = %item.exchange_id,
-                        "recording a delivery: {e}; its order key waits for a restart"
-                    );
-                    // The slot is freed, the key kept (it is no longer pending, so `release`
-                    // does not find it).
-                    release(dest, seq, None);
+            release(dest, seq, None);
+            dest.notify.notify_one();
+            let draft = outcome_draft(&dest.name, &item, "deliver", "delivered", None);
+            match inner.record_delivery(draft, &dest.name, seq).await {
+                Ok(()) => {
+                    if let Ok(mut q) = dest.queue.lock() {
+                        q.in_flight_keys.remove(&item.order_key);
+                        q.unrecorded = q.unrecorded.saturating_sub(1);
+                    }
                 }
+                // Not recorded: after a restart the journal sends it again, so nothing of its
+                // order key may go before that (the store refuses writes until then).
+                Err(e) => tracing::error!(
+                    destination = %dest.name,
+                    exchange = %item.exchange_id,
+                    "recording a delivery: {e}; its order key waits for a restart"
+                ),
             }
         }
         Outcome::Retry(reason, response) => {

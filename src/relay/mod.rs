@@ -71,6 +71,10 @@ pub(crate) struct Queue {
     pub in_flight_keys: std::collections::HashSet<String>,
     pub in_flight_seqs: std::collections::HashSet<u64>,
     pub in_flight: usize,
+    /// Records the destination accepted whose delivery is not yet recorded durably: their
+    /// request slot is free, their order key still held. With `in_flight`, what a crash would
+    /// send again; kept under `deliver::UNRECORDED` times the destination's `concurrency`.
+    pub unrecorded: usize,
     pub breaker: breaker::Breaker,
 }
 
@@ -116,6 +120,9 @@ pub(crate) struct Inner {
     /// For audit entries of deliveries; taken once the workers have stopped, which ends the
     /// committer once the last entry is in.
     audit_tx: Mutex<Option<mpsc::Sender<Pending>>>,
+    /// The records of deliveries, which the committer takes before anything else: an order
+    /// key waits on each. Taken with `audit_tx`.
+    delivery_tx: Mutex<Option<mpsc::Sender<Pending>>>,
     pub audit: Arc<AuditLog>,
     /// Group commits begun (numbered from 1) and the last one known durable (flushed): a
     /// reader that saw something in the store waits until the commit that wrote it is durable
@@ -176,6 +183,7 @@ impl Relay {
         audit: Arc<AuditLog>,
     ) -> Result<Relay, RelayError> {
         let (commit_tx, commit_rx) = mpsc::channel::<Pending>(config.commit_batch * 4);
+        let (delivery_tx, delivery_rx) = mpsc::channel::<Pending>(config.commit_batch * 4);
         let (stop, shutdown) = watch::channel(false);
         let http = reqwest::Client::builder()
             .pool_max_idle_per_host(64)
@@ -199,6 +207,7 @@ impl Relay {
             config,
             destinations: Mutex::new(HashMap::new()),
             audit_tx: Mutex::new(Some(commit_tx.clone())),
+            delivery_tx: Mutex::new(Some(delivery_tx)),
             commit_tx: Mutex::new(Some(commit_tx)),
             audit,
             applied: std::sync::atomic::AtomicU64::new(0),
@@ -227,7 +236,7 @@ impl Relay {
         let committer = inner.clone();
         let handle = std::thread::Builder::new()
             .name("lienthong-commit".into())
-            .spawn(move || committer.commit_loop(commit_rx))
+            .spawn(move || committer.commit_loop(commit_rx, delivery_rx))
             .map_err(|e| {
                 RelayError::Store(StoreError::Decode {
                     action: "start the committer",
@@ -505,6 +514,9 @@ impl Relay {
         if let Ok(mut tx) = self.inner.audit_tx.lock() {
             tx.take();
         }
+        if let Ok(mut tx) = self.inner.delivery_tx.lock() {
+            tx.take();
+        }
         let committer = self.committer.lock().ok().and_then(|mut c| c.take());
         if let Some(c) = committer {
             let _ = tokio::task::spawn_blocking(move || c.join()).await;
@@ -547,6 +559,7 @@ impl Inner {
                         in_flight_keys: Default::default(),
                         in_flight_seqs: Default::default(),
                         in_flight: 0,
+                        unrecorded: 0,
                         breaker: breaker::Breaker::new(
                             opts.breaker_failures,
                             opts.breaker_cooldown_ms,
