@@ -101,17 +101,16 @@ pub enum UnitsError {
 struct Index {
     exact: HashMap<String, Vec<usize>>,
     variant: HashMap<String, Vec<usize>>,
+    /// Only the names of minority languages.
     loose: HashMap<String, Vec<usize>>,
-    minority: std::collections::HashSet<usize>,
 }
 
 impl Index {
     fn add(&mut self, name: &str, i: usize) {
         self.exact.entry(key(name)).or_default().push(i);
         self.variant.entry(variant(name)).or_default().push(i);
-        self.loose.entry(loose(name)).or_default().push(i);
         if minority(name) {
-            self.minority.insert(i);
+            self.loose.entry(loose(name)).or_default().push(i);
         }
     }
 }
@@ -127,15 +126,15 @@ fn push_scoped(index: &mut Scoped, scope: &str, name: &str, i: usize) {
 /// word, exactly and as a spelling variant.
 struct Written {
     text: String,
+    /// The name without its type word, when there was one (or a number to normalise).
+    name: Option<String>,
     full: String,
     stripped: Option<String>,
-    variant_full: String,
-    variant_stripped: Option<String>,
-    /// The loose key of the name without its type word, and whether that name is of a
-    /// minority language (`names::minority`).
-    loose: String,
-    minority: bool,
     type_word: Option<&'static str>,
+    /// Keyed only when the exact keys find nothing: as a spelling variant (full, stripped),
+    /// and loosely with whether the name is of a minority language.
+    variants: std::cell::OnceCell<(String, Option<String>)>,
+    loose: std::cell::OnceCell<(String, bool)>,
 }
 
 impl Written {
@@ -143,22 +142,36 @@ impl Written {
         let text = clean(text);
         let (type_word, name) = strip_type(&text);
         let unchanged = type_word.is_none() && name == text;
-        let (full, variant_full) = (key(&text), variant(&text));
-        let (stripped, variant_stripped) = if unchanged {
+        let full = key(&text);
+        let (stripped, name) = if unchanged {
             (None, None)
         } else {
-            (Some(key(&name)), Some(variant(&name)))
+            (Some(key(&name)), Some(name))
         };
         Written {
-            loose: loose(&name),
-            minority: minority(&name),
             text,
+            name,
             full,
             stripped,
-            variant_full,
-            variant_stripped,
             type_word,
+            variants: std::cell::OnceCell::new(),
+            loose: std::cell::OnceCell::new(),
         }
+    }
+
+    /// The name as written without its type word.
+    fn bare(&self) -> &str {
+        self.name.as_deref().unwrap_or(&self.text)
+    }
+
+    fn variants(&self) -> &(String, Option<String>) {
+        self.variants
+            .get_or_init(|| (variant(&self.text), self.name.as_deref().map(variant)))
+    }
+
+    fn loose(&self) -> &(String, bool) {
+        self.loose
+            .get_or_init(|| (loose(self.bare()), minority(self.bare())))
     }
 
     /// Whether the written type word (if any) can name a unit of this tier: "Thành phố Hạ
@@ -378,50 +391,64 @@ impl Units {
 
     /// Looks a name up in an index: as written, then without its type word (when that word
     /// can name a unit of `level`), then as a spelling variant the same two ways, then (the
-    /// type word off) by its loose key, where the name written or the unit's is of a minority
-    /// language.
-    fn find<'a>(index: &'a Index, w: &Written, level: Level) -> std::borrow::Cow<'a, [usize]> {
+    /// type word off) by its loose key, where the name written and the unit's are both of a
+    /// minority language.
+    fn find(index: &Index, w: &Written, level: Level) -> Vec<usize> {
+        Units::find_among(&[index], w, level)
+    }
+
+    /// The same within scopes (parents' codes): the first way that finds the name in any of
+    /// them decides, so a name as written in one scope is never passed over for a variant
+    /// in another.
+    fn find_in<'a>(
+        index: &'a Scoped,
+        scopes: impl IntoIterator<Item = &'a str>,
+        w: &Written,
+        level: Level,
+    ) -> Vec<usize> {
+        let indexes: Vec<&Index> = scopes.into_iter().filter_map(|s| index.get(s)).collect();
+        Units::find_among(&indexes, w, level)
+    }
+
+    fn find_among(indexes: &[&Index], w: &Written, level: Level) -> Vec<usize> {
+        let gather = |get: &dyn Fn(&Index) -> Option<&Vec<usize>>| -> Vec<usize> {
+            indexes
+                .iter()
+                .filter_map(|i| get(i))
+                .flatten()
+                .copied()
+                .collect()
+        };
         let fits = w.may_be(level);
-        let tries = [
-            (&index.exact, Some(&w.full), false),
-            (&index.exact, w.stripped.as_ref(), true),
-            (&index.variant, Some(&w.variant_full), false),
-            (&index.variant, w.variant_stripped.as_ref(), true),
-        ];
-        for (map, k, without_type) in tries {
-            if without_type && !fits {
-                continue;
-            }
-            if let Some(hit) = k.and_then(|k| map.get(k)) {
-                return std::borrow::Cow::Borrowed(hit);
-            }
+        let hits = gather(&|i| i.exact.get(&w.full));
+        if !hits.is_empty() {
+            return hits;
         }
         if !fits {
-            return std::borrow::Cow::Borrowed(&[]);
+            // The type word names another tier: only a name written with it whole can match.
+            return Vec::new();
+        }
+        if let Some(k) = &w.stripped {
+            let hits = gather(&|i| i.exact.get(k));
+            if !hits.is_empty() {
+                return hits;
+            }
+        }
+        let (variant_full, variant_stripped) = w.variants();
+        for k in std::iter::once(variant_full).chain(variant_stripped) {
+            let hits = gather(&|i| i.variant.get(k));
+            if !hits.is_empty() {
+                return hits;
+            }
         }
         // Both names must be of a minority language: a typo that makes a Vietnamese name
         // look foreign ("Hồng Hàa") does not lose its marks to match.
-        match index.loose.get(&w.loose) {
-            Some(hit) if w.minority => hit
-                .iter()
-                .copied()
-                .filter(|i| index.minority.contains(i))
-                .collect(),
-            _ => std::borrow::Cow::Borrowed(&[]),
+        let (loose_key, minority) = w.loose();
+        if *minority {
+            gather(&|i| i.loose.get(loose_key))
+        } else {
+            Vec::new()
         }
-    }
-
-    /// The same within one scope (a parent's code).
-    fn find_in<'a>(
-        index: &'a Scoped,
-        scope: &str,
-        w: &Written,
-        level: Level,
-    ) -> std::borrow::Cow<'a, [usize]> {
-        index
-            .get(scope)
-            .map(|i| Units::find(i, w, level))
-            .unwrap_or_default()
     }
 
     /// Among units of the same name, those whose type is the written one ("Xã Chi Lăng" and
@@ -556,8 +583,7 @@ impl Units {
 
     /// The legacy districts of these provinces a written district (name or three-digit code)
     /// may be.
-    fn districts_named(&self, provinces: &Provinces, written: &str) -> Vec<usize> {
-        let w = Written::new(written);
+    fn districts_named(&self, provinces: &Provinces, w: &Written) -> Vec<usize> {
         if w.text.len() == 3 && w.text.bytes().all(|b| b.is_ascii_digit()) {
             return self
                 .legacy_district_by_code
@@ -571,16 +597,13 @@ impl Units {
                 .into_iter()
                 .collect();
         }
-        let mut found = Vec::new();
-        for p in &provinces.legacy {
-            found.extend_from_slice(&Units::find_in(
-                &self.legacy_district_by_key,
-                p,
-                &w,
-                Level::District,
-            ));
-        }
-        self.prefer_type(found, &self.legacy_districts, &w)
+        let found = Units::find_in(
+            &self.legacy_district_by_key,
+            provinces.legacy.iter().copied(),
+            w,
+            Level::District,
+        );
+        self.prefer_type(found, &self.legacy_districts, w)
     }
 
     /// A commune given by its code, checked against the province and district written beside
@@ -588,16 +611,14 @@ impl Units {
     fn resolve_code(
         &self,
         code: &str,
+        provinces: Option<&Provinces>,
         province: &str,
-        district: Option<&str>,
+        district: Option<&Written>,
     ) -> Option<Resolution> {
-        let provinces = (!province.is_empty())
-            .then(|| self.provinces_named(province))
-            .flatten();
         let elsewhere = |unit: &str| Resolution::Unknown {
             reason: format!(
                 "the commune code {code} is {unit}, not in {}",
-                [district.unwrap_or_default(), province]
+                [district.map_or("", |d| d.text.as_str()), province]
                     .iter()
                     .filter(|s| !s.is_empty())
                     .copied()
@@ -609,7 +630,7 @@ impl Units {
         if district.is_none()
             && let Some(c) = self.commune(code)
         {
-            if provinces.as_ref().is_some_and(|p| !p.holds_commune(c)) {
+            if provinces.is_some_and(|p| !p.holds_commune(c)) {
                 let p = self.province(&c.parent).map(Unit::full_name);
                 return Some(elsewhere(&format!(
                     "{}, {}",
@@ -622,18 +643,16 @@ impl Units {
         let &i = self.legacy_commune_by_code.get(code)?;
         let old = &self.legacy_communes[i];
         let form = self.legacy_of(old);
-        let in_province = provinces
-            .as_ref()
-            .is_none_or(|p| p.legacy.contains(form.province_code.as_str()));
-        let in_district = match (district, &provinces) {
+        let in_province = provinces.is_none_or(|p| p.legacy.contains(form.province_code.as_str()));
+        let in_district = match (district, provinces) {
             (None, _) => true,
             (Some(d), Some(p)) => self
                 .districts_named(p, d)
                 .iter()
                 .any(|&j| self.legacy_districts[j].code == form.district_code),
             (Some(d), None) => {
-                d == form.district_code
-                    || key(&strip_type(d).1) == key(&strip_type(&form.district).1)
+                d.text == form.district_code
+                    || key(&strip_type(&d.text).1) == key(&strip_type(&form.district).1)
             }
         };
         if !in_province || !in_district {
@@ -652,47 +671,57 @@ impl Units {
     /// unit that matches part of the text.
     pub fn resolve(&self, province: &str, district: Option<&str>, commune: &str) -> Resolution {
         let province = clean(province);
+        let provinces = (!province.is_empty())
+            .then(|| self.provinces_named(&province))
+            .flatten();
+        let district = district.map(Written::new);
+        self.resolve_in(provinces.as_ref(), &province, district.as_ref(), commune)
+    }
+
+    /// `resolve`, the province (cleaned) found already: `None` when it names none.
+    fn resolve_in(
+        &self,
+        provinces: Option<&Provinces>,
+        province: &str,
+        district: Option<&Written>,
+        commune: &str,
+    ) -> Resolution {
+        let district = district.filter(|d| !d.text.is_empty());
         let commune = clean(commune);
-        let district = district.map(clean).filter(|d| !d.is_empty());
+        let commune = commune.as_str();
         if commune.len() == 5
             && commune.bytes().all(|b| b.is_ascii_digit())
-            && let Some(r) = self.resolve_code(&commune, &province, district.as_deref())
+            && let Some(r) = self.resolve_code(commune, provinces, province, district)
         {
             return r;
         }
-        let Some(provinces) = self.provinces_named(&province) else {
+        let Some(provinces) = provinces else {
             return Resolution::Unknown {
                 reason: format!("no province or city {province:?}"),
                 suggestions: self.suggest(
                     self.provinces.iter().chain(self.legacy_provinces.iter()),
-                    &province,
+                    province,
                 ),
             };
         };
-        let wc = Written::new(&commune);
+        let wc = Written::new(commune);
         if let Some(district) = district {
-            return self.resolve_in_district(&provinces, &province, &district, &wc);
+            return self.resolve_in_district(provinces, province, district, &wc);
         }
         // The 2025 form (commune and province), or an old commune named without its district;
         // the type written decides between a 2025 and an old commune of one name.
-        let mut current = Vec::new();
-        for p in &provinces.current {
-            current.extend_from_slice(&Units::find_in(
-                &self.commune_by_key,
-                &p.code,
-                &wc,
-                Level::Commune,
-            ));
-        }
-        let mut olds = Vec::new();
-        for p in &provinces.legacy {
-            olds.extend_from_slice(&Units::find_in(
-                &self.legacy_commune_by_province,
-                p,
-                &wc,
-                Level::Commune,
-            ));
-        }
+        let current = Units::find_in(
+            &self.commune_by_key,
+            provinces.current.iter().map(|p| p.code.as_str()),
+            &wc,
+            Level::Commune,
+        );
+        let olds = Units::find_in(
+            &self.legacy_commune_by_province,
+            provinces.legacy.iter().copied(),
+            &wc,
+            Level::Commune,
+        );
         let current_typed = Units::of_written_type(&current, &self.communes, &wc);
         let olds_typed = Units::of_written_type(&olds, &self.legacy_communes, &wc);
         let take_current = !current.is_empty()
@@ -734,10 +763,11 @@ impl Units {
         &self,
         provinces: &Provinces,
         province: &str,
-        district: &str,
+        district: &Written,
         wc: &Written,
     ) -> Resolution {
         let districts = self.districts_named(provinces, district);
+        let district = district.text.as_str();
         if districts.is_empty() {
             return Resolution::Unknown {
                 reason: format!("no district {district:?} in {province:?}"),
@@ -749,15 +779,14 @@ impl Units {
                 ),
             };
         }
-        let mut olds = Vec::new();
-        for &d in &districts {
-            olds.extend_from_slice(&Units::find_in(
-                &self.legacy_commune_by_district,
-                &self.legacy_districts[d].code,
-                wc,
-                Level::Commune,
-            ));
-        }
+        let olds = Units::find_in(
+            &self.legacy_commune_by_district,
+            districts
+                .iter()
+                .map(|&d| self.legacy_districts[d].code.as_str()),
+            wc,
+            Level::Commune,
+        );
         if olds.is_empty() {
             return Resolution::Unknown {
                 reason: format!("no commune {:?} in {district:?}, {province:?}", wc.text),
@@ -799,17 +828,25 @@ impl Units {
         }
     }
 
-    /// Whether a written unit names a legacy district, or a commune, of a written province.
-    fn names_district(&self, province: &str, written: &str) -> bool {
-        self.provinces_named(&clean(province))
-            .is_some_and(|p| !self.districts_named(&p, written).is_empty())
+    /// Whether a written unit names a legacy district of these provinces.
+    fn names_district(&self, provinces: Option<&Provinces>, written: &Written) -> bool {
+        provinces.is_some_and(|p| !self.districts_named(p, written).is_empty())
     }
 
-    fn names_commune(&self, province: &str, written: &str) -> bool {
-        !matches!(
-            self.resolve(province, None, written),
-            Resolution::Unknown { .. }
-        )
+    /// Whether a written unit names a commune (2025 or legacy) of these provinces.
+    fn names_commune(&self, provinces: Option<&Provinces>, w: &Written) -> bool {
+        let Some(p) = provinces else {
+            return false;
+        };
+        let current = p.current.iter().map(|c| c.code.as_str());
+        !Units::find_in(&self.commune_by_key, current, &w, Level::Commune).is_empty()
+            || !Units::find_in(
+                &self.legacy_commune_by_province,
+                p.legacy.iter().copied(),
+                w,
+                Level::Commune,
+            )
+            .is_empty()
     }
 
     /// Resolves a free-text address, "…, commune, [district,] province" (comma-separated; a
@@ -850,24 +887,25 @@ impl Units {
             ));
         }
         let province = parts[n - 1];
+        let provinces = self.provinces_named(province);
         let before = parts[n - 2];
         let wb = Written::new(before);
         let three = n >= 3 && wb.may_be(Level::District);
         let two = wb.may_be(Level::Commune);
         let reading = |used: usize| {
             let commune = parts[n - used];
-            let district = (used == 3).then_some(before);
+            let district = (used == 3).then_some(&wb);
             let rest = parts[..n - used].join(", ");
             TextReading {
                 street: (!rest.is_empty()).then_some(rest),
                 commune: commune.to_string(),
-                district: district.map(str::to_string),
+                district: district.map(|_| before.to_string()),
                 province: province.to_string(),
-                resolution: self.resolve(province, district, commune),
+                resolution: self.resolve_in(provinces.as_ref(), province, district, commune),
             }
         };
-        let is_district = three && self.names_district(province, before);
-        let is_commune = two && self.names_commune(province, before);
+        let is_district = three && self.names_district(provinces.as_ref(), &wb);
+        let is_commune = two && self.names_commune(provinces.as_ref(), &wb);
         match (is_district, is_commune) {
             (true, false) => reading(3),
             (false, true) => reading(2),

@@ -62,16 +62,29 @@ pub fn levels_of_word(word: &str) -> &'static [Level] {
 /// An address as the resolver reads it: Unicode NFC, spaces collapsed, no punctuation at its
 /// ends (a clerk's trailing comma or full stop), no country at the end ("…, Việt Nam").
 pub fn clean(text: &str) -> String {
-    let nfc: String = text.nfc().collect();
-    let mut out = nfc.split_whitespace().collect::<Vec<_>>().join(" ");
+    use unicode_normalization::{IsNormalized, is_nfc_quick};
+    let nfc: std::borrow::Cow<str> = if is_nfc_quick(text.chars()) == IsNormalized::Yes {
+        text.into()
+    } else {
+        text.nfc().collect::<String>().into()
+    };
+    let mut out = if nfc.contains("  ") || nfc.contains(|c: char| c.is_whitespace() && c != ' ') {
+        nfc.split_whitespace().collect::<Vec<_>>().join(" ")
+    } else {
+        nfc.into_owned()
+    };
     loop {
         let trimmed = out
             .trim_matches(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | ':'))
             .trim_end_matches('.')
             .trim();
         let done = trimmed.len() == out.len();
-        out = trimmed.to_string();
-        if let Some(i) = out.rfind([',', ';']) {
+        if !done {
+            out = trimmed.to_string();
+        }
+        if let Some(i) = out.rfind([',', ';'])
+            && out.len() - i <= 16
+        {
             let last = plain(&out[i + 1..]).replace([' ', '.'], "");
             if matches!(last.as_str(), "vietnam" | "vn") {
                 out.truncate(i);
@@ -148,25 +161,35 @@ pub fn key(name: &str) -> String {
 /// Central Highlands' and the northern mountains' languages are matched more loosely by
 /// `loose`.
 pub fn variant(name: &str) -> String {
-    let nfc: String = name.nfc().collect();
-    let tokens: Vec<&str> = nfc
+    let name: std::borrow::Cow<str> = if unicode_normalization::is_nfc(name) {
+        name.into()
+    } else {
+        name.nfc().collect::<String>().into()
+    };
+    let tokens: Vec<&str> = name
         .split(|c: char| c.is_whitespace() || c == '-' || c == '_')
         .filter(|t| !t.is_empty())
         .collect();
     let whole = tokens.len() == 1;
-    let mut joined = String::with_capacity(nfc.len());
+    let mut joined = String::with_capacity(name.len() + 8);
     for t in tokens {
-        let t: String = t.chars().filter(|c| !is_apostrophe(*c)).collect();
+        let t: std::borrow::Cow<str> = if t.chars().any(is_apostrophe) {
+            t.chars()
+                .filter(|c| !is_apostrophe(*c))
+                .collect::<String>()
+                .into()
+        } else {
+            t.into()
+        };
         if let Some(n) = roman(&t, whole) {
             joined.push_str(&n.to_string());
             continue;
         }
-        let bare = plain(&t);
-        if matches!(bare.as_str(), "nt" | "n.t" | "n.t.") {
+        if t.len() <= 4 && matches!(t.to_lowercase().as_str(), "nt" | "n.t" | "n.t.") {
             joined.push_str("nôngtrường");
             continue;
         }
-        joined.push_str(&short_i(&t.to_lowercase()));
+        short_i(&t, &mut joined);
     }
     key(&normalise_number(&joined))
 }
@@ -177,7 +200,11 @@ pub fn variant(name: &str) -> String {
 /// mountains, whose marks, spaces and doubled letters sources write differently ("Đắk" /
 /// "Đăk" / "Đak", "Krăi" / "KRai", "Choáh" / "Choah", "Lêê" / "Lê", "Cư K Róa" / "Cư Króa").
 pub fn minority(name: &str) -> bool {
-    let nfc: String = name.nfc().collect();
+    let nfc: std::borrow::Cow<str> = if unicode_normalization::is_nfc(name) {
+        name.into()
+    } else {
+        name.nfc().collect::<String>().into()
+    };
     nfc.split(|c: char| c.is_whitespace() || c == '-' || c == '_')
         .map(|t| {
             t.chars()
@@ -220,24 +247,54 @@ const FINALS: &[&str] = &["", "c", "ch", "m", "n", "ng", "nh", "p", "t"];
 /// to three vowels and no vowel letter twice in a row (shapes counted: "ưu" is fine, "êê" is
 /// not), and a final Vietnamese has.
 fn vietnamese_syllable(token: &str) -> bool {
-    let shaped = without_tones(token);
-    let bare = plain(token).replace('đ', "d");
-    if bare.is_empty() || !bare.chars().all(|c| c.is_ascii_lowercase()) {
+    // One pass over the decomposed letters: the bare letters (no mark, "đ" as "d") and
+    // whether a vowel letter of one shape comes twice in a row ("ưu" is fine, "êê" is not).
+    let mut bare = String::with_capacity(token.len());
+    let mut doubled = false;
+    let (mut last, mut last_shape, mut shape) = ('\0', '\0', '\0');
+    let mut flush = |letter: char, shape: char, bare: &mut String, doubled: &mut bool| {
+        if letter != '\0' {
+            if is_vowel(letter) && letter == last && shape == last_shape {
+                *doubled = true;
+            }
+            last = letter;
+            last_shape = shape;
+            bare.push(letter);
+        }
+    };
+    let mut letter = '\0';
+    for c in token.nfd() {
+        match c {
+            '\u{302}' | '\u{306}' | '\u{31b}' => shape = c,
+            c if is_tone(c) => {}
+            c => {
+                flush(letter, shape, &mut bare, &mut doubled);
+                shape = '\0';
+                letter = match c.to_lowercase().next().unwrap_or(c) {
+                    'đ' => 'd',
+                    l => l,
+                };
+            }
+        }
+    }
+    flush(letter, shape, &mut bare, &mut doubled);
+    if bare.is_empty() || !bare.bytes().all(|b| b.is_ascii_lowercase()) {
         return true; // digits, dots: not a syllable to judge
     }
-    let is_vowel = |c: char| matches!(c, 'a' | 'e' | 'i' | 'o' | 'u' | 'y');
     let onset = ONSETS
         .iter()
         .find(|o| bare.starts_with(**o) && bare.len() > o.len())
         .map_or("", |o| *o);
     let rest = &bare[onset.len()..];
-    let vowels = rest.chars().take_while(|&c| is_vowel(c)).count();
-    let final_ = &rest[vowels..];
-    let doubled = shaped
-        .chars()
-        .zip(shaped.chars().skip(1))
-        .any(|(a, b)| a == b && is_vowel(plain(&a.to_string()).chars().next().unwrap_or('x')));
-    NUCLEI.contains(&&rest[..vowels]) && FINALS.contains(&final_) && !doubled
+    let vowels = rest
+        .bytes()
+        .take_while(|&b| is_vowel(char::from(b)))
+        .count();
+    NUCLEI.contains(&&rest[..vowels]) && FINALS.contains(&&rest[vowels..]) && !doubled
+}
+
+fn is_vowel(c: char) -> bool {
+    matches!(c, 'a' | 'e' | 'i' | 'o' | 'u' | 'y')
 }
 
 /// The vowel groups of Vietnamese syllables, marks off ("ươ" as "uo"), after the onset ("qu"
@@ -258,21 +315,38 @@ fn without_tones(s: &str) -> String {
 }
 
 /// "y" alone after a consonant written "i" (its tone kept), and "qư" written "qu".
-fn short_i(syllable: &str) -> String {
-    let s = syllable.replacen("qư", "qu", 1);
+fn short_i(syllable: &str, out: &mut String) {
+    // Only a syllable that ends in "y" (any tone), or has "qư", is written otherwise.
+    let ends_in_y = syllable
+        .chars()
+        .last()
+        .and_then(|c| c.nfd().next())
+        .is_some_and(|b| b == 'y' || b == 'Y');
+    let q_u_horn = syllable.contains("qư") || syllable.contains("Qư");
+    if !ends_in_y && !q_u_horn {
+        out.push_str(syllable);
+        return;
+    }
+    let s = syllable.replacen("qư", "qu", 1).replacen("Qư", "Qu", 1);
     let shaped = without_tones(&s);
     let onset = ONSETS
         .iter()
         .find(|o| shaped.starts_with(**o) && shaped.len() > o.len())
         .map_or("", |o| *o);
     if !onset.is_empty() && &shaped[onset.len()..] == "y" {
-        let mut out = String::with_capacity(s.len());
-        for c in s.nfd() {
-            out.push(if c == 'y' { 'i' } else { c });
-        }
-        return out.nfc().collect();
+        let i: String = s
+            .nfd()
+            .map(|c| match c {
+                'y' => 'i',
+                'Y' => 'I',
+                c => c,
+            })
+            .nfc()
+            .collect();
+        out.push_str(&i);
+        return;
     }
-    s
+    out.push_str(&s);
 }
 
 fn is_apostrophe(c: char) -> bool {
@@ -381,8 +455,11 @@ fn cut_prefix<'a>(original: &'a str, plain_prefix: &str) -> &'a str {
         if c.is_whitespace() {
             continue;
         }
-        let p = plain(&c.to_string());
-        if p.chars().next().is_some() {
+        // A letter, not a mark written apart.
+        if c.nfd()
+            .next()
+            .is_some_and(|b| !('\u{300}'..='\u{36f}').contains(&b))
+        {
             seen += 1;
         }
     }
