@@ -138,15 +138,18 @@ struct Written {
 }
 
 impl Written {
-    fn new(text: &str) -> Written {
+    /// `keys`: the keys of the units' own names, with and without their type word, made
+    /// once when the data loaded: most names are written as the data writes them.
+    fn new(text: &str, keys: &HashMap<String, String>) -> Written {
         let text = clean(text);
         let (type_word, name) = strip_type(&text);
         let unchanged = type_word.is_none() && name == text;
-        let full = key(&text);
+        let key_of = |s: &str| keys.get(s).cloned().unwrap_or_else(|| key(s));
+        let full = key_of(&text);
         let (stripped, name) = if unchanged {
             (None, None)
         } else {
-            (Some(key(&name)), Some(name))
+            (Some(key_of(&name)), Some(name))
         };
         Written {
             text,
@@ -237,6 +240,8 @@ pub struct Units {
     merged_from: HashMap<String, BTreeSet<String>>,
     /// 2025 commune code → the legacy communes that went (wholly or in part) into it.
     predecessors: HashMap<String, Vec<usize>>,
+    /// The key (`names::key`) of every unit's name and full name, as the data writes them.
+    keys: HashMap<String, String>,
 }
 
 impl Units {
@@ -300,7 +305,20 @@ impl Units {
             legacy_commune_by_province: HashMap::default(),
             merged_from: HashMap::default(),
             predecessors: HashMap::default(),
+            keys: HashMap::default(),
         };
+        for unit in u
+            .provinces
+            .iter()
+            .chain(&u.communes)
+            .chain(&u.legacy_provinces)
+            .chain(&u.legacy_districts)
+            .chain(&u.legacy_communes)
+        {
+            for text in [unit.name.clone(), unit.full_name()] {
+                u.keys.entry(text).or_insert_with_key(|t| key(t));
+            }
+        }
         for (i, p) in u.provinces.iter().enumerate() {
             u.province_by_code.insert(p.code.clone(), i);
             u.province_by_key.add(&p.name, i);
@@ -561,7 +579,7 @@ impl Units {
                     .collect(),
             )
         } else {
-            let w = Written::new(written);
+            let w = Written::new(written, &self.keys);
             (
                 Units::find(&self.province_by_key, &w, Level::Province)
                     .iter()
@@ -674,7 +692,7 @@ impl Units {
         let provinces = (!province.is_empty())
             .then(|| self.provinces_named(&province))
             .flatten();
-        let district = district.map(Written::new);
+        let district = district.map(|d| Written::new(d, &self.keys));
         self.resolve_in(provinces.as_ref(), &province, district.as_ref(), commune)
     }
 
@@ -704,7 +722,7 @@ impl Units {
                 ),
             };
         };
-        let wc = Written::new(commune);
+        let wc = Written::new(commune, &self.keys);
         if let Some(district) = district {
             return self.resolve_in_district(provinces, province, district, &wc);
         }
@@ -732,7 +750,7 @@ impl Units {
             } else {
                 current_typed
             };
-            return self.one_current(&hits, &commune, &province);
+            return self.one_current(&hits, commune, province);
         }
         if !olds.is_empty() {
             let olds = if olds_typed.is_empty() {
@@ -753,7 +771,7 @@ impl Units {
                         self.legacy_district(&c.parent)
                             .is_some_and(|d| provinces.legacy.contains(d.parent.as_str()))
                     })),
-                &commune,
+                commune,
             ),
         }
     }
@@ -839,7 +857,7 @@ impl Units {
             return false;
         };
         let current = p.current.iter().map(|c| c.code.as_str());
-        !Units::find_in(&self.commune_by_key, current, &w, Level::Commune).is_empty()
+        !Units::find_in(&self.commune_by_key, current, w, Level::Commune).is_empty()
             || !Units::find_in(
                 &self.legacy_commune_by_province,
                 p.legacy.iter().copied(),
@@ -889,7 +907,7 @@ impl Units {
         let province = parts[n - 1];
         let provinces = self.provinces_named(province);
         let before = parts[n - 2];
-        let wb = Written::new(before);
+        let wb = Written::new(before, &self.keys);
         let three = n >= 3 && wb.may_be(Level::District);
         let two = wb.may_be(Level::Commune);
         let reading = |used: usize| {

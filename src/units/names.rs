@@ -34,6 +34,19 @@ const TYPE_WORDS: &[&str] = &[
     "x.",
 ];
 
+/// Type words as official names write them, with the space after them, and their plain form.
+const OFFICIAL_TYPE_WORDS: [(&str, &str); 9] = [
+    ("Thành phố ", "thanh pho"),
+    ("Thị trấn ", "thi tran"),
+    ("Thị xã ", "thi xa"),
+    ("Đặc khu ", "dac khu"),
+    ("Phường ", "phuong"),
+    ("Huyện ", "huyen"),
+    ("Quận ", "quan"),
+    ("Tỉnh ", "tinh"),
+    ("Xã ", "xa"),
+];
+
 fn is_tone(c: char) -> bool {
     matches!(c, '\u{300}' | '\u{301}' | '\u{303}' | '\u{309}' | '\u{323}')
 }
@@ -99,6 +112,9 @@ pub fn clean(text: &str) -> String {
 
 /// A province written as clerks shorten it ("TP.HCM", "Tp HCM", "HCM", "TP.HN"), as its name.
 pub fn province_alias(written: &str) -> Option<&'static str> {
+    if written.len() > 24 {
+        return None; // "Thành phố Hồ Chí Minh" needs no alias
+    }
     let squashed: String = plain(written)
         .chars()
         .filter(|c| !matches!(c, ' ' | '.' | '-'))
@@ -421,6 +437,15 @@ pub fn plain(name: &str) -> String {
 /// Nội" → ("thanh pho", "Hà Nội"); "P.1" → ("p.", "1"); "Phường 01" → ("phuong", "1").
 pub fn strip_type(written: &str) -> (Option<&'static str>, String) {
     let trimmed = written.trim();
+    // The official type words, as the data writes them (NFC): no need to take marks off.
+    for (official, word) in OFFICIAL_TYPE_WORDS {
+        if let Some(rest) = trimmed.strip_prefix(official)
+            && !rest.trim().is_empty()
+            && !(word == "thanh pho" && plain(rest).starts_with("truc thuoc"))
+        {
+            return (Some(word), normalise_number(rest.trim()));
+        }
+    }
     let p = plain(trimmed);
     for tw in TYPE_WORDS {
         if let Some(rest) = p.strip_prefix(tw) {
