@@ -8,8 +8,8 @@
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use lienthong::check::translate_validate;
 use lienthong::translate::Adapter;
+use lienthong::validate::translated::translate_validate;
 use lienthong::validate::{SchemaRegistry, ValidationOptions};
 use std::hint::black_box;
 use std::path::Path;

@@ -15,6 +15,8 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod demo;
+pub mod http;
+pub mod merkle;
 pub mod metrics;
 pub mod model;
 pub mod onceonly;

@@ -214,7 +214,7 @@ fn fuzz_xml_translation() {
     let schemas = common::registry();
     fuzz("xml", |input| {
         for t in ["dossier", "dossier-status", "document"] {
-            let _ = lienthong::check::translate_validate(adapter, schemas, t, input);
+            let _ = lienthong::validate::translated::translate_validate(adapter, schemas, t, input);
         }
     });
 }
@@ -224,7 +224,8 @@ fn fuzz_json_translation() {
     let adapter = common::load_adapter("population-registry");
     let schemas = common::registry();
     fuzz("json", |input| {
-        let _ = lienthong::check::translate_validate(adapter, schemas, "citizen", input);
+        let _ =
+            lienthong::validate::translated::translate_validate(adapter, schemas, "citizen", input);
     });
 }
 

@@ -1,8 +1,9 @@
 //! The shipped adapters on their samples: golden files, NFD input, and field errors that name
 //! both the canonical pointer and the external place.
 
-use lienthong::check::{golden_path, translate_validate};
+use lienthong::check::golden_path;
 use lienthong::translate::{Adapter, TranslateError};
+use lienthong::validate::translated::translate_validate;
 use lienthong::validate::{SchemaRegistry, ValidationOptions};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -227,7 +228,7 @@ fn a_split_ward_is_accepted_with_a_warning_naming_the_candidates() {
             "<hs:TinhThanh ma=\"42\">Tỉnh Hà Tĩnh</hs:TinhThanh>",
             "<hs:TinhThanh>Hà Nội</hs:TinhThanh>",
         );
-    let (record, warnings) = lienthong::check::translate_validate_with_warnings(
+    let (record, warnings) = lienthong::validate::translated::translate_validate_with_warnings(
         &adapter,
         &registry(),
         "dossier",

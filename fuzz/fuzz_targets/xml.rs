@@ -5,6 +5,6 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     let (adapter, schemas) = lienthong_fuzz::adapter("motcua-hatinh");
     for t in ["dossier", "dossier-status", "document"] {
-        let _ = lienthong::check::translate_validate(adapter, schemas, t, data);
+        let _ = lienthong::validate::translated::translate_validate(adapter, schemas, t, data);
     }
 });

@@ -13,10 +13,10 @@ use super::soap::{
 use super::{AppState, Auth, Problem, read_body};
 use crate::audit::{AuditDraft, subject_of};
 use crate::auth::Role;
-use crate::check::translate_validate_with_warnings;
 use crate::model::{canonical_json, digest_of_canonical};
 use crate::registry::{ActiveAdapter, AdapterRegistry};
 use crate::translate::soap_action;
+use crate::validate::translated::translate_validate_with_warnings;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -280,7 +280,7 @@ async fn ingest_inner(
                 p.retry_after = Some(5);
                 return Err(p);
             }
-            let accepted_at_ms = crate::relay::now_ms();
+            let accepted_at_ms = crate::clock::now_ms();
             let mut items = Vec::with_capacity(routed.len());
             let mut shared = Vec::new();
             // The items that take the whole record: it goes into them last, moved into one.
@@ -351,16 +351,18 @@ async fn ingest_inner(
             ));
             let accepted = state
                 .relay
-                .submit(crate::store::Submission {
-                    exchange_id: exchange_id.clone(),
-                    dedup_key: Some(dedup_key),
-                    items,
-                    sealed: vec![sealed],
+                .submit(
+                    crate::store::Submission {
+                        exchange_id: exchange_id.clone(),
+                        dedup_key: Some(dedup_key),
+                        items,
+                        onceonly,
+                        counts,
+                        delivered: Vec::new(),
+                    },
+                    vec![sealed],
                     audit,
-                    onceonly,
-                    counts,
-                    delivered: Vec::new(),
-                })
+                )
                 .await
                 .map_err(relay_problem)?;
             let schema = adapter

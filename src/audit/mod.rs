@@ -10,8 +10,9 @@
 pub mod entry;
 pub mod export;
 mod index;
-pub mod merkle;
-pub mod note;
+/// The Merkle tree and the signed notes the log uses, from the layers below it.
+pub use crate::merkle;
+pub use crate::signing::note;
 mod query;
 
 pub use entry::{AuditDraft, AuditEntry, Sealed, SealedDraft};

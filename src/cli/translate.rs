@@ -38,7 +38,7 @@ pub(crate) fn run(ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
     let adapter = Adapter::load(&args.adapter, &registry)?;
     let input = read_input(&args.input)?;
     let result = match args.direction {
-        Direction::Inbound => crate::check::translate_validate_with_warnings(
+        Direction::Inbound => crate::validate::translated::translate_validate_with_warnings(
             &adapter,
             &registry,
             &args.record,
@@ -63,12 +63,17 @@ pub(crate) fn run(ctx: &Context, args: Args) -> anyhow::Result<Outcome> {
                 "json.syntax",
                 format!("the canonical record is not JSON: {e}"),
             )]),
-            Ok(record) => crate::check::validate_record(&adapter, &registry, &args.record, &record)
-                .and_then(|()| {
-                    adapter
-                        .outbound(&args.record, &record)
-                        .map_err(|e| e.field_errors())
-                }),
+            Ok(record) => crate::validate::translated::validate_record(
+                &adapter,
+                &registry,
+                &args.record,
+                &record,
+            )
+            .and_then(|()| {
+                adapter
+                    .outbound(&args.record, &record)
+                    .map_err(|e| e.field_errors())
+            }),
         },
     };
     match result {

@@ -166,8 +166,11 @@ pub struct ServerConfig {
     pub store_cache_mb: u64,
 }
 
+/// The store's page cache unless configured (`server.store_cache_mb`).
+pub const DEFAULT_STORE_CACHE_BYTES: u64 = 64 << 20;
+
 fn default_store_cache_mb() -> u64 {
-    crate::store::DEFAULT_CACHE_BYTES >> 20
+    DEFAULT_STORE_CACHE_BYTES >> 20
 }
 
 fn default_listen() -> String {
@@ -510,7 +513,7 @@ impl HubConfig {
             .map_err(|e| format!("validation.agency_code_pattern: {e}"))?;
         for m in &self.members {
             for r in &m.roles {
-                if crate::auth::Role::parse(r).is_none() {
+                if crate::model::Role::parse(r).is_none() {
                     return Err(format!(
                         "members: {}: role {r:?} is not admin, provider, consumer or auditor",
                         m.code

@@ -10,12 +10,14 @@ pub(crate) mod json_out;
 mod partial_date;
 mod personal_id;
 mod pointer;
+mod role;
 
 pub use agency::{AgencyCodeRule, DEFAULT_AGENCY_CODE_PATTERN};
 pub use digest::{canonical_json, digest_of_canonical, record_digest};
 pub use partial_date::{PartialDate, PartialDateError, Precision};
 pub use personal_id::{LEGACY_PROVINCE_CODES, PersonalId, PersonalIdError, Sex};
 pub use pointer::pointer;
+pub use role::Role;
 
 /// Arbitrary JSON values for property tests: every kind of value, integers at both ends of their
 /// range, floats, strings with control characters, quotes, backslashes, U+2028 and Vietnamese

@@ -9,13 +9,13 @@
 pub mod documents;
 pub mod verify;
 
-use crate::check::translate_validate;
+use crate::clock::now_ms;
 use crate::clock::rfc3339_ms as rfc3339;
 use crate::config::policy::{Decision, PolicyConfig};
 use crate::registry::AdapterRegistry;
-use crate::relay::now_ms;
 use crate::signing::HubKey;
 use crate::store::Store;
+use crate::validate::translated::translate_validate;
 use crate::validate::{FieldError, SchemaRegistry};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde_json::{Map, Value};
@@ -244,7 +244,7 @@ impl OnceOnly {
                 })
             })?;
         let status = resp.status().as_u16();
-        let redirect_to = crate::relay::redirect_target(&resp);
+        let redirect_to = crate::http::redirect_target(&resp);
         let body = resp
             .bytes()
             .await

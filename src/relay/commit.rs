@@ -17,7 +17,7 @@ use tokio::sync::{mpsc, oneshot};
 // checkpoint's sake.
 #[allow(clippy::large_enum_variant)]
 pub(crate) enum Work {
-    /// A submission, and its audit drafts sealed by the caller (`submission.audit` is empty).
+    /// A submission, and the audit drafts that report it, sealed by the caller.
     Submit(Submission, Vec<SealedDraft>),
     /// Sign a checkpoint of everything durable so far.
     Checkpoint,

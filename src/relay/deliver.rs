@@ -4,7 +4,8 @@
 //! (retried later), or parked as a dead letter.
 
 use super::breaker::backoff_ms;
-use super::{Destination, Inner, now_ms};
+use super::{Destination, Inner};
+use crate::clock::now_ms;
 use crate::config::adapter::{AdapterDef, DeliveryOptions, Format, SoapVersion, Transport};
 use crate::store::{DeadLetter, OutboxItem};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
@@ -435,7 +436,7 @@ async fn send(inner: &Inner, name: &str, item: &OutboxItem, opts: &DeliveryOptio
         }
     };
     let status = resp.status();
-    let redirect_to = redirect_target(&resp);
+    let redirect_to = crate::http::redirect_target(&resp);
     let text = match resp.text().await {
         Ok(t) => t,
         Err(e) => return Outcome::Retry(format!("the answer was cut: {e}"), None),
@@ -514,22 +515,4 @@ pub(crate) fn content_type(def: &AdapterDef, record_type: &str) -> String {
             ),
         },
     }
-}
-
-/// For a redirect (3xx), where it pointed, as errors say it: " to <Location>" without its
-/// query or fragment (a signed URL's token stays out of dead letters, errors and the audit
-/// log), at most 200 characters, or that there was no Location the hub could read. `None` for
-/// any other answer.
-pub(crate) fn redirect_target(resp: &reqwest::Response) -> Option<String> {
-    if !resp.status().is_redirection() {
-        return None;
-    }
-    Some(match resp.headers().get(reqwest::header::LOCATION) {
-        Some(v) => {
-            let l = String::from_utf8_lossy(v.as_bytes());
-            let l = l.split(['?', '#']).next().unwrap_or_default();
-            format!(" to {}", l.chars().take(200).collect::<String>())
-        }
-        None => " with no Location the hub could read".to_string(),
-    })
 }

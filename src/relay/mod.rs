@@ -18,7 +18,6 @@
 mod breaker;
 mod commit;
 mod deliver;
-pub(crate) use deliver::redirect_target;
 mod indexer;
 mod routes;
 pub use routes::Routed;
@@ -54,7 +53,7 @@ pub enum RelayError {
 /// The join handles of the delivery workers.
 type Workers = Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>;
 
-pub(crate) use crate::clock::now_ms;
+use crate::clock::now_ms;
 
 /// What the worker needs to know about a queued item without reading it.
 #[derive(Debug, Clone)]
@@ -310,13 +309,18 @@ impl Relay {
         }
     }
 
-    /// Commits a submission and its audit entries durably (group commit) and wakes the
-    /// destinations' workers.
-    pub async fn submit(&self, mut submission: Submission) -> Result<Accepted, RelayError> {
+    /// Commits a submission and the audit entries that report it durably (group commit) and
+    /// wakes the destinations' workers: `sealed`, entries the caller sealed already
+    /// (`AuditDraft::seal_canonical`), first, then `audit`.
+    pub async fn submit(
+        &self,
+        submission: Submission,
+        mut sealed: Vec<SealedDraft>,
+        audit: Vec<AuditDraft>,
+    ) -> Result<Accepted, RelayError> {
         // Sealing (commitments, the sealed part) is done here, by the caller, so that the
         // committer only numbers, hashes and writes.
-        let mut sealed = std::mem::take(&mut submission.sealed);
-        sealed.extend(seal_all(std::mem::take(&mut submission.audit))?);
+        sealed.extend(seal_all(audit)?);
         match self.send(Work::Submit(submission, sealed)).await? {
             Done::Accepted(a) => Ok(a),
             Done::Checkpoint(..) => Err(RelayError::Stopped),
@@ -383,11 +387,14 @@ impl Relay {
             .map(|d| d.exchange_id.clone())
             .unwrap_or_default();
         let a = self
-            .submit(Submission {
-                exchange_id,
-                audit: drafts,
-                ..Default::default()
-            })
+            .submit(
+                Submission {
+                    exchange_id,
+                    ..Default::default()
+                },
+                Vec::new(),
+                drafts,
+            )
             .await?;
         Ok(match a {
             Accepted::New { audit_index, .. } | Accepted::Duplicate { audit_index, .. } => {

@@ -317,7 +317,12 @@ mod tests {
         for (id, p) in &people {
             PersonalId::parse(id).unwrap();
             let doc = json!({"maKetQua": "00", "duLieu": p}).to_string();
-            let r = crate::check::translate_validate(&adapter, &schemas, "citizen", doc.as_bytes());
+            let r = crate::validate::translated::translate_validate(
+                &adapter,
+                &schemas,
+                "citizen",
+                doc.as_bytes(),
+            );
             assert!(r.is_ok(), "{id}: {:?}", r.err());
             // Addresses in the 2025 form: the ward's code is that ward's, in that province.
             let units = crate::units::shared().unwrap();

@@ -11,7 +11,7 @@
 use super::audit_files::{AuditFiles, AuditRecord, FileError, Stored, StoredAt, stored_hash_index};
 use super::journal::{JournalTree, JournalWrite};
 use super::{Store, StoreError, sled_err};
-use crate::audit::merkle::{Hash, MerkleError, Nodes};
+use crate::merkle::{Hash, MerkleError, Nodes};
 
 const SIZE_KEY: &[u8] = b"z";
 /// A key of the `audit` tree and its u64 value, for the commit's transaction.

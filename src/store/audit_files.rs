@@ -26,7 +26,7 @@
 //! about 40 bytes in memory for every key it holds, so a log of millions of entries as sled
 //! keys would hold hundreds of megabytes.
 
-use crate::audit::merkle::{Frontier, Hash, MerkleError, Nodes, leaf_hash};
+use crate::merkle::{Frontier, Hash, MerkleError, Nodes, leaf_hash};
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};

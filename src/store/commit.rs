@@ -40,9 +40,6 @@ impl Store {
     }
 
     fn commit_once(&self, new: &[&Submission], audit: &AuditWrites) -> Result<(), StoreError> {
-        // Sealed entries travel to the committer apart from the submission (`Relay::submit`),
-        // which then commits them with `audit`; here they would be lost.
-        debug_assert!(new.iter().all(|s| s.sealed.is_empty()));
         // A commit of audit entries alone (pulls, deliveries, refusals) has nothing for sled but
         // the log's size: its entries are synced by the append, and `size.dat` records the size
         // (recovery keeps entries up to the larger of it and sled's).

@@ -166,7 +166,7 @@ fn adapter_key(name: &str, version: u32) -> Vec<u8> {
 }
 
 /// The store's page cache unless configured (`server.store_cache_mb`).
-pub const DEFAULT_CACHE_BYTES: u64 = 64 << 20;
+pub use crate::config::hub::DEFAULT_STORE_CACHE_BYTES as DEFAULT_CACHE_BYTES;
 
 /// How long opening waits for the data directory's lock. sled takes an exclusive lock on its
 /// files, and after a store is dropped its I/O threads may hold the lock a little longer

@@ -52,18 +52,15 @@ pub struct DeadLetter {
     pub parked_at: String,
 }
 
-/// One piece of work for a group commit: an ingest (its idempotency key and outbox items) or
-/// an administrative act, with the audit entries it reports.
+/// What one piece of work for a group commit writes besides its audit entries (which the
+/// committer numbers and hands to `Store::commit` apart): an ingest's idempotency key, outbox
+/// items and once-only writes, or the records of deliveries.
 #[derive(Debug, Clone, Default)]
 pub struct Submission {
     pub exchange_id: String,
     pub dedup_key: Option<String>,
     /// Shared, not copied, with the outbox in memory and the deliveries that read it.
     pub items: Vec<Arc<OutboxItem>>,
-    /// Audit entries the caller sealed already (`AuditDraft::seal_canonical`), committed
-    /// before those of `audit`.
-    pub sealed: Vec<crate::audit::SealedDraft>,
-    pub audit: Vec<crate::audit::AuditDraft>,
     /// Once-only index writes (issued documents), written with the submission unless it is
     /// a repeat.
     pub onceonly: Vec<(Vec<u8>, Vec<u8>)>,
@@ -380,7 +377,7 @@ impl Store {
         item.next_attempt_ms = 0;
         item.last_error = None;
         // A replay starts the age clock again (max_age_secs counts from the replay).
-        item.accepted_at_ms = crate::relay::now_ms();
+        item.accepted_at_ms = crate::clock::now_ms();
         let new = item_key(&item.destination, item.seq);
         let r = (&self.outbox, &self.dead).transaction(|(ob, dl)| {
             // Replayed or discarded meanwhile: nothing to do.

@@ -6,7 +6,7 @@
 //! XML or a SOAP envelope) into a canonical record (`Adapter::inbound_partial`: as far as its
 //! fields translate, with every field's error); `Adapter::outbound` writes a canonical record in
 //! the adapter's format. Translation does not validate: the caller runs the record's schema
-//! (see `check::translate_validate`), and `Adapter::source_of` names the external place of a
+//! (see `validate::translated::translate_validate`), and `Adapter::source_of` names the external place of a
 //! canonical pointer for its errors. `Adapter::coverage` compares a sample with the mapping: the
 //! places no mapping reads, the mapped places it lacks (`adapter check`).
 

@@ -10,6 +10,7 @@ mod error;
 mod formats;
 mod pattern;
 mod registry;
+pub mod translated;
 
 pub use error::FieldError;
 pub(crate) use error::escape_token;

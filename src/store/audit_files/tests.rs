@@ -97,7 +97,7 @@ fn a_purge_zeroes_the_sealed_part_and_keeps_the_entry() {
 
 #[test]
 fn the_index_and_tree_past_their_last_sync_are_rebuilt_from_the_entries() {
-    use crate::audit::merkle::{MemoryTree, root};
+    use crate::merkle::{MemoryTree, root};
     let dir = tempfile::tempdir().unwrap();
     let files = AuditFiles::open(dir.path()).unwrap();
     files.recover(0, 0).unwrap();

@@ -8,10 +8,12 @@
 //! as `ed25519-dalek` on this project's machines (8.2 against 15.3 µs a signature); Ed25519 is
 //! deterministic, and a test checks that both give the same signatures.
 
-use crate::audit::note::{NoteError, Verifier};
+pub mod note;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use ed25519_dalek::SigningKey;
+use note::{NoteError, Verifier};
 use std::path::{Path, PathBuf};
 
 /// Why the key could not be read or made.
