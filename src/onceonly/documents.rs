@@ -7,7 +7,7 @@
 
 use super::verify::Finding;
 use crate::store::onceonly::{
-    ReportCounts, ReportGroups, add_counts, document_key, report_count_key, report_day,
+    IssuedDocument, ReportCount, ReportCounts, ReportGroups, add_counts, report_day,
 };
 use crate::store::{Store, StoreError};
 use crate::units::names::key;
@@ -20,14 +20,13 @@ fn text<'v>(v: &'v Value, p: &str) -> Option<&'v str> {
 }
 
 /// The index write for an ingested `document` record (none when it names no subject).
-pub fn index_write(document: &Value) -> Option<(Vec<u8>, Vec<u8>)> {
-    let subject = text(document, "/subject_id")?;
-    let kind = text(document, "/document_type")?;
-    let id = text(document, "/document_id")?;
-    Some((
-        document_key(subject, &key(kind), id),
-        serde_json::to_vec(document).ok()?,
-    ))
+pub fn index_write(document: &Value) -> Option<IssuedDocument> {
+    Some(IssuedDocument {
+        subject: text(document, "/subject_id")?.to_string(),
+        type_key: key(text(document, "/document_type")?),
+        document_id: text(document, "/document_id")?.to_string(),
+        record: document.clone(),
+    })
 }
 
 /// Whether an issued document can be reused on `today` (`YYYY-MM-DD`): not revoked, not
@@ -88,10 +87,10 @@ pub fn reuse(store: &Store, dossier: &mut Value, today: &str) -> Result<Vec<Find
     Ok(out)
 }
 
-/// What a received dossier adds to the once-only report: the key of its day's counts for its
-/// receiving agency and procedure, and the counts (one dossier, fields filled from the
-/// register, mismatches, documents requested again, documents reused).
-pub fn report_count(dossier: &Value, findings: &[Finding], at_ms: u64) -> (Vec<u8>, ReportCounts) {
+/// What a received dossier adds to the once-only report: to its day's counts for its
+/// receiving agency and procedure, one dossier, fields filled from the register, mismatches,
+/// documents requested again, documents reused.
+pub fn report_count(dossier: &Value, findings: &[Finding], at_ms: u64) -> ReportCount {
     let count = |prefix: &str| {
         findings
             .iter()
@@ -107,20 +106,18 @@ pub fn report_count(dossier: &Value, findings: &[Finding], at_ms: u64) -> (Vec<u
                 .count() as u64
         })
         .unwrap_or(0);
-    (
-        report_count_key(
-            report_day(at_ms),
-            text(dossier, "/receiving_agency").unwrap_or(""),
-            text(dossier, "/procedure_code").unwrap_or(""),
-        ),
-        [
+    ReportCount {
+        day: report_day(at_ms),
+        agency: text(dossier, "/receiving_agency").unwrap_or("").to_string(),
+        procedure: text(dossier, "/procedure_code").unwrap_or("").to_string(),
+        counts: [
             1,
             count("filled."),
             count("mismatch."),
             count("requested-again"),
             reused,
         ],
-    )
+    }
 }
 
 /// The once-only report: per receiving agency and procedure, dossiers received, fields filled

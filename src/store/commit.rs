@@ -5,7 +5,7 @@
 
 use super::journal::{JournalTree, JournalWrite};
 use super::relay::{Submission, Waiting, dedup_value, item_key};
-use super::{AuditWrites, OutboxItem, Store, StoreError, sled_err};
+use super::{AuditWrites, OutboxItem, Store, StoreError, encode, sled_err};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -64,7 +64,7 @@ impl Store {
         };
         // Report counts this commit adds to, as they will be after it: the committer is their
         // only writer, so sled holds what earlier commits left.
-        let mut counts: HashMap<&[u8], super::onceonly::ReportCounts> = HashMap::new();
+        let mut counts: HashMap<Vec<u8>, super::onceonly::ReportCounts> = HashMap::new();
         // The outbox items, in the order of their writes, as the deliveries will read them.
         let mut waiting = Vec::new();
         for s in new {
@@ -75,21 +75,25 @@ impl Store {
                     dedup_value(now, &s.exchange_id),
                 ));
             }
-            for (k, v) in &s.onceonly {
-                writes.push(put(JournalTree::Onceonly, k, v.clone()));
+            for d in &s.onceonly {
+                let key = super::onceonly::document_key(&d.subject, &d.type_key, &d.document_id);
+                writes.push(put(JournalTree::Onceonly, &key, encode(&d.record)));
             }
-            for (k, add) in &s.counts {
-                let c = match counts.entry(k.as_slice()) {
+            for add in &s.counts {
+                let k = super::onceonly::report_count_key(add.day, &add.agency, &add.procedure);
+                let c = match counts.entry(k) {
                     std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
-                    std::collections::hash_map::Entry::Vacant(v) => v.insert(
-                        self.onceonly
-                            .get(k.as_slice())
+                    std::collections::hash_map::Entry::Vacant(v) => {
+                        let stored = self
+                            .onceonly
+                            .get(v.key().as_slice())
                             .map_err(sled_err("read report counts"))?
                             .map(|v| super::onceonly::decode_counts(&v))
-                            .unwrap_or_default(),
-                    ),
+                            .unwrap_or_default();
+                        v.insert(stored)
+                    }
                 };
-                super::onceonly::add_counts(c, add);
+                super::onceonly::add_counts(c, &add.counts);
             }
             for item in &s.items {
                 let key = item_key(&item.destination, item.seq);
@@ -107,7 +111,7 @@ impl Store {
         for (k, c) in counts {
             writes.push(put(
                 JournalTree::Onceonly,
-                k,
+                &k,
                 super::onceonly::encode_counts(&c),
             ));
         }

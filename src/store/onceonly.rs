@@ -14,8 +14,31 @@
 use super::{Store, StoreError, decode, sled_err};
 use serde_json::Value;
 
+/// An issued document to index, written with the ingest it comes from: found again by its
+/// subject and document type (`Store::issued_documents`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct IssuedDocument {
+    pub subject: String,
+    /// The document type's name key (`units::names::key`).
+    pub type_key: String,
+    pub document_id: String,
+    /// The `document` record.
+    pub record: Value,
+}
+
+/// What a received dossier adds to the once-only report: its day's counts for its receiving
+/// agency and procedure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportCount {
+    /// Days since 1970-01-01, Vietnam time (`report_day`).
+    pub day: u32,
+    pub agency: String,
+    pub procedure: String,
+    pub counts: ReportCounts,
+}
+
 /// The key of an issued document; `type_key` is the document type's name key.
-pub fn document_key(subject: &str, type_key: &str, document_id: &str) -> Vec<u8> {
+pub(crate) fn document_key(subject: &str, type_key: &str, document_id: &str) -> Vec<u8> {
     let mut k = Vec::with_capacity(3 + subject.len() + type_key.len() + document_id.len());
     k.push(b'd');
     k.extend_from_slice(subject.as_bytes());
@@ -26,8 +49,9 @@ pub fn document_key(subject: &str, type_key: &str, document_id: &str) -> Vec<u8>
     k
 }
 
-/// The key of a report row (stores written before the counts).
-pub fn report_key(at_ms: u64, exchange_id: &str) -> Vec<u8> {
+/// The key of a report row (stores written before the counts; tests write such rows).
+#[cfg(test)]
+pub(crate) fn report_key(at_ms: u64, exchange_id: &str) -> Vec<u8> {
     let mut k = vec![b'r'];
     k.extend_from_slice(&at_ms.to_be_bytes());
     k.extend_from_slice(exchange_id.as_bytes());
@@ -53,7 +77,7 @@ pub fn report_day_start_ms(day: u32) -> u64 {
 }
 
 /// The key of a day's counts for one receiving agency and procedure.
-pub fn report_count_key(day: u32, agency: &str, procedure: &str) -> Vec<u8> {
+pub(crate) fn report_count_key(day: u32, agency: &str, procedure: &str) -> Vec<u8> {
     let mut k = Vec::with_capacity(6 + agency.len() + procedure.len());
     k.push(b'c');
     k.extend_from_slice(&day.to_be_bytes());

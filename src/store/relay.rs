@@ -61,11 +61,10 @@ pub struct Submission {
     pub dedup_key: Option<String>,
     /// Shared, not copied, with the outbox in memory and the deliveries that read it.
     pub items: Vec<Arc<OutboxItem>>,
-    /// Once-only index writes (issued documents), written with the submission unless it is
-    /// a repeat.
-    pub onceonly: Vec<(Vec<u8>, Vec<u8>)>,
-    /// Once-only report counts to add to (key, counts), likewise.
-    pub counts: Vec<(Vec<u8>, super::onceonly::ReportCounts)>,
+    /// Issued documents to index, written with the submission unless it is a repeat.
+    pub onceonly: Vec<super::onceonly::IssuedDocument>,
+    /// Once-only report counts to add to, likewise.
+    pub counts: Vec<super::onceonly::ReportCount>,
     /// Outbox items delivered (destination, sequence), removed by this commit: a delivery is
     /// durable before the next record of its order key is sent, so that a crash sends again
     /// only what was in flight, never a record older than one the destination accepted.

@@ -7,7 +7,7 @@ use crate::audit::AuditDraft;
 use crate::config::hub::OnceOnlyMode;
 use crate::onceonly::verify::{self, Finding};
 use crate::onceonly::{OnceOnly, PullError};
-use crate::store::onceonly::ReportCounts;
+use crate::store::onceonly::{IssuedDocument, ReportCount};
 use serde_json::Value;
 
 /// Once-only checks of a dossier's applicant, when a route asks for them: compared with the
@@ -135,8 +135,8 @@ pub(super) fn finding_entries(
         .collect()
 }
 
-/// Issued-document index writes (key, record) and report counts to add (key, counts).
-pub(super) type IndexWrites = (Vec<(Vec<u8>, Vec<u8>)>, Vec<(Vec<u8>, ReportCounts)>);
+/// Issued documents to index and report counts to add.
+pub(super) type IndexWrites = (Vec<IssuedDocument>, Vec<ReportCount>);
 
 /// The once-only index writes of an accepted record, for its commit: an issued document; and
 /// what a received dossier adds to the report's counts.

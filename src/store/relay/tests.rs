@@ -63,7 +63,7 @@ fn a_sweep_in_steps_looks_at_every_key_once() {
 
 #[test]
 fn report_counts_add_up_by_day_within_and_across_commits() {
-    use crate::store::onceonly::{report_count_key, report_day, report_day_start_ms};
+    use crate::store::onceonly::{ReportCount, report_day, report_day_start_ms};
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     // 2025-10-03 10:00 and 23:30 in Vietnam time (03:00 and 16:30 UTC), and the next day.
@@ -79,10 +79,12 @@ fn report_counts_add_up_by_day_within_and_across_commits() {
     );
     let dossier = |id: &str, at: u64, procedure: &str, counts: [u64; 5]| Submission {
         exchange_id: id.into(),
-        counts: vec![(
-            report_count_key(report_day(at), "000.00.10.H42", procedure),
+        counts: vec![ReportCount {
+            day: report_day(at),
+            agency: "000.00.10.H42".into(),
+            procedure: procedure.into(),
             counts,
-        )],
+        }],
         ..Default::default()
     };
     // Two dossiers of one day and procedure in one commit, one more in the next.
