@@ -6,7 +6,7 @@
 //! procedure.
 
 use super::verify::Finding;
-use crate::store::onceonly::{
+use crate::store::{
     IssuedDocument, ReportCount, ReportCounts, ReportGroups, add_counts, report_day,
 };
 use crate::store::{Store, StoreError};

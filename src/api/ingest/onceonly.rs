@@ -7,7 +7,7 @@ use crate::audit::AuditDraft;
 use crate::config::hub::OnceOnlyMode;
 use crate::onceonly::verify::{self, Finding};
 use crate::onceonly::{OnceOnly, PullError};
-use crate::store::onceonly::{IssuedDocument, ReportCount};
+use crate::store::{IssuedDocument, ReportCount};
 use serde_json::Value;
 
 /// Once-only checks of a dossier's applicant, when a route asks for them: compared with the

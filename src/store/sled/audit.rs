@@ -8,10 +8,12 @@
 //!
 //! Integers are big-endian.
 
-use super::audit_files::{AuditFiles, AuditRecord, FileError, Stored, StoredAt, stored_hash_index};
+use super::audit_files::{AuditFiles, stored_hash_index};
 use super::journal::{JournalTree, JournalWrite};
-use super::{Store, StoreError, sled_err};
+use super::{SledStore, sled_err};
 use crate::merkle::{Hash, MerkleError, Nodes};
+use crate::store::StoreError;
+use crate::store::types::{AuditWrites, Stored, StoredAt};
 
 const SIZE_KEY: &[u8] = b"z";
 /// A key of the `audit` tree and its u64 value, for the commit's transaction.
@@ -33,29 +35,7 @@ pub(super) fn tail_index(k: &[u8]) -> u64 {
     u64::from_be_bytes(k[n - 8..].try_into().unwrap_or_default())
 }
 
-/// Appends to the log, made by the log and applied by a group commit: the entries from index
-/// `first` on, and the tree hashes they complete (post-order).
-#[derive(Debug, Default, Clone)]
-pub struct AuditWrites {
-    pub first: u64,
-    pub records: Vec<AuditRecord>,
-    pub hashes: Vec<Hash>,
-}
-
-impl AuditWrites {
-    /// The log's size once these are applied.
-    pub fn end(&self) -> u64 {
-        self.first + self.records.len() as u64
-    }
-}
-
-impl From<FileError> for StoreError {
-    fn from(e: FileError) -> StoreError {
-        StoreError::Files(e)
-    }
-}
-
-impl Store {
+impl SledStore {
     pub(super) fn open_audit_files(
         dir: &std::path::Path,
         audit: &sled::Tree,
@@ -73,12 +53,12 @@ impl Store {
                     .into(),
             ));
         }
-        let (size, synced) = Store::audit_sizes(audit)?;
+        let (size, synced) = SledStore::audit_sizes(audit)?;
         let files = AuditFiles::open(&dir.join("audit"))?;
         files.recover(size, synced)?;
         // Rebuilt and synced to the recovered size, which may be past `z` when the last
         // commits made only their entries durable.
-        Store::record_recovered(audit, files.committed())?;
+        SledStore::record_recovered(audit, files.committed())?;
         Ok(files)
     }
 
@@ -104,10 +84,10 @@ impl Store {
     pub fn audit_reload(&self) -> Result<u64, StoreError> {
         // What sled holds may not be durable yet: make it so before readers may see it.
         self.flush()?;
-        let (size, synced) = Store::audit_sizes(&self.audit)?;
+        let (size, synced) = SledStore::audit_sizes(&self.audit)?;
         self.audit_files.recover(size, synced)?;
         let size = self.audit_files.committed();
-        Store::record_recovered(&self.audit, size)?;
+        SledStore::record_recovered(&self.audit, size)?;
         Ok(size)
     }
 
@@ -228,7 +208,7 @@ impl Store {
         };
         let mut writes = vec![put(&checkpoint_key(size), note.as_bytes())];
         // The signed size recorded with it (it may have been only in `size.dat`).
-        let (z, _) = Store::audit_sizes(&self.audit)?;
+        let (z, _) = SledStore::audit_sizes(&self.audit)?;
         if size > z {
             writes.push(put(SIZE_KEY, &size.to_be_bytes()));
         }
@@ -311,7 +291,7 @@ impl Store {
     }
 }
 
-impl Nodes for Store {
+impl Nodes for SledStore {
     fn node(&self, level: u8, index: u64) -> Result<Hash, MerkleError> {
         self.audit_files
             .hash(stored_hash_index(level, index))

@@ -4,12 +4,14 @@
 //! delivered or the journal is flushed); and the refusal of every write after one failed.
 
 use super::journal::{JournalTree, JournalWrite};
-use super::relay::{Submission, Waiting, dedup_value, item_key};
-use super::{AuditWrites, OutboxItem, Store, StoreError, encode, sled_err};
+use super::relay::{Waiting, dedup_value, item_key};
+use super::{SledStore, encode, sled_err};
+use crate::store::StoreError;
+use crate::store::types::{AuditWrites, OutboxItem, Submission};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-impl Store {
+impl SledStore {
     /// Appends the audit log's entries to its files (`entries.dat` synced), then records the
     /// idempotency keys and outbox items of new submissions, their once-only writes and the
     /// log's new size in one synced record of the commit journal, and writes them to sled:
@@ -64,7 +66,7 @@ impl Store {
         };
         // Report counts this commit adds to, as they will be after it: the committer is their
         // only writer, so sled holds what earlier commits left.
-        let mut counts: HashMap<Vec<u8>, super::onceonly::ReportCounts> = HashMap::new();
+        let mut counts: HashMap<Vec<u8>, crate::store::types::ReportCounts> = HashMap::new();
         // The outbox items, in the order of their writes, as the deliveries will read them.
         let mut waiting = Vec::new();
         for s in new {
@@ -93,7 +95,7 @@ impl Store {
                         v.insert(stored)
                     }
                 };
-                super::onceonly::add_counts(c, &add.counts);
+                crate::store::types::add_counts(c, &add.counts);
             }
             for item in &s.items {
                 let key = item_key(&item.destination, item.seq);
@@ -135,7 +137,7 @@ impl Store {
         waiting: Vec<Arc<OutboxItem>>,
     ) -> Result<bool, StoreError> {
         let mut journal = self.journal.lock().unwrap_or_else(|p| p.into_inner());
-        journal.append(&writes).map_err(StoreError::Journal)?;
+        journal.append(&writes).map_err(StoreError::from)?;
         // Outbox items wait in memory for their delivery or the next flush.
         let (items, mut rest): (Vec<JournalWrite>, Vec<JournalWrite>) = writes
             .into_iter()
@@ -159,7 +161,7 @@ impl Store {
         let trees = [&self.outbox, &self.dedup, &self.onceonly, &self.audit];
         if let Err(e) = apply_journal(trees, None, &rest) {
             // Durable in the journal but not wholly in sled: the journal is not emptied
-            // again before a reopen applies it (`Store::flush`).
+            // again before a reopen applies it (`SledStore::flush`).
             self.journal_unapplied
                 .store(true, std::sync::atomic::Ordering::Release);
             return Err(e);

@@ -27,6 +27,7 @@
 //! keys would hold hundreds of megabytes.
 
 use crate::merkle::{Frontier, Hash, MerkleError, Nodes, leaf_hash};
+use crate::store::types::{AuditRecord, Stored, StoredAt};
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -48,18 +49,6 @@ pub struct FileError {
     pub path: PathBuf,
     #[source]
     pub source: std::io::Error,
-}
-
-/// An entry's canonical bytes and its sealed part (none once purged), as read back.
-pub type Stored = (Vec<u8>, Option<Vec<u8>>);
-/// The same with the entry's index.
-pub type StoredAt = (u64, Vec<u8>, Option<Vec<u8>>);
-
-/// One entry as appended: its canonical bytes and its sealed part.
-#[derive(Debug, Clone, Default)]
-pub struct AuditRecord {
-    pub entry: Vec<u8>,
-    pub sealed: Vec<u8>,
 }
 
 /// The number of hashes stored for a tree of `n` leaves: every leaf and every complete

@@ -6,7 +6,7 @@
 //! its idle threads; with one of each per group commit those threads took about a seventh of
 //! the hub's CPU on the relay (BENCHMARKS.md, "Load and scale"). With the journal a group
 //! commit appends its writes here and syncs, then applies them to sled as plain writes, which
-//! stay in sled's memory until its next flush. `Store::flush` turns the commits to the
+//! stay in sled's memory until its next flush. `SledStore::flush` turns the commits to the
 //! journal's other file, flushes sled and then empties the first file: everything in it is in
 //! sled's durable state by then. On open both files are applied to sled again, the older
 //! first (each write sets a key to a value or removes it, so applying one twice changes
@@ -70,7 +70,7 @@ pub struct JournalError {
 }
 
 /// The journal, held by the store behind a lock: two files, one taking the commits while the
-/// other is emptied. `Store::flush` turns to the other file, flushes sled (which then holds
+/// other is emptied. `SledStore::flush` turns to the other file, flushes sled (which then holds
 /// everything the first recorded) and empties the first, with the lock held only to turn:
 /// commits go on while sled flushes.
 #[derive(Debug)]

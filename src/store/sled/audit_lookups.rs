@@ -9,7 +9,9 @@
 //! Integers are big-endian.
 
 use super::audit::tail_index;
-use super::{Store, StoreError, sled_err};
+use super::{SledStore, sled_err};
+use crate::store::StoreError;
+use crate::store::types::Lookup;
 use sha2::{Digest, Sha256};
 
 /// Postings per look-up chunk (16 bytes each).
@@ -18,14 +20,6 @@ const CHUNK: usize = 64;
 const BUCKETS: u64 = 4096;
 /// Entries per epoch of look-ups (2^18).
 const EPOCH_BITS: u32 = 18;
-
-/// Which look-up to scan.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lookup {
-    Subject,
-    Member,
-    Exchange,
-}
 
 impl Lookup {
     pub(crate) fn kind(self) -> u8 {
@@ -84,7 +78,7 @@ fn pack(p: &[(u64, u64)]) -> Vec<u8> {
         .collect()
 }
 
-impl Store {
+impl SledStore {
     /// Removes the posting of entry `index` from `subject`'s look-up (a purge). Not flushed.
     pub(super) fn remove_subject_lookup(
         &self,
@@ -152,9 +146,9 @@ impl Store {
                                 .filter(|(h, i)| *h == hash && *i >= from)
                                 .map(|(_, i)| Ok(i))
                                 .collect(),
-                            Err(e) => vec![Err(StoreError::Sled {
+                            Err(e) => vec![Err(StoreError::Engine {
                                 action: "read an audit look-up",
-                                source: e,
+                                source: Box::new(e),
                             })],
                         };
                         found
@@ -217,13 +211,13 @@ impl Store {
 mod tests {
     use super::*;
 
-    fn store() -> (tempfile::TempDir, Store) {
+    fn store() -> (tempfile::TempDir, SledStore) {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
         (dir, store)
     }
 
-    fn found(store: &Store, l: Lookup, v: &str, from: u64) -> Vec<u64> {
+    fn found(store: &SledStore, l: Lookup, v: &str, from: u64) -> Vec<u64> {
         store.audit_lookup(l, v, from).map(|r| r.unwrap()).collect()
     }
 

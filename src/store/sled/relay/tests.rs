@@ -1,8 +1,8 @@
 use super::*;
-use crate::store::AuditWrites;
-use crate::store::commit::{JOURNAL_FLUSH_AFTER_MS, JOURNAL_FLUSH_AT};
+use crate::store::sled::commit::{JOURNAL_FLUSH_AFTER_MS, JOURNAL_FLUSH_AT};
+use crate::store::types::*;
 
-fn accept(store: &Store, key: &str, exchange: &str) {
+fn accept(store: &SledStore, key: &str, exchange: &str) {
     let s = Submission {
         exchange_id: exchange.into(),
         dedup_key: Some(key.into()),
@@ -14,7 +14,7 @@ fn accept(store: &Store, key: &str, exchange: &str) {
 #[test]
 fn idempotency_keys_are_kept_until_their_retention_passes() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = SledStore::open(dir.path()).unwrap();
     accept(&store, "k1", "0195f3a0-0000-7000-8000-000000000001");
     accept(&store, "k2", "0195f3a0-0000-7000-8000-000000000002");
     assert_eq!(
@@ -39,7 +39,7 @@ fn idempotency_keys_are_kept_until_their_retention_passes() {
 #[test]
 fn a_sweep_in_steps_looks_at_every_key_once() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = SledStore::open(dir.path()).unwrap();
     for i in 0..25 {
         accept(&store, &format!("k{i:02}"), &format!("exchange-{i}"));
     }
@@ -63,9 +63,9 @@ fn a_sweep_in_steps_looks_at_every_key_once() {
 
 #[test]
 fn report_counts_add_up_by_day_within_and_across_commits() {
-    use crate::store::onceonly::{ReportCount, report_day, report_day_start_ms};
+    use crate::store::types::{ReportCount, report_day, report_day_start_ms};
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = SledStore::open(dir.path()).unwrap();
     // 2025-10-03 10:00 and 23:30 in Vietnam time (03:00 and 16:30 UTC), and the next day.
     let morning = 1_759_460_400_000u64;
     let night = morning + 13 * 3_600_000 + 1_800_000;
@@ -101,7 +101,7 @@ fn report_counts_add_up_by_day_within_and_across_commits() {
     store
         .onceonly
         .insert(
-            crate::store::onceonly::report_key(night, "x0"),
+            crate::store::sled::onceonly::report_key(night, "x0"),
             serde_json::to_vec(&serde_json::json!({
                 "receiving_agency": "000.00.10.H42", "procedure_code": "1.001612",
                 "filled": 1, "mismatches": 0, "requested_again": 0, "reused": 0
@@ -111,7 +111,7 @@ fn report_counts_add_up_by_day_within_and_across_commits() {
         .unwrap();
     store.flush().unwrap();
     drop(store);
-    let store = Store::open(dir.path()).unwrap();
+    let store = SledStore::open(dir.path()).unwrap();
     assert_eq!(store.onceonly.scan_prefix([b'r']).count(), 0, "folded");
     let (all, _) = store.report_counts(0).unwrap();
     assert_eq!(
@@ -152,7 +152,7 @@ fn item(destination: &str, seq: u64) -> OutboxItem {
 }
 
 /// Commits the delivery of an item, as the relay does before the next of its order key.
-fn deliver(store: &Store, destination: &str, seq: u64) {
+fn deliver(store: &SledStore, destination: &str, seq: u64) {
     let s = Submission {
         exchange_id: format!("exchange-{seq}"),
         delivered: vec![(destination.to_string(), seq)],
@@ -161,7 +161,7 @@ fn deliver(store: &Store, destination: &str, seq: u64) {
     store.commit(&[&s], &AuditWrites::default()).unwrap();
 }
 
-fn queue(store: &Store, items: Vec<OutboxItem>) {
+fn queue(store: &SledStore, items: Vec<OutboxItem>) {
     let s = Submission {
         exchange_id: "exchange".into(),
         items: items.into_iter().map(Arc::new).collect(),
@@ -170,7 +170,7 @@ fn queue(store: &Store, items: Vec<OutboxItem>) {
     store.commit(&[&s], &AuditWrites::default()).unwrap();
 }
 
-fn seqs(store: &Store, destination: &str) -> Vec<u64> {
+fn seqs(store: &SledStore, destination: &str) -> Vec<u64> {
     let items = store.outbox_items(destination).unwrap();
     items.iter().map(|i| i.seq).collect()
 }
@@ -182,7 +182,7 @@ fn seqs(store: &Store, destination: &str) -> Vec<u64> {
 fn items_waiting_in_memory_read_update_park_and_flush_like_items_in_sled() {
     let dir = tempfile::tempdir().unwrap();
     {
-        let store = Store::open(dir.path()).unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
         queue(&store, vec![item("portal", 1), item("ministry", 2)]);
         store.flush().unwrap();
         queue(&store, (3..=6).map(|n| item("portal", n)).collect());
@@ -214,7 +214,7 @@ fn items_waiting_in_memory_read_update_park_and_flush_like_items_in_sled() {
         assert!(store.outbox.get(item_key("portal", 6)).unwrap().is_some());
         assert!(store.unwritten().is_empty());
     }
-    let store = Store::open(dir.path()).unwrap();
+    let store = SledStore::open(dir.path()).unwrap();
     assert_eq!(seqs(&store, "portal"), [4, 6]);
     assert_eq!(store.outbox_item("portal", 4).unwrap().unwrap().attempts, 2);
     assert_eq!(store.outbox_item("portal", 3).unwrap(), None);
@@ -236,7 +236,7 @@ fn after_a_crash_the_journal_puts_back_the_items_but_not_a_parked_one() {
         }
     };
     {
-        let store = Store::open(dir.path()).unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
         store.flush().unwrap();
         // sled's files as they are before the commit.
         copy(dir.path(), crashed.path());
@@ -246,7 +246,7 @@ fn after_a_crash_the_journal_puts_back_the_items_but_not_a_parked_one() {
             std::fs::write(crashed.path().join(f), journal).unwrap();
         }
     }
-    let store = Store::open(crashed.path()).unwrap();
+    let store = SledStore::open(crashed.path()).unwrap();
     assert_eq!(seqs(&store, "portal"), [1, 2, 3]);
     drop(store);
 
@@ -254,7 +254,7 @@ fn after_a_crash_the_journal_puts_back_the_items_but_not_a_parked_one() {
     // the journal not emptied: the crash came in between).
     let again = tempfile::tempdir().unwrap();
     {
-        let store = Store::open(dir.path()).unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
         store.flush().unwrap();
         copy(dir.path(), again.path());
         queue(&store, (7..=9).map(|n| item("portal", n)).collect());
@@ -263,7 +263,7 @@ fn after_a_crash_the_journal_puts_back_the_items_but_not_a_parked_one() {
             .map(|f| std::fs::read(dir.path().join(f)).unwrap())
             .collect();
         drop(store);
-        let sled_only = Store::open(again.path()).unwrap();
+        let sled_only = SledStore::open(again.path()).unwrap();
         let dead = DeadLetter {
             item: item("portal", 8),
             reason: "refused".into(),
@@ -280,7 +280,7 @@ fn after_a_crash_the_journal_puts_back_the_items_but_not_a_parked_one() {
             std::fs::write(again.path().join(f), bytes).unwrap();
         }
     }
-    let store = Store::open(again.path()).unwrap();
+    let store = SledStore::open(again.path()).unwrap();
     // 1–3 from the first part (the store was reopened since), 8 left where it is.
     assert_eq!(seqs(&store, "portal"), [1, 2, 3, 7, 9]);
     assert_eq!(store.dead_letters(Some("portal")).unwrap().len(), 1);
@@ -293,7 +293,7 @@ fn after_a_crash_the_journal_puts_back_the_items_but_not_a_parked_one() {
 fn a_commit_long_after_the_last_flush_starts_one() {
     use std::sync::atomic::Ordering;
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = SledStore::open(dir.path()).unwrap();
     let journal = || -> u64 {
         super::super::journal::FILES
             .iter()
@@ -328,7 +328,7 @@ fn a_commit_long_after_the_last_flush_starts_one() {
 fn a_full_journal_file_is_emptied_behind_the_commits() {
     use std::sync::atomic::Ordering;
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = SledStore::open(dir.path()).unwrap();
     let big = "x".repeat(8 << 10);
     let mut seq = 0;
     while seq < 600 {
@@ -357,7 +357,7 @@ fn a_full_journal_file_is_emptied_behind_the_commits() {
     assert!(store.outbox.len() >= 400, "{}", store.outbox.len());
     assert_eq!(seqs(&store, "portal"), (1..=600).collect::<Vec<_>>());
     drop(store);
-    let store = Store::open(dir.path()).unwrap();
+    let store = SledStore::open(dir.path()).unwrap();
     assert_eq!(seqs(&store, "portal"), (1..=600).collect::<Vec<_>>());
 }
 
@@ -367,7 +367,7 @@ fn a_full_journal_file_is_emptied_behind_the_commits() {
 fn after_a_failed_commit_later_ones_are_refused_until_a_reopen() {
     let dir = tempfile::tempdir().unwrap();
     {
-        let store = Store::open(dir.path()).unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
         queue(&store, vec![item("portal", 1)]);
         let wrong = AuditWrites {
             first: 7,
@@ -399,7 +399,7 @@ fn after_a_failed_commit_later_ones_are_refused_until_a_reopen() {
         );
         assert_eq!(seqs(&store, "portal"), [1]);
     }
-    let store = Store::open(dir.path()).unwrap();
+    let store = SledStore::open(dir.path()).unwrap();
     queue(&store, vec![item("portal", 4)]);
     assert_eq!(seqs(&store, "portal"), [1, 4]);
 }
@@ -451,7 +451,7 @@ fn after_a_crash_a_committed_delivery_is_not_put_back() {
         }
     };
     {
-        let store = Store::open(dir.path()).unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
         queue(&store, vec![item("portal", 1), item("portal", 2)]);
         // 1 and 2 in sled's durable state; the crash keeps sled as it is now.
         store.flush().unwrap();
@@ -465,6 +465,6 @@ fn after_a_crash_a_committed_delivery_is_not_put_back() {
             std::fs::write(crashed.path().join(f), journal).unwrap();
         }
     }
-    let store = Store::open(crashed.path()).unwrap();
+    let store = SledStore::open(crashed.path()).unwrap();
     assert_eq!(seqs(&store, "portal"), [2, 4, 5]);
 }

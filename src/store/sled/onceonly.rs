@@ -11,31 +11,13 @@
 //! bytes of memory per key (see BENCHMARKS.md); a day's counts for one agency and procedure
 //! are one key however many dossiers it had.
 
-use super::{Store, StoreError, decode, sled_err};
+use super::{SledStore, decode, sled_err};
+use crate::store::StoreError;
+use crate::store::types::{
+    REPORT_COUNTS, ReportCounts, ReportGroups, StoredPolicy, add_counts, report_day,
+    report_day_start_ms,
+};
 use serde_json::Value;
-
-/// An issued document to index, written with the ingest it comes from: found again by its
-/// subject and document type (`Store::issued_documents`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct IssuedDocument {
-    pub subject: String,
-    /// The document type's name key (`units::names::key`).
-    pub type_key: String,
-    pub document_id: String,
-    /// The `document` record.
-    pub record: Value,
-}
-
-/// What a received dossier adds to the once-only report: its day's counts for its receiving
-/// agency and procedure.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReportCount {
-    /// Days since 1970-01-01, Vietnam time (`report_day`).
-    pub day: u32,
-    pub agency: String,
-    pub procedure: String,
-    pub counts: ReportCounts,
-}
 
 /// The key of an issued document; `type_key` is the document type's name key.
 pub(crate) fn document_key(subject: &str, type_key: &str, document_id: &str) -> Vec<u8> {
@@ -58,24 +40,6 @@ pub(crate) fn report_key(at_ms: u64, exchange_id: &str) -> Vec<u8> {
     k
 }
 
-/// How many counts a report key holds, and their order.
-pub const REPORT_COUNTS: usize = 5;
-pub type ReportCounts = [u64; REPORT_COUNTS];
-
-const DAY_MS: u64 = 86_400_000;
-/// Vietnam time, UTC+7: report days start at local midnight.
-const ZONE_MS: u64 = 7 * 3_600_000;
-
-/// The report day (days since 1970-01-01, Vietnam time) of a time in ms since the epoch.
-pub fn report_day(at_ms: u64) -> u32 {
-    u32::try_from((at_ms + ZONE_MS) / DAY_MS).unwrap_or(u32::MAX)
-}
-
-/// When a report day starts, in ms since the epoch.
-pub fn report_day_start_ms(day: u32) -> u64 {
-    (u64::from(day) * DAY_MS).saturating_sub(ZONE_MS)
-}
-
 /// The key of a day's counts for one receiving agency and procedure.
 pub(crate) fn report_count_key(day: u32, agency: &str, procedure: &str) -> Vec<u8> {
     let mut k = Vec::with_capacity(6 + agency.len() + procedure.len());
@@ -91,13 +55,6 @@ pub(crate) fn encode_counts(c: &ReportCounts) -> Vec<u8> {
     c.iter().flat_map(|n| n.to_be_bytes()).collect()
 }
 
-/// Adds `more` to `counts`, count by count.
-pub fn add_counts(counts: &mut ReportCounts, more: &ReportCounts) {
-    for (a, b) in counts.iter_mut().zip(more) {
-        *a += b;
-    }
-}
-
 pub(crate) fn decode_counts(v: &[u8]) -> ReportCounts {
     let mut c = [0u64; REPORT_COUNTS];
     for (i, chunk) in v.chunks_exact(8).take(REPORT_COUNTS).enumerate() {
@@ -108,10 +65,7 @@ pub(crate) fn decode_counts(v: &[u8]) -> ReportCounts {
     c
 }
 
-/// Report counts per receiving agency and procedure.
-pub type ReportGroups = std::collections::BTreeMap<(String, String), ReportCounts>;
-
-impl Store {
+impl SledStore {
     /// The issued documents of a person, of one type (by its name key) or all.
     pub fn issued_documents(
         &self,
@@ -155,7 +109,7 @@ impl Store {
     }
 }
 
-impl Store {
+impl SledStore {
     /// Folds the per-dossier report rows of a store written before the counts into the counts
     /// of their days, and removes them: one atomic batch, flushed. Nothing to do otherwise.
     pub(crate) fn fold_report_rows(&self) -> Result<(), StoreError> {
@@ -212,18 +166,7 @@ impl Store {
     }
 }
 
-/// A disclosure policy set through the registry.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct StoredPolicy {
-    pub version: u64,
-    /// The policy's TOML, as given.
-    pub text: String,
-    /// When it was set (RFC 3339) and by which member.
-    pub at: String,
-    pub by: String,
-}
-
-impl Store {
+impl SledStore {
     /// Stores a new version of the policy and flushes; returns its version.
     pub fn put_policy(&self, text: &str, at: &str, by: &str) -> Result<u64, StoreError> {
         let version = self.latest_policy()?.map_or(1, |p| p.version + 1);

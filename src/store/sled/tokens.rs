@@ -1,35 +1,11 @@
 //! Bearer token records (`tokens` tree: token id → record), and the ones read, kept in memory:
 //! every request reads its caller's.
 
-use super::{Store, StoreError, decode, encode, sled_err};
-use serde::{Deserialize, Serialize};
+use super::{SledStore, decode, encode, sled_err};
+use crate::store::StoreError;
+use crate::store::types::TokenRecord;
 
-/// A bearer token as stored: never the secret, only its SHA-256.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct TokenRecord {
-    pub id: String,
-    pub member: String,
-    pub role: String,
-    pub secret_sha256: String,
-    pub created_at: String,
-    #[serde(default)]
-    pub revoked_at: Option<String>,
-    /// After this time (RFC 3339 UTC, the hub's format) the token is refused; none: it does
-    /// not expire.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expires_at: Option<String>,
-}
-
-impl TokenRecord {
-    /// What a token list shows of it (never the secret's hash).
-    pub fn row(&self) -> serde_json::Value {
-        serde_json::json!({"id": self.id, "member": self.member, "role": self.role,
-                           "created_at": self.created_at, "revoked_at": self.revoked_at,
-                           "expires_at": self.expires_at})
-    }
-}
-
-/// Token records kept in memory at most (`Store::token`).
+/// Token records kept in memory at most (`SledStore::token`).
 const TOKEN_MEMO_MAX: usize = 10_000;
 
 /// Token records read, and how many times one was written.
@@ -47,7 +23,7 @@ impl TokenMemo {
     }
 }
 
-impl Store {
+impl SledStore {
     /// Stores a token record.
     pub fn put_token(&self, t: &TokenRecord) -> Result<(), StoreError> {
         // Forgotten before and after the write, each time with a new generation: a read that

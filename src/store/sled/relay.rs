@@ -3,35 +3,13 @@
 //! audit entries: the entries synced in the audit log's file, the rest in one synced record
 //! of the commit journal (`journal.rs`), then into sled, which is flushed only now and then.
 
-use super::{Store, StoreError, decode, encode, sled_err};
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use super::{SledStore, decode, encode, sled_err};
+use crate::store::StoreError;
+use crate::store::types::{DeadLetter, OutboxItem};
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 use std::collections::HashMap;
 use std::sync::Arc;
-
-/// A record waiting in a destination's outbox.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct OutboxItem {
-    pub seq: u64,
-    pub destination: String,
-    pub exchange_id: String,
-    pub record_type: String,
-    /// Records with the same order key are delivered in `seq` order; empty: not ordered.
-    pub order_key: String,
-    pub source_adapter: String,
-    pub member: String,
-    pub record: Value,
-    /// When it was accepted, milliseconds since the Unix epoch.
-    pub accepted_at_ms: u64,
-    pub attempts: u32,
-    /// Not before this time (milliseconds since the Unix epoch).
-    #[serde(default)]
-    pub next_attempt_ms: u64,
-    #[serde(default)]
-    pub last_error: Option<String>,
-}
 
 /// An outbox item of a commit since sled's last flush, waiting in memory: its bytes as the
 /// journal holds them (what a flush writes to sled) and the item itself (what a delivery reads).
@@ -39,96 +17,6 @@ pub struct OutboxItem {
 pub(super) struct Waiting {
     pub(super) bytes: Vec<u8>,
     pub(super) item: Arc<OutboxItem>,
-}
-
-/// A record parked because it could not be delivered.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct DeadLetter {
-    pub item: OutboxItem,
-    pub reason: String,
-    /// The destination's last answer (status and the start of its body), when it answered.
-    #[serde(default)]
-    pub last_response: Option<String>,
-    pub parked_at: String,
-}
-
-/// What one piece of work for a group commit writes besides its audit entries (which the
-/// committer numbers and hands to `Store::commit` apart): an ingest's idempotency key, outbox
-/// items and once-only writes, or the records of deliveries.
-#[derive(Debug, Clone, Default)]
-pub struct Submission {
-    pub exchange_id: String,
-    pub dedup_key: Option<String>,
-    /// Shared, not copied, with the outbox in memory and the deliveries that read it.
-    pub items: Vec<Arc<OutboxItem>>,
-    /// Issued documents to index, written with the submission unless it is a repeat.
-    pub onceonly: Vec<super::onceonly::IssuedDocument>,
-    /// Once-only report counts to add to, likewise.
-    pub counts: Vec<super::onceonly::ReportCount>,
-    /// Outbox items delivered (destination, sequence), removed by this commit: a delivery is
-    /// durable before the next record of its order key is sent, so that a crash sends again
-    /// only what was in flight, never a record older than one the destination accepted.
-    pub delivered: Vec<(String, u64)>,
-}
-
-/// What a commit did with one submission.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Accepted {
-    /// Written: the exchange id and the index of its first audit entry.
-    New {
-        exchange_id: String,
-        audit_index: u64,
-    },
-    /// Its idempotency key was seen before: the original exchange id; only the audit entry
-    /// of the repeat was written.
-    Duplicate { original: String, audit_index: u64 },
-}
-
-impl Accepted {
-    /// The exchange id the caller is told (the original one for a duplicate).
-    pub fn exchange_id(&self) -> &str {
-        match self {
-            Accepted::New { exchange_id, .. } => exchange_id,
-            Accepted::Duplicate { original, .. } => original,
-        }
-    }
-}
-
-impl OutboxItem {
-    /// Its stored form: what `serde_json::to_vec` writes of it, byte for byte (a test checks),
-    /// written without serde's machinery: every accepted record is written so once.
-    pub(crate) fn encode(&self) -> Vec<u8> {
-        use crate::model::json_out::{write_str as text, write_u64 as number, write_value};
-        let mut out = Vec::with_capacity(512);
-        out.extend_from_slice(b"{\"seq\":");
-        number(&mut out, self.seq);
-        for (name, value) in [
-            (&b",\"destination\":"[..], &self.destination),
-            (b",\"exchange_id\":", &self.exchange_id),
-            (b",\"record_type\":", &self.record_type),
-            (b",\"order_key\":", &self.order_key),
-            (b",\"source_adapter\":", &self.source_adapter),
-            (b",\"member\":", &self.member),
-        ] {
-            out.extend_from_slice(name);
-            text(&mut out, value);
-        }
-        out.extend_from_slice(b",\"record\":");
-        write_value(&mut out, &self.record);
-        out.extend_from_slice(b",\"accepted_at_ms\":");
-        number(&mut out, self.accepted_at_ms);
-        out.extend_from_slice(b",\"attempts\":");
-        number(&mut out, u64::from(self.attempts));
-        out.extend_from_slice(b",\"next_attempt_ms\":");
-        number(&mut out, self.next_attempt_ms);
-        out.extend_from_slice(b",\"last_error\":");
-        match &self.last_error {
-            Some(e) => text(&mut out, e),
-            None => out.extend_from_slice(b"null"),
-        }
-        out.push(b'}');
-        out
-    }
 }
 
 /// `destination ‖ 0 ‖ seq` (big-endian), so that a prefix scan gives a destination's items in
@@ -147,7 +35,7 @@ fn prefix(destination: &str) -> Vec<u8> {
     p
 }
 
-impl Store {
+impl SledStore {
     /// A new sequence number, increasing across restarts.
     pub fn next_seq(&self) -> Result<u64, StoreError> {
         self.db.generate_id().map_err(sled_err("generate id"))
@@ -320,9 +208,9 @@ impl Store {
                 Ok::<_, ConflictableTransactionError<()>>(())
             });
             if let Err(TransactionError::Storage(e)) = r {
-                return Err(StoreError::Sled {
+                return Err(StoreError::Engine {
                     action: "park dead letter",
-                    source: e,
+                    source: Box::new(e),
                 });
             }
             unwritten.remove(&key);
@@ -390,9 +278,9 @@ impl Store {
             Ok(()) => {}
             Err(TransactionError::Abort(())) => return Ok(None),
             Err(TransactionError::Storage(e)) => {
-                return Err(StoreError::Sled {
+                return Err(StoreError::Engine {
                     action: "replay dead letter",
-                    source: e,
+                    source: Box::new(e),
                 });
             }
         }
