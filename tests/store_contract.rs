@@ -1,0 +1,456 @@
+//! The store's contract, written against the port (`lienthong::store::Store`), run on every
+//! backend: what each role promises its callers (`store::port`), checked through the port
+//! alone. Each backend is opened on a fresh place and, where the promise is durability,
+//! closed and opened again. Today's backends: the embedded one (sled). A new backend adds its
+//! opener to `BACKENDS`.
+
+use lienthong::audit::{AuditDraft, AuditLog};
+use lienthong::config::hub::{AuditConfig, RouteConfig};
+use lienthong::signing::HubKey;
+use lienthong::store::{
+    AdapterVersion, DeadLetter, IssuedDocument, Lookup, OutboxItem, ReportCount, Store, Submission,
+    TokenRecord, report_day,
+};
+use serde_json::json;
+use std::path::Path;
+use std::sync::Arc;
+
+/// A backend: its name, and how to open it on a directory of its own (a backend that keeps no
+/// files there keeps its data under a name made from it).
+type Opener = fn(&Path) -> Store;
+
+const BACKENDS: &[(&str, Opener)] = &[("sled", |dir| Store::open(dir).expect("sled opens"))];
+
+/// Runs a contract check on every backend, each on a fresh directory; the check gets the
+/// directory and the opener (to close and open the store again).
+fn on_every_backend(check: impl Fn(&Path, Opener)) {
+    for (name, open) in BACKENDS {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        eprintln!("backend {name}");
+        check(&dir.path().join("store"), *open);
+    }
+}
+
+fn item(destination: &str, seq: u64, order_key: &str) -> OutboxItem {
+    OutboxItem {
+        seq,
+        destination: destination.into(),
+        exchange_id: format!("exchange-{seq}"),
+        record_type: "dossier-status".into(),
+        order_key: order_key.into(),
+        source_adapter: "motcua-hatinh".into(),
+        member: "000.00.00.H42".into(),
+        record: json!({ "MaHoSo": format!("000.00.10.H42-251101-{seq:05}") }),
+        accepted_at_ms: 1_764_000_000_000,
+        attempts: 0,
+        next_attempt_ms: 0,
+        last_error: None,
+    }
+}
+
+/// Commits one ingest: its idempotency key and its items, numbered by the store.
+fn ingest(store: &Store, key: &str, destination: &str, n: usize) -> Vec<u64> {
+    let items: Vec<Arc<OutboxItem>> = (0..n)
+        .map(|_| Arc::new(item(destination, store.next_seq().unwrap(), "dossier-1")))
+        .collect();
+    let seqs = items.iter().map(|i| i.seq).collect();
+    let s = Submission {
+        exchange_id: format!("exchange-of-{key}"),
+        dedup_key: Some(key.into()),
+        items,
+        ..Default::default()
+    };
+    store.commit(&[&s], &Default::default()).unwrap();
+    seqs
+}
+
+fn seqs(store: &Store, destination: &str) -> Vec<u64> {
+    store
+        .outbox_items(destination)
+        .unwrap()
+        .iter()
+        .map(|i| i.seq)
+        .collect()
+}
+
+#[test]
+fn a_group_commit_is_durable_and_its_keys_and_items_are_read_back_in_order() {
+    on_every_backend(|dir, open| {
+        {
+            let store = open(dir);
+            assert_eq!(store.seen("k1").unwrap(), None);
+            let first = ingest(&store, "k1", "portal", 2);
+            let second = ingest(&store, "k2", "portal", 1);
+            assert!(
+                first[0] < first[1] && first[1] < second[0],
+                "sequence numbers grow"
+            );
+            assert_eq!(seqs(&store, "portal"), [first[0], first[1], second[0]]);
+            assert_eq!(store.seen("k1").unwrap().as_deref(), Some("exchange-of-k1"));
+            assert_eq!(store.outbox_destinations().unwrap(), ["portal"]);
+            assert_eq!(store.failed_write(), None);
+        }
+        // Closed without a flush: a commit is durable when it returns.
+        let store = open(dir);
+        assert_eq!(seqs(&store, "portal").len(), 3);
+        assert_eq!(store.seen("k2").unwrap().as_deref(), Some("exchange-of-k2"));
+        let item = store
+            .outbox_item("portal", seqs(&store, "portal")[0])
+            .unwrap();
+        assert_eq!(item.unwrap().order_key, "dossier-1");
+        // Sequence numbers go on growing across a reopen.
+        let last = *seqs(&store, "portal").last().unwrap();
+        assert!(store.next_seq().unwrap() > last);
+    });
+}
+
+#[test]
+fn a_delivery_recorded_by_a_commit_stays_delivered_after_a_reopen() {
+    on_every_backend(|dir, open| {
+        let delivered;
+        {
+            let store = open(dir);
+            let s = ingest(&store, "k", "portal", 3);
+            delivered = s[0];
+            let record = Submission {
+                exchange_id: "exchange-of-k".into(),
+                delivered: vec![("portal".into(), s[0])],
+                ..Default::default()
+            };
+            store.commit(&[&record], &Default::default()).unwrap();
+            assert_eq!(seqs(&store, "portal"), &s[1..]);
+            assert!(store.outbox_item("portal", delivered).unwrap().is_none());
+        }
+        let store = open(dir);
+        assert!(!seqs(&store, "portal").contains(&delivered));
+        assert_eq!(seqs(&store, "portal").len(), 2);
+    });
+}
+
+#[test]
+fn parking_replaying_and_discarding_dead_letters_are_durable() {
+    on_every_backend(|dir, open| {
+        let (parked, other);
+        {
+            let store = open(dir);
+            let s = ingest(&store, "k", "portal", 2);
+            (parked, other) = (s[0], s[1]);
+            // A failed attempt is rewritten.
+            let mut tried = (*store.outbox_item("portal", other).unwrap().unwrap()).clone();
+            tried.attempts = 2;
+            tried.last_error = Some("answered 500".into());
+            store.update_item(&tried).unwrap();
+            assert_eq!(
+                store
+                    .outbox_item("portal", other)
+                    .unwrap()
+                    .unwrap()
+                    .attempts,
+                2
+            );
+            let mut dead_item = (*store.outbox_item("portal", parked).unwrap().unwrap()).clone();
+            dead_item.attempts = 3;
+            store
+                .park(&DeadLetter {
+                    item: dead_item,
+                    reason: "answered 400: refused".into(),
+                    last_response: Some("400 {}".into()),
+                    parked_at: "2026-12-05T00:00:00Z".into(),
+                })
+                .unwrap();
+            assert_eq!(seqs(&store, "portal"), [other]);
+        }
+        let store = open(dir);
+        assert_eq!(seqs(&store, "portal"), [other]);
+        let dead = store.dead_letters(Some("portal")).unwrap();
+        assert_eq!(dead.len(), 1);
+        assert_eq!(dead[0].reason, "answered 400: refused");
+        assert_eq!(store.dead_letters(None).unwrap().len(), 1);
+        assert!(store.dead_letters(Some("elsewhere")).unwrap().is_empty());
+        let dl = store.dead_letter("portal", parked).unwrap().unwrap();
+        // Replayed under a new number, attempts reset; a second replay finds nothing.
+        let new_seq = store.next_seq().unwrap();
+        let back = store.replay(&dl, new_seq).unwrap().unwrap();
+        assert_eq!(
+            (back.seq, back.attempts, back.last_error),
+            (new_seq, 0, None)
+        );
+        assert!(
+            store
+                .replay(&dl, store.next_seq().unwrap())
+                .unwrap()
+                .is_none()
+        );
+        drop(store);
+        let store = open(dir);
+        assert_eq!(seqs(&store, "portal"), [other, new_seq]);
+        assert!(store.dead_letters(None).unwrap().is_empty());
+        // Discarded: gone; a second discard says so.
+        let s = ingest(&store, "k2", "portal", 1);
+        let i = (*store.outbox_item("portal", s[0]).unwrap().unwrap()).clone();
+        store
+            .park(&DeadLetter {
+                item: i,
+                reason: "gave up".into(),
+                last_response: None,
+                parked_at: "2026-12-05T00:00:00Z".into(),
+            })
+            .unwrap();
+        assert!(store.discard("portal", s[0]).unwrap());
+        assert!(!store.discard("portal", s[0]).unwrap());
+        drop(store);
+        assert!(open(dir).dead_letters(None).unwrap().is_empty());
+    });
+}
+
+#[test]
+fn idempotency_keys_are_swept_in_bounded_steps() {
+    on_every_backend(|dir, open| {
+        let store = open(dir);
+        for i in 0..25 {
+            ingest(&store, &format!("k{i:02}"), "portal", 0);
+        }
+        let now = lienthong::clock::now_ms();
+        let (forgot, _) = store.sweep_dedup_step(now - 3_600_000, None, 100).unwrap();
+        assert_eq!(forgot, 0, "accepted just now: kept");
+        let (mut removed, mut steps, mut after) = (0, 0, None::<Vec<u8>>);
+        loop {
+            let (n, next) = store
+                .sweep_dedup_step(now + 1, after.as_deref(), 10)
+                .unwrap();
+            removed += n;
+            steps += 1;
+            match next {
+                Some(k) => after = Some(k),
+                None => break,
+            }
+        }
+        assert_eq!((removed, steps), (25, 3));
+        assert_eq!(store.seen("k00").unwrap(), None);
+    });
+}
+
+/// The audit log's key and config, under `dir`'s parent.
+fn audit_setup(dir: &Path) -> (AuditConfig, Arc<HubKey>) {
+    let cfg = AuditConfig::default();
+    let key =
+        Arc::new(HubKey::load_or_create(&cfg.origin, &dir.with_extension("key")).expect("a key"));
+    (cfg, key)
+}
+
+fn draft(n: u64, subject: &str) -> lienthong::audit::SealedDraft {
+    AuditDraft {
+        exchange_id: format!("exchange-{n}"),
+        actor: "000.00.00.G07".into(),
+        operation: "pull".into(),
+        outcome: "allowed".into(),
+        subject: Some(subject.into()),
+        ..Default::default()
+    }
+    .seal()
+    .unwrap()
+}
+
+#[test]
+fn audit_entries_checkpoints_look_ups_and_purges_are_kept() {
+    on_every_backend(|dir, open| {
+        let (cfg, key) = audit_setup(dir);
+        {
+            let store = open(dir);
+            let log = AuditLog::open(store.clone(), key.clone(), &cfg).unwrap();
+            let p = log
+                .prepare((0..5).map(|n| draft(n, "001099012345")).collect())
+                .unwrap();
+            store.commit(&[], &p.writes).unwrap();
+            log.applied(p);
+            assert_eq!(store.audit_size().unwrap(), 5);
+            store.put_checkpoint(5, "the note of size 5").unwrap();
+            store
+                .put_audit_lookups(vec![(Lookup::Subject, "001099012345".into(), 3)], 5)
+                .unwrap();
+        }
+        let store = open(dir);
+        assert_eq!(store.audit_size().unwrap(), 5);
+        let entries: Vec<_> = store.audit_entries(1, 4).collect::<Result<_, _>>().unwrap();
+        assert_eq!(entries.iter().map(|e| e.0).collect::<Vec<_>>(), [1, 2, 3]);
+        let (bytes, sealed) = store.audit_record(2).unwrap().unwrap();
+        assert_eq!(store.audit_entry_bytes(2).unwrap().unwrap(), bytes);
+        assert!(sealed.is_some());
+        assert_eq!(store.audit_record(5).unwrap(), None);
+        assert_eq!(
+            store.checkpoint_at(5).unwrap().as_deref(),
+            Some("the note of size 5")
+        );
+        assert_eq!(store.checkpoint_at(4).unwrap(), None);
+        assert_eq!(store.latest_checkpoint().unwrap().unwrap().0, 5);
+        assert_eq!(store.checkpoints(0, 10).unwrap().len(), 1);
+        assert!(store.checkpoints(5, 10).unwrap().is_empty());
+        assert_eq!(store.audit_indexed().unwrap(), 5);
+        let found: Vec<u64> = store
+            .audit_lookup(Lookup::Subject, "001099012345", 0)
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(found, [3]);
+        // The Merkle tree's root agrees with the log's.
+        let log = AuditLog::open(store.clone(), key, &cfg).unwrap();
+        assert_eq!(log.size(), 5);
+        // A purge removes the sealed part and the look-up, durably; the entry stays.
+        assert!(store.audit_purge(3, Some("001099012345")).unwrap());
+        drop((log, store));
+        let store = open(dir);
+        let (_, sealed) = store.audit_record(3).unwrap().unwrap();
+        assert_eq!(sealed, None);
+        let found: Vec<u64> = store
+            .audit_lookup(Lookup::Subject, "001099012345", 0)
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(found.is_empty());
+        assert_eq!(store.audit_size().unwrap(), 5);
+    });
+}
+
+#[test]
+fn the_catalogue_keeps_tokens_adapters_routes_and_policies() {
+    on_every_backend(|dir, open| {
+        {
+            let store = open(dir);
+            let token = TokenRecord {
+                id: "t1".into(),
+                member: "000.00.00.H42".into(),
+                role: "provider".into(),
+                secret_sha256: "00".repeat(32),
+                created_at: "2026-12-05T00:00:00Z".into(),
+                revoked_at: None,
+                expires_at: None,
+            };
+            store.put_token(&token).unwrap();
+            let v = |version: u32| AdapterVersion {
+                name: "motcua-hatinh".into(),
+                version,
+                definition: format!("# version {version}"),
+                samples: Default::default(),
+                source: "api:000.00.00.A01".into(),
+                registered_at: "2026-12-05T00:00:00Z".into(),
+            };
+            store.put_adapter_version(&v(1), true).unwrap();
+            store.put_adapter_version(&v(2), true).unwrap();
+            assert!(store.set_adapter_enabled("motcua-hatinh", false).unwrap());
+            assert!(!store.set_adapter_enabled("no-such-adapter", false).unwrap());
+            let route: RouteConfig =
+                toml::from_str("record_type = \"payment\"\nto = [\"national-portal\"]").unwrap();
+            let id = store.add_route(&route).unwrap();
+            let second = store.add_route(&route).unwrap();
+            assert_ne!(id, second);
+            assert!(store.remove_route(second).unwrap());
+            assert!(!store.remove_route(second).unwrap());
+            assert_eq!(
+                store
+                    .put_policy("# policy", "2026-12-05T00:00:00Z", "A01")
+                    .unwrap(),
+                1
+            );
+            assert_eq!(
+                store
+                    .put_policy("# policy 2", "2026-12-05T00:00:01Z", "A01")
+                    .unwrap(),
+                2
+            );
+        }
+        let store = open(dir);
+        assert_eq!(store.token("t1").unwrap().unwrap().member, "000.00.00.H42");
+        assert_eq!(store.token("t2").unwrap(), None);
+        assert_eq!(store.tokens().unwrap().len(), 1);
+        let state = store.adapter_state("motcua-hatinh").unwrap().unwrap();
+        assert_eq!((state.latest, state.enabled), (2, false));
+        assert_eq!(
+            store.adapter_version_numbers("motcua-hatinh").unwrap(),
+            [1, 2]
+        );
+        assert_eq!(
+            store
+                .adapter_version("motcua-hatinh", 1)
+                .unwrap()
+                .unwrap()
+                .definition,
+            "# version 1"
+        );
+        assert_eq!(store.adapter_states().unwrap().len(), 1);
+        let routes = store.routes().unwrap();
+        assert_eq!(routes.len(), 1);
+        assert_eq!(routes[0].1.record_type, "payment");
+        let policy = store.latest_policy().unwrap().unwrap();
+        assert_eq!((policy.version, policy.text.as_str()), (2, "# policy 2"));
+    });
+}
+
+#[test]
+fn once_only_writes_of_a_commit_are_found_by_subject_and_summed_by_day() {
+    on_every_backend(|dir, open| {
+        let at = 1_764_900_000_000u64; // 2025-12-05, Vietnam time
+        {
+            let store = open(dir);
+            let doc = |id: &str, kind: &str| IssuedDocument {
+                subject: "001099012345".into(),
+                type_key: kind.into(),
+                document_id: id.into(),
+                record: json!({"document_id": id}),
+            };
+            let count = |procedure: &str, counts: [u64; 5]| ReportCount {
+                day: report_day(at),
+                agency: "000.00.10.H42".into(),
+                procedure: procedure.into(),
+                counts,
+            };
+            let a = Submission {
+                exchange_id: "a".into(),
+                onceonly: vec![doc("GCN-1", "giay chung nhan"), doc("GP-2", "giay phep")],
+                counts: vec![count("1.001612", [1, 2, 0, 1, 0])],
+                ..Default::default()
+            };
+            let b = Submission {
+                exchange_id: "b".into(),
+                counts: vec![count("1.001612", [1, 0, 1, 0, 1])],
+                ..Default::default()
+            };
+            store.commit(&[&a, &b], &Default::default()).unwrap();
+        }
+        let store = open(dir);
+        assert_eq!(
+            store.issued_documents("001099012345", None).unwrap().len(),
+            2
+        );
+        let one = store
+            .issued_documents("001099012345", Some("giay phep"))
+            .unwrap();
+        assert_eq!(one, [json!({"document_id": "GP-2"})]);
+        assert!(
+            store
+                .issued_documents("001099099999", None)
+                .unwrap()
+                .is_empty()
+        );
+        let (groups, from) = store.report_counts(at).unwrap();
+        assert!(from <= at);
+        assert_eq!(
+            groups[&("000.00.10.H42".to_string(), "1.001612".to_string())],
+            [2, 2, 1, 1, 1]
+        );
+    });
+}
+
+#[test]
+fn the_pull_cache_answers_what_was_put() {
+    on_every_backend(|dir, open| {
+        let store = open(dir);
+        assert_eq!(store.cache_get("citizen", "001099012345").unwrap(), None);
+        let record = json!({"personal_id": "001099012345", "full_name": "Nguyễn Văn A"});
+        store
+            .cache_put("citizen", "001099012345", 42, &record)
+            .unwrap();
+        assert_eq!(
+            store.cache_get("citizen", "001099012345").unwrap(),
+            Some((42, record))
+        );
+        assert_eq!(store.cache_get("document", "001099012345").unwrap(), None);
+    });
+}
