@@ -16,6 +16,7 @@ pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod http;
+pub mod ingest;
 pub mod merkle;
 pub mod metrics;
 pub mod model;

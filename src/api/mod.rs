@@ -52,6 +52,8 @@ pub struct StateParts {
     pub metrics: Arc<Metrics>,
     pub relay: crate::relay::Relay,
     pub onceonly: Arc<crate::onceonly::OnceOnly>,
+    /// The ingest pipeline, over the same parts.
+    pub pipeline: Arc<crate::ingest::Pipeline>,
     concurrency: Arc<Semaphore>,
     auth_guard: Arc<guard::AuthGuard>,
 }
@@ -74,7 +76,16 @@ impl AppState {
         onceonly: Arc<crate::onceonly::OnceOnly>,
         metrics: Arc<Metrics>,
     ) -> AppState {
+        let pipeline = Arc::new(crate::ingest::Pipeline {
+            store: store.clone(),
+            schemas: schemas.clone(),
+            registry: registry.clone(),
+            relay: relay.clone(),
+            onceonly: onceonly.clone(),
+            metrics: metrics.clone(),
+        });
         AppState(Arc::new(StateParts {
+            pipeline,
             onceonly,
             members: Arc::new(Members::new(&config.members)),
             metrics,

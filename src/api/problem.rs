@@ -98,6 +98,83 @@ impl std::ops::DerefMut for Problem {
     }
 }
 
+/// A store that fails: 503 when it refuses writes after a failed one (the hub stays up and
+/// says so), a 500 logged once for anything else.
+impl From<crate::store::StoreError> for Problem {
+    fn from(e: crate::store::StoreError) -> Problem {
+        match e {
+            crate::store::StoreError::Unwritable(_) => unwritable(&e),
+            e => Problem::internal(e),
+        }
+    }
+}
+
+/// What the relay's refusals mean to the caller.
+impl From<crate::relay::RelayError> for Problem {
+    fn from(e: crate::relay::RelayError) -> Problem {
+        use crate::relay::RelayError;
+        match e {
+            RelayError::Stopped => {
+                let mut p = Problem::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "relay.stopping",
+                    "the hub is shutting down; nothing was accepted, try again shortly",
+                );
+                p.retry_after = Some(5);
+                p
+            }
+            RelayError::Backpressure { .. } => {
+                let mut p = Problem::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "relay.backpressure",
+                    e.to_string(),
+                );
+                p.retry_after = Some(5);
+                p
+            }
+            // A commit that could not be written (a full disk, an I/O error), or a store that
+            // refuses writes since one failed: the outcome is unknown.
+            RelayError::Store(_) | RelayError::Commit(_) => unwritable(&e),
+            other => Problem::internal(other),
+        }
+    }
+}
+
+/// What an ingest's refusals mean to the caller.
+impl From<crate::ingest::IngestError> for Problem {
+    fn from(e: crate::ingest::IngestError) -> Problem {
+        use crate::ingest::IngestError;
+        match e {
+            IngestError::Disabled { .. } => {
+                Problem::new(StatusCode::CONFLICT, "adapter.disabled", e.to_string())
+            }
+            IngestError::NotProvided { .. } => {
+                Problem::new(StatusCode::NOT_FOUND, "ingest.record-type", e.to_string())
+            }
+            IngestError::IdempotencyKey => Problem::new(
+                StatusCode::BAD_REQUEST,
+                "ingest.idempotency-key",
+                e.to_string(),
+            ),
+            IngestError::Relay(e) => e.into(),
+        }
+    }
+}
+
+/// 503 for a write whose outcome is unknown: the hub stays up, the caller sends again later.
+fn unwritable(e: &dyn std::fmt::Display) -> Problem {
+    let mut p = Problem::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "store.unwritable",
+        format!(
+            "the hub cannot write its store ({e}); the outcome is unknown: send the record \
+             again later (a repeat is answered with its original exchange)"
+        ),
+    );
+    p.retry_after = Some(30);
+    p
+}
+
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let body = self.body().to_string();

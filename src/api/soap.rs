@@ -1,4 +1,4 @@
-//! The SOAP face of ingest: which requests speak SOAP, SOAP responses and Faults (carrying the
+//! The SOAP protocol of ingest: which requests speak SOAP, SOAP responses and Faults (carrying the
 //! same error details as the problem+json answers), and the WSDL of a SOAP adapter's
 //! operations, so that a legacy one-stop system pushes with its existing SOAP client.
 
@@ -15,28 +15,29 @@ use quick_xml::escape::escape;
 const SOAP11_ENV: &str = "http://schemas.xmlsoap.org/soap/envelope/";
 const SOAP12_ENV: &str = "http://www.w3.org/2003/05/soap-envelope";
 
-/// How the request spoke, so that the answer speaks the same way.
+/// The protocol a push came in, so that the answer speaks the same: plain REST (JSON or XML
+/// over HTTP), SOAP 1.1 or SOAP 1.2.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Face {
-    Plain,
+pub(super) enum Protocol {
+    Rest,
     Soap11,
     Soap12,
 }
 
-pub(super) fn face_of(adapter: &ActiveAdapter, headers: &HeaderMap) -> Face {
+pub(super) fn protocol_of(adapter: &ActiveAdapter, headers: &HeaderMap) -> Protocol {
     if adapter.adapter.definition().transport != Transport::Soap {
-        return Face::Plain;
+        return Protocol::Rest;
     }
     let ct = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     if ct.starts_with("application/soap+xml") {
-        Face::Soap12
+        Protocol::Soap12
     } else if headers.contains_key("soapaction") || ct.starts_with("text/xml") {
-        Face::Soap11
+        Protocol::Soap11
     } else {
-        Face::Plain
+        Protocol::Rest
     }
 }
 
@@ -52,9 +53,9 @@ pub(super) fn soap_action_of(headers: &HeaderMap) -> Option<String> {
         .next()
 }
 
-fn envelope(face: Face, body: &str) -> Response {
-    let (ns, ct) = match face {
-        Face::Soap12 => (SOAP12_ENV, "application/soap+xml; charset=utf-8"),
+fn envelope(protocol: Protocol, body: &str) -> Response {
+    let (ns, ct) = match protocol {
+        Protocol::Soap12 => (SOAP12_ENV, "application/soap+xml; charset=utf-8"),
         _ => (SOAP11_ENV, "text/xml; charset=utf-8"),
     };
     let text = format!(
@@ -75,7 +76,7 @@ pub(super) struct Answer<'a> {
     pub findings: &'a [crate::onceonly::verify::Finding],
 }
 
-pub(super) fn soap_response(face: Face, a: &Answer<'_>) -> Response {
+pub(super) fn soap_response(protocol: Protocol, a: &Answer<'_>) -> Response {
     let findings: String = a
         .findings
         .iter()
@@ -90,7 +91,7 @@ pub(super) fn soap_response(face: Face, a: &Answer<'_>) -> Response {
         })
         .collect();
     envelope(
-        face,
+        protocol,
         &format!(
             "<lt:IngestResponse xmlns:lt=\"{INGEST_NS}\"><lt:ExchangeId>{}</lt:ExchangeId>\
              <lt:Digest>{}</lt:Digest><lt:RecordType>{}</lt:RecordType>\
@@ -107,7 +108,7 @@ pub(super) fn soap_response(face: Face, a: &Answer<'_>) -> Response {
 
 /// A SOAP Fault with the problem's code, detail and field errors, under the problem's HTTP
 /// status (a refusal of the client's document is a 4xx, never a 5xx).
-pub(super) fn soap_fault(face: Face, p: &Problem) -> Response {
+pub(super) fn soap_fault(protocol: Protocol, p: &Problem) -> Response {
     let errors: String = p
         .errors
         .iter()
@@ -132,8 +133,8 @@ pub(super) fn soap_fault(face: Face, p: &Problem) -> Response {
         escape(p.detail.as_str())
     );
     let server = p.status.is_server_error();
-    let body = match face {
-        Face::Soap12 => format!(
+    let body = match protocol {
+        Protocol::Soap12 => format!(
             "<soap:Fault><soap:Code><soap:Value>soap:{}</soap:Value></soap:Code>\
              <soap:Reason><soap:Text xml:lang=\"en\">{}</soap:Text></soap:Reason>\
              <soap:Detail>{detail}</soap:Detail></soap:Fault>",
@@ -147,7 +148,7 @@ pub(super) fn soap_fault(face: Face, p: &Problem) -> Response {
             escape(p.detail.as_str())
         ),
     };
-    let mut resp = envelope(face, &body);
+    let mut resp = envelope(protocol, &body);
     *resp.status_mut() = p.status;
     if let Some(secs) = p.retry_after
         && let Ok(v) = axum::http::HeaderValue::from_str(&secs.to_string())

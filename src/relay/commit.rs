@@ -4,7 +4,7 @@
 //! and one to the commit journal (`store/journal.rs`), then answers every waiter and wakes the
 //! workers. It also signs checkpoints when they are due.
 
-use super::{Destination, Inner, meta_of};
+use super::{Destination, Inner, RelayError, meta_of};
 use crate::audit::{AuditDraft, SealedDraft};
 use crate::store::{Accepted, Submission};
 use std::collections::HashMap;
@@ -30,9 +30,12 @@ pub(crate) enum Done {
     Checkpoint(u64, String),
 }
 
+/// Why a group commit failed: shared, as every waiter of the group is told the same cause.
+pub(crate) type CommitFailure = Arc<crate::audit::AuditError>;
+
 pub(crate) struct Pending {
     pub work: Work,
-    pub reply: Option<oneshot::Sender<Result<Done, String>>>,
+    pub reply: Option<oneshot::Sender<Result<Done, CommitFailure>>>,
 }
 
 impl Inner {
@@ -130,7 +133,7 @@ impl Inner {
                                 Ok(x) => x,
                                 Err(e) => {
                                     if let Some(r) = p.reply {
-                                        let _ = r.send(Err(e.to_string()));
+                                        let _ = r.send(Err(Arc::new(e.into())));
                                     }
                                     continue;
                                 }
@@ -164,7 +167,7 @@ impl Inner {
                             if let Some(e) = failed {
                                 tracing::error!("sequence number: {e}");
                                 if let Some(r) = p.reply {
-                                    let _ = r.send(Err(e.to_string()));
+                                    let _ = r.send(Err(Arc::new(e.into())));
                                 }
                                 continue;
                             }
@@ -183,33 +186,18 @@ impl Inner {
             .iter_mut()
             .flat_map(|(_, d, _)| std::mem::take(d))
             .collect();
-        let result = self.audit.prepare(drafts).map_err(|e| e.to_string());
-        let result = result.and_then(|prepared| {
+        let result = self.audit.prepare(drafts).and_then(|prepared| {
             let new: Vec<&Submission> = submissions
                 .iter()
                 .filter(|(_, _, o)| o.is_none())
                 .map(|(s, _, _)| s)
                 .collect();
-            let generation = self
-                .applied
-                .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
-                + 1;
-            self.store
-                .commit(&new, &prepared.writes)
-                .map(|()| (prepared, generation))
-                .map_err(|e| e.to_string())
+            self.store.commit(&new, &prepared.writes)?;
+            Ok(prepared)
         });
         match result {
-            Ok((prepared, generation)) => {
-                if let Ok(mut w) = self.write_error.lock() {
-                    *w = None;
-                }
-                // Flushed: this commit and every earlier one are durable.
-                self.durable.send_if_modified(|d| {
-                    let newer = generation > *d;
-                    *d = (*d).max(generation);
-                    newer
-                });
+            // Synced: this commit and every earlier one are durable.
+            Ok(prepared) => {
                 let mut indexes = prepared.indexes.clone().into_iter();
                 self.audit.applied(prepared);
                 let mut woken: Vec<Arc<Destination>> = Vec::new();
@@ -253,16 +241,15 @@ impl Inner {
             }
             Err(e) => {
                 tracing::error!("group commit failed: {e}");
-                if let Ok(mut w) = self.write_error.lock() {
-                    *w = Some(e.clone());
-                }
-                // The transaction may have been applied even though the flush failed: take the
-                // log's state from the store again, so that the next append follows what is
-                // there (the callers are told the outcome is unknown and retry; a repeat is
-                // then answered with its original exchange).
+                // The entries may be in the audit files and the journal record may or may not
+                // be durable: take the log's size from the store again. The store refuses
+                // every commit from now until it is opened again; the callers are told the
+                // outcome is unknown, and after the restart a repeat is answered with its
+                // original exchange if the record was durable.
                 if let Err(e) = self.audit.reload() {
                     tracing::error!("reloading the audit log after a failed commit: {e}");
                 }
+                let e = Arc::new(e);
                 for r in replies.into_iter().flatten() {
                     let _ = r.send(Err(e.clone()));
                 }
@@ -273,7 +260,7 @@ impl Inner {
                 .audit
                 .checkpoint()
                 .map(|(size, note)| Done::Checkpoint(size, note))
-                .map_err(|e| e.to_string());
+                .map_err(Arc::new);
             if let Some(r) = reply {
                 let _ = r.send(done);
             }
@@ -290,14 +277,14 @@ impl Inner {
         draft: AuditDraft,
         destination: &str,
         seq: u64,
-    ) -> Result<(), String> {
-        let sealed = draft.seal().map_err(|e| format!("the audit entry: {e}"))?;
+    ) -> Result<(), RelayError> {
+        let sealed = draft.seal()?;
         let tx = self
             .delivery_tx
             .lock()
             .ok()
             .and_then(|t| t.clone())
-            .ok_or("the committer has stopped")?;
+            .ok_or(RelayError::Stopped)?;
         let (reply, rx) = oneshot::channel();
         tx.send(Pending {
             work: Work::Submit(
@@ -311,12 +298,12 @@ impl Inner {
             reply: Some(reply),
         })
         .await
-        .map_err(|_| "the committer has stopped")?;
+        .map_err(|_| RelayError::Stopped)?;
         drop(tx);
         match rx.await {
             Ok(Ok(_)) => Ok(()),
-            Ok(Err(e)) => Err(e),
-            Err(_) => Err("the committer has stopped".into()),
+            Ok(Err(e)) => Err(RelayError::Commit(e)),
+            Err(_) => Err(RelayError::Stopped),
         }
     }
 

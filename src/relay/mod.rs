@@ -20,7 +20,7 @@ mod commit;
 mod deliver;
 mod indexer;
 mod routes;
-pub use routes::Routed;
+pub use routes::{Routed, Routing};
 
 pub use breaker::BreakerState;
 
@@ -34,7 +34,6 @@ use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 use tokio::sync::{Notify, mpsc, oneshot, watch};
 
 /// Why the relay could not take a record.
@@ -42,12 +41,25 @@ use tokio::sync::{Notify, mpsc, oneshot, watch};
 pub enum RelayError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A group commit failed; every waiter of the group is told the same cause. Its outcome
+    /// is unknown, and the store refuses every later commit until it is opened again.
+    #[error("{0}")]
+    Commit(Arc<crate::audit::AuditError>),
     #[error("the relay is stopping")]
     Stopped,
     #[error(
         "the outbox of {destination} holds {depth} records, over relay.max_outbox_depth; retry later"
     )]
     Backpressure { destination: String, depth: usize },
+    #[error("an audit entry could not be sealed: {0}")]
+    Seal(#[from] crate::audit::entry::EntryError),
+    #[error("the relay's HTTP client could not be built: {0}")]
+    HttpClient(#[source] reqwest::Error),
+    #[error("the relay could not start its {what} thread: {source}")]
+    Thread {
+        what: &'static str,
+        source: std::io::Error,
+    },
 }
 
 /// The join handles of the delivery workers.
@@ -123,13 +135,6 @@ pub(crate) struct Inner {
     /// key waits on each. Taken with `audit_tx`.
     delivery_tx: Mutex<Option<mpsc::Sender<Pending>>>,
     pub audit: Arc<AuditLog>,
-    /// Group commits begun (numbered from 1) and the last one known durable (flushed): a
-    /// reader that saw something in the store waits until the commit that wrote it is durable
-    /// before it answers about it.
-    applied: std::sync::atomic::AtomicU64,
-    durable: watch::Sender<u64>,
-    /// Why the last group commit failed, until one succeeds (a full disk, an I/O error).
-    pub(crate) write_error: Mutex<Option<String>>,
     /// Once workers run, a destination met later (a route added, a dead letter replayed to a
     /// destination nothing routes to now) gets its worker when it is first met.
     runtime: Mutex<Option<(tokio::runtime::Handle, Workers)>>,
@@ -143,15 +148,7 @@ fn seal_all(drafts: Vec<AuditDraft>) -> Result<Vec<SealedDraft>, RelayError> {
         .into_iter()
         .map(|d| d.seal())
         .collect::<Result<Vec<_>, _>>()
-        .map_err(sealing_failed)
-}
-
-/// The error of an audit entry that could not be sealed.
-pub fn sealing_failed(e: crate::audit::entry::EntryError) -> RelayError {
-    RelayError::Store(StoreError::Decode {
-        action: "seal an audit entry",
-        source: serde_json::Error::io(std::io::Error::other(e.to_string())),
-    })
+        .map_err(RelayError::Seal)
 }
 
 /// The relay service.
@@ -188,12 +185,7 @@ impl Relay {
             .pool_max_idle_per_host(64)
             .redirect(reqwest::redirect::Policy::none())
             .build()
-            .map_err(|e| {
-                RelayError::Store(StoreError::Decode {
-                    action: "build the HTTP client",
-                    source: serde_json::Error::io(std::io::Error::other(e.to_string())),
-                })
-            })?;
+            .map_err(RelayError::HttpClient)?;
         let mut all: Vec<(Option<u64>, RouteConfig)> =
             routes.into_iter().map(|r| (None, r)).collect();
         all.extend(store.routes()?.into_iter().map(|(id, r)| (Some(id), r)));
@@ -209,9 +201,6 @@ impl Relay {
             delivery_tx: Mutex::new(Some(delivery_tx)),
             commit_tx: Mutex::new(Some(commit_tx)),
             audit,
-            applied: std::sync::atomic::AtomicU64::new(0),
-            durable: watch::channel(0).0,
-            write_error: Mutex::new(None),
             runtime: Mutex::new(None),
             shutdown,
         });
@@ -236,11 +225,9 @@ impl Relay {
         let handle = std::thread::Builder::new()
             .name("lienthong-commit".into())
             .spawn(move || committer.commit_loop(commit_rx, delivery_rx))
-            .map_err(|e| {
-                RelayError::Store(StoreError::Decode {
-                    action: "start the committer",
-                    source: serde_json::Error::io(e),
-                })
+            .map_err(|source| RelayError::Thread {
+                what: "committer",
+                source,
             })?;
         let indexer = {
             let (log, shutdown) = (inner.audit.clone(), inner.shutdown.clone());
@@ -248,11 +235,9 @@ impl Relay {
             std::thread::Builder::new()
                 .name("lienthong-audit-index".into())
                 .spawn(move || indexer::index_loop(&log, &shutdown, retention_ms))
-                .map_err(|e| {
-                    RelayError::Store(StoreError::Decode {
-                        action: "start the audit indexer",
-                        source: serde_json::Error::io(e),
-                    })
+                .map_err(|source| RelayError::Thread {
+                    what: "audit indexer",
+                    source,
                 })?
         };
         Ok(Relay {
@@ -301,10 +286,7 @@ impl Relay {
         drop(tx);
         match rx.await {
             Ok(Ok(d)) => Ok(d),
-            Ok(Err(e)) => Err(RelayError::Store(StoreError::Decode {
-                action: "commit",
-                source: serde_json::Error::io(std::io::Error::other(e)),
-            })),
+            Ok(Err(e)) => Err(RelayError::Commit(e)),
             Err(_) => Err(RelayError::Stopped),
         }
     }
@@ -324,30 +306,6 @@ impl Relay {
         match self.send(Work::Submit(submission, sealed)).await? {
             Done::Accepted(a) => Ok(a),
             Done::Checkpoint(..) => Err(RelayError::Stopped),
-        }
-    }
-
-    /// Waits until everything the store showed before this call is durable: a duplicate's
-    /// original, found by a read, may belong to a group commit still being flushed.
-    pub async fn wait_durable(&self) -> Result<(), RelayError> {
-        let target = self.inner.applied.load(std::sync::atomic::Ordering::SeqCst);
-        let mut rx = self.inner.durable.subscribe();
-        loop {
-            match tokio::time::timeout(Duration::from_secs(1), rx.wait_for(|d| *d >= target)).await
-            {
-                Ok(Ok(_)) => return Ok(()),
-                Ok(Err(_)) => return Err(RelayError::Stopped),
-                // The commit that wrote it failed and nothing has been flushed since: say so
-                // rather than wait for a commit that may not come.
-                Err(_) => {
-                    if let Some(e) = self.write_error() {
-                        return Err(RelayError::Store(StoreError::Decode {
-                            action: "make the original durable",
-                            source: serde_json::Error::io(std::io::Error::other(e)),
-                        }));
-                    }
-                }
-            }
         }
     }
 
@@ -375,9 +333,10 @@ impl Relay {
             .map_err(|_| RelayError::Stopped)
     }
 
-    /// Why the store cannot be written now, if the last group commit failed.
+    /// Why the store cannot be written now: a commit failed, and the store refuses every
+    /// later one until it is opened again.
     pub fn write_error(&self) -> Option<String> {
-        self.inner.write_error.lock().ok().and_then(|e| e.clone())
+        self.inner.store.failed_write()
     }
 
     /// Records audit entries durably; returns the index of the first.

@@ -13,11 +13,20 @@ pub struct Routed {
     pub purpose: Option<String>,
 }
 
+/// Where a record goes, and what it asks for on its way.
+#[derive(Debug, Clone, Default)]
+pub struct Routing {
+    /// Each destination once, with the order key of the first route that sends it there and
+    /// the purpose of the first such route that has one.
+    pub destinations: Vec<Routed>,
+    /// The strongest once-only mode of the routes the record takes.
+    pub once_only: OnceOnlyMode,
+}
+
 impl Relay {
-    /// Where a record goes, by the routes: each destination once, with the order key of the
-    /// first route that sends it there and the purpose of the first such route that has one.
-    pub fn route(&self, record_type: &str, source_adapter: &str, record: &Value) -> Vec<Routed> {
-        let mut out: Vec<Routed> = Vec::new();
+    /// Where a record goes, by the routes, in one look at them.
+    pub fn route(&self, record_type: &str, source_adapter: &str, record: &Value) -> Routing {
+        let mut out = Routing::default();
         let Ok(routes) = self.inner.routes.read() else {
             return out;
         };
@@ -25,6 +34,7 @@ impl Relay {
             if !applies(r, record_type, source_adapter, record) {
                 continue;
             }
+            out.once_only = out.once_only.max(r.once_only);
             let key = crate::model::pointer(record, &r.order_key)
                 .map(|v| match v {
                     Value::String(s) => s.clone(),
@@ -35,14 +45,14 @@ impl Relay {
                 if d == source_adapter {
                     continue;
                 }
-                match out.iter_mut().find(|x| &x.destination == d) {
+                match out.destinations.iter_mut().find(|x| &x.destination == d) {
                     // The first route with a purpose decides what is shared.
                     Some(x) => {
                         if x.purpose.is_none() {
                             x.purpose = r.purpose.clone();
                         }
                     }
-                    None => out.push(Routed {
+                    None => out.destinations.push(Routed {
                         destination: d.clone(),
                         order_key: key.clone(),
                         purpose: r.purpose.clone(),
@@ -51,24 +61,6 @@ impl Relay {
             }
         }
         out
-    }
-
-    /// The strongest once-only mode of the routes a record takes.
-    pub fn once_only_mode(
-        &self,
-        record_type: &str,
-        source_adapter: &str,
-        record: &Value,
-    ) -> OnceOnlyMode {
-        let Ok(routes) = self.inner.routes.read() else {
-            return OnceOnlyMode::Off;
-        };
-        routes
-            .iter()
-            .filter(|(_, r)| applies(r, record_type, source_adapter, record))
-            .map(|(_, r)| r.once_only)
-            .max()
-            .unwrap_or(OnceOnlyMode::Off)
     }
 
     /// Every route: its id (`None` for routes from the config file) and its definition.

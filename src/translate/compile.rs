@@ -315,6 +315,14 @@ impl Adapter {
         self.records.get(record_type).map(|r| r.schema.as_str())
     }
 
+    /// Whether the system pushes records of this type through the adapter: it maps them, and
+    /// `provides` names them (or names nothing).
+    pub fn provides(&self, record_type: &str) -> bool {
+        let provides = &self.def.provides;
+        self.records.contains_key(record_type)
+            && (provides.is_empty() || provides.iter().any(|p| p == record_type))
+    }
+
     #[cfg(test)]
     pub(crate) fn records_for_test(&self) -> impl Iterator<Item = (&String, &Record)> {
         self.records.iter()

@@ -1,8 +1,8 @@
-//! The once-only part of an ingest: the checks a route asks for, what a route with a purpose
-//! shares with each destination, the audit entries of the findings, and the once-only index
+//! The once-only stages of an ingest: the checks the routes ask for, what a route with a
+//! purpose shares with each destination, the audit entries of the findings, and the once-only
 //! writes that go into the ingest's commit.
 
-use super::AppState;
+use super::Pipeline;
 use crate::audit::AuditDraft;
 use crate::config::hub::OnceOnlyMode;
 use crate::onceonly::verify::{self, Finding};
@@ -10,17 +10,15 @@ use crate::onceonly::{OnceOnly, PullError};
 use crate::store::{IssuedDocument, ReportCount};
 use serde_json::Value;
 
-/// Once-only checks of a dossier's applicant, when a route asks for them: compared with the
-/// population register (and, in `enrich`, completed from it). Never blocks the ingest: a
+/// Once-only checks of a dossier's applicant, in the mode the routes ask for: compared with
+/// the population register (and, in `enrich`, completed from it). Never blocks the ingest: a
 /// register that cannot be asked is itself a finding. `None` when no route asks (the record is
 /// then untouched).
-pub(super) async fn once_only(
-    state: &AppState,
-    record_type: &str,
-    adapter: &str,
+pub(super) async fn checks(
+    state: &Pipeline,
+    mode: OnceOnlyMode,
     record: &mut serde_json::Value,
 ) -> Option<Vec<Finding>> {
-    let mode = state.relay.once_only_mode(record_type, adapter, record);
     if mode == OnceOnlyMode::Off {
         return None;
     }
@@ -63,7 +61,7 @@ pub(super) async fn once_only(
 /// grants the destination's member (`None`: nothing, no grant), and the `share` audit entry
 /// (its exchange and subject are the caller's to fill).
 pub(super) fn share(
-    state: &AppState,
+    state: &Pipeline,
     record_type: &str,
     record: &Value,
     destination: &str,
@@ -103,7 +101,7 @@ pub(super) fn share(
 /// The audit entries of an ingest's findings: address warnings come from translating the
 /// source's record, the rest from checking it against the register.
 pub(super) fn finding_entries(
-    state: &AppState,
+    state: &Pipeline,
     findings: &[Finding],
     exchange_id: &str,
     record_type: &str,
