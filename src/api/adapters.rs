@@ -89,7 +89,7 @@ async fn register(
         .await
         .map_err(Problem::internal)?;
     let body = serde_json::to_value(&reg).unwrap_or_default();
-    let mut draft = super::act(&caller, "register");
+    let mut draft = super::admin_act(&caller, "register");
     draft.counterparty = body
         .get("name")
         .and_then(|v| v.as_str())
@@ -196,7 +196,7 @@ async fn disable(
     Path(name): Path<String>,
 ) -> Result<Response, Problem> {
     let r = set_enabled(&state, &caller, &name, false)?;
-    let mut draft = super::act(&caller, "disable");
+    let mut draft = super::admin_act(&caller, "disable");
     draft.counterparty = Some(name);
     state.record(draft).await?;
     Ok(r)
@@ -208,7 +208,7 @@ async fn enable(
     Path(name): Path<String>,
 ) -> Result<Response, Problem> {
     let r = set_enabled(&state, &caller, &name, true)?;
-    let mut draft = super::act(&caller, "enable");
+    let mut draft = super::admin_act(&caller, "enable");
     draft.counterparty = Some(name);
     state.record(draft).await?;
     Ok(r)

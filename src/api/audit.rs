@@ -296,7 +296,7 @@ async fn purge(
         .map_err(Problem::internal)?
         .map_err(audit_problem)?
         .ok_or_else(|| Problem::not_found(format!("audit entry {index}")))?;
-    let mut draft = super::act(&caller, "purge");
+    let mut draft = super::admin_act(&caller, "purge");
     draft.refers_to = Some(purged.exchange_id.clone());
     draft.record_type = purged.record_type.clone();
     state.record(draft).await?;

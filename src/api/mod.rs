@@ -102,8 +102,9 @@ impl AppState {
     }
 }
 
-/// A draft audit entry for an act of `caller` (a fresh exchange id, outcome `ok`).
-pub(crate) fn act(caller: &Caller, operation: &str) -> crate::audit::AuditDraft {
+/// A draft audit entry for an administrative act of `caller` (a fresh exchange id, outcome
+/// `ok`).
+pub(crate) fn admin_act(caller: &Caller, operation: &str) -> crate::audit::AuditDraft {
     crate::audit::AuditDraft {
         exchange_id: uuid::Uuid::now_v7().to_string(),
         actor: caller.member.clone(),

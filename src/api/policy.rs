@@ -3,7 +3,7 @@
 //! (TOML, as `config/policies.toml`), stores it as the next version and puts it in force at
 //! once, recorded in the audit log. A stored policy is in force over the file after a restart.
 
-use super::{AppState, Auth, Problem, act};
+use super::{AppState, Auth, Problem, admin_act};
 use crate::auth::Role;
 use crate::config::policy::PolicyConfig;
 use axum::Router;
@@ -70,7 +70,7 @@ async fn set(
         .await
         .map_err(Problem::internal)?
         .map_err(Problem::internal)?;
-    let mut d = act(&caller, "policy");
+    let mut d = admin_act(&caller, "policy");
     d.fields = vec![format!("version {version}")];
     if let Err(p) = state.record(d).await {
         // Stored but not recorded: it is not put in force now (a restart would); say so.

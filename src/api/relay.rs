@@ -151,7 +151,7 @@ async fn record_act(
     d: &DeadLetter,
 ) -> Result<(), Problem> {
     tracing::info!(destination = %d.item.destination, seq = d.item.seq, by = %caller.member, "dead letter {operation}");
-    let mut draft = super::act(caller, operation);
+    let mut draft = super::admin_act(caller, operation);
     draft.counterparty = Some(d.item.destination.clone());
     draft.record_type = Some(d.item.record_type.clone());
     draft.subject = crate::audit::subject_of(&d.item.record);

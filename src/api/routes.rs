@@ -73,7 +73,7 @@ async fn add(
     let payload = serde_json::to_value(&route).unwrap_or_default();
     let id = state.relay.add_route(route).map_err(Problem::internal)?;
     tracing::info!(route = id, by = %caller.member, "route added");
-    let mut draft = super::act(&caller, "route-add");
+    let mut draft = super::admin_act(&caller, "route-add");
     draft.payload = Some(json!({ "id": id, "route": payload }));
     state.record(draft).await?;
     Ok((StatusCode::CREATED, axum::Json(json!({ "id": id }))).into_response())
@@ -98,7 +98,7 @@ async fn remove(
         )));
     }
     tracing::info!(route = id, by = %caller.member, "route removed");
-    let mut draft = super::act(&caller, "route-remove");
+    let mut draft = super::admin_act(&caller, "route-remove");
     draft.payload = Some(json!({ "id": id }));
     state.record(draft).await?;
     Ok(axum::Json(json!({ "id": id, "removed": true })).into_response())

@@ -97,7 +97,7 @@ async fn create(
             .map_err(Problem::internal)?
             .map_err(Problem::internal)?;
     tracing::info!(member = %req.member, role = role.as_str(), id = %issued.id, by = %caller.member, "token created");
-    let mut draft = super::act(&caller, "token-create");
+    let mut draft = super::admin_act(&caller, "token-create");
     draft.counterparty = Some(req.member.clone());
     draft.payload =
         Some(json!({ "token_id": issued.id, "role": role.as_str(), "expires_at": expires_at }));
@@ -138,7 +138,7 @@ async fn revoke(
         return Err(Problem::not_found(format!("no token {id}")));
     }
     tracing::info!(id = %id, by = %caller.member, "token revoked");
-    let mut draft = super::act(&caller, "token-revoke");
+    let mut draft = super::admin_act(&caller, "token-revoke");
     draft.payload = Some(json!({ "token_id": id }));
     state.record(draft).await?;
     Ok(axum::Json(json!({"id": id, "revoked": true})).into_response())

@@ -2,9 +2,10 @@
 //! checkpoints).
 //!
 //! Every exchange and every administrative act is an `AuditDraft` handed to the relay's
-//! committer with the work it belongs to; the committer seals the drafts into entries, appends
-//! them to the tree and writes everything in the same transaction and flush as the work, so an
-//! exchange is acknowledged only once its entry is durable. The committer is the only writer:
+//! committer with the work it belongs to; the committer numbers the sealed drafts, appends them
+//! to the tree and writes them in the same group commit as the work (the entries synced in the
+//! log's files, the log's size in the same synced journal record as the work, or in `size.dat`
+//! for entries alone), so an exchange is acknowledged only once its entry is durable. The committer is the only writer:
 //! the in-memory frontier (`merkle::Frontier`) changes only after a commit is durable.
 
 pub mod entry;

@@ -53,7 +53,8 @@ pub struct RelayConfig {
     /// instead of letting the outbox grow without bound.
     #[serde(default = "default_outbox_depth")]
     pub max_outbox_depth: usize,
-    /// Most ingests written and flushed together in one group commit.
+    /// Most pieces of work (ingests, audit entries) taken into one group commit; the delivery
+    /// records waiting are taken first, beyond this.
     #[serde(default = "default_commit_batch")]
     pub commit_batch: usize,
     /// Idempotency keys (given or natural) are remembered at least this long after their

@@ -1,10 +1,12 @@
-//! The committer: the one thread that writes ingests, dedup keys and audit entries. It takes
-//! what is waiting (up to `commit_batch`), decides duplicates, gives outbox sequence numbers
-//! and audit indexes, makes everything durable with one synced append to the audit log's file
-//! and one to the commit journal (`store/journal.rs`), then answers every waiter and wakes the
-//! workers. It also signs checkpoints when they are due.
+//! The committer: the one thread that appends to the audit log and adds idempotency keys (the
+//! indexer removes old ones). It takes what is waiting (every delivery record first, then up
+//! to `commit_batch` other pieces of work), decides duplicates, gives outbox sequence numbers
+//! and audit indexes, makes everything durable in one group commit (`GroupCommit::commit`; the
+//! embedded store syncs one append to `entries.dat` and one record of its commit journal, or
+//! `size.dat` for audit entries alone), then answers every waiter and wakes the workers. It
+//! also signs checkpoints when they are due.
 
-use super::{Destination, Inner, RelayError, meta_of};
+use super::{Destination, RelayCore, RelayError, meta_of};
 use crate::audit::{AuditDraft, SealedDraft};
 use crate::store::{Accepted, Submission};
 use std::collections::HashMap;
@@ -16,7 +18,7 @@ use tokio::sync::{mpsc, oneshot};
 // Nearly every piece is a submission: boxing it would cost an allocation each, for the rare
 // checkpoint's sake.
 #[allow(clippy::large_enum_variant)]
-pub(crate) enum Work {
+pub(crate) enum CommitRequest {
     /// A submission, and the audit drafts that report it, sealed by the caller.
     Submit(Submission, Vec<SealedDraft>),
     /// Sign a checkpoint of everything durable so far.
@@ -25,7 +27,7 @@ pub(crate) enum Work {
 
 /// What the committer did.
 #[derive(Debug)]
-pub(crate) enum Done {
+pub(crate) enum Committed {
     Accepted(Accepted),
     Checkpoint(u64, String),
 }
@@ -33,16 +35,21 @@ pub(crate) enum Done {
 /// Why a group commit failed: shared, as every waiter of the group is told the same cause.
 pub(crate) type CommitFailure = Arc<crate::audit::AuditError>;
 
-pub(crate) struct Pending {
-    pub work: Work,
-    pub reply: Option<oneshot::Sender<Result<Done, CommitFailure>>>,
+/// A request in the committer's queue, with where to send its answer (none: nobody waits).
+pub(crate) struct Queued {
+    pub work: CommitRequest,
+    pub reply: Option<oneshot::Sender<Result<Committed, CommitFailure>>>,
 }
 
-impl Inner {
+impl RelayCore {
+    /// Takes work until both queues close: every delivery record waiting first, then up to
+    /// `commit_batch` pieces of other work, one group commit each; signs a checkpoint when due
+    /// (looking every half second while idle); a last checkpoint at the end unless the store
+    /// refuses writes.
     pub(super) fn commit_loop(
         self: Arc<Self>,
-        mut rx: mpsc::Receiver<Pending>,
-        mut deliveries: mpsc::Receiver<Pending>,
+        mut rx: mpsc::Receiver<Queued>,
+        mut deliveries: mpsc::Receiver<Queued>,
     ) {
         let rt = match tokio::runtime::Builder::new_current_thread()
             .enable_time()
@@ -116,7 +123,7 @@ impl Inner {
         }
     }
 
-    fn commit_batch(self: &Arc<Self>, batch: Vec<Pending>) {
+    fn commit_batch(self: &Arc<Self>, batch: Vec<Queued>) {
         let mut submissions: Vec<(Submission, Vec<SealedDraft>, Option<String>)> = Vec::new();
         let mut replies = Vec::new();
         let mut checkpoints = Vec::new();
@@ -124,8 +131,8 @@ impl Inner {
         let mut fresh: HashMap<String, String> = HashMap::new();
         for p in batch {
             match p.work {
-                Work::Checkpoint => checkpoints.push(p.reply),
-                Work::Submit(mut s, mut drafts) => {
+                CommitRequest::Checkpoint => checkpoints.push(p.reply),
+                CommitRequest::Submit(mut s, mut drafts) => {
                     let original = match &s.dedup_key {
                         Some(k) => match fresh.get(k) {
                             Some(x) => Some(x.clone()),
@@ -232,7 +239,7 @@ impl Inner {
                         }
                     };
                     if let Some(r) = reply {
-                        let _ = r.send(Ok(Done::Accepted(accepted)));
+                        let _ = r.send(Ok(Committed::Accepted(accepted)));
                     }
                 }
                 for d in woken {
@@ -259,7 +266,7 @@ impl Inner {
             let done = self
                 .audit
                 .checkpoint()
-                .map(|(size, note)| Done::Checkpoint(size, note))
+                .map(|(size, note)| Committed::Checkpoint(size, note))
                 .map_err(Arc::new);
             if let Some(r) = reply {
                 let _ = r.send(done);
@@ -286,8 +293,8 @@ impl Inner {
             .and_then(|t| t.clone())
             .ok_or(RelayError::Stopped)?;
         let (reply, rx) = oneshot::channel();
-        tx.send(Pending {
-            work: Work::Submit(
+        tx.send(Queued {
+            work: CommitRequest::Submit(
                 Submission {
                     exchange_id: sealed.draft.exchange_id.clone(),
                     delivered: vec![(destination.to_string(), seq)],
@@ -323,8 +330,8 @@ impl Inner {
             tracing::error!(%operation, "the committer has stopped; audit entry not written");
             return;
         };
-        let p = Pending {
-            work: Work::Submit(
+        let p = Queued {
+            work: CommitRequest::Submit(
                 Submission {
                     exchange_id,
                     ..Default::default()

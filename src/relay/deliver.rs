@@ -4,7 +4,7 @@
 //! (retried later), or parked as a dead letter.
 
 use super::breaker::backoff_ms;
-use super::{Destination, Inner};
+use super::{Destination, RelayCore};
 use crate::clock::now_ms;
 use crate::config::adapter::{AdapterDef, DeliveryOptions, Format, SoapVersion, Transport};
 use crate::store::{DeadLetter, OutboxItem};
@@ -32,7 +32,7 @@ const WINDOW: usize = 4096;
 /// which a destination answering in one accepts several rounds of requests.
 pub(crate) const UNRECORDED: usize = 4;
 
-pub(super) async fn worker(inner: Arc<Inner>, dest: Arc<Destination>) {
+pub(super) async fn worker(inner: Arc<RelayCore>, dest: Arc<Destination>) {
     let mut shutdown = inner.shutdown.clone();
     let mut limiter: Option<(u32, Arc<DefaultDirectRateLimiter>)> = None;
     let mut tasks = tokio::task::JoinSet::new();
@@ -92,7 +92,7 @@ pub(super) async fn worker(inner: Arc<Inner>, dest: Arc<Destination>) {
     }
 }
 
-fn options(inner: &Inner, name: &str) -> DeliveryOptions {
+fn options(inner: &RelayCore, name: &str) -> DeliveryOptions {
     inner
         .registry
         .get(name)
@@ -166,7 +166,7 @@ fn pick(dest: &Destination, opts: &DeliveryOptions, now: u64) -> (Vec<u64>, Opti
     (picks, wake)
 }
 
-async fn attempt(inner: &Inner, dest: &Destination, seq: u64, opts: &DeliveryOptions) {
+async fn attempt(inner: &RelayCore, dest: &Destination, seq: u64, opts: &DeliveryOptions) {
     let item = match inner.store.outbox_item(&dest.name, seq) {
         Ok(Some(i)) => i,
         Ok(None) => {
@@ -209,8 +209,9 @@ async fn attempt(inner: &Inner, dest: &Destination, seq: u64, opts: &DeliveryOpt
                         q.unrecorded = q.unrecorded.saturating_sub(1);
                     }
                 }
-                // Not recorded: after a restart the journal sends it again, so nothing of its
-                // order key may go before that (the store refuses writes until then).
+                // Not recorded: the item is still in the outbox and a restart sends it again,
+                // so nothing of its order key may go before that (when the store failed, it
+                // refuses every commit until then).
                 Err(e) => tracing::error!(
                     destination = %dest.name,
                     exchange = %item.exchange_id,
@@ -305,7 +306,7 @@ fn outcome_draft(
 }
 
 fn park(
-    inner: &Inner,
+    inner: &RelayCore,
     dest: &Destination,
     mut item: OutboxItem,
     attempts: u32,
@@ -325,7 +326,9 @@ fn park(
     };
     if let Err(e) = inner.store.park(&dead) {
         tracing::error!(destination = %dest.name, "parking a dead letter: {e}");
-        // Not parked: it stays queued; wait a little before it is tried again.
+        // Not parked durably: if the move failed it stays queued and is tried again in a
+        // second; if only the flush failed it is a dead letter already, and the next attempt
+        // finds it gone.
         if let Ok(mut q) = dest.queue.lock()
             && let Some(m) = q.pending.get_mut(&seq)
         {
@@ -381,7 +384,7 @@ fn release(dest: &Destination, seq: u64, key: Option<&str>) {
     }
 }
 
-async fn send(inner: &Inner, name: &str, item: &OutboxItem, opts: &DeliveryOptions) -> Outcome {
+async fn send(inner: &RelayCore, name: &str, item: &OutboxItem, opts: &DeliveryOptions) -> Outcome {
     let Some(active) = inner.registry.get(name) else {
         return Outcome::Retry(format!("no adapter {name} is registered"), None);
     };

@@ -1,9 +1,9 @@
 //! The relay: every accepted record reaches every destination its routes name, in order per
 //! order key, at least once, and nothing acknowledged is lost.
 //!
-//! - Ingest hands a `Submission` (exchange record, idempotency key, outbox items) to the
-//!   committer, a thread that writes many submissions in one sled transaction and flushes once
-//!   (group commit); the ingest is acknowledged only after that flush.
+//! - Ingest hands a `Submission` (idempotency key, outbox items, once-only writes) with the
+//!   audit entries that report it to the committer, a thread that writes many submissions in
+//!   one group commit; the ingest is acknowledged only once that commit is durable.
 //! - One worker per destination delivers from its outbox: records of different order keys
 //!   concurrently, the same key strictly in order; retries with exponential backoff and full
 //!   jitter, a circuit breaker, a rate limit; records that cannot be delivered are parked as
@@ -29,7 +29,7 @@ use crate::config::hub::{RelayConfig, RouteConfig};
 use crate::metrics::Metrics;
 use crate::registry::AdapterRegistry;
 use crate::store::{Accepted, OutboxItem, Store, StoreError, Submission};
-use commit::{Done, Pending, Work};
+use commit::{CommitRequest, Committed, Queued};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -117,7 +117,8 @@ pub struct DestinationStatus {
     pub breaker: &'static str,
 }
 
-pub(crate) struct Inner {
+/// What the relay's handles, its committer and its delivery workers share.
+pub(crate) struct RelayCore {
     pub store: Store,
     pub registry: Arc<AdapterRegistry>,
     pub metrics: Arc<Metrics>,
@@ -127,13 +128,13 @@ pub(crate) struct Inner {
     config: RelayConfig,
     destinations: Mutex<HashMap<String, Arc<Destination>>>,
     /// Taken (dropped) at stop: no new submissions.
-    commit_tx: Mutex<Option<mpsc::Sender<Pending>>>,
+    commit_tx: Mutex<Option<mpsc::Sender<Queued>>>,
     /// For audit entries of deliveries; taken once the workers have stopped, which ends the
     /// committer once the last entry is in.
-    audit_tx: Mutex<Option<mpsc::Sender<Pending>>>,
+    audit_tx: Mutex<Option<mpsc::Sender<Queued>>>,
     /// The records of deliveries, which the committer takes before anything else: an order
     /// key waits on each. Taken with `audit_tx`.
-    delivery_tx: Mutex<Option<mpsc::Sender<Pending>>>,
+    delivery_tx: Mutex<Option<mpsc::Sender<Queued>>>,
     pub audit: Arc<AuditLog>,
     /// Once workers run, a destination met later (a route added, a dead letter replayed to a
     /// destination nothing routes to now) gets its worker when it is first met.
@@ -154,7 +155,7 @@ fn seal_all(drafts: Vec<AuditDraft>) -> Result<Vec<SealedDraft>, RelayError> {
 /// The relay service.
 #[derive(Clone)]
 pub struct Relay {
-    inner: Arc<Inner>,
+    inner: Arc<RelayCore>,
     stop: Arc<watch::Sender<bool>>,
     workers: Workers,
     committer: Arc<Mutex<Option<std::thread::JoinHandle<()>>>>,
@@ -178,8 +179,8 @@ impl Relay {
         metrics: Arc<Metrics>,
         audit: Arc<AuditLog>,
     ) -> Result<Relay, RelayError> {
-        let (commit_tx, commit_rx) = mpsc::channel::<Pending>(config.commit_batch * 4);
-        let (delivery_tx, delivery_rx) = mpsc::channel::<Pending>(config.commit_batch * 4);
+        let (commit_tx, commit_rx) = mpsc::channel::<Queued>(config.commit_batch * 4);
+        let (delivery_tx, delivery_rx) = mpsc::channel::<Queued>(config.commit_batch * 4);
         let (stop, shutdown) = watch::channel(false);
         let http = reqwest::Client::builder()
             .pool_max_idle_per_host(64)
@@ -189,7 +190,7 @@ impl Relay {
         let mut all: Vec<(Option<u64>, RouteConfig)> =
             routes.into_iter().map(|r| (None, r)).collect();
         all.extend(store.routes()?.into_iter().map(|(id, r)| (Some(id), r)));
-        let inner = Arc::new(Inner {
+        let inner = Arc::new(RelayCore {
             store: store.clone(),
             registry,
             metrics,
@@ -265,7 +266,7 @@ impl Relay {
     }
 
     /// The committer's queue, unless the relay is stopping.
-    fn sender(&self) -> Result<mpsc::Sender<Pending>, RelayError> {
+    fn sender(&self) -> Result<mpsc::Sender<Queued>, RelayError> {
         self.inner
             .commit_tx
             .lock()
@@ -274,10 +275,10 @@ impl Relay {
             .ok_or(RelayError::Stopped)
     }
 
-    async fn send(&self, work: Work) -> Result<Done, RelayError> {
+    async fn send(&self, work: CommitRequest) -> Result<Committed, RelayError> {
         let (reply, rx) = oneshot::channel();
         let tx = self.sender()?;
-        tx.send(Pending {
+        tx.send(Queued {
             work,
             reply: Some(reply),
         })
@@ -303,9 +304,9 @@ impl Relay {
         // Sealing (commitments, the sealed part) is done here, by the caller, so that the
         // committer only numbers, hashes and writes.
         sealed.extend(seal_all(audit)?);
-        match self.send(Work::Submit(submission, sealed)).await? {
-            Done::Accepted(a) => Ok(a),
-            Done::Checkpoint(..) => Err(RelayError::Stopped),
+        match self.send(CommitRequest::Submit(submission, sealed)).await? {
+            Committed::Accepted(a) => Ok(a),
+            Committed::Checkpoint(..) => Err(RelayError::Stopped),
         }
     }
 
@@ -319,8 +320,8 @@ impl Relay {
             .unwrap_or_default();
         let sealed = seal_all(drafts)?;
         self.sender()?
-            .send(Pending {
-                work: Work::Submit(
+            .send(Queued {
+                work: CommitRequest::Submit(
                     Submission {
                         exchange_id,
                         ..Default::default()
@@ -365,9 +366,9 @@ impl Relay {
     /// Signs a checkpoint of everything durable now (unless the latest has that size);
     /// returns its size and the signed note.
     pub async fn checkpoint_now(&self) -> Result<(u64, String), RelayError> {
-        match self.send(Work::Checkpoint).await? {
-            Done::Checkpoint(size, note) => Ok((size, note)),
-            Done::Accepted(_) => Err(RelayError::Stopped),
+        match self.send(CommitRequest::Checkpoint).await? {
+            Committed::Checkpoint(size, note) => Ok((size, note)),
+            Committed::Accepted(_) => Err(RelayError::Stopped),
         }
     }
 
@@ -502,7 +503,7 @@ pub(crate) fn meta_of(item: &OutboxItem) -> Meta {
     }
 }
 
-impl Inner {
+impl RelayCore {
     pub(crate) fn destination(self: &Arc<Self>, name: &str) -> Arc<Destination> {
         let mut map = match self.destinations.lock() {
             Ok(m) => m,

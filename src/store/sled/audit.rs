@@ -1,10 +1,13 @@
 //! The audit log's storage.
 //!
 //! The entries, their sealed parts and the Merkle tree live in append-only files
-//! (`audit_files.rs`); sled holds what is small and few: in the `audit` tree, `z` → the number
-//! of committed entries (moved in the same transaction as the work the entries record) and
-//! `c ‖ size` → the signed checkpoint of that size; in `audit_side`, the look-ups and `W` → the
-//! index below which they are written (`audit_lookups.rs`).
+//! (`audit_files.rs`); sled holds what is small and few: in the `audit` tree, `SIZE_KEY` (`z`)
+//! → the committed size (written in the same journal record as the work the entries record; a
+//! commit of entries alone records its size in `size.dat` instead), `SYNCED_KEY` (`y`) → the
+//! size the derived files are synced to, and `CHECKPOINT_PREFIX ‖ size` (`c ‖ size`) → the
+//! signed checkpoint of that size; in `audit_side`, the look-ups and `INDEXED_KEY` (`W`) → the
+//! index below which they are written (`audit_lookups.rs`). The one-letter keys are on disk
+//! and stay; the constants name them.
 //!
 //! Integers are big-endian.
 
@@ -15,14 +18,20 @@ use crate::merkle::{Hash, MerkleError, Nodes};
 use crate::store::StoreError;
 use crate::store::types::{AuditWrites, Stored, StoredAt};
 
+/// The `audit` tree's key of the committed size.
 const SIZE_KEY: &[u8] = b"z";
-/// A key of the `audit` tree and its u64 value, for the commit's transaction.
+/// The first byte of a checkpoint's key (`CHECKPOINT_PREFIX ‖ size`).
+const CHECKPOINT_PREFIX: u8 = b'c';
+/// The first byte of an entry kept in sled by versions before the audit files; a store that
+/// still has one is refused at open.
+const OLD_ENTRY_PREFIX: u8 = b'e';
+/// A key of the `audit` tree and its u64 value, for the commit's journal record.
 pub(super) type SizeWrite = (&'static [u8], [u8; 8]);
 /// The size the index and tree files were last synced to.
 const SYNCED_KEY: &[u8] = b"y";
 
 pub(crate) fn checkpoint_key(size: u64) -> [u8; 9] {
-    let mut k = [b'c'; 9];
+    let mut k = [CHECKPOINT_PREFIX; 9];
     k[1..].copy_from_slice(&size.to_be_bytes());
     k
 }
@@ -41,7 +50,7 @@ impl SledStore {
         audit: &sled::Tree,
     ) -> Result<AuditFiles, StoreError> {
         if audit
-            .scan_prefix([b'e'])
+            .scan_prefix([OLD_ENTRY_PREFIX])
             .next()
             .transpose()
             .map_err(sled_err("read the audit log's size"))?
@@ -80,7 +89,8 @@ impl SledStore {
     }
 
     /// Reads the log's size from sled again and cuts the files to it: after a commit whose
-    /// outcome is unknown (its transaction may or may not have been applied).
+    /// outcome is unknown (its journal record may or may not be durable, and may be partly
+    /// applied to sled).
     pub fn audit_reload(&self) -> Result<u64, StoreError> {
         // What sled holds may not be durable yet: make it so before readers may see it.
         self.flush()?;
@@ -108,7 +118,8 @@ impl SledStore {
     }
 
     /// Writes the log's part of a commit to its files and syncs what must be; the caller then
-    /// writes `audit_size_writes` in its transaction and calls `audit_committed` once durable.
+    /// puts the size writes this returns (`z`, and `y` when the derived files were synced) in
+    /// its journal record, and calls `audit_committed` once they are durable.
     pub(super) fn audit_append(&self, w: &AuditWrites) -> Result<Vec<SizeWrite>, StoreError> {
         if w.records.is_empty() {
             return Ok(Vec::new());
@@ -124,7 +135,8 @@ impl SledStore {
     /// Commits audit entries that come with nothing else for sled: appends them (synced),
     /// records the new size in `size.dat` (synced) and makes them visible. Sled's size is left
     /// as it was (the next commit with sled data writes its own); the size the index and tree
-    /// were synced to, when it moves, is written alone, without a transaction.
+    /// were synced to, when it moves, is written straight to sled, outside the journal and not
+    /// flushed (an older `y` only means more is rebuilt at open).
     pub(super) fn commit_entries(&self, w: &AuditWrites) -> Result<(), StoreError> {
         let sizes = self.audit_append(w)?;
         self.audit_files.record_size(w.end())?;
@@ -230,7 +242,7 @@ impl SledStore {
     pub fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, StoreError> {
         let last = self
             .audit
-            .scan_prefix([b'c'])
+            .scan_prefix([CHECKPOINT_PREFIX])
             .next_back()
             .transpose()
             .map_err(sled_err("read the latest checkpoint"))?;

@@ -9,15 +9,16 @@
 //!   the order appends complete them (post-order: the storage layout of "Transparent Logs for
 //!   Skeptical Clients", R. Cox, 2019, also used by `golang.org/x/mod/sumdb/tlog`).
 //!
-//! Integers are big-endian. The files are written, and `entries.dat` synced, before the sled
-//! transaction that records the log's new size (`z` in the `audit` tree); on open, anything
-//! past that size is a commit that never completed and is cut off. The index and the tree are
-//! derived from `entries.dat`: they are synced every `DERIVED_SYNC_EVERY` entries (the size
-//! they are synced to, `y`, moves in the same transaction), and on open their part past `y` is
-//! rebuilt from the entries, so a commit costs one file sync, not three.
+//! Integers are big-endian. The files are written, and `entries.dat` synced, before the commit
+//! journal's record that carries the log's new size (`z` in the `audit` tree); on open,
+//! anything past that size is a commit that never completed and is cut off. The index and the
+//! tree are derived from `entries.dat`: they are synced every `DERIVED_SYNC_EVERY` entries
+//! (the size they are synced to, `y`, goes in the same record, or for a commit of entries alone
+//! is written to sled after `size.dat`), and on open their part past `y` is rebuilt from the
+//! entries, so a commit costs one file sync, not three.
 //!
-//! - `size.dat`: the size of the log after the commits that wrote nothing to sled but the size
-//!   (pulls', deliveries' entries), synced in place of a sled flush: two slots written in turn,
+//! - `size.dat`: the size of the log after the commits of audit entries alone (pulls,
+//!   refusals, repeats, parks), synced in place of a journal record: two slots written in turn,
 //!   each `size u64 ‖ check u64` (the first 8 bytes of SHA-256 of the size). On open the
 //!   largest of `z` and the slots with a right check counts: such a commit's entries are kept
 //!   though sled never made its size durable.
@@ -100,7 +101,8 @@ pub(crate) struct AuditFiles {
     /// The slot of `size.dat` the next size goes to.
     size_slot: std::sync::atomic::AtomicBool,
     written: Mutex<Lengths>,
-    /// Entries whose commit completed (recorded in sled); readers see only these.
+    /// Entries whose commit completed (their size durable in the journal, sled or `size.dat`);
+    /// readers see only these.
     committed: AtomicU64,
     /// Readers of sealed parts share it; a purge takes it alone.
     purge: RwLock<()>,
@@ -304,7 +306,8 @@ impl AuditFiles {
         self.committed.load(Ordering::Acquire)
     }
 
-    /// Marks entries below `size` as committed (their sled transaction is durable).
+    /// Marks entries below `size` as committed (the journal record or `size.dat` that counts
+    /// them is synced).
     pub(crate) fn set_committed(&self, size: u64) {
         self.committed.store(size, Ordering::Release);
     }

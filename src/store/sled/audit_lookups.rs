@@ -1,10 +1,10 @@
 //! Look-ups of the audit log, in sled's `audit_side` tree.
 //!
 //! Look-ups (by subject, member and exchange id) are hashed into buckets so that they cost
-//! sled keys per bucket, not per entry: `kind ‖ epoch u32 ‖ bucket u16 ‖ first index u64` → up
-//! to `CHUNK` postings `(value hash u64, index u64)`, ascending by index (an epoch is 2^18
+//! sled keys per bucket, not per entry: `kind ‖ block u32 ‖ bucket u16 ‖ first index u64` → up
+//! to `CHUNK` postings `(value hash u64, index u64)`, ascending by index (a block is 2^18
 //! entries); the indexer appends to a bucket's last chunk and starts a new one when it is full.
-//! A value's entries are found by reading its bucket's chunks in each epoch and keeping the
+//! A value's entries are found by reading its bucket's chunks in each block and keeping the
 //! postings with its hash (the query checks each entry found against the criterion itself).
 //! Integers are big-endian.
 
@@ -18,8 +18,12 @@ use sha2::{Digest, Sha256};
 const CHUNK: usize = 64;
 /// Buckets per kind of look-up (a power of two).
 const BUCKETS: u64 = 4096;
-/// Entries per epoch of look-ups (2^18).
-const EPOCH_BITS: u32 = 18;
+/// Entries are grouped in blocks of 2^18 indexes (a look-up key's block), so that a value's
+/// postings of one block share a key prefix.
+const BLOCK_BITS: u32 = 18;
+
+/// The `audit_side` tree's key of the index below which look-ups are written.
+const INDEXED_KEY: &[u8] = b"W";
 
 impl Lookup {
     pub(crate) fn kind(self) -> u8 {
@@ -40,18 +44,18 @@ pub(crate) fn value_hash(lookup: Lookup, value: &str) -> u64 {
     u64::from_be_bytes(d[..8].try_into().unwrap_or_default())
 }
 
-/// The epoch of an index: look-ups are grouped by epoch first, so that the chunks the indexer
+/// The block of an index: look-ups are grouped by block first, so that the chunks the indexer
 /// appends to are all in one region of the tree (a working set of a few megabytes, whatever the
 /// size of the log) and not spread over every bucket's history.
-fn epoch(index: u64) -> u32 {
-    (index >> EPOCH_BITS) as u32
+fn block_of(index: u64) -> u32 {
+    (index >> BLOCK_BITS) as u32
 }
 
-fn bucket_prefix(lookup: Lookup, hash: u64, epoch: u32) -> [u8; 7] {
+fn bucket_prefix(lookup: Lookup, hash: u64, block: u32) -> [u8; 7] {
     let bucket = (hash >> 52) as u16 & (BUCKETS as u16 - 1);
     let mut p = [0u8; 7];
     p[0] = lookup.kind();
-    p[1..5].copy_from_slice(&epoch.to_be_bytes());
+    p[1..5].copy_from_slice(&block.to_be_bytes());
     p[5..].copy_from_slice(&bucket.to_be_bytes());
     p
 }
@@ -86,7 +90,7 @@ impl SledStore {
         subject: &str,
     ) -> Result<(), StoreError> {
         let hash = value_hash(Lookup::Subject, subject);
-        let prefix = bucket_prefix(Lookup::Subject, hash, epoch(index));
+        let prefix = bucket_prefix(Lookup::Subject, hash, block_of(index));
         if let Some((k, v)) = self.chunk_at(&prefix, index)? {
             let left: Vec<(u64, u64)> = postings(&v).filter(|p| *p != (hash, index)).collect();
             let result = if left.is_empty() {
@@ -125,20 +129,21 @@ impl SledStore {
         let hash = value_hash(lookup, value);
         let side = self.audit_side.clone();
         // The chunk that starts last at or before `from` may hold indexes from `from` on; the
-        // later epochs are read whole.
-        let (start, failed) = match self.chunk_at(&bucket_prefix(lookup, hash, epoch(from)), from) {
-            Ok(Some((k, _))) => (tail_index(&k), None),
-            Ok(None) => (from, None),
-            Err(e) => (from, Some(Err(e))),
-        };
+        // later blocks are read whole.
+        let (start, failed) =
+            match self.chunk_at(&bucket_prefix(lookup, hash, block_of(from)), from) {
+                Ok(Some((k, _))) => (tail_index(&k), None),
+                Ok(None) => (from, None),
+                Err(e) => (from, Some(Err(e))),
+            };
         // Look-ups are written below the indexer's mark, itself below the log's size.
         let mark = self.audit_indexed().unwrap_or(0);
-        let last = epoch(self.audit_files.committed().max(mark));
+        let last = block_of(self.audit_files.committed().max(mark));
         failed
             .into_iter()
-            .chain((epoch(from)..=last).flat_map(move |e| {
+            .chain((block_of(from)..=last).flat_map(move |e| {
                 let prefix = bucket_prefix(lookup, hash, e);
-                let lo = if e == epoch(from) { start } else { 0 };
+                let lo = if e == block_of(from) { start } else { 0 };
                 side.range(chunk_key(&prefix, lo)..=chunk_key(&prefix, u64::MAX))
                     .flat_map(move |r| {
                         let found: Vec<Result<u64, StoreError>> = match r {
@@ -160,7 +165,7 @@ impl SledStore {
     pub fn audit_indexed(&self) -> Result<u64, StoreError> {
         Ok(self
             .audit_side
-            .get([b'W'])
+            .get(INDEXED_KEY)
             .map_err(sled_err("read the audit index mark"))?
             .map(|v| tail_index(&v))
             .unwrap_or(0))
@@ -179,7 +184,7 @@ impl SledStore {
         for (l, value, index) in lookups {
             let hash = value_hash(l, &value);
             by_bucket
-                .entry(bucket_prefix(l, hash, epoch(index)))
+                .entry(bucket_prefix(l, hash, block_of(index)))
                 .or_default()
                 .push((hash, index));
         }
@@ -200,7 +205,7 @@ impl SledStore {
                 batch.insert(&chunk_key(&prefix, chunk[0].1), pack(chunk));
             }
         }
-        batch.insert(b"W", &upto.to_be_bytes());
+        batch.insert(INDEXED_KEY, &upto.to_be_bytes());
         self.audit_side
             .apply_batch(batch)
             .map_err(sled_err("write audit look-ups"))
@@ -260,7 +265,7 @@ mod tests {
     #[test]
     fn look_ups_cross_epochs() {
         let (_dir, store) = store();
-        let at = 1u64 << EPOCH_BITS;
+        let at = 1u64 << BLOCK_BITS;
         let indexes: Vec<u64> = (at - 70..at + 70).chain([3 * at + 5]).collect();
         let l = indexes
             .iter()

@@ -1,7 +1,7 @@
 //! The group commit's writes: the audit log's entries appended to their files, and everything
 //! else a commit writes (idempotency keys, outbox items, once-only writes, the log's size) in
 //! one synced record of the commit journal, then in sled (outbox items in memory until they are
-//! delivered or the journal is flushed); and the refusal of every write after one failed.
+//! delivered or the store is flushed); and the refusal of every write after one failed.
 
 use super::journal::{JournalTree, JournalWrite};
 use super::relay::{Waiting, dedup_value, item_key};
@@ -15,9 +15,9 @@ impl SledStore {
     /// Appends the audit log's entries to its files (`entries.dat` synced), then records the
     /// idempotency keys and outbox items of new submissions, their once-only writes and the
     /// log's new size in one synced record of the commit journal, and writes them to sled:
-    /// when this returns, all of it is durable. Only the committer calls this (it alone writes
-    /// `dedup` and appends to the log). On an error the outcome is unknown: call
-    /// `audit_reload` before the next commit.
+    /// when this returns, all of it is durable. Only the committer calls this (it alone adds
+    /// dedup keys, which the indexer's sweep removes when old, and appends to the log). On an
+    /// error the outcome is unknown: the caller reloads the log's size (`audit_reload`).
     ///
     /// After a commit fails, every later one is refused with its cause until the store is
     /// opened again: what reached the files of a failed commit is only sorted out by a reopen
@@ -42,9 +42,10 @@ impl SledStore {
     }
 
     fn commit_once(&self, new: &[&Submission], audit: &AuditWrites) -> Result<(), StoreError> {
-        // A commit of audit entries alone (pulls, deliveries, refusals) has nothing for sled but
-        // the log's size: its entries are synced by the append, and `size.dat` records the size
-        // (recovery keeps entries up to the larger of it and sled's).
+        // A commit of audit entries alone (pulls, refusals, repeats, parks) has nothing for
+        // sled: its entries are synced by the append, and `size.dat` records the size (recovery
+        // keeps entries up to the larger of it and sled's). Deliveries remove their outbox item
+        // and go through the journal.
         let only_entries = !audit.records.is_empty()
             && new.iter().all(|s| {
                 s.dedup_key.is_none()
@@ -202,7 +203,8 @@ pub(super) const JOURNAL_FLUSH_AFTER_MS: u64 = 10_000;
 /// Writes the journal's `writes` to sled, in order, as plain writes: the trees are
 /// `[outbox, dedup, onceonly, audit]`. On open, with `dead`: an outbox item already in the dead
 /// letters is not put back (it was parked after the commit that queued it; a park flushes the
-/// store, so this is only the case when the crash came between the park and its flush).
+/// store, so this is only the case when the crash came between the park and its flush, or
+/// that flush failed, or the journal was kept because a record could not be applied).
 pub(super) fn apply_journal(
     trees: [&sled::Tree; 4],
     dead: Option<&sled::Tree>,

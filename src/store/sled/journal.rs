@@ -1,6 +1,7 @@
 //! The commit journal (`<data dir>/journal-0.dat` and `journal-1.dat`): what a group commit
 //! writes to sled, made durable in one synced append, so that sled itself is written without
-//! a transaction and flushed only now and then.
+//! a transaction and the store flushes it only now and then (sled's own background flush still
+//! runs).
 //!
 //! A sled transaction or flush hands a log buffer to sled's I/O pool, which wakes all seven of
 //! its idle threads; with one of each per group commit those threads took about a seventh of
@@ -10,13 +11,16 @@
 //! journal's other file, flushes sled and then empties the first file: everything in it is in
 //! sled's durable state by then. On open both files are applied to sled again, the older
 //! first (each write sets a key to a value or removes it, so applying one twice changes
-//! nothing), sled is flushed and the files emptied.
+//! nothing among the journal's own writes; a key written outside the journal after a record,
+//! an item's attempts or a swept dedup key, goes back to the record's value), sled is flushed
+//! and the files emptied.
 //!
 //! One record per commit: `length u32 ‖ epoch u64 ‖ check [u8; 8] ‖ writes`, where the check
 //! is the first 8 bytes of SHA-256 of `epoch ‖ writes`, and each write is
 //! `tree u8 ‖ key length u32 ‖ key ‖ value length u32 ‖ value`, with `u32::MAX` as the value
-//! length of a removal (no value follows). Integers are big-endian. The epoch grows by one each
-//! time the commits turn to the other file (and each time a file is emptied); it orders the
+//! length of a removal (no value follows). Integers are big-endian. A file's generation (the
+//! `epoch` field) grows by one each time the commits turn to the other file (and when
+//! `clear_all` empties a file); it orders the
 //! two files; reading stops at the first record that is short, fails its
 //! check or is of another epoch than the first, so neither a torn append nor what is left of
 //! an older epoch behind newer records in the same file (an emptying lost in a crash, then
@@ -71,7 +75,8 @@ pub struct JournalError {
 
 /// The journal, held by the store behind a lock: two files, one taking the commits while the
 /// other is emptied. `SledStore::flush` turns to the other file, flushes sled (which then holds
-/// everything the first recorded) and empties the first, with the lock held only to turn:
+/// everything the first recorded) and empties the first, with the lock held to turn and to
+/// move the items waiting in memory to sled:
 /// commits go on while sled flushes.
 #[derive(Debug)]
 pub(crate) struct Journal {

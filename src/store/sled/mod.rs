@@ -49,12 +49,13 @@ pub struct Trees {
     /// The audit log's entries and tree (`audit_files.rs`).
     audit_files: std::sync::Arc<audit_files::AuditFiles>,
     cache: ::sled::Tree,
-    /// Issued documents by subject and type, and one row per received dossier for the
-    /// once-only report (`onceonly.rs`); written in the commit of the ingest they come from.
+    /// Issued documents by subject and type, and the once-only report's counts per day,
+    /// agency and procedure (`onceonly.rs`); written in the commit of the ingest they come
+    /// from.
     onceonly: ::sled::Tree,
     /// Disclosure policies set through the registry: version (u64 big-endian) → the version.
     policies: ::sled::Tree,
-    /// What group commits wrote to sled since its last flush (`journal.rs`).
+    /// What group commits and checkpoints wrote to sled since its last flush (`journal.rs`).
     journal: std::sync::Mutex<journal::Journal>,
     /// Outbox items of the commits since sled's last flush, by key, encoded: durable in the
     /// journal, written to sled only if still there at the next flush. Most are delivered and
@@ -220,7 +221,9 @@ impl SledStore {
     }
 
     /// Makes every write so far durable in sled, outbox items not yet written included, and
-    /// empties the commit journal of what it recorded until now. Under the journal's lock the
+    /// empties the commit journal of what it recorded until now (unless a commit's record
+    /// could not be applied to sled: then the journal is kept for the next open). Under the
+    /// journal's lock the
     /// commits turn to its other file and the items waiting in memory go to sled; then, with
     /// commits going on, sled is flushed and the first file emptied: a commit is wholly in
     /// the file that is emptied (and in sled's flush) or wholly in the other.

@@ -19,10 +19,17 @@ use crate::store::types::{
 };
 use serde_json::Value;
 
+/// The first byte of an issued document's key.
+const DOCUMENT_PREFIX: u8 = b'd';
+/// The first byte of a day's report counts' key (sorted before the documents').
+const REPORT_COUNT_PREFIX: u8 = b'c';
+/// The first byte of a report row of stores written before the counts (folded at open).
+const OLD_REPORT_ROW_PREFIX: u8 = b'r';
+
 /// The key of an issued document; `type_key` is the document type's name key.
 pub(crate) fn document_key(subject: &str, type_key: &str, document_id: &str) -> Vec<u8> {
     let mut k = Vec::with_capacity(3 + subject.len() + type_key.len() + document_id.len());
-    k.push(b'd');
+    k.push(DOCUMENT_PREFIX);
     k.extend_from_slice(subject.as_bytes());
     k.push(0);
     k.extend_from_slice(type_key.as_bytes());
@@ -34,7 +41,7 @@ pub(crate) fn document_key(subject: &str, type_key: &str, document_id: &str) -> 
 /// The key of a report row (stores written before the counts; tests write such rows).
 #[cfg(test)]
 pub(crate) fn report_key(at_ms: u64, exchange_id: &str) -> Vec<u8> {
-    let mut k = vec![b'r'];
+    let mut k = vec![OLD_REPORT_ROW_PREFIX];
     k.extend_from_slice(&at_ms.to_be_bytes());
     k.extend_from_slice(exchange_id.as_bytes());
     k
@@ -43,7 +50,7 @@ pub(crate) fn report_key(at_ms: u64, exchange_id: &str) -> Vec<u8> {
 /// The key of a day's counts for one receiving agency and procedure.
 pub(crate) fn report_count_key(day: u32, agency: &str, procedure: &str) -> Vec<u8> {
     let mut k = Vec::with_capacity(6 + agency.len() + procedure.len());
-    k.push(b'c');
+    k.push(REPORT_COUNT_PREFIX);
     k.extend_from_slice(&day.to_be_bytes());
     k.extend_from_slice(agency.as_bytes());
     k.push(0);
@@ -72,7 +79,7 @@ impl SledStore {
         subject: &str,
         type_key: Option<&str>,
     ) -> Result<Vec<Value>, StoreError> {
-        let mut prefix = vec![b'd'];
+        let mut prefix = vec![DOCUMENT_PREFIX];
         prefix.extend_from_slice(subject.as_bytes());
         prefix.push(0);
         if let Some(t) = type_key {
@@ -94,7 +101,7 @@ impl SledStore {
         let mut groups = ReportGroups::new();
         for kv in self
             .onceonly
-            .range(report_count_key(day, "", "")..vec![b'd'])
+            .range(report_count_key(day, "", "")..vec![DOCUMENT_PREFIX])
         {
             let (k, v) = kv.map_err(sled_err("read the once-only report"))?;
             let names = k.get(5..).unwrap_or_default();
@@ -116,7 +123,7 @@ impl SledStore {
         let mut add: std::collections::BTreeMap<Vec<u8>, ReportCounts> = Default::default();
         let mut batch = sled::Batch::default();
         let mut rows = 0usize;
-        for kv in self.onceonly.scan_prefix([b'r']) {
+        for kv in self.onceonly.scan_prefix([OLD_REPORT_ROW_PREFIX]) {
             let (k, v) = kv.map_err(sled_err("read old report rows"))?;
             let at_ms = k
                 .get(1..9)

@@ -1,7 +1,8 @@
 //! The relay's trees: the outbox of every destination, dead letters, and idempotency keys.
 //! One group commit writes the dedup keys and the outbox items of many ingests, with their
 //! audit entries: the entries synced in the audit log's file, the rest in one synced record
-//! of the commit journal (`journal.rs`), then into sled, which is flushed only now and then.
+//! of the commit journal (`journal.rs`), then into sled (outbox items into memory until they
+//! are delivered or the store is flushed); the store flushes sled only now and then.
 
 use super::{SledStore, decode, encode, sled_err};
 use crate::store::StoreError;

@@ -6,8 +6,8 @@ use std::sync::atomic::Ordering;
 
 impl AuditFiles {
     /// Records `size` as the log's size in `size.dat` and syncs it: for a commit whose
-    /// entries are all it makes durable (its sled transaction holds only the size, and is not
-    /// flushed). Call after `append` returned. Two slots are written in turn, so that a torn
+    /// entries are all it makes durable (it writes no journal record; only a moved `y` goes to
+    /// sled, unflushed). Call after `append` returned. Two slots are written in turn, so that a torn
     /// write leaves the size before it readable.
     pub(crate) fn record_size(&self, size: u64) -> Result<(), FileError> {
         // Only the committer writes sizes; the slot moves on only once the write is synced, so
