@@ -1,5 +1,7 @@
-//! Ingest: a member system pushes a record in its own format; the hub translates and validates
-//! it and answers with the exchange id and the canonical record's digest, or with every error.
+//! Ingest's REST and SOAP faces: the caller authenticated and allowed to push through the
+//! adapter, the record type read from the path or the SOAPAction, the body read within its
+//! limits; then the ingest pipeline (`crate::ingest`) and its outcome rendered: the exchange id
+//! and the canonical record's digest, or every error.
 //!
 //! For SOAP adapters the same paths speak SOAP 1.1/1.2: `GET …?wsdl` serves the WSDL of the
 //! adapter's operations, a SOAP envelope (with its SOAPAction) is answered with a SOAP

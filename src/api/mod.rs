@@ -316,7 +316,8 @@ impl FromRequestParts<AppState> for Auth {
             (Some(Err(e)), _) => Err(e),
             (None, Some(c)) => c,
             (Some(Ok(token)), cert) => {
-                // A point read of sled's page cache: no flush, no blocking I/O to hand off.
+                // A token read: the store answers it from memory after the first read of each
+                // token (`Catalogue::token`), so there is no blocking I/O to hand off.
                 let by_token = verify_token(&state.store, &state.members, token);
                 match (by_token, cert) {
                     (Ok(t), Some(Ok(c))) if t.member != c.member => Err(AuthError::Mismatch {
