@@ -104,6 +104,9 @@ pub struct AdapterRegistry {
     store: Store,
     schemas: Arc<SchemaRegistry>,
     active: RwLock<HashMap<String, Arc<ActiveAdapter>>>,
+    /// Grows each time an adapter is registered, changed, enabled or disabled: a reader that
+    /// keeps an adapter looks it up again when this moved (the relay's workers).
+    generation: std::sync::atomic::AtomicU64,
     probe: ProbeConfig,
     http: reqwest::Client,
 }
@@ -133,6 +136,7 @@ impl AdapterRegistry {
             store,
             schemas,
             active: RwLock::new(HashMap::new()),
+            generation: Default::default(),
             probe,
             http,
         };
@@ -171,6 +175,13 @@ impl AdapterRegistry {
         if let Ok(mut map) = self.active.write() {
             map.insert(name, Arc::new(a));
         }
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::Release);
+    }
+
+    /// How many times the adapters changed since the registry opened.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// The active adapter called `name`.

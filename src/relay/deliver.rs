@@ -7,6 +7,7 @@ use super::breaker::backoff_ms;
 use super::{Destination, RelayCore};
 use crate::clock::now_ms;
 use crate::config::adapter::{AdapterDef, DeliveryOptions, Format, SoapVersion, Transport};
+use crate::registry::ActiveAdapter;
 use crate::store::{DeadLetter, OutboxItem};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use std::collections::HashSet;
@@ -36,6 +37,8 @@ pub(super) async fn worker(inner: Arc<RelayCore>, dest: Arc<Destination>) {
     let mut shutdown = inner.shutdown.clone();
     let mut limiter: Option<(u32, Arc<DefaultDirectRateLimiter>)> = None;
     let mut tasks = tokio::task::JoinSet::new();
+    // The destination's adapter, looked up again only when the registry changed.
+    let mut adapter: (u64, Option<Arc<ActiveAdapter>>) = (u64::MAX, None);
     loop {
         if *shutdown.borrow() {
             // Let the deliveries under way finish (each is bounded by its time-out); what was
@@ -43,7 +46,15 @@ pub(super) async fn worker(inner: Arc<RelayCore>, dest: Arc<Destination>) {
             while tasks.join_next().await.is_some() {}
             return;
         }
-        let opts = options(&inner, &dest.name);
+        let generation = inner.registry.generation();
+        if generation != adapter.0 {
+            adapter = (generation, inner.registry.get(&dest.name));
+        }
+        let opts = adapter
+            .1
+            .as_ref()
+            .map(|a| a.adapter.definition().delivery.clone())
+            .unwrap_or_default();
         if opts.rate_per_sec > 0 && limiter.as_ref().map(|l| l.0) != Some(opts.rate_per_sec) {
             let q =
                 Quota::per_second(NonZeroU32::new(opts.rate_per_sec).unwrap_or(NonZeroU32::MIN));
@@ -58,6 +69,7 @@ pub(super) async fn worker(inner: Arc<RelayCore>, dest: Arc<Destination>) {
             let dest = dest.clone();
             let opts = opts.clone();
             let limiter = limiter.as_ref().map(|l| l.1.clone());
+            let active = adapter.1.clone();
             let mut stop = inner.shutdown.clone();
             tasks.spawn(async move {
                 if let Some(l) = limiter {
@@ -70,7 +82,7 @@ pub(super) async fn worker(inner: Arc<RelayCore>, dest: Arc<Destination>) {
                         }
                     }
                 }
-                attempt(&inner, &dest, seq, &opts).await;
+                attempt(&inner, &dest, active, seq, &opts).await;
                 dest.notify.notify_one();
             });
         }
@@ -90,14 +102,6 @@ pub(super) async fn worker(inner: Arc<RelayCore>, dest: Arc<Destination>) {
             Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
         }
     }
-}
-
-fn options(inner: &RelayCore, name: &str) -> DeliveryOptions {
-    inner
-        .registry
-        .get(name)
-        .map(|a| a.adapter.definition().delivery.clone())
-        .unwrap_or_default()
 }
 
 /// Chooses the records that may start now; returns them and when to look again.
@@ -166,7 +170,13 @@ fn pick(dest: &Destination, opts: &DeliveryOptions, now: u64) -> (Vec<u64>, Opti
     (picks, wake)
 }
 
-async fn attempt(inner: &RelayCore, dest: &Destination, seq: u64, opts: &DeliveryOptions) {
+async fn attempt(
+    inner: &RelayCore,
+    dest: &Destination,
+    active: Option<Arc<ActiveAdapter>>,
+    seq: u64,
+    opts: &DeliveryOptions,
+) {
     let item = match inner.store.outbox_item(&dest.name, seq) {
         Ok(Some(i)) => i,
         Ok(None) => {
@@ -179,7 +189,7 @@ async fn attempt(inner: &RelayCore, dest: &Destination, seq: u64, opts: &Deliver
             return;
         }
     };
-    let outcome = send(inner, &dest.name, &item, opts).await;
+    let outcome = send(inner, &dest.name, active, &item, opts).await;
     let now = now_ms();
     match outcome {
         Outcome::Delivered => {
@@ -384,8 +394,14 @@ fn release(dest: &Destination, seq: u64, key: Option<&str>) {
     }
 }
 
-async fn send(inner: &RelayCore, name: &str, item: &OutboxItem, opts: &DeliveryOptions) -> Outcome {
-    let Some(active) = inner.registry.get(name) else {
+async fn send(
+    inner: &RelayCore,
+    name: &str,
+    active: Option<Arc<ActiveAdapter>>,
+    item: &OutboxItem,
+    opts: &DeliveryOptions,
+) -> Outcome {
+    let Some(active) = active else {
         return Outcome::Retry(format!("no adapter {name} is registered"), None);
     };
     if !active.enabled {
