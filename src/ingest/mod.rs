@@ -151,6 +151,11 @@ impl Pipeline {
         // 3. Routing.
         let routing = self.relay.route(push.record_type, name, &record);
         if let Some(original) = self.store.seen(&dedup_key).map_err(RelayError::Store)? {
+            // While the store refuses writes, the repeat's own entry could not be written
+            // either: say so, as for any push.
+            if let Some(cause) = self.store.failed_write() {
+                return Err(RelayError::Store(crate::store::StoreError::Unwritable(cause)).into());
+            }
             return self
                 .repeat(push, draft, original, source_digest, &routing)
                 .await;

@@ -4,8 +4,9 @@
 //! method states is what its callers rely on; `store/STORAGE.md` says how the embedded backend
 //! keeps it, and the contract tests (`tests/store_contract.rs`) check it on every backend.
 //!
-//! Calls may block (a disk read, a sync); they are short, and the hub calls the long ones (a
-//! commit, a flush) from threads of their own.
+//! Calls may block (a disk read, a sync). The group commit runs on the committer's thread of
+//! its own; the administrative writes that flush (a park, a replay, a discard, a route, an
+//! adapter) are rare and run where their caller is, the async runtime included.
 
 use super::StoreError;
 use super::types::{
@@ -144,7 +145,9 @@ pub trait AuditLogStore: Send + Sync {
 }
 
 /// The hub's catalogue: members' tokens, adapter versions and their state, routes and
-/// disclosure policies added through the API. Each write is durable when it returns.
+/// disclosure policies added through the API. Routes are durable when their write returns;
+/// tokens, adapters and policies once the store is flushed (`GroupCommit::flush`), which their
+/// callers do before they answer.
 pub trait Catalogue: Send + Sync {
     fn put_token(&self, token: &TokenRecord) -> Result<(), StoreError>;
     fn token(&self, id: &str) -> Result<Option<TokenRecord>, StoreError>;

@@ -40,7 +40,7 @@ pub struct DeadLetter {
 }
 
 /// What one piece of work for a group commit writes besides its audit entries (which the
-/// committer numbers and hands to `Store::commit` apart): an ingest's idempotency key, outbox
+/// committer numbers and hands to `GroupCommit::commit` apart): an ingest's idempotency key, outbox
 /// items and once-only writes, or the records of deliveries.
 #[derive(Debug, Clone, Default)]
 pub struct Submission {
@@ -166,7 +166,7 @@ impl TokenRecord {
 }
 
 /// An issued document to index, written with the ingest it comes from: found again by its
-/// subject and document type (`Store::issued_documents`).
+/// subject and document type (`OnceOnlyStore::issued_documents`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct IssuedDocument {
     pub subject: String,

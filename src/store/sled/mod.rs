@@ -4,8 +4,8 @@
 //!
 //! Trees: `tokens` (token id → token record), `adapters` (name ‖ 0 ‖ version u32 BE → stored
 //! version), `adapter_state` (name → latest version and enabled flag), the relay's `outbox`
-//! and `dead` (destination ‖ 0 ‖ sequence u64 BE → item) and `dedup` (idempotency key →
-//! exchange id), `routes`, `policies`, `cache`, `onceonly`, and the audit log's `audit` and
+//! and `dead` (destination ‖ 0 ‖ sequence u64 BE → item, dead letter) and `dedup` (idempotency
+//! key → accepted at, ms u64 BE ‖ exchange id), `routes`, `policies`, `cache`, `onceonly`, and the audit log's `audit` and
 //! `audit_side` (see `audit.rs`; its entries and Merkle tree are in append-only files beside
 //! sled, `audit_files.rs`). Values are JSON unless a file says otherwise. Keys that must sort
 //! (versions, sequences, indexes) are big-endian.
