@@ -359,14 +359,7 @@ fn xml_places(bytes: &[u8], limits: &XmlLimits, root: &Step) -> Option<Vec<Found
                 if let Some(parent) = open.last_mut() {
                     parent.children = true;
                 }
-                let here: Vec<Seg> = names[rd + 1..]
-                    .iter()
-                    .map(|(ns, local)| Seg::Xml {
-                        ns: ns.clone(),
-                        local: local.clone(),
-                        attribute: false,
-                    })
-                    .collect();
+                let here: Vec<Seg> = element_segs(&names[rd + 1..]);
                 let mut attributes = false;
                 for a in e.attributes() {
                     let a = a.ok()?;
@@ -439,14 +432,7 @@ fn close(
         return true;
     }
     if let Some(o) = o {
-        let segs = names[rd + 1..]
-            .iter()
-            .map(|(ns, local)| Seg::Xml {
-                ns: ns.clone(),
-                local: local.clone(),
-                attribute: false,
-            })
-            .collect();
+        let segs = element_segs(&names[rd + 1..]);
         out.push(Found {
             segs,
             value: o.text,
@@ -463,6 +449,18 @@ fn bound(ns: ResolveResult<'_>) -> Option<String> {
         ResolveResult::Unbound => Some(String::new()),
         ResolveResult::Unknown(_) => None,
     }
+}
+
+/// The path segments of elements (namespace, local name), under the record root.
+fn element_segs(names: &[(String, String)]) -> Vec<Seg> {
+    names
+        .iter()
+        .map(|(ns, local)| Seg::Xml {
+            ns: ns.clone(),
+            local: local.clone(),
+            attribute: false,
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -222,19 +222,22 @@ fn items_waiting_in_memory_read_update_park_and_flush_like_items_in_sled() {
     assert_eq!(store.dead_letters(Some("portal")).unwrap().len(), 1);
 }
 
+/// Copies the files of a data directory (not its sub-folders): sled's files as they are on
+/// disk, as a crash would leave them.
+fn copy(from: &std::path::Path, to: &std::path::Path) {
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.path().is_file() {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
 /// A crash before the flush: the journal puts the items back, the parked one excepted.
 #[test]
 fn after_a_crash_the_journal_puts_back_the_items_but_not_a_parked_one() {
     let dir = tempfile::tempdir().unwrap();
     let crashed = tempfile::tempdir().unwrap();
-    let copy = |from: &std::path::Path, to: &std::path::Path| {
-        for e in std::fs::read_dir(from).unwrap() {
-            let e = e.unwrap();
-            if e.path().is_file() {
-                std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-            }
-        }
-    };
     {
         let store = SledStore::open(dir.path()).unwrap();
         store.flush().unwrap();
@@ -442,14 +445,6 @@ proptest::proptest! {
 fn after_a_crash_a_committed_delivery_is_not_put_back() {
     let dir = tempfile::tempdir().unwrap();
     let crashed = tempfile::tempdir().unwrap();
-    let copy = |from: &std::path::Path, to: &std::path::Path| {
-        for e in std::fs::read_dir(from).unwrap() {
-            let e = e.unwrap();
-            if e.path().is_file() {
-                std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-            }
-        }
-    };
     {
         let store = SledStore::open(dir.path()).unwrap();
         queue(&store, vec![item("portal", 1), item("portal", 2)]);
