@@ -23,10 +23,7 @@ pub(super) fn routes() -> Router<AppState> {
 }
 
 async fn status(State(state): State<AppState>, Auth(caller): Auth) -> Result<Response, Problem> {
-    super::require(
-        &caller,
-        &[Role::Admin, Role::Auditor, Role::Provider, Role::Consumer],
-    )?;
+    super::require(&caller, &Role::ALL)?;
     Ok(axum::Json(json!({ "destinations": state.relay.status() })).into_response())
 }
 
@@ -74,13 +71,47 @@ fn summary(d: &DeadLetter) -> Value {
     })
 }
 
-fn dead_letters(state: &AppState, f: &Filter) -> Result<Vec<DeadLetter>, Problem> {
+/// Whether a dead letter is a provider's own: its member pushed the record, or owns the
+/// adapter it could not be delivered to.
+fn owns(state: &AppState, caller: &Caller, d: &DeadLetter) -> bool {
+    caller.member == d.item.member
+        || state
+            .registry
+            .get(&d.item.destination)
+            .is_some_and(|a| a.adapter.definition().member == caller.member)
+}
+
+/// Who may see and act on dead letters: admins on all, auditors see all, providers see and
+/// act on their own (`owns`).
+fn may_see(state: &AppState, caller: &Caller, d: &DeadLetter) -> bool {
+    caller.has(Role::Admin) || caller.has(Role::Auditor) || owns(state, caller, d)
+}
+
+fn may_act(state: &AppState, caller: &Caller, d: &DeadLetter) -> bool {
+    caller.has(Role::Admin) || (caller.has(Role::Provider) && owns(state, caller, d))
+}
+
+/// 403 for a dead letter that is another member's.
+fn not_yours(caller: &Caller, d: &DeadLetter) -> Problem {
+    Problem::new(
+        StatusCode::FORBIDDEN,
+        "auth.owner",
+        format!(
+            "dead letter {}/{} is not member {}'s: it did not push the record and does not own \
+             the destination",
+            d.item.destination, d.item.seq, caller.member
+        ),
+    )
+}
+
+/// The dead letters matching a filter that the caller may see.
+fn dead_letters(state: &AppState, caller: &Caller, f: &Filter) -> Result<Vec<DeadLetter>, Problem> {
     Ok(state
         .store
         .dead_letters(f.destination.as_deref())
         .map_err(Problem::internal)?
         .into_iter()
-        .filter(|d| matches(d, f))
+        .filter(|d| matches(d, f) && may_see(state, caller, d))
         .collect())
 }
 
@@ -89,9 +120,9 @@ async fn list(
     Auth(caller): Auth,
     RawQuery(query): RawQuery,
 ) -> Result<Response, Problem> {
-    super::require(&caller, &[Role::Admin, Role::Auditor])?;
+    super::require(&caller, &[Role::Admin, Role::Auditor, Role::Provider])?;
     let f = filter(query)?;
-    let all = dead_letters(&state, &f)?;
+    let all = dead_letters(&state, &caller, &f)?;
     let total = all.len();
     let shown: Vec<Value> = all
         .iter()
@@ -135,8 +166,20 @@ async fn show(
     Auth(caller): Auth,
     Path((destination, seq)): Path<(String, String)>,
 ) -> Result<Response, Problem> {
-    super::require(&caller, &[Role::Admin, Role::Auditor])?;
+    super::require(&caller, &[Role::Admin, Role::Auditor, Role::Provider])?;
     let (_, d) = dead_letter_or_404(&state, &destination, &seq)?;
+    if !may_see(&state, &caller, &d) {
+        return Err(not_yours(&caller, &d));
+    }
+    // The record is personal data: its reading is in the audit log, like a pull's.
+    let mut draft = super::admin_act(&caller, "read");
+    draft.counterparty = Some(d.item.destination.clone());
+    draft.record_type = Some(d.item.record_type.clone());
+    draft.subject = crate::audit::subject_of(&d.item.record);
+    draft.refers_to = Some(d.item.exchange_id.clone());
+    draft.fields = fields_of(&d.item.record);
+    draft.outcome = "allowed".into();
+    state.record(draft).await?;
     let mut body = summary(&d);
     body["record"] = d.item.record.clone();
     body["member"] = json!(d.item.member);
@@ -164,8 +207,11 @@ async fn replay_one(
     Auth(caller): Auth,
     Path((destination, seq)): Path<(String, String)>,
 ) -> Result<Response, Problem> {
-    super::require(&caller, &[Role::Admin])?;
+    super::require(&caller, &[Role::Admin, Role::Provider])?;
     let (seq, d) = dead_letter_or_404(&state, &destination, &seq)?;
+    if !may_act(&state, &caller, &d) {
+        return Err(not_yours(&caller, &d));
+    }
     let item = state
         .relay
         .replay(&destination, seq)
@@ -184,11 +230,12 @@ async fn replay_matching(
     Auth(caller): Auth,
     RawQuery(query): RawQuery,
 ) -> Result<Response, Problem> {
-    super::require(&caller, &[Role::Admin])?;
+    super::require(&caller, &[Role::Admin, Role::Provider])?;
     let f = filter(query)?;
-    let all = dead_letters(&state, &f)?;
+    let all = dead_letters(&state, &caller, &f)?;
     let mut n = 0;
-    for d in all.iter().take(f.limit.unwrap_or(usize::MAX)) {
+    let mine = all.iter().filter(|d| may_act(&state, &caller, d));
+    for d in mine.take(f.limit.unwrap_or(usize::MAX)) {
         if state
             .relay
             .replay(&d.item.destination, d.item.seq)
@@ -207,8 +254,11 @@ async fn discard(
     Auth(caller): Auth,
     Path((destination, seq)): Path<(String, String)>,
 ) -> Result<Response, Problem> {
-    super::require(&caller, &[Role::Admin])?;
+    super::require(&caller, &[Role::Admin, Role::Provider])?;
     let (seq, d) = dead_letter_or_404(&state, &destination, &seq)?;
+    if !may_act(&state, &caller, &d) {
+        return Err(not_yours(&caller, &d));
+    }
     state
         .relay
         .discard(&destination, seq)
@@ -218,4 +268,12 @@ async fn discard(
         axum::Json(json!({ "discarded": 1, "destination": destination, "seq": seq }))
             .into_response(),
     )
+}
+
+/// The top-level fields of a record, as an audit entry names what a read saw.
+pub(super) fn fields_of(record: &Value) -> Vec<String> {
+    record
+        .as_object()
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default()
 }

@@ -58,7 +58,10 @@ async fn create(
         return Err(Problem::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "token.role",
-            format!("{:?} is not admin, provider, consumer or auditor", req.role),
+            format!(
+                "{:?} is not admin, provider, consumer, auditor or observer",
+                req.role
+            ),
         ));
     };
     let Some(member) = state.members.get(&req.member) else {

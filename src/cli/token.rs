@@ -19,7 +19,7 @@ pub(crate) enum Command {
         /// The member's agency code.
         #[arg(long)]
         member: String,
-        /// admin, provider, consumer or auditor.
+        /// admin, provider, consumer, auditor or observer.
         #[arg(long)]
         role: String,
         /// Refuse the token after this long: a number with s, m, h or d (e.g. 90d, 12h); without
@@ -96,7 +96,7 @@ pub(crate) fn run(command: Command) -> anyhow::Result<Outcome> {
             target,
         } => {
             let Some(r) = Role::parse(&role) else {
-                bail!("--role {role:?}: admin, provider, consumer or auditor");
+                bail!("--role {role:?}: admin, provider, consumer, auditor or observer");
             };
             if let Some(url) = &target.hub {
                 let client = HubClient::new(url, target.token.clone())?;

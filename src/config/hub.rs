@@ -516,7 +516,7 @@ impl HubConfig {
             for r in &m.roles {
                 if crate::model::Role::parse(r).is_none() {
                     return Err(format!(
-                        "members: {}: role {r:?} is not admin, provider, consumer or auditor",
+                        "members: {}: role {r:?} is not admin, provider, consumer, auditor or observer",
                         m.code
                     ));
                 }

@@ -12,16 +12,29 @@ pub enum Role {
     Consumer,
     /// Reads and exports the audit log.
     Auditor,
+    /// Watches the hub: health, metrics, the relay's state, adapters and routes; never
+    /// personal data.
+    Observer,
 }
 
 impl Role {
-    /// Parses `admin`, `provider`, `consumer` or `auditor`.
+    /// Every role, in the order the docs list them.
+    pub const ALL: [Role; 5] = [
+        Role::Admin,
+        Role::Provider,
+        Role::Consumer,
+        Role::Auditor,
+        Role::Observer,
+    ];
+
+    /// Parses `admin`, `provider`, `consumer`, `auditor` or `observer`.
     pub fn parse(s: &str) -> Option<Role> {
         match s {
             "admin" => Some(Role::Admin),
             "provider" => Some(Role::Provider),
             "consumer" => Some(Role::Consumer),
             "auditor" => Some(Role::Auditor),
+            "observer" => Some(Role::Observer),
             _ => None,
         }
     }
@@ -33,6 +46,7 @@ impl Role {
             Role::Provider => "provider",
             Role::Consumer => "consumer",
             Role::Auditor => "auditor",
+            Role::Observer => "observer",
         }
     }
 }
