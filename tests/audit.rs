@@ -5,6 +5,7 @@
 
 mod common;
 
+use common::child::{lienthong, output};
 use common::destination::Destination;
 use common::hub::{ADMIN, HATINH, adapters_for_relay, copy_dir, status_event, token, wait_for};
 use common::repo_path;
@@ -14,7 +15,6 @@ use lienthong::audit::{AuditDraft, AuditEntry, AuditLog};
 use lienthong::store::Store;
 use serde_json::Value;
 use std::path::Path;
-use std::process::Command;
 
 fn b64(v: &Value) -> Vec<Hash> {
     use base64::Engine as _;
@@ -387,28 +387,14 @@ async fn exchanges_are_logged_proven_queried_and_exported() {
     hub.shutdown().await.unwrap();
 }
 
-/// The CLI, on a hub started on `data`.
-struct Cli {
-    data: std::path::PathBuf,
-}
-
-impl Cli {
-    fn run(&self, args: &[&str]) -> (i32, String) {
-        let out = Command::new(env!("CARGO_BIN_EXE_lienthong"))
+/// The CLI, on a hub started on `data`: its exit code and all it printed.
+fn cli(data: &Path, args: &[&str]) -> (i32, String) {
+    let out = output(
+        lienthong()
             .args(args)
-            .current_dir(repo_path(""))
-            .env("LIENTHONG_SERVER_DATA_DIR", &self.data)
-            .output()
-            .unwrap();
-        (
-            out.status.code().unwrap_or(-1),
-            format!(
-                "{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            ),
-        )
-    }
+            .env("LIENTHONG_SERVER_DATA_DIR", data),
+    );
+    (out.code, out.text())
 }
 
 /// Rewrites the stored log as an operator holding the hub's key could: keeps the entries
@@ -486,21 +472,24 @@ async fn tampering_with_the_stored_log_is_detected() {
         assert_eq!(v["status"], 202);
     }
     let saved = dir.path().join("saved.checkpoint");
-    let cli = Cli {
-        data: original.clone(),
-    };
-    let (code, out) = cli.run(&[
-        "audit",
-        "checkpoint",
-        "--hub",
-        &hub.url(),
-        "--token",
-        &auditor,
-        "--out",
-        saved.to_str().unwrap(),
-    ]);
+    let (code, out) = cli(
+        &original,
+        &[
+            "audit",
+            "checkpoint",
+            "--hub",
+            &hub.url(),
+            "--token",
+            &auditor,
+            "--out",
+            saved.to_str().unwrap(),
+        ],
+    );
     assert_eq!(code, 0, "{out}");
-    let (code, key) = cli.run(&["audit", "key", "--hub", &hub.url(), "--token", &auditor]);
+    let (code, key) = cli(
+        &original,
+        &["audit", "key", "--hub", &hub.url(), "--token", &auditor],
+    );
     assert_eq!(code, 0, "{key}");
     let key = key.lines().next().unwrap().to_string();
     hub.shutdown().await.unwrap();
@@ -545,9 +534,11 @@ async fn tampering_with_the_stored_log_is_detected() {
         copy_dir(&original, &copy);
         tamper(&copy);
         let hub = common::hub::start(&copy, |c| c.routes.clear()).await;
-        let cli = Cli { data: copy.clone() };
         // Offline: the export, against the hub's key.
-        let export = cli.run(&["audit", "export", "--hub", &hub.url(), "--token", &auditor]);
+        let export = cli(
+            &copy,
+            &["audit", "export", "--hub", &hub.url(), "--token", &auditor],
+        );
         assert_eq!(export.0, 0, "{name}: {}", export.1);
         let file = copy.join("slice.jsonl");
         std::fs::write(
@@ -561,17 +552,12 @@ async fn tampering_with_the_stored_log_is_detected() {
                 + "\n",
         )
         .unwrap();
-        let (code, out) = Command::new(env!("CARGO_BIN_EXE_lienthong"))
-            .args(["audit", "verify", "-", "--key", &key])
-            .stdin(std::fs::File::open(&file).unwrap())
-            .output()
-            .map(|o| {
-                (
-                    o.status.code().unwrap_or(-1),
-                    String::from_utf8_lossy(&o.stdout).into_owned(),
-                )
-            })
-            .unwrap();
+        let verified = output(
+            lienthong()
+                .args(["audit", "verify", "-", "--key", &key])
+                .stdin(std::fs::File::open(&file).unwrap()),
+        );
+        let (code, out) = (verified.code, verified.stdout);
         assert!(out.contains(offline), "{name}: offline: {out}");
         assert_eq!(
             code,
@@ -579,18 +565,21 @@ async fn tampering_with_the_stored_log_is_detected() {
             "{name}"
         );
         // Online: today's log against the checkpoint saved before the tampering.
-        let (code, out) = cli.run(&[
-            "audit",
-            "verify",
-            "--hub",
-            &hub.url(),
-            "--token",
-            &auditor,
-            "--since-checkpoint",
-            saved.to_str().unwrap(),
-            "--key",
-            &key,
-        ]);
+        let (code, out) = cli(
+            &copy,
+            &[
+                "audit",
+                "verify",
+                "--hub",
+                &hub.url(),
+                "--token",
+                &auditor,
+                "--since-checkpoint",
+                saved.to_str().unwrap(),
+                "--key",
+                &key,
+            ],
+        );
         assert!(out.contains(online), "{name}: online: {out}");
         assert_eq!(
             code,

@@ -5,6 +5,7 @@
 
 mod common;
 
+use common::child::{lienthong, output_async};
 use common::hub::{ADMIN, HATINH, LABOUR, PORTAL, copy_dir, token};
 use common::repo_path;
 use lienthong::sim::population::Population;
@@ -675,13 +676,11 @@ async fn a_document_the_state_issued_is_found_when_it_is_asked_for_again() {
         .unwrap();
     assert_eq!(r.status().as_u16(), 403, "auditors only");
     // The same report from the command line.
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_lienthong"))
-        .args(["onceonly", "report", "--hub", &url, "--token", &auditor])
-        .output()
-        .await
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}");
+    let mut report = lienthong();
+    report.args(["onceonly", "report", "--hub", &url, "--token", &auditor]);
+    let out = output_async(report).await;
+    let text = out.stdout;
+    assert!(out.code == 0, "{text}");
     let total = text
         .lines()
         .find(|l| l.starts_with("total"))
@@ -907,18 +906,13 @@ async fn a_policy_set_through_the_registry_is_in_force_at_once_and_after_a_resta
         (Some("registry"), Some(1))
     );
     // The same through the command line: set the file's policy again as version 2.
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_lienthong"))
-        .args(["policy", "set"])
+    let mut set = lienthong();
+    set.args(["policy", "set"])
         .arg(&policies)
-        .args(["--hub", &url, "--token", &admin])
-        .output()
-        .await
-        .unwrap();
-    let said = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && said.contains("policy version 2"),
-        "{said}"
-    );
+        .args(["--hub", &url, "--token", &admin]);
+    let out = output_async(set).await;
+    let said = out.stdout;
+    assert!(out.code == 0 && said.contains("policy version 2"), "{said}");
     assert_eq!(
         pull(url.clone(), token(&hub, LABOUR, "consumer")).await,
         200
