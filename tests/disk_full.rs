@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::child::{HubProcess, Log};
+use common::child::{HubProcess, Log, Process};
 use common::repo_path;
 use std::process::Command;
 
@@ -42,7 +42,7 @@ async fn a_full_disk_is_refused_clearly_and_loses_nothing_acknowledged() {
         "adapters/samples/population-registry/citizen.json",
     ))
     .unwrap();
-    let push = |key: String| {
+    let push = |hub: &Process, key: String| {
         c.post(format!(
             "{}/v1/ingest/population-registry/citizen",
             hub.url()
@@ -56,7 +56,7 @@ async fn a_full_disk_is_refused_clearly_and_loses_nothing_acknowledged() {
     let mut acknowledged: Vec<(String, String)> = Vec::new();
     let mut refusal = None;
     for i in 0..20_000 {
-        let r = push(format!("k{i}")).await.unwrap();
+        let r = push(&hub, format!("k{i}")).await.unwrap();
         let status = r.status().as_u16();
         let v: serde_json::Value = r.json().await.unwrap();
         if status == 202 {
@@ -85,30 +85,19 @@ async fn a_full_disk_is_refused_clearly_and_loses_nothing_acknowledged() {
     assert_eq!(r.status().as_u16(), 503);
     let v: serde_json::Value = r.json().await.unwrap();
     assert!(v["store_error"].as_str().unwrap().contains("space"), "{v}");
-    let r = push("more".into()).await.unwrap();
+    let r = push(&hub, "more".into()).await.unwrap();
     assert_eq!(r.status().as_u16(), 503);
     // Space returns; the store needs a restart to write again.
     std::fs::remove_file(mnt.join("filler")).unwrap();
     drop(hub);
     let hub = hub_process().start();
-    let push = |key: String| {
-        c.post(format!(
-            "{}/v1/ingest/population-registry/citizen",
-            hub.url()
-        ))
-        .bearer_auth(&token)
-        .header("content-type", "application/json")
-        .header("idempotency-key", key)
-        .body(body.clone())
-        .send()
-    };
     // Every acknowledged record is there: a repeat is answered with its original exchange.
     for (key, exchange) in &acknowledged {
-        let r = push(key.clone()).await.unwrap();
+        let r = push(&hub, key.clone()).await.unwrap();
         assert_eq!(r.status().as_u16(), 200, "{key}");
         let v: serde_json::Value = r.json().await.unwrap();
         assert_eq!(v["exchange_id"].as_str(), Some(exchange.as_str()), "{key}");
     }
-    let r = push("after".into()).await.unwrap();
+    let r = push(&hub, "after".into()).await.unwrap();
     assert_eq!(r.status().as_u16(), 202);
 }
