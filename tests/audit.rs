@@ -5,6 +5,7 @@
 
 mod common;
 
+use common::child::{lienthong, output};
 use common::destination::Destination;
 use common::hub::{ADMIN, HATINH, adapters_for_relay, copy_dir, status_event, token, wait_for};
 use common::repo_path;
@@ -14,7 +15,6 @@ use lienthong::audit::{AuditDraft, AuditEntry, AuditLog};
 use lienthong::store::Store;
 use serde_json::Value;
 use std::path::Path;
-use std::process::Command;
 
 fn b64(v: &Value) -> Vec<Hash> {
     use base64::Engine as _;
@@ -62,96 +62,152 @@ async fn get_json(client: &reqwest::Client, url: &str, token: &str, path: &str) 
     serde_json::from_str(&text).unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn exchanges_are_logged_proven_queried_and_exported() {
-    let portal = Destination::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let adapters = adapters_for_relay(dir.path(), &portal.url, 5);
-    let hub = common::hub::start(&dir.path().join("store"), |c| {
-        c.server.adapters_dir = adapters;
-        c.audit.checkpoint_every = 5;
-        // No register here: the entries counted below are the exchanges' own.
-        for r in &mut c.routes {
-            r.once_only = lienthong::config::hub::OnceOnlyMode::Off;
-        }
-    })
-    .await;
-    let url = hub.url();
-    let provider = token(&hub, HATINH, "provider");
-    let auditor = token(&hub, ADMIN, "auditor");
-    let client = reqwest::Client::new();
+/// The audit log's scenario, set up: a hub that makes a checkpoint every 5 entries, with a
+/// portal and no register (the entries counted are the exchanges' own); 10 status events, a
+/// dossier about a person, its repeat and a rejected record ingested, the 11 accepted ones
+/// delivered; the hub's published key; and a checkpoint of the 24 entries, as served to an
+/// auditor.
+struct Logged {
+    _dir: tempfile::TempDir,
+    portal: Destination,
+    hub: lienthong::server::Hub,
+    url: String,
+    provider: String,
+    auditor: String,
+    client: reqwest::Client,
+    /// The dossier's acknowledgement.
+    first: Value,
+    verifier: Verifier,
+    log: std::sync::Arc<AuditLog>,
+    cp1: Checkpoint,
+}
 
-    // 10 status events, a dossier about a person, a repeat, a rejected record.
-    for n in 0..10 {
-        let v = push(
+impl Logged {
+    async fn start() -> Logged {
+        let portal = Destination::start().await;
+        let dir = tempfile::tempdir().unwrap();
+        let adapters = adapters_for_relay(dir.path(), &portal.url, 5);
+        let hub = common::hub::start(&dir.path().join("store"), |c| {
+            c.server.adapters_dir = adapters;
+            c.audit.checkpoint_every = 5;
+            for r in &mut c.routes {
+                r.once_only = lienthong::config::hub::OnceOnlyMode::Off;
+            }
+        })
+        .await;
+        let url = hub.url();
+        let provider = token(&hub, HATINH, "provider");
+        let auditor = token(&hub, ADMIN, "auditor");
+        let client = reqwest::Client::new();
+        for n in 0..10 {
+            let v = push(
+                &client,
+                &url,
+                &provider,
+                "dossier-status",
+                status_event("000.00.10.H42-251124-00001", n),
+            )
+            .await;
+            assert_eq!(v["status"], 202, "{v}");
+        }
+        let dossier =
+            std::fs::read_to_string(repo_path("adapters/samples/motcua-hatinh/dossier.xml"))
+                .unwrap();
+        let first = push(&client, &url, &provider, "dossier", dossier.clone()).await;
+        assert_eq!(first["status"], 202, "{first}");
+        let again = push(&client, &url, &provider, "dossier", dossier.clone()).await;
+        assert_eq!(again["status"], 200, "{again}");
+        let bad = push(
             &client,
             &url,
             &provider,
-            "dossier-status",
-            status_event("000.00.10.H42-251124-00001", n),
+            "dossier",
+            dossier.replace("042192004518", "04219200451X"),
         )
         .await;
-        assert_eq!(v["status"], 202, "{v}");
-    }
-    let dossier =
-        std::fs::read_to_string(repo_path("adapters/samples/motcua-hatinh/dossier.xml")).unwrap();
-    let first = push(&client, &url, &provider, "dossier", dossier.clone()).await;
-    assert_eq!(first["status"], 202, "{first}");
-    let again = push(&client, &url, &provider, "dossier", dossier.clone()).await;
-    assert_eq!(again["status"], 200, "{again}");
-    let bad = push(
-        &client,
-        &url,
-        &provider,
-        "dossier",
-        dossier.replace("042192004518", "04219200451X"),
-    )
-    .await;
-    assert_eq!(bad["status"], 422, "{bad}");
-    wait_for(20, "11 deliveries", || portal.applied() == 11).await;
+        assert_eq!(bad["status"], 422, "{bad}");
+        wait_for(20, "11 deliveries", || portal.applied() == 11).await;
 
-    // The hub's key, open to anyone, checks its checkpoints.
-    let keys: Value = client
-        .get(format!("{url}/v1/keys"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let verifier = Verifier::parse(keys["keys"][0]["verifier_key"].as_str().unwrap()).unwrap();
-    // Ingests (13) and deliveries (11) are all in the log once the deliveries' entries land.
-    let log = hub.state().relay.audit().clone();
-    wait_for(10, "24 entries", || log.size() >= 24).await;
-    let (_, note1) = hub.state().relay.checkpoint_now().await.unwrap();
-    let (status, note) = get(&client, &url, &auditor, "/v1/audit/checkpoint").await;
-    assert_eq!(status, 200);
-    assert_eq!(note, note1);
-    let cp1 = Checkpoint::verify(&note, &verifier).unwrap();
-    assert_eq!(cp1.size, 24);
-
-    // Every entry is proven in the checkpoint's tree, and agrees with ct-merkle.
-    let mut reference =
-        ct_merkle::mem_backed_tree::MemoryBackedTree::<sha2::Sha256, Vec<u8>>::new();
-    let mut entries = Vec::new();
-    for i in 0..cp1.size {
-        let p = get_json(
-            &client,
-            &url,
-            &auditor,
-            &format!("/v1/audit/proof/inclusion?index={i}&size={}", cp1.size),
-        )
-        .await;
-        let e: AuditEntry = serde_json::from_value(p["entry"].clone()).unwrap();
-        let bytes = e.canonical_bytes();
-        let proof = b64(&p["proof"]);
-        merkle::verify_inclusion(i, cp1.size, &merkle::leaf_hash(&bytes), &proof, &cp1.root)
+        // The hub's key, open to anyone, checks its checkpoints.
+        let keys: Value = client
+            .get(format!("{url}/v1/keys"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
             .unwrap();
-        reference.push(bytes);
-        entries.push((e, proof));
+        let verifier = Verifier::parse(keys["keys"][0]["verifier_key"].as_str().unwrap()).unwrap();
+        // Ingests (13) and deliveries (11) are all in the log once the deliveries' entries land.
+        let log = hub.state().relay.audit().clone();
+        wait_for(10, "24 entries", || log.size() >= 24).await;
+        let (_, note1) = hub.state().relay.checkpoint_now().await.unwrap();
+        let (status, note) = get(&client, &url, &auditor, "/v1/audit/checkpoint").await;
+        assert_eq!(status, 200);
+        assert_eq!(note, note1);
+        let cp1 = Checkpoint::verify(&note, &verifier).unwrap();
+        assert_eq!(cp1.size, 24);
+        Logged {
+            _dir: dir,
+            portal,
+            hub,
+            url,
+            provider,
+            auditor,
+            client,
+            first,
+            verifier,
+            log,
+            cp1,
+        }
     }
-    assert_eq!(reference.root().as_bytes().as_slice(), cp1.root.as_slice());
-    for (i, (_, proof)) in entries.iter().enumerate() {
+
+    async fn get_json(&self, path: &str) -> Value {
+        get_json(&self.client, &self.url, &self.auditor, path).await
+    }
+
+    /// GETs `path` as the provider (a member that is not an auditor).
+    async fn get_as_provider(&self, path: &str) -> (u16, String) {
+        get(&self.client, &self.url, &self.provider, path).await
+    }
+
+    /// Every entry of the first checkpoint with its inclusion proof, each proof checked
+    /// against the checkpoint's root; and ct-merkle's tree of the same entries.
+    async fn proven_entries(&self) -> (ReferenceTree, Vec<Vec<Hash>>) {
+        let cp1 = &self.cp1;
+        let mut reference = ReferenceTree::new();
+        let mut proofs = Vec::new();
+        for i in 0..cp1.size {
+            let p = self
+                .get_json(&format!(
+                    "/v1/audit/proof/inclusion?index={i}&size={}",
+                    cp1.size
+                ))
+                .await;
+            let e: AuditEntry = serde_json::from_value(p["entry"].clone()).unwrap();
+            let bytes = e.canonical_bytes();
+            let proof = b64(&p["proof"]);
+            merkle::verify_inclusion(i, cp1.size, &merkle::leaf_hash(&bytes), &proof, &cp1.root)
+                .unwrap();
+            reference.push(bytes);
+            proofs.push(proof);
+        }
+        (reference, proofs)
+    }
+}
+
+type ReferenceTree = ct_merkle::mem_backed_tree::MemoryBackedTree<sha2::Sha256, Vec<u8>>;
+
+/// Every entry is proven in the checkpoint's tree, and the proofs agree with ct-merkle's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_exchange_is_proven_in_a_signed_checkpoint_as_ct_merkle_proves_it() {
+    let fx = Logged::start().await;
+    let (reference, proofs) = fx.proven_entries().await;
+    assert_eq!(
+        reference.root().as_bytes().as_slice(),
+        fx.cp1.root.as_slice()
+    );
+    for (i, proof) in proofs.iter().enumerate() {
         let theirs = reference.prove_inclusion(i);
         assert_eq!(
             theirs.as_bytes(),
@@ -159,50 +215,53 @@ async fn exchanges_are_logged_proven_queried_and_exported() {
             "inclusion {i}"
         );
     }
+    fx.hub.shutdown().await.unwrap();
+}
 
-    // More exchanges; the new checkpoint extends the old one, by our proof and by ct-merkle's.
+/// More exchanges; the new checkpoint extends the old one, by our proof and by ct-merkle's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_later_checkpoint_extends_the_earlier_one_as_ct_merkle_proves_it() {
+    let fx = Logged::start().await;
+    let (mut reference, _) = fx.proven_entries().await;
+    let cp1 = &fx.cp1;
     for n in 0..5 {
         push(
-            &client,
-            &url,
-            &provider,
+            &fx.client,
+            &fx.url,
+            &fx.provider,
             "dossier-status",
             status_event("000.00.10.H42-251124-00002", n),
         )
         .await;
     }
+    let (portal, log) = (&fx.portal, &fx.log);
     wait_for(20, "16 deliveries", || portal.applied() == 16).await;
     wait_for(10, "34 entries", || log.size() >= 34).await;
-    let (size2, note2) = hub.state().relay.checkpoint_now().await.unwrap();
-    let cp2 = Checkpoint::verify(&note2, &verifier).unwrap();
+    let (size2, note2) = fx.hub.state().relay.checkpoint_now().await.unwrap();
+    let cp2 = Checkpoint::verify(&note2, &fx.verifier).unwrap();
     assert_eq!(cp2.size, size2);
-    let c = get_json(
-        &client,
-        &url,
-        &auditor,
-        &format!(
+    let c = fx
+        .get_json(&format!(
             "/v1/audit/proof/consistency?from={}&to={}",
             cp1.size, cp2.size
-        ),
-    )
-    .await;
+        ))
+        .await;
     let proof = b64(&c["proof"]);
     merkle::verify_consistency(cp1.size, cp2.size, &cp1.root, &cp2.root, &proof).unwrap();
     for i in cp1.size..cp2.size {
-        let p = get_json(
-            &client,
-            &url,
-            &auditor,
-            &format!("/v1/audit/proof/inclusion?index={i}&size={}", cp2.size),
-        )
-        .await;
+        let p = fx
+            .get_json(&format!(
+                "/v1/audit/proof/inclusion?index={i}&size={}",
+                cp2.size
+            ))
+            .await;
         let e: AuditEntry = serde_json::from_value(p["entry"].clone()).unwrap();
         reference.push(e.canonical_bytes());
     }
     assert_eq!(reference.root().as_bytes().as_slice(), cp2.root.as_slice());
     let theirs = reference.prove_consistency((cp2.size - cp1.size) as usize);
     assert_eq!(theirs.as_bytes(), proof.concat().as_slice());
-    let checkpoints = get_json(&client, &url, &auditor, "/v1/audit/checkpoints").await;
+    let checkpoints = fx.get_json("/v1/audit/checkpoints").await;
     let sizes: Vec<u64> = checkpoints["checkpoints"]
         .as_array()
         .unwrap()
@@ -213,34 +272,24 @@ async fn exchanges_are_logged_proven_queried_and_exported() {
         sizes.contains(&cp1.size) && sizes.contains(&cp2.size),
         "{sizes:?}"
     );
+    fx.hub.shutdown().await.unwrap();
+}
 
-    // Queries: the rejection with its code, the repeat pointing at the original, the subject.
-    let q = get_json(
-        &client,
-        &url,
-        &auditor,
-        "/v1/audit/entries?operation=ingest&outcome=rejected",
-    )
-    .await;
+/// Queries: the rejection with its code, the repeat pointing at the original, the subject;
+/// every entry page by page; the subject's report.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queries_find_the_rejection_the_repeat_and_the_subject_page_by_page() {
+    let fx = Logged::start().await;
+    let q = fx
+        .get_json("/v1/audit/entries?operation=ingest&outcome=rejected")
+        .await;
     let rejected = q["entries"].as_array().unwrap();
     assert_eq!(rejected.len(), 1, "{q}");
     assert_eq!(rejected[0]["actor"], HATINH);
     assert!(rejected[0]["error_code"].as_str().unwrap().contains('.'));
-    let q = get_json(
-        &client,
-        &url,
-        &auditor,
-        "/v1/audit/entries?outcome=duplicate",
-    )
-    .await;
-    assert_eq!(q["entries"][0]["refers_to"], first["exchange_id"], "{q}");
-    let q = get_json(
-        &client,
-        &url,
-        &auditor,
-        "/v1/audit/entries?subject=042192004518",
-    )
-    .await;
+    let q = fx.get_json("/v1/audit/entries?outcome=duplicate").await;
+    assert_eq!(q["entries"][0]["refers_to"], fx.first["exchange_id"], "{q}");
+    let q = fx.get_json("/v1/audit/entries?subject=042192004518").await;
     let mut ops: Vec<(&str, &str)> = q["entries"]
         .as_array()
         .unwrap()
@@ -263,17 +312,13 @@ async fn exchanges_are_logged_proven_queried_and_exported() {
         "{q}"
     );
     assert_eq!(q["entries"][0]["subject"], "042192004518");
-    // Pages: 3 at a time over 34+ entries.
+    // Pages: 3 at a time over all the entries.
     let mut after = String::new();
     let mut seen = 0;
     loop {
-        let page = get_json(
-            &client,
-            &url,
-            &auditor,
-            &format!("/v1/audit/entries?limit=3{after}"),
-        )
-        .await;
+        let page = fx
+            .get_json(&format!("/v1/audit/entries?limit=3{after}"))
+            .await;
         let n = page["entries"].as_array().unwrap().len();
         assert!(n <= 3);
         seen += n;
@@ -282,14 +327,8 @@ async fn exchanges_are_logged_proven_queried_and_exported() {
             None => break,
         }
     }
-    assert_eq!(seen as u64, log.size());
-    let report = get_json(
-        &client,
-        &url,
-        &auditor,
-        "/v1/audit/subjects/042192004518/report",
-    )
-    .await;
+    assert_eq!(seen as u64, fx.log.size());
+    let report = fx.get_json("/v1/audit/subjects/042192004518/report").await;
     assert_eq!(report["count"], 3);
     assert!(
         report["events"][0]["who"]
@@ -298,62 +337,68 @@ async fn exchanges_are_logged_proven_queried_and_exported() {
             .contains("Hà Tĩnh"),
         "{report}"
     );
-    // The audit API is for auditors; proofs and checkpoints for every member.
-    let (status, _) = get(&client, &url, &provider, "/v1/audit/entries").await;
+    fx.hub.shutdown().await.unwrap();
+}
+
+/// The audit API is for auditors; proofs and checkpoints for every member, without who did
+/// what; malformed queries are refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entries_are_for_auditors_and_proofs_and_checkpoints_for_every_member() {
+    let fx = Logged::start().await;
+    let (status, _) = fx.get_as_provider("/v1/audit/entries").await;
     assert_eq!(status, 403);
-    let (status, _) = get(&client, &url, &provider, "/v1/audit/export").await;
+    let (status, _) = fx.get_as_provider("/v1/audit/export").await;
     assert_eq!(status, 403);
-    let (status, _) = get(&client, &url, &provider, "/v1/audit/checkpoint").await;
+    let (status, _) = fx.get_as_provider("/v1/audit/checkpoint").await;
     assert_eq!(status, 200);
-    // Proofs are for every member; who did what only for auditors.
-    let (status, text) = get(
-        &client,
-        &url,
-        &provider,
-        "/v1/audit/proof/inclusion?index=0&size=5",
-    )
-    .await;
+    let (status, text) = fx
+        .get_as_provider("/v1/audit/proof/inclusion?index=0&size=5")
+        .await;
     assert_eq!(status, 200);
     let v: Value = serde_json::from_str(&text).unwrap();
     assert!(v["entry"].is_null(), "{v}");
     assert_eq!(v["proof"].as_array().unwrap().len(), 3, "{v}");
-    let (status, text) = get(&client, &url, &auditor, "/v1/audit/entries?from=yesterday").await;
+    let (client, url, auditor) = (&fx.client, &fx.url, &fx.auditor);
+    let (status, text) = get(client, url, auditor, "/v1/audit/entries?from=yesterday").await;
     assert_eq!(status, 400, "{text}");
     let (status, text) = get(
-        &client,
-        &url,
-        &auditor,
+        client,
+        url,
+        auditor,
         "/v1/audit/proof/inclusion?index=5&size=100000",
     )
     .await;
     assert_eq!(status, 400, "{text}");
+    fx.hub.shutdown().await.unwrap();
+}
 
-    // Exports verify offline; a pseudonymised one carries no personal ID.
-    let (status, export) = get(&client, &url, &auditor, "/v1/audit/export").await;
+/// Exports verify offline; a pseudonymised one carries no personal ID.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exports_verify_offline_and_a_pseudonymised_one_holds_no_personal_id() {
+    let fx = Logged::start().await;
+    let (client, url, auditor) = (&fx.client, &fx.url, &fx.auditor);
+    let (status, export) = get(client, url, auditor, "/v1/audit/export").await;
     assert_eq!(status, 200);
-    let v = lienthong::audit::export::verify(export.as_bytes(), &verifier, |_| {}).unwrap();
+    let v = lienthong::audit::export::verify(export.as_bytes(), &fx.verifier, |_| {}).unwrap();
     assert_eq!(v.entries, v.checkpoint_size);
     assert_eq!(v.subjects_checked, 3);
-    let (_, export) = get(
-        &client,
-        &url,
-        &auditor,
-        "/v1/audit/export?pseudonymise=true",
-    )
-    .await;
+    let (_, export) = get(client, url, auditor, "/v1/audit/export?pseudonymise=true").await;
     assert!(!export.contains("042192004518"));
-    lienthong::audit::export::verify(export.as_bytes(), &verifier, |_| {}).unwrap();
+    lienthong::audit::export::verify(export.as_bytes(), &fx.verifier, |_| {}).unwrap();
+    fx.hub.shutdown().await.unwrap();
+}
 
-    // A data-protection request: what is kept beside the dossier's ingest entry is purged;
-    // the entry stays, the log still verifies, the person is no longer found by that entry.
-    let admin = token(&hub, ADMIN, "admin");
-    let q = get_json(
-        &client,
-        &url,
-        &auditor,
-        "/v1/audit/entries?subject=042192004518&operation=ingest&outcome=accepted",
-    )
-    .await;
+/// A data-protection request: what is kept beside the dossier's ingest entry is purged, by an
+/// admin only; the entry stays, the log still verifies, the person is no longer found by that
+/// entry, and the purge is itself logged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_purge_removes_what_is_kept_beside_an_entry_and_the_log_still_verifies() {
+    let fx = Logged::start().await;
+    let (client, url, auditor) = (&fx.client, &fx.url, &fx.auditor);
+    let admin = token(&fx.hub, ADMIN, "admin");
+    let q = fx
+        .get_json("/v1/audit/entries?subject=042192004518&operation=ingest&outcome=accepted")
+        .await;
     let index = q["entries"][0]["index"].as_u64().unwrap();
     let purge = |tok: &str| {
         client
@@ -361,54 +406,34 @@ async fn exchanges_are_logged_proven_queried_and_exported() {
             .bearer_auth(tok.to_string())
             .send()
     };
-    let r = purge(&auditor).await.unwrap();
+    let r = purge(auditor).await.unwrap();
     assert_eq!(r.status().as_u16(), 403, "auditors read, admins purge");
     let r = purge(&admin).await.unwrap();
     assert_eq!(r.status().as_u16(), 200);
-    let q = get_json(
-        &client,
-        &url,
-        &auditor,
-        "/v1/audit/entries?subject=042192004518",
-    )
-    .await;
+    let q = fx.get_json("/v1/audit/entries?subject=042192004518").await;
     let left = q["entries"].as_array().unwrap();
     assert_eq!(left.len(), 2, "{q}");
     assert!(left.iter().all(|e| e["index"] != index));
-    let (_, export) = get(&client, &url, &auditor, "/v1/audit/export").await;
-    let v = lienthong::audit::export::verify(export.as_bytes(), &verifier, |_| {}).unwrap();
+    let (_, export) = get(client, url, auditor, "/v1/audit/export").await;
+    let v = lienthong::audit::export::verify(export.as_bytes(), &fx.verifier, |_| {}).unwrap();
     assert_eq!(
         v.subjects_checked, 2,
         "the purged entry has no subject to open"
     );
-    let q = get_json(&client, &url, &auditor, "/v1/audit/entries?operation=purge").await;
+    let q = fx.get_json("/v1/audit/entries?operation=purge").await;
     assert_eq!(q["entries"][0]["actor"], ADMIN);
     assert!(q["entries"][0].get("subject").is_none());
-    hub.shutdown().await.unwrap();
+    fx.hub.shutdown().await.unwrap();
 }
 
-/// The CLI, on a hub started on `data`.
-struct Cli {
-    data: std::path::PathBuf,
-}
-
-impl Cli {
-    fn run(&self, args: &[&str]) -> (i32, String) {
-        let out = Command::new(env!("CARGO_BIN_EXE_lienthong"))
+/// The CLI, on a hub started on `data`: its exit code and all it printed.
+fn cli(data: &Path, args: &[&str]) -> (i32, String) {
+    let out = output(
+        lienthong()
             .args(args)
-            .current_dir(repo_path(""))
-            .env("LIENTHONG_SERVER_DATA_DIR", &self.data)
-            .output()
-            .unwrap();
-        (
-            out.status.code().unwrap_or(-1),
-            format!(
-                "{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            ),
-        )
-    }
+            .env("LIENTHONG_SERVER_DATA_DIR", data),
+    );
+    (out.code, out.text())
 }
 
 /// Rewrites the stored log as an operator holding the hub's key could: keeps the entries
@@ -466,8 +491,13 @@ fn flip(data: &Path, index: u64) {
     std::fs::write(&file, bytes).unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn tampering_with_the_stored_log_is_detected() {
+/// Checks a tampered copy of a log as an auditor would: 30 status events are ingested by a
+/// hub, which the auditor's CLI saves a checkpoint of and asks the key of; the hub stopped,
+/// `tamper` changes a copy of its store, and a hub is started on the copy. Offline, the export
+/// is verified against the hub's key (the report contains `offline`); online, today's log
+/// against the checkpoint saved before the tampering (the report contains `online`). Each
+/// exits 0 when its report says verified, else 1.
+async fn check_tampered(name: &str, tamper: impl Fn(&Path), offline: &str, online: &str) {
     let dir = tempfile::tempdir().unwrap();
     let original = dir.path().join("original");
     let hub = common::hub::start(&original, |c| c.routes.clear()).await;
@@ -486,100 +516,66 @@ async fn tampering_with_the_stored_log_is_detected() {
         assert_eq!(v["status"], 202);
     }
     let saved = dir.path().join("saved.checkpoint");
-    let cli = Cli {
-        data: original.clone(),
-    };
-    let (code, out) = cli.run(&[
-        "audit",
-        "checkpoint",
-        "--hub",
-        &hub.url(),
-        "--token",
-        &auditor,
-        "--out",
-        saved.to_str().unwrap(),
-    ]);
+    let (code, out) = cli(
+        &original,
+        &[
+            "audit",
+            "checkpoint",
+            "--hub",
+            &hub.url(),
+            "--token",
+            &auditor,
+            "--out",
+            saved.to_str().unwrap(),
+        ],
+    );
     assert_eq!(code, 0, "{out}");
-    let (code, key) = cli.run(&["audit", "key", "--hub", &hub.url(), "--token", &auditor]);
+    let (code, key) = cli(
+        &original,
+        &["audit", "key", "--hub", &hub.url(), "--token", &auditor],
+    );
     assert_eq!(code, 0, "{key}");
     let key = key.lines().next().unwrap().to_string();
     hub.shutdown().await.unwrap();
 
-    // Each kind of tampering on its own copy of the store; the hub is started on it and the
-    // auditor checks it as they would.
-    type Tamper = Box<dyn Fn(&Path)>;
-    let cases: Vec<(&str, Tamper, &str, &str)> = vec![
-        (
-            "untouched",
-            Box::new(|_: &Path| {}),
-            "verified: 30 entries",
-            "verified: the hub's log (30 entries",
-        ),
-        (
-            "a flipped byte",
-            Box::new(|d: &Path| flip(d, 7)),
-            "NOT verified: -: line 9 (entry 7): not in the log of the checkpoint",
-            "verified: the hub's log",
-        ),
-        (
-            "a deleted entry, the tree recomputed and re-signed",
-            Box::new(|d: &Path| rewrite(d, |i| i != 7, 0)),
-            "verified: 29 entries",
-            "NOT verified: the log shrank",
-        ),
-        (
-            "a deleted entry and new ones appended",
-            Box::new(|d: &Path| rewrite(d, |i| i != 7, 5)),
-            "verified: 34 entries",
-            "is not an extension of the saved checkpoint of 30 entries",
-        ),
-        (
-            "a rollback: truncated to 20, then new entries appended",
-            Box::new(|d: &Path| rewrite(d, |i| i < 20, 15)),
-            "verified: 35 entries",
-            "is not an extension of the saved checkpoint of 30 entries",
-        ),
-    ];
-    for (name, tamper, offline, online) in cases {
-        let copy = dir.path().join(name.replace(' ', "-"));
-        copy_dir(&original, &copy);
-        tamper(&copy);
-        let hub = common::hub::start(&copy, |c| c.routes.clear()).await;
-        let cli = Cli { data: copy.clone() };
-        // Offline: the export, against the hub's key.
-        let export = cli.run(&["audit", "export", "--hub", &hub.url(), "--token", &auditor]);
-        assert_eq!(export.0, 0, "{name}: {}", export.1);
-        let file = copy.join("slice.jsonl");
-        std::fs::write(
-            &file,
-            export
-                .1
-                .lines()
-                .filter(|l| l.starts_with('{'))
-                .collect::<Vec<_>>()
-                .join("\n")
-                + "\n",
-        )
-        .unwrap();
-        let (code, out) = Command::new(env!("CARGO_BIN_EXE_lienthong"))
+    let copy = dir.path().join(name.replace(' ', "-"));
+    copy_dir(&original, &copy);
+    tamper(&copy);
+    let hub = common::hub::start(&copy, |c| c.routes.clear()).await;
+    // Offline: the export, against the hub's key.
+    let export = cli(
+        &copy,
+        &["audit", "export", "--hub", &hub.url(), "--token", &auditor],
+    );
+    assert_eq!(export.0, 0, "{name}: {}", export.1);
+    let file = copy.join("slice.jsonl");
+    std::fs::write(
+        &file,
+        export
+            .1
+            .lines()
+            .filter(|l| l.starts_with('{'))
+            .collect::<Vec<_>>()
+            .join("\n")
+            + "\n",
+    )
+    .unwrap();
+    let verified = output(
+        lienthong()
             .args(["audit", "verify", "-", "--key", &key])
-            .stdin(std::fs::File::open(&file).unwrap())
-            .output()
-            .map(|o| {
-                (
-                    o.status.code().unwrap_or(-1),
-                    String::from_utf8_lossy(&o.stdout).into_owned(),
-                )
-            })
-            .unwrap();
-        assert!(out.contains(offline), "{name}: offline: {out}");
-        assert_eq!(
-            code,
-            if out.starts_with("verified") { 0 } else { 1 },
-            "{name}"
-        );
-        // Online: today's log against the checkpoint saved before the tampering.
-        let (code, out) = cli.run(&[
+            .stdin(std::fs::File::open(&file).unwrap()),
+    );
+    let (code, out) = (verified.code, verified.stdout);
+    assert!(out.contains(offline), "{name}: offline: {out}");
+    assert_eq!(
+        code,
+        if out.starts_with("verified") { 0 } else { 1 },
+        "{name}"
+    );
+    // Online: today's log against the checkpoint saved before the tampering.
+    let (code, out) = cli(
+        &copy,
+        &[
             "audit",
             "verify",
             "--hub",
@@ -590,13 +586,76 @@ async fn tampering_with_the_stored_log_is_detected() {
             saved.to_str().unwrap(),
             "--key",
             &key,
-        ]);
-        assert!(out.contains(online), "{name}: online: {out}");
-        assert_eq!(
-            code,
-            if out.starts_with("verified") { 0 } else { 1 },
-            "{name}"
-        );
-        hub.shutdown().await.unwrap();
-    }
+        ],
+    );
+    assert!(out.contains(online), "{name}: online: {out}");
+    assert_eq!(
+        code,
+        if out.starts_with("verified") { 0 } else { 1 },
+        "{name}"
+    );
+    hub.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_untouched_log_verifies_offline_and_online() {
+    check_tampered(
+        "untouched",
+        |_: &Path| {},
+        "verified: 30 entries",
+        "verified: the hub's log (30 entries",
+    )
+    .await;
+}
+
+/// A flipped byte in a stored entry, the tree left as it was: the offline check finds the
+/// entry no longer in the checkpoint's log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flipped_byte_in_a_stored_entry_is_detected_offline() {
+    check_tampered(
+        "a flipped byte",
+        |d: &Path| flip(d, 7),
+        "NOT verified: -: line 9 (entry 7): not in the log of the checkpoint",
+        "verified: the hub's log",
+    )
+    .await;
+}
+
+/// A deleted entry, the tree recomputed and re-signed with the hub's key: it verifies on its
+/// own, and the online check against the saved checkpoint finds the log shrank.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_entry_under_a_re_signed_tree_is_detected_online() {
+    check_tampered(
+        "a deleted entry, the tree recomputed and re-signed",
+        |d: &Path| rewrite(d, |i| i != 7, 0),
+        "verified: 29 entries",
+        "NOT verified: the log shrank",
+    )
+    .await;
+}
+
+/// A deleted entry and new ones appended, so that the log does not shrink: no extension of the
+/// saved checkpoint.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_entry_hidden_by_appended_ones_is_detected_online() {
+    check_tampered(
+        "a deleted entry and new ones appended",
+        |d: &Path| rewrite(d, |i| i != 7, 5),
+        "verified: 34 entries",
+        "is not an extension of the saved checkpoint of 30 entries",
+    )
+    .await;
+}
+
+/// A rollback (truncated to 20 entries, then new ones appended): no extension of the saved
+/// checkpoint.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rollback_hidden_by_appended_entries_is_detected_online() {
+    check_tampered(
+        "a rollback: truncated to 20, then new entries appended",
+        |d: &Path| rewrite(d, |i| i < 20, 15),
+        "verified: 35 entries",
+        "is not an extension of the saved checkpoint of 30 entries",
+    )
+    .await;
 }

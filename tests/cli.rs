@@ -3,46 +3,14 @@
 
 mod common;
 
-use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn lienthong(args: &[&str], stdin: Option<&[u8]>) -> Output {
-    use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_lienthong"))
-        .args(args)
-        .current_dir(root())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    input.write_all(stdin.unwrap_or_default()).unwrap();
-    drop(input);
-    child.wait_with_output().unwrap()
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().unwrap()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use common::child::run;
+use common::repo_path;
 
 #[test]
 fn schemas_list_names_every_schema() {
-    let o = lienthong(&["schemas", "list", "--format", "json"], None);
-    assert_eq!(code(&o), 0);
-    let list: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let o = run(&["schemas", "list", "--format", "json"], b"");
+    assert_eq!(o.code, 0);
+    let list: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
     let keys: Vec<&str> = list
         .as_array()
         .unwrap()
@@ -66,43 +34,40 @@ fn schemas_list_names_every_schema() {
 #[test]
 fn validate_exits_0_1_and_2() {
     let golden = "adapters/samples/population-registry/citizen.json.canonical.json";
-    let o = lienthong(&["validate", "--schema", "citizen.v1", golden], None);
-    assert_eq!(code(&o), 0, "{}", stdout(&o));
-    assert!(stdout(&o).contains("valid (citizen.v1)"));
+    let o = run(&["validate", "--schema", "citizen.v1", golden], b"");
+    assert_eq!(o.code, 0, "{}", o.stdout);
+    assert!(o.stdout.contains("valid (citizen.v1)"));
 
     let bad = br#"{"personal_id": "042192004518", "full_name": "A", "birth_date": "2001",
                    "sex": "female", "nationality": "VN"}"#;
-    let o = lienthong(
+    let o = run(
         &["validate", "--schema", "citizen", "-", "--format", "json"],
-        Some(bad),
+        bad,
     );
-    assert_eq!(code(&o), 1);
-    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(o.code, 1);
+    let report: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
     assert_eq!(report["valid"], false);
     assert_eq!(report["errors"][0]["code"], "cross.id-birth-year-mismatch");
     assert_eq!(report["errors"][0]["pointer"], "/birth_date");
 
-    let o = lienthong(
-        &["validate", "--schema", "citizen", "-"],
-        Some(b"{not json"),
-    );
-    assert_eq!(code(&o), 1, "a record that is not JSON is rejected input");
+    let o = run(&["validate", "--schema", "citizen", "-"], b"{not json");
+    assert_eq!(o.code, 1, "a record that is not JSON is rejected input");
 
-    let o = lienthong(&["validate", "--schema", "nope", golden], None);
-    assert_eq!(code(&o), 2);
-    assert!(stderr(&o).contains("unknown schema") && stderr(&o).contains("citizen.v1"));
+    let o = run(&["validate", "--schema", "nope", golden], b"");
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("unknown schema") && o.stderr.contains("citizen.v1"));
 
-    let o = lienthong(&["validate", "--schema", "citizen", "/no/such/file"], None);
-    assert_eq!(code(&o), 2);
-    assert!(stderr(&o).contains("/no/such/file"));
+    let o = run(&["validate", "--schema", "citizen", "/no/such/file"], b"");
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("/no/such/file"));
 
-    let o = lienthong(&["validate"], None);
-    assert_eq!(code(&o), 2, "usage error");
+    let o = run(&["validate"], b"");
+    assert_eq!(o.code, 2, "usage error");
 }
 
 #[test]
 fn translate_inbound_prints_canonical_json_and_outbound_the_external_form() {
-    let o = lienthong(
+    let o = run(
         &[
             "translate",
             "--adapter",
@@ -112,13 +77,13 @@ fn translate_inbound_prints_canonical_json_and_outbound_the_external_form() {
             "--in",
             "adapters/samples/motcua-hatinh/status-in-progress.xml",
         ],
-        None,
+        b"",
     );
-    assert_eq!(code(&o), 0, "{}", stderr(&o));
-    let canonical: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let canonical: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
     assert_eq!(canonical["status"], "in_progress");
 
-    let o = lienthong(
+    let o = run(
         &[
             "translate",
             "--adapter",
@@ -128,16 +93,16 @@ fn translate_inbound_prints_canonical_json_and_outbound_the_external_form() {
             "--direction",
             "outbound",
         ],
-        Some(&o.stdout),
+        o.stdout.as_bytes(),
     );
-    assert_eq!(code(&o), 0, "{}", stderr(&o));
-    let portal: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let portal: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
     assert_eq!(portal["data"][0]["TrangThaiHoSo"], "4");
 }
 
 #[test]
 fn translate_exits_1_on_a_rejected_document_and_2_on_usage() {
-    let o = lienthong(
+    let o = run(
         &[
             "translate",
             "--adapter",
@@ -147,13 +112,13 @@ fn translate_exits_1_on_a_rejected_document_and_2_on_usage() {
             "--format",
             "json",
         ],
-        Some(b"<!DOCTYPE x [<!ENTITY a 'b'>]><x/>"),
+        b"<!DOCTYPE x [<!ENTITY a 'b'>]><x/>",
     );
-    assert_eq!(code(&o), 1);
-    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(o.code, 1);
+    let report: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
     assert_eq!(report["errors"][0]["code"], "xml.doctype");
 
-    let o = lienthong(
+    let o = run(
         &[
             "translate",
             "--adapter",
@@ -163,10 +128,10 @@ fn translate_exits_1_on_a_rejected_document_and_2_on_usage() {
             "--direction",
             "sideways",
         ],
-        None,
+        b"",
     );
-    assert_eq!(code(&o), 2);
-    let o = lienthong(
+    assert_eq!(o.code, 2);
+    let o = run(
         &[
             "translate",
             "--adapter",
@@ -174,15 +139,15 @@ fn translate_exits_1_on_a_rejected_document_and_2_on_usage() {
             "--record",
             "dossier",
         ],
-        None,
+        b"",
     );
-    assert_eq!(code(&o), 2);
-    assert!(stderr(&o).contains("no-such.toml"));
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("no-such.toml"));
 }
 
 #[test]
 fn adapter_check_passes_the_shipped_adapters_with_a_line_per_sample() {
-    let o = lienthong(
+    let o = run(
         &[
             "adapter",
             "check",
@@ -190,10 +155,10 @@ fn adapter_check_passes_the_shipped_adapters_with_a_line_per_sample() {
             "adapters/population-registry.toml",
             "adapters/national-portal.toml",
         ],
-        None,
+        b"",
     );
-    assert_eq!(code(&o), 0, "{}", stdout(&o));
-    let out = stdout(&o);
+    assert_eq!(o.code, 0, "{}", o.stdout);
+    let out = o.stdout;
     assert_eq!(
         out.lines()
             .filter(|l| l.trim_start().starts_with("ok"))
@@ -214,18 +179,14 @@ fn adapter_check_strict_passes_the_shipped_adapters() {
     let mut args = vec!["adapter", "check", "--strict"];
     let files = shipped_adapter_files();
     args.extend(files.iter().map(String::as_str));
-    let o = lienthong(&args, None);
-    assert_eq!(code(&o), 0, "{}", stdout(&o));
-    assert!(
-        stdout(&o).contains("0 failed, 0 warning(s)"),
-        "{}",
-        stdout(&o)
-    );
-    assert!(!stdout(&o).contains("  warning"), "{}", stdout(&o));
+    let o = run(&args, b"");
+    assert_eq!(o.code, 0, "{}", o.stdout);
+    assert!(o.stdout.contains("0 failed, 0 warning(s)"), "{}", o.stdout);
+    assert!(!o.stdout.contains("  warning"), "{}", o.stdout);
 }
 
 fn shipped_adapter_files() -> Vec<String> {
-    let mut files: Vec<String> = std::fs::read_dir(root().join("adapters"))
+    let mut files: Vec<String> = std::fs::read_dir(repo_path("adapters"))
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "toml"))
@@ -241,9 +202,9 @@ fn adapter_check_warns_about_a_misspelt_place_and_strict_makes_it_fail() {
     let file = common::MISSPELT_ADAPTER;
 
     // Without --strict: the sample passes, with the two warnings, and the exit code is 0.
-    let o = lienthong(&["adapter", "check", file], None);
-    assert_eq!(code(&o), 0, "{}", stdout(&o));
-    let out = stdout(&o);
+    let o = run(&["adapter", "check", file], b"");
+    assert_eq!(o.code, 0, "{}", o.stdout);
+    let out = o.stdout;
     let warnings: Vec<&str> = out
         .lines()
         .filter(|l| l.trim_start().starts_with("warning"))
@@ -263,21 +224,22 @@ fn adapter_check_warns_about_a_misspelt_place_and_strict_makes_it_fail() {
     assert!(out.contains("1 passed, 0 failed, 2 warning(s)"), "{out}");
 
     // --strict: the warnings fail the check.
-    let o = lienthong(&["adapter", "check", "--strict", file], None);
-    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    let o = run(&["adapter", "check", "--strict", file], b"");
+    assert_eq!(o.code, 1, "{}", o.stdout);
     assert!(
-        stdout(&o).contains("0 passed, 1 failed, 2 warning(s) (--strict"),
+        o.stdout
+            .contains("0 passed, 1 failed, 2 warning(s) (--strict"),
         "{}",
-        stdout(&o)
+        o.stdout
     );
 
     // And for a machine.
-    let o = lienthong(
+    let o = run(
         &["adapter", "check", "--strict", "--format", "json", file],
-        None,
+        b"",
     );
-    assert_eq!(code(&o), 1);
-    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(o.code, 1);
+    let report: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
     assert_eq!(report[0]["strict"], true);
     let warnings = report[0]["warnings"].as_array().unwrap();
     assert_eq!(warnings.len(), 2, "{report}");
@@ -297,18 +259,18 @@ fn adapter_check_warns_about_a_misspelt_place_and_strict_makes_it_fail() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("samples")).unwrap();
     std::fs::copy(
-        root().join("tests/adapters/samples/ho-so.json"),
+        repo_path("tests/adapters/samples/ho-so.json"),
         dir.path().join("samples/ho-so.json"),
     )
     .unwrap();
     let fixed = dir.path().join("nop.toml");
-    let text = std::fs::read_to_string(root().join(file)).unwrap();
+    let text = std::fs::read_to_string(repo_path(file)).unwrap();
     std::fs::write(&fixed, text.replace("soCCD\"", "soCCCD\"")).unwrap();
-    let o = lienthong(
+    let o = run(
         &["adapter", "check", "--strict", fixed.to_str().unwrap()],
-        None,
+        b"",
     );
-    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    assert_eq!(o.code, 0, "{}", o.stdout);
 }
 
 /// The same for XML: element and attribute paths as the adapter writes them, the SOAP
@@ -319,13 +281,13 @@ fn adapter_check_names_xml_places_no_mapping_reads_by_element_and_attribute_path
     let samples = dir.path().join("samples/motcua-hatinh");
     std::fs::create_dir_all(&samples).unwrap();
     // The samples without their golden files: nothing else would notice the ID missing.
-    for e in std::fs::read_dir(root().join("adapters/samples/motcua-hatinh")).unwrap() {
+    for e in std::fs::read_dir(repo_path("adapters/samples/motcua-hatinh")).unwrap() {
         let path = e.unwrap().path();
         if path.extension().is_some_and(|e| e == "xml") {
             std::fs::copy(&path, samples.join(path.file_name().unwrap())).unwrap();
         }
     }
-    let shipped = std::fs::read_to_string(root().join("adapters/motcua-hatinh.toml")).unwrap();
+    let shipped = std::fs::read_to_string(repo_path("adapters/motcua-hatinh.toml")).unwrap();
     let without_version =
         "[[records.dossier.fields]]\nexternal = \"@phienBan\"\nconstant = \"1\"\n";
     assert!(shipped.contains(without_version));
@@ -342,7 +304,7 @@ fn adapter_check_names_xml_places_no_mapping_reads_by_element_and_attribute_path
         );
     let file = dir.path().join("motcua.toml");
     std::fs::write(&file, text).unwrap();
-    let o = lienthong(
+    let o = run(
         &[
             "adapter",
             "check",
@@ -350,9 +312,9 @@ fn adapter_check_names_xml_places_no_mapping_reads_by_element_and_attribute_path
             "json",
             file.to_str().unwrap(),
         ],
-        None,
+        b"",
     );
-    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let report: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
     let warnings: Vec<(String, String, usize)> = report[0]["warnings"]
         .as_array()
         .unwrap()
@@ -380,13 +342,13 @@ fn adapter_check_names_xml_places_no_mapping_reads_by_element_and_attribute_path
         .map(|(c, p, n)| (c.to_string(), p.to_string(), *n))
         .collect();
     assert_eq!(warnings, expected, "{report}");
-    assert_eq!(code(&o), 0, "warnings alone do not fail: {report}");
+    assert_eq!(o.code, 0, "warnings alone do not fail: {report}");
 }
 
 #[test]
 fn adapter_check_names_an_unknown_key_and_exits_1() {
     let dir = tempfile::tempdir().unwrap();
-    let text = std::fs::read_to_string(root().join("adapters/population-registry.toml"))
+    let text = std::fs::read_to_string(repo_path("adapters/population-registry.toml"))
         .unwrap()
         .replace(
             "timezone = \"+07:00\"",
@@ -394,8 +356,8 @@ fn adapter_check_names_an_unknown_key_and_exits_1() {
         );
     let file = dir.path().join("bad.toml");
     std::fs::write(&file, text).unwrap();
-    let o = lienthong(&["adapter", "check", file.to_str().unwrap()], None);
-    assert_eq!(code(&o), 1);
-    let out = stdout(&o);
+    let o = run(&["adapter", "check", file.to_str().unwrap()], b"");
+    assert_eq!(o.code, 1);
+    let out = o.stdout;
     assert!(out.contains("unknown field `retries`"), "{out}");
 }

@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::child::{HubProcess, KillOnDrop, terminate};
+use common::child::HubProcess;
 use common::destination::{Destination, Mode};
 use common::hub::{Pushed, adapters_for_relay, push_until_acked, status_event};
 use std::collections::HashSet;
@@ -38,11 +38,11 @@ async fn acknowledged_events_survive_sigkill_and_arrive_in_order_once() {
     let hub = HubProcess::new(
         data.path().join("store"),
         adapters_for_relay(files.path(), &portal.url, 100_000),
-    );
+    )
+    .env("LIENTHONG_LOG_LEVEL", "error");
     let token = hub.token("000.00.00.H42", "provider");
     let admin = hub.token("000.00.00.A01", "admin");
-    let child = Arc::new(Mutex::new(hub.start()));
-    let _guard = KillOnDrop(child.clone());
+    let mut child = hub.start();
     let url = hub.url();
 
     let acked = Arc::new(Mutex::new(HashSet::<String>::new()));
@@ -90,14 +90,12 @@ async fn acknowledged_events_survive_sigkill_and_arrive_in_order_once() {
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        let mut c = child.lock().unwrap();
-        c.kill().unwrap(); // SIGKILL
-        c.wait().unwrap();
+        child.kill(); // SIGKILL
         eprintln!(
             "killed the hub after {} acknowledgements",
             done.load(Ordering::Relaxed)
         );
-        *c = hub.start();
+        child = hub.start();
     }
     for t in tasks {
         t.await.unwrap();
@@ -178,7 +176,7 @@ async fn acknowledged_events_survive_sigkill_and_arrive_in_order_once() {
 
     // A graceful stop at the end (SIGTERM flushes); the store opens cleanly after the kills,
     // with no dead letter and an empty outbox.
-    terminate(&mut child.lock().unwrap());
+    child.terminate();
     let store = lienthong::store::Store::open(&hub.data).unwrap();
     assert!(store.dead_letters(None).unwrap().is_empty());
     assert!(store.outbox_destinations().unwrap().is_empty());

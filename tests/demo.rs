@@ -2,6 +2,9 @@
 
 mod common;
 
+use common::child::{Process, lienthong, output};
+use std::process::Stdio;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_scenario_holds_every_check() {
     let summary = lienthong::demo::run(
@@ -62,13 +65,13 @@ async fn the_demo_scenario_holds_every_check() {
 async fn keep_leaves_a_running_hub_and_its_store() {
     let dir = tempfile::tempdir().unwrap();
     let kept = dir.path().join("kept");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_lienthong"))
-        .args(["demo", "--dossiers", "20", "--error-rate", "0", "--keep"])
-        .arg(&kept)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = Process::spawn(
+        lienthong()
+            .args(["demo", "--dossiers", "20", "--error-rate", "0", "--keep"])
+            .arg(&kept)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
     let tokens = kept.join("tokens.env");
     common::hub::wait_for(60, "tokens.env", || tokens.exists()).await;
     let env = std::fs::read_to_string(&tokens).unwrap();
@@ -83,18 +86,16 @@ async fn keep_leaves_a_running_hub_and_its_store() {
     let r: serde_json::Value =
         common::hub::get_json(&c, format!("{url}/v1/onceonly/report"), &auditor).await;
     assert!(r["total"]["dossiers"].as_u64().unwrap() > 0, "{r}");
-    unsafe {
-        libc::kill(child.id() as i32, libc::SIGTERM);
-    }
-    let status = child.wait().unwrap();
+    child.sigterm();
+    let status = child.wait();
     assert!(status.success(), "{status}");
     assert!(kept.join("data").is_dir());
     // A second run into the same directory is refused, not mixed into the kept store.
-    let again = std::process::Command::new(env!("CARGO_BIN_EXE_lienthong"))
-        .args(["demo", "--dossiers", "5", "--keep"])
-        .arg(&kept)
-        .output()
-        .unwrap();
-    assert_eq!(again.status.code(), Some(2), "{again:?}");
-    assert!(String::from_utf8_lossy(&again.stderr).contains("already holds a store"));
+    let again = output(
+        lienthong()
+            .args(["demo", "--dossiers", "5", "--keep"])
+            .arg(&kept),
+    );
+    assert_eq!(again.code, 2, "{again:?}");
+    assert!(again.stderr.contains("already holds a store"));
 }

@@ -5,46 +5,9 @@
 
 mod common;
 
+use common::child::{HubProcess, Log, Process};
 use common::repo_path;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-
-fn lienthong(data: &std::path::Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_lienthong"));
-    c.env("LIENTHONG_SERVER_DATA_DIR", data)
-        .env("LIENTHONG_SERVER_LISTEN", "127.0.0.1:0")
-        .env("LIENTHONG_SERVER_ADAPTERS_DIR", repo_path("adapters"))
-        .current_dir(repo_path(""));
-    c
-}
-
-struct Hub(Child, String);
-
-impl Drop for Hub {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn serve(data: &std::path::Path) -> Hub {
-    let mut child = lienthong(data)
-        .args(["serve", "--config", "config/hub.toml"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("lienthong listening on ")
-        .unwrap_or_else(|| panic!("first line: {line:?}"))
-        .to_string();
-    Hub(child, url)
-}
+use std::process::Command;
 
 struct Mount(std::path::PathBuf);
 
@@ -70,25 +33,30 @@ async fn a_full_disk_is_refused_clearly_and_loses_nothing_acknowledged() {
     // Space to give back later.
     std::fs::write(mnt.join("filler"), vec![0u8; 5 << 20]).unwrap();
     let data = mnt.join("data");
-    let token = common::hub::token_by_command(lienthong(&data), common::hub::REGISTER, "provider");
-    let hub = serve(&data);
+    // A new hub process on the same store for each start: each on a port of its own.
+    let hub_process = || HubProcess::new(data.clone(), repo_path("adapters")).log(Log::Discard);
+    let token = hub_process().token(common::hub::REGISTER, "provider");
+    let hub = hub_process().start();
     let c = reqwest::Client::new();
     let body = std::fs::read_to_string(repo_path(
         "adapters/samples/population-registry/citizen.json",
     ))
     .unwrap();
-    let push = |key: String| {
-        c.post(format!("{}/v1/ingest/population-registry/citizen", hub.1))
-            .bearer_auth(&token)
-            .header("content-type", "application/json")
-            .header("idempotency-key", key)
-            .body(body.clone())
-            .send()
+    let push = |hub: &Process, key: String| {
+        c.post(format!(
+            "{}/v1/ingest/population-registry/citizen",
+            hub.url()
+        ))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .header("idempotency-key", key)
+        .body(body.clone())
+        .send()
     };
     let mut acknowledged: Vec<(String, String)> = Vec::new();
     let mut refusal = None;
     for i in 0..20_000 {
-        let r = push(format!("k{i}")).await.unwrap();
+        let r = push(&hub, format!("k{i}")).await.unwrap();
         let status = r.status().as_u16();
         let v: serde_json::Value = r.json().await.unwrap();
         if status == 202 {
@@ -107,33 +75,29 @@ async fn a_full_disk_is_refused_clearly_and_loses_nothing_acknowledged() {
     assert!(v["detail"].as_str().unwrap().contains("space"), "{v}");
     assert!(acknowledged.len() > 100, "{}", acknowledged.len());
     // Still up, and not ready, with the cause.
-    let r = c.get(format!("{}/healthz", hub.1)).send().await.unwrap();
+    let r = c
+        .get(format!("{}/healthz", hub.url()))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status().as_u16(), 200);
-    let r = c.get(format!("{}/readyz", hub.1)).send().await.unwrap();
+    let r = c.get(format!("{}/readyz", hub.url())).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 503);
     let v: serde_json::Value = r.json().await.unwrap();
     assert!(v["store_error"].as_str().unwrap().contains("space"), "{v}");
-    let r = push("more".into()).await.unwrap();
+    let r = push(&hub, "more".into()).await.unwrap();
     assert_eq!(r.status().as_u16(), 503);
     // Space returns; the store needs a restart to write again.
     std::fs::remove_file(mnt.join("filler")).unwrap();
     drop(hub);
-    let hub = serve(&data);
-    let push = |key: String| {
-        c.post(format!("{}/v1/ingest/population-registry/citizen", hub.1))
-            .bearer_auth(&token)
-            .header("content-type", "application/json")
-            .header("idempotency-key", key)
-            .body(body.clone())
-            .send()
-    };
+    let hub = hub_process().start();
     // Every acknowledged record is there: a repeat is answered with its original exchange.
     for (key, exchange) in &acknowledged {
-        let r = push(key.clone()).await.unwrap();
+        let r = push(&hub, key.clone()).await.unwrap();
         assert_eq!(r.status().as_u16(), 200, "{key}");
         let v: serde_json::Value = r.json().await.unwrap();
         assert_eq!(v["exchange_id"].as_str(), Some(exchange.as_str()), "{key}");
     }
-    let r = push("after".into()).await.unwrap();
+    let r = push(&hub, "after".into()).await.unwrap();
     assert_eq!(r.status().as_u16(), 202);
 }

@@ -21,88 +21,154 @@ async fn answer(r: reqwest::RequestBuilder) -> (u16, Value) {
     )
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn hostile_requests_get_clear_refusals() {
-    let dir = tempfile::tempdir().unwrap();
-    let hub = common::hub::start(&dir.path().join("store"), |c| {
-        c.limits.max_body_bytes = 64 * 1024;
-        c.limits.header_timeout_ms = 500;
-    })
-    .await;
-    let url = hub.url();
-    let provider = token(&hub, REGISTER, "provider");
-    let c = reqwest::Client::new();
-    let ingest = format!("{url}/v1/ingest/population-registry/citizen");
-    let sample = std::fs::read_to_string(common::repo_path(CITIZEN)).unwrap();
-    let post = |body: Vec<u8>, ct: &str| {
-        c.post(&ingest)
-            .bearer_auth(&provider)
+/// A hub whose body limit is 64 KiB and head time-out 500 ms, a provider's token of the
+/// register, and its citizen sample.
+struct Target {
+    _dir: tempfile::TempDir,
+    hub: lienthong::server::Hub,
+    url: String,
+    provider: String,
+    c: reqwest::Client,
+    sample: String,
+}
+
+impl Target {
+    async fn start() -> Target {
+        let dir = tempfile::tempdir().unwrap();
+        let hub = common::hub::start(&dir.path().join("store"), |c| {
+            c.limits.max_body_bytes = 64 * 1024;
+            c.limits.header_timeout_ms = 500;
+        })
+        .await;
+        Target {
+            url: hub.url(),
+            provider: token(&hub, REGISTER, "provider"),
+            c: reqwest::Client::new(),
+            sample: std::fs::read_to_string(common::repo_path(CITIZEN)).unwrap(),
+            hub,
+            _dir: dir,
+        }
+    }
+
+    /// A citizen ingest of `body` as `ct`.
+    fn post(&self, body: Vec<u8>, ct: &str) -> reqwest::RequestBuilder {
+        self.c
+            .post(format!(
+                "{}/v1/ingest/population-registry/citizen",
+                self.url
+            ))
+            .bearer_auth(&self.provider)
             .header("content-type", ct.to_string())
             .body(body)
-    };
-    let mut seen: Vec<(&str, u16, String)> = Vec::new();
-    let mut note = |name: &'static str, (status, body): (u16, Value)| {
-        let code = body["code"].as_str().unwrap_or_default().to_string();
-        let first = body["errors"][0]["code"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        assert!(status < 500, "{name}: {status} {body}");
-        seen.push((name, status, if first.is_empty() { code } else { first }));
-    };
+    }
 
-    // Sizes.
-    note(
+    /// `GET /v1/adapters` with `token`.
+    fn adapters(&self, token: &str) -> reqwest::RequestBuilder {
+        self.c
+            .get(format!("{}/v1/adapters", self.url))
+            .bearer_auth(token)
+    }
+}
+
+/// How the request `name` was answered, never with a 5xx: its status, and the code of its first
+/// field error, else of the problem.
+fn refusal(name: &'static str, (status, body): (u16, Value)) -> (&'static str, u16, String) {
+    let code = body["code"].as_str().unwrap_or_default().to_string();
+    let first = body["errors"][0]["code"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(status < 500, "{name}: {status} {body}");
+    (name, status, if first.is_empty() { code } else { first })
+}
+
+/// Checks that a refusal has the `status` and, unless empty, the `code` expected.
+fn expect(got: &(&str, u16, String), status: u16, code: &str) {
+    let name = got.0;
+    assert_eq!(got.1, status, "{name}: {got:?}");
+    if !code.is_empty() {
+        assert_eq!(got.2, code, "{name}: {got:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_body_or_head_is_refused_413_or_431() {
+    let t = Target::start().await;
+    let got = refusal(
         "oversized body",
-        answer(post(vec![b' '; 200 * 1024], "application/json")).await,
+        answer(t.post(vec![b' '; 200 * 1024], "application/json")).await,
     );
-    note(
+    expect(&got, 413, "limits.max-body-bytes");
+    let got = refusal(
         "oversized header",
         answer(
-            c.get(format!("{url}/v1/adapters"))
-                .bearer_auth(&provider)
+            t.adapters(&t.provider)
                 .header("x-filler", "a".repeat(64 * 1024)),
         )
         .await,
     );
-    // Shapes.
-    note(
+    expect(&got, 431, "");
+    t.hub.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_document_of_the_wrong_shape_is_refused_with_its_code() {
+    let t = Target::start().await;
+    let sample = &t.sample;
+    let got = refusal(
         "wrong content type",
-        answer(post(sample.clone().into_bytes(), "text/plain")).await,
+        answer(t.post(sample.clone().into_bytes(), "text/plain")).await,
     );
+    expect(&got, 415, "ingest.content-type");
     let mut bad_utf8 = sample.clone().into_bytes();
     let at = bad_utf8.iter().position(|&b| b == b'N').unwrap();
     bad_utf8[at] = 0xff;
-    note(
+    let got = refusal(
         "invalid UTF-8",
-        answer(post(bad_utf8, "application/json")).await,
+        answer(t.post(bad_utf8, "application/json")).await,
     );
+    expect(&got, 422, "document.invalid-utf8");
     let bomb = format!("{}1{}", "[".repeat(10_000), "]".repeat(10_000));
-    note(
+    let got = refusal(
         "nesting bomb",
-        answer(post(bomb.into_bytes(), "application/json")).await,
+        answer(t.post(bomb.into_bytes(), "application/json")).await,
     );
-    // Strings shaped like SQL or shell commands are data: stored as given, or refused by the
-    // field's own rule, never interpreted.
-    let sql = sample.replace(
+    expect(&got, 422, "json.too-deep");
+    let dup = sample.replacen("{", "{\"maKetQua\": \"99\", ", 1);
+    let got = refusal(
+        "duplicate keys",
+        answer(t.post(dup.into_bytes(), "application/json")).await,
+    );
+    expect(&got, 422, "json.duplicate-key");
+    let huge = sample.replacen("\"maKetQua\": \"00\"", "\"maKetQua\": 1e999999", 1);
+    let got = refusal(
+        "number out of range",
+        answer(t.post(huge.into_bytes(), "application/json")).await,
+    );
+    expect(&got, 422, "");
+    t.hub.shutdown().await.unwrap();
+}
+
+/// Strings shaped like SQL or shell commands are data: stored as given, or refused by the
+/// field's own rule, never interpreted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn strings_shaped_like_sql_or_shell_commands_are_stored_as_data() {
+    let t = Target::start().await;
+    let sql = t.sample.replace(
         "Nguyễn Thị Hồng Nhung",
         "Robert'); DROP TABLE citizens;-- $(rm -rf /)",
     );
-    note(
+    let sql = refusal(
         "SQL- and shell-shaped strings",
-        answer(post(sql.into_bytes(), "application/json")).await,
+        answer(t.post(sql.into_bytes(), "application/json")).await,
     );
-    let dup = sample.replacen("{", "{\"maKetQua\": \"99\", ", 1);
-    note(
-        "duplicate keys",
-        answer(post(dup.into_bytes(), "application/json")).await,
-    );
-    let huge = sample.replacen("\"maKetQua\": \"00\"", "\"maKetQua\": 1e999999", 1);
-    note(
-        "number out of range",
-        answer(post(huge.into_bytes(), "application/json")).await,
-    );
-    // Paths.
+    assert_eq!(sql.1, 202, "{sql:?}");
+    t.hub.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_path_that_climbs_out_or_holds_a_nul_is_refused_with_a_4xx() {
+    let t = Target::start().await;
     for path in [
         "/v1/ingest/..%2F..%2Fetc%2Fpasswd/citizen",
         "/v1/ingest/../../etc/passwd/citizen",
@@ -110,67 +176,47 @@ async fn hostile_requests_get_clear_refusals() {
         "/v1/ingest/population-registry%00/citizen",
     ] {
         let (status, body) = answer(
-            c.post(format!("{url}{path}"))
-                .bearer_auth(&provider)
+            t.c.post(format!("{}{path}", t.url))
+                .bearer_auth(&t.provider)
                 .header("content-type", "application/json")
-                .body(sample.clone()),
+                .body(t.sample.clone()),
         )
         .await;
         assert!((400..500).contains(&status), "{path}: {status} {body}");
     }
-    // Credentials.
+    t.hub.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_revoked_or_expired_token_is_refused_401_with_its_code() {
+    let t = Target::start().await;
+    let provider = &t.provider;
     let forged = format!("{}x", &provider[..provider.len() - 1]);
-    note(
-        "forged token",
-        answer(c.get(format!("{url}/v1/adapters")).bearer_auth(&forged)).await,
-    );
-    let revoked = token(&hub, REGISTER, "provider");
+    let got = refusal("forged token", answer(t.adapters(&forged)).await);
+    expect(&got, 401, "auth.unknown");
+    let revoked = token(&t.hub, REGISTER, "provider");
     let id = revoked.split('_').nth(1).unwrap().to_string();
-    lienthong::auth::revoke_token(&hub.state().store, &id).unwrap();
-    note(
-        "revoked token",
-        answer(c.get(format!("{url}/v1/adapters")).bearer_auth(&revoked)).await,
-    );
+    lienthong::auth::revoke_token(&t.hub.state().store, &id).unwrap();
+    let got = refusal("revoked token", answer(t.adapters(&revoked)).await);
+    expect(&got, 401, "auth.revoked");
     let expired = lienthong::auth::create_token_until(
-        &hub.state().store,
+        &t.hub.state().store,
         REGISTER,
         lienthong::auth::Role::Provider,
         Some("2026-01-01T00:00:00.000Z".into()),
     )
     .unwrap()
     .bearer();
-    note(
-        "expired token",
-        answer(c.get(format!("{url}/v1/adapters")).bearer_auth(&expired)).await,
-    );
+    let got = refusal("expired token", answer(t.adapters(&expired)).await);
+    expect(&got, 401, "auth.expired");
+    t.hub.shutdown().await.unwrap();
+}
 
-    let expect = [
-        ("oversized body", 413, "limits.max-body-bytes"),
-        ("oversized header", 431, ""),
-        ("wrong content type", 415, "ingest.content-type"),
-        ("invalid UTF-8", 422, "document.invalid-utf8"),
-        ("nesting bomb", 422, "json.too-deep"),
-        ("duplicate keys", 422, "json.duplicate-key"),
-        ("number out of range", 422, ""),
-        ("forged token", 401, "auth.unknown"),
-        ("revoked token", 401, "auth.revoked"),
-        ("expired token", 401, "auth.expired"),
-    ];
-    for (name, status, code) in expect {
-        let got = seen.iter().find(|s| s.0 == name).unwrap();
-        assert_eq!(got.1, status, "{name}: {got:?}");
-        if !code.is_empty() {
-            assert_eq!(got.2, code, "{name}: {got:?}");
-        }
-    }
-    let sql = seen
-        .iter()
-        .find(|s| s.0 == "SQL- and shell-shaped strings")
-        .unwrap();
-    assert_eq!(sql.1, 202, "{sql:?}");
-
-    // A client that trickles its request head is cut off at the head time-out.
-    let addr = url.trim_start_matches("http://").to_string();
+/// A client that trickles its request head is cut off at the head time-out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_trickles_its_request_head_is_cut_off() {
+    let t = Target::start().await;
+    let addr = t.url.trim_start_matches("http://").to_string();
     let slow = tokio::task::spawn_blocking(move || {
         let mut s = std::net::TcpStream::connect(addr).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
@@ -194,7 +240,7 @@ async fn hostile_requests_get_clear_refusals() {
         slow < Duration::from_secs(4),
         "the trickling client was cut off: {slow:?}"
     );
-    hub.shutdown().await.unwrap();
+    t.hub.shutdown().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

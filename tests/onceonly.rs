@@ -5,6 +5,8 @@
 
 mod common;
 
+use base64::Engine as _;
+use common::child::{lienthong, output_async};
 use common::hub::{ADMIN, HATINH, LABOUR, PORTAL, copy_dir, token};
 use common::repo_path;
 use lienthong::sim::population::Population;
@@ -98,37 +100,121 @@ async fn call(req: reqwest::RequestBuilder) -> Answer {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pulls_follow_the_policy_and_are_signed_cached_limited_and_audited() {
-    let dir = tempfile::tempdir().unwrap();
-    let adapters = dir.path().join("adapters");
-    copy_dir(&repo_path("adapters"), &adapters);
-    let register = start_register(50, &adapters).await;
-    // A short time-out, so that a slow register is found slow quickly.
-    let file = adapters.join("population-registry.toml");
-    let text = std::fs::read_to_string(&file).unwrap();
-    assert!(text.contains("timeout_ms = 3000"));
-    std::fs::write(&file, text.replace("timeout_ms = 3000", "timeout_ms = 400")).unwrap();
-    let policies = policy(dir.path());
-    let hub = common::hub::start(&dir.path().join("store"), |c| {
-        c.server.adapters_dir = adapters;
-        c.server.policies_file = policies;
-    })
-    .await;
-    let url = hub.url();
-    let labour = token(&hub, LABOUR, "consumer");
-    let portal = token(&hub, PORTAL, "consumer");
-    let provider = token(&hub, HATINH, "provider");
-    let auditor = token(&hub, ADMIN, "auditor");
-    let c = reqwest::Client::new();
-    let get = |tok: &str, path: &str| c.get(format!("{url}{path}")).bearer_auth(tok.to_string());
+/// A hub with the simulated register (50 citizens) behind a short time-out, so that a slow
+/// register is found slow quickly, the test policy, and tokens of the members that pull.
+struct Pulls {
+    _dir: tempfile::TempDir,
+    hub: lienthong::server::Hub,
+    register: Population,
+    url: String,
+    labour: String,
+    portal: String,
+    provider: String,
+    auditor: String,
+    c: reqwest::Client,
+}
 
-    // Allowed: only the granted fields, the rest listed as withheld, with provenance.
-    let a = call(get(
-        &labour,
-        &format!("/v1/citizens/{KNOWN}?purpose=employment-support"),
-    ))
-    .await;
+impl Pulls {
+    async fn start() -> Pulls {
+        let dir = tempfile::tempdir().unwrap();
+        let adapters = dir.path().join("adapters");
+        copy_dir(&repo_path("adapters"), &adapters);
+        let register = start_register(50, &adapters).await;
+        let file = adapters.join("population-registry.toml");
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(text.contains("timeout_ms = 3000"));
+        std::fs::write(&file, text.replace("timeout_ms = 3000", "timeout_ms = 400")).unwrap();
+        let policies = policy(dir.path());
+        let hub = common::hub::start(&dir.path().join("store"), |c| {
+            c.server.adapters_dir = adapters;
+            c.server.policies_file = policies;
+        })
+        .await;
+        Pulls {
+            url: hub.url(),
+            labour: token(&hub, LABOUR, "consumer"),
+            portal: token(&hub, PORTAL, "consumer"),
+            provider: token(&hub, HATINH, "provider"),
+            auditor: token(&hub, ADMIN, "auditor"),
+            c: reqwest::Client::new(),
+            register,
+            hub,
+            _dir: dir,
+        }
+    }
+
+    /// GETs `path` of the hub with `tok`.
+    async fn get(&self, tok: &str, path: &str) -> Answer {
+        call(
+            self.c
+                .get(format!("{}{path}", self.url))
+                .bearer_auth(tok.to_string()),
+        )
+        .await
+    }
+
+    /// POSTs a batch to `/v1/citizens:batch` with `tok`.
+    async fn batch(&self, tok: &str, body: Value) -> Answer {
+        call(
+            self.c
+                .post(format!("{}/v1/citizens:batch", self.url))
+                .bearer_auth(tok.to_string())
+                .json(&body),
+        )
+        .await
+    }
+
+    /// A pull of `id` by the labour ministry for employment support.
+    async fn employment_support(&self, id: &str) -> Answer {
+        self.get(
+            &self.labour,
+            &format!("/v1/citizens/{id}?purpose=employment-support"),
+        )
+        .await
+    }
+
+    async fn shutdown(self) {
+        self.hub.shutdown().await.unwrap();
+    }
+}
+
+/// The hub's published signing key, as ed25519-dalek reads it (an implementation the hub
+/// does not sign with: it signs with AWS-LC), and the key's name (`verifier_key`).
+async fn published_key(fx: &Pulls) -> (ed25519_dalek::VerifyingKey, Option<String>) {
+    let keys: Value =
+        fx.c.get(format!("{}/v1/keys", fx.url))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    let public = b64()
+        .decode(keys["keys"][0]["public_key"].as_str().unwrap())
+        .unwrap();
+    let public: [u8; 32] = public.try_into().unwrap();
+    let key = ed25519_dalek::VerifyingKey::from_bytes(&public).unwrap();
+    let name = keys["keys"][0]["verifier_key"].as_str().map(str::to_string);
+    (key, name)
+}
+
+fn b64() -> base64::engine::GeneralPurpose {
+    base64::engine::general_purpose::STANDARD
+}
+
+/// Checks an Ed25519 signature over `bytes`.
+fn verify(
+    key: &ed25519_dalek::VerifyingKey,
+    bytes: &[u8],
+    sig: &[u8],
+) -> Result<(), ed25519_dalek::SignatureError> {
+    key.verify_strict(bytes, &ed25519_dalek::Signature::from_slice(sig).unwrap())
+}
+
+/// The labour ministry's pull of `KNOWN` for employment support: only the granted fields, the
+/// rest listed as withheld, with provenance.
+async fn granted_pull(fx: &Pulls) -> Answer {
+    let a = fx.employment_support(KNOWN).await;
     assert_eq!(a.status, 200, "{}", a.text);
     let data = a.body["data"].as_object().unwrap();
     let mut keys: Vec<&str> = data.keys().map(String::as_str).collect();
@@ -160,51 +246,18 @@ async fn pulls_follow_the_policy_and_are_signed_cached_limited_and_audited() {
     assert_eq!(p["schema"], "citizen.v1");
     assert_eq!(p["from_cache"], false);
     assert_eq!(p["purpose"], "employment-support");
+    a
+}
 
-    // The signature: AWS-LC's Ed25519 checks it over the body's bytes with the published key.
-    let keys: Value = c
-        .get(format!("{url}/v1/keys"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    use base64::Engine as _;
-    let b64 = base64::engine::general_purpose::STANDARD;
-    let public = b64
-        .decode(keys["keys"][0]["public_key"].as_str().unwrap())
-        .unwrap();
-    assert_eq!(
-        a.key.as_deref(),
-        keys["keys"][0]["verifier_key"].as_str(),
-        "the answer names the published key"
-    );
-    let sig = b64.decode(a.signature.clone().unwrap()).unwrap();
-    // The hub signs with AWS-LC; the check here is ed25519-dalek's, an implementation the
-    // hub does not sign with.
-    let public: [u8; 32] = public.try_into().unwrap();
-    let key = ed25519_dalek::VerifyingKey::from_bytes(&public).unwrap();
-    let verifier = |bytes: &[u8], sig: &[u8]| {
-        key.verify_strict(bytes, &ed25519_dalek::Signature::from_slice(sig).unwrap())
-    };
-    verifier(a.text.as_bytes(), &sig).unwrap();
-    // The body is its own RFC 8785 form, so re-canonicalising gives the same bytes.
-    assert_eq!(
-        serde_json_canonicalizer::to_string(&a.body).unwrap(),
-        a.text
-    );
-    let mut forged = a.text.clone().into_bytes();
-    let at = a.text.find("Nhung").unwrap();
-    forged[at] = b'M';
-    assert!(verifier(&forged, &sig).is_err());
-
-    // Fields asked for: the ungranted one withheld; none granted: denied.
-    let a = call(get(
-        &labour,
-        &format!("/v1/citizens/{KNOWN}?purpose=employment-support&fields=full_name,religion"),
-    ))
-    .await;
+/// Fields asked for: the ungranted one withheld; none granted, no grant, no purpose, not a
+/// consumer: denied, each with its code; a malformed personal ID refused as such.
+async fn withheld_and_denied(fx: &Pulls) {
+    let a = fx
+        .get(
+            &fx.labour,
+            &format!("/v1/citizens/{KNOWN}?purpose=employment-support&fields=full_name,religion"),
+        )
+        .await;
     assert_eq!(a.status, 200);
     assert_eq!(a.body["withheld"], json!(["religion"]));
     assert_eq!(
@@ -215,22 +268,32 @@ async fn pulls_follow_the_policy_and_are_signed_cached_limited_and_audited() {
     );
     for (tok, path, status, code) in [
         (
-            &labour,
+            &fx.labour,
             "?purpose=employment-support&fields=religion",
             403,
             "policy.no-field",
         ),
-        (&labour, "?purpose=curiosity", 403, "policy.unknown-purpose"),
         (
-            &labour,
+            &fx.labour,
+            "?purpose=curiosity",
+            403,
+            "policy.unknown-purpose",
+        ),
+        (
+            &fx.labour,
             "?purpose=dossier-processing",
             403,
             "policy.no-grant",
         ),
-        (&labour, "", 400, "pull.purpose"),
-        (&provider, "?purpose=employment-support", 403, "auth.role"),
+        (&fx.labour, "", 400, "pull.purpose"),
+        (
+            &fx.provider,
+            "?purpose=employment-support",
+            403,
+            "auth.role",
+        ),
     ] {
-        let a = call(get(tok, &format!("/v1/citizens/{KNOWN}{path}"))).await;
+        let a = fx.get(tok, &format!("/v1/citizens/{KNOWN}{path}")).await;
         assert_eq!(
             (a.status, a.body["code"].as_str()),
             (status, Some(code)),
@@ -238,36 +301,21 @@ async fn pulls_follow_the_policy_and_are_signed_cached_limited_and_audited() {
             a.text
         );
     }
-    let a = call(get(
-        &labour,
-        "/v1/citizens/12345?purpose=employment-support",
-    ))
-    .await;
+    let a = fx.employment_support("12345").await;
     assert_eq!(a.body["code"], "pull.personal-id");
+}
 
-    // The cache: a second read within the TTL does not reach the register; after it, it does.
-    let id = register.ids()[0].clone();
-    let path = format!("/v1/citizens/{id}?purpose=employment-support");
-    let before = register.asked();
-    let first = call(get(&labour, &path)).await;
-    let second = call(get(&labour, &path)).await;
-    assert_eq!(first.body["provenance"]["from_cache"], false);
-    assert_eq!(second.body["provenance"]["from_cache"], true);
-    assert_eq!(second.body["data"], first.body["data"]);
-    assert_eq!(register.asked(), before + 1);
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    let third = call(get(&labour, &path)).await;
-    assert_eq!(third.body["provenance"]["from_cache"], false);
-    assert_eq!(register.asked(), before + 2);
-
-    // A batch: one known, one unknown, one malformed: partial results, each with its error.
+/// A batch of one known, one unknown and one malformed ID: partial results, each with its
+/// error, signed; a batch over the size limit refused.
+async fn batch(fx: &Pulls) {
+    let (key, _) = published_key(fx).await;
     let unknown = "001099999999";
-    let a = call(
-        c.post(format!("{url}/v1/citizens:batch"))
-            .bearer_auth(&labour)
-            .json(&json!({"purpose": "employment-support", "ids": [KNOWN, unknown, "04219200451X"], "fields": ["full_name"]})),
-    )
-    .await;
+    let a = fx
+        .batch(
+            &fx.labour,
+            json!({"purpose": "employment-support", "ids": [KNOWN, unknown, "04219200451X"], "fields": ["full_name"]}),
+        )
+        .await;
     assert_eq!(a.status, 200, "{}", a.text);
     assert_eq!(
         a.body["summary"],
@@ -279,25 +327,22 @@ async fn pulls_follow_the_policy_and_are_signed_cached_limited_and_audited() {
     assert_eq!(r[1]["error"]["status"], 404);
     assert_eq!(r[2]["error"]["code"], "pull.personal-id");
     assert_eq!(r[2]["error"]["status"], 400);
-    let sig = b64.decode(a.signature.unwrap()).unwrap();
-    verifier(a.text.as_bytes(), &sig).unwrap();
+    let sig = b64().decode(a.signature.unwrap()).unwrap();
+    verify(&key, a.text.as_bytes(), &sig).unwrap();
     let too_many: Vec<String> = (0..1001).map(|_| KNOWN.to_string()).collect();
-    let a = call(
-        c.post(format!("{url}/v1/citizens:batch"))
-            .bearer_auth(&labour)
-            .json(&json!({"purpose": "employment-support", "ids": too_many})),
-    )
-    .await;
+    let a = fx
+        .batch(
+            &fx.labour,
+            json!({"purpose": "employment-support", "ids": too_many}),
+        )
+        .await;
     assert_eq!(a.body["code"], "pull.batch-size");
+}
 
-    // The register down: 503 with the cause, and recorded.
-    register.set_down(true);
-    let other = register.ids()[1].clone();
-    let a = call(get(
-        &labour,
-        &format!("/v1/citizens/{other}?purpose=employment-support"),
-    ))
-    .await;
+/// The register down: the pull of `other` is answered 503 with the cause.
+async fn register_down(fx: &Pulls, other: &str) {
+    fx.register.set_down(true);
+    let a = fx.employment_support(other).await;
     assert_eq!(a.status, 503, "{}", a.text);
     assert_eq!(a.body["code"], "upstream.unavailable");
     assert!(
@@ -306,16 +351,126 @@ async fn pulls_follow_the_policy_and_are_signed_cached_limited_and_audited() {
         a.text
     );
     assert!(a.retry_after.is_some());
-    register.set_down(false);
+    fx.register.set_down(false);
+}
 
-    // The register slow (past the adapter's time-out): 503 saying so, not a hang.
-    register.set_latency_ms(1_000);
-    let third = register.ids()[2].clone();
-    let a = call(get(
-        &labour,
-        &format!("/v1/citizens/{third}?purpose=employment-support"),
-    ))
+/// The portal's member: a batch bigger than its whole allowance can never be answered and is
+/// refused as such; it may make 3 pulls a minute, the 4th is answered 429.
+async fn portal_limits(fx: &Pulls) {
+    let a = fx
+        .batch(
+            &fx.portal,
+            json!({"purpose": "dossier-processing", "ids": [KNOWN, KNOWN, KNOWN, KNOWN]}),
+        )
+        .await;
+    assert_eq!(
+        (a.status, a.body["code"].as_str()),
+        (403, Some("pull.batch-over-limit")),
+        "{}",
+        a.text
+    );
+    for n in 0..4 {
+        let a = fx
+            .get(
+                &fx.portal,
+                &format!("/v1/citizens/{KNOWN}?purpose=dossier-processing"),
+            )
+            .await;
+        if n < 3 {
+            assert_eq!(a.status, 200, "{}", a.text);
+        } else {
+            assert_eq!(a.status, 429, "{}", a.text);
+            assert_eq!(a.body["code"], "pull.rate-limited");
+            assert!(a.retry_after.unwrap().parse::<u64>().unwrap() >= 1);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pull_answers_only_the_granted_fields_with_provenance() {
+    let fx = Pulls::start().await;
+    granted_pull(&fx).await;
+    fx.shutdown().await;
+}
+
+/// AWS-LC's Ed25519 signs; ed25519-dalek checks the signature over the body's bytes with the
+/// published key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pull_is_signed_over_its_canonical_bytes_with_the_published_key() {
+    let fx = Pulls::start().await;
+    let a = granted_pull(&fx).await;
+    let (key, name) = published_key(&fx).await;
+    assert_eq!(a.key, name, "the answer names the published key");
+    let sig = b64().decode(a.signature.clone().unwrap()).unwrap();
+    verify(&key, a.text.as_bytes(), &sig).unwrap();
+    // The body is its own RFC 8785 form, so re-canonicalising gives the same bytes.
+    assert_eq!(
+        serde_json_canonicalizer::to_string(&a.body).unwrap(),
+        a.text
+    );
+    let mut forged = a.text.clone().into_bytes();
+    let at = a.text.find("Nhung").unwrap();
+    forged[at] = b'M';
+    assert!(verify(&key, &forged, &sig).is_err());
+    fx.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ungranted_fields_are_withheld_and_pulls_outside_the_policy_are_denied_with_their_code() {
+    let fx = Pulls::start().await;
+    withheld_and_denied(&fx).await;
+    fx.shutdown().await;
+}
+
+/// A second read within the TTL does not reach the register; after it, it does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cached_record_is_served_within_its_ttl_and_fetched_again_after_it() {
+    let fx = Pulls::start().await;
+    let id = fx.register.ids()[0].clone();
+    let before = fx.register.asked();
+    let first = fx.employment_support(&id).await;
+    let second = fx.employment_support(&id).await;
+    assert_eq!(first.body["provenance"]["from_cache"], false);
+    assert_eq!(second.body["provenance"]["from_cache"], true);
+    assert_eq!(second.body["data"], first.body["data"]);
+    assert_eq!(fx.register.asked(), before + 1);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let third = fx.employment_support(&id).await;
+    assert_eq!(third.body["provenance"]["from_cache"], false);
+    assert_eq!(fx.register.asked(), before + 2);
+    fx.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_answers_each_id_with_its_record_or_its_error() {
+    let fx = Pulls::start().await;
+    batch(&fx).await;
+    fx.shutdown().await;
+}
+
+/// The register down: 503 with the cause, and the failure recorded in the audit log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_register_that_is_down_is_answered_503_with_the_cause_and_recorded() {
+    let fx = Pulls::start().await;
+    let other = fx.register.ids()[1].clone();
+    register_down(&fx, &other).await;
+    let failed: Value = common::hub::get_json(
+        &fx.c,
+        format!("{}/v1/audit/entries?subject={other}&outcome=failed", fx.url),
+        &fx.auditor,
+    )
     .await;
+    assert_eq!(failed["entries"][0]["error_code"], "upstream.unavailable");
+    fx.shutdown().await;
+}
+
+/// The register slow (past the adapter's time-out): 503 saying so, not a hang.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_register_slower_than_its_time_out_is_answered_503_not_a_hang() {
+    let fx = Pulls::start().await;
+    fx.register.set_latency_ms(1_000);
+    let third = fx.register.ids()[2].clone();
+    let a = fx.employment_support(&third).await;
     assert_eq!(a.status, 503, "{}", a.text);
     assert_eq!(a.body["code"], "upstream.unavailable");
     assert!(
@@ -326,21 +481,22 @@ async fn pulls_follow_the_policy_and_are_signed_cached_limited_and_audited() {
         "{}",
         a.text
     );
-    register.set_latency_ms(0);
+    fx.register.set_latency_ms(0);
+    fx.shutdown().await;
+}
 
-    // The register redirecting elsewhere: not followed (the personal ID would go where the
-    // adapter does not say), a 503 naming where it pointed, without the query's token.
+/// The register redirecting elsewhere: not followed (the personal ID would go where the
+/// adapter does not say), a 503 naming where it pointed, without the query's token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redirect_from_the_register_is_not_followed() {
+    let fx = Pulls::start().await;
     let elsewhere = Population::new(7, 1);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let elsewhere_url = format!("http://{}/dancu", listener.local_addr().unwrap());
     elsewhere.serve(listener);
-    register.set_redirect(Some(&elsewhere_url));
-    let fourth = register.ids()[3].clone();
-    let a = call(get(
-        &labour,
-        &format!("/v1/citizens/{fourth}?purpose=employment-support"),
-    ))
-    .await;
+    fx.register.set_redirect(Some(&elsewhere_url));
+    let fourth = fx.register.ids()[3].clone();
+    let a = fx.employment_support(&fourth).await;
     assert_eq!(a.status, 503, "{}", a.text);
     assert_eq!(a.body["code"], "upstream.unavailable");
     let detail = a.body["detail"].as_str().unwrap();
@@ -352,43 +508,30 @@ async fn pulls_follow_the_policy_and_are_signed_cached_limited_and_audited() {
     );
     assert!(!detail.contains("s3cr3t"), "{detail}");
     assert_eq!(elsewhere.asked(), 0, "the redirect was followed");
-    register.set_redirect(None);
+    fx.register.set_redirect(None);
+    fx.shutdown().await;
+}
 
-    // A batch bigger than a member's whole allowance can never be answered: refused as such.
-    let a = call(
-        c.post(format!("{url}/v1/citizens:batch"))
-            .bearer_auth(&portal)
-            .json(&json!({"purpose": "dossier-processing", "ids": [KNOWN, KNOWN, KNOWN, KNOWN]})),
-    )
-    .await;
-    assert_eq!(
-        (a.status, a.body["code"].as_str()),
-        (403, Some("pull.batch-over-limit")),
-        "{}",
-        a.text
-    );
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_is_held_to_its_rate_limit_and_a_batch_over_its_allowance_is_refused() {
+    let fx = Pulls::start().await;
+    portal_limits(&fx).await;
+    fx.shutdown().await;
+}
 
-    // Rate limit: the portal may make 3 pulls a minute; the 4th is answered 429.
-    for n in 0..4 {
-        let a = call(get(
-            &portal,
-            &format!("/v1/citizens/{KNOWN}?purpose=dossier-processing"),
-        ))
-        .await;
-        if n < 3 {
-            assert_eq!(a.status, 200, "{}", a.text);
-        } else {
-            assert_eq!(a.status, 429, "{}", a.text);
-            assert_eq!(a.body["code"], "pull.rate-limited");
-            assert!(a.retry_after.unwrap().parse::<u64>().unwrap() >= 1);
-        }
-    }
-
-    // Every pull and denial is in the audit log, with purpose and disclosed fields.
+/// Every pull and denial is in the audit log, with purpose and disclosed fields: after the
+/// granted pull, the withheld and denied ones, a batch, and the portal's pulls up to its limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_pull_and_denial_is_in_the_audit_log_with_purpose_and_fields() {
+    let fx = Pulls::start().await;
+    granted_pull(&fx).await;
+    withheld_and_denied(&fx).await;
+    batch(&fx).await;
+    portal_limits(&fx).await;
     let page: Value = common::hub::get_json(
-        &c,
-        format!("{url}/v1/audit/entries?subject={KNOWN}&limit=100"),
-        &auditor,
+        &fx.c,
+        format!("{}/v1/audit/entries?subject={KNOWN}&limit=100", fx.url),
+        &fx.auditor,
     )
     .await;
     let entries = page["entries"].as_array().unwrap();
@@ -412,22 +555,21 @@ async fn pulls_follow_the_policy_and_are_signed_cached_limited_and_audited() {
             .iter()
             .any(|f| f == "full_name")
     );
-    let failed: Value = common::hub::get_json(
-        &c,
-        format!("{url}/v1/audit/entries?subject={other}&outcome=failed"),
-        &auditor,
-    )
-    .await;
-    assert_eq!(failed["entries"][0]["error_code"], "upstream.unavailable");
+    fx.shutdown().await;
+}
 
-    // The operator's explanation.
+/// The operator's explanation of a decision.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_policy_explains_a_decision_to_the_operator() {
+    let fx = Pulls::start().await;
     let explain = format!(
-        "{url}/v1/policy/explain?member={LABOUR}&purpose=employment-support&fields=full_name,religion"
+        "{}/v1/policy/explain?member={LABOUR}&purpose=employment-support&fields=full_name,religion",
+        fx.url
     );
-    let e: Value = common::hub::get_json(&c, explain, &auditor).await;
+    let e: Value = common::hub::get_json(&fx.c, explain, &fx.auditor).await;
     assert_eq!(e["decision"], "allowed");
     assert_eq!(e["withheld"], json!(["religion"]));
-    hub.shutdown().await.unwrap();
+    fx.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -545,72 +687,102 @@ async fn dossiers_are_checked_against_the_register_and_completed_on_ingest() {
     hub.shutdown().await.unwrap();
 }
 
-/// Document reuse: an issued document, ingested once, makes a later upload of the same type by
-/// the same person a `requested-again` finding; the dossier carries the reusable document's id
-/// to the portal; a ministry reads the person's documents under its grant; the once-only
-/// report counts it all per agency and procedure.
+/// Document reuse, set up: a hub with the register, the test policy and a portal; a dossier
+/// that uploads a business certificate (before the state's copy is known, an upload is just an
+/// upload), the province's issued certificate, then the same upload again in a second dossier.
+struct Reuse {
+    _dir: tempfile::TempDir,
+    hub: lienthong::server::Hub,
+    portal: common::destination::Destination,
+    url: String,
+    auditor: String,
+    labour: String,
+    c: reqwest::Client,
+    /// The hub's answer to the second dossier.
+    second: Value,
+}
+
+impl Reuse {
+    async fn start() -> Reuse {
+        let portal = common::destination::Destination::start().await;
+        let dir = tempfile::tempdir().unwrap();
+        let adapters = common::hub::adapters_for_relay(dir.path(), &portal.url, 5);
+        start_register(10, &adapters).await;
+        let policies = policy(dir.path());
+        let hub = common::hub::start(&dir.path().join("store"), |c| {
+            c.server.adapters_dir = adapters;
+            c.server.policies_file = policies;
+        })
+        .await;
+        let url = hub.url();
+        let provider = token(&hub, HATINH, "provider");
+        let c = reqwest::Client::new();
+        let post = |record_type: &'static str, body: String| {
+            c.post(format!("{url}/v1/ingest/motcua-hatinh/{record_type}"))
+                .bearer_auth(&provider)
+                .header("content-type", "application/xml")
+                .body(body)
+                .send()
+        };
+        let certificate = "Giấy chứng nhận đăng ký hộ kinh doanh";
+        let sample =
+            std::fs::read_to_string(repo_path("adapters/samples/motcua-hatinh/dossier.xml"))
+                .unwrap();
+        let dossier = |n: usize| {
+            sample
+                .replace(
+                    "000.00.10.H42-250915-0001",
+                    &format!("000.00.10.H42-250916-{n:04}"),
+                )
+                .replace(
+                    "<hs:LoaiGiayTo>Hợp đồng thuê mặt bằng kinh doanh</hs:LoaiGiayTo>",
+                    &format!("<hs:LoaiGiayTo>{certificate}</hs:LoaiGiayTo>"),
+                )
+        };
+        let v: Value = post("dossier", dossier(1))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(v["findings"], serde_json::json!([]), "{v}");
+        // The province issues the certificate and pushes its digitised result.
+        let document =
+            std::fs::read_to_string(repo_path("adapters/samples/motcua-hatinh/document.xml"))
+                .unwrap();
+        let r = post("document", document).await.unwrap();
+        assert_eq!(r.status().as_u16(), 202, "{}", r.text().await.unwrap());
+        let second: Value = post("dossier", dossier(2))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        Reuse {
+            auditor: token(&hub, ADMIN, "auditor"),
+            labour: token(&hub, LABOUR, "consumer"),
+            url,
+            c,
+            second,
+            portal,
+            hub,
+            _dir: dir,
+        }
+    }
+}
+
+/// An issued document, ingested once, makes a later upload of the same type by the same person
+/// a `requested-again` finding, and the dossier carries the reusable document's id to the
+/// portal.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_document_the_state_issued_is_found_when_it_is_asked_for_again() {
-    let portal = common::destination::Destination::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let adapters = common::hub::adapters_for_relay(dir.path(), &portal.url, 5);
-    start_register(10, &adapters).await;
-    let policies = policy(dir.path());
-    let hub = common::hub::start(&dir.path().join("store"), |c| {
-        c.server.adapters_dir = adapters;
-        c.server.policies_file = policies;
-    })
-    .await;
-    let url = hub.url();
-    let provider = token(&hub, HATINH, "provider");
-    let auditor = token(&hub, ADMIN, "auditor");
-    let labour = token(&hub, LABOUR, "consumer");
-    let c = reqwest::Client::new();
-    let post = |record_type: &'static str, body: String| {
-        c.post(format!("{url}/v1/ingest/motcua-hatinh/{record_type}"))
-            .bearer_auth(&provider)
-            .header("content-type", "application/xml")
-            .body(body)
-            .send()
-    };
-    let certificate = "Giấy chứng nhận đăng ký hộ kinh doanh";
-    // Before the state's copy is known, an upload is just an upload.
-    let sample =
-        std::fs::read_to_string(repo_path("adapters/samples/motcua-hatinh/dossier.xml")).unwrap();
-    let dossier = |n: usize| {
-        sample
-            .replace(
-                "000.00.10.H42-250915-0001",
-                &format!("000.00.10.H42-250916-{n:04}"),
-            )
-            .replace(
-                "<hs:LoaiGiayTo>Hợp đồng thuê mặt bằng kinh doanh</hs:LoaiGiayTo>",
-                &format!("<hs:LoaiGiayTo>{certificate}</hs:LoaiGiayTo>"),
-            )
-    };
-    let v: Value = post("dossier", dossier(1))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(v["findings"], serde_json::json!([]), "{v}");
-    // The province issues the certificate and pushes its digitised result.
-    let document =
-        std::fs::read_to_string(repo_path("adapters/samples/motcua-hatinh/document.xml")).unwrap();
-    let r = post("document", document).await.unwrap();
-    assert_eq!(r.status().as_u16(), 202, "{}", r.text().await.unwrap());
-    // The same upload again: found, and the dossier points at the reusable document.
-    let v: Value = post("dossier", dossier(2))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let fx = Reuse::start().await;
+    let v = &fx.second;
     let f = &v["findings"][0];
     assert_eq!(f["code"], "requested-again", "{v}");
     assert_eq!(f["field"], "/documents/1");
     assert_eq!(f["register"], "42A8001234");
+    let portal = &fx.portal;
     common::hub::wait_for(20, "2 dossiers delivered", || portal.applied() >= 2).await;
     let second = portal
         .log
@@ -625,12 +797,19 @@ async fn a_document_the_state_issued_is_found_when_it_is_asked_for_again() {
         second["TaiLieuNop"][1]["DuongDanTepTin"], "42A8001234",
         "{second}"
     );
-    // The ministry's read of the person's documents, under its grant.
+    fx.hub.shutdown().await.unwrap();
+}
+
+/// A ministry reads the person's documents under its grant, and not for another purpose.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ministry_reads_a_persons_issued_documents_under_its_grant() {
+    let fx = Reuse::start().await;
+    let (c, url) = (&fx.c, &fx.url);
     let r = c
         .get(format!(
             "{url}/v1/citizens/042192004518/documents?purpose=employment-support"
         ))
-        .bearer_auth(&labour)
+        .bearer_auth(&fx.labour)
         .send()
         .await
         .unwrap();
@@ -643,13 +822,22 @@ async fn a_document_the_state_issued_is_found_when_it_is_asked_for_again() {
         .get(format!(
             "{url}/v1/citizens/042192004518/documents?purpose=social-insurance"
         ))
-        .bearer_auth(&labour)
+        .bearer_auth(&fx.labour)
         .send()
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 403);
-    // The report: two dossiers of one procedure at one agency, one upload asked for again.
-    let r: Value = common::hub::get_json(&c, format!("{url}/v1/onceonly/report"), &auditor).await;
+    fx.hub.shutdown().await.unwrap();
+}
+
+/// The once-only report counts dossiers, documents asked for again and documents reused, per
+/// agency and procedure, from a day on; for auditors, over HTTP and from the command line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_once_only_report_counts_it_all_per_agency_and_procedure() {
+    let fx = Reuse::start().await;
+    let (c, url, auditor) = (&fx.c, &fx.url, &fx.auditor);
+    // Two dossiers of one procedure at one agency, one upload asked for again.
+    let r: Value = common::hub::get_json(c, format!("{url}/v1/onceonly/report"), auditor).await;
     assert_eq!(r["total"]["dossiers"], 2, "{r}");
     assert_eq!(r["total"]["requested_again"], 1, "{r}");
     assert_eq!(r["total"]["reused"], 2, "{r}");
@@ -659,7 +847,7 @@ async fn a_document_the_state_issued_is_found_when_it_is_asked_for_again() {
         .get(format!(
             "{url}/v1/onceonly/report?since=2999-01-01T00:00:00Z"
         ))
-        .bearer_auth(&auditor)
+        .bearer_auth(auditor)
         .send()
         .await
         .unwrap();
@@ -669,19 +857,17 @@ async fn a_document_the_state_issued_is_found_when_it_is_asked_for_again() {
     assert_eq!(v["counted_from"], "2999-01-01T00:00:00+07:00", "{v}");
     let r = c
         .get(format!("{url}/v1/onceonly/report"))
-        .bearer_auth(&labour)
+        .bearer_auth(&fx.labour)
         .send()
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 403, "auditors only");
     // The same report from the command line.
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_lienthong"))
-        .args(["onceonly", "report", "--hub", &url, "--token", &auditor])
-        .output()
-        .await
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}");
+    let mut report = lienthong();
+    report.args(["onceonly", "report", "--hub", url, "--token", auditor]);
+    let out = output_async(report).await;
+    let text = out.stdout;
+    assert!(out.code == 0, "{text}");
     let total = text
         .lines()
         .find(|l| l.starts_with("total"))
@@ -689,7 +875,7 @@ async fn a_document_the_state_issued_is_found_when_it_is_asked_for_again() {
     let numbers: Vec<&str> = total.split_whitespace().skip(1).collect();
     // Each dossier also carries a land-use certificate the state issued (reused, not asked).
     assert_eq!(numbers, ["2", "0", "0", "1", "2"], "{text}");
-    hub.shutdown().await.unwrap();
+    fx.hub.shutdown().await.unwrap();
 }
 
 /// Change propagation: the register pushes a changed citizen record; a route with a purpose
@@ -907,18 +1093,13 @@ async fn a_policy_set_through_the_registry_is_in_force_at_once_and_after_a_resta
         (Some("registry"), Some(1))
     );
     // The same through the command line: set the file's policy again as version 2.
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_lienthong"))
-        .args(["policy", "set"])
+    let mut set = lienthong();
+    set.args(["policy", "set"])
         .arg(&policies)
-        .args(["--hub", &url, "--token", &admin])
-        .output()
-        .await
-        .unwrap();
-    let said = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && said.contains("policy version 2"),
-        "{said}"
-    );
+        .args(["--hub", &url, "--token", &admin]);
+    let out = output_async(set).await;
+    let said = out.stdout;
+    assert!(out.code == 0 && said.contains("policy version 2"), "{said}");
     assert_eq!(
         pull(url.clone(), token(&hub, LABOUR, "consumer")).await,
         200

@@ -4,43 +4,17 @@
 
 mod common;
 
+use common::child::{HubProcess, Log, output};
 use common::repo_path;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn lienthong(data: &std::path::Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_lienthong"));
-    c.env("LIENTHONG_SERVER_DATA_DIR", data)
-        .env("LIENTHONG_SERVER_LISTEN", "127.0.0.1:0")
-        .env("LIENTHONG_SERVER_ADAPTERS_DIR", repo_path("adapters"))
+/// A hub process on `data` with the shipped adapters, logging at debug level into a pipe.
+fn hub_process(data: &std::path::Path) -> HubProcess {
+    HubProcess::new(data.to_path_buf(), repo_path("adapters"))
         .env("RUST_LOG", "debug")
-        .current_dir(repo_path(""));
-    c
-}
-
-fn create_token(data: &std::path::Path, member: &str, role: &str) -> String {
-    common::hub::token_by_command(lienthong(data), member, role)
-}
-
-/// Starts `lienthong serve`; returns the child and its base address (host:port).
-fn serve(data: &std::path::Path) -> (Child, String) {
-    let mut child = lienthong(data)
-        .args(["serve", "--config", "config/hub.toml"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("lienthong listening on http://")
-        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-        .to_string();
-    (child, addr)
+        .log(Log::Capture)
 }
 
 /// One HTTP/1.1 request over a plain socket; returns the status code and the body.
@@ -66,22 +40,15 @@ fn request(addr: &str, method: &str, path: &str, token: &str, body: &[u8]) -> (u
     (status, body)
 }
 
-fn sigterm(child: &Child) {
-    let ok = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok);
-}
-
 #[test]
 fn the_log_holds_no_token_or_personal_id_and_sigterm_drains_in_flight_requests() {
     let data = tempfile::tempdir().unwrap();
-    let register = create_token(data.path(), "000.00.00.G12", "provider");
-    let hatinh = create_token(data.path(), "000.00.00.H42", "provider");
+    let hub = hub_process(data.path());
+    let register = hub.token("000.00.00.G12", "provider");
+    let hatinh = hub.token("000.00.00.H42", "provider");
     assert!(register.starts_with("lt_"));
-    let (mut child, addr) = serve(data.path());
+    let mut child = hub.start();
+    let addr = child.addr().to_string();
 
     let citizen = std::fs::read(repo_path(
         "adapters/samples/population-registry/citizen.json",
@@ -142,7 +109,7 @@ fn the_log_holds_no_token_or_personal_id_and_sigterm_drains_in_flight_requests()
     s.write_all(&soap[..half]).unwrap();
     s.flush().unwrap();
     std::thread::sleep(Duration::from_millis(300));
-    sigterm(&child);
+    child.sigterm();
     std::thread::sleep(Duration::from_millis(300));
     s.write_all(&soap[half..]).unwrap();
     let mut resp = String::new();
@@ -156,7 +123,7 @@ fn the_log_holds_no_token_or_personal_id_and_sigterm_drains_in_flight_requests()
         TcpStream::connect(&addr).is_err() || {
             let start = Instant::now();
             loop {
-                if child.try_wait().unwrap().is_some() {
+                if child.has_exited() {
                     break true;
                 }
                 if start.elapsed() > Duration::from_secs(10) {
@@ -166,15 +133,9 @@ fn the_log_holds_no_token_or_personal_id_and_sigterm_drains_in_flight_requests()
             }
         }
     );
-    let status = child.wait().unwrap();
+    let status = child.wait();
     assert!(status.success(), "exit status {status}");
-    let mut log = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut log)
-        .unwrap();
+    let log = child.stderr();
     assert!(log.contains("lienthong listening on"), "{log}");
     assert!(log.contains("stopped"), "{log}");
     for secret in [&register, &hatinh, &forged] {
@@ -189,21 +150,12 @@ fn the_log_holds_no_token_or_personal_id_and_sigterm_drains_in_flight_requests()
 #[test]
 fn the_adapter_commands_talk_to_a_running_hub() {
     let data = tempfile::tempdir().unwrap();
-    let admin = create_token(data.path(), "000.00.00.A01", "admin");
-    let (mut child, addr) = serve(data.path());
-    let hub_url = format!("http://{addr}");
+    let hub = hub_process(data.path());
+    let admin = hub.token("000.00.00.A01", "admin");
+    let mut child = hub.start();
     let run = |args: &[&str]| {
-        let out = lienthong(data.path())
-            .args(args)
-            .args(["--hub", &hub_url])
-            .env("LIENTHONG_TOKEN", &admin)
-            .output()
-            .unwrap();
-        (
-            out.status.code().unwrap(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
+        let out = hub.run(&admin, args);
+        (out.code, out.stdout, out.stderr)
     };
     let (code, out, err) = run(&["adapter", "list"]);
     assert_eq!(code, 0, "{err}");
@@ -260,16 +212,18 @@ fn the_adapter_commands_talk_to_a_running_hub() {
     let (code, out, _) = run(&["adapter", "register", file.to_str().unwrap()]);
     assert_eq!(code, 1);
     assert!(out.contains("bogus"), "{out}");
-    sigterm(&child);
-    assert!(child.wait().unwrap().success());
+    child.sigterm();
+    assert!(child.wait().success());
 }
 
 #[test]
 fn relay_status_and_dead_letters_are_shown_by_the_command_line() {
     let data = tempfile::tempdir().unwrap();
-    let admin = create_token(data.path(), "000.00.00.A01", "admin");
-    let hatinh = create_token(data.path(), "000.00.00.H42", "provider");
-    let (mut child, addr) = serve(data.path());
+    let hub = hub_process(data.path());
+    let admin = hub.token("000.00.00.A01", "admin");
+    let hatinh = hub.token("000.00.00.H42", "provider");
+    let mut child = hub.start();
+    let addr = child.addr().to_string();
     // One status event, routed to the portal, which is not running: it waits in the outbox.
     let soap = std::fs::read(repo_path(
         "adapters/samples/motcua-hatinh/status-in-progress.xml",
@@ -283,22 +237,10 @@ fn relay_status_and_dead_letters_are_shown_by_the_command_line() {
         &soap,
     );
     assert_eq!(status, 202);
+    // Commands that must succeed (`cli` checks the exit status).
     let run = |args: &[&str]| {
-        let out = lienthong(data.path())
-            .args(args)
-            .args(["--hub", &format!("http://{addr}")])
-            .env("LIENTHONG_TOKEN", &admin)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        (
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
+        let out = hub.cli(&admin, args);
+        (out.stdout, out.stderr)
     };
     let (out, _) = run(&["relay", "status"]);
     let line = out
@@ -309,18 +251,12 @@ fn relay_status_and_dead_letters_are_shown_by_the_command_line() {
     assert_eq!(depth, 1, "{out}");
     let (_, err) = run(&["dead", "list"]);
     assert!(err.contains("0 dead letter(s)"), "{err}");
-    let out = lienthong(data.path())
-        .args([
-            "dead",
-            "show",
-            "not-an-id",
-            "--hub",
-            &format!("http://{addr}"),
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("DESTINATION/SEQ"));
-    sigterm(&child);
-    assert!(child.wait().unwrap().success());
+    let out = output(
+        hub.command()
+            .args(["dead", "show", "not-an-id", "--hub", &hub.url()]),
+    );
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("DESTINATION/SEQ"));
+    child.sigterm();
+    assert!(child.wait().success());
 }

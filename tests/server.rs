@@ -51,26 +51,99 @@ async fn problem(resp: reqwest::Response) -> (StatusCode, Value) {
     (status, body)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn registers_adapters_ingests_and_keeps_the_registry_across_a_restart() {
-    let data = tempfile::tempdir().unwrap();
-    let hub = hub::start(data.path(), |_| {}).await;
-    let url = hub.url();
-    let admin = hub::token(&hub, ADMIN, "admin");
-    let hatinh = hub::token(&hub, HATINH, "provider");
-    let register_member = hub::token(&hub, REGISTER, "provider");
-    let c = client();
+/// A hub with the shipped config on a new data directory, and tokens of an admin and of two
+/// providers (Hà Tĩnh's one-stop system and the register).
+struct Started {
+    data: tempfile::TempDir,
+    hub: lienthong::server::Hub,
+    url: String,
+    admin: String,
+    hatinh: String,
+    register_member: String,
+    c: reqwest::Client,
+}
 
-    // The shipped adapters were loaded at start.
-    let list: Value = c
-        .get(format!("{url}/v1/adapters"))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+impl Started {
+    async fn new() -> Started {
+        let data = tempfile::tempdir().unwrap();
+        let hub = hub::start(data.path(), |_| {}).await;
+        Started {
+            url: hub.url(),
+            admin: hub::token(&hub, ADMIN, "admin"),
+            hatinh: hub::token(&hub, HATINH, "provider"),
+            register_member: hub::token(&hub, REGISTER, "provider"),
+            c: client(),
+            hub,
+            data,
+        }
+    }
+
+    /// POSTs a registration to `/v1/adapters` with `token`.
+    async fn register(&self, token: &str, body: &Value) -> reqwest::Response {
+        self.c
+            .post(format!("{}/v1/adapters", self.url))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// POSTs a record to `/v1/ingest/{path}` with `token`.
+    async fn ingest(&self, path: &str, token: &str, ct: &str, body: String) -> reqwest::Response {
+        self.c
+            .post(format!("{}/v1/ingest/{path}", self.url))
+            .bearer_auth(token)
+            .header("content-type", ct)
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+/// A valid adapter is registered as version 1, with the check and probe in the report; the
+/// same again is unchanged; a changed definition is version 2.
+async fn register_two_versions(fx: &Started) {
+    let resp = fx
+        .register(&fx.admin, &registry_copy("dancu-thu-nghiem"))
+        .await;
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let reg: Value = resp.json().await.unwrap();
+    assert_eq!(reg["accepted"], true);
+    assert_eq!(reg["version"], 1);
+    assert_eq!(reg["check"]["samples"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        reg["probe"]["reachable"], false,
+        "nothing listens on 8701 in this test"
+    );
+    let resp = fx
+        .register(&fx.admin, &registry_copy("dancu-thu-nghiem"))
+        .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.json::<Value>().await.unwrap()["unchanged"], true);
+    let mut v2 = registry_copy("dancu-thu-nghiem");
+    v2["definition"] = json!(v2["definition"].as_str().unwrap().replace(
+        "title = \"Cơ sở dữ liệu quốc gia về dân cư\"",
+        "title = \"Thử nghiệm\""
+    ));
+    let resp = fx.register(&fx.admin, &v2).await;
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    assert_eq!(resp.json::<Value>().await.unwrap()["version"], 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_shipped_adapters_are_loaded_at_start() {
+    let fx = Started::new().await;
+    let list: Value =
+        fx.c.get(format!("{}/v1/adapters", fx.url))
+            .bearer_auth(&fx.admin)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
     let names: Vec<&str> = list["adapters"]
         .as_array()
         .unwrap()
@@ -81,50 +154,21 @@ async fn registers_adapters_ingests_and_keeps_the_registry_across_a_restart() {
         names,
         ["motcua-hatinh", "national-portal", "population-registry"]
     );
+    fx.hub.shutdown().await.unwrap();
+}
 
-    // A valid adapter is registered as version 1, with the check and probe in the report.
-    let resp = c
-        .post(format!("{url}/v1/adapters"))
-        .bearer_auth(&admin)
-        .json(&registry_copy("dancu-thu-nghiem"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::CREATED);
-    let reg: Value = resp.json().await.unwrap();
-    assert_eq!(reg["accepted"], true);
-    assert_eq!(reg["version"], 1);
-    assert_eq!(reg["check"]["samples"].as_array().unwrap().len(), 2);
-    assert_eq!(
-        reg["probe"]["reachable"], false,
-        "nothing listens on 8701 in this test"
-    );
-    // The same again is unchanged; a changed definition is version 2.
-    let resp = c
-        .post(format!("{url}/v1/adapters"))
-        .bearer_auth(&admin)
-        .json(&registry_copy("dancu-thu-nghiem"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::OK);
-    assert_eq!(resp.json::<Value>().await.unwrap()["unchanged"], true);
-    let mut v2 = registry_copy("dancu-thu-nghiem");
-    v2["definition"] = json!(v2["definition"].as_str().unwrap().replace(
-        "title = \"Cơ sở dữ liệu quốc gia về dân cư\"",
-        "title = \"Thử nghiệm\""
-    ));
-    let resp = c
-        .post(format!("{url}/v1/adapters"))
-        .bearer_auth(&admin)
-        .json(&v2)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::CREATED);
-    assert_eq!(resp.json::<Value>().await.unwrap()["version"], 2);
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_valid_adapter_is_registered_as_version_1_and_a_changed_one_as_version_2() {
+    let fx = Started::new().await;
+    register_two_versions(&fx).await;
+    fx.hub.shutdown().await.unwrap();
+}
 
-    // An invalid adapter is refused with the reasons.
+/// An invalid adapter is refused with the reasons; samples that fail are refused too, each
+/// with its errors.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invalid_adapter_or_a_failing_sample_is_refused_with_the_reasons() {
+    let fx = Started::new().await;
     let mut bad = registry_copy("dancu-hong");
     bad["definition"] = json!(
         bad["definition"]
@@ -132,62 +176,51 @@ async fn registers_adapters_ingests_and_keeps_the_registry_across_a_restart() {
             .unwrap()
             .replace("canonical = \"/full_name\"", "canonical = \"/fullname\"")
     );
-    let (status, body) = problem(
-        c.post(format!("{url}/v1/adapters"))
-            .bearer_auth(&admin)
-            .json(&bad)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, body) = problem(fx.register(&fx.admin, &bad).await).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body["code"], "adapter.invalid");
     let problems = body["registration"]["check"]["definition"].to_string();
     assert!(problems.contains("/fullname"), "{problems}");
-    // Samples that fail are refused too, each with its errors.
     let mut bad_sample = registry_copy("dancu-mau-hong");
     bad_sample["samples"]["samples/population-registry/citizen.json"] = json!(
         read("adapters/samples/population-registry/citizen.json")
             .replace("14/05/1992", "31/02/1992")
     );
-    let (status, body) = problem(
-        c.post(format!("{url}/v1/adapters"))
-            .bearer_auth(&admin)
-            .json(&bad_sample)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, body) = problem(fx.register(&fx.admin, &bad_sample).await).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
         body["registration"]["check"]["samples"]
             .to_string()
             .contains("translate.date")
     );
-    // A provider may not register another member's adapter.
+    fx.hub.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_may_not_register_another_members_adapter() {
+    let fx = Started::new().await;
     let (status, body) = problem(
-        c.post(format!("{url}/v1/adapters"))
-            .bearer_auth(&hatinh)
-            .json(&registry_copy("dancu-cua-tinh"))
-            .send()
-            .await
-            .unwrap(),
+        fx.register(&fx.hatinh, &registry_copy("dancu-cua-tinh"))
+            .await,
     )
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    fx.hub.shutdown().await.unwrap();
+}
 
-    // Ingest: valid and invalid XML through the SOAP adapter, as a plain POST.
+/// Valid and invalid XML through the SOAP adapter, as a plain POST.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_xml_record_is_accepted_with_its_digest_and_an_invalid_one_refused_with_its_error() {
+    let fx = Started::new().await;
     let xml = read("adapters/samples/motcua-hatinh/dossier.xml");
-    let resp = c
-        .post(format!("{url}/v1/ingest/motcua-hatinh/dossier"))
-        .bearer_auth(&hatinh)
-        .header("content-type", "application/xml")
-        .body(xml.clone())
-        .send()
-        .await
-        .unwrap();
+    let resp = fx
+        .ingest(
+            "motcua-hatinh/dossier",
+            &fx.hatinh,
+            "application/xml",
+            xml.clone(),
+        )
+        .await;
     assert_eq!(resp.status(), StatusCode::ACCEPTED);
     let ok: Value = resp.json().await.unwrap();
     let golden: Value = serde_json::from_str(&read(
@@ -197,57 +230,76 @@ async fn registers_adapters_ingests_and_keeps_the_registry_across_a_restart() {
     assert_eq!(ok["digest"], lienthong::model::record_digest(&golden));
     assert!(ok["exchange_id"].as_str().unwrap().len() >= 32);
     let (status, body) = problem(
-        c.post(format!("{url}/v1/ingest/motcua-hatinh/dossier"))
-            .bearer_auth(&hatinh)
-            .header("content-type", "application/xml")
-            .body(xml.replace(
+        fx.ingest(
+            "motcua-hatinh/dossier",
+            &fx.hatinh,
+            "application/xml",
+            xml.replace(
                 "<hs:TrangThai>MOI</hs:TrangThai>",
                 "<hs:TrangThai>?</hs:TrangThai>",
-            ))
-            .send()
-            .await
-            .unwrap(),
+            ),
+        )
+        .await,
     )
     .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body["errors"][0]["code"], "translate.code");
     assert_eq!(body["errors"][0]["pointer"], "/status");
+    fx.hub.shutdown().await.unwrap();
+}
 
-    // Valid and invalid JSON through the register's adapter.
+/// Valid and invalid JSON through the register's adapter.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_json_record_is_accepted_and_an_invalid_one_refused_with_its_error_and_exchange() {
+    let fx = Started::new().await;
     let citizen = read("adapters/samples/population-registry/citizen.json");
-    let resp = c
-        .post(format!("{url}/v1/ingest/population-registry/citizen"))
-        .bearer_auth(&register_member)
-        .header("content-type", "application/json")
-        .body(citizen.clone())
-        .send()
-        .await
-        .unwrap();
+    let resp = fx
+        .ingest(
+            "population-registry/citizen",
+            &fx.register_member,
+            "application/json",
+            citizen.clone(),
+        )
+        .await;
     assert_eq!(resp.status(), StatusCode::ACCEPTED);
     let (status, body) = problem(
-        c.post(format!("{url}/v1/ingest/population-registry/citizen"))
-            .bearer_auth(&register_member)
-            .header("content-type", "application/json")
-            .body(citizen.replace("\"gioiTinh\": \"2\"", "\"gioiTinh\": \"1\""))
-            .send()
-            .await
-            .unwrap(),
+        fx.ingest(
+            "population-registry/citizen",
+            &fx.register_member,
+            "application/json",
+            citizen.replace("\"gioiTinh\": \"2\"", "\"gioiTinh\": \"1\""),
+        )
+        .await,
     )
     .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body["errors"][0]["code"], "cross.id-sex-mismatch");
     assert!(body["exchange_id"].is_string());
+    fx.hub.shutdown().await.unwrap();
+}
 
-    // Disable an adapter: its ingests are refused with 409.
-    let resp = c
-        .post(format!("{url}/v1/adapters/dancu-thu-nghiem/disable"))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap();
+/// Two versions registered and the adapter disabled; after a restart on the same data
+/// directory the registry is as it was, and tokens still hold.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_registry_and_the_tokens_are_kept_across_a_restart() {
+    let fx = Started::new().await;
+    register_two_versions(&fx).await;
+    let resp =
+        fx.c.post(format!("{}/v1/adapters/dancu-thu-nghiem/disable", fx.url))
+            .bearer_auth(&fx.admin)
+            .send()
+            .await
+            .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
 
-    // Restart on the same data directory: the registry is as it was.
+    let Started {
+        data,
+        hub,
+        admin,
+        hatinh,
+        c,
+        ..
+    } = fx;
     hub.shutdown().await.unwrap();
     let hub = hub::start(data.path(), |_| {}).await;
     let url = hub.url();
@@ -377,13 +429,18 @@ async fn credentials_and_roles_are_checked() {
     hub.shutdown().await.unwrap();
 }
 
+/// A hub whose body limit is 64 KiB.
+async fn with_a_64_kib_body_limit(data: &std::path::Path) -> lienthong::server::Hub {
+    hub::start(data, |cfg| {
+        cfg.limits.max_body_bytes = 64 * 1024;
+    })
+    .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_route_answers_5xx_to_a_malformed_request() {
     let data = tempfile::tempdir().unwrap();
-    let hub = hub::start(data.path(), |cfg| {
-        cfg.limits.max_body_bytes = 64 * 1024;
-    })
-    .await;
+    let hub = with_a_64_kib_body_limit(data.path()).await;
     let url = hub.url();
     let admin = hub::token(&hub, ADMIN, "admin");
     let hatinh = hub::token(&hub, HATINH, "provider");
@@ -444,7 +501,7 @@ async fn no_route_answers_5xx_to_a_malformed_request() {
             "/v1/ingest/motcua-hatinh/dossier".into(),
             Some(&hatinh),
             Some("application/xml"),
-            big.clone(),
+            big,
         ),
         (
             reqwest::Method::POST,
@@ -545,6 +602,17 @@ async fn no_route_answers_5xx_to_a_malformed_request() {
         let text = resp.text().await.unwrap();
         assert!(status.is_client_error(), "{method} {path}: {status} {text}");
     }
+    hub.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_head_over_the_limit_is_431_and_a_body_over_it_413_naming_the_limit() {
+    let data = tempfile::tempdir().unwrap();
+    let hub = with_a_64_kib_body_limit(data.path()).await;
+    let url = hub.url();
+    let hatinh = hub::token(&hub, HATINH, "provider");
+    let c = client();
+    let big = vec![b'x'; 200 * 1024];
     // A head over the limit is 431.
     let resp = c
         .get(format!("{url}/healthz"))

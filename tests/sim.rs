@@ -6,44 +6,23 @@
 
 mod common;
 
+use common::child::{Process, lienthong};
 use common::hub::{HATINH, token};
 use lienthong::sim::motcua::{Fault, plan};
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 
-/// A simulator process and the URL it printed on its first line.
-struct Sim {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn sim(args: &[&str]) -> Sim {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_lienthong"))
-        .arg("sim")
-        .args(args)
-        .args(["--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the simulator starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("first line: {line:?}"))
-        .to_string();
-    Sim { child, url }
+/// A simulator process (`lienthong sim …` on a port the OS gives), with the URL it printed on
+/// its first line.
+fn sim(args: &[&str]) -> Process {
+    Process::listening(
+        lienthong()
+            .arg("sim")
+            .args(args)
+            .args(["--listen", "127.0.0.1:0"])
+            .stderr(Stdio::null()),
+        "listening on ",
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -52,11 +31,11 @@ async fn the_simulators_drive_a_hub_and_it_finds_every_fault() {
     let portal = sim(&["portal", "--error-rate", "0.2"]);
     let register = sim(&["population", "--seed", seed, "--citizens", citizens]);
     let dir = tempfile::tempdir().unwrap();
-    let adapters = common::hub::adapters_for_relay(dir.path(), &portal.url, 50);
+    let adapters = common::hub::adapters_for_relay(dir.path(), portal.url(), 50);
     let file = adapters.join("population-registry.toml");
     let text = std::fs::read_to_string(&file)
         .unwrap()
-        .replace("http://127.0.0.1:8701/dancu", &register.url);
+        .replace("http://127.0.0.1:8701/dancu", register.url());
     std::fs::write(&file, text).unwrap();
     let hub = common::hub::start(&dir.path().join("store"), |c| {
         c.server.adapters_dir = adapters;
@@ -85,7 +64,7 @@ async fn the_simulators_drive_a_hub_and_it_finds_every_fault() {
     let mut report = Value::Null;
     for _ in 0..600 {
         report = c
-            .get(&motcua.url)
+            .get(motcua.url())
             .send()
             .await
             .unwrap()
@@ -154,7 +133,7 @@ async fn the_simulators_drive_a_hub_and_it_finds_every_fault() {
     );
     // Every accepted record but the indexed documents reaches the portal, once.
     let relayed = report["accepted"].as_u64().unwrap() - count(Fault::ReUpload);
-    let portal_report = format!("{}/_report", portal.url);
+    let portal_report = format!("{}/_report", portal.url());
     let mut seen = Value::Null;
     for _ in 0..300 {
         seen = c

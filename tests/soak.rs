@@ -19,7 +19,7 @@
 
 mod common;
 
-use common::child::{HubProcess, KillOnDrop, terminate};
+use common::child::HubProcess;
 use common::destination::{Destination, Mode};
 use common::hub::{
     Pushed, adapters_for_relay, get_json, metric, metrics, push_until_acked, status_event,
@@ -116,16 +116,15 @@ async fn soak_mixed_load_with_faults_stays_flat_and_loses_nothing() {
         text.replace("http://127.0.0.1:8701/dancu", &register_url),
     )
     .unwrap();
-    let mut hub = HubProcess::new(data.path().join("store"), adapters);
-    // A small page cache, so that the store's memory reaches its plateau within the warm-up.
-    hub.env
-        .push(("LIENTHONG_SERVER_STORE_CACHE_MB".into(), "64".into()));
+    let hub = HubProcess::new(data.path().join("store"), adapters)
+        .env("LIENTHONG_LOG_LEVEL", "error")
+        // A small page cache, so that the store's memory reaches its plateau within the warm-up.
+        .env("LIENTHONG_SERVER_STORE_CACHE_MB", "64");
     let provider = hub.token("000.00.00.H42", "provider");
     let consumer = hub.token("000.00.00.G07", "consumer");
     let admin = hub.token("000.00.00.A01", "admin");
-    let child = Arc::new(Mutex::new(hub.start()));
-    let _guard = KillOnDrop(child.clone());
-    let pid = child.lock().unwrap().id();
+    let mut child = hub.start();
+    let pid = child.id();
     let url = hub.url();
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(15))
@@ -348,7 +347,7 @@ async fn soak_mixed_load_with_faults_stays_flat_and_loses_nothing() {
     let report = hub.verify_audit(&admin, &data.path().join("audit.jsonl"), &acked);
     let final_rss = rss_mb(pid);
     let final_fds = fds(pid);
-    terminate(&mut child.lock().unwrap());
+    child.terminate();
     let store = lienthong::store::Store::open(&hub.data).unwrap();
     assert!(store.dead_letters(None).unwrap().is_empty());
     assert!(store.outbox_destinations().unwrap().is_empty());

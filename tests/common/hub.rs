@@ -103,30 +103,6 @@ pub async fn wait_for(secs: u64, what: &str, mut cond: impl FnMut() -> bool) {
     }
 }
 
-/// Runs `lienthong token create` with `command` (the binary, its environment set) and returns the
-/// printed token.
-pub fn token_by_command(mut command: std::process::Command, member: &str, role: &str) -> String {
-    let out = command
-        .args([
-            "token",
-            "create",
-            "--config",
-            "config/hub.toml",
-            "--member",
-            member,
-            "--role",
-            role,
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
 /// GETs a URL with a bearer token and reads the answer as JSON (whatever its status).
 pub async fn get_json(
     c: &reqwest::Client,

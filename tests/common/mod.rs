@@ -1,12 +1,17 @@
 //! Helpers shared by the integration tests: the repository's files, the embedded schema registry
-//! and the shipped adapters, each built once per test binary; `hub` starts real hubs.
+//! and the shipped adapters, each built once per test binary; `hub` starts real hubs in the
+//! test's process, `child` runs the binary (a hub, a simulator, a command) as a child process,
+//! `destination` is a receiving end for deliveries; `generators` makes valid canonical records
+//! (proptest strategies) and `shape` says what part of a record an adapter maps.
 //! Each test binary uses some of them, hence `dead_code` is allowed.
 
 #![allow(dead_code)]
 
 pub mod child;
 pub mod destination;
+pub mod generators;
 pub mod hub;
+pub mod shape;
 
 use lienthong::translate::Adapter;
 use lienthong::validate::{SchemaRegistry, ValidationOptions};
