@@ -42,6 +42,8 @@ pub enum ServerError {
     },
     #[error("the server task failed: {0}")]
     Task(String),
+    #[error("reading the member catalogue: {0}")]
+    Members(#[source] crate::store::StoreError),
 }
 
 /// A running hub.
@@ -164,7 +166,8 @@ impl Hub {
             relay,
             onceonly,
             metrics,
-        );
+        )
+        .map_err(ServerError::Members)?;
         let app = api::router(state.clone());
         let (shutdown, rx) = watch::channel(false);
         let is_tls = tls.is_some();

@@ -338,11 +338,11 @@ async fn report(
             },
         )
         .await?;
+        let members = state.members.current();
         for f in page.entries {
             let e = f.entry;
             let who = |code: &str| {
-                state
-                    .members
+                members
                     .get(code)
                     .map(|m| format!("{} ({code})", m.name))
                     .unwrap_or_else(|| code.to_string())

@@ -516,7 +516,9 @@ async fn pull_batch(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ExplainQuery {
-    member: String,
+    /// The member asking (default: the caller); a consumer asks only for itself.
+    #[serde(default)]
+    member: Option<String>,
     purpose: String,
     #[serde(default)]
     fields: Option<String>,
@@ -524,30 +526,37 @@ struct ExplainQuery {
     record_type: Option<String>,
 }
 
-/// Why a pull would be allowed or denied, for operators.
+/// Why a pull would be allowed or denied: for operators about any member, for a consumer
+/// about itself.
 async fn explain(
     State(state): State<AppState>,
     Auth(caller): Auth,
     RawQuery(q): RawQuery,
 ) -> Result<Response, Problem> {
-    super::require(&caller, &[Role::Admin, Role::Auditor])?;
-    let q: ExplainQuery = super::query(q, "member, purpose, fields?, record_type?")?;
+    super::require(&caller, &[Role::Admin, Role::Auditor, Role::Consumer])?;
+    let q: ExplainQuery = super::query(q, "member?, purpose, fields?, record_type?")?;
+    let member = super::member_asked(&caller, q.member.as_deref())?;
+    let q = ExplainQuery {
+        member: Some(member),
+        ..q
+    };
+    let member = q.member.clone().unwrap_or_default();
     let record_type = q.record_type.unwrap_or_else(|| RECORD_TYPE.into());
     let fields = fields_list(q.fields.as_deref());
     let d = state
         .onceonly
         .policy()
-        .decide(&q.member, &record_type, &q.purpose, fields.as_deref());
+        .decide(&member, &record_type, &q.purpose, fields.as_deref());
     let grants: Vec<_> = state
         .onceonly
         .policy()
         .grants
         .iter()
-        .filter(|g| g.member == q.member && g.record_type == record_type)
+        .filter(|g| g.member == member && g.record_type == record_type)
         .cloned()
         .collect();
     Ok(axum::Json(json!({
-        "member": q.member,
+        "member": member,
         "record_type": record_type,
         "purpose": q.purpose,
         "decision": if d.allowed { "allowed" } else { "denied" },
@@ -556,7 +565,7 @@ async fn explain(
         "granted": d.granted,
         "withheld": d.withheld,
         "grants_of_member": grants,
-        "rate_limit_per_minute": state.onceonly.policy().per_minute(&q.member),
+        "rate_limit_per_minute": state.onceonly.policy().per_minute(&member),
     }))
     .into_response())
 }

@@ -5,9 +5,11 @@
 mod adapters;
 mod audit;
 mod citizens;
+mod exchanges;
 mod guard;
 mod health;
 mod ingest;
+mod members;
 mod onceonly_report;
 mod policy;
 mod problem;
@@ -19,7 +21,7 @@ mod units;
 
 pub use problem::Problem;
 
-use crate::auth::{AuthError, Caller, Members, verify_token};
+use crate::auth::{AuthError, Caller, verify_token};
 use crate::config::hub::HubConfig;
 use crate::metrics::Metrics;
 use crate::registry::AdapterRegistry;
@@ -48,7 +50,8 @@ pub struct StateParts {
     pub store: Store,
     pub schemas: Arc<SchemaRegistry>,
     pub registry: Arc<AdapterRegistry>,
-    pub members: Arc<Members>,
+    /// The members in force (`current()`), and their catalogue.
+    pub members: Arc<crate::auth::Directory>,
     pub metrics: Arc<Metrics>,
     pub relay: crate::relay::Relay,
     pub onceonly: Arc<crate::onceonly::OnceOnly>,
@@ -66,7 +69,8 @@ impl std::ops::Deref for AppState {
 }
 
 impl AppState {
-    /// Assembles the state from its parts.
+    /// Assembles the state from its parts; the members in force are read from the store's
+    /// catalogue, the config file's `[[members]]` being the starting set.
     pub fn new(
         config: Arc<HubConfig>,
         store: Store,
@@ -75,7 +79,11 @@ impl AppState {
         relay: crate::relay::Relay,
         onceonly: Arc<crate::onceonly::OnceOnly>,
         metrics: Arc<Metrics>,
-    ) -> AppState {
+    ) -> Result<AppState, crate::store::StoreError> {
+        let members = Arc::new(crate::auth::Directory::open(
+            store.clone(),
+            &config.members,
+        )?);
         let pipeline = Arc::new(crate::ingest::Pipeline {
             store: store.clone(),
             schemas: schemas.clone(),
@@ -84,10 +92,10 @@ impl AppState {
             onceonly: onceonly.clone(),
             metrics: metrics.clone(),
         });
-        AppState(Arc::new(StateParts {
+        Ok(AppState(Arc::new(StateParts {
             pipeline,
             onceonly,
-            members: Arc::new(Members::new(&config.members)),
+            members,
             metrics,
             relay,
             concurrency: Arc::new(Semaphore::new(config.limits.max_concurrency)),
@@ -98,7 +106,7 @@ impl AppState {
             store,
             schemas,
             registry,
-        }))
+        })))
     }
 }
 
@@ -142,6 +150,8 @@ pub fn router(state: AppState) -> Router {
         .merge(ingest::routes())
         .merge(tokens::routes())
         .merge(relay::routes())
+        .merge(exchanges::routes())
+        .merge(members::routes())
         .merge(routes::routes())
         .merge(units::routes())
         .merge(policy::routes())
@@ -277,7 +287,8 @@ impl FromRequestParts<AppState> for Auth {
             .extensions
             .get::<PeerCertificate>()
             .filter(|c| !c.names.is_empty());
-        let from_cert = cert.map(|c| state.members.by_certificate(&c.names));
+        let members = state.members.current();
+        let from_cert = cert.map(|c| members.by_certificate(&c.names));
         // An address that has guessed too often is refused before any token it sends is
         // checked; a valid member certificate is never refused for it.
         let certified = matches!(from_cert, Some(Ok(_)));
@@ -318,7 +329,7 @@ impl FromRequestParts<AppState> for Auth {
             (Some(Ok(token)), cert) => {
                 // A token read: the store answers it from memory after the first read of each
                 // token (`Catalogue::token`), so there is no blocking I/O to hand off.
-                let by_token = verify_token(&state.store, &state.members, token);
+                let by_token = verify_token(&state.store, &members, token);
                 match (by_token, cert) {
                     (Ok(t), Some(Ok(c))) if t.member != c.member => Err(AuthError::Mismatch {
                         token: t.member,
@@ -402,6 +413,25 @@ pub(crate) fn query<T: serde::de::DeserializeOwned>(
             format!("query: {e} (parameters: {names})"),
         )
     })
+}
+
+/// The member a request asks about: the caller itself unless it names another, which only
+/// admins and auditors may (403 `auth.member` otherwise).
+pub(crate) fn member_asked(caller: &Caller, asked: Option<&str>) -> Result<String, Problem> {
+    use crate::auth::Role;
+    match asked {
+        None => Ok(caller.member.clone()),
+        Some(m) if m == caller.member => Ok(m.to_string()),
+        Some(m) if caller.has(Role::Admin) || caller.has(Role::Auditor) => Ok(m.to_string()),
+        Some(m) => Err(Problem::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "auth.member",
+            format!(
+                "member {} may ask only about itself, not about member {m}",
+                caller.member
+            ),
+        )),
+    }
 }
 
 /// 403 unless the caller acts in one of `roles`.

@@ -16,7 +16,9 @@ use serde_json::json;
 use std::sync::Arc;
 
 pub(super) fn routes() -> Router<AppState> {
-    Router::new().route("/v1/policy", get(show).put(set))
+    Router::new()
+        .route("/v1/policy", get(show).put(set))
+        .route("/v1/policy/grants", get(grants))
 }
 
 async fn show(State(state): State<AppState>, Auth(caller): Auth) -> Result<Response, Problem> {
@@ -87,4 +89,44 @@ async fn set(
         axum::Json(json!({"version": version, "set_at": at, "in_force": true})),
     )
         .into_response())
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GrantsQuery {
+    /// Whose grants (default: the caller's); a consumer reads only its own.
+    #[serde(default)]
+    member: Option<String>,
+}
+
+/// A member's grants: what it may pull, of which record type, for which purposes, with the
+/// purposes' legal bases and its rate limit. A consumer reads its own; admins and auditors any.
+async fn grants(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    axum::extract::RawQuery(q): axum::extract::RawQuery,
+) -> Result<Response, Problem> {
+    super::require(&caller, &[Role::Admin, Role::Auditor, Role::Consumer])?;
+    let q: GrantsQuery = super::query(q, "member?")?;
+    let member = super::member_asked(&caller, q.member.as_deref())?;
+    let p = state.onceonly.policy();
+    let grants: Vec<serde_json::Value> = p
+        .grants
+        .iter()
+        .filter(|g| g.member == member)
+        .map(|g| {
+            json!({
+                "record_type": g.record_type,
+                "purpose": g.purpose,
+                "legal_basis": p.purposes.get(&g.purpose),
+                "fields": g.fields,
+            })
+        })
+        .collect();
+    Ok(axum::Json(json!({
+        "member": member,
+        "grants": grants,
+        "rate_limit_per_minute": p.per_minute(&member),
+    }))
+    .into_response())
 }

@@ -64,11 +64,15 @@ async fn create(
             ),
         ));
     };
-    let Some(member) = state.members.get(&req.member) else {
+    let members = state.members.current();
+    let Some(member) = members.get(&req.member) else {
         return Err(Problem::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "token.member",
-            format!("member {} is not configured", req.member),
+            format!(
+                "member {} is not a member in force (GET /v1/members)",
+                req.member
+            ),
         ));
     };
     if !member.roles.iter().any(|r| r == role.as_str()) {

@@ -5,6 +5,10 @@
 //! Bearer tokens (`lienthong token create`) name one member and one role; the hub keeps only
 //! the SHA-256 of the secret and compares it in constant time.
 
+mod directory;
+
+pub use directory::Directory;
+
 use crate::config::hub::MemberConfig;
 use crate::store::{Store, StoreError, TokenRecord};
 use base64::Engine;
@@ -79,6 +83,13 @@ impl Members {
             m.by_code.insert(member.code.clone(), member.clone());
         }
         m
+    }
+
+    /// The agency codes in force, sorted.
+    pub fn codes(&self) -> Vec<&str> {
+        let mut c: Vec<&str> = self.by_code.keys().map(String::as_str).collect();
+        c.sort_unstable();
+        c
     }
 
     /// A member by agency code.

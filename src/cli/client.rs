@@ -96,6 +96,11 @@ impl HubClient {
         self.expect_ok(a)
     }
 
+    pub(crate) fn put_json(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
+        let a = self.send(reqwest::Method::PUT, path, Some(body))?;
+        self.expect_ok(a)
+    }
+
     /// PUTs a text body (e.g. a TOML policy) and expects a JSON answer.
     pub(crate) fn put_text(&self, path: &str, text: &str) -> anyhow::Result<Value> {
         let url = format!("{}{path}", self.base);

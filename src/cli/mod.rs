@@ -7,6 +7,7 @@ mod adapter;
 mod audit;
 mod client;
 mod demo;
+mod member;
 mod onceonly;
 mod policy;
 mod relay;
@@ -66,6 +67,9 @@ enum Command {
     /// Bearer tokens for members.
     #[command(subcommand)]
     Token(token::Command),
+    /// Members of a running hub: list, show, add, change, retire (in force at once).
+    #[command(subcommand)]
+    Member(member::Command),
     /// The relay's state per destination.
     #[command(subcommand)]
     Relay(relay::RelayCommand),
@@ -133,6 +137,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Adapter(c) => adapter::run(&ctx, c),
         Command::Serve(a) => serve::run(a),
         Command::Token(c) => token::run(c),
+        Command::Member(c) => member::run(c),
         Command::Relay(c) => relay::run_relay(c),
         Command::Dead(c) => relay::run_dead(c),
         Command::Units(a) => units::run(a),

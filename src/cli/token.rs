@@ -65,6 +65,19 @@ fn open_store(config: &HubConfig) -> anyhow::Result<Store> {
     })
 }
 
+/// A token's state as `token list` prints it: revoked, expired, or active (until when).
+fn state_of(t: &serde_json::Value, now: &str) -> String {
+    if let Some(r) = t["revoked_at"].as_str() {
+        return format!("revoked {r}");
+    }
+    match t["expires_at"].as_str() {
+        // The hub's times are fixed-width UTC text: text order is time order.
+        Some(e) if e <= now => format!("EXPIRED {e}"),
+        Some(e) => format!("active, expires {e}"),
+        None => "active".into(),
+    }
+}
+
 /// `90d`, `12h`, `30m`, `45s` or plain seconds, as seconds (at least 1).
 fn parse_duration(s: &str) -> Result<u64, String> {
     let (n, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
@@ -112,16 +125,14 @@ pub(crate) fn run(command: Command) -> anyhow::Result<Outcome> {
                 return Ok(Outcome::Ok);
             }
             let config = HubConfig::load(&target.config)?;
-            let Some(m) = config.members.iter().find(|m| m.code == member) else {
+            let store = open_store(&config)?;
+            // The members in force: the config file's and those added through a hub's API.
+            let directory = crate::auth::Directory::open(store.clone(), &config.members)?;
+            let members = directory.current();
+            let Some(m) = members.get(&member) else {
                 bail!(
-                    "member {member} is not in {} (members: {})",
-                    target.config.display(),
-                    config
-                        .members
-                        .iter()
-                        .map(|m| m.code.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    "member {member} is not a member in force (members: {})",
+                    members.codes().join(", ")
                 );
             };
             if !m.roles.iter().any(|x| x == &role) {
@@ -130,7 +141,6 @@ pub(crate) fn run(command: Command) -> anyhow::Result<Outcome> {
                     m.roles.join(", ")
                 );
             }
-            let store = open_store(&config)?;
             let t = create_token_until(&store, &member, r, expires_in.map(expiry_in))?;
             println!("{}", t.bearer());
             eprintln!(
@@ -156,11 +166,7 @@ pub(crate) fn run(command: Command) -> anyhow::Result<Outcome> {
                     t["member"].as_str().unwrap_or_default(),
                     t["role"].as_str().unwrap_or_default(),
                     t["created_at"].as_str().unwrap_or_default(),
-                    t["revoked_at"]
-                        .as_str()
-                        .map(|r| format!("revoked {r}"))
-                        .or_else(|| t["expires_at"].as_str().map(|e| format!("expires {e}")))
-                        .unwrap_or_else(|| "active".into())
+                    state_of(&t, &crate::clock::now_rfc3339())
                 );
             }
             Ok(Outcome::Ok)
@@ -184,7 +190,23 @@ pub(crate) fn run(command: Command) -> anyhow::Result<Outcome> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_duration;
+    use super::{parse_duration, state_of};
+    use serde_json::json;
+
+    #[test]
+    fn an_expired_token_is_listed_as_expired() {
+        let now = "2026-12-05T10:00:00.000Z";
+        let t = json!({"expires_at": "2026-12-05T09:59:59.000Z"});
+        assert_eq!(state_of(&t, now), "EXPIRED 2026-12-05T09:59:59.000Z");
+        let t = json!({"expires_at": "2026-12-06T00:00:00.000Z"});
+        assert_eq!(
+            state_of(&t, now),
+            "active, expires 2026-12-06T00:00:00.000Z"
+        );
+        assert_eq!(state_of(&json!({}), now), "active");
+        let t = json!({"revoked_at": "2026-12-01T00:00:00.000Z", "expires_at": "2026-12-02T00:00:00.000Z"});
+        assert_eq!(state_of(&t, now), "revoked 2026-12-01T00:00:00.000Z");
+    }
 
     #[test]
     fn durations_have_units_and_are_never_zero() {

@@ -10,8 +10,8 @@
 
 use super::StoreError;
 use super::types::{
-    AdapterState, AdapterVersion, AuditWrites, DeadLetter, Lookup, OutboxItem, ReportGroups,
-    Stored, StoredAt, StoredPolicy, Submission, TokenRecord,
+    AdapterState, AdapterVersion, AuditWrites, DeadLetter, Lookup, MemberRecord, OutboxItem,
+    ReportGroups, Stored, StoredAt, StoredPolicy, Submission, TokenRecord,
 };
 use crate::config::hub::RouteConfig;
 use crate::merkle::{Hash, MerkleError};
@@ -177,6 +177,11 @@ pub trait Catalogue: Send + Sync {
     fn remove_route(&self, id: u64) -> Result<bool, StoreError>;
     /// Every stored route with its id.
     fn routes(&self) -> Result<Vec<(u64, RouteConfig)>, StoreError>;
+
+    /// Stores a member (added, changed or retired), durably.
+    fn put_member(&self, member: &MemberRecord) -> Result<(), StoreError>;
+    /// Every member the catalogue keeps, retired ones included, by agency code.
+    fn members(&self) -> Result<Vec<MemberRecord>, StoreError>;
 
     /// Stores a new version of the disclosure policy; returns its version.
     fn put_policy(&self, text: &str, at: &str, by: &str) -> Result<u64, StoreError>;

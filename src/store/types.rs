@@ -159,9 +159,16 @@ pub struct TokenRecord {
 impl TokenRecord {
     /// What a token list shows of it (never the secret's hash).
     pub fn row(&self) -> serde_json::Value {
+        let now = crate::clock::now_rfc3339();
+        // Fixed-width UTC text: text order is time order.
+        let state = match (&self.revoked_at, &self.expires_at) {
+            (Some(_), _) => "revoked",
+            (None, Some(e)) if *e <= now => "expired",
+            _ => "active",
+        };
         serde_json::json!({"id": self.id, "member": self.member, "role": self.role,
                            "created_at": self.created_at, "revoked_at": self.revoked_at,
-                           "expires_at": self.expires_at})
+                           "expires_at": self.expires_at, "state": state})
     }
 }
 
@@ -261,4 +268,25 @@ pub enum Lookup {
     Subject,
     Member,
     Exchange,
+}
+
+/// A member as the catalogue keeps it: added from the config file or through the API, changed,
+/// retired (kept, with when: its tokens and certificates stop working).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct MemberRecord {
+    /// Agency code, e.g. `000.00.00.H42`.
+    pub code: String,
+    pub name: String,
+    /// `admin`, `provider`, `consumer`, `auditor`, `observer`.
+    pub roles: Vec<String>,
+    /// Client certificate names that identify it over mutual TLS.
+    #[serde(default)]
+    pub tls_names: Vec<String>,
+    /// Where its current form came from: `file` (the config) or `api:<member>`.
+    pub source: String,
+    /// When it was last written (RFC 3339).
+    pub changed_at: String,
+    /// When it was retired, if it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retired_at: Option<String>,
 }

@@ -55,6 +55,8 @@ pub struct Trees {
     onceonly: ::sled::Tree,
     /// Disclosure policies set through the registry: version (u64 big-endian) → the version.
     policies: ::sled::Tree,
+    /// The member catalogue: agency code → member record (JSON).
+    members: ::sled::Tree,
     /// What group commits and checkpoints wrote to sled since its last flush (`journal.rs`).
     journal: std::sync::Mutex<journal::Journal>,
     /// Outbox items of the commits since sled's last flush, by key, encoded: durable in the
@@ -206,6 +208,7 @@ impl SledStore {
             cache: tree("cache")?,
             onceonly,
             policies: tree("policies")?,
+            members: tree("members")?,
             journal: std::sync::Mutex::new(journal),
             unwritten: Default::default(),
             token_memo: Default::default(),

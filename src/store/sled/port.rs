@@ -9,8 +9,8 @@ use crate::store::port::{
     AuditLogStore, Catalogue, GroupCommit, OnceOnlyStore, OutboxStore, PullCache,
 };
 use crate::store::types::{
-    AdapterState, AdapterVersion, AuditWrites, DeadLetter, Lookup, OutboxItem, ReportGroups,
-    Stored, StoredAt, StoredPolicy, Submission, TokenRecord,
+    AdapterState, AdapterVersion, AuditWrites, DeadLetter, Lookup, MemberRecord, OutboxItem,
+    ReportGroups, Stored, StoredAt, StoredPolicy, Submission, TokenRecord,
 };
 use serde_json::Value;
 use std::sync::Arc;
@@ -189,6 +189,12 @@ impl Catalogue for SledStore {
     }
     fn routes(&self) -> Result<Vec<(u64, RouteConfig)>, StoreError> {
         SledStore::routes(self)
+    }
+    fn put_member(&self, member: &MemberRecord) -> Result<(), StoreError> {
+        SledStore::put_member(self, member)
+    }
+    fn members(&self) -> Result<Vec<MemberRecord>, StoreError> {
+        SledStore::members(self)
     }
     fn put_policy(&self, text: &str, at: &str, by: &str) -> Result<u64, StoreError> {
         SledStore::put_policy(self, text, at, by)

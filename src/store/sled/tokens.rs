@@ -84,3 +84,22 @@ impl SledStore {
             .collect()
     }
 }
+
+impl SledStore {
+    /// Stores a member record and flushes.
+    pub fn put_member(&self, m: &crate::store::types::MemberRecord) -> Result<(), StoreError> {
+        self.members
+            .insert(m.code.as_bytes(), encode(m))
+            .map_err(sled_err("write a member"))?;
+        self.flush()
+    }
+
+    /// Every member record, by agency code.
+    pub fn members(&self) -> Result<Vec<crate::store::types::MemberRecord>, StoreError> {
+        self.members
+            .iter()
+            .values()
+            .map(|v| decode("read a member", &v.map_err(sled_err("read members"))?))
+            .collect()
+    }
+}
