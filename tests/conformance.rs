@@ -1,6 +1,6 @@
 //! API conformance: schemathesis (installed by `scripts/test` into the test virtual
 //! environment, `LIENTHONG_SCHEMATHESIS` names its `st`) against a hub on loopback, through its
-//! own `/openapi.json`, once with a token of each role: no 5xx, responses as documented (status
+//! own `/openapi.json`, once with a token of each role (the observer's included): no 5xx, responses as documented (status
 //! codes, content types, schemas). The population register is simulated, so that pulls reach a
 //! source. `PUT /v1/policy` is left out: its body is TOML, which schemathesis cannot generate.
 //! Ignored in `cargo test`; `scripts/test` runs it.
@@ -8,6 +8,9 @@
 mod common;
 
 use common::hub::{ADMIN, HATINH, LABOUR, token};
+
+/// A read-only observer, a member of this test's hubs only.
+const OBSERVER: &str = "000.00.00.X01";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs schemathesis; scripts/test runs it"]
@@ -32,6 +35,7 @@ async fn schemathesis_finds_no_5xx_and_no_undocumented_answer_for_any_role() {
         (ADMIN, "auditor"),
         (LABOUR, "consumer"),
         (HATINH, "provider"),
+        (OBSERVER, "observer"),
     ] {
         // A fresh hub for each role: what one role's run did (an admin disabling the register's
         // adapter, say) must not change the answers another role's run is checked against.
@@ -39,6 +43,12 @@ async fn schemathesis_finds_no_5xx_and_no_undocumented_answer_for_any_role() {
             c.server.adapters_dir = adapters.clone();
             // Schemathesis sends many wrong credentials on purpose.
             c.limits.auth_failures_per_minute = 1_000_000;
+            c.members.push(lienthong::config::hub::MemberConfig {
+                code: OBSERVER.into(),
+                name: "Trung tâm giám sát".into(),
+                roles: vec!["observer".into()],
+                tls_names: vec![],
+            });
         })
         .await;
         let url = hub.url();
