@@ -263,6 +263,66 @@ fn load_adapters(registry: &AdapterRegistry, dir: &Path) -> Result<(), ServerErr
     Ok(())
 }
 
+/// Why a TLS handshake was refused, in words an operator can act on; `None` when the client
+/// went away without finishing a hello (a port check, a closed socket), which is no refusal.
+fn refusal_reason(e: &std::io::Error) -> Option<String> {
+    use rustls::{CertificateError, Error as Tls};
+    let Some(tls) = e.get_ref().and_then(|x| x.downcast_ref::<Tls>()) else {
+        return match e.kind() {
+            std::io::ErrorKind::UnexpectedEof
+            | std::io::ErrorKind::ConnectionReset
+            | std::io::ErrorKind::BrokenPipe => None,
+            _ => Some(format!("{e}")),
+        };
+    };
+    let why = match tls {
+        Tls::NoCertificatesPresented => {
+            "the client sent no certificate, and tls.require_client_cert \
+             is on"
+                .to_string()
+        }
+        Tls::InvalidCertificate(c) => {
+            let what = match c {
+                CertificateError::UnknownIssuer => {
+                    "it is not signed by a CA of tls.client_ca".to_string()
+                }
+                CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
+                    "it has expired".to_string()
+                }
+                CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
+                    "it is not valid yet (check the clocks)".to_string()
+                }
+                CertificateError::Revoked => "it is revoked".to_string(),
+                CertificateError::InvalidPurpose
+                | CertificateError::InvalidPurposeContext { .. } => {
+                    "its extended key usage does not allow client authentication \
+                     (extendedKeyUsage = clientAuth)"
+                        .to_string()
+                }
+                CertificateError::BadEncoding => "it is not a well-formed certificate".to_string(),
+                other => {
+                    let text = format!("{other:?}");
+                    if text.contains("UnsupportedCertVersion") {
+                        "it is an X.509 v1 certificate; the hub takes v3 only (sign it with \
+                         extensions, e.g. `openssl x509 -req … -extfile member.ext`, as the \
+                         README shows)"
+                            .to_string()
+                    } else {
+                        format!("{other}")
+                    }
+                }
+            };
+            format!("the client certificate was refused: {what}")
+        }
+        Tls::PeerIncompatible(p) => format!("the client cannot speak what the hub requires: {p:?}"),
+        Tls::NoApplicationProtocol => {
+            "the client offered no application protocol the hub speaks (h2, http/1.1)".to_string()
+        }
+        other => format!("{other}"),
+    };
+    Some(why)
+}
+
 fn tls_acceptor(config: &HubConfig) -> Result<TlsAcceptor, ServerError> {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -483,11 +543,14 @@ async fn accept_loop(
                             let tls_stream = match tokio::time::timeout(handshake, acceptor.accept(stream)).await {
                                 Ok(Ok(s)) => s,
                                 Ok(Err(e)) => {
-                                    tracing::debug!("TLS handshake refused: {e}");
+                                    match refusal_reason(&e) {
+                                        Some(why) => tracing::warn!(peer = %peer_addr, "TLS handshake refused: {why}"),
+                                        None => tracing::debug!(peer = %peer_addr, "connection closed before a TLS handshake: {e}"),
+                                    }
                                     return;
                                 }
                                 Err(_) => {
-                                    tracing::debug!("TLS handshake timed out");
+                                    tracing::info!(peer = %peer_addr, "TLS handshake timed out after {} ms", handshake.as_millis());
                                     return;
                                 }
                             };

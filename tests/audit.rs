@@ -369,6 +369,10 @@ async fn entries_are_for_auditors_and_proofs_and_checkpoints_for_every_member() 
     )
     .await;
     assert_eq!(status, 400, "{text}");
+    // A malformed personal ID is refused, not answered "no events".
+    let (status, text) = get(client, url, auditor, "/v1/audit/subjects/12345/report").await;
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("audit.subject"), "{text}");
     fx.hub.shutdown().await.unwrap();
 }
 

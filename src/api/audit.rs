@@ -323,6 +323,14 @@ async fn report(
 ) -> Result<Response, Problem> {
     super::require(&caller, AUDITORS)?;
     let q: ReportQuery = query(q, "from, to")?;
+    // A malformed number would find nothing and read as "no one accessed it": refused instead.
+    crate::model::PersonalId::parse(&personal_id).map_err(|e| {
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "audit.subject",
+            format!("{personal_id:?} is not a personal ID number: {e}"),
+        )
+    })?;
     let mut rows = Vec::new();
     let mut after = None;
     loop {

@@ -1,11 +1,11 @@
 //! `lienthong member list|show|add|change|retire`: the members connected to a running hub.
 //!
-//! Against a running hub only (`--hub URL`, an admin token for changes): a change is in force
+//! Against a running hub only (`--hub URL` or `LIENTHONG_HUB`, an admin token for changes): a change is in force
 //! for the hub's next request and is an audit entry the hub writes. The config file's
 //! `[[members]]` are the starting set.
 
 use super::Outcome;
-use super::client::HubClient;
+use super::adapter::HubArgs;
 use anyhow::bail;
 use serde_json::{Map, Value, json};
 
@@ -14,14 +14,14 @@ pub(crate) enum Command {
     /// List the members, retired ones marked.
     List {
         #[command(flatten)]
-        hub: Hub,
+        hub: HubArgs,
     },
     /// One member, as JSON.
     Show {
         /// The member's agency code.
         code: String,
         #[command(flatten)]
-        hub: Hub,
+        hub: HubArgs,
     },
     /// Add a member (a province or ministry joining); in force at once.
     Add {
@@ -38,7 +38,7 @@ pub(crate) enum Command {
         #[arg(long = "tls-names", value_delimiter = ',')]
         tls_names: Vec<String>,
         #[command(flatten)]
-        hub: Hub,
+        hub: HubArgs,
     },
     /// Change a member's name, roles or certificate names (what is not given stays).
     Change {
@@ -52,29 +52,15 @@ pub(crate) enum Command {
         #[arg(long = "tls-names", value_delimiter = ',')]
         tls_names: Option<Vec<String>>,
         #[command(flatten)]
-        hub: Hub,
+        hub: HubArgs,
     },
     /// Retire a member: its tokens and certificates stop working at once; its record and its
     /// audit entries stay.
     Retire {
         code: String,
         #[command(flatten)]
-        hub: Hub,
+        hub: HubArgs,
     },
-}
-
-#[derive(Debug, clap::Args)]
-pub(crate) struct Hub {
-    /// The running hub, e.g. http://127.0.0.1:8080.
-    #[arg(long, value_name = "URL", env = "LIENTHONG_HUB")]
-    hub: String,
-    /// Bearer token (an admin's for add, change and retire).
-    #[arg(long, env = "LIENTHONG_TOKEN", hide_env_values = true)]
-    token: Option<String>,
-}
-
-fn client(h: &Hub) -> anyhow::Result<HubClient> {
-    HubClient::new(&h.hub, h.token.clone())
 }
 
 fn line(m: &Value) -> String {
@@ -93,26 +79,27 @@ fn line(m: &Value) -> String {
         Some(r) => format!("retired {r}"),
         None => "in force".into(),
     };
+    // The name last: it is free text of any length.
     format!(
-        "{:<16} {:<34} {:<32} {}",
+        "{:<16} {:<26} {:<28} {}",
         s("code"),
-        s("name"),
         list("roles"),
-        state
+        state,
+        s("name")
     )
 }
 
 pub(crate) fn run(command: Command) -> anyhow::Result<Outcome> {
     match command {
         Command::List { hub } => {
-            let body = client(&hub)?.get_json("/v1/members")?;
-            println!("{:<16} {:<34} {:<32} STATE", "CODE", "NAME", "ROLES");
+            let body = hub.client()?.get_json("/v1/members")?;
+            println!("{:<16} {:<26} {:<28} NAME", "CODE", "ROLES", "STATE");
             for m in body["members"].as_array().into_iter().flatten() {
                 println!("{}", line(m));
             }
         }
         Command::Show { code, hub } => {
-            let body = client(&hub)?.get_json(&format!("/v1/members/{code}"))?;
+            let body = hub.client()?.get_json(&format!("/v1/members/{code}"))?;
             println!("{}", serde_json::to_string_pretty(&body)?);
         }
         Command::Add {
@@ -126,7 +113,7 @@ pub(crate) fn run(command: Command) -> anyhow::Result<Outcome> {
                 "code": code, "name": name, "roles": roles,
                 "tls_names": tls_names.into_iter().filter(|n| !n.is_empty()).collect::<Vec<_>>(),
             });
-            let m = client(&hub)?.post_json("/v1/members", &body)?;
+            let m = hub.client()?.post_json("/v1/members", &body)?;
             eprintln!("member {code} added; in force now");
             println!("{}", line(&m));
         }
@@ -151,12 +138,14 @@ pub(crate) fn run(command: Command) -> anyhow::Result<Outcome> {
             if body.is_empty() {
                 bail!("nothing to change: give --name, --roles or --tls-names");
             }
-            let m = client(&hub)?.put_json(&format!("/v1/members/{code}"), &Value::Object(body))?;
+            let m = hub
+                .client()?
+                .put_json(&format!("/v1/members/{code}"), &Value::Object(body))?;
             eprintln!("member {code} changed; in force now");
             println!("{}", line(&m));
         }
         Command::Retire { code, hub } => {
-            client(&hub)?.delete(&format!("/v1/members/{code}"))?;
+            hub.client()?.delete(&format!("/v1/members/{code}"))?;
             eprintln!("member {code} retired: its tokens and certificates no longer work");
         }
     }

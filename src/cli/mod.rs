@@ -7,6 +7,7 @@ mod adapter;
 mod audit;
 mod client;
 mod demo;
+mod init;
 mod member;
 mod onceonly;
 mod policy;
@@ -62,6 +63,9 @@ enum Command {
     /// show, disable and enable them.
     #[command(subcommand)]
     Adapter(adapter::Command),
+    /// Write a working directory for a new hub: hub.toml (every key commented), the shipped
+    /// adapters and policy, the store inside it, and an admin token printed once.
+    Init(init::Args),
     /// Run the hub.
     Serve(serve::Args),
     /// Bearer tokens for members.
@@ -135,6 +139,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Validate(a) => validate::run(&ctx, a),
         Command::Translate(a) => translate::run(&ctx, a),
         Command::Adapter(c) => adapter::run(&ctx, c),
+        Command::Init(a) => init::run(a),
         Command::Serve(a) => serve::run(a),
         Command::Token(c) => token::run(c),
         Command::Member(c) => member::run(c),

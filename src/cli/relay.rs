@@ -89,24 +89,45 @@ fn split_id(id: &str) -> anyhow::Result<(&str, &str)> {
 pub(crate) fn run_relay(c: RelayCommand) -> anyhow::Result<Outcome> {
     let RelayCommand::Status { hub } = c;
     let body = hub.client()?.get_json("/v1/relay/status")?;
-    println!(
-        "{:<22} {:>7} {:>10} {:>9} {:>10} {:>8} {:>6}  breaker",
+    print!("{}", status_table(&body));
+    Ok(Outcome::Ok)
+}
+
+/// The relay's state as a table whose columns line up with their header: numbers right-aligned,
+/// the destination column as wide as its longest name.
+fn status_table(body: &Value) -> String {
+    let rows = body["destinations"].as_array().cloned().unwrap_or_default();
+    let n = |d: &Value, k: &str| d[k].as_u64().unwrap_or(0);
+    let width = rows
+        .iter()
+        .map(|d| {
+            d["destination"]
+                .as_str()
+                .unwrap_or_default()
+                .chars()
+                .count()
+        })
+        .chain(std::iter::once("destination".len()))
+        .max()
+        .unwrap_or(0);
+    let mut out = format!(
+        "{:<width$} {:>7} {:>10} {:>9} {:>10} {:>8} {:>6}  breaker\n",
         "destination", "depth", "oldest(s)", "in-flight", "delivered", "failed", "dead"
     );
-    for d in body["destinations"].as_array().cloned().unwrap_or_default() {
-        println!(
-            "{:<22} {:>7} {:>10.1} {:>9} {:>10} {:>8} {:>6}  {}",
+    for d in &rows {
+        out.push_str(&format!(
+            "{:<width$} {:>7} {:>10.1} {:>9} {:>10} {:>8} {:>6}  {}\n",
             d["destination"].as_str().unwrap_or_default(),
-            d["depth"],
+            n(d, "depth"),
             d["oldest_age_secs"].as_f64().unwrap_or(0.0),
-            d["in_flight"],
-            d["delivered"],
-            d["failed"],
-            d["dead"],
+            n(d, "in_flight"),
+            n(d, "delivered"),
+            n(d, "failed"),
+            n(d, "dead"),
             d["breaker"].as_str().unwrap_or_default()
-        );
+        ));
     }
-    Ok(Outcome::Ok)
+    out
 }
 
 fn print_line(d: &Value) {
@@ -168,5 +189,38 @@ pub(crate) fn run_dead(c: DeadCommand) -> anyhow::Result<Outcome> {
             eprintln!("{id} discarded");
             Ok(Outcome::Ok)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::status_table;
+    use serde_json::json;
+
+    #[test]
+    fn the_status_columns_line_up_with_their_header() {
+        let body = json!({"destinations": [
+            {"destination": "national-portal", "depth": 12345, "oldest_age_secs": 3.25,
+             "in_flight": 2, "delivered": 1_000_000, "failed": 7, "dead": 0, "breaker": "closed"},
+            {"destination": "a-destination-with-a-long-name", "depth": 0, "oldest_age_secs": 0.0,
+             "in_flight": 0, "delivered": 3, "failed": 0, "dead": 1, "breaker": "open"},
+        ]});
+        let table = status_table(&body);
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(lines.len(), 3, "{table}");
+        // Every right-aligned column ends where its header ends.
+        let header = lines[0];
+        for (col, value_in_rows) in [
+            ("depth", ["12345", "0"]),
+            ("delivered", ["1000000", "3"]),
+            ("dead", ["0", "1"]),
+        ] {
+            let end = header.find(col).unwrap() + col.len();
+            for (row, v) in lines[1..].iter().zip(value_in_rows) {
+                assert_eq!(&row[end - v.len()..end], v, "{col} in {row:?}\n{table}");
+                assert_eq!(row.as_bytes()[end - v.len() - 1], b' ', "{table}");
+            }
+        }
+        assert!(lines[2].ends_with("  open"), "{table}");
     }
 }

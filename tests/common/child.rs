@@ -51,6 +51,28 @@ pub fn output(command: &mut Command) -> Ran {
     Ran::of(command.output().expect("the binary runs"))
 }
 
+/// Runs a shell script as a person would paste it (`bash -euo pipefail`) in `dir`, with the
+/// test build's `lienthong` first on the `PATH`.
+pub fn shell(script: &str, dir: &Path) -> Ran {
+    let bin = Path::new(env!("CARGO_BIN_EXE_lienthong"))
+        .parent()
+        .expect("the binary's directory")
+        .to_path_buf();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    output(
+        Command::new("bash")
+            .args(["-euo", "pipefail", "-c", script])
+            .current_dir(dir)
+            .env("PATH", path)
+            .env_remove("LIENTHONG_HUB")
+            .env_remove("LIENTHONG_TOKEN"),
+    )
+}
+
 /// `output` without blocking the runtime's thread, for tests whose hub runs in the same runtime.
 pub async fn output_async(command: Command) -> Ran {
     let out = tokio::process::Command::from(command)
