@@ -19,10 +19,15 @@ fn read(rel: &str) -> String {
 
 /// A registration body for the shipped population-registry adapter under another name.
 fn registry_copy(name: &str) -> Value {
-    let definition = read("adapters/population-registry.toml").replace(
-        "name = \"population-registry\"",
-        &format!("name = \"{name}\""),
-    );
+    let definition = read("adapters/population-registry.toml")
+        .replace(
+            "name = \"population-registry\"",
+            &format!("name = \"{name}\""),
+        )
+        .replace(
+            "http://127.0.0.1:8701/dancu",
+            &format!("{}/dancu", closed_url()),
+        );
     let mut samples = BTreeMap::new();
     for s in [
         "samples/population-registry/citizen.json",
@@ -31,6 +36,17 @@ fn registry_copy(name: &str) -> Value {
         samples.insert(s.to_string(), read(&format!("adapters/{s}")));
     }
     json!({"definition": definition, "samples": samples})
+}
+
+/// A loopback URL on which nothing listens: a port the OS handed out, then closed again (the
+/// shipped adapter's fixed port may be in use on the machine running the tests).
+fn closed_url() -> String {
+    static URL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    URL.get_or_init(|| {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", l.local_addr().unwrap())
+    })
+    .clone()
 }
 
 async fn problem(resp: reqwest::Response) -> (StatusCode, Value) {
@@ -115,7 +131,7 @@ async fn register_two_versions(fx: &Started) {
     assert_eq!(reg["check"]["samples"].as_array().unwrap().len(), 2);
     assert_eq!(
         reg["probe"]["reachable"], false,
-        "nothing listens on 8701 in this test"
+        "nothing listens on the adapter's endpoint in this test"
     );
     let resp = fx
         .register(&fx.admin, &registry_copy("dancu-thu-nghiem"))
