@@ -261,6 +261,33 @@ mod tests {
         assert_eq!(cfg.server.policies_file, dir.path().join("policies.toml"));
     }
 
+    /// `init` promises a config with every key commented: each field of the config's structs
+    /// (read from their source) is named in the shipped file, as a key or in a comment.
+    #[test]
+    fn the_shipped_config_names_every_key() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let source = std::fs::read_to_string(root.join("src/config/hub.rs")).unwrap();
+        let structs = regex::Regex::new(r"(?s)pub struct (\w+) \{(.*?)\n\}").unwrap();
+        let field = regex::Regex::new(r"(?m)^\s+pub (\w+):").unwrap();
+        let key = regex::Regex::new(r"(?m)^#?\s*\[?\[?([a-z_]+)\]?\]?\s*(=|$)").unwrap();
+        let named: std::collections::HashSet<&str> = key
+            .captures_iter(HUB_TOML)
+            .map(|c| c.get(1).unwrap().as_str())
+            .collect();
+        let mut missing = Vec::new();
+        for s in structs.captures_iter(&source) {
+            for f in field.captures_iter(&s[2]) {
+                if !named.contains(&f[1]) {
+                    missing.push(format!("{}.{}", &s[1], &f[1]));
+                }
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "config/hub.toml does not name {missing:?}"
+        );
+    }
+
     #[test]
     fn every_shipped_adapter_file_is_embedded() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("adapters");
