@@ -50,6 +50,19 @@ pub fn empty_root() -> Hash {
     Sha256::digest([]).into()
 }
 
+/// The number of hashes stored for a tree (by a backend that keeps them in post-order) of `n` leaves: every leaf and every complete
+/// subtree (`2n − popcount(n)`).
+pub fn stored_hash_count(n: u64) -> u64 {
+    2 * n - u64::from(n.count_ones())
+}
+
+/// Where node `(level, index)` is in the post-order layout: right after the last leaf under
+/// it and the nodes that leaf completes below `level`.
+pub fn stored_hash_index(level: u8, index: u64) -> u64 {
+    let k = index + 1;
+    (k << (u32::from(level) + 1)) - u64::from(k.count_ones()) - 1 - u64::from(k.trailing_zeros())
+}
+
 /// Where complete subtrees are read from.
 pub trait Nodes {
     /// The hash of the complete subtree `(level, index)`.

@@ -1,8 +1,11 @@
 //! The store's contract, written against the port (`lienthong::store::Store`), run on every
 //! backend: what each role promises its callers (`store::port`), checked through the port
 //! alone. Each backend is opened on a fresh place and, where the promise is durability,
-//! closed and opened again. Today's backends: the embedded one (sled). A new backend adds its
-//! opener to `BACKENDS`.
+//! closed and opened again. Today's backends: the embedded one (sled) and PostgreSQL (a real
+//! server, `common::postgres`, one database per check; skipped with a message where PostgreSQL
+//! is not installed, required by `scripts/test`). A new backend adds its opener to `BACKENDS`.
+
+mod common;
 
 use lienthong::audit::{AuditDraft, AuditLog};
 use lienthong::config::hub::{AuditConfig, RouteConfig};
@@ -19,12 +22,20 @@ use std::sync::Arc;
 /// files there keeps its data under a name made from it).
 type Opener = fn(&Path) -> Store;
 
-const BACKENDS: &[(&str, Opener)] = &[("sled", |dir| Store::open(dir).expect("sled opens"))];
+const BACKENDS: &[(&str, Opener)] = &[
+    ("sled", |dir| Store::open(dir).expect("sled opens")),
+    ("postgres", |dir| {
+        Store::open_postgres(&common::postgres::database(dir)).expect("postgres opens")
+    }),
+];
 
 /// Runs a contract check on every backend, each on a fresh directory; the check gets the
 /// directory and the opener (to close and open the store again).
 fn on_every_backend(check: impl Fn(&Path, Opener)) {
     for (name, open) in BACKENDS {
+        if *name == "postgres" && !common::postgres::available() {
+            continue;
+        }
         let dir = tempfile::tempdir().expect("a temporary directory");
         eprintln!("backend {name}");
         check(&dir.path().join("store"), *open);

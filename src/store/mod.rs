@@ -6,6 +6,7 @@
 //! is written down in `store/STORAGE.md`.
 
 pub mod port;
+pub mod postgres;
 pub mod sled;
 pub mod types;
 
@@ -79,6 +80,12 @@ impl Store {
     /// Opens (or creates) the embedded store in `dir`, with the default cache.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
         Ok(Store::new(sled::SledStore::open(dir)?))
+    }
+
+    /// Connects to a PostgreSQL database (libpq's URL or key=value form), creating or
+    /// migrating its schema: the backend of a cluster of hub nodes.
+    pub fn open_postgres(url: &str) -> Result<Store, StoreError> {
+        Ok(Store::new(postgres::PgStore::open(url)?))
     }
 
     /// Opens (or creates) the embedded store in `dir`, keeping up to `cache_bytes` of its

@@ -11,6 +11,7 @@ pub mod child;
 pub mod destination;
 pub mod generators;
 pub mod hub;
+pub mod postgres;
 pub mod shape;
 
 use lienthong::translate::Adapter;

@@ -52,18 +52,7 @@ pub struct FileError {
     pub source: std::io::Error,
 }
 
-/// The number of hashes stored for a tree of `n` leaves: every leaf and every complete
-/// subtree (`2n − popcount(n)`).
-pub fn stored_hash_count(n: u64) -> u64 {
-    2 * n - u64::from(n.count_ones())
-}
-
-/// Where node `(level, index)` is in the post-order layout: right after the last leaf under
-/// it and the nodes that leaf completes below `level`.
-pub fn stored_hash_index(level: u8, index: u64) -> u64 {
-    let k = index + 1;
-    (k << (u32::from(level) + 1)) - u64::from(k.count_ones()) - 1 - u64::from(k.trailing_zeros())
-}
+pub use crate::merkle::{stored_hash_count, stored_hash_index};
 
 #[derive(Debug, Default, Clone, Copy)]
 struct Lengths {

@@ -1,0 +1,155 @@
+//! The schema, by version. Each migration runs in one transaction with the version it brings;
+//! a database already at this hub's version is left alone, and one at a later version (written
+//! by a newer hub) is refused rather than misread.
+
+/// The schema version this hub writes.
+pub const SCHEMA_VERSION: i32 = 1;
+
+/// What `migrate` found or did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Migrated {
+    /// The schema is now at this version (this hub's).
+    To(i32),
+    /// The database is at this later version: nothing was done.
+    Newer(i32),
+}
+
+/// The migrations, in order: migration `i` brings the schema from version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[
+    // 1: every role of the port.
+    r#"
+    CREATE SEQUENCE outbox_seq_blocks;
+    CREATE TABLE dedup (
+        key text COLLATE "C" PRIMARY KEY,
+        at_ms bigint NOT NULL,
+        exchange_id text NOT NULL
+    );
+    CREATE TABLE outbox (
+        destination text COLLATE "C" NOT NULL,
+        seq bigint NOT NULL,
+        item bytea NOT NULL,
+        PRIMARY KEY (destination, seq)
+    );
+    CREATE TABLE dead_letters (
+        destination text COLLATE "C" NOT NULL,
+        seq bigint NOT NULL,
+        letter bytea NOT NULL,
+        PRIMARY KEY (destination, seq)
+    );
+    CREATE TABLE audit_entries (
+        idx bigint PRIMARY KEY,
+        entry bytea NOT NULL,
+        sealed bytea
+    );
+    CREATE TABLE audit_hashes (
+        pos bigint PRIMARY KEY,
+        hash bytea NOT NULL
+    );
+    CREATE TABLE audit_checkpoints (
+        size bigint PRIMARY KEY,
+        note text NOT NULL
+    );
+    CREATE TABLE audit_lookups (
+        kind smallint NOT NULL,
+        value text COLLATE "C" NOT NULL,
+        idx bigint NOT NULL,
+        PRIMARY KEY (kind, value, idx)
+    );
+    CREATE TABLE audit_indexed (
+        one boolean PRIMARY KEY DEFAULT true CHECK (one),
+        upto bigint NOT NULL
+    );
+    CREATE TABLE tokens (
+        id text COLLATE "C" PRIMARY KEY,
+        record bytea NOT NULL
+    );
+    CREATE TABLE adapters (
+        name text COLLATE "C" PRIMARY KEY,
+        latest integer NOT NULL,
+        enabled boolean NOT NULL
+    );
+    CREATE TABLE adapter_versions (
+        name text COLLATE "C" NOT NULL,
+        version integer NOT NULL,
+        record bytea NOT NULL,
+        PRIMARY KEY (name, version)
+    );
+    CREATE SEQUENCE route_ids;
+    CREATE TABLE routes (
+        id bigint PRIMARY KEY,
+        route bytea NOT NULL
+    );
+    CREATE TABLE members (
+        code text COLLATE "C" PRIMARY KEY,
+        record bytea NOT NULL
+    );
+    CREATE TABLE policies (
+        version bigint PRIMARY KEY,
+        record bytea NOT NULL
+    );
+    CREATE TABLE pull_cache (
+        record_type text COLLATE "C" NOT NULL,
+        key text COLLATE "C" NOT NULL,
+        at_ms bigint NOT NULL,
+        record bytea NOT NULL,
+        PRIMARY KEY (record_type, key)
+    );
+    CREATE TABLE issued_documents (
+        subject text COLLATE "C" NOT NULL,
+        type_key text COLLATE "C" NOT NULL,
+        document_id text COLLATE "C" NOT NULL,
+        record bytea NOT NULL,
+        PRIMARY KEY (subject, type_key, document_id)
+    );
+    CREATE TABLE report_counts (
+        day integer NOT NULL,
+        agency text COLLATE "C" NOT NULL,
+        procedure text COLLATE "C" NOT NULL,
+        counts bigint[] NOT NULL,
+        PRIMARY KEY (day, agency, procedure)
+    );
+    "#,
+];
+
+/// Brings the database's schema to this hub's version, one transaction per migration; a
+/// database of a later version is left alone (`Migrated::Newer`). Concurrent hub nodes
+/// starting at once take a lock, so that one migrates and the others find it done.
+pub fn migrate(client: &mut postgres::Client) -> Result<Migrated, postgres::Error> {
+    let mut tx = client.transaction()?;
+    // One migrator at a time, across nodes: a transaction-scoped advisory lock.
+    tx.execute("SELECT pg_advisory_xact_lock(7020251)", &[])?;
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS lienthong_schema (
+             one boolean PRIMARY KEY DEFAULT true CHECK (one),
+             version integer NOT NULL
+         )",
+    )?;
+    let version: i32 = tx
+        .query_opt("SELECT version FROM lienthong_schema", &[])?
+        .map(|r| r.get(0))
+        .unwrap_or(0);
+    if version > SCHEMA_VERSION {
+        tx.commit()?;
+        return Ok(Migrated::Newer(version));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        tx.batch_execute(sql)?;
+        let v = i as i32 + 1;
+        tx.execute(
+            "INSERT INTO lienthong_schema (version) VALUES ($1)
+             ON CONFLICT (one) DO UPDATE SET version = $1",
+            &[&v],
+        )?;
+        tracing::info!(version = v, "store schema migrated");
+    }
+    tx.commit()?;
+    Ok(Migrated::To(SCHEMA_VERSION))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_version_has_its_migration() {
+        assert_eq!(super::MIGRATIONS.len(), super::SCHEMA_VERSION as usize);
+    }
+}

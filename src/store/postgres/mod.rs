@@ -1,0 +1,206 @@
+//! The PostgreSQL backend behind the storage port, for a cluster of hub nodes sharing one
+//! database (`[store] backend = "postgres"`). Every role is a few tables; a group commit is one
+//! transaction; what a method promises is the port's (`store::port`), checked by the same
+//! contract tests as the embedded backend (`tests/store_contract.rs`).
+//!
+//! The port is synchronous and is called from the committer's thread, delivery workers and
+//! the async runtime alike, so the backend keeps its own threads, each with one connection
+//! (the blocking client of `postgres`, which must not run on a runtime's thread): a call hands
+//! its work to one of them and waits for the answer. A connection that broke is opened again
+//! for the next call; the URL may name several hosts with `target_session_attrs=read-write`,
+//! so that a node follows a promoted standby.
+//!
+//! The schema is versioned (`migrations`): opening a database creates or migrates it, and
+//! refuses one written by a newer hub.
+
+mod migrations;
+mod port;
+
+use super::StoreError;
+use super::types::TokenRecord;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, RwLock};
+
+pub use migrations::{Migrated, SCHEMA_VERSION, migrate};
+
+/// Work for a connection's thread.
+type Job = Box<dyn FnOnce(&mut Option<postgres::Client>) + Send>;
+
+/// Connections, each on a thread of its own.
+struct Pool {
+    url: String,
+    jobs: Mutex<mpsc::Sender<Job>>,
+}
+
+/// How many connections a backend keeps: the committer, the deliveries and the API share them.
+const CONNECTIONS: usize = 4;
+
+impl Pool {
+    fn start(url: &str) -> Pool {
+        let (tx, rx) = mpsc::channel::<Job>();
+        let rx = Arc::new(Mutex::new(rx));
+        for n in 0..CONNECTIONS {
+            let rx = rx.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("lienthong-pg-{n}"))
+                .spawn(move || {
+                    let mut client: Option<postgres::Client> = None;
+                    loop {
+                        let job = match rx.lock().unwrap_or_else(|p| p.into_inner()).recv() {
+                            Ok(job) => job,
+                            // The backend was dropped.
+                            Err(_) => return,
+                        };
+                        job(&mut client);
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::error!("cannot start a database connection's thread: {e}");
+            }
+        }
+        Pool {
+            url: url.to_string(),
+            jobs: Mutex::new(tx),
+        }
+    }
+
+    /// Runs `f` on a connection (opened first if it is not, or broke) and waits for it.
+    fn call<R: Send + 'static>(
+        &self,
+        action: &'static str,
+        f: impl FnOnce(&mut postgres::Client) -> Result<R, postgres::Error> + Send + 'static,
+    ) -> Result<R, StoreError> {
+        let (tx, rx) = mpsc::sync_channel(1);
+        let url = self.url.clone();
+        let job: Job = Box::new(move |slot: &mut Option<postgres::Client>| {
+            if slot.as_ref().is_none_or(|c| c.is_closed()) {
+                match connect(&url) {
+                    Ok(c) => *slot = Some(c),
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                        return;
+                    }
+                }
+            }
+            let Some(client) = slot.as_mut() else {
+                return;
+            };
+            let result = f(client);
+            if client.is_closed() {
+                *slot = None;
+            }
+            let _ = tx.send(result);
+        });
+        self.jobs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .send(job)
+            .map_err(|_| StoreError::Format("the database connections have stopped".into()))?;
+        match rx.recv() {
+            Ok(r) => r.map_err(|e| engine(action, e)),
+            Err(_) => Err(StoreError::Format(format!(
+                "{action}: the database connection's thread stopped"
+            ))),
+        }
+    }
+}
+
+fn connect(url: &str) -> Result<postgres::Client, postgres::Error> {
+    let mut config: postgres::Config = url.parse()?;
+    config.application_name("lienthong");
+    config.connect_timeout(std::time::Duration::from_secs(5));
+    config.connect(postgres::NoTls)
+}
+
+fn engine(action: &'static str, e: postgres::Error) -> StoreError {
+    StoreError::Engine {
+        action,
+        source: Box::new(e),
+    }
+}
+
+/// Sequence numbers are taken from the database in blocks of this many, so that an ingest
+/// does not wait for a round trip per outbox item; a block is never given twice, and blocks
+/// grow, so numbers grow across restarts.
+const SEQ_BLOCK: u64 = 1024;
+
+/// The PostgreSQL backend.
+pub struct PgStore {
+    pool: Arc<Pool>,
+    /// Why commits are refused, if one failed (until the store is opened again).
+    write_failed: Mutex<Option<String>>,
+    /// The audit log's size as this node last committed or read it.
+    audit_size: AtomicU64,
+    /// The next sequence number and the end of its block.
+    seq: Mutex<(u64, u64)>,
+    /// Tokens read, by id: an authentication does not wait for the database.
+    tokens: RwLock<HashMap<String, TokenRecord>>,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore").finish_non_exhaustive()
+    }
+}
+
+impl PgStore {
+    /// Connects to the database at `url` (libpq's form: `postgresql://user@host1,host2/db?
+    /// target_session_attrs=read-write`, or `host=… dbname=…`), creates or migrates its schema,
+    /// and reads the audit log's size.
+    pub fn open(url: &str) -> Result<PgStore, StoreError> {
+        // The URL is checked before any thread starts: a typo is an error that says so.
+        url.parse::<postgres::Config>()
+            .map_err(|e| StoreError::Format(format!("store.url: {e}")))?;
+        let pool = Arc::new(Pool::start(url));
+        match pool.call("migrate the schema", migrate)? {
+            Migrated::Newer(v) => {
+                return Err(StoreError::Format(format!(
+                    "the database's schema is version {v}, newer than this hub's \
+                     ({SCHEMA_VERSION}): run the newer hub, or restore a backup"
+                )));
+            }
+            Migrated::To(_) => {}
+        }
+        let store = PgStore {
+            pool,
+            write_failed: Mutex::new(None),
+            audit_size: AtomicU64::new(0),
+            seq: Mutex::new((0, 0)),
+            tokens: RwLock::new(HashMap::new()),
+        };
+        store.read_audit_size()?;
+        Ok(store)
+    }
+
+    fn read_audit_size(&self) -> Result<u64, StoreError> {
+        let size = self.pool.call("read the audit log's size", |c| {
+            let row = c.query_one("SELECT coalesce(max(idx) + 1, 0) FROM audit_entries", &[])?;
+            Ok(row.get::<_, i64>(0) as u64)
+        })?;
+        self.audit_size.store(size, Ordering::Release);
+        Ok(size)
+    }
+
+    fn set_failed(&self, e: &StoreError) {
+        *self.write_failed.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
+    }
+}
+
+/// A value as stored (JSON bytes).
+fn encode<T: serde::Serialize>(v: &T) -> Vec<u8> {
+    serde_json::to_vec(v).unwrap_or_default()
+}
+
+fn decode<T: serde::de::DeserializeOwned>(
+    action: &'static str,
+    bytes: &[u8],
+) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|source| StoreError::Decode { action, source })
+}
+
+/// A u64 as PostgreSQL's bigint (every number the hub stores is below 2⁶³).
+fn big(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}

@@ -1,0 +1,193 @@
+//! A real PostgreSQL server for the tests of the PostgreSQL backend: Debian's `postgres`,
+//! initialised in a temporary directory (as the unprivileged `postgres` user when the tests run
+//! as root, since the server refuses root), listening on a loopback port the OS gave, one per
+//! test binary, killed when the test binary ends. Each test takes a database of its own.
+
+use std::os::unix::process::CommandExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+/// The server a test binary shares.
+pub struct Server {
+    pub port: u16,
+    _dir: PathBuf,
+}
+
+/// The directory of the newest PostgreSQL's programs, if PostgreSQL is installed.
+pub fn bin_dir() -> Option<PathBuf> {
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(|e| {
+            let e = e.ok()?;
+            let v: u32 = e.file_name().to_str()?.parse().ok()?;
+            let bin = e.path().join("bin");
+            bin.join("postgres").exists().then_some((v, bin))
+        })
+        .collect();
+    versions.sort();
+    versions.pop().map(|(_, b)| b)
+}
+
+/// Whether the PostgreSQL tests run here: the server is installed, or the test command asks
+/// for them (`LIENTHONG_REQUIRE_POSTGRES=1`, set by `scripts/test`, which installs it), in
+/// which case a missing server is a failure, not a skip.
+pub fn available() -> bool {
+    let required = std::env::var("LIENTHONG_REQUIRE_POSTGRES").is_ok_and(|v| v == "1");
+    let found = bin_dir().is_some();
+    if !found && !required {
+        eprintln!(
+            "PostgreSQL is not installed: its backend is not tested here (scripts/test installs \
+             it and requires these tests)"
+        );
+    }
+    found || required
+}
+
+/// The uid and gid to run the server as: the `postgres` user when the tests run as root.
+fn server_user() -> Option<(u32, u32)> {
+    // SAFETY: getuid has no preconditions.
+    if unsafe { libc::getuid() } != 0 {
+        return None;
+    }
+    let id = |flag: &str| -> u32 {
+        let out = Command::new("id")
+            .args([flag, "postgres"])
+            .output()
+            .expect("`id` runs");
+        String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse()
+            .expect("a postgres user (Debian's postgresql package makes it)")
+    };
+    Some((id("-u"), id("-g")))
+}
+
+fn as_server_user(c: &mut Command, user: Option<(u32, u32)>) -> &mut Command {
+    if let Some((uid, gid)) = user {
+        c.uid(uid).gid(gid);
+    }
+    c
+}
+
+/// The test binary's server, started on first use.
+pub fn server() -> &'static Server {
+    static SERVER: OnceLock<Server> = OnceLock::new();
+    SERVER.get_or_init(start)
+}
+
+fn start() -> Server {
+    let bin = bin_dir().expect("PostgreSQL is installed (apt-get install postgresql)");
+    let user = server_user();
+    let dir = tempfile::Builder::new()
+        .prefix("lienthong-pg-")
+        .tempdir()
+        .expect("a temporary directory")
+        .keep();
+    if let Some((uid, gid)) = user {
+        std::os::unix::fs::chown(&dir, Some(uid), Some(gid)).expect("chown the data directory");
+    }
+    let data = dir.join("data");
+    let out = as_server_user(&mut Command::new(bin.join("initdb")), user)
+        .args(["-D"])
+        .arg(&data)
+        .args([
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "--no-sync",
+        ])
+        .output()
+        .expect("initdb runs");
+    assert!(
+        out.status.success(),
+        "initdb: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    // The server is started by a thread that lives as long as the test binary, and dies with
+    // that thread (PR_SET_PDEATHSIG): no server is left behind when the tests end.
+    let (bin2, data2, dir2) = (bin.clone(), data.clone(), dir.clone());
+    std::thread::spawn(move || {
+        let mut command = Command::new(bin2.join("postgres"));
+        as_server_user(&mut command, user)
+            .arg("-D")
+            .arg(&data2)
+            .args(["-p", &port.to_string(), "-k"])
+            .arg(&dir2)
+            .args(["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"])
+            .args(["-c", "max_connections=200"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        // SAFETY: prctl with PR_SET_PDEATHSIG takes a signal number; no memory is touched.
+        unsafe {
+            command.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        let mut child = command.spawn().expect("postgres starts");
+        let _ = child.wait();
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        if postgres::Client::connect(&admin_url(port), postgres::NoTls).is_ok() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "PostgreSQL did not accept connections within 30 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    Server { port, _dir: dir }
+}
+
+fn admin_url(port: u16) -> String {
+    format!("host=127.0.0.1 port={port} user=postgres dbname=postgres")
+}
+
+/// A URL of a database of the test's own, named after `key` (created when it is not there):
+/// the same key gives the same database, so a store closed and opened again finds its data.
+pub fn database(key: &Path) -> String {
+    let s = server();
+    let name = format!(
+        "lt_{}",
+        key.to_string_lossy()
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            })
+            .collect::<String>()
+    );
+    let name: String = name
+        .chars()
+        .rev()
+        .take(60)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    let name = format!("x{name}");
+    let mut admin = postgres::Client::connect(&admin_url(s.port), postgres::NoTls)
+        .expect("an admin connection");
+    let exists = admin
+        .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])
+        .expect("pg_database is read")
+        .is_some();
+    if !exists {
+        admin
+            .batch_execute(&format!("CREATE DATABASE \"{name}\""))
+            .expect("a database is created");
+    }
+    format!("postgresql://postgres@127.0.0.1:{}/{name}", s.port)
+}
