@@ -59,12 +59,15 @@ impl Hub {
     /// Starts a hub with `config`; it is serving when this returns.
     pub async fn start(config: HubConfig) -> Result<Hub, ServerError> {
         let config = Arc::new(config);
-        let data_dir = config.server.data_dir.clone();
-        let cache = config.server.store_cache_mb.saturating_mul(1 << 20);
+        let store_config = config.clone();
         let store = tokio::task::spawn_blocking(move || {
-            std::fs::create_dir_all(&data_dir).ok();
-            Store::open_with_cache(&data_dir, cache).map_err(|source| ServerError::Store {
-                dir: data_dir.display().to_string(),
+            Store::open_configured(&store_config).map_err(|source| ServerError::Store {
+                dir: match store_config.store.backend {
+                    crate::config::hub::StoreBackend::Sled => {
+                        store_config.server.data_dir.display().to_string()
+                    }
+                    crate::config::hub::StoreBackend::Postgres => "store.url".to_string(),
+                },
                 source,
             })
         })

@@ -15,6 +15,7 @@ mod relay;
 mod schemas;
 mod serve;
 mod sim;
+mod store;
 mod token;
 mod translate;
 mod units;
@@ -71,6 +72,9 @@ enum Command {
     /// Bearer tokens for members.
     #[command(subcommand)]
     Token(token::Command),
+    /// The store: create or migrate the PostgreSQL schema.
+    #[command(subcommand)]
+    Store(store::Command),
     /// Members of a running hub: list, show, add, change, retire (in force at once).
     #[command(subcommand)]
     Member(member::Command),
@@ -143,6 +147,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Serve(a) => serve::run(a),
         Command::Token(c) => token::run(c),
         Command::Member(c) => member::run(c),
+        Command::Store(c) => store::run(c),
         Command::Relay(c) => relay::run_relay(c),
         Command::Dead(c) => relay::run_dead(c),
         Command::Units(a) => units::run(a),

@@ -57,7 +57,7 @@ pub(crate) struct Target {
 }
 
 fn open_store(config: &HubConfig) -> anyhow::Result<Store> {
-    Store::open(&config.server.data_dir).with_context(|| {
+    Store::open_configured(config).with_context(|| {
         format!(
             "opening the store at {} (is the hub running? stop it, or use --hub URL)",
             config.server.data_dir.display()

@@ -37,12 +37,38 @@ pub struct HubConfig {
     /// The audit log: its name, signing key and checkpoints.
     #[serde(default)]
     pub audit: AuditConfig,
+    /// Where the hub keeps its data: the embedded store (default) or PostgreSQL.
+    #[serde(default)]
+    pub store: StoreConfig,
     /// The members: organisations connected to the hub.
     #[serde(default)]
     pub members: Vec<MemberConfig>,
     /// Routes: which records go to which destination adapters.
     #[serde(default)]
     pub routes: Vec<RouteConfig>,
+}
+
+/// `[store]`: the storage backend.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    /// `sled` (embedded, in `server.data_dir`; one hub process) or `postgres` (a database
+    /// that several hub nodes share).
+    #[serde(default)]
+    pub backend: StoreBackend,
+    /// For `postgres`: libpq's URL, e.g.
+    /// `postgresql://lienthong@db1,db2/lienthong?target_session_attrs=read-write`.
+    #[serde(default)]
+    pub url: String,
+}
+
+/// Which storage backend.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreBackend {
+    #[default]
+    Sled,
+    Postgres,
 }
 
 /// `[relay]`
@@ -410,6 +436,7 @@ const SECTIONS: &[&str] = &[
     "log",
     "relay",
     "audit",
+    "store",
 ];
 
 impl HubConfig {
@@ -535,6 +562,13 @@ impl HubConfig {
                     r.order_key
                 ));
             }
+        }
+        if self.store.backend == StoreBackend::Postgres && self.store.url.trim().is_empty() {
+            return Err(
+                "store.url: the postgres backend needs the database's URL, e.g. \
+                 postgresql://lienthong@127.0.0.1/lienthong"
+                    .into(),
+            );
         }
         if self.relay.commit_batch == 0 || self.relay.max_outbox_depth == 0 {
             return Err("relay: commit_batch and max_outbox_depth must be above 0".into());

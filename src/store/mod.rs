@@ -82,6 +82,23 @@ impl Store {
         Ok(Store::new(sled::SledStore::open(dir)?))
     }
 
+    /// Opens the store a hub's config names: the embedded one in `server.data_dir` (created
+    /// if missing), or the PostgreSQL database at `store.url`.
+    pub fn open_configured(config: &crate::config::hub::HubConfig) -> Result<Store, StoreError> {
+        use crate::config::hub::StoreBackend;
+        match config.store.backend {
+            StoreBackend::Sled => {
+                let dir = &config.server.data_dir;
+                std::fs::create_dir_all(dir).map_err(|e| StoreError::Engine {
+                    action: "create the data directory",
+                    source: Box::new(e),
+                })?;
+                Store::open_with_cache(dir, config.server.store_cache_mb.saturating_mul(1 << 20))
+            }
+            StoreBackend::Postgres => Store::open_postgres(&config.store.url),
+        }
+    }
+
     /// Connects to a PostgreSQL database (libpq's URL or key=value form), creating or
     /// migrating its schema: the backend of a cluster of hub nodes.
     pub fn open_postgres(url: &str) -> Result<Store, StoreError> {

@@ -156,7 +156,17 @@ fn admin_url(port: u16) -> String {
 
 /// A URL of a database of the test's own, named after `key` (created when it is not there):
 /// the same key gives the same database, so a store closed and opened again finds its data.
+/// Callable from async tests: the blocking client runs on a thread of its own.
 pub fn database(key: &Path) -> String {
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| create_database(key))
+            .join()
+            .expect("the database is made")
+    })
+}
+
+fn create_database(key: &Path) -> String {
     let s = server();
     let name = format!(
         "lt_{}",

@@ -1,0 +1,219 @@
+//! The hub on its PostgreSQL backend (`[store] backend = "postgres"`), against a real server
+//! (`common::postgres`): records relayed in order per dossier, a repeat answered with its
+//! original exchange, a refused record parked; the audit log exported and verified offline; all
+//! of it found again by a hub started anew on the same database; and the schema's version kept,
+//! a database of a newer hub refused. Skipped with a message where PostgreSQL is not installed;
+//! `scripts/test` installs it and requires these tests.
+
+mod common;
+
+use common::child::{lienthong, output_async};
+use common::destination::{Destination, Mode};
+use common::hub::{self, ADMIN, HATINH, adapters_for_relay, status_event, wait_for};
+use lienthong::config::hub::StoreBackend;
+use lienthong::server::Hub;
+use reqwest::StatusCode;
+use serde_json::Value;
+use std::path::Path;
+
+async fn start(data: &Path, adapters: &Path, url: &str) -> Hub {
+    hub::start(data, |c| {
+        c.server.adapters_dir = adapters.to_path_buf();
+        c.store.backend = StoreBackend::Postgres;
+        c.store.url = url.to_string();
+    })
+    .await
+}
+
+async fn push(c: &reqwest::Client, url: &str, token: &str, body: String) -> (StatusCode, Value) {
+    let resp = c
+        .post(format!("{url}/v1/ingest/motcua-hatinh/dossier-status"))
+        .bearer_auth(token)
+        .header("content-type", "application/xml")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hub_on_postgres_relays_parks_and_keeps_its_log_across_a_restart() {
+    if !common::postgres::available() {
+        return;
+    }
+    let portal = Destination::start().await;
+    let data = tempfile::tempdir().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let adapters = adapters_for_relay(files.path(), &portal.url, 1);
+    let db = common::postgres::database(data.path());
+    let hub = start(data.path(), &adapters, &db).await;
+    let url = hub.url();
+    let c = reqwest::Client::new();
+    let token = hub::token(&hub, HATINH, "provider");
+    let admin = hub::token(&hub, ADMIN, "admin");
+    let auditor = hub::token(&hub, ADMIN, "auditor");
+    let mut first = None;
+    for d in 0..4 {
+        for n in 0..5 {
+            let dossier = format!("000.00.10.H42-251205-{d:04}");
+            let (status, body) = push(&c, &url, &token, status_event(&dossier, n)).await;
+            assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+            first.get_or_insert(body["exchange_id"].as_str().unwrap().to_string());
+        }
+    }
+    wait_for(30, "20 deliveries", || portal.applied() == 20).await;
+    let backwards = portal.log.lock().unwrap().gone_backwards();
+    assert!(backwards.is_empty(), "{backwards:?}");
+    // A repeat is answered with its original exchange, and not delivered again.
+    let (status, body) = push(
+        &c,
+        &url,
+        &token,
+        status_event("000.00.10.H42-251205-0000", 0),
+    )
+    .await;
+    assert!(status.is_success(), "{body}");
+    assert_eq!(body["exchange_id"].as_str(), first.as_deref(), "{body}");
+    // A refused record is parked.
+    portal.set(Mode::Refuse);
+    let (status, _) = push(
+        &c,
+        &url,
+        &token,
+        status_event("000.00.10.H42-251205-0009", 0),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    wait_for(30, "a dead letter", || {
+        hub.state().store.dead_letters(None).unwrap().len() == 1
+    })
+    .await;
+    assert_eq!(portal.applied(), 20);
+    // The log, exported and verified offline against the published key.
+    let export = output_async({
+        let mut cmd = lienthong();
+        cmd.args(["audit", "export", "--hub", &url, "--token", &auditor]);
+        cmd
+    })
+    .await;
+    assert_eq!(export.code, 0, "{}", export.text());
+    let key = output_async({
+        let mut cmd = lienthong();
+        cmd.args(["audit", "key", "--hub", &url, "--token", &auditor]);
+        cmd
+    })
+    .await;
+    let key = key.stdout.lines().next().unwrap().to_string();
+    let file = data.path().join("slice.jsonl");
+    std::fs::write(&file, &export.stdout).unwrap();
+    let verified = output_async({
+        let mut cmd = lienthong();
+        cmd.args(["audit", "verify"])
+            .arg(&file)
+            .args(["--key", &key]);
+        cmd
+    })
+    .await;
+    assert_eq!(verified.code, 0, "{}", verified.text());
+    assert!(
+        verified.stdout.starts_with("verified"),
+        "{}",
+        verified.stdout
+    );
+    let size = hub.state().store.audit_size().unwrap();
+    assert!(size >= 20, "{size}");
+    hub.shutdown().await.unwrap();
+
+    // A hub started anew on the same database finds everything: tokens, the dead letter, the
+    // log, the idempotency keys; its log goes on from where it was.
+    let hub = start(data.path(), &adapters, &db).await;
+    let url = hub.url();
+    let dead: Value = c
+        .get(format!("{url}/v1/dead"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(dead["total"], 1, "{dead}");
+    assert_eq!(hub.state().store.audit_size().unwrap(), size);
+    let (status, body) = push(
+        &c,
+        &url,
+        &token,
+        status_event("000.00.10.H42-251205-0000", 0),
+    )
+    .await;
+    assert!(status.is_success(), "{body}");
+    assert_eq!(body["exchange_id"].as_str(), first.as_deref(), "{body}");
+    portal.set(Mode::Ok);
+    let seq = dead["dead_letters"][0]["seq"].as_u64().unwrap();
+    let resp = c
+        .post(format!("{url}/v1/dead/national-portal/{seq}/replay"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    wait_for(30, "the replayed record delivered", || {
+        portal.applied() == 21
+    })
+    .await;
+    assert!(hub.state().store.audit_size().unwrap() > size);
+    hub.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn store_migrate_brings_the_schema_to_this_version_and_refuses_a_newer_one() {
+    if !common::postgres::available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let db = common::postgres::database(dir.path());
+    let migrate = || {
+        let mut cmd = lienthong();
+        cmd.args(["store", "migrate", "--url", &db]);
+        output_async(cmd)
+    };
+    let ran = migrate().await;
+    assert_eq!(ran.code, 0, "{}", ran.text());
+    assert!(ran.stderr.contains("version 1"), "{}", ran.stderr);
+    // Again: nothing to do, same answer.
+    assert_eq!(migrate().await.code, 0);
+    // A database a newer hub wrote is refused, and left as it is.
+    let db2 = db.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut c = postgres::Client::connect(&db2, postgres::NoTls).unwrap();
+        c.execute("UPDATE lienthong_schema SET version = 99", &[])
+            .unwrap();
+    })
+    .await
+    .unwrap();
+    let ran = migrate().await;
+    assert_eq!(ran.code, 2, "{}", ran.text());
+    assert!(
+        ran.stderr.contains("version 99, newer than this hub's"),
+        "{}",
+        ran.stderr
+    );
+    let db2 = db.clone();
+    let version: i32 = tokio::task::spawn_blocking(move || {
+        let mut c = postgres::Client::connect(&db2, postgres::NoTls).unwrap();
+        c.query_one("SELECT version FROM lienthong_schema", &[])
+            .unwrap()
+            .get(0)
+    })
+    .await
+    .unwrap();
+    assert_eq!(version, 99);
+    // A URL that is not one is refused with what is wrong.
+    let mut cmd = lienthong();
+    cmd.args(["store", "migrate", "--url", "postgresql://[bad"]);
+    let ran = output_async(cmd).await;
+    assert_eq!(ran.code, 2, "{}", ran.text());
+    assert!(ran.stderr.contains("store.url"), "{}", ran.stderr);
+}
