@@ -217,3 +217,287 @@ async fn store_migrate_brings_the_schema_to_this_version_and_refuses_a_newer_one
     assert_eq!(ran.code, 2, "{}", ran.text());
     assert!(ran.stderr.contains("store.url"), "{}", ran.stderr);
 }
+
+/// The database goes away under a running hub (a fast shutdown, as when a primary dies) and
+/// comes back on the same address (as a promoted standby behind the same name would): the hub
+/// answers 503 with `Retry-After` meanwhile, never a hang or a 500, takes pushes again without
+/// a restart of its own, and delivers every record it acknowledged, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hub_rides_out_its_database_going_away_and_coming_back() {
+    if !common::postgres::available() {
+        return;
+    }
+    let mut pg = common::postgres::OwnServer::start();
+    let portal = Destination::start().await;
+    let data = tempfile::tempdir().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let adapters = adapters_for_relay(files.path(), &portal.url, 1000);
+    let db = pg.database(data.path());
+    let hub = start(data.path(), &adapters, &db).await;
+    let url = hub.url();
+    let c = reqwest::Client::new();
+    let token = hub::token(&hub, HATINH, "provider");
+    let admin = hub::token(&hub, ADMIN, "admin");
+    let dossier = "000.00.10.H42-251205-0100";
+    let mut acked = 0;
+    for n in 0..5 {
+        let (status, body) = push(&c, &url, &token, status_event(dossier, n)).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+        acked += 1;
+    }
+    wait_for(30, "5 deliveries", || portal.applied() == 5).await;
+
+    // One more, acknowledged; the portal takes it slowly, and the database goes away while it
+    // does: the delivery cannot be recorded, the store refuses writes, nothing more is sent.
+    portal.set(Mode::Slow(800));
+    let (status, body) = push(&c, &url, &token, status_event(dossier, 5)).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    acked += 1;
+    // On its way to the portal (read from the database and sent) before the database stops.
+    wait_for(10, "the delivery in flight", || {
+        hub.state().relay.status().iter().any(|d| d.in_flight == 1)
+    })
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    pg.stop();
+    wait_for(10, "the store to refuse writes", || {
+        hub.state().store.failed_write().is_some()
+    })
+    .await;
+    portal.set(Mode::Ok);
+    let asked = std::time::Instant::now();
+    let resp = c
+        .post(format!("{url}/v1/ingest/motcua-hatinh/dossier-status"))
+        .bearer_auth(&token)
+        .header("content-type", "application/xml")
+        .body(status_event(dossier, 6))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        resp.headers().contains_key("retry-after"),
+        "{:?}",
+        resp.headers()
+    );
+    let body: Value = resp.json().await.unwrap();
+    assert!(
+        body["code"]
+            .as_str()
+            .is_some_and(|c| c.starts_with("store.")),
+        "{body}"
+    );
+    assert!(
+        asked.elapsed() < std::time::Duration::from_secs(15),
+        "answered at once, not hung"
+    );
+    let resp = c
+        .get(format!("{url}/v1/dead"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+
+    pg.restart();
+    // The same hub, not restarted: writable again, the unrecorded delivery is sent again (the
+    // portal takes it once, by its idempotency key), the refused event is sent again until it
+    // is taken, then the rest of the dossier's events.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    for n in 6..10 {
+        loop {
+            let (status, body) = push(&c, &url, &token, status_event(dossier, n)).await;
+            if status == StatusCode::ACCEPTED || status == StatusCode::OK {
+                acked += 1;
+                break;
+            }
+            assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "still refused: {body}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    }
+    wait_for(60, "every acknowledged record delivered", || {
+        portal.applied() == acked
+    })
+    .await;
+    let backwards = portal.log.lock().unwrap().gone_backwards();
+    assert!(backwards.is_empty(), "{backwards:?}");
+    assert_eq!(hub.state().store.failed_write(), None);
+    hub.shutdown().await.unwrap();
+}
+
+/// A single-node hub on the embedded store moves into PostgreSQL (`lienthong store copy`) and
+/// goes on there as it was: its tokens, members, dead letter, idempotency keys and audit log
+/// (the same root, exported and verified offline), then moves back; a copy into a store that
+/// is not empty is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sled_hub_moves_into_postgres_and_back_with_the_same_audit_root() {
+    if !common::postgres::available() {
+        return;
+    }
+    let portal = Destination::start().await;
+    let data = tempfile::tempdir().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let adapters = adapters_for_relay(files.path(), &portal.url, 1);
+    let c = reqwest::Client::new();
+    let sled_hub = hub::start(data.path(), |cfg| {
+        cfg.server.adapters_dir = adapters.clone()
+    })
+    .await;
+    let url = sled_hub.url();
+    let token = hub::token(&sled_hub, HATINH, "provider");
+    let admin = hub::token(&sled_hub, ADMIN, "admin");
+    let auditor = hub::token(&sled_hub, ADMIN, "auditor");
+    let (status, first) = push(
+        &c,
+        &url,
+        &token,
+        status_event("000.00.10.H42-251205-0200", 0),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{first}");
+    for n in 1..4 {
+        push(
+            &c,
+            &url,
+            &token,
+            status_event("000.00.10.H42-251205-0200", n),
+        )
+        .await;
+    }
+    wait_for(30, "4 deliveries", || portal.applied() == 4).await;
+    portal.set(Mode::Refuse);
+    push(
+        &c,
+        &url,
+        &token,
+        status_event("000.00.10.H42-251205-0201", 0),
+    )
+    .await;
+    wait_for(30, "a dead letter", || {
+        sled_hub.state().store.dead_letters(None).unwrap().len() == 1
+    })
+    .await;
+    let added = c
+        .post(format!("{url}/v1/members"))
+        .bearer_auth(&admin)
+        .json(&serde_json::json!({"code": "000.00.00.H40", "roles": ["provider"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(added.status(), StatusCode::CREATED);
+    let size = sled_hub.state().store.audit_size().unwrap();
+    sled_hub.shutdown().await.unwrap();
+
+    let db = common::postgres::database(files.path());
+    let store_dir = data.path().display().to_string();
+    let copy = |from: String, to: String| {
+        let mut cmd = lienthong();
+        cmd.args(["store", "copy", "--from", &from, "--to", &to]);
+        output_async(cmd)
+    };
+    let ran = copy(store_dir.clone(), db.clone()).await;
+    assert_eq!(ran.code, 0, "{}", ran.text());
+    let root_line = ran
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("audit log:"))
+        .unwrap()
+        .to_string();
+    assert!(
+        root_line.contains(&format!("{size} entries")),
+        "{root_line}"
+    );
+    // Into a store that is not empty: refused, naming what it holds.
+    let again = copy(store_dir.clone(), db.clone()).await;
+    assert_eq!(again.code, 2, "{}", again.text());
+    assert!(again.stderr.contains("not empty"), "{}", again.stderr);
+
+    // The hub goes on on PostgreSQL (its signing key stays in the data directory).
+    let pg_hub = start(data.path(), &adapters, &db).await;
+    let url = pg_hub.url();
+    assert_eq!(pg_hub.state().store.audit_size().unwrap(), size);
+    let (status, body) = push(
+        &c,
+        &url,
+        &token,
+        status_event("000.00.10.H42-251205-0200", 0),
+    )
+    .await;
+    assert!(status.is_success(), "{body}");
+    assert_eq!(
+        body["exchange_id"], first["exchange_id"],
+        "a repeat, answered with its original"
+    );
+    let dead: Value = c
+        .get(format!("{url}/v1/dead"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(dead["total"], 1, "{dead}");
+    let member = c
+        .get(format!("{url}/v1/members/000.00.00.H40"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(member.status(), StatusCode::OK);
+    let export = output_async({
+        let mut cmd = lienthong();
+        cmd.args(["audit", "export", "--hub", &url, "--token", &auditor]);
+        cmd
+    })
+    .await;
+    assert_eq!(export.code, 0, "{}", export.text());
+    let key = output_async({
+        let mut cmd = lienthong();
+        cmd.args(["audit", "key", "--hub", &url, "--token", &auditor]);
+        cmd
+    })
+    .await
+    .stdout;
+    let file = files.path().join("slice.jsonl");
+    std::fs::write(&file, &export.stdout).unwrap();
+    let verified = output_async({
+        let mut cmd = lienthong();
+        cmd.args(["audit", "verify"])
+            .arg(&file)
+            .args(["--key", key.lines().next().unwrap()]);
+        cmd
+    })
+    .await;
+    assert_eq!(verified.code, 0, "{}", verified.text());
+    let size_after = pg_hub.state().store.audit_size().unwrap();
+    pg_hub.shutdown().await.unwrap();
+
+    // And back into a new data directory: the same root as PostgreSQL's.
+    let back = files.path().join("back");
+    let ran = copy(db.clone(), back.display().to_string()).await;
+    assert_eq!(ran.code, 0, "{}", ran.text());
+    assert!(
+        ran.stdout.contains(&format!("{size_after} entries")),
+        "{}",
+        ran.stdout
+    );
+    let (pg, sled) = tokio::task::spawn_blocking(move || {
+        let pg = lienthong::store::Store::open_postgres(&db).unwrap();
+        let sled = lienthong::store::Store::open(&back).unwrap();
+        let roots = (
+            lienthong::merkle::root(&pg, size_after).unwrap(),
+            lienthong::merkle::root(&sled, size_after).unwrap(),
+        );
+        assert_eq!(sled.dead_letters(None).unwrap().len(), 1);
+        assert_eq!(sled.tokens().unwrap().len(), pg.tokens().unwrap().len());
+        roots
+    })
+    .await
+    .unwrap();
+    assert_eq!(pg, sled);
+}

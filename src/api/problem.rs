@@ -55,7 +55,19 @@ impl Problem {
     }
 
     /// 500 for a failure of the hub itself (the store), without internals in the answer.
-    pub fn internal(e: impl std::fmt::Display) -> Problem {
+    pub fn internal<E: std::fmt::Display + 'static>(e: E) -> Problem {
+        // A database backend that cannot be reached is not the hub's fault: 503, try again.
+        let any = &e as &dyn std::any::Any;
+        let store =
+            any.downcast_ref::<crate::store::StoreError>()
+                .or_else(|| match any.downcast_ref::<crate::relay::RelayError>() {
+                    Some(crate::relay::RelayError::Store(s)) => Some(s),
+                    _ => None,
+                });
+        if let Some(s @ crate::store::StoreError::Unavailable { .. }) = store {
+            tracing::warn!("{s}");
+            return unavailable(s);
+        }
         tracing::error!("internal error: {e}");
         Problem::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -104,6 +116,7 @@ impl From<crate::store::StoreError> for Problem {
     fn from(e: crate::store::StoreError) -> Problem {
         match e {
             crate::store::StoreError::Unwritable(_) => unwritable(&e),
+            crate::store::StoreError::Unavailable { .. } => unavailable(&e),
             e => Problem::internal(e),
         }
     }
@@ -134,6 +147,7 @@ impl From<crate::relay::RelayError> for Problem {
             }
             // A commit that could not be written (a full disk, an I/O error), or a store that
             // refuses writes since one failed: the outcome is unknown.
+            RelayError::Store(crate::store::StoreError::Unavailable { .. }) => unavailable(&e),
             RelayError::Store(_) | RelayError::Commit(_) => unwritable(&e),
             other => Problem::internal(other),
         }
@@ -159,6 +173,18 @@ impl From<crate::ingest::IngestError> for Problem {
             IngestError::Relay(e) => e.into(),
         }
     }
+}
+
+/// 503 while the database of a database backend cannot be reached: nothing was done, the
+/// caller tries again shortly.
+fn unavailable(e: &dyn std::fmt::Display) -> Problem {
+    let mut p = Problem::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "store.unavailable",
+        format!("the hub cannot reach its database ({e}); send the request again shortly"),
+    );
+    p.retry_after = Some(5);
+    p
 }
 
 /// 503 for a write whose outcome is unknown: the hub stays up, the caller sends again later.

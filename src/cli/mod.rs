@@ -72,7 +72,7 @@ enum Command {
     /// Bearer tokens for members.
     #[command(subcommand)]
     Token(token::Command),
-    /// The store: create or migrate the PostgreSQL schema.
+    /// The store: create or migrate the PostgreSQL schema; copy a hub's data between stores.
     #[command(subcommand)]
     Store(store::Command),
     /// Members of a running hub: list, show, add, change, retire (in force at once).

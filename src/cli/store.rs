@@ -2,6 +2,10 @@
 //! names. The hub does the same when it starts; this is for doing it beforehand (before a
 //! rolling upgrade of a cluster's nodes) and for seeing which version a database is at. A
 //! database written by a newer hub is refused, not changed.
+//!
+//! `lienthong store copy --from A --to B`: moves a hub's data between stores (a data directory
+//! of the embedded store, or a PostgreSQL URL), checking that the audit log's root is the same
+//! on both sides (`store::copy`).
 
 use super::Outcome;
 use crate::config::hub::{HubConfig, StoreBackend};
@@ -20,10 +24,40 @@ pub(crate) enum Command {
         #[arg(long, value_name = "URL")]
         url: Option<String>,
     },
+    /// Copy everything durable from one store into an empty other: a data directory (the
+    /// embedded store) or a PostgreSQL URL (postgresql://… or host=…). The hubs using them
+    /// must be stopped. Ends by checking that the audit log's root is the same on both sides.
+    Copy {
+        /// The store to copy from.
+        #[arg(long, value_name = "DIR|URL")]
+        from: String,
+        /// The empty store to copy into (a new data directory is created).
+        #[arg(long, value_name = "DIR|URL")]
+        to: String,
+    },
+}
+
+/// Whether a store is named by a PostgreSQL URL rather than a directory.
+fn is_postgres(s: &str) -> bool {
+    s.starts_with("postgresql://") || s.starts_with("postgres://") || s.contains("host=")
+}
+
+fn open(s: &str, must_exist: bool) -> anyhow::Result<crate::store::Store> {
+    if is_postgres(s) {
+        return crate::store::Store::open_postgres(s).context("opening the PostgreSQL store");
+    }
+    let dir = std::path::Path::new(s);
+    if must_exist && !dir.join("db").exists() && !dir.join("conf").exists() {
+        anyhow::bail!("{s}: not a data directory of the embedded store (no store in it)");
+    }
+    crate::store::Store::open(dir).with_context(|| format!("opening the store in {s}"))
 }
 
 pub(crate) fn run(command: Command) -> anyhow::Result<Outcome> {
-    let Command::Migrate { config, url } = command;
+    let (config, url) = match command {
+        Command::Migrate { config, url } => (config, url),
+        Command::Copy { from, to } => return copy(&from, &to),
+    };
     let cfg = HubConfig::load(&config)?;
     let url = match (url, cfg.store.backend) {
         (Some(u), _) => u,
@@ -41,6 +75,44 @@ pub(crate) fn run(command: Command) -> anyhow::Result<Outcome> {
     eprintln!(
         "the store's schema is at version {} (this hub's)",
         crate::store::postgres::SCHEMA_VERSION
+    );
+    Ok(Outcome::Ok)
+}
+
+fn copy(from: &str, to: &str) -> anyhow::Result<Outcome> {
+    let source = open(from, true)?;
+    let destination = open(to, false)?;
+    let mut last = String::new();
+    let copied = crate::store::copy::copy(&source, &destination, |what, done| {
+        if what != last {
+            eprintln!("copying {what}…");
+            last = what.to_string();
+        } else if done % 100_000 == 0 {
+            eprintln!("  {done}");
+        }
+    })?;
+    eprintln!(
+        "copied: {} members, {} tokens, {} adapter versions, {} routes, {} policy versions, \
+         {} idempotency keys, {} outbox items, {} dead letters, {} issued documents, {} days \
+         of once-only counts, {} audit entries ({} purged) and {} checkpoints",
+        copied.members,
+        copied.tokens,
+        copied.adapter_versions,
+        copied.routes,
+        copied.policies,
+        copied.dedup_keys,
+        copied.outbox_items,
+        copied.dead_letters,
+        copied.issued_documents,
+        copied.report_counts,
+        copied.audit_entries,
+        copied.purged_entries,
+        copied.checkpoints
+    );
+    println!(
+        "audit log: {} entries, root {} on both sides",
+        copied.audit_entries,
+        hex::encode(copied.root)
     );
     Ok(Outcome::Ok)
 }

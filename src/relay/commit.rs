@@ -123,7 +123,24 @@ impl RelayCore {
         }
     }
 
+    /// After a failed commit: reads the log's state from the store again; a store that is
+    /// sound again (a database backend whose database is back) then takes commits, and the
+    /// outbox items of a commit whose outcome was unknown are queued. The embedded store stays
+    /// refused until the hub restarts.
+    fn recover_if_failed(self: &Arc<Self>) {
+        if self.store.failed_write().is_none() {
+            return;
+        }
+        if self.audit.reload().is_err() || self.store.failed_write().is_some() {
+            return;
+        }
+        if let Err(e) = self.load_outbox() {
+            tracing::error!("reading the outbox again after a failed commit: {e}");
+        }
+    }
+
     fn commit_batch(self: &Arc<Self>, batch: Vec<Queued>) {
+        self.recover_if_failed();
         let mut submissions: Vec<(Submission, Vec<SealedDraft>, Option<String>)> = Vec::new();
         let mut replies = Vec::new();
         let mut checkpoints = Vec::new();

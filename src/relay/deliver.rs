@@ -63,7 +63,14 @@ pub(super) async fn worker(inner: Arc<RelayCore>, dest: Arc<Destination>) {
             limiter = None;
         }
         let now = now_ms();
-        let (picks, wake_at) = pick(&dest, &opts, now);
+        // A store that refuses writes cannot record deliveries: nothing is sent until it takes
+        // them again (a database backend whose database is back), so that no record is sent
+        // twice for want of its record, and a node that lost its database stops delivering.
+        let (picks, wake_at) = if inner.store.failed_write().is_some() {
+            (Vec::new(), Some(now + 500))
+        } else {
+            pick(&dest, &opts, now)
+        };
         for seq in picks {
             let inner = inner.clone();
             let dest = dest.clone();
@@ -185,6 +192,13 @@ async fn attempt(
         }
         Err(e) => {
             tracing::error!(destination = %dest.name, "reading the outbox: {e}");
+            // Not before a second from now: a store that cannot be read (a database away) is
+            // not asked again in a tight loop.
+            if let Ok(mut q) = dest.queue.lock()
+                && let Some(m) = q.pending.get_mut(&seq)
+            {
+                m.next_attempt_ms = m.next_attempt_ms.max(now_ms() + 1_000);
+            }
             release(dest, seq, None);
             return;
         }
@@ -222,11 +236,21 @@ async fn attempt(
                 // Not recorded: the item is still in the outbox and a restart sends it again,
                 // so nothing of its order key may go before that (when the store failed, it
                 // refuses every commit until then).
-                Err(e) => tracing::error!(
-                    destination = %dest.name,
-                    exchange = %item.exchange_id,
-                    "recording a delivery: {e}; its order key waits for a restart"
-                ),
+                // Not recorded: the item is still in the outbox. It goes back in the queue
+                // ahead of the later records of its order key and is sent again once the
+                // store takes writes (nothing is sent while it refuses them).
+                Err(e) => {
+                    tracing::error!(
+                        destination = %dest.name,
+                        exchange = %item.exchange_id,
+                        "recording a delivery: {e}; it is sent again once the store takes writes"
+                    );
+                    if let Ok(mut q) = dest.queue.lock() {
+                        q.pending.insert(seq, super::meta_of(&item));
+                        q.in_flight_keys.remove(&item.order_key);
+                        q.unrecorded = q.unrecorded.saturating_sub(1);
+                    }
+                }
             }
         }
         Outcome::Retry(reason, response) => {

@@ -205,23 +205,15 @@ impl Relay {
             runtime: Mutex::new(None),
             shutdown,
         });
-        let mut names: Vec<String> = inner
+        let names: Vec<String> = inner
             .routes
             .read()
             .map(|r| r.iter().flat_map(|(_, r)| r.to.clone()).collect())
             .unwrap_or_default();
-        names.extend(store.outbox_destinations()?);
-        names.sort();
-        names.dedup();
         for name in names {
-            let dest = inner.destination(&name);
-            let items = store.outbox_items(&name)?;
-            if let Ok(mut q) = dest.queue.lock() {
-                for it in items {
-                    q.pending.insert(it.seq, meta_of(&it));
-                }
-            }
+            inner.destination(&name);
         }
+        inner.load_outbox()?;
         let committer = inner.clone();
         let handle = std::thread::Builder::new()
             .name("lienthong-commit".into())
@@ -504,6 +496,30 @@ pub(crate) fn meta_of(item: &OutboxItem) -> Meta {
 }
 
 impl RelayCore {
+    /// Puts every item of the stored outboxes that no destination's queue holds yet into its
+    /// queue, and wakes the destinations that got one: at start, and after a failed commit
+    /// once the store is writable again (a commit whose outcome was unknown may have queued
+    /// items that nobody was told of).
+    pub(crate) fn load_outbox(self: &Arc<Self>) -> Result<(), crate::store::StoreError> {
+        for name in self.store.outbox_destinations()? {
+            let dest = self.destination(&name);
+            let items = self.store.outbox_items(&name)?;
+            let mut added = false;
+            if let Ok(mut q) = dest.queue.lock() {
+                for it in items {
+                    if let std::collections::btree_map::Entry::Vacant(v) = q.pending.entry(it.seq) {
+                        v.insert(meta_of(&it));
+                        added = true;
+                    }
+                }
+            }
+            if added {
+                dest.notify.notify_one();
+            }
+        }
+        Ok(())
+    }
+
     pub(crate) fn destination(self: &Arc<Self>, name: &str) -> Arc<Destination> {
         let mut map = match self.destinations.lock() {
             Ok(m) => m,

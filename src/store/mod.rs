@@ -5,6 +5,7 @@
 //! default, is `sled`. How a backend keeps the contract, and what a crash may deliver again,
 //! is written down in `store/STORAGE.md`.
 
+pub mod copy;
 pub mod port;
 pub mod postgres;
 pub mod sled;
@@ -42,10 +43,17 @@ pub enum StoreError {
     #[error("store: {0}")]
     Format(String),
     #[error(
-        "store: an earlier write failed ({0}); nothing more is written until the hub is \
-         restarted"
+        "store: an earlier write failed ({0}); nothing more is written until the store is \
+         sound again (the embedded store: until the hub is restarted)"
     )]
     Unwritable(String),
+    /// A database backend cannot be reached (down, failing over, a broken connection): the
+    /// caller may try again shortly.
+    #[error("store: {action}: the database cannot be reached: {source}")]
+    Unavailable {
+        action: &'static str,
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     #[error(
         "store: the data directory {dir} is in use by another process (is a hub or another \
          lienthong command already running on it?); waited {waited_ms} ms for it to be released"

@@ -10,8 +10,8 @@
 
 use super::StoreError;
 use super::types::{
-    AdapterState, AdapterVersion, AuditWrites, DeadLetter, Lookup, MemberRecord, OutboxItem,
-    ReportGroups, Stored, StoredAt, StoredPolicy, Submission, TokenRecord,
+    AdapterState, AdapterVersion, AuditWrites, DeadLetter, IssuedDocument, Lookup, MemberRecord,
+    OutboxItem, ReportCount, ReportGroups, Stored, StoredAt, StoredPolicy, Submission, TokenRecord,
 };
 use crate::config::hub::RouteConfig;
 use crate::merkle::{Hash, MerkleError};
@@ -22,8 +22,10 @@ use std::sync::Arc;
 /// audit entries, the idempotency keys, outbox items and once-only writes of its new
 /// submissions, the removal of delivered items) is durable when `commit` returns, or, on an
 /// error, in an unknown state: the caller then reloads the audit log's size
-/// (`AuditLogStore::audit_reload`) and the store refuses every later commit until it is opened
-/// again (`failed_write`).
+/// (`AuditLogStore::audit_reload`) and the store refuses every later commit (`failed_write`)
+/// until it is sound again: the embedded backend until it is opened again; a database backend
+/// once a reload succeeds (the database kept the whole transaction or none of it), so that a
+/// hub rides out a database's restart or failover without a restart of its own.
 pub trait GroupCommit: Send + Sync {
     /// Commits the submissions `new` (each not a repeat: the committer decided) with the
     /// audit entries of the whole group, `audit`, prepared from the log's current size.
@@ -53,6 +55,17 @@ pub trait GroupCommit: Send + Sync {
     /// Makes every write so far durable (at shutdown, before a backup, after an administrative
     /// act that is not a commit).
     fn flush(&self) -> Result<(), StoreError>;
+
+    /// Idempotency keys in key order after `after` (from the first when `None`), at most
+    /// `limit`, each with the exchange it was accepted as (moving a store: `store::copy`).
+    fn dedup_entries(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, String)>, StoreError>;
+
+    /// Makes every later `next_seq` greater than `n` (moving a store's outbox in).
+    fn reserve_seqs_past(&self, n: u64) -> Result<(), StoreError>;
 }
 
 /// The outbox of every destination and the dead letters. Items are written by group commits;
@@ -186,6 +199,8 @@ pub trait Catalogue: Send + Sync {
     /// Stores a new version of the disclosure policy; returns its version.
     fn put_policy(&self, text: &str, at: &str, by: &str) -> Result<u64, StoreError>;
     fn latest_policy(&self) -> Result<Option<StoredPolicy>, StoreError>;
+    /// Every stored version of the policy, oldest first.
+    fn policies(&self) -> Result<Vec<StoredPolicy>, StoreError>;
 }
 
 /// Answers of the authoritative sources kept for a while (once-only pulls). Not durable: a
@@ -214,6 +229,10 @@ pub trait OnceOnlyStore: Send + Sync {
     /// The report's counts per receiving agency and procedure from the start of the day
     /// (Vietnam time) of `since_ms` on; also that start.
     fn report_counts(&self, since_ms: u64) -> Result<(ReportGroups, u64), StoreError>;
+    /// Every issued document with its keys (moving a store).
+    fn issued_document_rows(&self) -> Result<Vec<IssuedDocument>, StoreError>;
+    /// Every day's report counts (moving a store).
+    fn report_count_rows(&self) -> Result<Vec<ReportCount>, StoreError>;
 }
 
 /// A storage backend: every role.

@@ -1,11 +1,12 @@
 //! A real PostgreSQL server for the tests of the PostgreSQL backend: Debian's `postgres`,
 //! initialised in a temporary directory (as the unprivileged `postgres` user when the tests run
-//! as root, since the server refuses root), listening on a loopback port the OS gave, one per
-//! test binary, killed when the test binary ends. Each test takes a database of its own.
+//! as root, since the server refuses root), listening on a loopback port the OS gave. One
+//! server per test binary (`server`, killed when the binary ends), each test with a database of
+//! its own (`database`); or a server of a test's own (`OwnServer`) that it stops and starts.
 
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 
 /// The server a test binary shares.
@@ -70,58 +71,69 @@ fn as_server_user(c: &mut Command, user: Option<(u32, u32)>) -> &mut Command {
     c
 }
 
-/// The test binary's server, started on first use.
-pub fn server() -> &'static Server {
-    static SERVER: OnceLock<Server> = OnceLock::new();
-    SERVER.get_or_init(start)
+/// A data directory made by initdb, in a new temporary directory (kept: the server's).
+struct Cluster {
+    bin: PathBuf,
+    dir: PathBuf,
+    data: PathBuf,
+    user: Option<(u32, u32)>,
+    port: u16,
 }
 
-fn start() -> Server {
-    let bin = bin_dir().expect("PostgreSQL is installed (apt-get install postgresql)");
-    let user = server_user();
-    let dir = tempfile::Builder::new()
-        .prefix("lienthong-pg-")
-        .tempdir()
-        .expect("a temporary directory")
-        .keep();
-    if let Some((uid, gid)) = user {
-        std::os::unix::fs::chown(&dir, Some(uid), Some(gid)).expect("chown the data directory");
+impl Cluster {
+    fn init() -> Cluster {
+        let bin = bin_dir().expect("PostgreSQL is installed (apt-get install postgresql)");
+        let user = server_user();
+        let dir = tempfile::Builder::new()
+            .prefix("lienthong-pg-")
+            .tempdir()
+            .expect("a temporary directory")
+            .keep();
+        if let Some((uid, gid)) = user {
+            std::os::unix::fs::chown(&dir, Some(uid), Some(gid)).expect("chown the data directory");
+        }
+        let data = dir.join("data");
+        let out = as_server_user(&mut Command::new(bin.join("initdb")), user)
+            .args(["-D"])
+            .arg(&data)
+            .args([
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-sync",
+            ])
+            .output()
+            .expect("initdb runs");
+        assert!(
+            out.status.success(),
+            "initdb: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        Cluster {
+            bin,
+            dir,
+            data,
+            user,
+            port,
+        }
     }
-    let data = dir.join("data");
-    let out = as_server_user(&mut Command::new(bin.join("initdb")), user)
-        .args(["-D"])
-        .arg(&data)
-        .args([
-            "-U",
-            "postgres",
-            "-A",
-            "trust",
-            "-E",
-            "UTF8",
-            "--locale=C",
-            "--no-sync",
-        ])
-        .output()
-        .expect("initdb runs");
-    assert!(
-        out.status.success(),
-        "initdb: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
-    // The server is started by a thread that lives as long as the test binary, and dies with
-    // that thread (PR_SET_PDEATHSIG): no server is left behind when the tests end.
-    let (bin2, data2, dir2) = (bin.clone(), data.clone(), dir.clone());
-    std::thread::spawn(move || {
-        let mut command = Command::new(bin2.join("postgres"));
-        as_server_user(&mut command, user)
+
+    /// Starts the server; it dies with the thread that called this (PR_SET_PDEATHSIG).
+    fn spawn(&self) -> Child {
+        let mut command = Command::new(self.bin.join("postgres"));
+        as_server_user(&mut command, self.user)
             .arg("-D")
-            .arg(&data2)
-            .args(["-p", &port.to_string(), "-k"])
-            .arg(&dir2)
+            .arg(&self.data)
+            .args(["-p", &self.port.to_string(), "-k"])
+            .arg(&self.dir)
             .args(["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"])
             .args(["-c", "max_connections=200"])
             .stdout(Stdio::null())
@@ -133,41 +145,59 @@ fn start() -> Server {
                 Ok(())
             });
         }
-        let mut child = command.spawn().expect("postgres starts");
-        let _ = child.wait();
-    });
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    loop {
-        if postgres::Client::connect(&admin_url(port), postgres::NoTls).is_ok() {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "PostgreSQL did not accept connections within 30 s"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
+        command.spawn().expect("postgres starts")
     }
-    Server { port, _dir: dir }
+}
+
+/// Waits until the server on `port` accepts connections (from a thread of its own: callable
+/// from async tests).
+fn wait_ready(port: u16) {
+    let url = admin_url(port);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+            while postgres::Client::connect(&url, postgres::NoTls).is_err() {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "PostgreSQL did not accept connections within 30 s"
+                );
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+        })
+        .join()
+        .expect("the server is ready");
+    });
+}
+
+/// The test binary's server, started on first use.
+pub fn server() -> &'static Server {
+    static SERVER: OnceLock<Server> = OnceLock::new();
+    SERVER.get_or_init(|| {
+        let cluster = Cluster::init();
+        let (port, dir) = (cluster.port, cluster.dir.clone());
+        // Started by a thread that lives as long as the test binary: no server is left behind
+        // when the tests end, and none dies when the test that first asked for it ends.
+        std::thread::spawn(move || {
+            let mut child = cluster.spawn();
+            let _ = child.wait();
+        });
+        wait_ready(port);
+        Server { port, _dir: dir }
+    })
 }
 
 fn admin_url(port: u16) -> String {
     format!("host=127.0.0.1 port={port} user=postgres dbname=postgres")
 }
 
-/// A URL of a database of the test's own, named after `key` (created when it is not there):
-/// the same key gives the same database, so a store closed and opened again finds its data.
-/// Callable from async tests: the blocking client runs on a thread of its own.
+/// A URL of a database of the test's own on the shared server, named after `key` (created
+/// when it is not there): the same key gives the same database, so a store closed and opened
+/// again finds its data. Callable from async tests.
 pub fn database(key: &Path) -> String {
-    std::thread::scope(|scope| {
-        scope
-            .spawn(|| create_database(key))
-            .join()
-            .expect("the database is made")
-    })
+    create_database(server().port, key)
 }
 
-fn create_database(key: &Path) -> String {
-    let s = server();
+fn create_database(port: u16, key: &Path) -> String {
     let name = format!(
         "lt_{}",
         key.to_string_lossy()
@@ -188,16 +218,77 @@ fn create_database(key: &Path) -> String {
         .rev()
         .collect();
     let name = format!("x{name}");
-    let mut admin = postgres::Client::connect(&admin_url(s.port), postgres::NoTls)
-        .expect("an admin connection");
-    let exists = admin
-        .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])
-        .expect("pg_database is read")
-        .is_some();
-    if !exists {
-        admin
-            .batch_execute(&format!("CREATE DATABASE \"{name}\""))
-            .expect("a database is created");
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let mut admin = postgres::Client::connect(&admin_url(port), postgres::NoTls)
+                .expect("an admin connection");
+            let exists = admin
+                .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])
+                .expect("pg_database is read")
+                .is_some();
+            if !exists {
+                admin
+                    .batch_execute(&format!("CREATE DATABASE \"{name}\""))
+                    .expect("a database is created");
+            }
+        })
+        .join()
+        .expect("the database is made");
+    });
+    format!("postgresql://postgres@127.0.0.1:{port}/{name}")
+}
+
+/// A server of a test's own, which the test stops (a fast shutdown, as when a primary goes
+/// away) and starts again on the same port and data; killed when dropped.
+pub struct OwnServer {
+    cluster: Cluster,
+    child: Option<Child>,
+}
+
+impl OwnServer {
+    /// A new server, started and ready.
+    pub fn start() -> OwnServer {
+        let mut s = OwnServer {
+            cluster: Cluster::init(),
+            child: None,
+        };
+        s.restart();
+        s
     }
-    format!("postgresql://postgres@127.0.0.1:{}/{name}", s.port)
+
+    pub fn port(&self) -> u16 {
+        self.cluster.port
+    }
+
+    /// A database of the test's own on this server.
+    pub fn database(&self, key: &Path) -> String {
+        create_database(self.cluster.port, key)
+    }
+
+    /// Stops the server (SIGINT: a fast shutdown; open connections are closed).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            // SAFETY: kill with a pid of our own child and a signal number.
+            unsafe {
+                libc::kill(child.id() as i32, libc::SIGINT);
+            }
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the server again and waits until it accepts connections.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.child = Some(self.cluster.spawn());
+        wait_ready(self.cluster.port);
+    }
+}
+
+impl Drop for OwnServer {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
 }

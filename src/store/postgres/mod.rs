@@ -66,20 +66,21 @@ impl Pool {
         }
     }
 
-    /// Runs `f` on a connection (opened first if it is not, or broke) and waits for it.
+    /// Runs `f` on a connection (opened first if it is not, or broke) and waits for it. A
+    /// connection that cannot be opened, or breaks during `f`, is `StoreError::Unavailable`.
     fn call<R: Send + 'static>(
         &self,
         action: &'static str,
         f: impl FnOnce(&mut postgres::Client) -> Result<R, postgres::Error> + Send + 'static,
     ) -> Result<R, StoreError> {
-        let (tx, rx) = mpsc::sync_channel(1);
+        let (tx, rx) = mpsc::sync_channel::<Result<R, (postgres::Error, bool)>>(1);
         let url = self.url.clone();
         let job: Job = Box::new(move |slot: &mut Option<postgres::Client>| {
             if slot.as_ref().is_none_or(|c| c.is_closed()) {
                 match connect(&url) {
                     Ok(c) => *slot = Some(c),
                     Err(e) => {
-                        let _ = tx.send(Err(e));
+                        let _ = tx.send(Err((e, true)));
                         return;
                     }
                 }
@@ -88,10 +89,11 @@ impl Pool {
                 return;
             };
             let result = f(client);
-            if client.is_closed() {
+            let broken = client.is_closed();
+            if broken {
                 *slot = None;
             }
-            let _ = tx.send(result);
+            let _ = tx.send(result.map_err(|e| (e, broken)));
         });
         self.jobs
             .lock()
@@ -99,7 +101,12 @@ impl Pool {
             .send(job)
             .map_err(|_| StoreError::Format("the database connections have stopped".into()))?;
         match rx.recv() {
-            Ok(r) => r.map_err(|e| engine(action, e)),
+            Ok(Ok(r)) => Ok(r),
+            Ok(Err((e, true))) => Err(StoreError::Unavailable {
+                action,
+                source: Box::new(e),
+            }),
+            Ok(Err((e, false))) => Err(engine(action, e)),
             Err(_) => Err(StoreError::Format(format!(
                 "{action}: the database connection's thread stopped"
             ))),
@@ -174,12 +181,23 @@ impl PgStore {
         Ok(store)
     }
 
+    /// Reads the audit log's size from the database. After a failed commit this is how the
+    /// store becomes writable again: the database holds either the whole transaction or none
+    /// of it, so once its size is read again nothing is half-written (unlike the embedded
+    /// store's files, which wait for a reopen).
     fn read_audit_size(&self) -> Result<u64, StoreError> {
         let size = self.pool.call("read the audit log's size", |c| {
             let row = c.query_one("SELECT coalesce(max(idx) + 1, 0) FROM audit_entries", &[])?;
             Ok(row.get::<_, i64>(0) as u64)
         })?;
         self.audit_size.store(size, Ordering::Release);
+        let mut failed = self.write_failed.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(cause) = failed.take() {
+            tracing::info!(
+                size,
+                "the store is writable again after a failed write ({cause})"
+            );
+        }
         Ok(size)
     }
 

@@ -8,9 +8,9 @@ use crate::store::port::{
     AuditLogStore, Catalogue, GroupCommit, OnceOnlyStore, OutboxStore, PullCache,
 };
 use crate::store::types::{
-    AdapterState, AdapterVersion, AuditWrites, DeadLetter, Lookup, MemberRecord, OutboxItem,
-    ReportCounts, ReportGroups, Stored, StoredAt, StoredPolicy, Submission, TokenRecord,
-    report_day, report_day_start_ms,
+    AdapterState, AdapterVersion, AuditWrites, DeadLetter, IssuedDocument, Lookup, MemberRecord,
+    OutboxItem, ReportCount, ReportCounts, ReportGroups, Stored, StoredAt, StoredPolicy,
+    Submission, TokenRecord, report_day, report_day_start_ms,
 };
 use serde_json::Value;
 use std::collections::VecDeque;
@@ -231,6 +231,38 @@ impl GroupCommit for PgStore {
 
     fn flush(&self) -> Result<(), StoreError> {
         // Every write is durable when its transaction commits.
+        Ok(())
+    }
+
+    fn dedup_entries(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let after = after.map(str::to_string);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.pool.call("read dedup", move |c| {
+            let rows = c.query(
+                "SELECT key, exchange_id FROM dedup WHERE $1::text IS NULL OR key > $1
+                 ORDER BY key LIMIT $2",
+                &[&after, &limit],
+            )?;
+            Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+        })
+    }
+
+    fn reserve_seqs_past(&self, n: u64) -> Result<(), StoreError> {
+        let block = big(n / SEQ_BLOCK + 1);
+        self.pool.call("reserve sequence numbers", move |c| {
+            c.execute(
+                "SELECT setval('outbox_seq_blocks',
+                     greatest($1, (SELECT last_value FROM outbox_seq_blocks)))",
+                &[&block],
+            )
+            .map(|_| ())
+        })?;
+        // The block in hand may be below the new mark.
+        *self.seq.lock().unwrap_or_else(|p| p.into_inner()) = (0, 0);
         Ok(())
     }
 }
@@ -928,6 +960,17 @@ impl Catalogue for PgStore {
         Ok(version)
     }
 
+    fn policies(&self) -> Result<Vec<StoredPolicy>, StoreError> {
+        let rows = self.pool.call("read the policies", |c| {
+            let rows = c.query("SELECT record FROM policies ORDER BY version", &[])?;
+            Ok(rows
+                .iter()
+                .map(|r| r.get::<_, Vec<u8>>(0))
+                .collect::<Vec<_>>())
+        })?;
+        rows.iter().map(|b| decode("read the policy", b)).collect()
+    }
+
     fn latest_policy(&self) -> Result<Option<StoredPolicy>, StoreError> {
         let bytes = self.pool.call("read the policy", |c| {
             Ok(c.query_opt(
@@ -995,6 +1038,66 @@ impl OnceOnlyStore for PgStore {
         rows.iter()
             .map(|b| decode("read an issued document", b))
             .collect()
+    }
+
+    fn issued_document_rows(&self) -> Result<Vec<IssuedDocument>, StoreError> {
+        let rows = self.pool.call("read issued documents", |c| {
+            let rows = c.query(
+                "SELECT subject, type_key, document_id, record FROM issued_documents
+                 ORDER BY subject, type_key, document_id",
+                &[],
+            )?;
+            Ok(rows
+                .iter()
+                .map(|r| (r.get(0), r.get(1), r.get(2), r.get::<_, Vec<u8>>(3)))
+                .collect::<Vec<(String, String, String, Vec<u8>)>>())
+        })?;
+        rows.into_iter()
+            .map(|(subject, type_key, document_id, b)| {
+                Ok(IssuedDocument {
+                    subject,
+                    type_key,
+                    document_id,
+                    record: decode("read an issued document", &b)?,
+                })
+            })
+            .collect()
+    }
+
+    fn report_count_rows(&self) -> Result<Vec<ReportCount>, StoreError> {
+        let rows = self.pool.call("read the once-only report", |c| {
+            let rows = c.query(
+                "SELECT day, agency, procedure, counts FROM report_counts
+                 ORDER BY day, agency, procedure",
+                &[],
+            )?;
+            Ok(rows
+                .iter()
+                .map(|r| {
+                    (
+                        r.get::<_, i32>(0),
+                        r.get(1),
+                        r.get(2),
+                        r.get::<_, Vec<i64>>(3),
+                    )
+                })
+                .collect::<Vec<(i32, String, String, Vec<i64>)>>())
+        })?;
+        Ok(rows
+            .into_iter()
+            .map(|(day, agency, procedure, stored)| {
+                let mut counts: ReportCounts = Default::default();
+                for (c, v) in counts.iter_mut().zip(stored) {
+                    *c = v.max(0) as u64;
+                }
+                ReportCount {
+                    day: day.max(0) as u32,
+                    agency,
+                    procedure,
+                    counts,
+                }
+            })
+            .collect())
     }
 
     fn report_counts(&self, since_ms: u64) -> Result<(ReportGroups, u64), StoreError> {

@@ -14,8 +14,8 @@
 use super::{SledStore, decode, sled_err};
 use crate::store::StoreError;
 use crate::store::types::{
-    REPORT_COUNTS, ReportCounts, ReportGroups, StoredPolicy, add_counts, report_day,
-    report_day_start_ms,
+    IssuedDocument, REPORT_COUNTS, ReportCount, ReportCounts, ReportGroups, StoredPolicy,
+    add_counts, report_day, report_day_start_ms,
 };
 use serde_json::Value;
 
@@ -117,6 +117,51 @@ impl SledStore {
 }
 
 impl SledStore {
+    /// Every issued document with its keys.
+    pub fn issued_document_rows(&self) -> Result<Vec<IssuedDocument>, StoreError> {
+        let mut out = Vec::new();
+        for kv in self.onceonly.scan_prefix([DOCUMENT_PREFIX]) {
+            let (k, v) = kv.map_err(sled_err("read issued documents"))?;
+            let mut parts = k[1..].splitn(3, |b| *b == 0);
+            let mut text =
+                || String::from_utf8_lossy(parts.next().unwrap_or_default()).into_owned();
+            let (subject, type_key, document_id) = (text(), text(), text());
+            out.push(IssuedDocument {
+                subject,
+                type_key,
+                document_id,
+                record: decode("read an issued document", &v)?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Every day's report counts.
+    pub fn report_count_rows(&self) -> Result<Vec<ReportCount>, StoreError> {
+        let mut out = Vec::new();
+        for kv in self.onceonly.scan_prefix([REPORT_COUNT_PREFIX]) {
+            let (k, v) = kv.map_err(sled_err("read the once-only report"))?;
+            let day = k
+                .get(1..5)
+                .and_then(|d| <[u8; 4]>::try_from(d).ok())
+                .map(u32::from_be_bytes)
+                .unwrap_or_default();
+            let mut parts = k.get(5..).unwrap_or_default().splitn(2, |b| *b == 0);
+            let mut text =
+                || String::from_utf8_lossy(parts.next().unwrap_or_default()).into_owned();
+            let (agency, procedure) = (text(), text());
+            out.push(ReportCount {
+                day,
+                agency,
+                procedure,
+                counts: decode_counts(&v),
+            });
+        }
+        Ok(out)
+    }
+}
+
+impl SledStore {
     /// Folds the per-dossier report rows of a store written before the counts into the counts
     /// of their days, and removes them: one atomic batch, flushed. Nothing to do otherwise.
     pub(crate) fn fold_report_rows(&self) -> Result<(), StoreError> {
@@ -191,6 +236,15 @@ impl SledStore {
     }
 
     /// The latest policy set through the registry, if any.
+    /// Every stored version of the policy, oldest first.
+    pub fn policies(&self) -> Result<Vec<StoredPolicy>, StoreError> {
+        self.policies
+            .iter()
+            .values()
+            .map(|v| decode("read the policy", &v.map_err(sled_err("read the policy"))?))
+            .collect()
+    }
+
     pub fn latest_policy(&self) -> Result<Option<StoredPolicy>, StoreError> {
         match self.policies.last().map_err(sled_err("read the policy"))? {
             Some((_, v)) => Ok(Some(decode("read the policy", &v)?)),

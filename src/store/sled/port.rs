@@ -9,8 +9,8 @@ use crate::store::port::{
     AuditLogStore, Catalogue, GroupCommit, OnceOnlyStore, OutboxStore, PullCache,
 };
 use crate::store::types::{
-    AdapterState, AdapterVersion, AuditWrites, DeadLetter, Lookup, MemberRecord, OutboxItem,
-    ReportGroups, Stored, StoredAt, StoredPolicy, Submission, TokenRecord,
+    AdapterState, AdapterVersion, AuditWrites, DeadLetter, IssuedDocument, Lookup, MemberRecord,
+    OutboxItem, ReportCount, ReportGroups, Stored, StoredAt, StoredPolicy, Submission, TokenRecord,
 };
 use serde_json::Value;
 use std::sync::Arc;
@@ -38,6 +38,16 @@ impl GroupCommit for SledStore {
     }
     fn flush(&self) -> Result<(), StoreError> {
         SledStore::flush(self)
+    }
+    fn dedup_entries(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        SledStore::dedup_entries(self, after, limit)
+    }
+    fn reserve_seqs_past(&self, n: u64) -> Result<(), StoreError> {
+        SledStore::reserve_seqs_past(self, n)
     }
 }
 
@@ -202,6 +212,9 @@ impl Catalogue for SledStore {
     fn latest_policy(&self) -> Result<Option<StoredPolicy>, StoreError> {
         SledStore::latest_policy(self)
     }
+    fn policies(&self) -> Result<Vec<StoredPolicy>, StoreError> {
+        SledStore::policies(self)
+    }
 }
 
 impl PullCache for SledStore {
@@ -229,5 +242,11 @@ impl OnceOnlyStore for SledStore {
     }
     fn report_counts(&self, since_ms: u64) -> Result<(ReportGroups, u64), StoreError> {
         SledStore::report_counts(self, since_ms)
+    }
+    fn issued_document_rows(&self) -> Result<Vec<IssuedDocument>, StoreError> {
+        SledStore::issued_document_rows(self)
+    }
+    fn report_count_rows(&self) -> Result<Vec<ReportCount>, StoreError> {
+        SledStore::report_count_rows(self)
     }
 }

@@ -103,6 +103,37 @@ impl SledStore {
         Ok((removed, last))
     }
 
+    /// Idempotency keys after `after`, at most `limit`, with their exchange ids.
+    pub fn dedup_entries(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        use std::ops::Bound;
+        let from = match after {
+            Some(k) => Bound::Excluded(k.as_bytes().to_vec()),
+            None => Bound::Unbounded,
+        };
+        let mut out = Vec::new();
+        for r in self.dedup.range::<Vec<u8>, _>((from, Bound::Unbounded)) {
+            if out.len() >= limit {
+                break;
+            }
+            let (k, v) = r.map_err(sled_err("read dedup"))?;
+            out.push((
+                String::from_utf8_lossy(&k).into_owned(),
+                String::from_utf8_lossy(dedup_parts(&v).1).into_owned(),
+            ));
+        }
+        Ok(out)
+    }
+
+    /// Makes every later sequence number greater than `n`.
+    pub fn reserve_seqs_past(&self, n: u64) -> Result<(), StoreError> {
+        while self.next_seq()? <= n {}
+        Ok(())
+    }
+
     pub(super) fn unwritten(&self) -> std::sync::MutexGuard<'_, HashMap<Vec<u8>, Waiting>> {
         self.unwritten.lock().unwrap_or_else(|p| p.into_inner())
     }
