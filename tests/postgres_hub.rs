@@ -181,9 +181,39 @@ async fn store_migrate_brings_the_schema_to_this_version_and_refuses_a_newer_one
     };
     let ran = migrate().await;
     assert_eq!(ran.code, 0, "{}", ran.text());
-    assert!(ran.stderr.contains("version 1"), "{}", ran.stderr);
+    let version = format!("version {}", lienthong::store::postgres::SCHEMA_VERSION);
+    assert!(ran.stderr.contains(&version), "{}", ran.stderr);
     // Again: nothing to do, same answer.
     assert_eq!(migrate().await.code, 0);
+    // A database at version 1 (as the first hubs on PostgreSQL left it, with a log of one
+    // entry) is brought to this version; the log's head is its size.
+    let db2 = db.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut c = postgres::Client::connect(&db2, postgres::NoTls).unwrap();
+        c.batch_execute(
+            "DROP TABLE audit_head, leases;
+             ALTER TABLE outbox DROP COLUMN order_key, DROP COLUMN accepted_at_ms,
+                 DROP COLUMN next_attempt_ms;
+             INSERT INTO audit_entries (idx, entry) VALUES (0, 'x');
+             UPDATE lienthong_schema SET version = 1;",
+        )
+        .unwrap();
+    })
+    .await
+    .unwrap();
+    let ran = migrate().await;
+    assert_eq!(ran.code, 0, "{}", ran.text());
+    let db2 = db.clone();
+    let head: i64 = tokio::task::spawn_blocking(move || {
+        let mut c = postgres::Client::connect(&db2, postgres::NoTls).unwrap();
+        c.execute("DELETE FROM audit_entries", &[]).unwrap();
+        c.query_one("SELECT size FROM audit_head", &[])
+            .unwrap()
+            .get(0)
+    })
+    .await
+    .unwrap();
+    assert_eq!(head, 1);
     // A database a newer hub wrote is refused, and left as it is.
     let db2 = db.clone();
     tokio::task::spawn_blocking(move || {
@@ -500,4 +530,140 @@ async fn a_sled_hub_moves_into_postgres_and_back_with_the_same_audit_root() {
     .await
     .unwrap();
     assert_eq!(pg, sled);
+}
+
+/// Two hub nodes on one database: pushes of the same dossiers go to one node and the other in
+/// turn; one audit log with contiguous indexes whichever node appended; one node delivers the
+/// destination at a time, and when it is killed (SIGKILL) the other takes the deliveries over
+/// within seconds; every acknowledged record arrives, each dossier's in order; the log exported
+/// from the survivor verifies offline and holds an accepted ingest entry for every
+/// acknowledged exchange.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_share_one_log_and_one_survives_the_others_death() {
+    use common::child::{HubProcess, Log};
+    use std::collections::HashSet;
+    if !common::postgres::available() {
+        return;
+    }
+    let portal = Destination::start().await;
+    let data = tempfile::tempdir().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let adapters = adapters_for_relay(files.path(), &portal.url, 1000);
+    let db = common::postgres::database(data.path());
+    // Node A, a process that will be killed; it shares the data directory with node B only
+    // for the hub's signing key (both sign checkpoints of the one log with it).
+    let node_a = HubProcess::new(data.path().to_path_buf(), adapters.clone())
+        .env("LIENTHONG_STORE_BACKEND", "postgres")
+        .env("LIENTHONG_STORE_URL", &db)
+        .log(Log::Discard);
+    let mut a = node_a.start();
+    let a_url = node_a.url();
+    let token = node_a.token(HATINH, "provider");
+    let auditor = node_a.token(ADMIN, "auditor");
+    let c = reqwest::Client::new();
+    let mut acked: HashSet<String> = HashSet::new();
+    let accept = |acked: &mut HashSet<String>, body: &Value| {
+        acked.insert(body["exchange_id"].as_str().unwrap().to_string());
+    };
+    // A delivers first, so it holds the destination.
+    let (status, body) = push(
+        &c,
+        &a_url,
+        &token,
+        status_event("000.00.10.H42-251205-0300", 0),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    accept(&mut acked, &body);
+    wait_for(30, "node A's first delivery", || portal.applied() == 1).await;
+    let b = start(data.path(), &adapters, &db).await;
+    let b_url = b.url();
+    // Each dossier's events go to A and B in turn, each after the one before was answered.
+    let dossiers: Vec<String> = (0..6)
+        .map(|d| format!("000.00.10.H42-251205-03{d:02}"))
+        .collect();
+    for n in 1..5 {
+        for (i, d) in dossiers.iter().enumerate() {
+            let url = if (n + i) % 2 == 0 { &a_url } else { &b_url };
+            let (status, body) = push(&c, url, &token, status_event(d, n)).await;
+            assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+            accept(&mut acked, &body);
+        }
+    }
+    let before_kill = acked.len();
+    wait_for(60, "every record accepted by both nodes delivered", || {
+        portal.applied() == before_kill
+    })
+    .await;
+    // A dies holding the destination; B takes it over once A's claim runs out.
+    a.kill();
+    let killed = std::time::Instant::now();
+    for n in 5..8 {
+        for d in &dossiers {
+            let (status, body) = push(&c, &b_url, &token, status_event(d, n)).await;
+            assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+            accept(&mut acked, &body);
+        }
+    }
+    let total = acked.len();
+    wait_for(
+        60,
+        "every acknowledged record delivered by the survivor",
+        || portal.applied() == total,
+    )
+    .await;
+    let took_over = killed.elapsed();
+    assert!(
+        took_over < std::time::Duration::from_secs(20),
+        "taken over in {took_over:?}"
+    );
+    let backwards = portal.log.lock().unwrap().gone_backwards();
+    assert!(backwards.is_empty(), "{backwards:?}");
+
+    // One log: exported from the survivor, it verifies and holds every acknowledged exchange.
+    let export = output_async({
+        let mut cmd = lienthong();
+        cmd.args(["audit", "export", "--hub", &b_url, "--token", &auditor]);
+        cmd
+    })
+    .await;
+    assert_eq!(export.code, 0, "{}", export.text());
+    let key = output_async({
+        let mut cmd = lienthong();
+        cmd.args(["audit", "key", "--hub", &b_url, "--token", &auditor]);
+        cmd
+    })
+    .await
+    .stdout;
+    let file = files.path().join("slice.jsonl");
+    std::fs::write(&file, &export.stdout).unwrap();
+    let verified = output_async({
+        let mut cmd = lienthong();
+        cmd.args(["audit", "verify"])
+            .arg(&file)
+            .args(["--key", key.lines().next().unwrap()]);
+        cmd
+    })
+    .await;
+    assert_eq!(verified.code, 0, "{}", verified.text());
+    let mut logged = HashSet::new();
+    for line in export.stdout.lines() {
+        let v: Value = match serde_json::from_str(line) {
+            Ok(v) => v,
+            Err(_) => continue,
+        };
+        let e = &v["entry"];
+        if e["operation"] == "ingest" && e["outcome"] == "accepted" {
+            logged.insert(e["exchange_id"].as_str().unwrap().to_string());
+        }
+    }
+    assert_eq!(
+        logged, acked,
+        "an accepted ingest entry for every acknowledged exchange"
+    );
+    eprintln!(
+        "two nodes: {total} records, {} entries, the survivor took over in {took_over:?}",
+        b.state().store.audit_size().unwrap()
+    );
+    b.shutdown().await.unwrap();
 }

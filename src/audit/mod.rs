@@ -127,12 +127,7 @@ impl AuditLog {
     pub fn open(store: Store, key: Arc<HubKey>, cfg: &AuditConfig) -> Result<AuditLog, AuditError> {
         let size = store.audit_size()?;
         let frontier = Frontier::load(&store, size)?;
-        let last_time = match size.checked_sub(1) {
-            Some(last) => Self::read_entry(&store, last)?
-                .map(|e| e.time)
-                .unwrap_or_default(),
-            None => String::new(),
-        };
+        let last_time = Self::last_time(&store, size)?;
         let checkpoint_size = store.latest_checkpoint()?.map(|(s, _)| s).unwrap_or(0);
         let indexed = store.audit_indexed()?.min(size);
         Ok(AuditLog {
@@ -220,9 +215,35 @@ impl AuditLog {
     pub fn reload(&self) -> Result<(), AuditError> {
         let size = self.store.audit_reload()?;
         let frontier = Frontier::load(&self.store, size)?;
+        let last_time = Self::last_time(&self.store, size)?;
         let mut s = guard(&self.state);
         s.frontier = frontier;
+        // Entries appended elsewhere (another hub node) may carry a later time.
+        if last_time > s.last_time {
+            s.last_time = last_time;
+        }
         Ok(())
+    }
+
+    /// The time of the last of `size` entries (empty for an empty log).
+    fn last_time(store: &Store, size: u64) -> Result<String, AuditError> {
+        Ok(match size.checked_sub(1) {
+            Some(last) => Self::read_entry(store, last)?
+                .map(|e| e.time)
+                .unwrap_or_default(),
+            None => String::new(),
+        })
+    }
+
+    /// Whether the store holds more entries than this log knows of (another hub node on the
+    /// same database appended): then its state is read again. Cheap when nothing changed.
+    pub fn catch_up(&self) -> Result<bool, AuditError> {
+        let durable = self.store.audit_shared_size()?;
+        if durable > self.size() {
+            self.reload()?;
+            return Ok(true);
+        }
+        Ok(false)
     }
 
     /// Takes the state of a prepared append once its writes are durable.

@@ -7,12 +7,16 @@
 //! also signs checkpoints when they are due.
 
 use super::{Destination, RelayCore, RelayError, meta_of};
-use crate::audit::{AuditDraft, SealedDraft};
-use crate::store::{Accepted, Submission};
+use crate::audit::{AuditDraft, AuditError, SealedDraft};
+use crate::store::{Accepted, StoreError, Submission};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
+
+/// How many times a group is numbered again because other hub nodes on the same database
+/// appended first, before the commit is given up as failed.
+const MAX_BEHIND: u32 = 16;
 
 /// A piece of work for the committer.
 // Nearly every piece is a submission: boxing it would cost an allocation each, for the rare
@@ -85,6 +89,14 @@ impl RelayCore {
                     continue;
                 }
                 Err(_) => {
+                    // Idle: a store that refused writes may take them again; take in what
+                    // other hub nodes on the same database appended.
+                    self.recover_if_failed();
+                    if self.store.failed_write().is_none()
+                        && let Err(e) = self.audit.catch_up()
+                    {
+                        tracing::warn!("reading the audit log's size: {e}");
+                    }
                     self.checkpoint_if_due();
                     continue;
                 }
@@ -210,15 +222,30 @@ impl RelayCore {
             .iter_mut()
             .flat_map(|(_, d, _)| std::mem::take(d))
             .collect();
-        let result = self.audit.prepare(drafts).and_then(|prepared| {
-            let new: Vec<&Submission> = submissions
-                .iter()
-                .filter(|(_, _, o)| o.is_none())
-                .map(|(s, _, _)| s)
-                .collect();
-            self.store.commit(&new, &prepared.writes)?;
-            Ok(prepared)
-        });
+        let new: Vec<&Submission> = submissions
+            .iter()
+            .filter(|(_, _, o)| o.is_none())
+            .map(|(s, _, _)| s)
+            .collect();
+        let mut tries = 0;
+        let result = loop {
+            let attempt = self.audit.prepare(drafts.clone()).and_then(|prepared| {
+                self.store.commit(&new, &prepared.writes)?;
+                Ok(prepared)
+            });
+            match attempt {
+                // Another hub node on the same database appended first: nothing was written;
+                // the entries are numbered again after its.
+                Err(AuditError::Store(StoreError::Behind { .. })) if tries < MAX_BEHIND => {
+                    tries += 1;
+                    if let Err(e) = self.audit.reload() {
+                        break Err(e);
+                    }
+                }
+                other => break other,
+            }
+        };
+        drop(new);
         match result {
             // Synced: this commit and every earlier one are durable.
             Ok(prepared) => {

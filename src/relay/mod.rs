@@ -136,10 +136,40 @@ pub(crate) struct RelayCore {
     /// key waits on each. Taken with `audit_tx`.
     delivery_tx: Mutex<Option<mpsc::Sender<Queued>>>,
     pub audit: Arc<AuditLog>,
+    /// This hub node's name in the claims on destinations' deliveries (a store shared by
+    /// several nodes: `OutboxStore::claim_delivery`).
+    pub node: String,
     /// Once workers run, a destination met later (a route added, a dead letter replayed to a
     /// destination nothing routes to now) gets its worker when it is first met.
     runtime: Mutex<Option<(tokio::runtime::Handle, Workers)>>,
     pub shutdown: watch::Receiver<bool>,
+}
+
+/// Puts the items of a destination's stored outbox that its queue does not hold yet into the
+/// queue (those accepted by other hub nodes sharing the store, or by a commit whose outcome
+/// was unknown), and wakes the destination if there were any; whether there were.
+pub(crate) fn load_outbox_of(
+    store: &Store,
+    dest: &Destination,
+) -> Result<bool, crate::store::StoreError> {
+    let items = store.outbox_waiting(&dest.name)?;
+    let mut added = false;
+    if let Ok(mut q) = dest.queue.lock() {
+        for it in items {
+            if let std::collections::btree_map::Entry::Vacant(v) = q.pending.entry(it.seq) {
+                v.insert(Meta {
+                    order_key: it.order_key,
+                    next_attempt_ms: it.next_attempt_ms,
+                    accepted_at_ms: it.accepted_at_ms,
+                });
+                added = true;
+            }
+        }
+    }
+    if added {
+        dest.notify.notify_one();
+    }
+    Ok(added)
 }
 
 /// Seals audit drafts (commitments, the sealed part) on the caller's thread, so that the
@@ -202,6 +232,7 @@ impl Relay {
             delivery_tx: Mutex::new(Some(delivery_tx)),
             commit_tx: Mutex::new(Some(commit_tx)),
             audit,
+            node: uuid::Uuid::now_v7().to_string(),
             runtime: Mutex::new(None),
             shutdown,
         });
@@ -470,6 +501,10 @@ impl Relay {
         for w in workers {
             let _ = w.await;
         }
+        // The deliveries stopped: another hub node sharing the store takes them over at once.
+        if let Err(e) = self.inner.store.release_deliveries(&self.inner.node) {
+            tracing::warn!("releasing this node's deliveries: {e}");
+        }
         if let Ok(mut tx) = self.inner.audit_tx.lock() {
             tx.take();
         }
@@ -503,19 +538,7 @@ impl RelayCore {
     pub(crate) fn load_outbox(self: &Arc<Self>) -> Result<(), crate::store::StoreError> {
         for name in self.store.outbox_destinations()? {
             let dest = self.destination(&name);
-            let items = self.store.outbox_items(&name)?;
-            let mut added = false;
-            if let Ok(mut q) = dest.queue.lock() {
-                for it in items {
-                    if let std::collections::btree_map::Entry::Vacant(v) = q.pending.entry(it.seq) {
-                        v.insert(meta_of(&it));
-                        added = true;
-                    }
-                }
-            }
-            if added {
-                dest.notify.notify_one();
-            }
+            load_outbox_of(&self.store, &dest)?;
         }
         Ok(())
     }

@@ -47,6 +47,11 @@ pub enum StoreError {
          sound again (the embedded store: until the hub is restarted)"
     )]
     Unwritable(String),
+    /// The audit log grew elsewhere (another hub node on the same database) since this node
+    /// prepared its entries: nothing was written; the caller reads the log's state again and
+    /// prepares them anew.
+    #[error("store: the audit log has {found} entries, not the {expected} this commit followed")]
+    Behind { expected: u64, found: u64 },
     /// A database backend cannot be reached (down, failing over, a broken connection): the
     /// caller may try again shortly.
     #[error("store: {action}: the database cannot be reached: {source}")]

@@ -12,6 +12,7 @@ use super::StoreError;
 use super::types::{
     AdapterState, AdapterVersion, AuditWrites, DeadLetter, IssuedDocument, Lookup, MemberRecord,
     OutboxItem, ReportCount, ReportGroups, Stored, StoredAt, StoredPolicy, Submission, TokenRecord,
+    WaitingItem,
 };
 use crate::config::hub::RouteConfig;
 use crate::merkle::{Hash, MerkleError};
@@ -75,6 +76,10 @@ pub trait GroupCommit: Send + Sync {
 pub trait OutboxStore: Send + Sync {
     /// Every item of a destination's outbox, in sequence order.
     fn outbox_items(&self, destination: &str) -> Result<Vec<OutboxItem>, StoreError>;
+    /// What a delivery queue keeps of every item of a destination's outbox, in sequence order,
+    /// without the records: cheap enough to read twice a second (a shared store's outbox, for
+    /// the items other nodes accepted).
+    fn outbox_waiting(&self, destination: &str) -> Result<Vec<WaitingItem>, StoreError>;
     /// The destinations whose outbox holds items.
     fn outbox_destinations(&self) -> Result<Vec<String>, StoreError>;
     /// One item (shared with the store while it waits in memory).
@@ -96,6 +101,23 @@ pub trait OutboxStore: Send + Sync {
     fn replay(&self, dead: &DeadLetter, new_seq: u64) -> Result<Option<OutboxItem>, StoreError>;
     /// Discards a dead letter, durably; false if there is none.
     fn discard(&self, destination: &str, seq: u64) -> Result<bool, StoreError>;
+
+    /// Whether other hub nodes share this store (and so its outboxes): then a destination's
+    /// records are delivered by the node that holds its claim (`claim_delivery`), which reads
+    /// the outbox for items the others accepted.
+    fn is_shared(&self) -> bool;
+    /// Claims, or renews, the right to deliver `destination`'s records for `ttl_ms` as `node`;
+    /// true while this node holds it. One node holds a destination at a time; a claim not
+    /// renewed in time passes to the next node that asks. An embedded store has one node:
+    /// always true.
+    fn claim_delivery(
+        &self,
+        destination: &str,
+        node: &str,
+        ttl_ms: u64,
+    ) -> Result<bool, StoreError>;
+    /// Gives up every claim of `node` (at shutdown), so that another node takes over at once.
+    fn release_deliveries(&self, node: &str) -> Result<(), StoreError>;
 }
 
 /// The audit log's storage: entries and the Merkle tree's hashes (appended by group commits),
@@ -107,6 +129,9 @@ pub trait AuditLogStore: Send + Sync {
     /// Takes the log's size from durable state again, after a commit whose outcome is unknown;
     /// returns it.
     fn audit_reload(&self) -> Result<u64, StoreError>;
+    /// The log's size as the store holds it now, which other hub nodes sharing the store may
+    /// have grown; a cheap read (the embedded store: `audit_size`).
+    fn audit_shared_size(&self) -> Result<u64, StoreError>;
     /// A hash of the Merkle tree, by level and index.
     fn audit_node(&self, level: u8, index: u64) -> Result<Hash, MerkleError>;
     /// Entries `[from, to)` in order, as `(index, canonical bytes, sealed part unless purged)`.

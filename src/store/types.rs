@@ -28,6 +28,15 @@ pub struct OutboxItem {
     pub last_error: Option<String>,
 }
 
+/// What a delivery worker's queue keeps of an outbox item (its record stays in the store).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WaitingItem {
+    pub seq: u64,
+    pub order_key: String,
+    pub accepted_at_ms: u64,
+    pub next_attempt_ms: u64,
+}
+
 /// A record parked because it could not be delivered.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct DeadLetter {

@@ -3,7 +3,7 @@
 //! by a newer hub) is refused rather than misread.
 
 /// The schema version this hub writes.
-pub const SCHEMA_VERSION: i32 = 1;
+pub const SCHEMA_VERSION: i32 = 2;
 
 /// What `migrate` found or did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,6 +108,24 @@ const MIGRATIONS: &[&str] = &[
         counts bigint[] NOT NULL,
         PRIMARY KEY (day, agency, procedure)
     );
+    "#,
+    // 2: the audit log's head, locked by each append, so that hub nodes sharing the database
+    // append one after another to one log; delivery leases, one node per destination.
+    r#"
+    CREATE TABLE audit_head (
+        one boolean PRIMARY KEY DEFAULT true CHECK (one),
+        size bigint NOT NULL
+    );
+    INSERT INTO audit_head (size) SELECT coalesce(max(idx) + 1, 0) FROM audit_entries;
+    CREATE TABLE leases (
+        destination text COLLATE "C" PRIMARY KEY,
+        node text NOT NULL,
+        until_ms bigint NOT NULL
+    );
+    -- What a delivery queue keeps of an item, readable without decoding it.
+    ALTER TABLE outbox ADD COLUMN order_key text NOT NULL DEFAULT '',
+        ADD COLUMN accepted_at_ms bigint NOT NULL DEFAULT 0,
+        ADD COLUMN next_attempt_ms bigint NOT NULL DEFAULT 0;
     "#,
 ];
 

@@ -10,7 +10,7 @@ use crate::store::port::{
 use crate::store::types::{
     AdapterState, AdapterVersion, AuditWrites, DeadLetter, IssuedDocument, Lookup, MemberRecord,
     OutboxItem, ReportCount, ReportCounts, ReportGroups, Stored, StoredAt, StoredPolicy,
-    Submission, TokenRecord, report_day, report_day_start_ms,
+    Submission, TokenRecord, WaitingItem, report_day, report_day_start_ms,
 };
 use serde_json::Value;
 use std::collections::VecDeque;
@@ -28,11 +28,31 @@ fn kind(l: Lookup) -> i16 {
     }
 }
 
-/// Writes the audit log's entries and hashes in a transaction.
-fn write_audit(tx: &mut postgres::Transaction<'_>, w: &AuditWrites) -> Result<(), postgres::Error> {
+/// What `write_audit` found at the log's head.
+enum Head {
+    /// The entries followed the head and were written.
+    Written,
+    /// The log had this many entries, not the writes' `first`: nothing was written.
+    Behind(u64),
+}
+
+/// Writes the audit log's entries and hashes in a transaction, after the head's row is locked
+/// and found where the writes begin: appends of hub nodes sharing the database go one after
+/// another, each after the last.
+fn write_audit(
+    tx: &mut postgres::Transaction<'_>,
+    w: &AuditWrites,
+) -> Result<Head, postgres::Error> {
     if w.records.is_empty() && w.hashes.is_empty() {
-        return Ok(());
+        return Ok(Head::Written);
     }
+    let size = tx
+        .query_one("SELECT size FROM audit_head FOR UPDATE", &[])?
+        .get::<_, i64>(0) as u64;
+    if size != w.first {
+        return Ok(Head::Behind(size));
+    }
+    tx.execute("UPDATE audit_head SET size = $1", &[&big(w.end())])?;
     let entry = tx.prepare("INSERT INTO audit_entries (idx, entry, sealed) VALUES ($1, $2, $3)")?;
     for (i, r) in w.records.iter().enumerate() {
         tx.execute(&entry, &[&big(w.first + i as u64), &r.entry, &r.sealed])?;
@@ -42,7 +62,7 @@ fn write_audit(tx: &mut postgres::Transaction<'_>, w: &AuditWrites) -> Result<()
     for (i, h) in w.hashes.iter().enumerate() {
         tx.execute(&hash, &[&big(first + i as u64), &h.as_slice()])?;
     }
-    Ok(())
+    Ok(Head::Written)
 }
 
 impl PgStore {
@@ -68,7 +88,14 @@ impl PgStore {
                 dedup.push((k.clone(), s.exchange_id.clone()));
             }
             for i in &s.items {
-                items.push((i.destination.clone(), big(i.seq), i.encode()));
+                items.push((
+                    i.destination.clone(),
+                    big(i.seq),
+                    i.encode(),
+                    i.order_key.clone(),
+                    big(i.accepted_at_ms),
+                    big(i.next_attempt_ms),
+                ));
             }
             for d in &s.onceonly {
                 documents.push((
@@ -88,9 +115,13 @@ impl PgStore {
                 delivered.push((d.clone(), big(*seq)));
             }
         }
-        self.pool.call("commit a group", move |c| {
+        let first = audit.first;
+        let head = self.pool.call("commit a group", move |c| {
             let mut tx = c.transaction()?;
-            write_audit(&mut tx, &audit)?;
+            if let Head::Behind(size) = write_audit(&mut tx, &audit)? {
+                tx.rollback()?;
+                return Ok(Head::Behind(size));
+            }
             if !dedup.is_empty() {
                 let st = tx.prepare(
                     "INSERT INTO dedup (key, at_ms, exchange_id) VALUES ($1, $2, $3)
@@ -101,10 +132,13 @@ impl PgStore {
                 }
             }
             if !items.is_empty() {
-                let st =
-                    tx.prepare("INSERT INTO outbox (destination, seq, item) VALUES ($1, $2, $3)")?;
-                for (d, seq, bytes) in &items {
-                    tx.execute(&st, &[d, seq, bytes])?;
+                let st = tx.prepare(
+                    "INSERT INTO outbox
+                         (destination, seq, item, order_key, accepted_at_ms, next_attempt_ms)
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )?;
+                for (d, seq, bytes, key, at, next) in &items {
+                    tx.execute(&st, &[d, seq, bytes, key, at, next])?;
                 }
             }
             if !documents.is_empty() {
@@ -147,8 +181,19 @@ impl PgStore {
                     tx.execute(&st, &[d, seq])?;
                 }
             }
-            tx.commit()
-        })
+            tx.commit()?;
+            Ok(Head::Written)
+        })?;
+        match head {
+            Head::Written => Ok(()),
+            Head::Behind(found) => {
+                self.audit_size.fetch_max(found, Ordering::AcqRel);
+                Err(StoreError::Behind {
+                    expected: first,
+                    found,
+                })
+            }
+        }
     }
 }
 
@@ -162,6 +207,8 @@ impl GroupCommit for PgStore {
                 }
                 Ok(())
             }
+            // Nothing was written: not a failure of the store.
+            Err(e @ StoreError::Behind { .. }) => Err(e),
             Err(e) => {
                 self.set_failed(&e);
                 Err(e)
@@ -312,14 +359,40 @@ impl OutboxStore for PgStore {
     }
 
     fn update_item(&self, item: &OutboxItem) -> Result<(), StoreError> {
-        let (d, seq, bytes) = (item.destination.clone(), big(item.seq), item.encode());
+        let (d, seq, bytes, next) = (
+            item.destination.clone(),
+            big(item.seq),
+            item.encode(),
+            big(item.next_attempt_ms),
+        );
         self.pool.call("update an outbox item", move |c| {
             // Only an item still waiting: a delivery recorded meanwhile is not brought back.
             c.execute(
-                "UPDATE outbox SET item = $3 WHERE destination = $1 AND seq = $2",
-                &[&d, &seq, &bytes],
+                "UPDATE outbox SET item = $3, next_attempt_ms = $4
+                 WHERE destination = $1 AND seq = $2",
+                &[&d, &seq, &bytes, &next],
             )
             .map(|_| ())
+        })
+    }
+
+    fn outbox_waiting(&self, destination: &str) -> Result<Vec<WaitingItem>, StoreError> {
+        let d = destination.to_string();
+        self.pool.call("read the outbox", move |c| {
+            let rows = c.query(
+                "SELECT seq, order_key, accepted_at_ms, next_attempt_ms FROM outbox
+                 WHERE destination = $1 ORDER BY seq",
+                &[&d],
+            )?;
+            Ok(rows
+                .iter()
+                .map(|r| WaitingItem {
+                    seq: r.get::<_, i64>(0) as u64,
+                    order_key: r.get(1),
+                    accepted_at_ms: r.get::<_, i64>(2) as u64,
+                    next_attempt_ms: r.get::<_, i64>(3) as u64,
+                })
+                .collect())
         })
     }
 
@@ -382,11 +455,13 @@ impl OutboxStore for PgStore {
         item.last_error = None;
         // A replay starts the age clock again (max_age_secs counts from the replay).
         item.accepted_at_ms = crate::clock::now_ms();
-        let (d, old, new, bytes) = (
+        let (d, old, new, bytes, key, at) = (
             item.destination.clone(),
             big(dead.item.seq),
             big(new_seq),
             item.encode(),
+            item.order_key.clone(),
+            big(item.accepted_at_ms),
         );
         let done = self.pool.call("replay a dead letter", move |c| {
             let mut tx = c.transaction()?;
@@ -400,13 +475,51 @@ impl OutboxStore for PgStore {
                 return Ok(false);
             }
             tx.execute(
-                "INSERT INTO outbox (destination, seq, item) VALUES ($1, $2, $3)",
-                &[&d, &new, &bytes],
+                "INSERT INTO outbox (destination, seq, item, order_key, accepted_at_ms)
+                 VALUES ($1, $2, $3, $4, $5)",
+                &[&d, &new, &bytes, &key, &at],
             )?;
             tx.commit()?;
             Ok(true)
         })?;
         Ok(done.then_some(item))
+    }
+
+    fn is_shared(&self) -> bool {
+        true
+    }
+
+    fn claim_delivery(
+        &self,
+        destination: &str,
+        node: &str,
+        ttl_ms: u64,
+    ) -> Result<bool, StoreError> {
+        let (d, n, ttl) = (destination.to_string(), node.to_string(), big(ttl_ms));
+        self.pool
+            .call("claim a destination's deliveries", move |c| {
+                // The database's clock decides when a claim has run out, whatever the nodes' say.
+                let row = c.query_opt(
+                "WITH now AS (SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS ms)
+                 INSERT INTO leases (destination, node, until_ms)
+                 SELECT $1, $2, ms + $3 FROM now
+                 ON CONFLICT (destination) DO UPDATE
+                     SET node = EXCLUDED.node, until_ms = EXCLUDED.until_ms
+                     WHERE leases.node = EXCLUDED.node
+                        OR leases.until_ms < (SELECT ms FROM now)
+                 RETURNING node",
+                &[&d, &n, &ttl],
+            )?;
+                Ok(row.is_some())
+            })
+    }
+
+    fn release_deliveries(&self, node: &str) -> Result<(), StoreError> {
+        let n = node.to_string();
+        self.pool.call("release deliveries", move |c| {
+            c.execute("DELETE FROM leases WHERE node = $1", &[&n])
+                .map(|_| ())
+        })
     }
 
     fn discard(&self, destination: &str, seq: u64) -> Result<bool, StoreError> {
@@ -427,6 +540,13 @@ impl AuditLogStore for PgStore {
 
     fn audit_reload(&self) -> Result<u64, StoreError> {
         self.read_audit_size()
+    }
+
+    fn audit_shared_size(&self) -> Result<u64, StoreError> {
+        self.pool.call("read the audit log's head", |c| {
+            Ok(c.query_one("SELECT size FROM audit_head", &[])?
+                .get::<_, i64>(0) as u64)
+        })
     }
 
     fn audit_node(&self, level: u8, index: u64) -> Result<Hash, MerkleError> {
@@ -545,11 +665,18 @@ impl AuditLogStore for PgStore {
 
     fn apply_audit_writes(&self, writes: &AuditWrites) -> Result<(), StoreError> {
         let w = writes.clone();
-        self.pool.call("append to the audit log", move |c| {
+        let head = self.pool.call("append to the audit log", move |c| {
             let mut tx = c.transaction()?;
-            write_audit(&mut tx, &w)?;
-            tx.commit()
+            let head = write_audit(&mut tx, &w)?;
+            tx.commit()?;
+            Ok(head)
         })?;
+        if let Head::Behind(found) = head {
+            return Err(StoreError::Behind {
+                expected: writes.first,
+                found,
+            });
+        }
         self.audit_size.fetch_max(writes.end(), Ordering::AcqRel);
         Ok(())
     }
@@ -613,7 +740,7 @@ impl AuditLogStore for PgStore {
         self.pool.call("erase the audit log", |c| {
             c.batch_execute(
                 "TRUNCATE audit_entries, audit_hashes, audit_checkpoints, audit_lookups, \
-                 audit_indexed",
+                 audit_indexed; UPDATE audit_head SET size = 0",
             )
         })?;
         self.audit_size.store(0, Ordering::Release);

@@ -11,6 +11,7 @@ use crate::store::port::{
 use crate::store::types::{
     AdapterState, AdapterVersion, AuditWrites, DeadLetter, IssuedDocument, Lookup, MemberRecord,
     OutboxItem, ReportCount, ReportGroups, Stored, StoredAt, StoredPolicy, Submission, TokenRecord,
+    WaitingItem,
 };
 use serde_json::Value;
 use std::sync::Arc;
@@ -52,6 +53,27 @@ impl GroupCommit for SledStore {
 }
 
 impl OutboxStore for SledStore {
+    fn outbox_waiting(&self, destination: &str) -> Result<Vec<WaitingItem>, StoreError> {
+        Ok(SledStore::outbox_items(self, destination)?
+            .into_iter()
+            .map(|i| WaitingItem {
+                seq: i.seq,
+                order_key: i.order_key,
+                accepted_at_ms: i.accepted_at_ms,
+                next_attempt_ms: i.next_attempt_ms,
+            })
+            .collect())
+    }
+    fn is_shared(&self) -> bool {
+        false
+    }
+    fn claim_delivery(&self, _: &str, _: &str, _: u64) -> Result<bool, StoreError> {
+        // One process opens an embedded store: its node delivers everything.
+        Ok(true)
+    }
+    fn release_deliveries(&self, _: &str) -> Result<(), StoreError> {
+        Ok(())
+    }
     fn outbox_items(&self, destination: &str) -> Result<Vec<OutboxItem>, StoreError> {
         SledStore::outbox_items(self, destination)
     }
@@ -86,6 +108,10 @@ impl OutboxStore for SledStore {
 }
 
 impl AuditLogStore for SledStore {
+    fn audit_shared_size(&self) -> Result<u64, StoreError> {
+        // One process writes an embedded store: its size is this one's.
+        SledStore::audit_size(self)
+    }
     fn audit_size(&self) -> Result<u64, StoreError> {
         SledStore::audit_size(self)
     }
