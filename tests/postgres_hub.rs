@@ -667,3 +667,85 @@ async fn two_nodes_share_one_log_and_one_survives_the_others_death() {
     );
     b.shutdown().await.unwrap();
 }
+
+/// Two nodes on one database: a member added on one is in force on the other, and a token
+/// revoked on one is refused by the other, within seconds, without a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_and_revocations_reach_every_node() {
+    if !common::postgres::available() {
+        return;
+    }
+    let data = tempfile::tempdir().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let portal = Destination::start().await;
+    let adapters = adapters_for_relay(files.path(), &portal.url, 1);
+    let db = common::postgres::database(data.path());
+    let a = start(data.path(), &adapters, &db).await;
+    let b = start(data.path(), &adapters, &db).await;
+    let c = reqwest::Client::new();
+    let admin = hub::token(&a, ADMIN, "admin");
+    let hatinh = hub::token(&a, HATINH, "provider");
+    let status = |url: String, token: String| {
+        let c = c.clone();
+        async move {
+            c.get(format!("{url}/v1/relay/status"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(status(b.url(), hatinh.clone()).await, StatusCode::OK);
+    // A member added on A; a token for it, used on B.
+    let added = c
+        .post(format!("{}/v1/members", a.url()))
+        .bearer_auth(&admin)
+        .json(&serde_json::json!({"code": "000.00.00.H40", "roles": ["observer"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(added.status(), StatusCode::CREATED);
+    let issued: Value = c
+        .post(format!("{}/v1/tokens", a.url()))
+        .bearer_auth(&admin)
+        .json(&serde_json::json!({"member": "000.00.00.H40", "role": "observer"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let observer = issued["token"].as_str().unwrap().to_string();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while status(b.url(), observer.clone()).await != StatusCode::OK {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the new member is not in force on B"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    // Hà Tĩnh's token revoked on B: refused on A.
+    let id = hatinh.split('_').nth(1).unwrap();
+    let revoked = c
+        .delete(format!("{}/v1/tokens/{id}", b.url()))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), StatusCode::OK);
+    let revoked_at = std::time::Instant::now();
+    while status(a.url(), hatinh.clone()).await != StatusCode::UNAUTHORIZED {
+        assert!(
+            revoked_at.elapsed() < std::time::Duration::from_secs(10),
+            "the revoked token still works on A"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    eprintln!(
+        "revocation in force on the other node after {:?}",
+        revoked_at.elapsed()
+    );
+    a.shutdown().await.unwrap();
+    b.shutdown().await.unwrap();
+}

@@ -15,7 +15,14 @@ use std::sync::{Arc, RwLock};
 pub struct Directory {
     store: Store,
     current: RwLock<Arc<Members>>,
+    /// When the members in force were last read from the store.
+    read_at: std::sync::Mutex<std::time::Instant>,
 }
+
+/// With a store other hub nodes share, the members in force are read again when they are
+/// older than this: a member added, changed or retired on another node is in force here
+/// within this time.
+const SHARED_FRESH: std::time::Duration = std::time::Duration::from_secs(2);
 
 impl std::fmt::Debug for Directory {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -74,13 +81,29 @@ impl Directory {
         let d = Directory {
             store,
             current: RwLock::new(Arc::new(Members::default())),
+            read_at: std::sync::Mutex::new(std::time::Instant::now()),
         };
         d.reload()?;
         Ok(d)
     }
 
-    /// The members in force now.
+    /// The members in force now (read again first, when other hub nodes share the store and
+    /// they were read more than `SHARED_FRESH` ago; as last read if the store cannot say).
     pub fn current(&self) -> Arc<Members> {
+        if self.store.is_shared() {
+            let stale = {
+                let mut at = self.read_at.lock().unwrap_or_else(|p| p.into_inner());
+                let stale = at.elapsed() >= SHARED_FRESH;
+                if stale {
+                    // One reader reads again; the others take what is in force meanwhile.
+                    *at = std::time::Instant::now();
+                }
+                stale
+            };
+            if stale && let Err(e) = self.reload() {
+                tracing::warn!("reading the members again: {e}");
+            }
+        }
         self.current
             .read()
             .map(|m| m.clone())
@@ -116,6 +139,7 @@ impl Directory {
             Ok(mut c) => *c = members,
             Err(p) => *p.into_inner() = members,
         }
+        *self.read_at.lock().unwrap_or_else(|p| p.into_inner()) = std::time::Instant::now();
         Ok(())
     }
 }

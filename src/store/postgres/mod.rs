@@ -136,6 +136,10 @@ fn engine(action: &'static str, e: postgres::Error) -> StoreError {
 /// wrongly.)
 const SEQ_BLOCK: u64 = 1;
 
+/// How long a token read from the database is taken as read (another node's revocation is in
+/// force on this one within this time).
+const TOKEN_FRESH: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// The PostgreSQL backend.
 pub struct PgStore {
     pool: Arc<Pool>,
@@ -145,8 +149,9 @@ pub struct PgStore {
     audit_size: AtomicU64,
     /// The next sequence number and the end of its block.
     seq: Mutex<(u64, u64)>,
-    /// Tokens read, by id: an authentication does not wait for the database.
-    tokens: RwLock<HashMap<String, TokenRecord>>,
+    /// Tokens read, by id, with when: an authentication waits for the database at most once
+    /// per token and `TOKEN_FRESH`.
+    tokens: RwLock<HashMap<String, (TokenRecord, std::time::Instant)>>,
 }
 
 impl std::fmt::Debug for PgStore {

@@ -868,34 +868,52 @@ impl Catalogue for PgStore {
         self.tokens
             .write()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(token.id.clone(), token.clone());
+            .insert(token.id.clone(), (token.clone(), std::time::Instant::now()));
         Ok(())
     }
 
     fn token(&self, id: &str) -> Result<Option<TokenRecord>, StoreError> {
-        if let Some(t) = self
+        // A token read less than `TOKEN_FRESH` ago is taken as read: another node's revocation
+        // is in force here within that time.
+        let cached = self
             .tokens
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .get(id)
+            .cloned();
+        if let Some((t, at)) = &cached
+            && at.elapsed() < super::TOKEN_FRESH
         {
             return Ok(Some(t.clone()));
         }
         let key = id.to_string();
-        let bytes = self.pool.call("read a token", move |c| {
+        let read = self.pool.call("read a token", move |c| {
             Ok(
                 c.query_opt("SELECT record FROM tokens WHERE id = $1", &[&key])?
                     .map(|r| r.get::<_, Vec<u8>>(0)),
             )
-        })?;
+        });
+        let bytes = match read {
+            Ok(b) => b,
+            // The database away (restarting, failing over): the token as last read, so that
+            // members keep being told 503 for what needs the database, not 401.
+            Err(StoreError::Unavailable { .. }) if cached.is_some() => {
+                return Ok(cached.map(|(t, _)| t));
+            }
+            Err(e) => return Err(e),
+        };
         let Some(bytes) = bytes else {
+            self.tokens
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(id);
             return Ok(None);
         };
         let t: TokenRecord = decode("read a token", &bytes)?;
         self.tokens
             .write()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(t.id.clone(), t.clone());
+            .insert(t.id.clone(), (t.clone(), std::time::Instant::now()));
         Ok(Some(t))
     }
 
