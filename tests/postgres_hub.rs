@@ -749,3 +749,38 @@ async fn members_and_revocations_reach_every_node() {
     a.shutdown().await.unwrap();
     b.shutdown().await.unwrap();
 }
+
+/// The same record (the same idempotency key) pushed to two nodes at the same instant is one
+/// exchange: both are answered with its id, and it is delivered once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_key_pushed_to_two_nodes_at_once_is_one_exchange() {
+    if !common::postgres::available() {
+        return;
+    }
+    let data = tempfile::tempdir().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let portal = Destination::start().await;
+    let adapters = adapters_for_relay(files.path(), &portal.url, 1000);
+    let db = common::postgres::database(data.path());
+    let a = start(data.path(), &adapters, &db).await;
+    let b = start(data.path(), &adapters, &db).await;
+    let c = reqwest::Client::new();
+    let token = hub::token(&a, HATINH, "provider");
+    let (a_url, b_url) = (a.url(), b.url());
+    let pairs = 20;
+    for n in 0..pairs {
+        let event = status_event(&format!("000.00.10.H42-251205-04{n:02}"), 0);
+        let ((sa, ba), (sb, bb)) = tokio::join!(
+            push(&c, &a_url, &token, event.clone()),
+            push(&c, &b_url, &token, event)
+        );
+        assert!(sa.is_success() && sb.is_success(), "{sa} {ba} / {sb} {bb}");
+        assert_eq!(ba["exchange_id"], bb["exchange_id"], "{ba} / {bb}");
+    }
+    wait_for(30, "every record delivered", || portal.applied() == pairs).await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let received = portal.log.lock().unwrap().received.len();
+    assert_eq!(received, pairs, "each record sent once");
+    a.shutdown().await.unwrap();
+    b.shutdown().await.unwrap();
+}

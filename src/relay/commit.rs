@@ -218,21 +218,22 @@ impl RelayCore {
             }
         }
         let counts: Vec<usize> = submissions.iter().map(|(_, d, _)| d.len()).collect();
-        let drafts: Vec<SealedDraft> = submissions
+        let mut drafts: Vec<SealedDraft> = submissions
             .iter_mut()
             .flat_map(|(_, d, _)| std::mem::take(d))
             .collect();
-        let new: Vec<&Submission> = submissions
-            .iter()
-            .filter(|(_, _, o)| o.is_none())
-            .map(|(s, _, _)| s)
-            .collect();
         let mut tries = 0;
         let result = loop {
+            let new: Vec<&Submission> = submissions
+                .iter()
+                .filter(|(_, _, o)| o.is_none())
+                .map(|(s, _, _)| s)
+                .collect();
             let attempt = self.audit.prepare(drafts.clone()).and_then(|prepared| {
                 self.store.commit(&new, &prepared.writes)?;
                 Ok(prepared)
             });
+            drop(new);
             match attempt {
                 // Another hub node on the same database appended first: nothing was written;
                 // the entries are numbered again after its.
@@ -242,10 +243,28 @@ impl RelayCore {
                         break Err(e);
                     }
                 }
+                // Another node accepted the same idempotency key meanwhile: nothing was
+                // written; the submissions with it are repeats of that exchange.
+                Err(AuditError::Store(StoreError::Duplicate { key, original }))
+                    if tries < MAX_BEHIND =>
+                {
+                    tries += 1;
+                    let mut offset = 0;
+                    for ((s, _, o), n) in submissions.iter_mut().zip(&counts) {
+                        if o.is_none() && s.dedup_key.as_deref() == Some(key.as_str()) {
+                            *o = Some(original.clone());
+                            s.items.clear();
+                            for d in &mut drafts[offset..offset + n] {
+                                d.draft.outcome = "duplicate".into();
+                                d.draft.refers_to = Some(original.clone());
+                            }
+                        }
+                        offset += n;
+                    }
+                }
                 other => break other,
             }
         };
-        drop(new);
         match result {
             // Synced: this commit and every earlier one are durable.
             Ok(prepared) => {

@@ -34,6 +34,9 @@ enum Head {
     Written,
     /// The log had this many entries, not the writes' `first`: nothing was written.
     Behind(u64),
+    /// An idempotency key was taken by another node's commit, as this exchange: nothing was
+    /// written.
+    Taken(String, String),
 }
 
 /// Writes the audit log's entries and hashes in a transaction, after the head's row is locked
@@ -128,7 +131,15 @@ impl PgStore {
                      ON CONFLICT (key) DO NOTHING",
                 )?;
                 for (k, x) in &dedup {
-                    tx.execute(&st, &[k, &big(now), x])?;
+                    // Another node accepted the key first (its transaction committed while
+                    // this one waited on the key): this commit is undone, and says as what.
+                    if tx.execute(&st, &[k, &big(now), x])? == 0 {
+                        let original: String = tx
+                            .query_one("SELECT exchange_id FROM dedup WHERE key = $1", &[k])?
+                            .get(0);
+                        tx.rollback()?;
+                        return Ok(Head::Taken(k.clone(), original));
+                    }
                 }
             }
             if !items.is_empty() {
@@ -186,6 +197,7 @@ impl PgStore {
         })?;
         match head {
             Head::Written => Ok(()),
+            Head::Taken(key, original) => Err(StoreError::Duplicate { key, original }),
             Head::Behind(found) => {
                 self.audit_size.fetch_max(found, Ordering::AcqRel);
                 Err(StoreError::Behind {
@@ -208,7 +220,7 @@ impl GroupCommit for PgStore {
                 Ok(())
             }
             // Nothing was written: not a failure of the store.
-            Err(e @ StoreError::Behind { .. }) => Err(e),
+            Err(e @ (StoreError::Behind { .. } | StoreError::Duplicate { .. })) => Err(e),
             Err(e) => {
                 self.set_failed(&e);
                 Err(e)
