@@ -784,3 +784,111 @@ async fn one_key_pushed_to_two_nodes_at_once_is_one_exchange() {
     a.shutdown().await.unwrap();
     b.shutdown().await.unwrap();
 }
+
+/// A primary and a synchronous standby. The standby goes away: the primary's commits wait for
+/// it, and the hub answers 503 with `Retry-After` within its time-out, acknowledging nothing;
+/// the standby back, a push sent again is answered (with its original exchange if the primary
+/// kept the first). Then the primary dies (SIGKILL) with records waiting in the outbox and the
+/// standby is promoted: the hub, not restarted, finds the new primary among the URL's hosts and
+/// takes pushes again; every acknowledged record is delivered, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_synchronous_standby_holds_every_acknowledged_record_through_a_failover() {
+    if !common::postgres::available() {
+        return;
+    }
+    let mut pair = common::postgres::Replicated::start();
+    let portal = Destination::start().await;
+    let data = tempfile::tempdir().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let adapters = adapters_for_relay(files.path(), &portal.url, 1000);
+    let db = pair.database(data.path());
+    let hub = hub::start(data.path(), |c| {
+        c.server.adapters_dir = adapters.clone();
+        c.store.backend = StoreBackend::Postgres;
+        c.store.url = db.clone();
+        c.store.timeout_ms = 2_000;
+    })
+    .await;
+    let url = hub.url();
+    let c = reqwest::Client::new();
+    let token = hub::token(&hub, HATINH, "provider");
+    let dossier = "000.00.10.H42-251205-0500";
+    let mut acked = 0;
+    for n in 0..3 {
+        let (status, body) = push(&c, &url, &token, status_event(dossier, n)).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+        acked += 1;
+    }
+    wait_for(30, "3 deliveries", || portal.applied() == 3).await;
+
+    // The standby goes away: no commit can be acknowledged.
+    pair.standby.stop();
+    let asked = std::time::Instant::now();
+    let resp = c
+        .post(format!("{url}/v1/ingest/motcua-hatinh/dossier-status"))
+        .bearer_auth(&token)
+        .header("content-type", "application/xml")
+        .body(status_event(dossier, 3))
+        .send()
+        .await
+        .unwrap();
+    let waited = asked.elapsed();
+    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(resp.headers().contains_key("retry-after"));
+    assert!(
+        waited < std::time::Duration::from_secs(8),
+        "answered in {waited:?}"
+    );
+    pair.standby.restart();
+    // Sent again until answered: accepted, or a repeat of the first if the primary kept it.
+    let send_until_answered = |n: usize| {
+        let (c, url, token) = (c.clone(), url.clone(), token.clone());
+        async move {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+            loop {
+                let (status, body) = push(&c, &url, &token, status_event(dossier, n)).await;
+                if status.is_success() {
+                    return body;
+                }
+                assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "still refused: {body}"
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+        }
+    };
+    send_until_answered(3).await;
+    acked += 1;
+    wait_for(30, "4 deliveries", || portal.applied() == 4).await;
+
+    // Records waiting in the outbox (the portal down), acknowledged: on the standby too.
+    portal.set(Mode::Fail);
+    for n in 4..8 {
+        let (status, body) = push(&c, &url, &token, status_event(dossier, n)).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+        acked += 1;
+    }
+    // The primary dies; the standby is promoted (as an HA manager would do).
+    pair.primary.kill();
+    let died = std::time::Instant::now();
+    pair.standby.promote();
+    let recovered = send_until_answered(8).await;
+    assert!(recovered["exchange_id"].is_string(), "{recovered}");
+    acked += 1;
+    let took = died.elapsed();
+    portal.set(Mode::Ok);
+    wait_for(
+        60,
+        "every acknowledged record delivered from the new primary",
+        || portal.applied() == acked,
+    )
+    .await;
+    let backwards = portal.log.lock().unwrap().gone_backwards();
+    assert!(backwards.is_empty(), "{backwards:?}");
+    eprintln!(
+        "failover: the first push acknowledged by the new primary {took:?} after the old one died"
+    );
+    hub.shutdown().await.unwrap();
+}

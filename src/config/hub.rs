@@ -49,7 +49,7 @@ pub struct HubConfig {
 }
 
 /// `[store]`: the storage backend.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StoreConfig {
     /// `sled` (embedded, in `server.data_dir`; one hub process) or `postgres` (a database
@@ -60,6 +60,25 @@ pub struct StoreConfig {
     /// `postgresql://lienthong@db1,db2/lienthong?target_session_attrs=read-write`.
     #[serde(default)]
     pub url: String,
+    /// For `postgres`: a call to the database that takes longer is given up and answered 503
+    /// (a commit so given up is not acknowledged; its outcome is unknown, and a repeat with the
+    /// same idempotency key finds it if it was written).
+    #[serde(default = "default_store_timeout_ms")]
+    pub timeout_ms: u64,
+}
+
+fn default_store_timeout_ms() -> u64 {
+    10_000
+}
+
+impl Default for StoreConfig {
+    fn default() -> StoreConfig {
+        StoreConfig {
+            backend: StoreBackend::default(),
+            url: String::new(),
+            timeout_ms: default_store_timeout_ms(),
+        }
+    }
 }
 
 /// Which storage backend.
@@ -562,6 +581,9 @@ impl HubConfig {
                     r.order_key
                 ));
             }
+        }
+        if self.store.timeout_ms == 0 {
+            return Err("store.timeout_ms: at least 1".into());
         }
         if self.store.backend == StoreBackend::Postgres && self.store.url.trim().is_empty() {
             return Err(

@@ -113,14 +113,20 @@ impl Store {
                 })?;
                 Store::open_with_cache(dir, config.server.store_cache_mb.saturating_mul(1 << 20))
             }
-            StoreBackend::Postgres => Store::open_postgres(&config.store.url),
+            StoreBackend::Postgres => Ok(Store::new(postgres::PgStore::open(
+                &config.store.url,
+                std::time::Duration::from_millis(config.store.timeout_ms),
+            )?)),
         }
     }
 
     /// Connects to a PostgreSQL database (libpq's URL or key=value form), creating or
     /// migrating its schema: the backend of a cluster of hub nodes.
     pub fn open_postgres(url: &str) -> Result<Store, StoreError> {
-        Ok(Store::new(postgres::PgStore::open(url)?))
+        Ok(Store::new(postgres::PgStore::open(
+            url,
+            postgres::DEFAULT_TIMEOUT,
+        )?))
     }
 
     /// Opens (or creates) the embedded store in `dir`, keeping up to `cache_bytes` of its

@@ -78,10 +78,13 @@ struct Cluster {
     data: PathBuf,
     user: Option<(u32, u32)>,
     port: u16,
+    /// More `-c name=value` settings for the server.
+    settings: Vec<String>,
 }
 
 impl Cluster {
-    fn init() -> Cluster {
+    /// A new temporary directory and port, nothing in them yet.
+    fn empty() -> Cluster {
         let bin = bin_dir().expect("PostgreSQL is installed (apt-get install postgresql)");
         let user = server_user();
         let dir = tempfile::Builder::new()
@@ -93,9 +96,26 @@ impl Cluster {
             std::os::unix::fs::chown(&dir, Some(uid), Some(gid)).expect("chown the data directory");
         }
         let data = dir.join("data");
-        let out = as_server_user(&mut Command::new(bin.join("initdb")), user)
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        Cluster {
+            bin,
+            dir,
+            data,
+            user,
+            port,
+            settings: Vec::new(),
+        }
+    }
+
+    /// A new data directory made by initdb.
+    fn init() -> Cluster {
+        let c = Cluster::empty();
+        let out = as_server_user(&mut Command::new(c.bin.join("initdb")), c.user)
             .args(["-D"])
-            .arg(&data)
+            .arg(&c.data)
             .args([
                 "-U",
                 "postgres",
@@ -113,17 +133,32 @@ impl Cluster {
             "initdb: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        Cluster {
-            bin,
-            dir,
-            data,
-            user,
-            port,
-        }
+        c
+    }
+
+    /// A standby of the server on `primary_port`, by pg_basebackup (`-R`: it streams from
+    /// the primary when started).
+    fn standby_of(primary_port: u16) -> Cluster {
+        let c = Cluster::empty();
+        let out = as_server_user(&mut Command::new(c.bin.join("pg_basebackup")), c.user)
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &primary_port.to_string(),
+                "-U",
+                "postgres",
+            ])
+            .args(["-X", "stream", "-R", "--no-sync", "-D"])
+            .arg(&c.data)
+            .output()
+            .expect("pg_basebackup runs");
+        assert!(
+            out.status.success(),
+            "pg_basebackup: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        c
     }
 
     /// Starts the server; it dies with the thread that called this (PR_SET_PDEATHSIG).
@@ -136,6 +171,7 @@ impl Cluster {
             .arg(&self.dir)
             .args(["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"])
             .args(["-c", "max_connections=200"])
+            .args(self.settings.iter().flat_map(|s| ["-c", s.as_str()]))
             .stdout(Stdio::null())
             .stderr(Stdio::null());
         // SAFETY: prctl with PR_SET_PDEATHSIG takes a signal number; no memory is touched.
@@ -265,6 +301,46 @@ impl OwnServer {
         create_database(self.cluster.port, key)
     }
 
+    /// Kills the server (SIGKILL: a crash, as when its machine dies).
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Runs `pg_ctl promote` on this (standby) server and waits until it takes writes.
+    pub fn promote(&self) {
+        let out = as_server_user(
+            &mut Command::new(self.cluster.bin.join("pg_ctl")),
+            self.cluster.user,
+        )
+        .args(["promote", "-w", "-D"])
+        .arg(&self.cluster.data)
+        .output()
+        .expect("pg_ctl runs");
+        assert!(
+            out.status.success(),
+            "pg_ctl promote: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Runs SQL as the server's superuser (from a thread of its own: callable from async
+    /// tests).
+    pub fn sql(&self, sql: &str) -> Vec<postgres::Row> {
+        let url = admin_url(self.cluster.port);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let mut c = postgres::Client::connect(&url, postgres::NoTls).expect("connects");
+                c.simple_query("SELECT 1").expect("answers");
+                c.query(sql, &[]).unwrap_or_else(|e| panic!("{sql}: {e}"))
+            })
+            .join()
+            .expect("the SQL ran")
+        })
+    }
+
     /// Stops the server (SIGINT: a fast shutdown; open connections are closed).
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -290,5 +366,62 @@ impl Drop for OwnServer {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+}
+
+/// A primary and a synchronous standby of it (`synchronous_standby_names = '*'`,
+/// `synchronous_commit = on`, as the cluster's shipped settings say): a commit is acknowledged
+/// by the primary once the standby holds it.
+pub struct Replicated {
+    pub primary: OwnServer,
+    pub standby: OwnServer,
+}
+
+impl Replicated {
+    /// Starts both and waits until the standby streams synchronously.
+    pub fn start() -> Replicated {
+        let mut primary = Cluster::init();
+        primary.settings = vec![
+            "synchronous_standby_names=*".into(),
+            "synchronous_commit=on".into(),
+        ];
+        let mut primary = OwnServer {
+            cluster: primary,
+            child: None,
+        };
+        primary.restart();
+        let mut standby = OwnServer {
+            cluster: Cluster::standby_of(primary.port()),
+            child: None,
+        };
+        standby.restart();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while primary
+            .sql("SELECT 1 FROM pg_stat_replication WHERE sync_state = 'sync'")
+            .is_empty()
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the standby did not become synchronous within 30 s"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        Replicated { primary, standby }
+    }
+
+    /// A database of the test's own (made on the primary), and the URL that names both
+    /// servers and asks for the one that takes writes.
+    pub fn database(&self, key: &Path) -> String {
+        let single = self.primary.database(key);
+        let name = single
+            .rsplit('/')
+            .next()
+            .expect("a database name")
+            .to_string();
+        format!(
+            "postgresql://postgres@127.0.0.1:{},127.0.0.1:{}/{name}?target_session_attrs=read-write",
+            self.primary.port(),
+            self.standby.port()
+        )
     }
 }

@@ -32,13 +32,18 @@ type Job = Box<dyn FnOnce(&mut Option<postgres::Client>) + Send>;
 struct Pool {
     url: String,
     jobs: Mutex<mpsc::Sender<Job>>,
+    /// A call that takes longer is given up (and its statement cancelled).
+    timeout: std::time::Duration,
 }
+
+/// How long a call to the database may take unless configured (`store.timeout_ms`).
+pub const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// How many connections a backend keeps: the committer, the deliveries and the API share them.
 const CONNECTIONS: usize = 4;
 
 impl Pool {
-    fn start(url: &str) -> Pool {
+    fn start(url: &str, timeout: std::time::Duration) -> Pool {
         let (tx, rx) = mpsc::channel::<Job>();
         let rx = Arc::new(Mutex::new(rx));
         for n in 0..CONNECTIONS {
@@ -63,17 +68,22 @@ impl Pool {
         Pool {
             url: url.to_string(),
             jobs: Mutex::new(tx),
+            timeout,
         }
     }
 
-    /// Runs `f` on a connection (opened first if it is not, or broke) and waits for it. A
-    /// connection that cannot be opened, or breaks during `f`, is `StoreError::Unavailable`.
+    /// Runs `f` on a connection (opened first if it is not, or broke) and waits for it, at
+    /// most the pool's time-out. A connection that cannot be opened, breaks during `f`, or
+    /// does not answer in time (its statement is then cancelled) is `StoreError::Unavailable`:
+    /// the outcome of a write so given up is unknown (PostgreSQL may still commit it, as a
+    /// synchronous commit whose wait is cancelled does).
     fn call<R: Send + 'static>(
         &self,
         action: &'static str,
         f: impl FnOnce(&mut postgres::Client) -> Result<R, postgres::Error> + Send + 'static,
     ) -> Result<R, StoreError> {
         let (tx, rx) = mpsc::sync_channel::<Result<R, (postgres::Error, bool)>>(1);
+        let (cancel_tx, cancel_rx) = mpsc::sync_channel::<postgres::CancelToken>(1);
         let url = self.url.clone();
         let job: Job = Box::new(move |slot: &mut Option<postgres::Client>| {
             if slot.as_ref().is_none_or(|c| c.is_closed()) {
@@ -88,6 +98,7 @@ impl Pool {
             let Some(client) = slot.as_mut() else {
                 return;
             };
+            let _ = cancel_tx.send(client.cancel_token());
             let result = f(client);
             let broken = client.is_closed();
             if broken {
@@ -100,14 +111,37 @@ impl Pool {
             .unwrap_or_else(|p| p.into_inner())
             .send(job)
             .map_err(|_| StoreError::Format("the database connections have stopped".into()))?;
-        match rx.recv() {
+        match rx.recv_timeout(self.timeout) {
             Ok(Ok(r)) => Ok(r),
             Ok(Err((e, true))) => Err(StoreError::Unavailable {
                 action,
                 source: Box::new(e),
             }),
             Ok(Err((e, false))) => Err(engine(action, e)),
-            Err(_) => Err(StoreError::Format(format!(
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                // The statement is cancelled so that its connection serves again; what it
+                // did is not waited for.
+                if let Ok(token) = cancel_rx.try_recv() {
+                    let _ = std::thread::Builder::new()
+                        .name("lienthong-pg-cancel".into())
+                        .spawn(move || {
+                            if let Err(e) = token.cancel_query(postgres::NoTls) {
+                                tracing::warn!("cancelling a statement that took too long: {e}");
+                            }
+                        });
+                }
+                Err(StoreError::Unavailable {
+                    action,
+                    source: Box::new(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        format!(
+                            "no answer within {} ms (store.timeout_ms)",
+                            self.timeout.as_millis()
+                        ),
+                    )),
+                })
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => Err(StoreError::Format(format!(
                 "{action}: the database connection's thread stopped"
             ))),
         }
@@ -164,11 +198,11 @@ impl PgStore {
     /// Connects to the database at `url` (libpq's form: `postgresql://user@host1,host2/db?
     /// target_session_attrs=read-write`, or `host=… dbname=…`), creates or migrates its schema,
     /// and reads the audit log's size.
-    pub fn open(url: &str) -> Result<PgStore, StoreError> {
+    pub fn open(url: &str, timeout: std::time::Duration) -> Result<PgStore, StoreError> {
         // The URL is checked before any thread starts: a typo is an error that says so.
         url.parse::<postgres::Config>()
             .map_err(|e| StoreError::Format(format!("store.url: {e}")))?;
-        let pool = Arc::new(Pool::start(url));
+        let pool = Arc::new(Pool::start(url, timeout));
         match pool.call("migrate the schema", migrate)? {
             Migrated::Newer(v) => {
                 return Err(StoreError::Format(format!(
