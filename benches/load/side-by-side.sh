@@ -5,6 +5,10 @@
 #
 #   benches/load/side-by-side.sh [--rounds 3] [--seconds 10] [--connections 64] BINARY BINARY ...
 #
+# A BINARY written pg:BINARY runs that build on the PostgreSQL backend (cluster mode, one node):
+# a primary with a synchronous standby on this machine, started once for the run, a new
+# database for each measurement.
+#
 # Each measurement starts a fresh hub (shipped config and adapters, endpoints pointed at one
 # `lienthong sim both`), sends the ~2 KB SOAP status event with wrk and benches/load/mix.lua
 # (every push a new record), waits until the portal has applied every accepted push, and prints
@@ -20,24 +24,34 @@ while [ $# -gt 0 ]; do
     --rounds) rounds=$2; shift ;;
     --seconds) secs=$2; shift ;;
     --connections) conns=$2; shift ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) bins+=("$1") ;;
   esac
   shift
 done
 [ ${#bins[@]} -ge 1 ] || { echo "give one or more hub binaries" >&2; exit 2; }
 ensure_wrk
-sims "${bins[0]}"
+sims "${bins[0]#pg:}"
+case " ${bins[*]} " in *" pg:"*) postgres_pair ;; esac
 export LIENTHONG_SERVER_LISTEN=127.0.0.1:0 LIENTHONG_SERVER_ADAPTERS_DIR="$work/adapters" LIENTHONG_LOG_LEVEL=warn
 n=0
 for round in $(seq "$rounds"); do
-  for bin in "${bins[@]}"; do
+  for spec in "${bins[@]}"; do
     n=$((n + 1))
+    bin=${spec#pg:}
     export LIENTHONG_SERVER_DATA_DIR="$work/data-$n"
+    if [ "$spec" != "$bin" ]; then
+      "$pg_bin/psql" "${pg_admin[@]}" -qc "create database bench$n"
+      export LIENTHONG_STORE_BACKEND=postgres
+      export LIENTHONG_STORE_URL="$pg_url/bench$n?target_session_attrs=read-write"
+    else
+      export LIENTHONG_STORE_BACKEND=sled
+      unset LIENTHONG_STORE_URL
+    fi
     token=$($bin token create --config config/hub.toml --member 000.00.00.H42 --role provider 2>/dev/null)
     hub=$(start "$bin" serve --config config/hub.toml)
     pid=$(tail -1 "$work/pids")
-    python3 - "$bin" "$round" "$hub" "$sim" "$pid" "$token" "$secs" "$conns" <<'PY'
+    python3 - "$spec" "$round" "$hub" "$sim" "$pid" "$token" "$secs" "$conns" <<'PY'
 import json, os, subprocess, sys, time, urllib.request
 binary, round_, hub, sim, pid, token, secs, conns = sys.argv[1:]
 opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))

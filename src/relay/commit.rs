@@ -158,6 +158,25 @@ impl RelayCore {
         let mut checkpoints = Vec::new();
         // Idempotency keys met in this batch, with their exchange id.
         let mut fresh: HashMap<String, String> = HashMap::new();
+        // The batch's keys looked up, and its sequence numbers taken, at once: a store over a
+        // network answers each in one round trip. (Numbers of repeats go unused: gaps are
+        // harmless.) If either fails, each submission asks on its own below.
+        let keys: Vec<String> = batch
+            .iter()
+            .filter_map(|p| match &p.work {
+                CommitRequest::Submit(s, _) => s.dedup_key.clone(),
+                CommitRequest::Checkpoint => None,
+            })
+            .collect();
+        let known = self.store.seen_many(&keys).ok();
+        let wanted: usize = batch
+            .iter()
+            .map(|p| match &p.work {
+                CommitRequest::Submit(s, _) => s.items.len(),
+                CommitRequest::Checkpoint => 0,
+            })
+            .sum();
+        let mut seqs = self.store.next_seqs(wanted).ok().map(Vec::into_iter);
         for p in batch {
             match p.work {
                 CommitRequest::Checkpoint => checkpoints.push(p.reply),
@@ -165,7 +184,10 @@ impl RelayCore {
                     let original = match &s.dedup_key {
                         Some(k) => match fresh.get(k) {
                             Some(x) => Some(x.clone()),
-                            None => match self.store.seen(k) {
+                            None => match known
+                                .as_ref()
+                                .map_or_else(|| self.store.seen(k), |m| Ok(m.get(k).cloned()))
+                            {
                                 Ok(x) => x,
                                 Err(e) => {
                                     if let Some(r) = p.reply {
@@ -191,7 +213,8 @@ impl RelayCore {
                             // one the submission is refused, never written under a wrong key.
                             let mut failed = None;
                             for item in &mut s.items {
-                                match self.store.next_seq() {
+                                let next = seqs.as_mut().and_then(Iterator::next);
+                                match next.map_or_else(|| self.store.next_seq(), Ok) {
                                     // The caller's only reference: set in place, not copied.
                                     Ok(n) => Arc::make_mut(item).seq = n,
                                     Err(e) => {

@@ -42,6 +42,27 @@ pub trait GroupCommit: Send + Sync {
     /// key this returns is durable.
     fn seen(&self, dedup_key: &str) -> Result<Option<String>, StoreError>;
 
+    /// `seen` for several keys at once: those found, with their exchanges (a backend over a
+    /// network answers in one round trip).
+    fn seen_many(
+        &self,
+        keys: &[String],
+    ) -> Result<std::collections::HashMap<String, String>, StoreError> {
+        let mut found = std::collections::HashMap::new();
+        for k in keys {
+            if let Some(x) = self.seen(k)? {
+                found.insert(k.clone(), x);
+            }
+        }
+        Ok(found)
+    }
+
+    /// `n` new sequence numbers, ascending (`next_seq` `n` times, in one round trip where the
+    /// backend is over a network).
+    fn next_seqs(&self, n: usize) -> Result<Vec<u64>, StoreError> {
+        (0..n).map(|_| self.next_seq()).collect()
+    }
+
     /// One bounded step of forgetting idempotency keys accepted before `cutoff_ms`: looks at
     /// up to `limit` keys after `after` (from the first when `None`); returns how many it
     /// forgot and where to go on (`None`: done). Not durable: a key whose removal is lost is

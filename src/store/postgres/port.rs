@@ -56,15 +56,24 @@ fn write_audit(
         return Ok(Head::Behind(size));
     }
     tx.execute("UPDATE audit_head SET size = $1", &[&big(w.end())])?;
-    let entry = tx.prepare("INSERT INTO audit_entries (idx, entry, sealed) VALUES ($1, $2, $3)")?;
-    for (i, r) in w.records.iter().enumerate() {
-        tx.execute(&entry, &[&big(w.first + i as u64), &r.entry, &r.sealed])?;
-    }
-    let hash = tx.prepare("INSERT INTO audit_hashes (pos, hash) VALUES ($1, $2)")?;
+    // One statement a table, whatever the group's size: a round trip each.
+    let idx: Vec<i64> = (0..w.records.len() as u64)
+        .map(|i| big(w.first + i))
+        .collect();
+    let entries: Vec<&[u8]> = w.records.iter().map(|r| r.entry.as_slice()).collect();
+    let sealed: Vec<&[u8]> = w.records.iter().map(|r| r.sealed.as_slice()).collect();
+    tx.execute(
+        "INSERT INTO audit_entries (idx, entry, sealed)
+         SELECT * FROM unnest($1::bigint[], $2::bytea[], $3::bytea[])",
+        &[&idx, &entries, &sealed],
+    )?;
     let first = stored_hash_count(w.first);
-    for (i, h) in w.hashes.iter().enumerate() {
-        tx.execute(&hash, &[&big(first + i as u64), &h.as_slice()])?;
-    }
+    let pos: Vec<i64> = (0..w.hashes.len() as u64).map(|i| big(first + i)).collect();
+    let hashes: Vec<&[u8]> = w.hashes.iter().map(|h| h.as_slice()).collect();
+    tx.execute(
+        "INSERT INTO audit_hashes (pos, hash) SELECT * FROM unnest($1::bigint[], $2::bytea[])",
+        &[&pos, &hashes],
+    )?;
     Ok(Head::Written)
 }
 
@@ -126,41 +135,61 @@ impl PgStore {
                 return Ok(Head::Behind(size));
             }
             if !dedup.is_empty() {
-                let st = tx.prepare(
-                    "INSERT INTO dedup (key, at_ms, exchange_id) VALUES ($1, $2, $3)
-                     ON CONFLICT (key) DO NOTHING",
+                let keys: Vec<&str> = dedup.iter().map(|(k, _)| k.as_str()).collect();
+                let ids: Vec<&str> = dedup.iter().map(|(_, x)| x.as_str()).collect();
+                let written = tx.query(
+                    "INSERT INTO dedup (key, at_ms, exchange_id)
+                     SELECT k, $2, x FROM unnest($1::text[], $3::text[]) AS t(k, x)
+                     ON CONFLICT (key) DO NOTHING RETURNING key",
+                    &[&keys, &big(now), &ids],
                 )?;
-                for (k, x) in &dedup {
-                    // Another node accepted the key first (its transaction committed while
-                    // this one waited on the key): this commit is undone, and says as what.
-                    if tx.execute(&st, &[k, &big(now), x])? == 0 {
+                // Another node accepted a key first (its transaction committed while this one
+                // waited on the key): this commit is undone, and says as what.
+                if written.len() < keys.len() {
+                    let written: std::collections::HashSet<String> =
+                        written.iter().map(|r| r.get(0)).collect();
+                    if let Some(k) = keys.iter().find(|k| !written.contains(**k)) {
                         let original: String = tx
                             .query_one("SELECT exchange_id FROM dedup WHERE key = $1", &[k])?
                             .get(0);
+                        let k = k.to_string();
                         tx.rollback()?;
-                        return Ok(Head::Taken(k.clone(), original));
+                        return Ok(Head::Taken(k, original));
                     }
                 }
             }
             if !items.is_empty() {
-                let st = tx.prepare(
+                let dest: Vec<&str> = items.iter().map(|i| i.0.as_str()).collect();
+                let seq: Vec<i64> = items.iter().map(|i| i.1).collect();
+                let bytes: Vec<&[u8]> = items.iter().map(|i| i.2.as_slice()).collect();
+                let key: Vec<&str> = items.iter().map(|i| i.3.as_str()).collect();
+                let at: Vec<i64> = items.iter().map(|i| i.4).collect();
+                let next: Vec<i64> = items.iter().map(|i| i.5).collect();
+                tx.execute(
                     "INSERT INTO outbox
                          (destination, seq, item, order_key, accepted_at_ms, next_attempt_ms)
-                     VALUES ($1, $2, $3, $4, $5, $6)",
+                     SELECT * FROM unnest($1::text[], $2::bigint[], $3::bytea[], $4::text[],
+                                          $5::bigint[], $6::bigint[])",
+                    &[&dest, &seq, &bytes, &key, &at, &next],
                 )?;
-                for (d, seq, bytes, key, at, next) in &items {
-                    tx.execute(&st, &[d, seq, bytes, key, at, next])?;
-                }
             }
             if !documents.is_empty() {
-                let st = tx.prepare(
-                    "INSERT INTO issued_documents (subject, type_key, document_id, record)
-                     VALUES ($1, $2, $3, $4)
-                     ON CONFLICT (subject, type_key, document_id) DO UPDATE SET record = $4",
-                )?;
+                // One row a key (the last written), as one statement may touch a row once.
+                let mut by_key = std::collections::BTreeMap::new();
                 for (s, t, id, r) in &documents {
-                    tx.execute(&st, &[s, t, id, r])?;
+                    by_key.insert((s.as_str(), t.as_str(), id.as_str()), r.as_slice());
                 }
+                let subject: Vec<&str> = by_key.keys().map(|k| k.0).collect();
+                let type_key: Vec<&str> = by_key.keys().map(|k| k.1).collect();
+                let id: Vec<&str> = by_key.keys().map(|k| k.2).collect();
+                let record: Vec<&[u8]> = by_key.values().copied().collect();
+                tx.execute(
+                    "INSERT INTO issued_documents (subject, type_key, document_id, record)
+                     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[])
+                     ON CONFLICT (subject, type_key, document_id)
+                     DO UPDATE SET record = EXCLUDED.record",
+                    &[&subject, &type_key, &id, &record],
+                )?;
             }
             if !counts.is_empty() {
                 let read = tx.prepare(
@@ -187,10 +216,13 @@ impl PgStore {
                 }
             }
             if !delivered.is_empty() {
-                let st = tx.prepare("DELETE FROM outbox WHERE destination = $1 AND seq = $2")?;
-                for (d, seq) in &delivered {
-                    tx.execute(&st, &[d, seq])?;
-                }
+                let dest: Vec<&str> = delivered.iter().map(|d| d.0.as_str()).collect();
+                let seq: Vec<i64> = delivered.iter().map(|d| d.1).collect();
+                tx.execute(
+                    "DELETE FROM outbox WHERE (destination, seq) IN
+                         (SELECT * FROM unnest($1::text[], $2::bigint[]))",
+                    &[&dest, &seq],
+                )?;
             }
             tx.commit()?;
             Ok(Head::Written)
@@ -247,6 +279,42 @@ impl GroupCommit for PgStore {
         let n = seq.0;
         seq.0 += 1;
         Ok(n)
+    }
+
+    fn seen_many(
+        &self,
+        keys: &[String],
+    ) -> Result<std::collections::HashMap<String, String>, StoreError> {
+        if keys.is_empty() {
+            return Ok(Default::default());
+        }
+        let keys = keys.to_vec();
+        self.pool.call("read dedup", move |c| {
+            let rows = c.query(
+                "SELECT key, exchange_id FROM dedup WHERE key = ANY($1)",
+                &[&keys],
+            )?;
+            Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+        })
+    }
+
+    fn next_seqs(&self, n: usize) -> Result<Vec<u64>, StoreError> {
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        let n = big(n as u64);
+        let mut seqs = self.pool.call("take sequence numbers", move |c| {
+            let rows = c.query(
+                "SELECT nextval('outbox_seq_blocks') FROM generate_series(1, $1)",
+                &[&n],
+            )?;
+            Ok(rows
+                .iter()
+                .map(|r| r.get::<_, i64>(0) as u64 * SEQ_BLOCK)
+                .collect::<Vec<u64>>())
+        })?;
+        seqs.sort_unstable();
+        Ok(seqs)
     }
 
     fn seen(&self, dedup_key: &str) -> Result<Option<String>, StoreError> {
