@@ -191,7 +191,7 @@ async fn store_migrate_brings_the_schema_to_this_version_and_refuses_a_newer_one
     tokio::task::spawn_blocking(move || {
         let mut c = postgres::Client::connect(&db2, postgres::NoTls).unwrap();
         c.batch_execute(
-            "DROP TABLE audit_head, leases;
+            "DROP TABLE audit_head, leases, outbox_marks;
              ALTER TABLE outbox DROP COLUMN order_key, DROP COLUMN accepted_at_ms,
                  DROP COLUMN next_attempt_ms;
              INSERT INTO audit_entries (idx, entry) VALUES (0, 'x');

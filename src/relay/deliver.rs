@@ -171,7 +171,7 @@ impl Claim {
         // queue before the later one is picked, or the dossier's events would go out of order.
         if held
             && inner.store.is_shared()
-            && let Err(e) = super::load_outbox_of(&inner.store, dest)
+            && let Err(e) = super::load_foreign_outbox_of(&inner.store, dest)
         {
             tracing::warn!(destination = %dest.name, "reading the outbox: {e}");
             return false;

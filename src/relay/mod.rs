@@ -153,6 +153,22 @@ pub(crate) fn load_outbox_of(
     dest: &Destination,
 ) -> Result<bool, crate::store::StoreError> {
     let items = store.outbox_waiting(&dest.name)?;
+    Ok(queue_waiting(dest, items))
+}
+
+/// `load_outbox_of` when other hub nodes queued items since this node last read (a shared
+/// store, before each round of deliveries); whether there were new ones.
+pub(crate) fn load_foreign_outbox_of(
+    store: &Store,
+    dest: &Destination,
+) -> Result<bool, crate::store::StoreError> {
+    match store.outbox_waiting_if_changed(&dest.name)? {
+        Some(items) => Ok(queue_waiting(dest, items)),
+        None => Ok(false),
+    }
+}
+
+fn queue_waiting(dest: &Destination, items: Vec<crate::store::WaitingItem>) -> bool {
     let mut added = false;
     if let Ok(mut q) = dest.queue.lock() {
         for it in items {
@@ -169,7 +185,7 @@ pub(crate) fn load_outbox_of(
     if added {
         dest.notify.notify_one();
     }
-    Ok(added)
+    added
 }
 
 /// Seals audit drafts (commitments, the sealed part) on the caller's thread, so that the

@@ -101,6 +101,15 @@ pub trait OutboxStore: Send + Sync {
     /// without the records: cheap enough to read twice a second (a shared store's outbox, for
     /// the items other nodes accepted).
     fn outbox_waiting(&self, destination: &str) -> Result<Vec<WaitingItem>, StoreError>;
+    /// `outbox_waiting`, or `None` when no other hub node queued items for the destination
+    /// since this node last asked (the backend keeps track): what the node delivering a
+    /// destination of a shared store reads before each round.
+    fn outbox_waiting_if_changed(
+        &self,
+        destination: &str,
+    ) -> Result<Option<Vec<WaitingItem>>, StoreError> {
+        self.outbox_waiting(destination).map(Some)
+    }
     /// The destinations whose outbox holds items.
     fn outbox_destinations(&self) -> Result<Vec<String>, StoreError>;
     /// One item (shared with the store while it waits in memory).

@@ -3,7 +3,7 @@
 //! by a newer hub) is refused rather than misread.
 
 /// The schema version this hub writes.
-pub const SCHEMA_VERSION: i32 = 2;
+pub const SCHEMA_VERSION: i32 = 3;
 
 /// What `migrate` found or did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,6 +126,14 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE outbox ADD COLUMN order_key text NOT NULL DEFAULT '',
         ADD COLUMN accepted_at_ms bigint NOT NULL DEFAULT 0,
         ADD COLUMN next_attempt_ms bigint NOT NULL DEFAULT 0;
+    "#,
+    // 3: a mark per destination, moved by every commit that queues items for it, so that the
+    // node delivering it reads the waiting list again only when another node queued some.
+    r#"
+    CREATE TABLE outbox_marks (
+        destination text COLLATE "C" PRIMARY KEY,
+        mark bigint NOT NULL
+    );
     "#,
 ];
 

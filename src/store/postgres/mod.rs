@@ -174,6 +174,15 @@ const SEQ_BLOCK: u64 = 1;
 /// force on this one within this time).
 const TOKEN_FRESH: std::time::Duration = std::time::Duration::from_secs(2);
 
+/// One destination's outbox marks as this node knows them.
+#[derive(Debug, Default)]
+struct Marks {
+    /// The mark last read with the waiting list.
+    read: u64,
+    /// Marks set by this node's commits since.
+    own: std::collections::BTreeSet<u64>,
+}
+
 /// The PostgreSQL backend.
 pub struct PgStore {
     pool: Arc<Pool>,
@@ -183,6 +192,9 @@ pub struct PgStore {
     audit_size: AtomicU64,
     /// The next sequence number and the end of its block.
     seq: Mutex<(u64, u64)>,
+    /// Per destination: the outbox marks this node's commits set, and the mark it last read
+    /// (`outbox_waiting_if_changed`).
+    marks: Mutex<HashMap<String, Marks>>,
     /// Tokens read, by id, with when: an authentication waits for the database at most once
     /// per token and `TOKEN_FRESH`.
     tokens: RwLock<HashMap<String, (TokenRecord, std::time::Instant)>>,
@@ -218,6 +230,7 @@ impl PgStore {
             audit_size: AtomicU64::new(0),
             seq: Mutex::new((0, 0)),
             tokens: RwLock::new(HashMap::new()),
+            marks: Mutex::new(HashMap::new()),
         };
         store.read_audit_size()?;
         Ok(store)

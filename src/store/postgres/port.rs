@@ -37,6 +37,8 @@ enum Head {
     /// An idempotency key was taken by another node's commit, as this exchange: nothing was
     /// written.
     Taken(String, String),
+    /// Committed, with the outbox marks the commit set.
+    Marked(Vec<(String, u64)>),
 }
 
 /// Writes the audit log's entries and hashes in a transaction, after the head's row is locked
@@ -129,6 +131,7 @@ impl PgStore {
         }
         let first = audit.first;
         let head = self.pool.call("commit a group", move |c| {
+            let mut marked: Vec<(String, u64)> = Vec::new();
             let mut tx = c.transaction()?;
             if let Head::Behind(size) = write_audit(&mut tx, &audit)? {
                 tx.rollback()?;
@@ -172,6 +175,18 @@ impl PgStore {
                                           $5::bigint[], $6::bigint[])",
                     &[&dest, &seq, &bytes, &key, &at, &next],
                 )?;
+                let mut dests = dest.clone();
+                dests.sort_unstable();
+                dests.dedup();
+                for row in tx.query(
+                    "INSERT INTO outbox_marks (destination, mark)
+                     SELECT d, 1 FROM unnest($1::text[]) AS t(d)
+                     ON CONFLICT (destination) DO UPDATE SET mark = outbox_marks.mark + 1
+                     RETURNING destination, mark",
+                    &[&dests],
+                )? {
+                    marked.push((row.get(0), row.get::<_, i64>(1) as u64));
+                }
             }
             if !documents.is_empty() {
                 // One row a key (the last written), as one statement may touch a row once.
@@ -225,10 +240,17 @@ impl PgStore {
                 )?;
             }
             tx.commit()?;
-            Ok(Head::Written)
+            Ok(Head::Marked(marked))
         })?;
         match head {
             Head::Written => Ok(()),
+            Head::Marked(marked) => {
+                let mut marks = self.marks.lock().unwrap_or_else(|p| p.into_inner());
+                for (d, m) in marked {
+                    marks.entry(d).or_default().own.insert(m);
+                }
+                Ok(())
+            }
             Head::Taken(key, original) => Err(StoreError::Duplicate { key, original }),
             Head::Behind(found) => {
                 self.audit_size.fetch_max(found, Ordering::AcqRel);
@@ -456,6 +478,41 @@ impl OutboxStore for PgStore {
         })
     }
 
+    fn outbox_waiting_if_changed(
+        &self,
+        destination: &str,
+    ) -> Result<Option<Vec<WaitingItem>>, StoreError> {
+        let d = destination.to_string();
+        let mark = self.pool.call("read the outbox's mark", move |c| {
+            Ok(c.query_opt(
+                "SELECT mark FROM outbox_marks WHERE destination = $1",
+                &[&d],
+            )?
+            .map_or(0, |r| r.get::<_, i64>(0) as u64))
+        })?;
+        let unchanged = {
+            let marks = self.marks.lock().unwrap_or_else(|p| p.into_inner());
+            marks
+                .get(destination)
+                .is_some_and(|m| m.read == mark || (m.read + 1..=mark).all(|v| m.own.contains(&v)))
+        };
+        if unchanged {
+            let mut marks = self.marks.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(m) = marks.get_mut(destination) {
+                m.read = mark;
+                m.own = m.own.split_off(&(mark + 1));
+            }
+            return Ok(None);
+        }
+        // Read after the mark: whatever it counts is in the list.
+        let waiting = self.outbox_waiting(destination)?;
+        let mut marks = self.marks.lock().unwrap_or_else(|p| p.into_inner());
+        let m = marks.entry(destination.to_string()).or_default();
+        m.read = mark;
+        m.own = m.own.split_off(&(mark + 1));
+        Ok(Some(waiting))
+    }
+
     fn outbox_waiting(&self, destination: &str) -> Result<Vec<WaitingItem>, StoreError> {
         let d = destination.to_string();
         self.pool.call("read the outbox", move |c| {
@@ -558,6 +615,12 @@ impl OutboxStore for PgStore {
                 "INSERT INTO outbox (destination, seq, item, order_key, accepted_at_ms)
                  VALUES ($1, $2, $3, $4, $5)",
                 &[&d, &new, &bytes, &key, &at],
+            )?;
+            // The node delivering the destination reads its waiting list again.
+            tx.execute(
+                "INSERT INTO outbox_marks (destination, mark) VALUES ($1, 1)
+                 ON CONFLICT (destination) DO UPDATE SET mark = outbox_marks.mark + 1",
+                &[&d],
             )?;
             tx.commit()?;
             Ok(true)
