@@ -892,3 +892,160 @@ async fn a_synchronous_standby_holds_every_acknowledged_record_through_a_failove
     );
     hub.shutdown().await.unwrap();
 }
+
+/// The cluster as shipped, all of it at once: a primary and a synchronous standby, two hub
+/// nodes, several clients pushing dossiers' events through both nodes in turn. Half-way one
+/// node is SIGKILLed; later the primary is killed and the standby promoted. Every acknowledged
+/// record is delivered, no dossier's events go backwards, the destination never has two
+/// requests of one dossier at once, and the survivor's audit log verifies offline with an
+/// accepted ingest entry for every acknowledged exchange.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cluster_loses_nothing_when_a_node_and_then_the_primary_die() {
+    use common::child::{HubProcess, Log};
+    use std::collections::HashSet;
+    use std::sync::{Arc, Mutex};
+    if !common::postgres::available() {
+        return;
+    }
+    let mut pair = common::postgres::Replicated::start();
+    let portal = Destination::start().await;
+    portal.set(Mode::Slow(5));
+    let data = tempfile::tempdir().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let adapters = adapters_for_relay(files.path(), &portal.url, 1000);
+    let db = pair.database(data.path());
+    let node_a = HubProcess::new(data.path().to_path_buf(), adapters.clone())
+        .env("LIENTHONG_STORE_BACKEND", "postgres")
+        .env("LIENTHONG_STORE_URL", &db)
+        .env("LIENTHONG_STORE_TIMEOUT_MS", "2000")
+        .log(Log::Discard);
+    let mut a = node_a.start();
+    let b = hub::start(data.path(), |c| {
+        c.server.adapters_dir = adapters.clone();
+        c.store.backend = StoreBackend::Postgres;
+        c.store.url = db.clone();
+        c.store.timeout_ms = 2_000;
+    })
+    .await;
+    let token = node_a.token(HATINH, "provider");
+    let auditor = node_a.token(ADMIN, "auditor");
+    let nodes = [node_a.url(), b.url()];
+    let acked: Arc<Mutex<HashSet<String>>> = Arc::default();
+    let (clients, dossiers_each, events) = (4, 3, 12);
+    let mut tasks = tokio::task::JoinSet::new();
+    for client in 0..clients {
+        let (nodes, token, acked) = (nodes.clone(), token.clone(), acked.clone());
+        tasks.spawn(async move {
+            let c = reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(10))
+                .build()
+                .unwrap();
+            for n in 0..events {
+                for d in 0..dossiers_each {
+                    let dossier = format!("000.00.10.H42-251205-6{client}{d:02}");
+                    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+                    // Through the nodes in turn; sent again, to the other node, until answered.
+                    for attempt in 0usize.. {
+                        let url = &nodes[(n + d + attempt) % 2];
+                        let sent = c
+                            .post(format!("{url}/v1/ingest/motcua-hatinh/dossier-status"))
+                            .bearer_auth(&token)
+                            .header("content-type", "application/xml")
+                            .body(status_event(&dossier, n))
+                            .send()
+                            .await;
+                        if let Ok(resp) = sent
+                            && resp.status().is_success()
+                        {
+                            let body: Value = resp.json().await.unwrap();
+                            let id = body["exchange_id"].as_str().unwrap().to_string();
+                            acked.lock().unwrap().insert(id);
+                            break;
+                        }
+                        assert!(
+                            std::time::Instant::now() < deadline,
+                            "{dossier}#{n} never taken"
+                        );
+                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    }
+                }
+            }
+        });
+    }
+    let total = clients * dossiers_each * events;
+    let acked_now = || acked.lock().unwrap().len();
+    wait_for(120, "a third of the pushes", || acked_now() >= total / 3).await;
+    a.kill();
+    let node_died = std::time::Instant::now();
+    wait_for(120, "two thirds of the pushes", || {
+        acked_now() >= 2 * total / 3
+    })
+    .await;
+    pair.primary.kill();
+    let primary_died = std::time::Instant::now();
+    let before = acked_now();
+    pair.standby.promote();
+    wait_for(120, "a push acknowledged by the new primary", || {
+        acked_now() > before
+    })
+    .await;
+    let failover = primary_died.elapsed();
+    while let Some(r) = tasks.join_next().await {
+        r.unwrap();
+    }
+    let acked = acked.lock().unwrap().clone();
+    assert_eq!(acked.len(), total, "one exchange a record");
+    wait_for(120, "every acknowledged record delivered", || {
+        portal.applied() == acked.len()
+    })
+    .await;
+    {
+        let log = portal.log.lock().unwrap();
+        let backwards = log.gone_backwards();
+        assert!(backwards.is_empty(), "{backwards:?}");
+        assert_eq!(log.overlaps, 0, "two requests of one dossier at once");
+    }
+    let export = output_async({
+        let mut cmd = lienthong();
+        cmd.args(["audit", "export", "--hub", &nodes[1], "--token", &auditor]);
+        cmd
+    })
+    .await;
+    assert_eq!(export.code, 0, "{}", export.text());
+    let key = output_async({
+        let mut cmd = lienthong();
+        cmd.args(["audit", "key", "--hub", &nodes[1], "--token", &auditor]);
+        cmd
+    })
+    .await
+    .stdout;
+    let file = files.path().join("slice.jsonl");
+    std::fs::write(&file, &export.stdout).unwrap();
+    let verified = output_async({
+        let mut cmd = lienthong();
+        cmd.args(["audit", "verify"])
+            .arg(&file)
+            .args(["--key", key.lines().next().unwrap()]);
+        cmd
+    })
+    .await;
+    assert_eq!(verified.code, 0, "{}", verified.text());
+    let logged: HashSet<String> = export
+        .stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["entry"]["operation"] == "ingest" && v["entry"]["outcome"] == "accepted")
+        .map(|v| v["entry"]["exchange_id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        logged, acked,
+        "an accepted ingest entry for every acknowledged exchange"
+    );
+    eprintln!(
+        "cluster: {total} records from {clients} clients through two nodes; node killed {:?} \
+         before the end; first push acknowledged by the new primary {failover:?} after the old \
+         one died",
+        node_died.elapsed()
+    );
+    b.shutdown().await.unwrap();
+}

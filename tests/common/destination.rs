@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::post;
 use serde_json::Value;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -47,6 +47,11 @@ pub struct Received {
 
 #[derive(Debug, Default)]
 pub struct Log {
+    /// Requests being answered now, per dossier.
+    pub in_flight: HashMap<String, usize>,
+    /// Requests that arrived while another of the same dossier was being answered: a relay
+    /// that keeps one request in flight per order key never makes one.
+    pub overlaps: usize,
     pub received: Vec<Received>,
     pub applied_keys: HashSet<String>,
     /// Per dossier, the event ids in the order they were applied.
@@ -112,6 +117,36 @@ impl Destination {
     }
 }
 
+/// A request of a dossier being answered, counted in the log while it is.
+struct Answering {
+    log: Arc<Mutex<Log>>,
+    dossier: String,
+}
+
+impl Answering {
+    fn new(log: &Arc<Mutex<Log>>, dossier: &str) -> Answering {
+        let mut l = log.lock().unwrap();
+        let n = l.in_flight.entry(dossier.to_string()).or_default();
+        *n += 1;
+        if *n > 1 {
+            l.overlaps += 1;
+        }
+        Answering {
+            log: log.clone(),
+            dossier: dossier.to_string(),
+        }
+    }
+}
+
+impl Drop for Answering {
+    fn drop(&mut self) {
+        let mut l = self.log.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = l.in_flight.get_mut(&self.dossier) {
+            *n = n.saturating_sub(1);
+        }
+    }
+}
+
 async fn moved(State(d): State<Destination>) -> axum::response::Response {
     d.log.lock().unwrap().followed += 1;
     (StatusCode::OK, "{\"error_code\":\"0\"}".to_string()).into_response()
@@ -138,6 +173,7 @@ async fn receive(
     let rec = &v["data"][0];
     let dossier = rec["MaHoSo"].as_str().unwrap_or_default().to_string();
     let event = rec["MaSuKien"].as_str().unwrap_or_default().to_string();
+    let _answering = Answering::new(&d.log, &dossier);
     let fail = match mode {
         Mode::Ok => false,
         Mode::Fail => {
