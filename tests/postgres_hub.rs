@@ -1049,3 +1049,47 @@ async fn the_cluster_loses_nothing_when_a_node_and_then_the_primary_die() {
     );
     b.shutdown().await.unwrap();
 }
+
+/// What an operator gets wrong is refused with what to fix: a user or a database that does not
+/// exist, and a standby named as the only host.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_url_or_a_standby_is_refused_with_what_to_fix() {
+    if !common::postgres::available() {
+        return;
+    }
+    let pair = common::postgres::Replicated::start();
+    let migrate = |url: String| {
+        let mut cmd = lienthong();
+        cmd.args(["store", "migrate", "--url", &url]);
+        output_async(cmd)
+    };
+    let p = pair.primary.port();
+    let ran = migrate(format!("postgresql://nobody@127.0.0.1:{p}/postgres")).await;
+    assert_eq!(ran.code, 2, "{}", ran.text());
+    assert!(
+        ran.stderr.contains("role \"nobody\" does not exist"),
+        "{}",
+        ran.stderr
+    );
+    assert!(!ran.stderr.contains("cannot be reached"), "{}", ran.stderr);
+    let ran = migrate(format!("postgresql://postgres@127.0.0.1:{p}/nope")).await;
+    assert_eq!(ran.code, 2, "{}", ran.text());
+    assert!(
+        ran.stderr.contains("database \"nope\" does not exist"),
+        "{}",
+        ran.stderr
+    );
+    let s = pair.standby.port();
+    let ran = migrate(format!("postgresql://postgres@127.0.0.1:{s}/postgres")).await;
+    assert_eq!(ran.code, 2, "{}", ran.text());
+    assert!(ran.stderr.contains("names a standby"), "{}", ran.stderr);
+    // Nothing listening: the database cannot be reached, said so.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let ran = migrate(format!("postgresql://postgres@127.0.0.1:{closed}/postgres")).await;
+    assert_eq!(ran.code, 2, "{}", ran.text());
+    assert!(ran.stderr.contains("cannot be reached"), "{}", ran.stderr);
+}

@@ -90,7 +90,10 @@ impl Pool {
                 match connect(&url) {
                     Ok(c) => *slot = Some(c),
                     Err(e) => {
-                        let _ = tx.send(Err((e, true)));
+                        // The server answered with a refusal (a wrong password, no such user
+                        // or database): not a database away, an error that says what to fix.
+                        let away = e.as_db_error().is_none();
+                        let _ = tx.send(Err((e, away)));
                         return;
                     }
                 }
@@ -215,6 +218,18 @@ impl PgStore {
         url.parse::<postgres::Config>()
             .map_err(|e| StoreError::Format(format!("store.url: {e}")))?;
         let pool = Arc::new(Pool::start(url, timeout));
+        let standby = pool.call("connect to the database", |c| {
+            Ok(c.query_one("SELECT pg_is_in_recovery()", &[])?
+                .get::<_, bool>(0))
+        })?;
+        if standby {
+            return Err(StoreError::Format(
+                "store.url names a standby (read-only, in recovery), not the primary: name the \
+                 primary, or every host with target_session_attrs=read-write so that the hub \
+                 finds the one that takes writes"
+                    .into(),
+            ));
+        }
         match pool.call("migrate the schema", migrate)? {
             Migrated::Newer(v) => {
                 return Err(StoreError::Format(format!(
