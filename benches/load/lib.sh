@@ -9,7 +9,7 @@ cleanup() {
   if [ -f "$work/pids" ]; then
     while read -r p; do kill "$p" 2>/dev/null || true; done <"$work/pids"
   fi
-  rm -rf "$work"
+  if [ -n "${KEEP_WORK:-}" ]; then echo "kept $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 

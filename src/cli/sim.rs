@@ -46,6 +46,11 @@ pub(crate) struct Args {
     /// One-stop system: status events per dossier.
     #[arg(long, default_value_t = 3)]
     events: usize,
+    /// One-stop system: send a push again while the hub answers 503 or the connection breaks
+    /// (after its Retry-After, at most 2 s), as a system behind a load balancer does when a
+    /// hub node or its database fails over.
+    #[arg(long)]
+    resend: bool,
     /// Population: after starting, this many citizens move (their current address changes)
     /// and the register pushes each change to the hub (--hub, --token of 000.00.00.G12).
     #[arg(long, default_value_t = 0)]
@@ -188,19 +193,28 @@ async fn motcua(
     let run = {
         let (plan, done) = (plan.clone(), done.clone());
         let pause = std::time::Duration::from_millis(args.latency);
-        tokio::spawn(async move { motcua::push(&plan, &hub, &token, 16, pause, done).await })
+        let resend = args.resend;
+        tokio::spawn(
+            async move { motcua::push(&plan, &hub, &token, 16, pause, done, resend).await },
+        )
     };
     while !run.is_finished() {
-        bar.set_position(done.load(std::sync::atomic::Ordering::Relaxed) as u64);
+        let answered = done.load(std::sync::atomic::Ordering::Relaxed);
+        bar.set_position(answered as u64);
+        if let Ok(mut s) = state.lock() {
+            s["answered"] = serde_json::json!(answered);
+        }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     bar.finish_and_clear();
     let o = run.await?;
     let report = serde_json::json!({
         "state": "done",
+        "answered": o.pushed,
         "pushed": o.pushed,
         "accepted": o.accepted,
         "repeats": o.repeats,
+        "resent": o.resent,
         "rejected": o.rejected,
         "findings": o.findings,
         "faults": plan.faults().iter().map(|(f, n)| (f.name().to_string(), *n)).collect::<std::collections::BTreeMap<_, _>>(),

@@ -361,9 +361,9 @@ pub async fn run(options: DemoOptions, adapters_dir: &Path) -> Result<DemoSummar
     let pushed = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let run = {
         let (plan, url, token, pushed) = (plan.clone(), url.clone(), token.clone(), pushed.clone());
-        tokio::spawn(
-            async move { motcua::push(&plan, &url, &token, 16, Duration::ZERO, pushed).await },
-        )
+        tokio::spawn(async move {
+            motcua::push(&plan, &url, &token, 16, Duration::ZERO, pushed, false).await
+        })
     };
     // The portal comes back after a third of the pushes.
     let mut next_report = total / 10;

@@ -376,6 +376,8 @@ pub struct Outcome {
     pub rejected: BTreeMap<String, usize>,
     /// Findings of accepted records, by code.
     pub findings: BTreeMap<String, usize>,
+    /// Pushes sent again after a 503 or a broken connection (with `resend`).
+    pub resent: usize,
 }
 
 /// The texts of every `<lt:{name}>` element in `xml`, in order (the hub's own SOAP answers).
@@ -424,7 +426,9 @@ impl Outcome {
 
 /// Pushes a plan to the hub at `url` with `token`, the dossiers spread over `concurrency`
 /// connections (each dossier's pushes in order, `pause` between two on a connection);
-/// `progress` counts pushes as they are answered.
+/// `progress` counts pushes as they are answered. With `resend`, a push answered 503 or whose
+/// connection broke is sent again after the `Retry-After` (at most 2 s) until it is answered
+/// otherwise, as a real system does when a hub node or its database fails over.
 /// It speaks SOAP 1.1 as the adapter's WSDL says (`text/xml`, the operation's SOAPAction) and
 /// reads the hub's `IngestResponse` (exchange, repeat or not, findings) or SOAP Fault.
 pub async fn push(
@@ -434,6 +438,7 @@ pub async fn push(
     concurrency: usize,
     pause: std::time::Duration,
     progress: Arc<AtomicUsize>,
+    resend: bool,
 ) -> Outcome {
     let client = reqwest::Client::new();
     let n = concurrency.max(1);
@@ -456,20 +461,38 @@ pub async fn push(
                     if !pause.is_zero() {
                         tokio::time::sleep(pause).await;
                     }
-                    let resp = client
-                        .post(format!("{url}/v1/ingest/motcua-hatinh/{}", p.record_type))
-                        .bearer_auth(&token)
-                        .header("content-type", "text/xml; charset=utf-8")
-                        .header(
-                            "soapaction",
-                            format!(
-                                "\"{}\"",
-                                crate::translate::soap_action("motcua-hatinh", p.record_type)
-                            ),
-                        )
-                        .body(p.body)
-                        .send()
-                        .await;
+                    let send = || {
+                        client
+                            .post(format!("{url}/v1/ingest/motcua-hatinh/{}", p.record_type))
+                            .bearer_auth(&token)
+                            .header("content-type", "text/xml; charset=utf-8")
+                            .header(
+                                "soapaction",
+                                format!(
+                                    "\"{}\"",
+                                    crate::translate::soap_action("motcua-hatinh", p.record_type)
+                                ),
+                            )
+                            .body(p.body.clone())
+                            .send()
+                    };
+                    let mut resp = send().await;
+                    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+                    while resend && std::time::Instant::now() < deadline {
+                        let wait_ms = match &resp {
+                            Ok(r) if r.status().as_u16() == 503 => r
+                                .headers()
+                                .get("retry-after")
+                                .and_then(|v| v.to_str().ok())
+                                .and_then(|v| v.parse::<u64>().ok())
+                                .map_or(500, |s| (s * 1000).min(2_000)),
+                            Err(_) => 200,
+                            Ok(_) => break,
+                        };
+                        tokio::time::sleep(std::time::Duration::from_millis(wait_ms)).await;
+                        out.resent += 1;
+                        resp = send().await;
+                    }
                     out.pushed += 1;
                     match resp {
                         Ok(r) => {
@@ -493,6 +516,7 @@ pub async fn push(
             total.pushed += o.pushed;
             total.accepted += o.accepted;
             total.repeats += o.repeats;
+            total.resent += o.resent;
             for (k, v) in o.rejected {
                 *total.rejected.entry(k).or_default() += v;
             }
