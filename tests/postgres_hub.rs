@@ -1093,3 +1093,51 @@ async fn a_wrong_url_or_a_standby_is_refused_with_what_to_fix() {
     assert_eq!(ran.code, 2, "{}", ran.text());
     assert!(ran.stderr.contains("cannot be reached"), "{}", ran.stderr);
 }
+
+/// A dead letter replayed through the node that does not deliver its destination is delivered
+/// by the node that does (the replay moves the destination's mark, and the holder reads it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replay_on_the_other_node_is_delivered_by_the_holder() {
+    if !common::postgres::available() {
+        return;
+    }
+    let data = tempfile::tempdir().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let portal = Destination::start().await;
+    portal.set(Mode::Refuse);
+    let adapters = adapters_for_relay(files.path(), &portal.url, 1);
+    let db = common::postgres::database(data.path());
+    let a = start(data.path(), &adapters, &db).await;
+    let c = reqwest::Client::new();
+    let token = hub::token(&a, HATINH, "provider");
+    let admin = hub::token(&a, ADMIN, "admin");
+    // A holds the destination: the record is refused and parked by it.
+    let (status, body) = push(
+        &c,
+        &a.url(),
+        &token,
+        status_event("000.00.10.H42-251205-0700", 0),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    wait_for(30, "a dead letter", || {
+        a.state().store.dead_letters(None).unwrap().len() == 1
+    })
+    .await;
+    let b = start(data.path(), &adapters, &db).await;
+    portal.set(Mode::Ok);
+    let seq = a.state().store.dead_letters(None).unwrap()[0].item.seq;
+    let resp = c
+        .post(format!("{}/v1/dead/national-portal/{seq}/replay", b.url()))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    wait_for(30, "the replayed record delivered by A", || {
+        portal.applied() == 1
+    })
+    .await;
+    a.shutdown().await.unwrap();
+    b.shutdown().await.unwrap();
+}
