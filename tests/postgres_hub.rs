@@ -38,6 +38,32 @@ async fn push(c: &reqwest::Client, url: &str, token: &str, body: String) -> (Sta
     (status, resp.json().await.unwrap_or(Value::Null))
 }
 
+/// Exports the audit log of the hub at `url` as `auditor`, verifies the export offline with the
+/// key the hub publishes, and returns the export.
+async fn export_and_verify(url: &str, auditor: &str, dir: &Path) -> String {
+    let run = |args: Vec<String>| {
+        let mut cmd = lienthong();
+        cmd.args(args);
+        output_async(cmd)
+    };
+    let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let export = run(args(&["audit", "export", "--hub", url, "--token", auditor])).await;
+    assert_eq!(export.code, 0, "{}", export.text());
+    let key = run(args(&["audit", "key", "--hub", url, "--token", auditor])).await;
+    let key = key.stdout.lines().next().unwrap().to_string();
+    let file = dir.join("slice.jsonl");
+    std::fs::write(&file, &export.stdout).unwrap();
+    let file = file.display().to_string();
+    let verified = run(args(&["audit", "verify", &file, "--key", &key])).await;
+    assert_eq!(verified.code, 0, "{}", verified.text());
+    assert!(
+        verified.stdout.starts_with("verified"),
+        "{}",
+        verified.stdout
+    );
+    export.stdout
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hub_on_postgres_relays_parks_and_keeps_its_log_across_a_restart() {
     if !common::postgres::available() {
@@ -92,36 +118,7 @@ async fn a_hub_on_postgres_relays_parks_and_keeps_its_log_across_a_restart() {
     .await;
     assert_eq!(portal.applied(), 20);
     // The log, exported and verified offline against the published key.
-    let export = output_async({
-        let mut cmd = lienthong();
-        cmd.args(["audit", "export", "--hub", &url, "--token", &auditor]);
-        cmd
-    })
-    .await;
-    assert_eq!(export.code, 0, "{}", export.text());
-    let key = output_async({
-        let mut cmd = lienthong();
-        cmd.args(["audit", "key", "--hub", &url, "--token", &auditor]);
-        cmd
-    })
-    .await;
-    let key = key.stdout.lines().next().unwrap().to_string();
-    let file = data.path().join("slice.jsonl");
-    std::fs::write(&file, &export.stdout).unwrap();
-    let verified = output_async({
-        let mut cmd = lienthong();
-        cmd.args(["audit", "verify"])
-            .arg(&file)
-            .args(["--key", &key]);
-        cmd
-    })
-    .await;
-    assert_eq!(verified.code, 0, "{}", verified.text());
-    assert!(
-        verified.stdout.starts_with("verified"),
-        "{}",
-        verified.stdout
-    );
+    export_and_verify(&url, &auditor, data.path()).await;
     let size = hub.state().store.audit_size().unwrap();
     assert!(size >= 20, "{size}");
     hub.shutdown().await.unwrap();
@@ -479,31 +476,7 @@ async fn a_sled_hub_moves_into_postgres_and_back_with_the_same_audit_root() {
         .await
         .unwrap();
     assert_eq!(member.status(), StatusCode::OK);
-    let export = output_async({
-        let mut cmd = lienthong();
-        cmd.args(["audit", "export", "--hub", &url, "--token", &auditor]);
-        cmd
-    })
-    .await;
-    assert_eq!(export.code, 0, "{}", export.text());
-    let key = output_async({
-        let mut cmd = lienthong();
-        cmd.args(["audit", "key", "--hub", &url, "--token", &auditor]);
-        cmd
-    })
-    .await
-    .stdout;
-    let file = files.path().join("slice.jsonl");
-    std::fs::write(&file, &export.stdout).unwrap();
-    let verified = output_async({
-        let mut cmd = lienthong();
-        cmd.args(["audit", "verify"])
-            .arg(&file)
-            .args(["--key", key.lines().next().unwrap()]);
-        cmd
-    })
-    .await;
-    assert_eq!(verified.code, 0, "{}", verified.text());
+    export_and_verify(&url, &auditor, files.path()).await;
     let size_after = pg_hub.state().store.audit_size().unwrap();
     pg_hub.shutdown().await.unwrap();
 
@@ -621,33 +594,9 @@ async fn two_nodes_share_one_log_and_one_survives_the_others_death() {
     assert!(backwards.is_empty(), "{backwards:?}");
 
     // One log: exported from the survivor, it verifies and holds every acknowledged exchange.
-    let export = output_async({
-        let mut cmd = lienthong();
-        cmd.args(["audit", "export", "--hub", &b_url, "--token", &auditor]);
-        cmd
-    })
-    .await;
-    assert_eq!(export.code, 0, "{}", export.text());
-    let key = output_async({
-        let mut cmd = lienthong();
-        cmd.args(["audit", "key", "--hub", &b_url, "--token", &auditor]);
-        cmd
-    })
-    .await
-    .stdout;
-    let file = files.path().join("slice.jsonl");
-    std::fs::write(&file, &export.stdout).unwrap();
-    let verified = output_async({
-        let mut cmd = lienthong();
-        cmd.args(["audit", "verify"])
-            .arg(&file)
-            .args(["--key", key.lines().next().unwrap()]);
-        cmd
-    })
-    .await;
-    assert_eq!(verified.code, 0, "{}", verified.text());
+    let export = export_and_verify(&b_url, &auditor, files.path()).await;
     let mut logged = HashSet::new();
-    for line in export.stdout.lines() {
+    for line in export.lines() {
         let v: Value = match serde_json::from_str(line) {
             Ok(v) => v,
             Err(_) => continue,
@@ -1005,33 +954,8 @@ async fn the_cluster_loses_nothing_when_a_node_and_then_the_primary_die() {
         assert!(backwards.is_empty(), "{backwards:?}");
         assert_eq!(log.overlaps, 0, "two requests of one dossier at once");
     }
-    let export = output_async({
-        let mut cmd = lienthong();
-        cmd.args(["audit", "export", "--hub", &nodes[1], "--token", &auditor]);
-        cmd
-    })
-    .await;
-    assert_eq!(export.code, 0, "{}", export.text());
-    let key = output_async({
-        let mut cmd = lienthong();
-        cmd.args(["audit", "key", "--hub", &nodes[1], "--token", &auditor]);
-        cmd
-    })
-    .await
-    .stdout;
-    let file = files.path().join("slice.jsonl");
-    std::fs::write(&file, &export.stdout).unwrap();
-    let verified = output_async({
-        let mut cmd = lienthong();
-        cmd.args(["audit", "verify"])
-            .arg(&file)
-            .args(["--key", key.lines().next().unwrap()]);
-        cmd
-    })
-    .await;
-    assert_eq!(verified.code, 0, "{}", verified.text());
+    let export = export_and_verify(&nodes[1], &auditor, files.path()).await;
     let logged: HashSet<String> = export
-        .stdout
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
         .filter(|v| v["entry"]["operation"] == "ingest" && v["entry"]["outcome"] == "accepted")

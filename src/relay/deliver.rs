@@ -39,7 +39,7 @@ pub(super) async fn worker(inner: Arc<RelayCore>, dest: Arc<Destination>) {
     let mut tasks = tokio::task::JoinSet::new();
     // The destination's adapter, looked up again only when the registry changed.
     let mut adapter: (u64, Option<Arc<ActiveAdapter>>) = (u64::MAX, None);
-    let mut claim = Claim::default();
+    let mut claim = super::claim::Claim::default();
     loop {
         if *shutdown.borrow() {
             // Let the deliveries under way finish (each is bounded by its time-out); what was
@@ -110,73 +110,6 @@ pub(super) async fn worker(inner: Arc<RelayCore>, dest: Arc<Destination>) {
             }
             Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
         }
-    }
-}
-
-/// How long a node's claim on a destination's deliveries lasts unless renewed (a store shared
-/// by several hub nodes): another node takes the destination over this long after the holder
-/// died at the latest.
-const CLAIM_TTL_MS: u64 = 5_000;
-/// A claim is renewed once less than this is left of it...
-const CLAIM_RENEW_MS: u64 = 3_000;
-/// ... and counted as this much shorter than the store granted (the time of the round trip
-/// and the clocks' drift): a node that lost its database stops delivering before another
-/// node may start.
-const CLAIM_MARGIN_MS: u64 = 1_000;
-
-/// This node's claim on a destination's deliveries, as the worker keeps it.
-#[derive(Default)]
-struct Claim {
-    /// Until when it may deliver (monotonic), if it holds the claim.
-    until: Option<std::time::Instant>,
-}
-
-impl Claim {
-    /// Whether this node may deliver the destination's records now: renews the claim when it
-    /// runs short, and, in a store shared by several nodes, reads the outbox for the items
-    /// other nodes accepted.
-    fn holds(&mut self, inner: &RelayCore, dest: &Destination) -> bool {
-        let now = std::time::Instant::now();
-        let left = self
-            .until
-            .map_or(0, |u| u.saturating_duration_since(now).as_millis() as u64);
-        if left < CLAIM_RENEW_MS {
-            let asked = std::time::Instant::now();
-            match inner
-                .store
-                .claim_delivery(&dest.name, &inner.node, CLAIM_TTL_MS)
-            {
-                Ok(true) => {
-                    if self.until.is_none() && inner.store.is_shared() {
-                        tracing::info!(destination = %dest.name, node = %inner.node, "this node delivers the destination's records");
-                    }
-                    self.until = Some(
-                        asked + Duration::from_millis(CLAIM_TTL_MS.saturating_sub(CLAIM_MARGIN_MS)),
-                    );
-                }
-                Ok(false) => self.until = None,
-                Err(e) => {
-                    // Kept until it runs out: a node that cannot reach its database stops
-                    // delivering before its claim could pass to another.
-                    if left == 0 {
-                        self.until = None;
-                    }
-                    tracing::warn!(destination = %dest.name, "renewing the claim on deliveries: {e}");
-                }
-            }
-        }
-        let held = self.until.is_some_and(|u| u > std::time::Instant::now());
-        // Before each round of picks: an item another node accepted before one of this node's
-        // (its client waited for the first's answer) has the lower number and must be in the
-        // queue before the later one is picked, or the dossier's events would go out of order.
-        if held
-            && inner.store.is_shared()
-            && let Err(e) = super::load_foreign_outbox_of(&inner.store, dest)
-        {
-            tracing::warn!(destination = %dest.name, "reading the outbox: {e}");
-            return false;
-        }
-        held
     }
 }
 

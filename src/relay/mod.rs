@@ -16,6 +16,7 @@
 //!   destination can ignore the repeat.
 
 mod breaker;
+mod claim;
 mod commit;
 mod deliver;
 mod indexer;

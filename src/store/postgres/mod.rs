@@ -13,7 +13,11 @@
 //! The schema is versioned (`migrations`): opening a database creates or migrates it, and
 //! refuses one written by a newer hub.
 
+mod audit;
+mod catalogue;
 mod migrations;
+mod onceonly;
+mod outbox;
 mod port;
 
 use super::StoreError;
@@ -165,14 +169,6 @@ fn engine(action: &'static str, e: postgres::Error) -> StoreError {
     }
 }
 
-/// Sequence numbers are taken from the database one at a time: the order of a destination's
-/// records is their sequence order, and with several hub nodes, a record accepted after
-/// another (its client waited for the first's answer) must have the higher number whichever
-/// node took either. It costs a round trip to the database per outbox item. (A block of
-/// numbers per node would save it, and order records of one dossier pushed to two nodes
-/// wrongly.)
-const SEQ_BLOCK: u64 = 1;
-
 /// How long a token read from the database is taken as read (another node's revocation is in
 /// force on this one within this time).
 const TOKEN_FRESH: std::time::Duration = std::time::Duration::from_secs(2);
@@ -193,8 +189,6 @@ pub struct PgStore {
     write_failed: Mutex<Option<String>>,
     /// The audit log's size as this node last committed or read it.
     audit_size: AtomicU64,
-    /// The next sequence number and the end of its block.
-    seq: Mutex<(u64, u64)>,
     /// Per destination: the outbox marks this node's commits set, and the mark it last read
     /// (`outbox_waiting_if_changed`).
     marks: Mutex<HashMap<String, Marks>>,
@@ -243,7 +237,6 @@ impl PgStore {
             pool,
             write_failed: Mutex::new(None),
             audit_size: AtomicU64::new(0),
-            seq: Mutex::new((0, 0)),
             tokens: RwLock::new(HashMap::new()),
             marks: Mutex::new(HashMap::new()),
         };

@@ -1,0 +1,266 @@
+//! The outbox and the dead letters on PostgreSQL, and the claims on destinations' deliveries.
+
+use super::{PgStore, big, decode, encode};
+use crate::store::StoreError;
+use crate::store::port::OutboxStore;
+use crate::store::types::{DeadLetter, OutboxItem, WaitingItem};
+use std::sync::Arc;
+impl OutboxStore for PgStore {
+    fn outbox_items(&self, destination: &str) -> Result<Vec<OutboxItem>, StoreError> {
+        let d = destination.to_string();
+        let rows = self.pool.call("read the outbox", move |c| {
+            let rows = c.query(
+                "SELECT item FROM outbox WHERE destination = $1 ORDER BY seq",
+                &[&d],
+            )?;
+            Ok(rows
+                .iter()
+                .map(|r| r.get::<_, Vec<u8>>(0))
+                .collect::<Vec<_>>())
+        })?;
+        rows.iter().map(|b| decode("read the outbox", b)).collect()
+    }
+
+    fn outbox_destinations(&self) -> Result<Vec<String>, StoreError> {
+        self.pool.call("list the outbox", |c| {
+            let rows = c.query(
+                "SELECT DISTINCT destination FROM outbox ORDER BY destination",
+                &[],
+            )?;
+            Ok(rows.iter().map(|r| r.get(0)).collect())
+        })
+    }
+
+    fn outbox_item(
+        &self,
+        destination: &str,
+        seq: u64,
+    ) -> Result<Option<Arc<OutboxItem>>, StoreError> {
+        let d = destination.to_string();
+        let bytes = self.pool.call("read an outbox item", move |c| {
+            Ok(c.query_opt(
+                "SELECT item FROM outbox WHERE destination = $1 AND seq = $2",
+                &[&d, &big(seq)],
+            )?
+            .map(|r| r.get::<_, Vec<u8>>(0)))
+        })?;
+        bytes
+            .map(|b| decode("read an outbox item", &b).map(Arc::new))
+            .transpose()
+    }
+
+    fn update_item(&self, item: &OutboxItem) -> Result<(), StoreError> {
+        let (d, seq, bytes, next) = (
+            item.destination.clone(),
+            big(item.seq),
+            item.encode(),
+            big(item.next_attempt_ms),
+        );
+        self.pool.call("update an outbox item", move |c| {
+            // Only an item still waiting: a delivery recorded meanwhile is not brought back.
+            c.execute(
+                "UPDATE outbox SET item = $3, next_attempt_ms = $4
+                 WHERE destination = $1 AND seq = $2",
+                &[&d, &seq, &bytes, &next],
+            )
+            .map(|_| ())
+        })
+    }
+
+    fn outbox_waiting_if_changed(
+        &self,
+        destination: &str,
+    ) -> Result<Option<Vec<WaitingItem>>, StoreError> {
+        let d = destination.to_string();
+        let mark = self.pool.call("read the outbox's mark", move |c| {
+            Ok(c.query_opt(
+                "SELECT mark FROM outbox_marks WHERE destination = $1",
+                &[&d],
+            )?
+            .map_or(0, |r| r.get::<_, i64>(0) as u64))
+        })?;
+        let unchanged = {
+            let marks = self.marks.lock().unwrap_or_else(|p| p.into_inner());
+            marks
+                .get(destination)
+                .is_some_and(|m| m.read == mark || (m.read + 1..=mark).all(|v| m.own.contains(&v)))
+        };
+        if unchanged {
+            let mut marks = self.marks.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(m) = marks.get_mut(destination) {
+                m.read = mark;
+                m.own = m.own.split_off(&(mark + 1));
+            }
+            return Ok(None);
+        }
+        // Read after the mark: whatever it counts is in the list.
+        let waiting = self.outbox_waiting(destination)?;
+        let mut marks = self.marks.lock().unwrap_or_else(|p| p.into_inner());
+        let m = marks.entry(destination.to_string()).or_default();
+        m.read = mark;
+        m.own = m.own.split_off(&(mark + 1));
+        Ok(Some(waiting))
+    }
+
+    fn outbox_waiting(&self, destination: &str) -> Result<Vec<WaitingItem>, StoreError> {
+        let d = destination.to_string();
+        self.pool.call("read the outbox", move |c| {
+            let rows = c.query(
+                "SELECT seq, order_key, accepted_at_ms, next_attempt_ms FROM outbox
+                 WHERE destination = $1 ORDER BY seq",
+                &[&d],
+            )?;
+            Ok(rows
+                .iter()
+                .map(|r| WaitingItem {
+                    seq: r.get::<_, i64>(0) as u64,
+                    order_key: r.get(1),
+                    accepted_at_ms: r.get::<_, i64>(2) as u64,
+                    next_attempt_ms: r.get::<_, i64>(3) as u64,
+                })
+                .collect())
+        })
+    }
+
+    fn park(&self, dead: &DeadLetter) -> Result<(), StoreError> {
+        let (d, seq, letter) = (
+            dead.item.destination.clone(),
+            big(dead.item.seq),
+            encode(dead),
+        );
+        self.pool.call("park a dead letter", move |c| {
+            let mut tx = c.transaction()?;
+            tx.execute(
+                "DELETE FROM outbox WHERE destination = $1 AND seq = $2",
+                &[&d, &seq],
+            )?;
+            tx.execute(
+                "INSERT INTO dead_letters (destination, seq, letter) VALUES ($1, $2, $3)
+                 ON CONFLICT (destination, seq) DO UPDATE SET letter = $3",
+                &[&d, &seq, &letter],
+            )?;
+            tx.commit()
+        })
+    }
+
+    fn dead_letters(&self, destination: Option<&str>) -> Result<Vec<DeadLetter>, StoreError> {
+        let d = destination.map(str::to_string);
+        let rows = self.pool.call("read dead letters", move |c| {
+            let rows = c.query(
+                "SELECT letter FROM dead_letters WHERE $1::text IS NULL OR destination = $1
+                 ORDER BY destination, seq",
+                &[&d],
+            )?;
+            Ok(rows
+                .iter()
+                .map(|r| r.get::<_, Vec<u8>>(0))
+                .collect::<Vec<_>>())
+        })?;
+        rows.iter()
+            .map(|b| decode("read a dead letter", b))
+            .collect()
+    }
+
+    fn dead_letter(&self, destination: &str, seq: u64) -> Result<Option<DeadLetter>, StoreError> {
+        let d = destination.to_string();
+        let bytes = self.pool.call("read a dead letter", move |c| {
+            Ok(c.query_opt(
+                "SELECT letter FROM dead_letters WHERE destination = $1 AND seq = $2",
+                &[&d, &big(seq)],
+            )?
+            .map(|r| r.get::<_, Vec<u8>>(0)))
+        })?;
+        bytes.map(|b| decode("read a dead letter", &b)).transpose()
+    }
+
+    fn replay(&self, dead: &DeadLetter, new_seq: u64) -> Result<Option<OutboxItem>, StoreError> {
+        let mut item = dead.item.clone();
+        item.seq = new_seq;
+        item.attempts = 0;
+        item.next_attempt_ms = 0;
+        item.last_error = None;
+        // A replay starts the age clock again (max_age_secs counts from the replay).
+        item.accepted_at_ms = crate::clock::now_ms();
+        let (d, old, new, bytes, key, at) = (
+            item.destination.clone(),
+            big(dead.item.seq),
+            big(new_seq),
+            item.encode(),
+            item.order_key.clone(),
+            big(item.accepted_at_ms),
+        );
+        let done = self.pool.call("replay a dead letter", move |c| {
+            let mut tx = c.transaction()?;
+            let removed = tx.execute(
+                "DELETE FROM dead_letters WHERE destination = $1 AND seq = $2",
+                &[&d, &old],
+            )?;
+            if removed == 0 {
+                // Replayed or discarded meanwhile: nothing to do.
+                tx.rollback()?;
+                return Ok(false);
+            }
+            tx.execute(
+                "INSERT INTO outbox (destination, seq, item, order_key, accepted_at_ms)
+                 VALUES ($1, $2, $3, $4, $5)",
+                &[&d, &new, &bytes, &key, &at],
+            )?;
+            // The node delivering the destination reads its waiting list again.
+            tx.execute(
+                "INSERT INTO outbox_marks (destination, mark) VALUES ($1, 1)
+                 ON CONFLICT (destination) DO UPDATE SET mark = outbox_marks.mark + 1",
+                &[&d],
+            )?;
+            tx.commit()?;
+            Ok(true)
+        })?;
+        Ok(done.then_some(item))
+    }
+
+    fn is_shared(&self) -> bool {
+        true
+    }
+
+    fn claim_delivery(
+        &self,
+        destination: &str,
+        node: &str,
+        ttl_ms: u64,
+    ) -> Result<bool, StoreError> {
+        let (d, n, ttl) = (destination.to_string(), node.to_string(), big(ttl_ms));
+        self.pool
+            .call("claim a destination's deliveries", move |c| {
+                // The database's clock decides when a claim has run out, whatever the nodes' say.
+                let row = c.query_opt(
+                "WITH now AS (SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS ms)
+                 INSERT INTO leases (destination, node, until_ms)
+                 SELECT $1, $2, ms + $3 FROM now
+                 ON CONFLICT (destination) DO UPDATE
+                     SET node = EXCLUDED.node, until_ms = EXCLUDED.until_ms
+                     WHERE leases.node = EXCLUDED.node
+                        OR leases.until_ms < (SELECT ms FROM now)
+                 RETURNING node",
+                &[&d, &n, &ttl],
+            )?;
+                Ok(row.is_some())
+            })
+    }
+
+    fn release_deliveries(&self, node: &str) -> Result<(), StoreError> {
+        let n = node.to_string();
+        self.pool.call("release deliveries", move |c| {
+            c.execute("DELETE FROM leases WHERE node = $1", &[&n])
+                .map(|_| ())
+        })
+    }
+
+    fn discard(&self, destination: &str, seq: u64) -> Result<bool, StoreError> {
+        let d = destination.to_string();
+        self.pool.call("discard a dead letter", move |c| {
+            Ok(c.execute(
+                "DELETE FROM dead_letters WHERE destination = $1 AND seq = $2",
+                &[&d, &big(seq)],
+            )? > 0)
+        })
+    }
+}
