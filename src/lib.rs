@@ -21,6 +21,7 @@ pub mod merkle;
 pub mod metrics;
 pub mod model;
 pub mod onceonly;
+pub mod quality;
 pub mod registry;
 pub mod relay;
 pub mod server;

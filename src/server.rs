@@ -215,6 +215,9 @@ impl Hub {
             .await
             .map_err(|e| ServerError::Task(e.to_string()))?;
         self.state.relay.stop().await;
+        if let Some(q) = &self.state.quality {
+            q.stop().await;
+        }
         let store = self.state.store.clone();
         tokio::task::spawn_blocking(move || store.flush())
             .await

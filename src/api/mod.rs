@@ -13,6 +13,7 @@ mod members;
 mod onceonly_report;
 mod policy;
 mod problem;
+mod quality;
 mod relay;
 mod routes;
 mod soap;
@@ -57,6 +58,8 @@ pub struct StateParts {
     pub onceonly: Arc<crate::onceonly::OnceOnly>,
     /// The ingest pipeline, over the same parts.
     pub pipeline: Arc<crate::ingest::Pipeline>,
+    /// The service-quality indicators, unless `[quality] enabled = false`.
+    pub quality: Option<Arc<crate::quality::Live>>,
     concurrency: Arc<Semaphore>,
     auth_guard: Arc<guard::AuthGuard>,
 }
@@ -92,8 +95,12 @@ impl AppState {
             onceonly: onceonly.clone(),
             metrics: metrics.clone(),
         });
+        let quality =
+            crate::quality::Live::start(&config.quality, store.clone(), relay.audit().clone())?
+                .map(Arc::new);
         Ok(AppState(Arc::new(StateParts {
             pipeline,
+            quality,
             onceonly,
             members,
             metrics,
@@ -157,6 +164,7 @@ pub fn router(state: AppState) -> Router {
         .merge(policy::routes())
         .merge(audit::routes())
         .merge(citizens::routes())
+        .merge(quality::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), edge))

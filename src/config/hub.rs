@@ -6,6 +6,8 @@
 //! value is read as TOML (numbers, booleans) and otherwise taken as a string.
 
 pub use super::audit::AuditConfig;
+mod quality;
+pub use quality::QualityConfig;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -40,6 +42,9 @@ pub struct HubConfig {
     /// Where the hub keeps its data: the embedded store (default) or PostgreSQL.
     #[serde(default)]
     pub store: StoreConfig,
+    /// The service-quality indicators.
+    #[serde(default)]
+    pub quality: QualityConfig,
     /// The members: organisations connected to the hub.
     #[serde(default)]
     pub members: Vec<MemberConfig>,

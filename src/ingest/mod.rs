@@ -173,10 +173,12 @@ impl Pipeline {
             .iter()
             .map(crate::onceonly::verify::warning)
             .collect();
+        let mut matched = false;
         let (digest, canonical) = match onceonly::checks(self, routing.once_only, &mut record).await
         {
             Some(found) => {
-                findings.extend(found);
+                matched = found.matched;
+                findings.extend(found.findings);
                 let canonical = canonical_json(&record);
                 (digest_of_canonical(&canonical), canonical)
             }
@@ -247,7 +249,7 @@ impl Pipeline {
         let mut audit = shared;
         audit.extend(onceonly::finding_entries(
             self,
-            &findings,
+            (&findings, matched),
             &exchange_id,
             push.record_type,
             name,

@@ -10,6 +10,14 @@ use crate::onceonly::{OnceOnly, PullError};
 use crate::store::{IssuedDocument, ReportCount};
 use serde_json::Value;
 
+/// What the once-only checks found.
+pub(super) struct Checked {
+    pub findings: Vec<Finding>,
+    /// The register was asked, answered, and agreed with the dossier on everything compared
+    /// (no finding of its own): the exchange's audit entries say so too (`verify`, `matched`).
+    pub matched: bool,
+}
+
 /// Once-only checks of a dossier's applicant, in the mode the routes ask for: compared with
 /// the population register (and, in `enrich`, completed from it). Never blocks the ingest: a
 /// register that cannot be asked is itself a finding. `None` when no route asks (the record is
@@ -18,7 +26,7 @@ pub(super) async fn checks(
     state: &Pipeline,
     mode: OnceOnlyMode,
     record: &mut serde_json::Value,
-) -> Option<Vec<Finding>> {
+) -> Option<Checked> {
     if mode == OnceOnlyMode::Off {
         return None;
     }
@@ -39,10 +47,18 @@ pub(super) async fn checks(
         .and_then(serde_json::Value::as_str)
         .map(str::to_string)
     else {
-        return Some(findings);
+        return Some(Checked {
+            findings,
+            matched: false,
+        });
     };
+    let mut matched = false;
     findings.extend(match state.onceonly.fetch("citizen", &id).await {
-        Ok(f) => verify::check(record, &f.record, mode == OnceOnlyMode::Enrich),
+        Ok(f) => {
+            let found = verify::check(record, &f.record, mode == OnceOnlyMode::Enrich);
+            matched = found.is_empty();
+            found
+        }
         Err(e @ PullError::NotFound { .. }) => {
             vec![verify::unverified(
                 "unverified.not-in-register",
@@ -54,7 +70,7 @@ pub(super) async fn checks(
             e.to_string(),
         )],
     });
-    Some(findings)
+    Some(Checked { findings, matched })
 }
 
 /// What a route with `purpose` shares with `destination`: the record reduced to what the policy
@@ -102,13 +118,25 @@ pub(super) fn share(
 /// source's record, the rest from checking it against the register.
 pub(super) fn finding_entries(
     state: &Pipeline,
-    findings: &[Finding],
+    (findings, matched): (&[Finding], bool),
     exchange_id: &str,
     record_type: &str,
     adapter: &str,
     subject: Option<String>,
 ) -> Vec<AuditDraft> {
     let register = state.onceonly.policy().sources.get("citizen").cloned();
+    // The register agreed: that it was asked is itself an act on the citizen's data.
+    let agreed = matched.then(|| AuditDraft {
+        exchange_id: exchange_id.to_string(),
+        actor: "hub".into(),
+        counterparty: register.clone(),
+        operation: "verify".into(),
+        record_type: Some(record_type.to_string()),
+        subject: subject.clone(),
+        fields: vec!["/applicant".into()],
+        outcome: "matched".into(),
+        ..Default::default()
+    });
     findings
         .iter()
         .map(|f| {
@@ -130,6 +158,7 @@ pub(super) fn finding_entries(
                 ..Default::default()
             }
         })
+        .chain(agreed)
         .collect()
 }
 

@@ -153,5 +153,6 @@ impl crate::merkle::Nodes for Store {
 pub mod prelude {
     pub use super::port::{
         AuditLogStore, Catalogue, GroupCommit, OnceOnlyStore, OutboxStore, PullCache,
+        QualityStore,
     };
 }

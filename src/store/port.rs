@@ -290,13 +290,37 @@ pub trait OnceOnlyStore: Send + Sync {
     fn report_count_rows(&self) -> Result<Vec<ReportCount>, StoreError>;
 }
 
+/// What the service-quality indicators keep: each dossier as folded from the audit log, and
+/// the index of the log up to which they are folded (`crate::quality`). Derived data: lost
+/// rows are folded again from the log.
+pub trait QualityStore: Send + Sync {
+    /// The mark and every dossier's row.
+    fn quality_rows(&self) -> Result<(u64, Vec<Vec<u8>>), StoreError>;
+    /// Writes `rows` (dossier code, row) and moves the mark to `mark`, in one write; with
+    /// `replace`, the rows written are all there are. Unless `replace`, refused (false, nothing
+    /// written) when the stored mark is already at or past `mark`: another node of a cluster
+    /// saved a later fold.
+    fn put_quality_rows(
+        &self,
+        rows: &[(String, Vec<u8>)],
+        mark: u64,
+        replace: bool,
+    ) -> Result<bool, StoreError>;
+}
+
 /// A storage backend: every role.
 pub trait Backend:
-    GroupCommit + OutboxStore + AuditLogStore + Catalogue + PullCache + OnceOnlyStore
+    GroupCommit + OutboxStore + AuditLogStore + Catalogue + PullCache + OnceOnlyStore + QualityStore
 {
 }
 
 impl<T> Backend for T where
-    T: GroupCommit + OutboxStore + AuditLogStore + Catalogue + PullCache + OnceOnlyStore
+    T: GroupCommit
+        + OutboxStore
+        + AuditLogStore
+        + Catalogue
+        + PullCache
+        + OnceOnlyStore
+        + QualityStore
 {
 }

@@ -3,7 +3,7 @@
 //! by a newer hub) is refused rather than misread.
 
 /// The schema version this hub writes.
-pub const SCHEMA_VERSION: i32 = 3;
+pub const SCHEMA_VERSION: i32 = 4;
 
 /// What `migrate` found or did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,6 +134,18 @@ const MIGRATIONS: &[&str] = &[
         destination text COLLATE "C" PRIMARY KEY,
         mark bigint NOT NULL
     );
+    "#,
+    // 4: the service-quality indicators' dossiers, folded from the audit log up to `mark`.
+    r#"
+    CREATE TABLE quality_dossiers (
+        code text COLLATE "C" PRIMARY KEY,
+        row bytea NOT NULL
+    );
+    CREATE TABLE quality_mark (
+        one boolean PRIMARY KEY DEFAULT true CHECK (one),
+        mark bigint NOT NULL
+    );
+    INSERT INTO quality_mark (mark) VALUES (0);
     "#,
 ];
 

@@ -115,3 +115,54 @@ impl OnceOnlyStore for PgStore {
         Ok((groups, report_day_start_ms(day)))
     }
 }
+
+impl crate::store::port::QualityStore for PgStore {
+    fn quality_rows(&self) -> Result<(u64, Vec<Vec<u8>>), StoreError> {
+        self.pool.call("read the quality indicators", |c| {
+            let mut tx = c.transaction()?;
+            let mark: i64 = tx.query_one("SELECT mark FROM quality_mark", &[])?.get(0);
+            let rows = tx
+                .query("SELECT row FROM quality_dossiers", &[])?
+                .iter()
+                .map(|r| r.get::<_, Vec<u8>>(0))
+                .collect();
+            tx.commit()?;
+            Ok((mark as u64, rows))
+        })
+    }
+
+    fn put_quality_rows(
+        &self,
+        rows: &[(String, Vec<u8>)],
+        mark: u64,
+        replace: bool,
+    ) -> Result<bool, StoreError> {
+        let (codes, bytes): (Vec<String>, Vec<Vec<u8>>) = rows.iter().cloned().unzip();
+        self.pool.call("write the quality indicators", move |c| {
+            let mut tx = c.transaction()?;
+            // The mark's row first: saves from several nodes go one after another, and one
+            // behind a later save is refused whole.
+            let moved = if replace {
+                tx.execute("UPDATE quality_mark SET mark = $1", &[&(mark as i64)])?;
+                tx.execute("DELETE FROM quality_dossiers", &[])?;
+                true
+            } else {
+                tx.execute(
+                    "UPDATE quality_mark SET mark = $1 WHERE mark < $1",
+                    &[&(mark as i64)],
+                )? == 1
+            };
+            if !moved {
+                return Ok(false);
+            }
+            tx.execute(
+                "INSERT INTO quality_dossiers (code, row)
+                 SELECT * FROM unnest($1::text[], $2::bytea[])
+                 ON CONFLICT (code) DO UPDATE SET row = excluded.row",
+                &[&codes, &bytes],
+            )?;
+            tx.commit()?;
+            Ok(true)
+        })
+    }
+}

@@ -17,6 +17,7 @@ pub(crate) mod commit;
 mod journal;
 pub(crate) mod onceonly;
 mod port;
+mod quality;
 mod relay;
 mod tokens;
 
@@ -57,6 +58,8 @@ pub struct Trees {
     policies: ::sled::Tree,
     /// The member catalogue: agency code → member record (JSON).
     members: ::sled::Tree,
+    /// The service-quality indicators' dossiers (`d` + code → row) and their mark (`m`).
+    quality: ::sled::Tree,
     /// What group commits and checkpoints wrote to sled since its last flush (`journal.rs`).
     journal: std::sync::Mutex<journal::Journal>,
     /// Outbox items of the commits since sled's last flush, by key, encoded: durable in the
@@ -209,6 +212,7 @@ impl SledStore {
             onceonly,
             policies: tree("policies")?,
             members: tree("members")?,
+            quality: tree("quality")?,
             journal: std::sync::Mutex::new(journal),
             unwritten: Default::default(),
             token_memo: Default::default(),

@@ -1,0 +1,395 @@
+//! Service quality in real time: the indicators of Decision 766/QĐ-TTg that the hub can see,
+//! kept up to date from the dossier, status, payment and delivery acts of the audit log.
+//!
+//! The indicators follow the log, as the audit indexer does: a thread folds the entries past
+//! its mark into one record per dossier (`fold`), a second or so behind the commits, and saves
+//! the dossiers it changed with the new mark every few seconds (`QualityStore`). After a crash
+//! it goes on from the saved mark; on a cluster each node follows the one shared log. The
+//! figures are computed from the dossiers when asked (`figures`), as of any moment.
+//! `rebuild` folds the whole log again from the start into a fresh ledger: the figures must be
+//! the same as the live ones (a test compares them).
+
+pub mod figures;
+pub mod fold;
+#[cfg(test)]
+mod tests;
+
+use crate::store::Store;
+use fold::{Act, Dossier, Ledger};
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, RwLock};
+
+pub use figures::{Dim, Period, Query, Report};
+
+/// Why the indicators could not be kept or read.
+#[derive(Debug, thiserror::Error)]
+pub enum QualityError {
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error("audit entry {index} is not readable: {message}")]
+    Entry { index: u64, message: String },
+    #[error("a stored quality row is not readable: {0}")]
+    Row(String),
+}
+
+/// The live indicators.
+pub struct Quality {
+    ledger: RwLock<Ledger>,
+    /// Dossiers changed since the last save.
+    dirty: Mutex<HashSet<String>>,
+    /// The log's entries below this index are folded in.
+    mark: AtomicU64,
+    /// The mark of the last save.
+    saved: AtomicU64,
+    store: Store,
+    portal: Vec<String>,
+}
+
+/// The parts of an audit entry the fold reads.
+#[derive(serde::Deserialize)]
+struct EntryFields<'a> {
+    #[serde(borrow)]
+    time: std::borrow::Cow<'a, str>,
+    exchange_id: std::borrow::Cow<'a, str>,
+    operation: std::borrow::Cow<'a, str>,
+    outcome: std::borrow::Cow<'a, str>,
+    record_type: Option<std::borrow::Cow<'a, str>>,
+    counterparty: Option<std::borrow::Cow<'a, str>>,
+    error_code: Option<std::borrow::Cow<'a, str>>,
+}
+
+#[derive(serde::Deserialize)]
+struct PayloadOnly {
+    payload: Option<serde_json::Value>,
+}
+
+/// Record types whose accepted ingests the fold reads.
+const READ: [&str; 3] = ["dossier", "dossier-status", "payment"];
+
+/// Folds entries `[from, to)` of the log in `store` into `ledger`; returns the dossiers changed.
+fn fold_range(
+    store: &Store,
+    ledger: &mut Ledger,
+    from: u64,
+    to: u64,
+    changed: &mut HashSet<String>,
+) -> Result<(), QualityError> {
+    for item in store.audit_entries(from, to) {
+        let (index, bytes, sealed) = item?;
+        let e: EntryFields<'_> =
+            serde_json::from_slice(&bytes).map_err(|err| QualityError::Entry {
+                index,
+                message: err.to_string(),
+            })?;
+        let wanted = match (e.operation.as_ref(), e.outcome.as_ref()) {
+            ("ingest", "accepted") => e.record_type.as_deref().is_some_and(|t| READ.contains(&t)),
+            ("verify", _) => true,
+            ("deliver", "delivered") => e.record_type.as_deref() == Some("dossier"),
+            _ => false,
+        };
+        if !wanted {
+            continue;
+        }
+        // The record, kept beside an accepted ingest's entry unless purged since.
+        let payload = match (e.operation.as_ref(), sealed) {
+            ("ingest", Some(s)) => serde_json::from_slice::<PayloadOnly>(&s)
+                .map_err(|err| QualityError::Entry {
+                    index,
+                    message: format!("its sealed part: {err}"),
+                })?
+                .payload,
+            _ => None,
+        };
+        let act = Act {
+            time_ms: fold::time_ms(&e.time).unwrap_or_default(),
+            exchange_id: &e.exchange_id,
+            operation: &e.operation,
+            outcome: &e.outcome,
+            record_type: e.record_type.as_deref(),
+            counterparty: e.counterparty.as_deref(),
+            error_code: e.error_code.as_deref(),
+            payload: payload.as_ref(),
+        };
+        if let Some(code) = ledger.apply(&act) {
+            changed.insert(code);
+        }
+    }
+    Ok(())
+}
+
+fn encode(d: &Dossier) -> Vec<u8> {
+    serde_json::to_vec(d).unwrap_or_default()
+}
+
+impl Quality {
+    /// The indicators as saved in `store`; `portal` names the destinations that are the
+    /// national portal (its acceptance of a dossier is its synchronisation).
+    pub fn open(store: Store, portal: &[String]) -> Result<Quality, QualityError> {
+        let (mark, rows) = store.quality_rows()?;
+        let mut ledger = Ledger::new(portal);
+        for r in rows {
+            let d: Dossier =
+                serde_json::from_slice(&r).map_err(|e| QualityError::Row(e.to_string()))?;
+            ledger.insert(d);
+        }
+        Ok(Quality {
+            ledger: RwLock::new(ledger),
+            dirty: Mutex::default(),
+            mark: mark.into(),
+            saved: mark.into(),
+            store,
+            portal: portal.to_vec(),
+        })
+    }
+
+    /// The log's entries below this index are in the figures.
+    pub fn mark(&self) -> u64 {
+        self.mark.load(Ordering::Acquire)
+    }
+
+    /// Folds in the log's entries from the mark up to `to` (at most `max` of them); returns
+    /// how many.
+    pub fn follow(&self, to: u64, max: u64) -> Result<u64, QualityError> {
+        let from = self.mark();
+        let to = to.min(from.saturating_add(max));
+        if to <= from {
+            return Ok(0);
+        }
+        let mut changed = HashSet::new();
+        {
+            let mut ledger = self.ledger.write().unwrap_or_else(|p| p.into_inner());
+            // Folded on a copy of nothing: an entry that cannot be read stops the fold before
+            // the mark moves, and the next call tries the same entries again.
+            fold_range(&self.store, &mut ledger, from, to, &mut changed)?;
+            self.mark.store(to, Ordering::Release);
+        }
+        self.dirty
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend(changed);
+        Ok(to - from)
+    }
+
+    /// Saves the dossiers changed since the last save, with the mark. On a cluster, a node
+    /// behind another's save writes nothing (the other's fold holds all it would).
+    pub fn save(&self) -> Result<(), QualityError> {
+        let mark = self.mark();
+        if mark <= self.saved.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let codes: Vec<String> =
+            std::mem::take(&mut *self.dirty.lock().unwrap_or_else(|p| p.into_inner()))
+                .into_iter()
+                .collect();
+        let rows: Vec<(String, Vec<u8>)> = {
+            let ledger = self.ledger.read().unwrap_or_else(|p| p.into_inner());
+            codes
+                .iter()
+                .filter_map(|c| ledger.dossiers.get(c).map(|d| (c.clone(), encode(d))))
+                .collect()
+        };
+        match self.store.put_quality_rows(&rows, mark, false) {
+            Ok(_) => {
+                self.saved.store(mark, Ordering::Release);
+                Ok(())
+            }
+            Err(e) => {
+                // Kept to be saved with the next attempt.
+                self.dirty
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .extend(codes);
+                Err(e.into())
+            }
+        }
+    }
+
+    /// The figures `q` asks for, as folded so far.
+    pub fn report(&self, q: &Query) -> Report {
+        let ledger = self.ledger.read().unwrap_or_else(|p| p.into_inner());
+        figures::report(ledger.dossiers.values(), q)
+    }
+
+    /// Dossiers known.
+    pub fn dossiers(&self) -> usize {
+        self.ledger
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .dossiers
+            .len()
+    }
+
+    /// Folds the whole log `[0, to)` again into a fresh ledger.
+    pub fn rebuild(store: &Store, portal: &[String], to: u64) -> Result<Ledger, QualityError> {
+        let mut ledger = Ledger::new(portal);
+        let mut changed = HashSet::new();
+        const STEP: u64 = 65_536;
+        let mut from = 0;
+        while from < to {
+            let next = to.min(from + STEP);
+            fold_range(store, &mut ledger, from, next, &mut changed)?;
+            changed.clear();
+            from = next;
+        }
+        Ok(ledger)
+    }
+
+    /// Folds the log up to `to`, then compares the live ledger with one rebuilt from the
+    /// start: the dossiers that differ (none when all is well). With `replace`, the rebuilt
+    /// ledger takes the live one's place and is saved whole.
+    pub fn rebuild_and_compare(&self, to: u64, replace: bool) -> Result<Rebuilt, QualityError> {
+        while self.follow(to, 65_536)? > 0 {}
+        let rebuilt = Quality::rebuild(&self.store, &self.portal, to)?;
+        let mut ledger = self.ledger.write().unwrap_or_else(|p| p.into_inner());
+        let mut differ: Vec<String> = ledger
+            .dossiers
+            .iter()
+            .filter(|(c, d)| rebuilt.dossiers.get(*c) != Some(*d))
+            .map(|(c, _)| c.clone())
+            .chain(
+                rebuilt
+                    .dossiers
+                    .keys()
+                    .filter(|c| !ledger.dossiers.contains_key(*c))
+                    .cloned(),
+            )
+            .collect();
+        differ.sort();
+        let out = Rebuilt {
+            mark: to,
+            dossiers: rebuilt.dossiers.len(),
+            differ,
+        };
+        if replace {
+            let rows: Vec<(String, Vec<u8>)> = rebuilt
+                .dossiers
+                .iter()
+                .map(|(c, d)| (c.clone(), encode(d)))
+                .collect();
+            self.store.put_quality_rows(&rows, to, true)?;
+            *ledger = rebuilt;
+            self.mark.store(to, Ordering::Release);
+            self.saved.store(to, Ordering::Release);
+            self.dirty.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        }
+        Ok(out)
+    }
+}
+
+/// What a rebuild found.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Rebuilt {
+    /// The log's entries below this index were folded.
+    pub mark: u64,
+    pub dossiers: usize,
+    /// Dossiers whose live record differs from the rebuilt one (or that only one side has).
+    pub differ: Vec<String>,
+}
+
+/// Follows the log until `shutdown`, saving every few seconds and once more at the end.
+pub fn follow_loop(
+    quality: &Quality,
+    log: &crate::audit::AuditLog,
+    shutdown: &tokio::sync::watch::Receiver<bool>,
+) {
+    const SAVE_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+    let mut last_save = std::time::Instant::now();
+    loop {
+        let stopping = *shutdown.borrow();
+        let folded = match quality.follow(log.size(), 16_384) {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::error!("service-quality indicators: {e}");
+                if stopping {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_secs(1));
+                continue;
+            }
+        };
+        if stopping || last_save.elapsed() >= SAVE_EVERY {
+            if let Err(e) = quality.save() {
+                tracing::error!("saving the service-quality indicators: {e}");
+            }
+            last_save = std::time::Instant::now();
+        }
+        if stopping && folded == 0 {
+            break;
+        }
+        if folded < 16_384 {
+            std::thread::sleep(std::time::Duration::from_millis(250));
+        }
+    }
+}
+
+/// The indicators of a running hub, and the thread that keeps them.
+pub struct Live {
+    pub quality: std::sync::Arc<Quality>,
+    log: std::sync::Arc<crate::audit::AuditLog>,
+    stop: tokio::sync::watch::Sender<bool>,
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+impl Live {
+    /// Starts keeping the indicators (`None` when `[quality] enabled = false`). Stored rows
+    /// that cannot be read (a hub of another version wrote them) are dropped and the whole
+    /// log folded again: they are derived data.
+    pub fn start(
+        config: &crate::config::hub::QualityConfig,
+        store: Store,
+        log: std::sync::Arc<crate::audit::AuditLog>,
+    ) -> Result<Option<Live>, crate::store::StoreError> {
+        if !config.enabled {
+            return Ok(None);
+        }
+        let quality = match Quality::open(store.clone(), &config.portal) {
+            Ok(q) => q,
+            Err(QualityError::Store(e)) => return Err(e),
+            Err(e) => {
+                tracing::warn!("{e}: the service-quality indicators are folded again from the log");
+                store.put_quality_rows(&[], 0, true)?;
+                Quality::open(store, &config.portal).map_err(|e| match e {
+                    QualityError::Store(e) => e,
+                    other => crate::store::StoreError::Unwritable(other.to_string()),
+                })?
+            }
+        };
+        let quality = std::sync::Arc::new(quality);
+        let (stop, shutdown) = tokio::sync::watch::channel(false);
+        let thread = {
+            let (q, log) = (quality.clone(), log.clone());
+            std::thread::Builder::new()
+                .name("lienthong-quality".into())
+                .spawn(move || follow_loop(&q, &log, &shutdown))
+                .map_err(|e| crate::store::StoreError::Unwritable(format!(
+                    "starting the service-quality thread: {e}"
+                )))?
+        };
+        Ok(Some(Live {
+            quality,
+            log,
+            stop,
+            thread: Mutex::new(Some(thread)),
+        }))
+    }
+
+    /// The audit log's size now (what the figures will have folded within a second or so).
+    pub fn log_size(&self) -> u64 {
+        self.log.size()
+    }
+
+    /// Folds what is left and saves, then stops the thread.
+    pub async fn stop(&self) {
+        let _ = self.stop.send(true);
+        let thread = self
+            .thread
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(t) = thread {
+            let _ = tokio::task::spawn_blocking(move || t.join()).await;
+        }
+    }
+}
+
