@@ -59,6 +59,16 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
          lienthong_audit_entries {}\n",
         state.relay.audit().size()
     ));
+    if let Some(q) = state.quality.clone() {
+        let gauges = tokio::task::spawn_blocking(move || {
+            q.quality
+                .gauges(crate::clock::now_ms() as i64, q.log_size())
+        })
+        .await;
+        if let Ok(g) = gauges {
+            text.push_str(&g);
+        }
+    }
     (
         [(
             header::CONTENT_TYPE,

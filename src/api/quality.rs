@@ -76,7 +76,11 @@ impl QualityQuery {
                 ))
             })?,
         };
-        let from_ms = self.from.as_deref().map(|d| day_start("from", d)).transpose()?;
+        let from_ms = self
+            .from
+            .as_deref()
+            .map(|d| day_start("from", d))
+            .transpose()?;
         // Up to the end of `to`'s day.
         let to_ms = self
             .to
@@ -181,12 +185,18 @@ async fn rebuild(
         })?
     };
     let (quality, to) = (live.quality.clone(), live.log_size());
-    let rebuilt = tokio::task::spawn_blocking(move || quality.rebuild_and_compare(to, body.replace))
-        .await
-        .map_err(Problem::internal)?
-        .map_err(Problem::internal)?;
+    let rebuilt =
+        tokio::task::spawn_blocking(move || quality.rebuild_and_compare(to, body.replace))
+            .await
+            .map_err(Problem::internal)?
+            .map_err(Problem::internal)?;
     let mut act = super::admin_act(&caller, "quality-rebuild");
-    act.outcome = if rebuilt.differ.is_empty() { "ok" } else { "differ" }.into();
+    act.outcome = if rebuilt.differ.is_empty() {
+        "ok"
+    } else {
+        "differ"
+    }
+    .into();
     state.record(act).await?;
     let mut v = serde_json::to_value(&rebuilt).map_err(Problem::internal)?;
     v["equal"] = json!(rebuilt.differ.is_empty());

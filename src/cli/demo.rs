@@ -9,8 +9,9 @@ pub(crate) struct Args {
     /// Dossiers the province pushes.
     #[arg(long, default_value_t = 1000)]
     dossiers: usize,
-    /// Status events per dossier, after the dossier itself.
-    #[arg(long, default_value_t = 3)]
+    /// Status events per dossier at most, after the dossier itself (each dossier's story has
+    /// up to six: received, in progress, supplements, resolved, returned, or withdrawn).
+    #[arg(long, default_value_t = 6)]
     events: usize,
     /// Share of dossiers the simulated one-stop system sends with a fault (a name typed
     /// without diacritics, an old-form address, a split ward, a typo, a re-uploaded document,

@@ -11,6 +11,7 @@ mod init;
 mod member;
 mod onceonly;
 mod policy;
+mod quality;
 mod relay;
 mod schemas;
 mod serve;
@@ -99,6 +100,10 @@ enum Command {
     /// The disclosure policy: check a file offline; show or set the one in force in a hub.
     #[command(subcommand)]
     Policy(policy::PolicyCommand),
+    /// Service quality (Decision 766/QĐ-TTg) as the hub sees it: on time, overdue,
+    /// synchronised, electronic results, online, paid online, with points; `rebuild` folds the
+    /// audit log again and compares.
+    Quality(quality::Args),
 }
 
 /// Output format of commands that print results.
@@ -155,6 +160,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Sim(a) => sim::run(a),
         Command::Onceonly(c) => onceonly::run(c),
         Command::Policy(c) => policy::run(c),
+        Command::Quality(a) => quality::run(a),
     }
 }
 

@@ -10,6 +10,7 @@
 //! of split wards or with typos, issued documents uploaded again, invalid status codes,
 //! repeated pushes), and the summary checks that the hub found each of them.
 
+mod quality;
 mod readers;
 
 use crate::auth::{Role, create_token};
@@ -26,7 +27,7 @@ use std::time::{Duration, Instant};
 #[derive(Debug, Clone)]
 pub struct DemoOptions {
     pub dossiers: usize,
-    /// Status events per dossier, after the dossier itself.
+    /// Status events per dossier at most, after the dossier itself (its story's).
     pub events: usize,
     /// Print progress on standard error.
     pub progress: bool,
@@ -43,7 +44,7 @@ impl Default for DemoOptions {
     fn default() -> Self {
         DemoOptions {
             dossiers: 1000,
-            events: 3,
+            events: 6,
             progress: false,
             error_rate: 0.2,
             seed: 1,
@@ -91,6 +92,8 @@ pub struct DemoSummary {
     pub checks: Vec<Check>,
     /// Accepted document records: indexed for the once-only checks, not relayed.
     pub documents_indexed: usize,
+    /// The province's service-quality indicators, and the simulator's own figures.
+    pub quality: quality::QualitySeen,
 }
 
 /// One check of the scenario.
@@ -211,6 +214,10 @@ impl DemoSummary {
             ("seconds", format!("{:.1}", self.seconds)),
         ];
         for (k, v) in rows {
+            out.push_str(&format!("  {k:<64} {v}\n"));
+        }
+        out.push('\n');
+        for (k, v) in self.quality.rows() {
             out.push_str(&format!("  {k:<64} {v}\n"));
         }
         if !self.faults.is_empty() {
@@ -394,6 +401,8 @@ pub async fn run(options: DemoOptions, adapters_dir: &Path) -> Result<DemoSummar
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    say("the national portal sends the online payments it took".into());
+    let payments = quality::push_payments(&hub, &client, &plan).await?;
     let finding = |code: &str| outcome.findings.get(code).copied().unwrap_or(0);
     let mut s = DemoSummary {
         pushed: outcome.pushed,
@@ -453,6 +462,7 @@ pub async fn run(options: DemoOptions, adapters_dir: &Path) -> Result<DemoSummar
         "once-only report: {} dossiers, {} uploads of documents the state had issued",
         s.report["dossiers"], s.report["requested_again"]
     ));
+    s.quality = quality::read(&hub, &client, &plan, payments).await?;
     let count = |f: Fault| plan.count(f);
     // Accepted document records are indexed, not relayed; everything else accepted is.
     let relayed = s.accepted - count(Fault::ReUpload);
@@ -531,6 +541,16 @@ pub async fn run(options: DemoOptions, adapters_dir: &Path) -> Result<DemoSummar
                 pulls.expect_allowed, pulls.expect_denied
             ),
             s.pulls_allowed == pulls.expect_allowed && s.pulls_denied == pulls.expect_denied,
+            &[],
+        ),
+        check(
+            "the province's service-quality figures are the simulator's own".into(),
+            s.quality.agree() && s.quality.payments.0 == s.quality.payments.1,
+            &[],
+        ),
+        check(
+            "the indicators rebuilt from the audit log are the live ones".into(),
+            s.quality.rebuilt.1 && s.quality.rebuilt.0 > 0,
             &[],
         ),
         check(

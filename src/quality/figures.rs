@@ -424,9 +424,9 @@ fn agency_of(b: &super::fold::Base) -> &str {
 /// of a code (Decision 20/2020/QĐ-TTg) names the province or ministry.
 pub fn agency_of_member(agency: &str, member: &str) -> bool {
     agency == member
-        || member.strip_prefix("000.00.00.").is_some_and(|top| {
-            !top.is_empty() && agency.rsplit('.').next() == Some(top)
-        })
+        || member
+            .strip_prefix("000.00.00.")
+            .is_some_and(|top| !top.is_empty() && agency.rsplit('.').next() == Some(top))
 }
 
 fn in_scope(b: &super::fold::Base, member: &str) -> bool {
@@ -452,7 +452,9 @@ pub fn report<'d>(dossiers: impl Iterator<Item = &'d Dossier>, q: &Query) -> Rep
             .agency
             .as_ref()
             .is_none_or(|a| *a == base.receiving || *a == base.resolving)
-            && q.province.as_ref().is_none_or(|p| province().any(|x| x == *p))
+            && q.province
+                .as_ref()
+                .is_none_or(|p| province().any(|x| x == *p))
             && q.procedure.as_ref().is_none_or(|p| *p == base.procedure)
             && q.field.as_ref().is_none_or(|f| *f == base.field)
             && q.from_ms.is_none_or(|t| s.received_ms >= t)

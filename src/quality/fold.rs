@@ -176,9 +176,7 @@ impl Ledger {
                 let code = self.exchanges.get(act.exchange_id)?.clone();
                 let d = self.dossier(&code);
                 // The register answered: any finding but one saying it could not be asked.
-                let answered = !act
-                    .error_code
-                    .is_some_and(|c| c.starts_with("unverified."));
+                let answered = !act.error_code.is_some_and(|c| c.starts_with("unverified."));
                 let mut changed = false;
                 if answered && !d.checked {
                     d.checked = true;
@@ -258,9 +256,10 @@ impl Ledger {
                 if d.events.iter().any(|e| e.id == event.id) {
                     return None;
                 }
-                if d.event_base.as_ref().is_none_or(|(t, id, _)| {
-                    (at, event.id.as_str()) >= (*t, id.as_str())
-                }) {
+                if d.event_base
+                    .as_ref()
+                    .is_none_or(|(t, id, _)| (at, event.id.as_str()) >= (*t, id.as_str()))
+                {
                     d.event_base = Some((at, event.id.clone(), base_of(r)));
                 }
                 let place = d
@@ -271,8 +270,7 @@ impl Ledger {
             }
             "payment" => {
                 let code = text(r, "dossier_code");
-                if code.is_empty() || text(r, "method") != "online" || text(r, "status") != "paid"
-                {
+                if code.is_empty() || text(r, "method") != "online" || text(r, "status") != "paid" {
                     return None;
                 }
                 let at = time_of(r, "paid_at").unwrap_or(act.time_ms);

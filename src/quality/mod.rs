@@ -11,6 +11,7 @@
 
 pub mod figures;
 pub mod fold;
+mod gauges;
 #[cfg(test)]
 mod tests;
 
@@ -93,12 +94,14 @@ fn fold_range(
         }
         // The record, kept beside an accepted ingest's entry unless purged since.
         let payload = match (e.operation.as_ref(), sealed) {
-            ("ingest", Some(s)) => serde_json::from_slice::<PayloadOnly>(&s)
-                .map_err(|err| QualityError::Entry {
-                    index,
-                    message: format!("its sealed part: {err}"),
-                })?
-                .payload,
+            ("ingest", Some(s)) => {
+                serde_json::from_slice::<PayloadOnly>(&s)
+                    .map_err(|err| QualityError::Entry {
+                        index,
+                        message: format!("its sealed part: {err}"),
+                    })?
+                    .payload
+            }
             _ => None,
         };
         let act = Act {
@@ -362,9 +365,11 @@ impl Live {
             std::thread::Builder::new()
                 .name("lienthong-quality".into())
                 .spawn(move || follow_loop(&q, &log, &shutdown))
-                .map_err(|e| crate::store::StoreError::Unwritable(format!(
-                    "starting the service-quality thread: {e}"
-                )))?
+                .map_err(|e| {
+                    crate::store::StoreError::Unwritable(format!(
+                        "starting the service-quality thread: {e}"
+                    ))
+                })?
         };
         Ok(Some(Live {
             quality,
@@ -382,14 +387,9 @@ impl Live {
     /// Folds what is left and saves, then stops the thread.
     pub async fn stop(&self) {
         let _ = self.stop.send(true);
-        let thread = self
-            .thread
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
+        let thread = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(t) = thread {
             let _ = tokio::task::spawn_blocking(move || t.join()).await;
         }
     }
 }
-

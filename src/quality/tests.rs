@@ -68,11 +68,26 @@ fn on_time_and_late() {
     // A: received 12-01 08:00, due 12-04 17:00, resolved 12-03 10:00: on time, 50 h.
     // B: the same times, resolved 12-05 09:00: late, 97 h.
     let l = ledger(&[
-        ("dossier", dossier("A", "12-01 08:00", "12-04 17:00", "desk", 0)),
-        ("dossier-status", status("A", 1, "in_progress", "12-01 09:00", 0)),
-        ("dossier-status", status("A", 2, "resolved", "12-03 10:00", 1)),
-        ("dossier", dossier("B", "12-01 08:00", "12-04 17:00", "desk", 0)),
-        ("dossier-status", status("B", 1, "resolved", "12-05 09:00", 0)),
+        (
+            "dossier",
+            dossier("A", "12-01 08:00", "12-04 17:00", "desk", 0),
+        ),
+        (
+            "dossier-status",
+            status("A", 1, "in_progress", "12-01 09:00", 0),
+        ),
+        (
+            "dossier-status",
+            status("A", 2, "resolved", "12-03 10:00", 1),
+        ),
+        (
+            "dossier",
+            dossier("B", "12-01 08:00", "12-04 17:00", "desk", 0),
+        ),
+        (
+            "dossier-status",
+            status("B", 1, "resolved", "12-05 09:00", 0),
+        ),
     ]);
     let r = figures_at(&l, "12-10 00:00");
     let f = &r.total.figures;
@@ -84,7 +99,10 @@ fn on_time_and_late() {
     let progress = &r.total.scores[2];
     assert_eq!((progress.group, progress.points), ("progress", Some(10.0)));
     let results = &r.total.scores[3];
-    assert_eq!((results.indicator, results.points), ("electronic results", Some(3.0)));
+    assert_eq!(
+        (results.indicator, results.points),
+        ("electronic results", Some(3.0))
+    );
     assert_eq!(r.overdue_now, 0);
 }
 
@@ -93,10 +111,22 @@ fn a_supplement_pause_moves_the_due_time() {
     // Due 12-04 17:00; a supplement asked 12-02 09:00 and handed in 12-04 09:00 stops the
     // clock for 48 h: due 12-06 17:00. Resolved 12-06 10:00: on time, handled 122 − 48 = 74 h.
     let l = ledger(&[
-        ("dossier", dossier("A", "12-01 08:00", "12-04 17:00", "desk", 0)),
-        ("dossier-status", status("A", 1, "supplement_requested", "12-02 09:00", 0)),
-        ("dossier-status", status("A", 2, "in_progress", "12-04 09:00", 0)),
-        ("dossier-status", status("A", 3, "resolved", "12-06 10:00", 0)),
+        (
+            "dossier",
+            dossier("A", "12-01 08:00", "12-04 17:00", "desk", 0),
+        ),
+        (
+            "dossier-status",
+            status("A", 1, "supplement_requested", "12-02 09:00", 0),
+        ),
+        (
+            "dossier-status",
+            status("A", 2, "in_progress", "12-04 09:00", 0),
+        ),
+        (
+            "dossier-status",
+            status("A", 3, "resolved", "12-06 10:00", 0),
+        ),
     ]);
     let f = figures_at(&l, "12-10 00:00").total.figures;
     assert_eq!((f.finished_on_time, f.finished_late), (1, 0));
@@ -109,9 +139,18 @@ fn a_supplement_pause_moves_the_due_time() {
     let r = figures_at(&l, "12-06 18:00");
     assert_eq!(r.overdue_now, 0, "resolved at 10:00 that day");
     let open = ledger(&[
-        ("dossier", dossier("C", "12-01 08:00", "12-04 17:00", "desk", 0)),
-        ("dossier-status", status("C", 1, "supplement_requested", "12-02 09:00", 0)),
-        ("dossier-status", status("C", 2, "in_progress", "12-04 09:00", 0)),
+        (
+            "dossier",
+            dossier("C", "12-01 08:00", "12-04 17:00", "desk", 0),
+        ),
+        (
+            "dossier-status",
+            status("C", 1, "supplement_requested", "12-02 09:00", 0),
+        ),
+        (
+            "dossier-status",
+            status("C", 2, "in_progress", "12-04 09:00", 0),
+        ),
     ]);
     let r = figures_at(&open, "12-06 18:00");
     assert_eq!(r.overdue_now, 1);
@@ -123,12 +162,30 @@ fn a_supplement_pause_moves_the_due_time() {
 fn two_supplement_requests_count_as_late() {
     // Resolved well before the due time, but after two supplement requests: late.
     let l = ledger(&[
-        ("dossier", dossier("A", "12-01 08:00", "12-04 17:00", "desk", 0)),
-        ("dossier-status", status("A", 1, "supplement_requested", "12-01 09:00", 0)),
-        ("dossier-status", status("A", 2, "in_progress", "12-01 10:00", 0)),
-        ("dossier-status", status("A", 3, "supplement_requested", "12-01 11:00", 0)),
-        ("dossier-status", status("A", 4, "in_progress", "12-01 12:00", 0)),
-        ("dossier-status", status("A", 5, "resolved", "12-02 08:00", 0)),
+        (
+            "dossier",
+            dossier("A", "12-01 08:00", "12-04 17:00", "desk", 0),
+        ),
+        (
+            "dossier-status",
+            status("A", 1, "supplement_requested", "12-01 09:00", 0),
+        ),
+        (
+            "dossier-status",
+            status("A", 2, "in_progress", "12-01 10:00", 0),
+        ),
+        (
+            "dossier-status",
+            status("A", 3, "supplement_requested", "12-01 11:00", 0),
+        ),
+        (
+            "dossier-status",
+            status("A", 4, "in_progress", "12-01 12:00", 0),
+        ),
+        (
+            "dossier-status",
+            status("A", 5, "resolved", "12-02 08:00", 0),
+        ),
     ]);
     let f = figures_at(&l, "12-10 00:00").total.figures;
     assert_eq!((f.finished, f.finished_on_time, f.finished_late), (1, 0, 1));
@@ -139,10 +196,22 @@ fn a_withdrawn_dossier_is_not_to_be_resolved() {
     // A withdrawn, B resolved on time: 1 to resolve, 1 on time: 20 of 20 points; A, open and
     // past its due time, is not overdue.
     let l = ledger(&[
-        ("dossier", dossier("A", "12-01 08:00", "12-04 17:00", "desk", 0)),
-        ("dossier-status", status("A", 1, "withdrawn", "12-02 08:00", 0)),
-        ("dossier", dossier("B", "12-01 08:00", "12-04 17:00", "desk", 0)),
-        ("dossier-status", status("B", 1, "resolved", "12-03 08:00", 0)),
+        (
+            "dossier",
+            dossier("A", "12-01 08:00", "12-04 17:00", "desk", 0),
+        ),
+        (
+            "dossier-status",
+            status("A", 1, "withdrawn", "12-02 08:00", 0),
+        ),
+        (
+            "dossier",
+            dossier("B", "12-01 08:00", "12-04 17:00", "desk", 0),
+        ),
+        (
+            "dossier-status",
+            status("B", 1, "resolved", "12-03 08:00", 0),
+        ),
     ]);
     let r = figures_at(&l, "12-10 00:00");
     let f = &r.total.figures;
@@ -154,10 +223,22 @@ fn a_withdrawn_dossier_is_not_to_be_resolved() {
 #[test]
 fn events_out_of_order_and_repeats_give_the_same_figures() {
     let in_order = vec![
-        ("dossier", dossier("A", "12-01 08:00", "12-04 17:00", "desk", 0)),
-        ("dossier-status", status("A", 1, "supplement_requested", "12-02 09:00", 0)),
-        ("dossier-status", status("A", 2, "in_progress", "12-04 09:00", 0)),
-        ("dossier-status", status("A", 3, "resolved", "12-06 10:00", 1)),
+        (
+            "dossier",
+            dossier("A", "12-01 08:00", "12-04 17:00", "desk", 0),
+        ),
+        (
+            "dossier-status",
+            status("A", 1, "supplement_requested", "12-02 09:00", 0),
+        ),
+        (
+            "dossier-status",
+            status("A", 2, "in_progress", "12-04 09:00", 0),
+        ),
+        (
+            "dossier-status",
+            status("A", 3, "resolved", "12-06 10:00", 1),
+        ),
     ];
     // The resolution first, the dossier last, and the supplement request pushed twice.
     let shuffled = vec![
@@ -184,8 +265,14 @@ fn events_out_of_order_and_repeats_give_the_same_figures() {
 fn events_after_as_of_are_not_known_yet() {
     // As of 12-02 the resolution (12-03) has not happened: the dossier is open, not overdue.
     let l = ledger(&[
-        ("dossier", dossier("A", "12-01 08:00", "12-04 17:00", "desk", 0)),
-        ("dossier-status", status("A", 1, "resolved", "12-03 10:00", 0)),
+        (
+            "dossier",
+            dossier("A", "12-01 08:00", "12-04 17:00", "desk", 0),
+        ),
+        (
+            "dossier-status",
+            status("A", 1, "resolved", "12-03 10:00", 0),
+        ),
     ]);
     let f = figures_at(&l, "12-02 00:00").total.figures;
     assert_eq!((f.open, f.finished), (1, 0));
@@ -199,9 +286,18 @@ fn synchronisation_online_and_payment() {
     // the portal 2 h after receipt: synchronised, full-process online.
     // B: online, fee, not paid; delivered to another destination only: not synchronised.
     let mut l = ledger(&[
-        ("dossier", dossier("A", "12-01 08:00", "12-04 17:00", "online", 50_000)),
-        ("dossier", dossier("B", "12-01 08:00", "12-04 17:00", "online", 50_000)),
-        ("dossier-status", status("A", 1, "resolved", "12-02 08:00", 1)),
+        (
+            "dossier",
+            dossier("A", "12-01 08:00", "12-04 17:00", "online", 50_000),
+        ),
+        (
+            "dossier",
+            dossier("B", "12-01 08:00", "12-04 17:00", "online", 50_000),
+        ),
+        (
+            "dossier-status",
+            status("A", 1, "resolved", "12-02 08:00", 1),
+        ),
         (
             "payment",
             json!({"payment_id": "P1", "dossier_code": "A", "method": "online",
@@ -230,13 +326,26 @@ fn synchronisation_online_and_payment() {
     assert_eq!((f.submitted_online, f.with_fee, f.paid_online), (2, 2, 1));
     assert_eq!(f.full_process_online, 1);
     // 6 × 1/2 synchronised; 12 × 1/2 full-process online; 6 × 1/2 paid online.
-    let points: Vec<_> = r.total.scores.iter().map(|s| (s.indicator, s.points)).collect();
+    let points: Vec<_> = r
+        .total
+        .scores
+        .iter()
+        .map(|s| (s.indicator, s.points))
+        .collect();
     assert!(points.contains(&("dossiers synchronised to the national portal", Some(3.0))));
     assert!(points.contains(&("full-process online dossiers", Some(6.0))));
     assert!(points.contains(&("dossiers paid online", Some(3.0))));
     // What the hub cannot see is not measured, never zero.
-    let satisfaction = r.total.scores.iter().find(|s| s.group == "satisfaction").unwrap();
-    assert_eq!((satisfaction.points, satisfaction.view), (None, "not-measured"));
+    let satisfaction = r
+        .total
+        .scores
+        .iter()
+        .find(|s| s.group == "satisfaction")
+        .unwrap();
+    assert_eq!(
+        (satisfaction.points, satisfaction.view),
+        (None, "not-measured")
+    );
 }
 
 #[test]
@@ -244,9 +353,18 @@ fn register_checks_and_reuse_come_from_the_verify_acts() {
     // A: the register agreed; B: it filled a field (reuse of data the state holds); C: the
     // register could not be asked (not checked). 2 of 3 checked, 1 of 3 reused: 2 × (1/3)/0.8.
     let mut l = ledger(&[
-        ("dossier", dossier("A", "12-01 08:00", "12-04 17:00", "desk", 0)),
-        ("dossier", dossier("B", "12-01 08:00", "12-04 17:00", "desk", 0)),
-        ("dossier", dossier("C", "12-01 08:00", "12-04 17:00", "desk", 0)),
+        (
+            "dossier",
+            dossier("A", "12-01 08:00", "12-04 17:00", "desk", 0),
+        ),
+        (
+            "dossier",
+            dossier("B", "12-01 08:00", "12-04 17:00", "desk", 0),
+        ),
+        (
+            "dossier",
+            dossier("C", "12-01 08:00", "12-04 17:00", "desk", 0),
+        ),
     ]);
     for (x, outcome, code) in [
         ("x0", "matched", None),
@@ -264,7 +382,12 @@ fn register_checks_and_reuse_come_from_the_verify_acts() {
     let r = figures_at(&l, "12-10 00:00");
     let f = &r.total.figures;
     assert_eq!((f.checked_with_register, f.reused_state_data), (2, 1));
-    let reuse = r.total.scores.iter().find(|s| s.indicator.starts_with("reuse")).unwrap();
+    let reuse = r
+        .total
+        .scores
+        .iter()
+        .find(|s| s.indicator.starts_with("reuse"))
+        .unwrap();
     assert_eq!(reuse.points, Some(0.83));
 }
 

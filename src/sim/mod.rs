@@ -5,6 +5,7 @@
 pub mod motcua;
 pub mod population;
 pub mod portal;
+pub mod stories;
 
 /// One step of SplitMix64: the simulators' small deterministic generator.
 pub(crate) fn splitmix(state: &mut u64) -> u64 {

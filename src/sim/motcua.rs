@@ -10,6 +10,7 @@
 //! it.
 
 use super::population::citizens;
+use super::stories::{Expected, Sent, Timeline, portal_time, province_time, timeline};
 use crate::units::names::plain;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -19,7 +20,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 const DOSSIER: &str = include_str!("../../adapters/samples/motcua-hatinh/dossier.xml");
 const STATUS: &str = include_str!("../../adapters/samples/motcua-hatinh/status-in-progress.xml");
 const DOCUMENT: &str = include_str!("../../adapters/samples/motcua-hatinh/document.xml");
-const STATUSES: [&str; 4] = ["TIEPNHAN", "DANGXULY", "DAXULY", "DATRA"];
 /// The certificate a re-uploading applicant already holds.
 const CERTIFICATE: &str = "Giấy chứng nhận đăng ký hộ kinh doanh";
 
@@ -85,6 +85,12 @@ pub struct DossierPlan {
     pub code: String,
     pub fault: Option<Fault>,
     pub pushes: Vec<Push>,
+    /// Its applicant's personal ID.
+    pub applicant: String,
+    /// What happens to it, and when (its status events are `timeline.steps`).
+    pub timeline: Timeline,
+    /// The status event sent with a status code the province's table does not have.
+    pub invalid_step: Option<usize>,
 }
 
 /// Everything a run will push.
@@ -113,6 +119,48 @@ impl Plan {
     /// Dossiers with one fault.
     pub fn count(&self, f: Fault) -> usize {
         self.faults().get(&f).copied().unwrap_or(0)
+    }
+
+    /// The online payments the national portal took, as it sends them to the hub
+    /// (`/v1/ingest/national-portal/payment`): one per dossier paid online, half an hour
+    /// after its receipt.
+    pub fn payments(&self) -> Vec<Value> {
+        self.dossiers
+            .iter()
+            .filter(|d| d.timeline.paid_online)
+            .map(|d| {
+                serde_json::json!({
+                    "MaGiaoDich": format!("DVCQG-PAY-{}", d.code),
+                    "MaHoSo": d.code,
+                    "MaDoiTuong": d.applicant,
+                    "SoTien": d.timeline.fee,
+                    "ThoiGianThanhToan": portal_time(d.timeline.received_ms + 1_800_000),
+                    "HinhThucThanhToan": "1",
+                    "TrangThai": "1",
+                    "NoiDungThanhToan": "Lệ phí đăng ký hộ kinh doanh",
+                    "DonViThuHuong": "000.00.10.H42",
+                })
+            })
+            .collect()
+    }
+
+    /// The service-quality figures the hub should show once every push and payment is
+    /// answered, as of `as_of_ms` (after the run's events), by the simulator's own reckoning.
+    pub fn expected_quality(&self, as_of_ms: i64) -> Expected {
+        let mut e = Expected::default();
+        for d in &self.dossiers {
+            e.add(
+                &Sent {
+                    timeline: &d.timeline,
+                    accepted_steps: (0..d.timeline.steps.len())
+                        .filter(|i| Some(*i) != d.invalid_step)
+                        .collect(),
+                    dossier_accepted: d.fault != Some(Fault::TypoAddress),
+                },
+                as_of_ms,
+            );
+        }
+        e
     }
 }
 
@@ -197,6 +245,8 @@ fn address_xml(
 pub fn plan(seed: u64, citizens_n: usize, dossiers: usize, events: usize, error_rate: f64) -> Plan {
     let people: Vec<Value> = citizens(seed, citizens_n.max(1)).into_values().collect();
     let mut rng = seed ^ 0x6D6F_7463_7561;
+    // The stories from a generator of their own: the faults fall as they always did.
+    let mut stories = seed ^ 0x7374_6F72_6965;
     let mut out = Plan::default();
     let original_address = DOSSIER
         .split("<hs:DiaChi>")
@@ -288,6 +338,9 @@ pub fn plan(seed: u64, citizens_n: usize, dossiers: usize, events: usize, error_
         }
         .replace(" ma=\"\"", "");
         let birth = person["ngaySinh"].as_str().unwrap_or_default();
+        let tl = timeline(d, &mut stories, events);
+        let channel = if tl.online { "TRUCTUYEN" } else { "TRUCTIEP" };
+        let (received, due) = (province_time(tl.received_ms), province_time(tl.due_ms));
         let mut dossier = DOSSIER
             .replace("000.00.10.H42-250915-0001", &code)
             .replace("<hs:Ho>Nguyễn</hs:Ho>", &format!("<hs:Ho>{ho}</hs:Ho>"))
@@ -307,6 +360,16 @@ pub fn plan(seed: u64, citizens_n: usize, dossiers: usize, events: usize, error_
             .replace(
                 &original_address,
                 &format!("\n          {address}\n        "),
+            )
+            .replace(
+                "<hs:KenhNop>TRUCTUYEN</hs:KenhNop>",
+                &format!("<hs:KenhNop>{channel}</hs:KenhNop>"),
+            )
+            .replace("15/09/2025 08:42:10", &received)
+            .replace("18/09/2025 17:00:00", &due)
+            .replace(
+                "<hs:SoTien>100000</hs:SoTien>",
+                &format!("<hs:SoTien>{}</hs:SoTien>", tl.fee),
             );
         let mut pushes = Vec::new();
         if fault == Some(Fault::ReUpload) {
@@ -327,20 +390,16 @@ pub fn plan(seed: u64, citizens_n: usize, dossiers: usize, events: usize, error_
             record_type: "dossier",
             body: dossier,
         });
-        for n in 0..events {
-            // The second event (or the only one) carries the invalid status.
-            let status = if fault == Some(Fault::InvalidStatus) && n == events.min(2) - 1 {
+        // The second event (or the only one) carries the invalid status.
+        let invalid_step = (fault == Some(Fault::InvalidStatus) && !tl.steps.is_empty())
+            .then(|| tl.steps.len().min(2) - 1);
+        for (n, step) in tl.steps.iter().enumerate() {
+            let status = if invalid_step == Some(n) {
                 "KHONGRO"
             } else {
-                STATUSES[n % STATUSES.len()]
+                step.status
             };
-            let body = STATUS
-                .replace("000.00.10.H42-250915-0001#3", &format!("{code}#{n}"))
-                .replace("000.00.10.H42-250915-0001", &code)
-                .replace(
-                    "<hs:TrangThai>DANGXULY</hs:TrangThai>",
-                    &format!("<hs:TrangThai>{status}</hs:TrangThai>"),
-                );
+            let body = status_body(&code, n, status, step, (&received, &due, channel));
             let repeat = fault == Some(Fault::Repeat) && n == 0;
             pushes.push(Push {
                 record_type: "dossier-status",
@@ -353,16 +412,66 @@ pub fn plan(seed: u64, citizens_n: usize, dossiers: usize, events: usize, error_
                 });
             }
         }
-        if events == 0 && matches!(fault, Some(Fault::InvalidStatus | Fault::Repeat)) {
+        if tl.steps.is_empty() && matches!(fault, Some(Fault::InvalidStatus | Fault::Repeat)) {
             fault = None;
         }
         out.dossiers.push(DossierPlan {
             code,
             fault,
             pushes,
+            applicant: id.to_string(),
+            timeline: tl,
+            invalid_step,
         });
     }
     out
+}
+
+/// A status event's SOAP body: the event `n` of dossier `code`, with the dossier's receipt,
+/// due time and channel; a finishing event says when handling ended and, when there is one,
+/// carries the electronic result document.
+fn status_body(
+    code: &str,
+    n: usize,
+    status: &str,
+    step: &super::stories::Step,
+    (received, due, channel): (&str, &str, &str),
+) -> String {
+    let mut extra = String::new();
+    if let Some(f) = step.finished_ms {
+        extra.push_str(&format!(
+            "<hs:NgayKetThuc>{}</hs:NgayKetThuc>\n      ",
+            province_time(f)
+        ));
+    }
+    if step.results {
+        use sha2::Digest;
+        let hash = hex::encode(sha2::Sha256::digest(code.as_bytes()));
+        extra.push_str(&format!(
+            "<hs:DanhSachKetQua>\n        <hs:GiayTo>\n          \
+             <hs:LoaiGiayTo>{CERTIFICATE}</hs:LoaiGiayTo>\n          \
+             <hs:MaBam>sha256:{hash}</hs:MaBam>\n          \
+             <hs:NguonGoc>CAPPHAT</hs:NguonGoc>\n        </hs:GiayTo>\n      \
+             </hs:DanhSachKetQua>\n      "
+        ));
+    }
+    STATUS
+        .replace("000.00.10.H42-250915-0001#3", &format!("{code}#{n}"))
+        .replace("000.00.10.H42-250915-0001", code)
+        .replace(
+            "<hs:TrangThai>DANGXULY</hs:TrangThai>",
+            &format!("<hs:TrangThai>{status}</hs:TrangThai>"),
+        )
+        .replace(
+            "<hs:KenhNop>TRUCTUYEN</hs:KenhNop>",
+            &format!("<hs:KenhNop>{channel}</hs:KenhNop>"),
+        )
+        .replace("15/09/2025 14:10:00", &province_time(step.at_ms))
+        .replace("15/09/2025 08:42:10", received)
+        .replace(
+            "18/09/2025 17:00:00</hs:NgayHenTra>\n      ",
+            &format!("{due}</hs:NgayHenTra>\n      {extra}"),
+        )
 }
 
 /// How the hub answered the pushes of a run.
@@ -547,6 +656,38 @@ mod tests {
         }
         let clean = plan(1, 50, 100, 3, 0.0);
         assert!(clean.faults().is_empty());
-        assert_eq!(clean.pushes(), 400);
+        // The dossier, then its story's status events, at most three.
+        for d in &clean.dossiers {
+            assert!(d.timeline.steps.len() <= 3);
+            assert_eq!(d.pushes.len(), 1 + d.timeline.steps.len());
+        }
+        // Every story is told, with dossiers online, with fees and paid online among them.
+        let stories: std::collections::HashSet<_> = a
+            .dossiers
+            .iter()
+            .map(|d| format!("{:?}", d.timeline.story))
+            .collect();
+        assert_eq!(stories.len(), 7, "{stories:?}");
+        assert!(a.payments().len() > 20);
+    }
+
+    #[test]
+    fn a_finishing_event_says_when_and_carries_its_result() {
+        let p = plan(1, 50, 60, 6, 0.0);
+        let d = p
+            .dossiers
+            .iter()
+            .find(|d| d.timeline.story == crate::sim::stories::Story::OnTime)
+            .unwrap();
+        let finishing = &d.pushes[3].body;
+        assert!(
+            finishing.contains("<hs:TrangThai>DAXULY</hs:TrangThai>"),
+            "{finishing}"
+        );
+        assert!(finishing.contains("<hs:NgayKetThuc>"), "{finishing}");
+        assert!(finishing.contains("<hs:DanhSachKetQua>"), "{finishing}");
+        // Received 2025-12-01 07:30 (Vietnam time) for the first dossier, due three days on.
+        assert!(p.dossiers[0].pushes[0].body.contains("01/12/2025 07:30:00"));
+        assert!(p.dossiers[0].pushes[0].body.contains("04/12/2025 07:30:00"));
     }
 }

@@ -152,7 +152,6 @@ impl crate::merkle::Nodes for Store {
 /// The role traits, to call a store's methods: `use crate::store::prelude::*`.
 pub mod prelude {
     pub use super::port::{
-        AuditLogStore, Catalogue, GroupCommit, OnceOnlyStore, OutboxStore, PullCache,
-        QualityStore,
+        AuditLogStore, Catalogue, GroupCommit, OnceOnlyStore, OutboxStore, PullCache, QualityStore,
     };
 }

@@ -37,7 +37,8 @@ impl QualityStore for SledStore {
         if replace {
             // Cleared first: a crash before the batch leaves no mark, and the indicators are
             // folded again from the start of the log.
-            t.clear().map_err(sled_err("clear the quality indicators"))?;
+            t.clear()
+                .map_err(sled_err("clear the quality indicators"))?;
         }
         let mut batch = ::sled::Batch::default();
         for (code, row) in rows {
