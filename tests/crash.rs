@@ -7,7 +7,8 @@
 //! portal that does not deduplicate would show them); a crash sends again at most what was in
 //! flight (requests on the wire, and records accepted but not yet recorded as delivered: five
 //! times the destination's concurrency at most); and the audit log, exported and verified with the
-//! CLI, holds an accepted ingest entry for every acknowledged exchange.
+//! CLI, holds an accepted ingest entry for every acknowledged exchange; the service-quality
+//! indicators kept across the kills equal those rebuilt from the log.
 
 mod common;
 
@@ -173,6 +174,19 @@ async fn acknowledged_events_survive_sigkill_and_arrive_in_order_once() {
     // The audit log verifies, and every acknowledged exchange has its entry.
     let report = hub.verify_audit(&admin, &data.path().join("audit.jsonl"), &acked);
     eprintln!("audit log: {report}");
+    // The service-quality indicators, saved and taken up again across the kills, are those
+    // rebuilt from the log: every dossier, each with its ten events.
+    let rebuilt: serde_json::Value = client
+        .post(format!("{url}/v1/quality/rebuild"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rebuilt["equal"], true, "{rebuilt}");
+    assert_eq!(rebuilt["dossiers"], DOSSIERS, "{rebuilt}");
 
     // A graceful stop at the end (SIGTERM flushes); the store opens cleanly after the kills,
     // with no dead letter and an empty outbox.

@@ -350,12 +350,20 @@ pub async fn run(options: DemoOptions, adapters_dir: &Path) -> Result<DemoSummar
         .bearer();
     // The province: dossiers of the register's citizens, each followed by its status events,
     // a share of them with the faults of real one-stop systems.
-    let plan = motcua::plan(
+    // Received over the last days (11 minutes apart, from 07:30 Vietnam time a week before
+    // the first would have to be to finish before now, every story included), so that "this
+    // month" and "overdue now" are the run's own.
+    let day = 86_400_000;
+    let span_days = options.dossiers as i64 * crate::sim::stories::RECEIPT_SPACING_MS / day + 1;
+    let first = (crate::clock::now_ms() as i64 + 7 * 3_600_000) / day * day - (7 + span_days) * day
+        + 30 * 60_000;
+    let plan = motcua::plan_at(
         options.seed,
         PULLS,
         options.dossiers,
         options.events,
         options.error_rate,
+        first,
     );
     let total = plan.pushes();
     say(format!(

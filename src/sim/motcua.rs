@@ -242,7 +242,30 @@ fn address_xml(
 /// Builds the plan: `dossiers` dossiers of the register's first `citizens` citizens (seed
 /// `seed`), each followed by `events` status events; each dossier carries a fault with
 /// probability `error_rate`, the kind drawn evenly.
+/// The plan of a run: `dossiers` dossiers of the register's citizens, each with at most
+/// `events` status events, a share `error_rate` with a fault; the first received on
+/// 2025-12-01 07:30 (Vietnam time), the rest 11 minutes apart.
 pub fn plan(seed: u64, citizens_n: usize, dossiers: usize, events: usize, error_rate: f64) -> Plan {
+    plan_at(
+        seed,
+        citizens_n,
+        dossiers,
+        events,
+        error_rate,
+        super::stories::FIRST_RECEIPT_MS,
+    )
+}
+
+/// The same, the first dossier received at `first_receipt_ms` (ms since the epoch; the demo
+/// starts two weeks before the run, so that the figures of the month are its own).
+pub fn plan_at(
+    seed: u64,
+    citizens_n: usize,
+    dossiers: usize,
+    events: usize,
+    error_rate: f64,
+    first_receipt_ms: i64,
+) -> Plan {
     let people: Vec<Value> = citizens(seed, citizens_n.max(1)).into_values().collect();
     let mut rng = seed ^ 0x6D6F_7463_7561;
     // The stories from a generator of their own: the faults fall as they always did.
@@ -338,7 +361,7 @@ pub fn plan(seed: u64, citizens_n: usize, dossiers: usize, events: usize, error_
         }
         .replace(" ma=\"\"", "");
         let birth = person["ngaySinh"].as_str().unwrap_or_default();
-        let tl = timeline(d, &mut stories, events);
+        let tl = timeline(d, &mut stories, events, first_receipt_ms);
         let channel = if tl.online { "TRUCTUYEN" } else { "TRUCTIEP" };
         let (received, due) = (province_time(tl.received_ms), province_time(tl.due_ms));
         let mut dossier = DOSSIER

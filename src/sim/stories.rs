@@ -9,8 +9,11 @@
 use super::splitmix as next;
 
 const HOUR: i64 = 3_600_000;
-/// 2025-12-01 07:30 in Vietnam (00:30 UTC): the first dossier's receipt.
-const FIRST_RECEIPT_MS: i64 = 1_764_549_000_000;
+/// 2025-12-01 07:30 in Vietnam (00:30 UTC): the first dossier's receipt unless a run says
+/// otherwise (`motcua::plan_at`).
+pub const FIRST_RECEIPT_MS: i64 = 1_764_549_000_000;
+/// Dossiers are received this far apart.
+pub const RECEIPT_SPACING_MS: i64 = 11 * 60_000;
 
 /// A dossier's story.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,9 +74,10 @@ fn finish(received: i64, hours: i64, results: bool) -> Step {
     }
 }
 
-/// Dossier `d`'s timeline, drawn from `rng`, at most `events` status events.
-pub fn timeline(d: usize, rng: &mut u64, events: usize) -> Timeline {
-    let received = FIRST_RECEIPT_MS + d as i64 * 11 * 60_000;
+/// Dossier `d`'s timeline, drawn from `rng`, at most `events` status events, the first
+/// dossier received at `first_ms`.
+pub fn timeline(d: usize, rng: &mut u64, events: usize, first_ms: i64) -> Timeline {
+    let received = first_ms + d as i64 * RECEIPT_SPACING_MS;
     let roll = next(rng) % 100;
     let story = match roll {
         0..40 => Story::OnTime,
