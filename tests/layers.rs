@@ -17,7 +17,7 @@ const LAYERS: &[&[&str]] = &[
     &["config"],
     &["store"],
     &["translate", "validate", "units", "signing"],
-    &["auth", "registry", "audit", "onceonly", "check"],
+    &["auth", "registry", "audit", "onceonly", "check", "quality"],
     &["relay"],
     &["ingest", "api", "server", "cli", "sim", "demo"],
 ];

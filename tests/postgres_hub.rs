@@ -188,7 +188,7 @@ async fn store_migrate_brings_the_schema_to_this_version_and_refuses_a_newer_one
     tokio::task::spawn_blocking(move || {
         let mut c = postgres::Client::connect(&db2, postgres::NoTls).unwrap();
         c.batch_execute(
-            "DROP TABLE audit_head, leases, outbox_marks;
+            "DROP TABLE audit_head, leases, outbox_marks, quality_dossiers, quality_mark;
              ALTER TABLE outbox DROP COLUMN order_key, DROP COLUMN accepted_at_ms,
                  DROP COLUMN next_attempt_ms;
              INSERT INTO audit_entries (idx, entry) VALUES (0, 'x');
@@ -614,6 +614,20 @@ async fn two_nodes_share_one_log_and_one_survives_the_others_death() {
         "two nodes: {total} records, {} entries, the survivor took over in {took_over:?}",
         b.state().store.audit_size().unwrap()
     );
+    // The survivor's service-quality indicators hold the dossiers both nodes took in (it
+    // follows the one log), the same as a rebuild from it.
+    let admin = node_a.token(ADMIN, "admin");
+    let rebuilt: Value = c
+        .post(format!("{b_url}/v1/quality/rebuild"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rebuilt["equal"], true, "{rebuilt}");
+    assert_eq!(rebuilt["dossiers"], dossiers.len(), "{rebuilt}");
     b.shutdown().await.unwrap();
 }
 

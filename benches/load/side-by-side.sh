@@ -7,7 +7,8 @@
 #
 # A BINARY written pg:BINARY runs that build on the PostgreSQL backend (cluster mode, one node):
 # a primary with a synchronous standby on this machine, started once for the run, a new
-# database for each measurement.
+# database for each measurement. One written quality-off:BINARY runs it without the
+# service-quality indicators ([quality] enabled = false), to measure what keeping them costs.
 #
 # Each measurement starts a fresh hub (shipped config and adapters, endpoints pointed at one
 # `lienthong sim both`), sends the ~2 KB SOAP status event with wrk and benches/load/mix.lua
@@ -24,14 +25,15 @@ while [ $# -gt 0 ]; do
     --rounds) rounds=$2; shift ;;
     --seconds) secs=$2; shift ;;
     --connections) conns=$2; shift ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) bins+=("$1") ;;
   esac
   shift
 done
 [ ${#bins[@]} -ge 1 ] || { echo "give one or more hub binaries" >&2; exit 2; }
 ensure_wrk
-sims "${bins[0]#pg:}"
+first=${bins[0]#pg:}
+sims "${first#quality-off:}"
 case " ${bins[*]} " in *" pg:"*) postgres_pair ;; esac
 export LIENTHONG_SERVER_LISTEN=127.0.0.1:0 LIENTHONG_SERVER_ADAPTERS_DIR="$work/adapters" LIENTHONG_LOG_LEVEL=warn
 n=0
@@ -39,8 +41,14 @@ for round in $(seq "$rounds"); do
   for spec in "${bins[@]}"; do
     n=$((n + 1))
     bin=${spec#pg:}
+    if [ "${bin#quality-off:}" != "$bin" ]; then
+      bin=${bin#quality-off:}
+      export LIENTHONG_QUALITY_ENABLED=false
+    else
+      export LIENTHONG_QUALITY_ENABLED=true
+    fi
     export LIENTHONG_SERVER_DATA_DIR="$work/data-$n"
-    if [ "$spec" != "$bin" ]; then
+    if [ "${spec#pg:}" != "$spec" ]; then
       "$pg_bin/psql" "${pg_admin[@]}" -qc "create database bench$n"
       export LIENTHONG_STORE_BACKEND=postgres
       export LIENTHONG_STORE_URL="$pg_url/bench$n?target_session_attrs=read-write"

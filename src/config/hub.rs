@@ -461,6 +461,7 @@ const SECTIONS: &[&str] = &[
     "relay",
     "audit",
     "store",
+    "quality",
 ];
 
 impl HubConfig {

@@ -43,6 +43,8 @@ pub struct Quality {
     mark: AtomicU64,
     /// The mark of the last save.
     saved: AtomicU64,
+    /// Held by a fold and by a rebuild: a rebuild compares at one mark.
+    folding: Mutex<()>,
     store: Store,
     portal: Vec<String>,
 }
@@ -141,6 +143,7 @@ impl Quality {
             dirty: Mutex::default(),
             mark: mark.into(),
             saved: mark.into(),
+            folding: Mutex::default(),
             store,
             portal: portal.to_vec(),
         })
@@ -154,6 +157,11 @@ impl Quality {
     /// Folds in the log's entries from the mark up to `to` (at most `max` of them); returns
     /// how many.
     pub fn follow(&self, to: u64, max: u64) -> Result<u64, QualityError> {
+        let _one = self.folding.lock().unwrap_or_else(|p| p.into_inner());
+        self.fold_to(to, max)
+    }
+
+    fn fold_to(&self, to: u64, max: u64) -> Result<u64, QualityError> {
         let from = self.mark();
         let to = to.min(from.saturating_add(max));
         if to <= from {
@@ -242,7 +250,11 @@ impl Quality {
     /// start: the dossiers that differ (none when all is well). With `replace`, the rebuilt
     /// ledger takes the live one's place and is saved whole.
     pub fn rebuild_and_compare(&self, to: u64, replace: bool) -> Result<Rebuilt, QualityError> {
-        while self.follow(to, 65_536)? > 0 {}
+        // No fold meanwhile: the live ledger stays at `to` until compared (and replaced).
+        let _one = self.folding.lock().unwrap_or_else(|p| p.into_inner());
+        // The thread may have folded past `to` already: compare where it is.
+        let to = to.max(self.mark());
+        while self.fold_to(to, 65_536)? > 0 {}
         let rebuilt = Quality::rebuild(&self.store, &self.portal, to)?;
         let mut ledger = self.ledger.write().unwrap_or_else(|p| p.into_inner());
         let mut differ: Vec<String> = ledger

@@ -8,14 +8,21 @@ use crate::store::port::QualityStore;
 
 const MARK: &[u8] = b"m";
 
-impl QualityStore for SledStore {
-    fn quality_rows(&self) -> Result<(u64, Vec<Vec<u8>>), StoreError> {
-        let t = &self.quality;
-        let mark = t
+impl SledStore {
+    fn quality_mark(&self) -> Result<u64, StoreError> {
+        Ok(self
+            .quality
             .get(MARK)
             .map_err(sled_err("read the quality mark"))?
             .and_then(|v| <[u8; 8]>::try_from(v.as_ref()).ok())
-            .map_or(0, u64::from_be_bytes);
+            .map_or(0, u64::from_be_bytes))
+    }
+}
+
+impl QualityStore for SledStore {
+    fn quality_rows(&self) -> Result<(u64, Vec<Vec<u8>>), StoreError> {
+        let t = &self.quality;
+        let mark = self.quality_mark()?;
         let rows = t
             .scan_prefix(b"d")
             .values()
@@ -34,6 +41,9 @@ impl QualityStore for SledStore {
         replace: bool,
     ) -> Result<bool, StoreError> {
         let t = &self.quality;
+        if !replace && self.quality_mark()? >= mark {
+            return Ok(false);
+        }
         if replace {
             // Cleared first: a crash before the batch leaves no mark, and the indicators are
             // folded again from the start of the log.
