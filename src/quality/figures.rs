@@ -172,7 +172,7 @@ impl Figures {
             sums.sync_ms += i128::from(delay);
             sums.sync_max = sums.sync_max.max(delay);
         }
-        let online = base.channel == "online";
+        let online = &*base.channel == "online";
         self.submitted_online += u64::from(online);
         self.with_fee += u64::from(base.fee);
         self.paid_online += u64::from(base.fee && s.paid_online);
@@ -451,12 +451,12 @@ pub fn report<'d>(dossiers: impl Iterator<Item = &'d Dossier>, q: &Query) -> Rep
         let keep = q
             .agency
             .as_ref()
-            .is_none_or(|a| *a == base.receiving || *a == base.resolving)
+            .is_none_or(|a| **a == *base.receiving || **a == *base.resolving)
             && q.province
                 .as_ref()
                 .is_none_or(|p| province().any(|x| x == *p))
-            && q.procedure.as_ref().is_none_or(|p| *p == base.procedure)
-            && q.field.as_ref().is_none_or(|f| *f == base.field)
+            && q.procedure.as_ref().is_none_or(|p| **p == *base.procedure)
+            && q.field.as_ref().is_none_or(|f| **f == *base.field)
             && q.from_ms.is_none_or(|t| s.received_ms >= t)
             && q.to_ms.is_none_or(|t| s.received_ms < t)
             && q.scope.as_ref().is_none_or(|a| in_scope(base, a));
@@ -466,8 +466,8 @@ pub fn report<'d>(dossiers: impl Iterator<Item = &'d Dossier>, q: &Query) -> Rep
         let key = q.by.map(|by| match by {
             Dim::Agency => agency_of(base).to_string(),
             Dim::Province => province_of(agency_of(base)).unwrap_or_else(|| "unknown".into()),
-            Dim::Procedure => base.procedure.clone(),
-            Dim::Field => base.field.clone(),
+            Dim::Procedure => base.procedure.to_string(),
+            Dim::Field => base.field.to_string(),
         });
         let (f, sums) = buckets
             .entry((q.period.key(s.received_ms), key))
@@ -479,7 +479,7 @@ pub fn report<'d>(dossiers: impl Iterator<Item = &'d Dossier>, q: &Query) -> Rep
             overdue.push(Overdue {
                 dossier_code: d.code.clone(),
                 resolving_agency: agency_of(base).to_string(),
-                procedure_code: base.procedure.clone(),
+                procedure_code: base.procedure.to_string(),
                 due_at: vn_time(due),
                 hours_overdue: round2((as_of - due) as f64 / 3.6e6),
             });

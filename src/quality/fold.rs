@@ -5,8 +5,10 @@
 //! that the live figures and those rebuilt from the log agree.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
-use std::collections::HashMap;
+
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 /// One act of the log, as the fold reads it (an audit entry with its payload, if kept).
 #[derive(Debug, Clone, Default)]
@@ -19,22 +21,86 @@ pub struct Act<'a> {
     pub counterparty: Option<&'a str>,
     pub error_code: Option<&'a str>,
     /// The record, for an accepted ingest (absent when purged).
-    pub payload: Option<&'a Value>,
+    pub payload: Option<&'a Record<'a>>,
+}
+
+/// What the fold reads of a record (dossier, status event, payment); the rest of it is skipped
+/// unread.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct Record<'a> {
+    #[serde(borrow, default)]
+    pub dossier_code: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub procedure_code: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub field_code: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub receiving_agency: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub resolving_agency: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub channel: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub received_at: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub due_at: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub status: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub event_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub event_at: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub finished_at: Option<Cow<'a, str>>,
+    #[serde(default)]
+    pub fees: Option<Vec<Fee>>,
+    #[serde(default)]
+    pub result_documents: Option<Vec<serde::de::IgnoredAny>>,
+    #[serde(borrow, default)]
+    pub documents: Option<Vec<Document<'a>>>,
+    #[serde(borrow, default)]
+    pub method: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub paid_at: Option<Cow<'a, str>>,
+}
+
+/// A fee of a dossier: its amount.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct Fee {
+    #[serde(default)]
+    pub amount: Option<f64>,
+}
+
+/// A document of a dossier: where it came from.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct Document<'a> {
+    #[serde(borrow, default)]
+    pub origin: Option<Cow<'a, str>>,
+}
+
+impl Record<'_> {
+    /// From a record as JSON.
+    #[cfg(test)]
+    pub(crate) fn of(v: &serde_json::Value) -> Record<'static> {
+        // Borrowed from its text, kept for the test's life.
+        let text: &'static str = Box::leak(v.to_string().into_boxed_str());
+        serde_json::from_str(text).expect("a record the fold reads")
+    }
 }
 
 /// What a dossier record (or, until one arrives, its latest status event) says about it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Base {
     #[serde(rename = "p", default)]
-    pub procedure: String,
+    pub procedure: Arc<str>,
     #[serde(rename = "f", default)]
-    pub field: String,
+    pub field: Arc<str>,
     #[serde(rename = "ra", default)]
-    pub receiving: String,
+    pub receiving: Arc<str>,
     #[serde(rename = "rs", default)]
-    pub resolving: String,
+    pub resolving: Arc<str>,
     #[serde(rename = "ch", default)]
-    pub channel: String,
+    pub channel: Arc<str>,
     #[serde(rename = "r", default)]
     pub received_ms: Option<i64>,
     #[serde(rename = "d", default)]
@@ -47,10 +113,11 @@ pub struct Base {
 /// One status event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {
-    /// The source's event id, or the status and time when it gave none: a repeat is known by it.
-    pub id: String,
+    /// A hash (FNV-1a, 64 bits) of the source's event id, or of the status and time when it
+    /// gave none: a repeat is known by it.
+    pub id: u64,
     #[serde(rename = "s")]
-    pub status: String,
+    pub status: Arc<str>,
     #[serde(rename = "t")]
     pub at_ms: i64,
     /// When handling ended (`finished_at`), if the event says.
@@ -70,7 +137,7 @@ pub struct Dossier {
     pub base: Option<Base>,
     /// From the status event with the latest time, while there is no dossier record.
     #[serde(default)]
-    pub event_base: Option<(i64, String, Base)>,
+    pub event_base: Option<(i64, u64, Base)>,
     /// Status events, in their own time order (then by id).
     #[serde(default)]
     pub events: Vec<Event>,
@@ -103,8 +170,8 @@ impl Dossier {
     }
 }
 
-fn text<'v>(v: &'v Value, key: &str) -> &'v str {
-    v.get(key).and_then(Value::as_str).unwrap_or_default()
+fn text<'v>(v: &'v Option<Cow<'_, str>>) -> &'v str {
+    v.as_deref().unwrap_or_default()
 }
 
 /// Milliseconds since the epoch of an RFC 3339 time.
@@ -114,31 +181,57 @@ pub fn time_ms(t: &str) -> Option<i64> {
         .map(|d| d.timestamp_millis())
 }
 
-fn time_of(v: &Value, key: &str) -> Option<i64> {
-    v.get(key).and_then(Value::as_str).and_then(time_ms)
+fn time_of(v: &Option<Cow<'_, str>>) -> Option<i64> {
+    v.as_deref().and_then(time_ms)
 }
 
-fn base_of(r: &Value) -> Base {
+/// FNV-1a, 64 bits: stable across builds and versions, unlike the standard library's hasher.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// One shared copy of each text many dossiers repeat (agencies, procedures, statuses).
+#[derive(Debug, Clone, Default)]
+struct Texts(std::collections::HashSet<Arc<str>>);
+
+impl Texts {
+    fn get(&mut self, t: &str) -> Arc<str> {
+        if let Some(a) = self.0.get(t) {
+            return a.clone();
+        }
+        let a: Arc<str> = Arc::from(t);
+        self.0.insert(a.clone());
+        a
+    }
+}
+
+fn base_of(texts: &mut Texts, r: &Record<'_>) -> Base {
     Base {
-        procedure: text(r, "procedure_code").to_string(),
-        field: text(r, "field_code").to_string(),
-        receiving: text(r, "receiving_agency").to_string(),
-        resolving: text(r, "resolving_agency").to_string(),
-        channel: text(r, "channel").to_string(),
-        received_ms: time_of(r, "received_at"),
-        due_ms: time_of(r, "due_at"),
-        fee: r.get("fees").and_then(Value::as_array).is_some_and(|f| {
-            f.iter()
-                .any(|x| x.get("amount").and_then(Value::as_i64).unwrap_or(0) > 0)
-        }),
+        procedure: texts.get(text(&r.procedure_code)),
+        field: texts.get(text(&r.field_code)),
+        receiving: texts.get(text(&r.receiving_agency)),
+        resolving: texts.get(text(&r.resolving_agency)),
+        channel: texts.get(text(&r.channel)),
+        received_ms: time_of(&r.received_at),
+        due_ms: time_of(&r.due_at),
+        fee: r
+            .fees
+            .iter()
+            .flatten()
+            .any(|f| f.amount.unwrap_or(0.0) > 0.0),
     }
 }
 
 /// The dossiers, and where to place the acts that name only an exchange.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default)]
 pub struct Ledger {
     pub dossiers: HashMap<String, Dossier>,
     exchanges: HashMap<String, String>,
+    texts: Texts,
+    /// Dossiers changed since `take_changed`.
+    dirty: HashSet<String>,
     /// Which national-portal destinations count as the portal (`quality.portal`).
     portal: Vec<String>,
 }
@@ -152,24 +245,67 @@ impl Ledger {
     }
 
     /// Takes in dossiers read back from a store.
-    pub fn insert(&mut self, d: Dossier) {
+    pub fn insert(&mut self, mut d: Dossier) {
+        let texts = &mut self.texts;
+        let mut share = |b: &mut Base| {
+            for t in [
+                &mut b.procedure,
+                &mut b.field,
+                &mut b.receiving,
+                &mut b.resolving,
+                &mut b.channel,
+            ] {
+                *t = texts.get(t);
+            }
+        };
+        if let Some(b) = &mut d.base {
+            share(b);
+        }
+        if let Some((_, _, b)) = &mut d.event_base {
+            share(b);
+        }
+        for e in &mut d.events {
+            e.status = texts.get(&e.status);
+        }
         for x in &d.exchanges {
             self.exchanges.insert(x.clone(), d.code.clone());
         }
         self.dossiers.insert(d.code.clone(), d);
     }
 
+    /// The dossier `code`, made when new; marked changed (callers change it).
     fn dossier(&mut self, code: &str) -> &mut Dossier {
-        self.dossiers
-            .entry(code.to_string())
-            .or_insert_with(|| Dossier {
-                code: code.to_string(),
-                ..Default::default()
-            })
+        if !self.dirty.contains(code) {
+            self.dirty.insert(code.to_string());
+        }
+        if !self.dossiers.contains_key(code) {
+            self.dossiers.insert(
+                code.to_string(),
+                Dossier {
+                    code: code.to_string(),
+                    ..Default::default()
+                },
+            );
+        }
+        self.dossiers.get_mut(code).expect("inserted above")
     }
 
-    /// Folds in one act; returns the code of the dossier it changed, if any.
-    pub fn apply(&mut self, act: &Act<'_>) -> Option<String> {
+    /// The dossiers changed since the last call, and forgets them.
+    pub fn take_changed(&mut self) -> HashSet<String> {
+        std::mem::take(&mut self.dirty)
+    }
+
+    /// Notes `codes` as changed again (their save failed).
+    pub fn changed_again(&mut self, codes: HashSet<String>) {
+        self.dirty.extend(codes);
+    }
+
+    /// Folds in one act; true when it changed a dossier.
+    pub fn apply(&mut self, act: &Act<'_>) -> bool {
+        self.fold(act).is_some()
+    }
+
+    fn fold(&mut self, act: &Act<'_>) -> Option<()> {
         match (act.operation, act.outcome) {
             ("ingest", "accepted") => self.ingest(act),
             ("verify", outcome) => {
@@ -186,7 +322,7 @@ impl Ledger {
                     d.reused = true;
                     changed = true;
                 }
-                changed.then_some(code)
+                changed.then_some(())
             }
             ("deliver", "delivered")
                 if act.record_type == Some("dossier")
@@ -201,25 +337,26 @@ impl Ledger {
                     return None;
                 }
                 d.synced_ms = Some(act.time_ms);
-                Some(code)
+                Some(())
             }
             _ => None,
         }
     }
 
-    fn ingest(&mut self, act: &Act<'_>) -> Option<String> {
+    fn ingest(&mut self, act: &Act<'_>) -> Option<()> {
         let r = act.payload?;
         match act.record_type? {
             "dossier" => {
-                let code = text(r, "dossier_code");
+                let code = text(&r.dossier_code);
                 if code.is_empty() {
                     return None;
                 }
-                let base = base_of(r);
+                let base = base_of(&mut self.texts, r);
                 let reused = r
-                    .get("documents")
-                    .and_then(Value::as_array)
-                    .is_some_and(|d| d.iter().any(|x| text(x, "origin") == "issued"));
+                    .documents
+                    .iter()
+                    .flatten()
+                    .any(|x| x.origin.as_deref() == Some("issued"));
                 self.exchanges
                     .insert(act.exchange_id.to_string(), code.to_string());
                 let d = self.dossier(code);
@@ -229,28 +366,26 @@ impl Ledger {
                 if !d.exchanges.iter().any(|x| x == act.exchange_id) {
                     d.exchanges.push(act.exchange_id.to_string());
                 }
-                Some(code.to_string())
+                Some(())
             }
             "dossier-status" => {
-                let code = text(r, "dossier_code");
-                let at = time_of(r, "event_at")?;
+                let code = text(&r.dossier_code);
+                let at = time_of(&r.event_at)?;
                 if code.is_empty() {
                     return None;
                 }
-                let status = text(r, "status").to_string();
-                let id = match text(r, "event_id") {
-                    "" => format!("{status}@{at}"),
-                    id => id.to_string(),
+                let status = self.texts.get(text(&r.status));
+                let id = match text(&r.event_id) {
+                    "" => fnv1a(format!("{status}@{at}").as_bytes()),
+                    id => fnv1a(id.as_bytes()),
                 };
+                let event_base = base_of(&mut self.texts, r);
                 let event = Event {
                     id,
                     status,
                     at_ms: at,
-                    finished_ms: time_of(r, "finished_at"),
-                    results: r
-                        .get("result_documents")
-                        .and_then(Value::as_array)
-                        .map_or(0, |d| d.len() as u32),
+                    finished_ms: time_of(&r.finished_at),
+                    results: r.result_documents.as_ref().map_or(0, |d| d.len() as u32),
                 };
                 let d = self.dossier(code);
                 if d.events.iter().any(|e| e.id == event.id) {
@@ -258,28 +393,28 @@ impl Ledger {
                 }
                 if d.event_base
                     .as_ref()
-                    .is_none_or(|(t, id, _)| (at, event.id.as_str()) >= (*t, id.as_str()))
+                    .is_none_or(|(t, id, _)| (at, event.id) >= (*t, *id))
                 {
-                    d.event_base = Some((at, event.id.clone(), base_of(r)));
+                    d.event_base = Some((at, event.id, event_base));
                 }
                 let place = d
                     .events
-                    .partition_point(|e| (e.at_ms, e.id.as_str()) < (at, event.id.as_str()));
+                    .partition_point(|e| (e.at_ms, e.id) < (at, event.id));
                 d.events.insert(place, event);
-                Some(code.to_string())
+                Some(())
             }
             "payment" => {
-                let code = text(r, "dossier_code");
-                if code.is_empty() || text(r, "method") != "online" || text(r, "status") != "paid" {
+                let code = text(&r.dossier_code);
+                if code.is_empty() || text(&r.method) != "online" || text(&r.status) != "paid" {
                     return None;
                 }
-                let at = time_of(r, "paid_at").unwrap_or(act.time_ms);
+                let at = time_of(&r.paid_at).unwrap_or(act.time_ms);
                 let d = self.dossier(code);
                 if d.paid_online_ms.is_some_and(|t| t <= at) {
                     return None;
                 }
                 d.paid_online_ms = Some(at);
-                Some(code.to_string())
+                Some(())
             }
             _ => None,
         }
@@ -351,7 +486,7 @@ impl Dossier {
             if let Some(since) = waiting.take() {
                 paused += e.at_ms - since;
             }
-            match e.status.as_str() {
+            match &*e.status {
                 "supplement_requested" => {
                     s.supplements += 1;
                     waiting = Some(e.at_ms);

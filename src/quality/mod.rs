@@ -17,7 +17,6 @@ mod tests;
 
 use crate::store::Store;
 use fold::{Act, Dossier, Ledger};
-use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, RwLock};
 
@@ -37,8 +36,6 @@ pub enum QualityError {
 /// The live indicators.
 pub struct Quality {
     ledger: RwLock<Ledger>,
-    /// Dossiers changed since the last save.
-    dirty: Mutex<HashSet<String>>,
     /// The log's entries below this index are folded in.
     mark: AtomicU64,
     /// The mark of the last save.
@@ -63,21 +60,17 @@ struct EntryFields<'a> {
 }
 
 #[derive(serde::Deserialize)]
-struct PayloadOnly {
-    payload: Option<serde_json::Value>,
+struct PayloadOnly<'a> {
+    #[serde(borrow)]
+    payload: Option<fold::Record<'a>>,
 }
 
 /// Record types whose accepted ingests the fold reads.
 const READ: [&str; 3] = ["dossier", "dossier-status", "payment"];
 
-/// Folds entries `[from, to)` of the log in `store` into `ledger`; returns the dossiers changed.
-fn fold_range(
-    store: &Store,
-    ledger: &mut Ledger,
-    from: u64,
-    to: u64,
-    changed: &mut HashSet<String>,
-) -> Result<(), QualityError> {
+/// Folds entries `[from, to)` of the log in `store` into `ledger` (which notes the dossiers
+/// changed).
+fn fold_range(store: &Store, ledger: &mut Ledger, from: u64, to: u64) -> Result<(), QualityError> {
     for item in store.audit_entries(from, to) {
         let (index, bytes, sealed) = item?;
         let e: EntryFields<'_> =
@@ -95,16 +88,24 @@ fn fold_range(
             continue;
         }
         // The record, kept beside an accepted ingest's entry unless purged since.
-        let payload = match (e.operation.as_ref(), sealed) {
-            ("ingest", Some(s)) => {
-                serde_json::from_slice::<PayloadOnly>(&s)
-                    .map_err(|err| QualityError::Entry {
-                        index,
-                        message: format!("its sealed part: {err}"),
-                    })?
-                    .payload
-            }
+        let sealed = match e.operation.as_ref() {
+            "ingest" => sealed,
             _ => None,
+        };
+        // A record of a shape the fold does not know (a schema of a later version) is passed
+        // over, as a purged one is, rather than stop the indicators at it.
+        let payload = match &sealed {
+            Some(s) => match serde_json::from_slice::<PayloadOnly<'_>>(s) {
+                Ok(p) => p.payload,
+                Err(err) => {
+                    tracing::warn!(
+                        index,
+                        "service-quality indicators: a record passed over: {err}"
+                    );
+                    None
+                }
+            },
+            None => None,
         };
         let act = Act {
             time_ms: fold::time_ms(&e.time).unwrap_or_default(),
@@ -116,9 +117,7 @@ fn fold_range(
             error_code: e.error_code.as_deref(),
             payload: payload.as_ref(),
         };
-        if let Some(code) = ledger.apply(&act) {
-            changed.insert(code);
-        }
+        ledger.apply(&act);
     }
     Ok(())
 }
@@ -140,7 +139,6 @@ impl Quality {
         }
         Ok(Quality {
             ledger: RwLock::new(ledger),
-            dirty: Mutex::default(),
             mark: mark.into(),
             saved: mark.into(),
             folding: Mutex::default(),
@@ -167,38 +165,29 @@ impl Quality {
         if to <= from {
             return Ok(0);
         }
-        let mut changed = HashSet::new();
-        {
-            let mut ledger = self.ledger.write().unwrap_or_else(|p| p.into_inner());
-            // Folded on a copy of nothing: an entry that cannot be read stops the fold before
-            // the mark moves, and the next call tries the same entries again.
-            fold_range(&self.store, &mut ledger, from, to, &mut changed)?;
-            self.mark.store(to, Ordering::Release);
-        }
-        self.dirty
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .extend(changed);
+        let mut ledger = self.ledger.write().unwrap_or_else(|p| p.into_inner());
+        // An entry that cannot be read stops the fold before the mark moves, and the next call
+        // folds the same entries again (a fold takes an entry twice as once).
+        fold_range(&self.store, &mut ledger, from, to)?;
+        self.mark.store(to, Ordering::Release);
         Ok(to - from)
     }
 
     /// Saves the dossiers changed since the last save, with the mark. On a cluster, a node
     /// behind another's save writes nothing (the other's fold holds all it would).
     pub fn save(&self) -> Result<(), QualityError> {
-        let mark = self.mark();
-        if mark <= self.saved.load(Ordering::Acquire) {
-            return Ok(());
-        }
-        let codes: Vec<String> =
-            std::mem::take(&mut *self.dirty.lock().unwrap_or_else(|p| p.into_inner()))
-                .into_iter()
-                .collect();
-        let rows: Vec<(String, Vec<u8>)> = {
-            let ledger = self.ledger.read().unwrap_or_else(|p| p.into_inner());
-            codes
+        let (mark, codes, rows) = {
+            let mut ledger = self.ledger.write().unwrap_or_else(|p| p.into_inner());
+            let mark = self.mark();
+            if mark <= self.saved.load(Ordering::Acquire) {
+                return Ok(());
+            }
+            let codes = ledger.take_changed();
+            let rows: Vec<(String, Vec<u8>)> = codes
                 .iter()
                 .filter_map(|c| ledger.dossiers.get(c).map(|d| (c.clone(), encode(d))))
-                .collect()
+                .collect();
+            (mark, codes, rows)
         };
         match self.store.put_quality_rows(&rows, mark, false) {
             Ok(_) => {
@@ -207,10 +196,10 @@ impl Quality {
             }
             Err(e) => {
                 // Kept to be saved with the next attempt.
-                self.dirty
-                    .lock()
+                self.ledger
+                    .write()
                     .unwrap_or_else(|p| p.into_inner())
-                    .extend(codes);
+                    .changed_again(codes);
                 Err(e.into())
             }
         }
@@ -234,13 +223,12 @@ impl Quality {
     /// Folds the whole log `[0, to)` again into a fresh ledger.
     pub fn rebuild(store: &Store, portal: &[String], to: u64) -> Result<Ledger, QualityError> {
         let mut ledger = Ledger::new(portal);
-        let mut changed = HashSet::new();
         const STEP: u64 = 65_536;
         let mut from = 0;
         while from < to {
             let next = to.min(from + STEP);
-            fold_range(store, &mut ledger, from, next, &mut changed)?;
-            changed.clear();
+            fold_range(store, &mut ledger, from, next)?;
+            ledger.take_changed();
             from = next;
         }
         Ok(ledger)
@@ -286,7 +274,6 @@ impl Quality {
             *ledger = rebuilt;
             self.mark.store(to, Ordering::Release);
             self.saved.store(to, Ordering::Release);
-            self.dirty.lock().unwrap_or_else(|p| p.into_inner()).clear();
         }
         Ok(out)
     }

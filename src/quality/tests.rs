@@ -39,13 +39,14 @@ fn ledger(records: &[(&str, Value)]) -> Ledger {
     let mut l = Ledger::new(&[PORTAL.to_string()]);
     for (i, (kind, r)) in records.iter().enumerate() {
         let x = format!("x{i}");
+        let r = super::fold::Record::of(r);
         l.apply(&Act {
             time_ms: ms("12-01 08:05") + i as i64,
             exchange_id: &x,
             operation: "ingest",
             outcome: "accepted",
             record_type: Some(kind),
-            payload: Some(r),
+            payload: Some(&r),
             ..Default::default()
         });
     }

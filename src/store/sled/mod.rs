@@ -58,8 +58,11 @@ pub struct Trees {
     policies: ::sled::Tree,
     /// The member catalogue: agency code → member record (JSON).
     members: ::sled::Tree,
-    /// The service-quality indicators' dossiers (`d` + code → row) and their mark (`m`).
+    /// The service-quality indicators' dossiers (`d` + code → row) and their mark (`m`), in a
+    /// database of their own (`quality/` in the data directory): derived data, written in large
+    /// batches that the commit path's flushes must not wait for.
     quality: ::sled::Tree,
+    _quality_db: ::sled::Db,
     /// What group commits and checkpoints wrote to sled since its last flush (`journal.rs`).
     journal: std::sync::Mutex<journal::Journal>,
     /// Outbox items of the commits since sled's last flush, by key, encoded: durable in the
@@ -197,6 +200,10 @@ impl SledStore {
         }
         journal.clear_all().map_err(StoreError::from)?;
         let audit_files = std::sync::Arc::new(SledStore::open_audit_files(dir, &audit)?);
+        let quality_db = open_db(&dir.join("quality"), 16 << 20, LOCK_WAIT)?;
+        let quality = quality_db
+            .open_tree("quality")
+            .map_err(sled_err("open a tree"))?;
         let store = SledStore(std::sync::Arc::new(Trees {
             audit_files,
             tokens: tree("tokens")?,
@@ -212,7 +219,8 @@ impl SledStore {
             onceonly,
             policies: tree("policies")?,
             members: tree("members")?,
-            quality: tree("quality")?,
+            quality,
+            _quality_db: quality_db,
             journal: std::sync::Mutex::new(journal),
             unwritten: Default::default(),
             token_memo: Default::default(),

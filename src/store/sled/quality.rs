@@ -1,6 +1,6 @@
 //! The service-quality indicators' dossiers in the embedded store: one tree, `d` + dossier
 //! code → row, and `m` → the audit log's index up to which they are folded (u64 big-endian),
-//! written together in one atomic batch.
+//! in a database of their own beside the store's.
 
 use super::{SledStore, sled_err};
 use crate::store::StoreError;
@@ -50,16 +50,22 @@ impl QualityStore for SledStore {
             t.clear()
                 .map_err(sled_err("clear the quality indicators"))?;
         }
-        let mut batch = ::sled::Batch::default();
-        for (code, row) in rows {
-            let mut key = Vec::with_capacity(code.len() + 1);
-            key.push(b'd');
-            key.extend_from_slice(code.as_bytes());
-            batch.insert(key, row.as_slice());
+        // In batches of a few hundred rows, the mark last: a crash between leaves rows newer
+        // than the mark, and folding the entries after the mark again changes nothing in them
+        // (`crate::quality::fold` takes an entry twice as once).
+        for chunk in rows.chunks(512) {
+            let mut batch = ::sled::Batch::default();
+            for (code, row) in chunk {
+                let mut key = Vec::with_capacity(code.len() + 1);
+                key.push(b'd');
+                key.extend_from_slice(code.as_bytes());
+                batch.insert(key, row.as_slice());
+            }
+            t.apply_batch(batch)
+                .map_err(sled_err("write the quality indicators"))?;
         }
-        batch.insert(MARK, &mark.to_be_bytes());
-        t.apply_batch(batch)
-            .map_err(sled_err("write the quality indicators"))?;
+        t.insert(MARK, &mark.to_be_bytes())
+            .map_err(sled_err("write the quality mark"))?;
         Ok(true)
     }
 }
