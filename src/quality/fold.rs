@@ -6,8 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use foldhash::{HashMap, HashSet};
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 /// One act of the log, as the fold reads it (an audit entry with its payload, if kept).
@@ -133,31 +133,31 @@ pub struct Event {
 pub struct Dossier {
     pub code: String,
     /// From the dossier record (the last one accepted).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base: Option<Base>,
     /// From the status event with the latest time, while there is no dossier record.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event_base: Option<(i64, u64, Base)>,
     /// Status events, in their own time order (then by id).
     #[serde(default)]
     pub events: Vec<Event>,
     /// First online payment marked paid.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paid_online_ms: Option<i64>,
     /// Its applicant was compared with the population register (the register answered).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub checked: bool,
     /// It reused a document or data the state held (a document the state issued, or a field
     /// filled from the register).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub reused: bool,
     /// When the hub accepted its dossier record first, and when the national portal accepted it.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accepted_ms: Option<i64>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub synced_ms: Option<i64>,
     /// The exchanges of its dossier records (to place the acts that name only an exchange).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub exchanges: Vec<String>,
 }
 
@@ -194,7 +194,7 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 
 /// One shared copy of each text many dossiers repeat (agencies, procedures, statuses).
 #[derive(Debug, Clone, Default)]
-struct Texts(std::collections::HashSet<Arc<str>>);
+struct Texts(HashSet<Arc<str>>);
 
 impl Texts {
     fn get(&mut self, t: &str) -> Arc<str> {
