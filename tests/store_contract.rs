@@ -487,8 +487,9 @@ fn the_quality_rows_move_with_their_mark_and_a_save_behind_it_is_refused() {
         let (mark, mut rows) = store.quality_rows().unwrap();
         rows.sort();
         assert_eq!((mark, rows), (12, vec![vec![1; 3], vec![3; 3]]));
-        // A replacement is all there is, whatever the mark.
-        assert!(store.put_quality_rows(&[row("C", 4)], 5, true).unwrap());
-        assert_eq!(store.quality_rows().unwrap(), (5, vec![vec![4; 3]]));
+        // A replacement is all there is; not behind the stored mark.
+        assert!(!store.put_quality_rows(&[row("C", 4)], 5, true).unwrap());
+        assert!(store.put_quality_rows(&[row("C", 4)], 12, true).unwrap());
+        assert_eq!(store.quality_rows().unwrap(), (12, vec![vec![4; 3]]));
     });
 }

@@ -269,7 +269,7 @@ pub fn scores(f: &Figures) -> Vec<Score> {
             "reuse of data the state holds",
             2.0,
             ratio(f.reused_state_data, f.to_resolve),
-            "2 × reused ÷ received, full at 80 %",
+            "2 × reused ÷ received (less rejected and withdrawn), full at 80 %",
             0.8,
         ),
         measured(
@@ -277,7 +277,7 @@ pub fn scores(f: &Figures) -> Vec<Score> {
             "dossiers using population data",
             2.0,
             ratio(f.checked_with_register, f.to_resolve),
-            "2 × checked against the population register ÷ received",
+            "2 × checked against the population register ÷ received (less rejected and withdrawn)",
             1.0,
         ),
         unmeasured(

@@ -311,8 +311,9 @@ impl Ledger {
             ("verify", outcome) => {
                 let code = self.exchanges.get(act.exchange_id)?.clone();
                 let d = self.dossier(&code);
-                // The register answered: any finding but one saying it could not be asked.
-                let answered = !act.error_code.is_some_and(|c| c.starts_with("unverified."));
+                // The register answered: it agreed, differed or filled a field (a re-upload
+                // found is a look-up of issued documents, not the register's answer).
+                let answered = matches!(outcome, "matched" | "mismatch" | "filled");
                 let mut changed = false;
                 if answered && !d.checked {
                     d.checked = true;
@@ -476,21 +477,27 @@ impl Dossier {
             checked: self.checked,
             ..Default::default()
         };
-        // Waiting for a supplement stops the clock, from the request to the next event.
+        // Waiting for a supplement stops the clock, from the request to the next event of
+        // another status (or the end of handling, if that came first). A request repeated
+        // while waiting is the same request.
         let mut paused = 0i64;
         let mut waiting: Option<i64> = None;
         for e in self.events.iter().take_while(|e| e.at_ms <= as_of) {
             if s.finished_ms.is_some() {
                 break;
             }
-            if let Some(since) = waiting.take() {
-                paused += e.at_ms - since;
-            }
-            match &*e.status {
-                "supplement_requested" => {
+            if &*e.status == "supplement_requested" {
+                if waiting.is_none() {
                     s.supplements += 1;
                     waiting = Some(e.at_ms);
                 }
+                continue;
+            }
+            if let Some(since) = waiting.take() {
+                let resumed = e.finished_ms.map_or(e.at_ms, |f| f.min(e.at_ms));
+                paused += (resumed - since).max(0);
+            }
+            match &*e.status {
                 "rejected" => s.rejected = true,
                 "withdrawn" => s.withdrawn = true,
                 st if finishing(st) => {

@@ -70,9 +70,12 @@ const READ: [&str; 3] = ["dossier", "dossier-status", "payment"];
 
 /// Folds entries `[from, to)` of the log in `store` into `ledger` (which notes the dossiers
 /// changed).
-fn fold_range(store: &Store, ledger: &mut Ledger, from: u64, to: u64) -> Result<(), QualityError> {
+/// Returns the index after the last entry read (`from` when none was).
+fn fold_range(store: &Store, ledger: &mut Ledger, from: u64, to: u64) -> Result<u64, QualityError> {
+    let mut next = from;
     for item in store.audit_entries(from, to) {
         let (index, bytes, sealed) = item?;
+        next = index + 1;
         let e: EntryFields<'_> =
             serde_json::from_slice(&bytes).map_err(|err| QualityError::Entry {
                 index,
@@ -119,7 +122,7 @@ fn fold_range(store: &Store, ledger: &mut Ledger, from: u64, to: u64) -> Result<
         };
         ledger.apply(&act);
     }
-    Ok(())
+    Ok(next)
 }
 
 fn encode(d: &Dossier) -> Vec<u8> {
@@ -168,14 +171,16 @@ impl Quality {
         let mut ledger = self.ledger.write().unwrap_or_else(|p| p.into_inner());
         // An entry that cannot be read stops the fold before the mark moves, and the next call
         // folds the same entries again (a fold takes an entry twice as once).
-        fold_range(&self.store, &mut ledger, from, to)?;
-        self.mark.store(to, Ordering::Release);
-        Ok(to - from)
+        let next = fold_range(&self.store, &mut ledger, from, to)?;
+        self.mark.store(next, Ordering::Release);
+        Ok(next - from)
     }
 
     /// Saves the dossiers changed since the last save, with the mark. On a cluster, a node
     /// behind another's save writes nothing (the other's fold holds all it would).
     pub fn save(&self) -> Result<(), QualityError> {
+        // Not while a rebuild replaces the rows.
+        let _one = self.folding.lock().unwrap_or_else(|p| p.into_inner());
         let (mark, codes, rows) = {
             let mut ledger = self.ledger.write().unwrap_or_else(|p| p.into_inner());
             let mark = self.mark();
@@ -227,8 +232,12 @@ impl Quality {
         let mut from = 0;
         while from < to {
             let next = to.min(from + STEP);
-            fold_range(store, &mut ledger, from, next)?;
+            let read = fold_range(store, &mut ledger, from, next)?;
             ledger.take_changed();
+            if read < next {
+                // The log is shorter than asked: folded as far as it goes.
+                break;
+            }
             from = next;
         }
         Ok(ledger)
@@ -270,10 +279,23 @@ impl Quality {
                 .iter()
                 .map(|(c, d)| (c.clone(), encode(d)))
                 .collect();
-            self.store.put_quality_rows(&rows, to, true)?;
-            *ledger = rebuilt;
-            self.mark.store(to, Ordering::Release);
-            self.saved.store(to, Ordering::Release);
+            match self.store.put_quality_rows(&rows, to, true) {
+                Ok(written) => {
+                    *ledger = rebuilt;
+                    self.mark.store(to, Ordering::Release);
+                    // Refused: another node of a cluster saved a later fold, which holds this.
+                    if written {
+                        self.saved.store(to, Ordering::Release);
+                    }
+                }
+                Err(e) => {
+                    // The stored rows may be gone: every live dossier is saved again next.
+                    let all = ledger.dossiers.keys().cloned().collect();
+                    ledger.changed_again(all);
+                    self.saved.store(0, Ordering::Release);
+                    return Err(e.into());
+                }
+            }
         }
         Ok(out)
     }

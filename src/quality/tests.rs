@@ -409,3 +409,74 @@ fn periods_provinces_and_scope() {
     assert!(!figures::agency_of_member("000.00.10.H40", "000.00.00.H42"));
     assert!(!figures::agency_of_member("000.00.10.H42", "000.00.11.H42"));
 }
+
+#[test]
+fn a_request_repeated_while_waiting_is_one_and_the_pause_ends_with_the_handling() {
+    // The request sent twice (new event ids) while waiting: one supplement request, on time.
+    let repeated = ledger(&[
+        (
+            "dossier",
+            dossier("A", "12-01 08:00", "12-04 17:00", "desk", 0),
+        ),
+        (
+            "dossier-status",
+            status("A", 1, "supplement_requested", "12-02 09:00", 0),
+        ),
+        (
+            "dossier-status",
+            status("A", 2, "supplement_requested", "12-02 10:00", 0),
+        ),
+        (
+            "dossier-status",
+            status("A", 3, "in_progress", "12-03 09:00", 0),
+        ),
+        (
+            "dossier-status",
+            status("A", 4, "resolved", "12-05 10:00", 0),
+        ),
+    ]);
+    // Paused 24 h (12-02 09:00 to 12-03 09:00): due 12-05 17:00, resolved 12-05 10:00.
+    let f = figures_at(&repeated, "12-10 00:00").total.figures;
+    assert_eq!((f.finished_on_time, f.finished_late), (1, 0));
+    // Asked on 12-02 09:00 and resolved straight away, the resolution saying handling ended on
+    // 12-02 12:00, recorded on 12-09: the pause is 3 h, not a week, and it finished on time.
+    let mut resolved = status("B", 2, "resolved", "12-09 10:00", 0);
+    resolved["finished_at"] = json!(t("12-02 12:00"));
+    let l = ledger(&[
+        (
+            "dossier",
+            dossier("B", "12-01 08:00", "12-04 17:00", "desk", 0),
+        ),
+        (
+            "dossier-status",
+            status("B", 1, "supplement_requested", "12-02 09:00", 0),
+        ),
+        ("dossier-status", resolved),
+    ]);
+    let r = figures_at(&l, "12-10 00:00");
+    assert_eq!(r.total.figures.finished_on_time, 1);
+    // Handled from 12-01 08:00 to 12-02 12:00 less 3 h: 25 h.
+    assert_eq!(r.total.figures.handling_hours_avg, Some(25.0));
+}
+
+#[test]
+fn a_re_upload_found_is_not_a_check_against_the_register() {
+    let mut l = ledger(&[(
+        "dossier",
+        dossier("A", "12-01 08:00", "12-04 17:00", "desk", 0),
+    )]);
+    for (outcome, code) in [
+        ("requested-again", Some("requested-again")),
+        ("unverified", Some("unverified.register-unavailable")),
+    ] {
+        l.apply(&Act {
+            exchange_id: "x0",
+            operation: "verify",
+            outcome,
+            error_code: code,
+            ..Default::default()
+        });
+    }
+    let f = figures_at(&l, "12-10 00:00").total.figures;
+    assert_eq!(f.checked_with_register, 0);
+}

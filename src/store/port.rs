@@ -296,10 +296,9 @@ pub trait OnceOnlyStore: Send + Sync {
 pub trait QualityStore: Send + Sync {
     /// The mark and every dossier's row.
     fn quality_rows(&self) -> Result<(u64, Vec<Vec<u8>>), StoreError>;
-    /// Writes `rows` (dossier code, row) and moves the mark to `mark`, in one write; with
-    /// `replace`, the rows written are all there are. Unless `replace`, refused (false, nothing
-    /// written) when the stored mark is already at or past `mark`: another node of a cluster
-    /// saved a later fold.
+    /// Writes `rows` (dossier code, row) and moves the mark to `mark`; with `replace`, the rows
+    /// written are all there are. Refused (false, nothing written) when the stored mark is past
+    /// `mark`, or at it unless `replace`: another node of a cluster saved a later fold.
     fn put_quality_rows(
         &self,
         rows: &[(String, Vec<u8>)],

@@ -119,7 +119,11 @@ impl OnceOnlyStore for PgStore {
 impl crate::store::port::QualityStore for PgStore {
     fn quality_rows(&self) -> Result<(u64, Vec<Vec<u8>>), StoreError> {
         self.pool.call("read the quality indicators", |c| {
-            let mut tx = c.transaction()?;
+            // One snapshot for the mark and the rows.
+            let mut tx = c
+                .build_transaction()
+                .isolation_level(postgres::IsolationLevel::RepeatableRead)
+                .start()?;
             let mark: i64 = tx.query_one("SELECT mark FROM quality_mark", &[])?.get(0);
             let rows = tx
                 .query("SELECT row FROM quality_dossiers", &[])?
@@ -143,9 +147,14 @@ impl crate::store::port::QualityStore for PgStore {
             // The mark's row first: saves from several nodes go one after another, and one
             // behind a later save is refused whole.
             let moved = if replace {
-                tx.execute("UPDATE quality_mark SET mark = $1", &[&(mark as i64)])?;
-                tx.execute("DELETE FROM quality_dossiers", &[])?;
-                true
+                let moved = tx.execute(
+                    "UPDATE quality_mark SET mark = $1 WHERE mark <= $1",
+                    &[&(mark as i64)],
+                )? == 1;
+                if moved {
+                    tx.execute("DELETE FROM quality_dossiers", &[])?;
+                }
+                moved
             } else {
                 tx.execute(
                     "UPDATE quality_mark SET mark = $1 WHERE mark < $1",

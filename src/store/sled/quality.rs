@@ -41,7 +41,8 @@ impl QualityStore for SledStore {
         replace: bool,
     ) -> Result<bool, StoreError> {
         let t = &self.quality;
-        if !replace && self.quality_mark()? >= mark {
+        let stored = self.quality_mark()?;
+        if stored > mark || (!replace && stored == mark) {
             return Ok(false);
         }
         if replace {
