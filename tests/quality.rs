@@ -176,6 +176,14 @@ async fn the_indicators_by_role_as_of_a_moment_rebuilt_and_exported() {
     let r: serde_json::Value = rebuild(admin.clone()).await.json().await.unwrap();
     assert_eq!(r["equal"], true, "{r}");
     assert_eq!(r["dossiers"], 30, "{r}");
+    let ran = output(lienthong().args(["quality", "rebuild", "--hub", &url, "--token", &admin]));
+    assert_eq!(ran.code, 0, "{ran:?}");
+    assert!(
+        ran.stdout
+            .contains("30 dossiers; the live indicators are the same"),
+        "{}",
+        ran.stdout
+    );
 
     // The CLI's CSV: a header and the line of the whole.
     let ran = output(lienthong().args([

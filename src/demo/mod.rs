@@ -403,8 +403,14 @@ pub async fn run(options: DemoOptions, adapters_dir: &Path) -> Result<DemoSummar
     ));
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        let depth: usize = hub.state().relay.status().iter().map(|d| d.depth).sum();
-        if depth == 0 || Instant::now() > deadline {
+        let busy: usize = hub
+            .state()
+            .relay
+            .status()
+            .iter()
+            .map(|d| d.depth + d.in_flight)
+            .sum();
+        if busy == 0 || Instant::now() > deadline {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;

@@ -60,9 +60,10 @@ pub async fn read(
     let auditor = create_token(&hub.state().store, "000.00.00.A01", Role::Auditor)
         .map_err(err)?
         .bearer();
-    let as_of = crate::quality::figures::vn_time(crate::clock::now_ms() as i64);
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
+        // Now, to the millisecond, each time round (a delivery recorded since counts).
+        let as_of = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         let r: Value = client
             .get(format!(
                 "{}/v1/quality?{}",
@@ -84,8 +85,14 @@ pub async fn read(
         let folded = &r["folded"];
         let caught_up = folded["audit_entries"].as_u64().is_some()
             && folded["audit_entries"] == folded["audit_log_size"];
-        if caught_up || Instant::now() > deadline {
-            let as_of_ms = crate::quality::fold::time_ms(&as_of).unwrap_or_default();
+        // The relay records each delivery just after the portal's answer: the figures are
+        // read once the last of them is in (or the time is up, and the check says so).
+        let as_of_ms = crate::quality::fold::time_ms(&as_of).unwrap_or_default();
+        let expected = plan.expected_quality(as_of_ms);
+        let recorded = r["total"]["figures"]["synchronised"]
+            .as_u64()
+            .is_some_and(|n| n >= expected.synchronised);
+        if (caught_up && recorded) || Instant::now() > deadline {
             let admin = create_token(&hub.state().store, "000.00.00.A01", Role::Admin)
                 .map_err(err)?
                 .bearer();
@@ -106,7 +113,7 @@ pub async fn read(
                 figures: r["total"]["figures"].clone(),
                 points: r["total"]["points"].clone(),
                 points_max: r["total"]["points_measured_max"].clone(),
-                expected: plan.expected_quality(as_of_ms),
+                expected,
                 payments,
             });
         }
