@@ -38,8 +38,14 @@ fn prefix(destination: &str) -> Vec<u8> {
 
 impl SledStore {
     /// A new sequence number, increasing across restarts.
+    /// A new sequence number. Taking one writes (sled keeps its counter on disk): a failure is
+    /// a failed write, and later commits are refused with it, as after a failed commit.
     pub fn next_seq(&self) -> Result<u64, StoreError> {
-        self.db.generate_id().map_err(sled_err("generate id"))
+        self.db.generate_id().map_err(|e| {
+            let e = sled_err("generate id")(e);
+            *self.write_failed.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
+            e
+        })
     }
 
     /// The exchange an idempotency key was first accepted as, if it was (and is not swept yet).
