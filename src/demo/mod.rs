@@ -10,6 +10,7 @@
 //! of split wards or with typos, issued documents uploaded again, invalid status codes,
 //! repeated pushes), and the summary checks that the hub found each of them.
 
+mod keep;
 mod quality;
 mod readers;
 
@@ -18,6 +19,7 @@ use crate::config::hub::HubConfig;
 use crate::server::Hub;
 use crate::sim::motcua::{self, Fault};
 use crate::sim::portal::Portal;
+use keep::{copy_dir, keep_running};
 use readers::{audit, pull};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -592,68 +594,4 @@ pub async fn run(options: DemoOptions, adapters_dir: &Path) -> Result<DemoSummar
     }
     hub.shutdown().await.map_err(err)?;
     Ok(s)
-}
-
-/// `--keep`: prints the summary and how to explore, writes tokens beside the store, and
-/// keeps the hub and the simulators running until Ctrl-C or SIGTERM.
-async fn keep_running(
-    hub: &Hub,
-    work: &Path,
-    [url, portal_url, register_url]: [&str; 3],
-    example: &str,
-    s: &mut DemoSummary,
-) -> Result<(), DemoError> {
-    let store = &hub.state().store;
-    let admin = create_token(store, "000.00.00.A01", Role::Admin)
-        .map_err(err)?
-        .bearer();
-    let auditor = create_token(store, "000.00.00.A01", Role::Auditor)
-        .map_err(err)?
-        .bearer();
-    let consumer = create_token(store, "000.00.00.G07", Role::Consumer)
-        .map_err(err)?
-        .bearer();
-    let tokens = format!(
-        "export LIENTHONG_HUB={url}\nexport ADMIN={admin}\nexport AUDITOR={auditor}\n\
-             export CONSUMER={consumer}\n"
-    );
-    std::fs::write(work.join("tokens.env"), &tokens).map_err(err)?;
-    println!("{}", s.table());
-    s.printed = true;
-    println!(
-        "  kept: the store in {}/data, the hub on {url}\n  \
-         national portal (simulated) on {portal_url}, register (simulated) on {register_url}\n  \
-         tokens in {}/tokens.env (admin, auditor, consumer 000.00.00.G07); try:\n\n    \
-         source {}/tokens.env\n    \
-         lienthong relay status --token $ADMIN\n    \
-         lienthong onceonly report --token $AUDITOR\n    \
-         lienthong audit query --token $AUDITOR --operation verify\n    \
-         curl -H \"Authorization: Bearer $CONSUMER\" \"$LIENTHONG_HUB/v1/citizens/{}?purpose=employment-support\"\n\n  \
-         Ctrl-C stops the hub and the simulators; the store stays.",
-        work.display(),
-        work.display(),
-        work.display(),
-        example
-    );
-    let mut term =
-        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).map_err(err)?;
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
-    Ok(())
-}
-
-fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(to)?;
-    for e in std::fs::read_dir(from)? {
-        let e = e?;
-        let p = e.path();
-        if p.is_dir() {
-            copy_dir(&p, &to.join(e.file_name()))?;
-        } else {
-            std::fs::copy(&p, to.join(e.file_name()))?;
-        }
-    }
-    Ok(())
 }

@@ -10,7 +10,7 @@
 //! it.
 
 use super::population::citizens;
-use super::stories::{Expected, Sent, Timeline, portal_time, province_time, timeline};
+use super::stories::{Timeline, province_time, status_body, timeline};
 use crate::units::names::plain;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -18,10 +18,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 const DOSSIER: &str = include_str!("../../adapters/samples/motcua-hatinh/dossier.xml");
-const STATUS: &str = include_str!("../../adapters/samples/motcua-hatinh/status-in-progress.xml");
+pub(super) const STATUS: &str =
+    include_str!("../../adapters/samples/motcua-hatinh/status-in-progress.xml");
 const DOCUMENT: &str = include_str!("../../adapters/samples/motcua-hatinh/document.xml");
 /// The certificate a re-uploading applicant already holds.
-const CERTIFICATE: &str = "Giấy chứng nhận đăng ký hộ kinh doanh";
+pub(super) const CERTIFICATE: &str = "Giấy chứng nhận đăng ký hộ kinh doanh";
 
 /// A fault the simulator puts into a dossier's pushes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -119,48 +120,6 @@ impl Plan {
     /// Dossiers with one fault.
     pub fn count(&self, f: Fault) -> usize {
         self.faults().get(&f).copied().unwrap_or(0)
-    }
-
-    /// The online payments the national portal took, as it sends them to the hub
-    /// (`/v1/ingest/national-portal/payment`): one per dossier paid online, half an hour
-    /// after its receipt.
-    pub fn payments(&self) -> Vec<Value> {
-        self.dossiers
-            .iter()
-            .filter(|d| d.timeline.paid_online)
-            .map(|d| {
-                serde_json::json!({
-                    "MaGiaoDich": format!("DVCQG-PAY-{}", d.code),
-                    "MaHoSo": d.code,
-                    "MaDoiTuong": d.applicant,
-                    "SoTien": d.timeline.fee,
-                    "ThoiGianThanhToan": portal_time(d.timeline.received_ms + 1_800_000),
-                    "HinhThucThanhToan": "1",
-                    "TrangThai": "1",
-                    "NoiDungThanhToan": "Lệ phí đăng ký hộ kinh doanh",
-                    "DonViThuHuong": "000.00.10.H42",
-                })
-            })
-            .collect()
-    }
-
-    /// The service-quality figures the hub should show once every push and payment is
-    /// answered, as of `as_of_ms` (after the run's events), by the simulator's own reckoning.
-    pub fn expected_quality(&self, as_of_ms: i64) -> Expected {
-        let mut e = Expected::default();
-        for d in &self.dossiers {
-            e.add(
-                &Sent {
-                    timeline: &d.timeline,
-                    accepted_steps: (0..d.timeline.steps.len())
-                        .filter(|i| Some(*i) != d.invalid_step)
-                        .collect(),
-                    dossier_accepted: d.fault != Some(Fault::TypoAddress),
-                },
-                as_of_ms,
-            );
-        }
-        e
     }
 }
 
@@ -450,53 +409,6 @@ pub fn plan_at(
     out
 }
 
-/// A status event's SOAP body: the event `n` of dossier `code`, with the dossier's receipt,
-/// due time and channel; a finishing event says when handling ended and, when there is one,
-/// carries the electronic result document.
-fn status_body(
-    code: &str,
-    n: usize,
-    status: &str,
-    step: &super::stories::Step,
-    (received, due, channel): (&str, &str, &str),
-) -> String {
-    let mut extra = String::new();
-    if let Some(f) = step.finished_ms {
-        extra.push_str(&format!(
-            "<hs:NgayKetThuc>{}</hs:NgayKetThuc>\n      ",
-            province_time(f)
-        ));
-    }
-    if step.results {
-        use sha2::Digest;
-        let hash = hex::encode(sha2::Sha256::digest(code.as_bytes()));
-        extra.push_str(&format!(
-            "<hs:DanhSachKetQua>\n        <hs:GiayTo>\n          \
-             <hs:LoaiGiayTo>{CERTIFICATE}</hs:LoaiGiayTo>\n          \
-             <hs:MaBam>sha256:{hash}</hs:MaBam>\n          \
-             <hs:NguonGoc>CAPPHAT</hs:NguonGoc>\n        </hs:GiayTo>\n      \
-             </hs:DanhSachKetQua>\n      "
-        ));
-    }
-    STATUS
-        .replace("000.00.10.H42-250915-0001#3", &format!("{code}#{n}"))
-        .replace("000.00.10.H42-250915-0001", code)
-        .replace(
-            "<hs:TrangThai>DANGXULY</hs:TrangThai>",
-            &format!("<hs:TrangThai>{status}</hs:TrangThai>"),
-        )
-        .replace(
-            "<hs:KenhNop>TRUCTUYEN</hs:KenhNop>",
-            &format!("<hs:KenhNop>{channel}</hs:KenhNop>"),
-        )
-        .replace("15/09/2025 14:10:00", &province_time(step.at_ms))
-        .replace("15/09/2025 08:42:10", received)
-        .replace(
-            "18/09/2025 17:00:00</hs:NgayHenTra>\n      ",
-            &format!("{due}</hs:NgayHenTra>\n      {extra}"),
-        )
-}
-
 /// How the hub answered the pushes of a run.
 #[derive(Debug, Clone, Default)]
 pub struct Outcome {
@@ -661,56 +573,4 @@ pub async fn push(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_plan_is_deterministic_and_every_fault_appears() {
-        let a = plan(1, 50, 400, 3, 0.5);
-        let b = plan(1, 50, 400, 3, 0.5);
-        assert_eq!(a.pushes(), b.pushes());
-        assert_eq!(a.dossiers[17].pushes[0].body, b.dossiers[17].pushes[0].body);
-        let faults = a.faults();
-        for f in Fault::ALL {
-            assert!(
-                faults.get(&f).copied().unwrap_or(0) > 0,
-                "{f:?}: {faults:?}"
-            );
-        }
-        let clean = plan(1, 50, 100, 3, 0.0);
-        assert!(clean.faults().is_empty());
-        // The dossier, then its story's status events, at most three.
-        for d in &clean.dossiers {
-            assert!(d.timeline.steps.len() <= 3);
-            assert_eq!(d.pushes.len(), 1 + d.timeline.steps.len());
-        }
-        // Every story is told, with dossiers online, with fees and paid online among them.
-        let stories: std::collections::HashSet<_> = a
-            .dossiers
-            .iter()
-            .map(|d| format!("{:?}", d.timeline.story))
-            .collect();
-        assert_eq!(stories.len(), 7, "{stories:?}");
-        assert!(a.payments().len() > 20);
-    }
-
-    #[test]
-    fn a_finishing_event_says_when_and_carries_its_result() {
-        let p = plan(1, 50, 60, 6, 0.0);
-        let d = p
-            .dossiers
-            .iter()
-            .find(|d| d.timeline.story == crate::sim::stories::Story::OnTime)
-            .unwrap();
-        let finishing = &d.pushes[3].body;
-        assert!(
-            finishing.contains("<hs:TrangThai>DAXULY</hs:TrangThai>"),
-            "{finishing}"
-        );
-        assert!(finishing.contains("<hs:NgayKetThuc>"), "{finishing}");
-        assert!(finishing.contains("<hs:DanhSachKetQua>"), "{finishing}");
-        // Received 2025-12-01 07:30 (Vietnam time) for the first dossier, due three days on.
-        assert!(p.dossiers[0].pushes[0].body.contains("01/12/2025 07:30:00"));
-        assert!(p.dossiers[0].pushes[0].body.contains("04/12/2025 07:30:00"));
-    }
-}
+mod tests;

@@ -6,7 +6,9 @@
 //! service-quality figures the hub should show, by its own reckoning (`Expected`), so that the
 //! demo can compare the two.
 
+use super::motcua::{CERTIFICATE, STATUS};
 use super::splitmix as next;
+use serde_json::Value;
 
 const HOUR: i64 = 3_600_000;
 /// 2025-12-01 07:30 in Vietnam (00:30 UTC): the first dossier's receipt unless a run says
@@ -212,5 +214,96 @@ impl Expected {
         if asked.is_none() && as_of_ms > t.due_ms + paused {
             self.open_overdue += 1;
         }
+    }
+}
+
+/// A status event's SOAP body: the event `n` of dossier `code`, with the dossier's receipt,
+/// due time and channel; a finishing event says when handling ended and, when there is one,
+/// carries the electronic result document.
+pub(super) fn status_body(
+    code: &str,
+    n: usize,
+    status: &str,
+    step: &Step,
+    (received, due, channel): (&str, &str, &str),
+) -> String {
+    let mut extra = String::new();
+    if let Some(f) = step.finished_ms {
+        extra.push_str(&format!(
+            "<hs:NgayKetThuc>{}</hs:NgayKetThuc>\n      ",
+            province_time(f)
+        ));
+    }
+    if step.results {
+        use sha2::Digest;
+        let hash = hex::encode(sha2::Sha256::digest(code.as_bytes()));
+        extra.push_str(&format!(
+            "<hs:DanhSachKetQua>\n        <hs:GiayTo>\n          \
+             <hs:LoaiGiayTo>{CERTIFICATE}</hs:LoaiGiayTo>\n          \
+             <hs:MaBam>sha256:{hash}</hs:MaBam>\n          \
+             <hs:NguonGoc>CAPPHAT</hs:NguonGoc>\n        </hs:GiayTo>\n      \
+             </hs:DanhSachKetQua>\n      "
+        ));
+    }
+    STATUS
+        .replace("000.00.10.H42-250915-0001#3", &format!("{code}#{n}"))
+        .replace("000.00.10.H42-250915-0001", code)
+        .replace(
+            "<hs:TrangThai>DANGXULY</hs:TrangThai>",
+            &format!("<hs:TrangThai>{status}</hs:TrangThai>"),
+        )
+        .replace(
+            "<hs:KenhNop>TRUCTUYEN</hs:KenhNop>",
+            &format!("<hs:KenhNop>{channel}</hs:KenhNop>"),
+        )
+        .replace("15/09/2025 14:10:00", &province_time(step.at_ms))
+        .replace("15/09/2025 08:42:10", received)
+        .replace(
+            "18/09/2025 17:00:00</hs:NgayHenTra>\n      ",
+            &format!("{due}</hs:NgayHenTra>\n      {extra}"),
+        )
+}
+
+impl super::motcua::Plan {
+    /// The online payments the national portal took, as it sends them to the hub
+    /// (`/v1/ingest/national-portal/payment`): one per dossier paid online, half an hour
+    /// after its receipt.
+    pub fn payments(&self) -> Vec<Value> {
+        self.dossiers
+            .iter()
+            .filter(|d| d.timeline.paid_online)
+            .map(|d| {
+                serde_json::json!({
+                    "MaGiaoDich": format!("DVCQG-PAY-{}", d.code),
+                    "MaHoSo": d.code,
+                    "MaDoiTuong": d.applicant,
+                    "SoTien": d.timeline.fee,
+                    "ThoiGianThanhToan": portal_time(d.timeline.received_ms + 1_800_000),
+                    "HinhThucThanhToan": "1",
+                    "TrangThai": "1",
+                    "NoiDungThanhToan": "Lệ phí đăng ký hộ kinh doanh",
+                    "DonViThuHuong": "000.00.10.H42",
+                })
+            })
+            .collect()
+    }
+
+    /// The service-quality figures the hub should show once every push and payment is
+    /// answered, as of `as_of_ms` (after the run's events), by the simulator's own reckoning.
+    pub fn expected_quality(&self, as_of_ms: i64) -> Expected {
+        let mut e = Expected::default();
+        for d in &self.dossiers {
+            e.add(
+                &Sent {
+                    timeline: &d.timeline,
+                    accepted_steps: (0..d.timeline.steps.len())
+                        .filter(|i| Some(*i) != d.invalid_step)
+                        .collect(),
+                    dossier_accepted: d.fault != Some(super::motcua::Fault::TypoAddress),
+                },
+                as_of_ms,
+            );
+        }
+        e
     }
 }
