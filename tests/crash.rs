@@ -176,15 +176,7 @@ async fn acknowledged_events_survive_sigkill_and_arrive_in_order_once() {
     eprintln!("audit log: {report}");
     // The service-quality indicators, saved and taken up again across the kills, are those
     // rebuilt from the log: every dossier, each with its ten events.
-    let rebuilt: serde_json::Value = client
-        .post(format!("{url}/v1/quality/rebuild"))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let rebuilt = common::hub::quality_rebuild(&client, &url, &admin).await;
     assert_eq!(rebuilt["equal"], true, "{rebuilt}");
     assert_eq!(rebuilt["dossiers"], DOSSIERS, "{rebuilt}");
 

@@ -617,15 +617,7 @@ async fn two_nodes_share_one_log_and_one_survives_the_others_death() {
     // The survivor's service-quality indicators hold the dossiers both nodes took in (it
     // follows the one log), the same as a rebuild from it.
     let admin = node_a.token(ADMIN, "admin");
-    let rebuilt: Value = c
-        .post(format!("{b_url}/v1/quality/rebuild"))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let rebuilt = common::hub::quality_rebuild(&c, &b_url, &admin).await;
     assert_eq!(rebuilt["equal"], true, "{rebuilt}");
     assert_eq!(rebuilt["dossiers"], dossiers.len(), "{rebuilt}");
     b.shutdown().await.unwrap();

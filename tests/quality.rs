@@ -173,7 +173,7 @@ async fn the_indicators_by_role_as_of_a_moment_rebuilt_and_exported() {
     };
     assert_eq!(rebuild(provider.clone()).await.status(), 403);
     let admin = token(&hub, ADMIN, "admin");
-    let r: serde_json::Value = rebuild(admin.clone()).await.json().await.unwrap();
+    let r = common::hub::quality_rebuild(&c, &url, &admin).await;
     assert_eq!(r["equal"], true, "{r}");
     assert_eq!(r["dossiers"], 30, "{r}");
     let ran = output(lienthong().args(["quality", "rebuild", "--hub", &url, "--token", &admin]));

@@ -266,9 +266,13 @@ mod tests {
     #[test]
     fn the_shipped_config_names_every_key() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let source = ["src/config/hub.rs", "src/config/hub/quality.rs"]
-            .map(|f| std::fs::read_to_string(root.join(f)).unwrap())
-            .join("\n");
+        let source = [
+            "src/config/hub.rs",
+            "src/config/hub/quality.rs",
+            "src/config/hub/store.rs",
+        ]
+        .map(|f| std::fs::read_to_string(root.join(f)).unwrap())
+        .join("\n");
         let structs = regex::Regex::new(r"(?s)pub struct (\w+) \{(.*?)\n\}").unwrap();
         let field = regex::Regex::new(r"(?m)^\s+pub (\w+):").unwrap();
         let key = regex::Regex::new(r"(?m)^#?\s*\[?\[?([a-z_]+)\]?\]?\s*(=|$)").unwrap();

@@ -7,9 +7,11 @@
 
 pub use super::audit::AuditConfig;
 mod quality;
+mod store;
 pub use quality::QualityConfig;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
+pub use store::{StoreBackend, StoreConfig};
 
 /// The whole hub configuration.
 #[derive(Debug, Clone, Deserialize)]
@@ -51,48 +53,6 @@ pub struct HubConfig {
     /// Routes: which records go to which destination adapters.
     #[serde(default)]
     pub routes: Vec<RouteConfig>,
-}
-
-/// `[store]`: the storage backend.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StoreConfig {
-    /// `sled` (embedded, in `server.data_dir`; one hub process) or `postgres` (a database
-    /// that several hub nodes share).
-    #[serde(default)]
-    pub backend: StoreBackend,
-    /// For `postgres`: libpq's URL, e.g.
-    /// `postgresql://lienthong@db1,db2/lienthong?target_session_attrs=read-write`.
-    #[serde(default)]
-    pub url: String,
-    /// For `postgres`: a call to the database that takes longer is given up and answered 503
-    /// (a commit so given up is not acknowledged; its outcome is unknown, and a repeat with the
-    /// same idempotency key finds it if it was written).
-    #[serde(default = "default_store_timeout_ms")]
-    pub timeout_ms: u64,
-}
-
-fn default_store_timeout_ms() -> u64 {
-    10_000
-}
-
-impl Default for StoreConfig {
-    fn default() -> StoreConfig {
-        StoreConfig {
-            backend: StoreBackend::default(),
-            url: String::new(),
-            timeout_ms: default_store_timeout_ms(),
-        }
-    }
-}
-
-/// Which storage backend.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum StoreBackend {
-    #[default]
-    Sled,
-    Postgres,
 }
 
 /// `[relay]`

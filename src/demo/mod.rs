@@ -271,6 +271,11 @@ fn err(e: impl std::fmt::Display) -> DemoError {
     DemoError(e.to_string())
 }
 
+/// Sends a request to the hub and reads its JSON answer.
+async fn json(request: reqwest::RequestBuilder) -> Result<serde_json::Value, DemoError> {
+    request.send().await.map_err(err)?.json().await.map_err(err)
+}
+
 const HUB_TOML: &str = include_str!("../../config/hub.toml");
 const POLICIES_TOML: &str = include_str!("../../config/policies.toml");
 /// Citizens the ministry asks about; every tenth for a purpose its grants do not cover.
@@ -464,15 +469,12 @@ pub async fn run(options: DemoOptions, adapters_dir: &Path) -> Result<DemoSummar
     let auditor = create_token(&hub.state().store, "000.00.00.A01", Role::Auditor)
         .map_err(err)?
         .bearer();
-    let report: serde_json::Value = client
-        .get(format!("{url}/v1/onceonly/report"))
-        .bearer_auth(&auditor)
-        .send()
-        .await
-        .map_err(err)?
-        .json()
-        .await
-        .map_err(err)?;
+    let report = json(
+        client
+            .get(format!("{url}/v1/onceonly/report"))
+            .bearer_auth(&auditor),
+    )
+    .await?;
     s.report = report["total"].clone();
     say(format!(
         "once-only report: {} dossiers, {} uploads of documents the state had issued",

@@ -2,7 +2,7 @@
 //! hub's indicators for the province are read once they have caught up, and compared with the
 //! figures the one-stop simulator worked out from what it sent.
 
-use super::{DemoError, err};
+use super::{DemoError, err, json};
 use crate::auth::{Role, create_token};
 use crate::server::Hub;
 use crate::sim::motcua::Plan;
@@ -64,24 +64,18 @@ pub async fn read(
     loop {
         // Now, to the millisecond, each time round (a delivery recorded since counts).
         let as_of = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        let r: Value = client
-            .get(format!(
-                "{}/v1/quality?{}",
-                hub.url(),
-                serde_urlencoded::to_string([
-                    ("province", "42"),
-                    ("period", "all"),
-                    ("as_of", as_of.as_str()),
-                ])
-                .map_err(err)?
-            ))
-            .bearer_auth(&auditor)
-            .send()
-            .await
-            .map_err(err)?
-            .json()
-            .await
-            .map_err(err)?;
+        let query = serde_urlencoded::to_string([
+            ("province", "42"),
+            ("period", "all"),
+            ("as_of", as_of.as_str()),
+        ])
+        .map_err(err)?;
+        let r = json(
+            client
+                .get(format!("{}/v1/quality?{query}", hub.url()))
+                .bearer_auth(&auditor),
+        )
+        .await?;
         let folded = &r["folded"];
         let caught_up = folded["audit_entries"].as_u64().is_some()
             && folded["audit_entries"] == folded["audit_log_size"];
@@ -96,15 +90,12 @@ pub async fn read(
             let admin = create_token(&hub.state().store, "000.00.00.A01", Role::Admin)
                 .map_err(err)?
                 .bearer();
-            let rebuilt: Value = client
-                .post(format!("{}/v1/quality/rebuild", hub.url()))
-                .bearer_auth(&admin)
-                .send()
-                .await
-                .map_err(err)?
-                .json()
-                .await
-                .map_err(err)?;
+            let rebuilt = json(
+                client
+                    .post(format!("{}/v1/quality/rebuild", hub.url()))
+                    .bearer_auth(&admin),
+            )
+            .await?;
             return Ok(QualitySeen {
                 rebuilt: (
                     rebuilt["dossiers"].as_u64().unwrap_or(0),

@@ -88,14 +88,7 @@ pub(super) async fn audit(hub: &Hub, client: &reqwest::Client) -> Result<Audited
     let token = create_token(&hub.state().store, "000.00.00.A01", Role::Auditor)
         .map_err(err)?
         .bearer();
-    let keys: serde_json::Value = client
-        .get(format!("{url}/v1/keys"))
-        .send()
-        .await
-        .map_err(err)?
-        .json()
-        .await
-        .map_err(err)?;
+    let keys = super::json(client.get(format!("{url}/v1/keys"))).await?;
     let verifier = crate::audit::note::Verifier::parse(
         keys["keys"][0]["verifier_key"].as_str().unwrap_or_default(),
     )

@@ -216,15 +216,6 @@ impl Quality {
         figures::report(ledger.dossiers.values(), q)
     }
 
-    /// Dossiers known.
-    pub fn dossiers(&self) -> usize {
-        self.ledger
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .dossiers
-            .len()
-    }
-
     /// Folds the whole log `[0, to)` again into a fresh ledger.
     pub fn rebuild(store: &Store, portal: &[String], to: u64) -> Result<Ledger, QualityError> {
         let mut ledger = Ledger::new(portal);

@@ -120,6 +120,19 @@ pub async fn get_json(
 }
 
 /// The hub's `/metrics` text.
+/// Asks the hub at `url` to fold its audit log again and compare with its live
+/// service-quality indicators (`POST /v1/quality/rebuild`); the answer.
+pub async fn quality_rebuild(c: &reqwest::Client, url: &str, admin: &str) -> serde_json::Value {
+    c.post(format!("{url}/v1/quality/rebuild"))
+        .bearer_auth(admin)
+        .send()
+        .await
+        .expect("an answer")
+        .json()
+        .await
+        .expect("a JSON answer")
+}
+
 pub async fn metrics(c: &reqwest::Client, url: &str) -> String {
     c.get(format!("{url}/metrics"))
         .send()
