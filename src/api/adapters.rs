@@ -33,6 +33,9 @@ struct Submission {
     /// has) refuse the definition, as `adapter check --strict` fails.
     #[serde(default)]
     strict: bool,
+    /// Only check: nothing is registered; the report shows each sample's canonical record.
+    #[serde(default)]
+    dry_run: bool,
 }
 
 async fn register(
@@ -70,6 +73,7 @@ async fn register(
             })?,
             samples: BTreeMap::new(),
             strict: false,
+            dry_run: false,
         }
     } else {
         return Err(Problem::new(
@@ -78,6 +82,9 @@ async fn register(
             "send application/json ({\"definition\", \"samples\"}) or application/toml",
         ));
     };
+    if submission.dry_run {
+        return Ok(dry_run(&state, submission));
+    }
     let reg = state
         .registry
         .register(
@@ -240,4 +247,21 @@ fn set_enabled(
         .map_err(Problem::internal)?;
     tracing::info!(adapter = %name, enabled, member = %caller.member, "adapter state changed");
     Ok(axum::Json(json!({"name": name, "enabled": enabled})).into_response())
+}
+
+/// The check of a definition and its samples, nothing registered: 200 with the report (its
+/// `ok` says whether a registration would pass the check).
+fn dry_run(state: &AppState, s: Submission) -> Response {
+    let (report, _) = crate::check::check_adapter(
+        "submitted definition",
+        &s.definition,
+        &s.samples,
+        &state.schemas,
+        crate::check::CheckOptions {
+            write_golden: false,
+            strict: s.strict,
+            canonical: true,
+        },
+    );
+    axum::Json(json!({ "dry_run": true, "ok": report.ok(), "check": report })).into_response()
 }

@@ -176,13 +176,16 @@ async fn inclusion(
     .map_err(Problem::internal)?
     .map_err(audit_problem)?;
     // The proof is for everyone; the entry itself (who did what) only for auditors.
-    let entry: Option<serde_json::Value> = entry
-        .filter(|_| AUDITORS.iter().any(|r| caller.has(*r)))
-        .and_then(|b| serde_json::from_slice(&b).ok());
+    // The entry's bytes as hashed into the leaf, so that a verifier (the console's page)
+    // can hash them itself.
+    let bytes = entry.filter(|_| AUDITORS.iter().any(|r| caller.has(*r)));
+    let entry: Option<serde_json::Value> =
+        bytes.as_ref().and_then(|b| serde_json::from_slice(b).ok());
     Ok(axum::Json(json!({
         "index": q.index,
         "size": size,
         "entry": entry,
+        "entry_bytes": bytes.map(|b| B64.encode(b)),
         "proof": proof.iter().map(|h| B64.encode(h)).collect::<Vec<_>>(),
     }))
     .into_response())
@@ -227,7 +230,7 @@ async fn consistency(
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct EntriesQuery {
+pub(super) struct EntriesQuery {
     subject: Option<String>,
     member: Option<String>,
     exchange_id: Option<String>,
@@ -257,6 +260,11 @@ async fn entries(
         q,
         "subject, member, exchange_id, operation, outcome, from, to, after, limit",
     )?;
+    search(&state, q).await
+}
+
+/// The entries of a query (the caller's role already checked).
+pub(super) async fn search(state: &AppState, q: EntriesQuery) -> Result<Response, Problem> {
     let page = run_query(
         state.relay.audit().clone(),
         Query {
@@ -323,6 +331,17 @@ async fn report(
 ) -> Result<Response, Problem> {
     super::require(&caller, AUDITORS)?;
     let q: ReportQuery = query(q, "from, to")?;
+    subject_report(&state, personal_id, q.from, q.to).await
+}
+
+/// The report on one person (the caller's role already checked).
+pub(super) async fn subject_report(
+    state: &AppState,
+    personal_id: String,
+    from: Option<String>,
+    to: Option<String>,
+) -> Result<Response, Problem> {
+    let q = ReportQuery { from, to };
     // A malformed number would find nothing and read as "no one accessed it": refused instead.
     crate::model::PersonalId::parse(&personal_id).map_err(|e| {
         Problem::new(

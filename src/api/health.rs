@@ -17,6 +17,16 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi))
+        .route("/v1/traffic", get(traffic))
+}
+
+/// The last hour of traffic a minute at a time, and the latest errors, as this node counted
+/// them (the console's overview). Any member.
+async fn traffic(
+    State(state): State<AppState>,
+    super::Auth(_caller): super::Auth,
+) -> impl IntoResponse {
+    axum::Json(state.metrics.traffic())
 }
 
 /// Alive: the process answers.

@@ -4,7 +4,10 @@
 
 mod adapters;
 mod audit;
+mod audit_search;
+mod authn;
 mod citizens;
+mod console;
 mod exchanges;
 mod guard;
 mod health;
@@ -20,9 +23,10 @@ mod soap;
 mod tokens;
 mod units;
 
+pub use authn::Auth;
 pub use problem::Problem;
 
-use crate::auth::{AuthError, Caller, verify_token};
+use crate::auth::Caller;
 use crate::config::hub::HubConfig;
 use crate::metrics::Metrics;
 use crate::registry::AdapterRegistry;
@@ -30,8 +34,7 @@ use crate::store::Store;
 use crate::validate::SchemaRegistry;
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{FromRequestParts, MatchedPath, Request, State};
-use axum::http::request::Parts;
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -60,6 +63,8 @@ pub struct StateParts {
     pub pipeline: Arc<crate::ingest::Pipeline>,
     /// The service-quality indicators, unless `[quality] enabled = false`.
     pub quality: Option<Arc<crate::quality::Live>>,
+    /// The console's signed-in browsers.
+    pub sessions: Arc<console::session::Sessions>,
     concurrency: Arc<Semaphore>,
     auth_guard: Arc<guard::AuthGuard>,
 }
@@ -105,6 +110,7 @@ impl AppState {
             members,
             metrics,
             relay,
+            sessions: Arc::default(),
             concurrency: Arc::new(Semaphore::new(config.limits.max_concurrency)),
             auth_guard: Arc::new(guard::AuthGuard::new(
                 config.limits.auth_failures_per_minute,
@@ -163,8 +169,10 @@ pub fn router(state: AppState) -> Router {
         .merge(units::routes())
         .merge(policy::routes())
         .merge(audit::routes())
+        .merge(audit_search::routes())
         .merge(citizens::routes())
         .merge(quality::routes())
+        .merge(console::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), edge))
@@ -279,134 +287,6 @@ async fn as_problem(resp: Response) -> Response {
         .map(|b| String::from_utf8_lossy(&b).into_owned())
         .unwrap_or_default();
     Problem::new(status, "request.invalid", text).into_response()
-}
-
-/// The authenticated caller of a request: a bearer token, a client certificate, or both (they
-/// must then name the same member).
-#[derive(Debug, Clone)]
-pub struct Auth(pub Caller);
-
-impl FromRequestParts<AppState> for Auth {
-    type Rejection = Problem;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Auth, Problem> {
-        let ip = parts.extensions.get::<ClientAddr>().map(|a| a.0);
-        let cert = parts
-            .extensions
-            .get::<PeerCertificate>()
-            .filter(|c| !c.names.is_empty());
-        let members = state.members.current();
-        let from_cert = cert.map(|c| members.by_certificate(&c.names));
-        // An address that has guessed too often is refused before any token it sends is
-        // checked; a valid member certificate is never refused for it.
-        let certified = matches!(from_cert, Some(Ok(_)));
-        if !certified
-            && let Some(ip) = ip
-            && let Some(secs) = state.auth_guard.blocked(ip)
-        {
-            state.metrics.inc(
-                "lienthong_auth_failures_total",
-                &[("reason", "too-many-failures")],
-            );
-            let mut p = Problem::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "auth.too-many-failures",
-                format!("too many failed authentications from this address; retry in {secs} s"),
-            );
-            p.retry_after = Some(secs);
-            return Err(p);
-        }
-        let bearer = parts.headers.get(header::AUTHORIZATION).map(|v| {
-            v.to_str()
-                .ok()
-                .and_then(|s| s.strip_prefix("Bearer "))
-                .map(str::trim)
-                .ok_or(AuthError::Malformed)
-        });
-        let result = match (bearer, from_cert) {
-            (None, None) => {
-                return Err(fail(
-                    state,
-                    "missing",
-                    "authentication required: a bearer token (Authorization: Bearer lt_…) or a \
-                     member client certificate",
-                ));
-            }
-            (Some(Err(e)), _) => Err(e),
-            (None, Some(c)) => c,
-            (Some(Ok(token)), cert) => {
-                // A token read: the store answers it from memory after the first read of each
-                // token (`Catalogue::token`), so there is no blocking I/O to hand off.
-                let by_token = verify_token(&state.store, &members, token);
-                match (by_token, cert) {
-                    (Ok(t), Some(Ok(c))) if t.member != c.member => Err(AuthError::Mismatch {
-                        token: t.member,
-                        cert: c.member,
-                    }),
-                    (Ok(t), Some(Err(e))) => {
-                        let _ = t;
-                        Err(e)
-                    }
-                    (r, _) => r,
-                }
-            }
-        };
-        match result {
-            Ok(c) => Ok(Auth(c)),
-            Err(AuthError::Store(e)) => Err(Problem::internal(e)),
-            Err(e) => {
-                let reason = match &e {
-                    AuthError::Malformed => "malformed",
-                    AuthError::Unknown => "unknown",
-                    AuthError::Revoked => "revoked",
-                    AuthError::Expired(_) => "expired",
-                    AuthError::MemberGone(_) => "member",
-                    AuthError::UnknownCertificate(_) => "certificate",
-                    AuthError::Mismatch { .. } => "mismatch",
-                    AuthError::Store(_) => "store",
-                };
-                if reason != "missing"
-                    && let Some(ip) = ip
-                {
-                    let blocked = state.auth_guard.failed(ip);
-                    let mut d = crate::audit::AuditDraft {
-                        exchange_id: uuid::Uuid::now_v7().to_string(),
-                        actor: "unauthenticated".into(),
-                        counterparty: Some(ip.to_string()),
-                        operation: "authenticate".into(),
-                        outcome: "denied".into(),
-                        error_code: Some(format!("auth.{reason}")),
-                        ..Default::default()
-                    };
-                    let record = match blocked {
-                        guard::Failure::First => true,
-                        guard::Failure::Counted => false,
-                        guard::Failure::Blocked { secs } => {
-                            d.outcome = "blocked".into();
-                            tracing::warn!(%ip, secs, "too many failed authentications: address refused");
-                            true
-                        }
-                    };
-                    // Not waited for: a refusal promises the caller nothing.
-                    if record && let Err(e) = state.relay.record_unawaited(vec![d]).await {
-                        tracing::error!("recording a failed authentication: {e}");
-                    }
-                }
-                Err(fail(state, reason, &e.to_string()))
-            }
-        }
-    }
-}
-
-fn fail(state: &AppState, reason: &str, detail: &str) -> Problem {
-    state
-        .metrics
-        .inc("lienthong_auth_failures_total", &[("reason", reason)]);
-    Problem::new(
-        StatusCode::UNAUTHORIZED,
-        format!("auth.{reason}"),
-        detail.to_string(),
-    )
 }
 
 /// A route's query string, or 400 `request.query` naming the parameters it takes.

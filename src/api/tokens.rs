@@ -144,6 +144,7 @@ async fn revoke(
     if !found {
         return Err(Problem::not_found(format!("no token {id}")));
     }
+    state.sessions.close_token(&id);
     tracing::info!(id = %id, by = %caller.member, "token revoked");
     let mut draft = super::admin_act(&caller, "token-revoke");
     draft.payload = Some(json!({ "token_id": id }));

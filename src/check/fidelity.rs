@@ -174,6 +174,7 @@ mod tests {
         let options = CheckOptions {
             write_golden: false,
             strict,
+            canonical: false,
         };
         let (report, adapter) = check_adapter("nop.toml", &text, &files, &registry, options);
         assert!(adapter.is_some(), "{:?}", report.definition);

@@ -32,6 +32,9 @@ pub struct SampleReport {
     /// and notes (`address.converted`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<FieldError>,
+    /// The canonical record the sample translated to, when asked for (`CheckOptions::canonical`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub canonical: Option<Value>,
 }
 
 /// Whether a sample's warning is only a note (an address converted to the 2025 form), which
@@ -86,6 +89,8 @@ pub struct CheckOptions {
     /// Warnings count as errors: a place of a sample no mapping reads, a mapped place no
     /// sample has, a record type without samples, a sample's warning.
     pub strict: bool,
+    /// Keep each sample's canonical record in its report (the API's dry run shows it).
+    pub canonical: bool,
 }
 
 /// Where a check finds the samples an adapter names (and their golden files).
@@ -207,6 +212,7 @@ fn check_sample(
         golden: "absent",
         errors: Vec::new(),
         warnings: Vec::new(),
+        canonical: None,
     };
     let bytes = match source.read(label) {
         Ok(b) => b,
@@ -227,6 +233,9 @@ fn check_sample(
         }
     };
     report.digest = Some(record_digest(&record));
+    if options.canonical {
+        report.canonical = Some(record.clone());
+    }
     // Round trip: what the adapter would write for this record must read back the same.
     match adapter.outbound(record_type, &record) {
         Ok(external) => match adapter.inbound(record_type, &external) {

@@ -113,6 +113,7 @@ pub(crate) fn run(ctx: &Context, command: Command) -> anyhow::Result<Outcome> {
             CheckOptions {
                 write_golden,
                 strict,
+                canonical: false,
             },
             format,
         ),

@@ -255,6 +255,7 @@ impl AdapterRegistry {
             CheckOptions {
                 write_golden: false,
                 strict,
+                canonical: false,
             },
         );
         let mut reg = Registration::checked(check);

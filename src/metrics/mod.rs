@@ -2,6 +2,10 @@
 //! `/metrics`. Labels carry route templates, adapter names and reason codes, never personal
 //! data.
 
+mod recent;
+
+pub use recent::{RecentError, Traffic};
+
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Mutex;
@@ -25,6 +29,8 @@ type Labels = Vec<(&'static str, String)>;
 pub struct Metrics {
     counters: Mutex<BTreeMap<(&'static str, Labels), u64>>,
     histograms: Mutex<BTreeMap<(&'static str, Labels), Histogram>>,
+    /// The last hour, a minute at a time (the console's overview).
+    recent: Mutex<recent::Recent>,
 }
 
 /// Help text of each metric.
@@ -90,6 +96,18 @@ impl Metrics {
         );
         if let Ok(mut c) = self.counters.lock() {
             *c.entry(key).or_default() += 1;
+        }
+        if let Ok(mut r) = self.recent.lock() {
+            r.note(name, labels, crate::clock::now_ms() as i64);
+        }
+    }
+
+    /// The last hour of traffic and the latest errors.
+    pub fn traffic(&self) -> Traffic {
+        let now = crate::clock::now_ms() as i64;
+        match self.recent.lock() {
+            Ok(r) => r.traffic(now),
+            Err(p) => p.into_inner().traffic(now),
         }
     }
 
