@@ -418,3 +418,337 @@ async fn the_it_team_dry_runs_fixes_registers_and_replays_a_dead_letter() {
     .await;
     b.shot("06-exchanges").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_auditor_finds_a_citizens_accesses_and_verifies_a_proof_in_the_browser() {
+    let Some(b) = browser().await else { return };
+    let s = setup().await;
+    let url = s.hub.url();
+    let hatinh = hub::token(&s.hub, HATINH, "provider");
+    // A dossier of the applicant, received and delivered to the portal.
+    let dossier = std::fs::read_to_string(common::repo_path(
+        "adapters/samples/motcua-hatinh/dossier.xml",
+    ))
+    .unwrap();
+    let resp = reqwest::Client::new()
+        .post(format!("{url}/v1/ingest/motcua-hatinh/dossier"))
+        .bearer_auth(&hatinh)
+        .header("content-type", "application/xml")
+        .body(dossier)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 202, "{}", resp.text().await.unwrap());
+    wait_for(20, "the dossier delivered", || s.portal.applied() == 1).await;
+    let auditor = hub::token(&s.hub, ADMIN, "auditor");
+    // What the API finds about the applicant, once the delivery is in the log.
+    let c = reqwest::Client::new();
+    let mut expected = 0;
+    for _ in 0..100 {
+        let v: Value = c
+            .get(format!("{url}/v1/audit/entries?subject={APPLICANT}"))
+            .bearer_auth(&auditor)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let entries = v["entries"].as_array().unwrap();
+        if entries.iter().any(|e| e["operation"] == "deliver") {
+            expected = entries.len();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(expected >= 2, "the receipt and the delivery");
+    b.sign_in(&url, &auditor).await;
+
+    // Search by subject: posted, so the personal ID is in no URL.
+    b.open("audit").await;
+    b.fill("#a-subject", APPLICANT).await;
+    b.click("#a-find").await;
+    b.until(
+        "the entries found",
+        &format!("const t = document.querySelector('table.audit'); return !!t && t.tBodies[0].rows.length === {expected};"),
+    )
+    .await;
+    let count = b.text("#a-count").await;
+    assert!(count.starts_with(&expected.to_string()), "{count}");
+    let urls = b
+        .js(
+            "return [location.href, ...performance.getEntriesByType('resource').map(r => r.name)].join('\\n')",
+            vec![],
+        )
+        .await;
+    assert!(!urls.as_str().unwrap().contains(APPLICANT), "{urls}");
+    b.shot("07-audit-search").await;
+
+    // An entry's proof checked in the browser: good as given, failed when one hash is changed.
+    b.click("button.a-open").await;
+    b.until(
+        "the proof checked",
+        "const v = document.getElementById('proof-verdict'); return !!v;",
+    )
+    .await;
+    assert_eq!(
+        b.js(
+            "return document.getElementById('proof-verdict').dataset.ok",
+            vec![]
+        )
+        .await,
+        json!("true"),
+        "{}",
+        b.text("#entry-detail").await
+    );
+    let shown = b.text("#entry-json").await;
+    assert!(shown.contains("\"operation\""), "{shown}");
+    b.shot("08-audit-proof-verified").await;
+    let tampered = b
+        .js(
+            "const p = document.getElementById('proof-text'); const lines = p.value.split('\\n'); \
+             const h = atob(lines[0]); \
+             lines[0] = btoa(String.fromCharCode(h.charCodeAt(0) ^ 1) + h.slice(1)); \
+             p.value = lines.join('\\n'); return lines.length;",
+            vec![],
+        )
+        .await;
+    assert!(tampered.as_u64().unwrap() >= 1);
+    b.click("#proof-check").await;
+    b.until(
+        "the tampered proof failed",
+        "const v = document.getElementById('proof-verdict'); return !!v && v.dataset.ok === 'false';",
+    )
+    .await;
+    assert!(b.text("#proof-verdict").await.contains("KHÔNG"));
+    b.shot("09-audit-proof-tampered").await;
+    // A forged checkpoint (another root, the old signature) fails too.
+    b.js(
+        "const n = document.getElementById('proof-note'); const l = n.value.split('\\n'); \
+         l[1] = String(Number(l[1]) + 1); n.value = l.join('\\n'); \
+         document.getElementById('proof-text').value = '';",
+        vec![],
+    )
+    .await;
+    b.click("#proof-check").await;
+    b.until(
+        "the forged checkpoint failed",
+        "const v = document.getElementById('proof-verdict'); return !!v && v.dataset.ok === 'false' \
+         && document.getElementById('entry-detail').innerText.includes('signature');",
+    )
+    .await;
+
+    // The citizen's report, in Vietnamese and Vietnam time.
+    b.open("report").await;
+    b.fill("#r-subject", APPLICANT).await;
+    b.click("#r-run").await;
+    let report = b.text("#r-report").await;
+    assert!(
+        report.contains("Báo cáo về việc truy cập dữ liệu cá nhân"),
+        "{report}"
+    );
+    assert!(report.contains(APPLICANT));
+    assert!(report.contains("Văn phòng UBND tỉnh Hà Tĩnh"), "{report}");
+    let vn_date = b
+        .js(
+            "return new Intl.DateTimeFormat('en-GB', {timeZone: 'Asia/Ho_Chi_Minh', day: '2-digit', \
+             month: '2-digit', year: 'numeric'}).format(new Date())",
+            vec![],
+        )
+        .await;
+    assert!(report.contains(vn_date.as_str().unwrap()), "{report}");
+    b.shot("10-citizen-report").await;
+
+    // The export: a file of JSON lines, each an entry with its proof.
+    b.open("audit").await;
+    b.click("#a-export").await;
+    let file = b.text("#a-export-file").await;
+    assert!(file.contains("dòng"), "{file}");
+    for page in ["onceonly", "quality", "policy", "exchanges", "overview"] {
+        b.open(page).await;
+        b.shot(&format!("11-auditor-{page}")).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ministry_sees_its_grants_and_no_button_it_may_not_press() {
+    let Some(b) = browser().await else { return };
+    let s = setup().await;
+    let url = s.hub.url();
+    let labour = hub::token(&s.hub, LABOUR, "consumer");
+    b.sign_in(&url, &labour).await;
+    b.open("policy").await;
+    let grants = b.text("#grants").await;
+    assert!(grants.contains("employment-support"), "{grants}");
+    b.shot("12-ministry-grants").await;
+    // Only the pages its role may use are in the menu; none of the operators' buttons.
+    let nav = b.text("#nav").await;
+    for absent in [
+        "Bản tin lỗi",
+        "Nhật ký kiểm toán",
+        "Mã truy cập",
+        "Thành viên",
+    ] {
+        assert!(!nav.contains(absent), "{absent} in {nav}");
+    }
+    b.open("adapters").await;
+    let buttons = b
+        .js(
+            "return [...document.querySelectorAll('#main button')].map(b => b.textContent)",
+            vec![],
+        )
+        .await;
+    let buttons: Vec<&str> = buttons
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(
+        buttons.iter().all(|t| *t == "Xem định nghĩa"),
+        "{buttons:?}"
+    );
+    // A page it may not see, asked for by its address, says so.
+    b.client
+        .goto(&format!("{url}/console#/dead"))
+        .await
+        .unwrap();
+    b.until(
+        "the refusal",
+        "return document.querySelector('#main h1').textContent === 'Không có quyền'",
+    )
+    .await;
+    // The API refuses anyway, even with the CSRF token.
+    let (status, body) = b.fetch("POST", "/v1/dead/replay", true).await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(body["code"], "auth.role");
+    // English by the switch, kept across pages.
+    b.js(
+        "const l = document.getElementById('lang'); l.value = 'en'; l.dispatchEvent(new Event('change'));",
+        vec![],
+    )
+    .await;
+    b.open("policy").await;
+    assert!(b.text("#nav").await.contains("Routes & policy"));
+    b.shot("13-ministry-grants-english").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_csrf_headers_and_page_weight() {
+    let Some(b) = browser().await else { return };
+    let s = setup().await;
+    let url = s.hub.url();
+    let admin = hub::token(&s.hub, ADMIN, "admin");
+    b.sign_in(&url, &admin).await;
+
+    // A change without the CSRF token is refused; with it, it is done.
+    let (status, body) = b.fetch("POST", "/v1/dead/replay", false).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("auth.csrf")),
+        "{body}"
+    );
+    let (status, body) = b.fetch("POST", "/v1/dead/replay", true).await;
+    assert_eq!(status, 200, "{body}");
+    // Reads with the cookie need no token.
+    let (status, _) = b.fetch("GET", "/v1/relay/status", false).await;
+    assert_eq!(status, 200);
+
+    // The cookie: HttpOnly (scripts cannot read it), SameSite=Strict; the page's headers.
+    let cookies = b.js("return document.cookie", vec![]).await;
+    assert_eq!(cookies, json!(""), "a script could read the session cookie");
+    let c = reqwest::Client::new();
+    let resp = c
+        .post(format!("{url}/console/session"))
+        .json(&json!({ "token": admin }))
+        .send()
+        .await
+        .unwrap();
+    let set = resp.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Strict"),
+        "{set}"
+    );
+    let page = c.get(format!("{url}/console")).send().await.unwrap();
+    let csp = page.headers()["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+    // A sign-in by a form of another site (not JSON) is refused.
+    let form = c
+        .post(format!("{url}/console/session"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("token={admin}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(form.status(), 415);
+    // A wrong token is refused and audited as a failed authentication.
+    let wrong = c
+        .post(format!("{url}/console/session"))
+        .json(&json!({ "token": "lt_000000000000_nope" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+
+    // Every page under 200 KB transferred, and drawn; a screenshot of each.
+    for page in [
+        "overview",
+        "adapters",
+        "policy",
+        "dead",
+        "exchanges",
+        "audit",
+        "report",
+        "quality",
+        "onceonly",
+        "members",
+        "tokens",
+    ] {
+        b.client.goto("about:blank").await.unwrap();
+        b.client
+            .goto(&format!("{url}/console#/{page}"))
+            .await
+            .unwrap();
+        b.until(
+            &format!("page {page}"),
+            &format!(
+                "const m = document.getElementById('main'); \
+                 return m.dataset.page === '{page}' && !m.hasAttribute('aria-busy');"
+            ),
+        )
+        .await;
+        let bytes = b.transferred().await;
+        assert!(bytes < 200_000, "{page}: {bytes} bytes");
+        assert!(
+            bytes > 10_000,
+            "{page}: {bytes} bytes: the scripts were not counted"
+        );
+        b.shot(&format!("20-admin-{page}")).await;
+    }
+    // On a narrow screen the menu and tables stay usable (no page-wide horizontal scroll).
+    b.client.set_window_size(390, 844).await.unwrap();
+    b.open("dead").await;
+    let wide = b
+        .js(
+            "return document.documentElement.scrollWidth > window.innerWidth + 1",
+            vec![],
+        )
+        .await;
+    assert_eq!(wide, json!(false));
+    b.shot("21-narrow-dead-letters").await;
+
+    // Sign-out ends the session: the API no longer takes the cookie.
+    b.client.set_window_size(1280, 1000).await.unwrap();
+    b.open("overview").await;
+    b.sign_out().await;
+    let after = b
+        .js(
+            "const r = await fetch('/v1/relay/status'); return r.status;",
+            vec![],
+        )
+        .await;
+    assert_eq!(after, json!(401));
+}

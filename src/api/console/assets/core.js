@@ -57,7 +57,9 @@ export async function api(method, path, body, { raw = false } = {}) {
     return { ok: false, status: 0, problem: { title: t('net.down'), detail: String(e) } };
   }
   const type = resp.headers.get('content-type') || '';
-  const parsed = type.includes('json') ? await resp.json().catch(() => null) : await resp.text();
+  // Raw answers (a signed note, an export of JSON lines) are text; a refusal is problem+json.
+  const asJson = type.includes('json') && !(raw && resp.ok);
+  const parsed = asJson ? await resp.json().catch(() => null) : await resp.text();
   if (resp.status === 401 && state.session && path !== '/console/session') {
     state.session = null;
     document.dispatchEvent(new CustomEvent('lienthong:signed-out', { detail: parsed }));
