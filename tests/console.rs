@@ -693,6 +693,17 @@ async fn sessions_csrf_headers_and_page_weight() {
         .unwrap();
     assert_eq!(wrong.status(), 401);
 
+    // Every word in both languages.
+    let missing = b
+        .js(
+            "const { STRINGS } = await import('/console/assets/i18n.js'); \
+             const vi = Object.keys(STRINGS.vi), en = Object.keys(STRINGS.en); \
+             return vi.filter(k => !en.includes(k)).concat(en.filter(k => !vi.includes(k)));",
+            vec![],
+        )
+        .await;
+    assert_eq!(missing, json!([]), "keys in one language only");
+
     // Every page under 200 KB transferred, and drawn; a screenshot of each.
     for page in [
         "overview",
