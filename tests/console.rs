@@ -72,7 +72,7 @@ async fn browser() -> Option<Browser> {
             "args": [
                 "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                 "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--disable-quic", "--window-size=1280,1000",
+                "--disable-sync", "--disable-quic", "--window-size=1280,1000", "--lang=vi-VN",
                 format!("--user-data-dir={}", profile.path().display()),
             ],
         },
@@ -732,6 +732,7 @@ async fn sessions_csrf_headers_and_page_weight() {
         )
         .await;
         let bytes = b.transferred().await;
+        eprintln!("page {page}: {bytes} bytes transferred");
         assert!(bytes < 200_000, "{page}: {bytes} bytes");
         assert!(
             bytes > 10_000,

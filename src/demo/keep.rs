@@ -41,6 +41,7 @@ pub(super) async fn keep_running(
          lienthong onceonly report --token $AUDITOR\n    \
          lienthong audit query --token $AUDITOR --operation verify\n    \
          curl -H \"Authorization: Bearer $CONSUMER\" \"$LIENTHONG_HUB/v1/citizens/{}?purpose=employment-support\"\n\n  \
+         the web console: {url}/console (sign in with a token of tokens.env)\n\n  \
          Ctrl-C stops the hub and the simulators; the store stays.",
         work.display(),
         work.display(),
