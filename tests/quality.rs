@@ -57,6 +57,12 @@ async fn the_indicators_by_role_as_of_a_moment_rebuilt_and_exported() {
         assert!(Instant::now() < deadline, "not folded: {}", r["folded"]);
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
+    // What the committer wrote was handed over in memory, not read back.
+    let (from_memory, read_back) = hub.state().quality.as_ref().unwrap().quality.sources();
+    assert!(
+        from_memory > 0 && read_back <= from_memory / 10,
+        "from memory {from_memory}, read back {read_back}"
+    );
     let f = &r["total"]["figures"];
     let e = plan.expected_quality(lienthong::quality::fold::time_ms(AS_OF).unwrap());
     let n = |k: &str| f[k].as_u64().unwrap();

@@ -10,6 +10,7 @@
 
 pub mod entry;
 pub mod export;
+mod follow;
 mod index;
 /// The Merkle tree and the signed notes the log uses, from the layers below it.
 pub use crate::merkle;
@@ -17,6 +18,7 @@ pub use crate::signing::note;
 mod query;
 
 pub use entry::{AuditDraft, AuditEntry, Sealed, SealedDraft};
+pub use follow::{Handed, HandedBatch, Wanted};
 pub use query::{Page, Query};
 
 use crate::config::hub::AuditConfig;
@@ -60,6 +62,8 @@ pub struct Prepared {
     last_time: String,
     /// The look-ups of each entry, for the indexer (see `index.rs`).
     lookups: Vec<index::EntryLookups>,
+    /// The entries a follower wants (see `follow.rs`).
+    handed: Option<follow::HandedBatch>,
 }
 
 /// The log.
@@ -77,6 +81,8 @@ pub struct AuditLog {
     /// The look-ups of entries committed and not yet indexed, handed over by the committer
     /// (see `index.rs`).
     fresh: Mutex<std::collections::VecDeque<index::EntryLookups>>,
+    /// A follower the committer hands entries to (see `follow.rs`).
+    follower: std::sync::OnceLock<follow::Follower>,
 }
 
 impl std::fmt::Debug for AuditLog {
@@ -134,6 +140,7 @@ impl AuditLog {
             indexed: std::sync::atomic::AtomicU64::new(indexed),
             index_lock: Mutex::new(()),
             fresh: Mutex::new(std::collections::VecDeque::new()),
+            follower: std::sync::OnceLock::new(),
             store,
             key,
             every: cfg.checkpoint_every,
@@ -188,10 +195,24 @@ impl AuditLog {
         };
         let mut indexes = Vec::with_capacity(drafts.len());
         let mut lookups = Vec::with_capacity(drafts.len());
+        let follower = self.follower.get();
+        let mut handed = follower.map(|_| follow::HandedBatch {
+            first: frontier.size(),
+            count: drafts.len() as u64,
+            wanted: Vec::new(),
+        });
         for sealed in drafts {
             let index = frontier.size();
             let entry = sealed.entry(index, last_time.clone());
             let bytes = entry.canonical_bytes();
+            if let (Some(f), Some(h)) = (follower, handed.as_mut())
+                && (f.wanted)(&entry)
+            {
+                h.wanted.push(follow::Handed {
+                    entry: entry.clone(),
+                    sealed: sealed.sealed_bytes.clone(),
+                });
+            }
             lookups.push(index::lookups_of(entry, sealed.draft.subject));
             let leaf = merkle::leaf_hash(&bytes);
             frontier.push(leaf, |_, _, h| writes.hashes.push(*h));
@@ -207,6 +228,7 @@ impl AuditLog {
             frontier,
             last_time,
             lookups,
+            handed,
         })
     }
 
@@ -250,6 +272,9 @@ impl AuditLog {
     pub fn applied(&self, p: Prepared) {
         // The look-ups are there before the size that lets the indexer ask for them.
         self.hand_over(p.lookups);
+        if let (Some(f), Some(h)) = (self.follower.get(), p.handed) {
+            f.push(h);
+        }
         let mut s = guard(&self.state);
         s.frontier = p.frontier;
         s.last_time = p.last_time;

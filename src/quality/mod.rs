@@ -42,6 +42,9 @@ pub struct Quality {
     saved: AtomicU64,
     /// Held by a fold and by a rebuild: a rebuild compares at one mark.
     folding: Mutex<()>,
+    /// Entries folded from what the committer handed over, and read back from the store.
+    from_memory: AtomicU64,
+    read_back: AtomicU64,
     store: Store,
     portal: Vec<String>,
 }
@@ -68,6 +71,56 @@ struct PayloadOnly<'a> {
 /// Record types whose accepted ingests the fold reads.
 const READ: [&str; 3] = ["dossier", "dossier-status", "payment"];
 
+/// Whether the fold reads an entry of this operation, outcome and record type.
+fn wanted(operation: &str, outcome: &str, record_type: Option<&str>) -> bool {
+    match (operation, outcome) {
+        ("ingest", "accepted") => record_type.is_some_and(|t| READ.contains(&t)),
+        ("verify", _) => true,
+        ("deliver", "delivered") => record_type == Some("dossier"),
+        _ => false,
+    }
+}
+
+/// The entries the committer hands over to the indicators (see `AuditLog::take_handed`).
+pub fn wanted_entry(e: &crate::audit::AuditEntry) -> bool {
+    wanted(&e.operation, &e.outcome, e.record_type.as_deref())
+}
+
+/// Folds one wanted entry, its sealed part beside it (an ingest's record, unless purged).
+fn fold_entry(ledger: &mut Ledger, index: u64, e: &EntryFields<'_>, sealed: Option<&[u8]>) {
+    // The record, kept beside an accepted ingest's entry unless purged since.
+    let sealed = match e.operation.as_ref() {
+        "ingest" => sealed,
+        _ => None,
+    };
+    // A record of a shape the fold does not know (a schema of a later version) is passed
+    // over, as a purged one is, rather than stop the indicators at it.
+    let payload = match sealed {
+        Some(s) => match serde_json::from_slice::<PayloadOnly<'_>>(s) {
+            Ok(p) => p.payload,
+            Err(err) => {
+                tracing::warn!(
+                    index,
+                    "service-quality indicators: a record passed over: {err}"
+                );
+                None
+            }
+        },
+        None => None,
+    };
+    let act = Act {
+        time_ms: fold::time_ms(&e.time).unwrap_or_default(),
+        exchange_id: &e.exchange_id,
+        operation: &e.operation,
+        outcome: &e.outcome,
+        record_type: e.record_type.as_deref(),
+        counterparty: e.counterparty.as_deref(),
+        error_code: e.error_code.as_deref(),
+        payload: payload.as_ref(),
+    };
+    ledger.apply(&act);
+}
+
 /// Folds entries `[from, to)` of the log in `store` into `ledger` (which notes the dossiers
 /// changed).
 /// Returns the index after the last entry read (`from` when none was).
@@ -81,48 +134,52 @@ fn fold_range(store: &Store, ledger: &mut Ledger, from: u64, to: u64) -> Result<
                 index,
                 message: err.to_string(),
             })?;
-        let wanted = match (e.operation.as_ref(), e.outcome.as_ref()) {
-            ("ingest", "accepted") => e.record_type.as_deref().is_some_and(|t| READ.contains(&t)),
-            ("verify", _) => true,
-            ("deliver", "delivered") => e.record_type.as_deref() == Some("dossier"),
-            _ => false,
-        };
-        if !wanted {
-            continue;
+        if wanted(&e.operation, &e.outcome, e.record_type.as_deref()) {
+            fold_entry(ledger, index, &e, sealed.as_deref());
         }
-        // The record, kept beside an accepted ingest's entry unless purged since.
-        let sealed = match e.operation.as_ref() {
-            "ingest" => sealed,
-            _ => None,
-        };
-        // A record of a shape the fold does not know (a schema of a later version) is passed
-        // over, as a purged one is, rather than stop the indicators at it.
-        let payload = match &sealed {
-            Some(s) => match serde_json::from_slice::<PayloadOnly<'_>>(s) {
-                Ok(p) => p.payload,
-                Err(err) => {
-                    tracing::warn!(
-                        index,
-                        "service-quality indicators: a record passed over: {err}"
-                    );
-                    None
-                }
-            },
-            None => None,
-        };
-        let act = Act {
-            time_ms: fold::time_ms(&e.time).unwrap_or_default(),
-            exchange_id: &e.exchange_id,
-            operation: &e.operation,
-            outcome: &e.outcome,
-            record_type: e.record_type.as_deref(),
-            counterparty: e.counterparty.as_deref(),
-            error_code: e.error_code.as_deref(),
-            payload: payload.as_ref(),
-        };
-        ledger.apply(&act);
     }
     Ok(next)
+}
+
+/// Folds `[from, to)`: what the committer handed over from memory, the rest read back from
+/// `store`. Returns the index after the last entry folded, and how many were handed over.
+fn fold_handed(
+    store: &Store,
+    log: &crate::audit::AuditLog,
+    ledger: &mut Ledger,
+    from: u64,
+    to: u64,
+) -> Result<(u64, u64), QualityError> {
+    let mut next = from;
+    let mut handed = 0;
+    for batch in log.take_handed(from, to) {
+        if batch.first > next {
+            next = fold_range(store, ledger, next, batch.first)?;
+            if next < batch.first {
+                // Not all of the gap could be read: the rest is read back next time.
+                return Ok((next, handed));
+            }
+        }
+        for h in batch.wanted.iter().filter(|h| h.entry.index >= next) {
+            let e = &h.entry;
+            let fields = EntryFields {
+                time: e.time.as_str().into(),
+                exchange_id: e.exchange_id.as_str().into(),
+                operation: e.operation.as_str().into(),
+                outcome: e.outcome.as_str().into(),
+                record_type: e.record_type.as_deref().map(Into::into),
+                counterparty: e.counterparty.as_deref().map(Into::into),
+                error_code: e.error_code.as_deref().map(Into::into),
+            };
+            fold_entry(ledger, e.index, &fields, Some(&h.sealed));
+        }
+        handed += batch.first + batch.count - next;
+        next = batch.first + batch.count;
+    }
+    if next < to {
+        next = fold_range(store, ledger, next, to)?;
+    }
+    Ok((next, handed))
 }
 
 fn encode(d: &Dossier) -> Vec<u8> {
@@ -145,9 +202,20 @@ impl Quality {
             mark: mark.into(),
             saved: mark.into(),
             folding: Mutex::default(),
+            from_memory: AtomicU64::new(0),
+            read_back: AtomicU64::new(0),
             store,
             portal: portal.to_vec(),
         })
+    }
+
+    /// Entries the live fold took from the committer's hand-over, and read back from the
+    /// store (entries of another node, of before a start, of batches dropped).
+    pub fn sources(&self) -> (u64, u64) {
+        (
+            self.from_memory.load(Ordering::Relaxed),
+            self.read_back.load(Ordering::Relaxed),
+        )
     }
 
     /// The log's entries below this index are in the figures.
@@ -159,10 +227,26 @@ impl Quality {
     /// how many.
     pub fn follow(&self, to: u64, max: u64) -> Result<u64, QualityError> {
         let _one = self.folding.lock().unwrap_or_else(|p| p.into_inner());
-        self.fold_to(to, max)
+        self.fold_to(None, to, max)
     }
 
-    fn fold_to(&self, to: u64, max: u64) -> Result<u64, QualityError> {
+    /// As `follow`, taking first what the committer of `log` handed over in memory.
+    pub fn follow_log(
+        &self,
+        log: &crate::audit::AuditLog,
+        to: u64,
+        max: u64,
+    ) -> Result<u64, QualityError> {
+        let _one = self.folding.lock().unwrap_or_else(|p| p.into_inner());
+        self.fold_to(Some(log), to, max)
+    }
+
+    fn fold_to(
+        &self,
+        log: Option<&crate::audit::AuditLog>,
+        to: u64,
+        max: u64,
+    ) -> Result<u64, QualityError> {
         let from = self.mark();
         let to = to.min(from.saturating_add(max));
         if to <= from {
@@ -171,7 +255,16 @@ impl Quality {
         let mut ledger = self.ledger.write().unwrap_or_else(|p| p.into_inner());
         // An entry that cannot be read stops the fold before the mark moves, and the next call
         // folds the same entries again (a fold takes an entry twice as once).
-        let next = fold_range(&self.store, &mut ledger, from, to)?;
+        let next = match log {
+            Some(log) => {
+                let (next, handed) = fold_handed(&self.store, log, &mut ledger, from, to)?;
+                self.from_memory.fetch_add(handed, Ordering::Relaxed);
+                self.read_back
+                    .fetch_add((next - from).saturating_sub(handed), Ordering::Relaxed);
+                next
+            }
+            None => fold_range(&self.store, &mut ledger, from, to)?,
+        };
         self.mark.store(next, Ordering::Release);
         Ok(next - from)
     }
@@ -242,7 +335,7 @@ impl Quality {
         let _one = self.folding.lock().unwrap_or_else(|p| p.into_inner());
         // The thread may have folded past `to` already: compare where it is.
         let to = to.max(self.mark());
-        while self.fold_to(to, 65_536)? > 0 {}
+        while self.fold_to(None, to, 65_536)? > 0 {}
         let rebuilt = Quality::rebuild(&self.store, &self.portal, to)?;
         let mut ledger = self.ledger.write().unwrap_or_else(|p| p.into_inner());
         let mut differ: Vec<String> = ledger
@@ -312,7 +405,7 @@ pub fn follow_loop(
     let mut last_save = std::time::Instant::now();
     loop {
         let stopping = *shutdown.borrow();
-        let folded = match quality.follow(log.size(), 16_384) {
+        let folded = match quality.follow_log(log, log.size(), 16_384) {
             Ok(n) => n,
             Err(e) => {
                 tracing::error!("service-quality indicators: {e}");
@@ -371,6 +464,8 @@ impl Live {
             }
         };
         let quality = std::sync::Arc::new(quality);
+        // The committer hands the entries the fold reads over in memory from now on.
+        log.hand_over_to_follower(wanted_entry);
         let (stop, shutdown) = tokio::sync::watch::channel(false);
         let thread = {
             let (q, log) = (quality.clone(), log.clone());
