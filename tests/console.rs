@@ -576,7 +576,32 @@ async fn a_ministry_sees_its_grants_and_no_button_it_may_not_press() {
     let s = setup().await;
     let url = s.hub.url();
     let labour = hub::token(&s.hub, LABOUR, "consumer");
-    b.sign_in(&url, &labour).await;
+    // By keyboard alone: the token field has the focus, Enter signs in, Tab reaches the menu
+    // and Enter follows a link.
+    b.client.goto(&format!("{url}/console")).await.unwrap();
+    b.css("#token").await;
+    let focused = b.client.active_element().await.unwrap();
+    focused
+        .send_keys(&format!("{labour}\u{E007}"))
+        .await
+        .unwrap();
+    b.css("#sign-out").await;
+    let mut on_policy = false;
+    for _ in 0..30 {
+        let el = b.client.active_element().await.unwrap();
+        if el.attr("id").await.unwrap().as_deref() == Some("nav-policy") {
+            el.send_keys("\u{E007}").await.unwrap();
+            on_policy = true;
+            break;
+        }
+        el.send_keys("\u{E004}").await.unwrap();
+    }
+    assert!(on_policy, "the menu's link was not reached by Tab");
+    b.until(
+        "the policy page by keyboard",
+        "const m = document.getElementById('main'); return m.dataset.page === 'policy' && !m.hasAttribute('aria-busy');",
+    )
+    .await;
     b.open("policy").await;
     let grants = b.text("#grants").await;
     assert!(grants.contains("employment-support"), "{grants}");
@@ -704,6 +729,25 @@ async fn sessions_csrf_headers_and_page_weight() {
         .await;
     assert_eq!(missing, json!([]), "keys in one language only");
 
+    // A verifier key whose base64 holds '+' (the separator) is read whole.
+    let key = (0u8..=255)
+        .map(|i| {
+            lienthong::signing::HubKey::from_seed("lienthong.test/audit", [i; 32])
+                .unwrap()
+                .verifier()
+                .encode()
+        })
+        .find(|k| k.splitn(3, '+').nth(2).is_some_and(|b| b.contains('+')))
+        .expect("a key with '+' in its base64");
+    let read = b
+        .js(
+            "const { parseVerifierKey } = await import('/console/assets/proof.js'); \
+             const k = await parseVerifierKey(arguments[0]); return [k.name, k.raw.length];",
+            vec![json!(key)],
+        )
+        .await;
+    assert_eq!(read, json!(["lienthong.test/audit", 32]), "{key}");
+
     // Every page under 200 KB transferred, and drawn; a screenshot of each.
     for page in [
         "overview",
@@ -731,6 +775,15 @@ async fn sessions_csrf_headers_and_page_weight() {
             ),
         )
         .await;
+        let unlabelled = b
+            .js(
+                "return [...document.querySelectorAll('input, select, textarea')].filter(el => \
+                   !el.closest('dialog') && !el.getAttribute('aria-label') && !el.closest('label') && \
+                   !(el.id && document.querySelector(`label[for=\"${el.id}\"]`))).map(el => el.outerHTML)",
+                vec![],
+            )
+            .await;
+        assert_eq!(unlabelled, json!([]), "{page}: controls without a label");
         let bytes = b.transferred().await;
         eprintln!("page {page}: {bytes} bytes transferred");
         assert!(bytes < 200_000, "{page}: {bytes} bytes");

@@ -568,6 +568,16 @@ async fn two_nodes_share_one_log_and_one_survives_the_others_death() {
         portal.applied() == before_kill
     })
     .await;
+    // Either node names the node delivering the portal's records: A, not itself.
+    let status = common::hub::get_json(&c, format!("{b_url}/v1/relay/status"), &auditor).await;
+    assert_eq!(status["shared"], true, "{status}");
+    let claims = status["claims"].as_array().unwrap();
+    let portal_claim = claims
+        .iter()
+        .find(|c| c["destination"] == "national-portal")
+        .unwrap_or_else(|| panic!("no claim on the portal: {status}"));
+    assert_ne!(portal_claim["node"], status["node"], "{status}");
+    assert!(portal_claim["ms_left"].as_i64().unwrap() > 0, "{status}");
     // A dies holding the destination; B takes it over once A's claim runs out.
     a.kill();
     let killed = std::time::Instant::now();

@@ -195,3 +195,53 @@ async fn when_certificates_are_required_a_client_without_one_cannot_connect() {
     assert_eq!(resp.status(), StatusCode::OK);
     hub.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_signs_in_with_a_client_certificate_and_its_cookie_is_secure() {
+    let data = tempfile::tempdir().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let ca = Ca::new("lienthong test CA");
+    let hub = tls_hub(data.path(), files.path(), &ca, false).await;
+    let url = format!("https://localhost:{}", hub.addr().port());
+    let motcua = ca.issue("motcua-hatinh", &[], false);
+    let with_cert = client(&ca, Some(&motcua));
+    let resp = with_cert
+        .post(format!("{url}/console/session"))
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let cookie = resp.headers()["set-cookie"].to_str().unwrap().to_string();
+    // Under TLS the cookie is Secure as well as HttpOnly and SameSite=Strict.
+    for part in ["HttpOnly", "SameSite=Strict", "Secure"] {
+        assert!(cookie.contains(part), "{cookie}");
+    }
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["member"], HATINH);
+    let session = cookie.split(';').next().unwrap().to_string();
+    // The session holds with the same certificate...
+    let again = with_cert
+        .get(format!("{url}/console/session"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::OK);
+    // ... and not without it: the cookie alone is not the member.
+    let stolen = client(&ca, None)
+        .get(format!("{url}/v1/relay/status"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stolen.status(), StatusCode::UNAUTHORIZED);
+    // No certificate and no token: no session.
+    let none = client(&ca, None)
+        .post(format!("{url}/console/session"))
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(none.status(), StatusCode::UNAUTHORIZED);
+}

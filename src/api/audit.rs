@@ -236,6 +236,7 @@ pub(super) struct EntriesQuery {
     exchange_id: Option<String>,
     operation: Option<String>,
     outcome: Option<String>,
+    purpose: Option<String>,
     from: Option<String>,
     to: Option<String>,
     after: Option<u64>,
@@ -258,7 +259,7 @@ async fn entries(
     super::require(&caller, AUDITORS)?;
     let q: EntriesQuery = query(
         q,
-        "subject, member, exchange_id, operation, outcome, from, to, after, limit",
+        "subject, member, exchange_id, operation, outcome, purpose, from, to, after, limit",
     )?;
     search(&state, q).await
 }
@@ -273,6 +274,7 @@ pub(super) async fn search(state: &AppState, q: EntriesQuery) -> Result<Response
             exchange_id: q.exchange_id,
             operation: q.operation,
             outcome: q.outcome,
+            purpose: q.purpose,
             from: q.from,
             to: q.to,
             after: q.after,

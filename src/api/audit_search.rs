@@ -40,7 +40,7 @@ async fn search_posted(
     let q: EntriesQuery = body(
         &bytes,
         "a search ({\"subject\", \"member\", \"exchange_id\", \"operation\", \"outcome\", \
-         \"from\", \"to\", \"after\", \"limit\"}, each optional)",
+         \"purpose\", \"from\", \"to\", \"after\", \"limit\"}, each optional)",
     )?;
     search(&state, q).await
 }

@@ -24,7 +24,18 @@ pub(super) fn routes() -> Router<AppState> {
 
 async fn status(State(state): State<AppState>, Auth(caller): Auth) -> Result<Response, Problem> {
     super::require(&caller, &Role::ALL)?;
-    Ok(axum::Json(json!({ "destinations": state.relay.status() })).into_response())
+    let store = state.store.clone();
+    let claims = tokio::task::spawn_blocking(move || store.delivery_claims())
+        .await
+        .map_err(Problem::internal)?
+        .map_err(Problem::internal)?;
+    Ok(axum::Json(json!({
+        "node": state.relay.node(),
+        "shared": state.store.is_shared(),
+        "claims": claims,
+        "destinations": state.relay.status(),
+    }))
+    .into_response())
 }
 
 /// Filters of the dead-letter list and of a replay of many.

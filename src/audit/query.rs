@@ -1,4 +1,4 @@
-//! Queries over the log: by subject, member, exchange, operation, outcome and time range,
+//! Queries over the log: by subject, member, exchange, operation, outcome, purpose and time range,
 //! paginated by entry index.
 
 use super::{AuditEntry, AuditError, AuditLog, normalise_time};
@@ -15,6 +15,8 @@ pub struct Query {
     pub exchange_id: Option<String>,
     pub operation: Option<String>,
     pub outcome: Option<String>,
+    /// The purpose declared (of a pull).
+    pub purpose: Option<String>,
     /// RFC 3339; entries at or after.
     pub from: Option<String>,
     /// RFC 3339; entries before.
@@ -140,7 +142,10 @@ impl AuditLog {
                     .as_ref()
                     .is_none_or(|x| entry.exchange_id == *x)
                 && q.operation.as_ref().is_none_or(|o| entry.operation == *o)
-                && q.outcome.as_ref().is_none_or(|o| entry.outcome == *o);
+                && q.outcome.as_ref().is_none_or(|o| entry.outcome == *o)
+                && q.purpose
+                    .as_ref()
+                    .is_none_or(|p| entry.purpose.as_ref() == Some(p));
             if !ok {
                 continue;
             }

@@ -82,6 +82,9 @@ pub(crate) enum AuditCommand {
         operation: Option<String>,
         #[arg(long)]
         outcome: Option<String>,
+        /// Only entries with this declared purpose (of a pull).
+        #[arg(long)]
+        purpose: Option<String>,
         #[arg(long, value_name = "TIME")]
         from: Option<String>,
         #[arg(long, value_name = "TIME")]
@@ -211,6 +214,7 @@ pub(crate) fn run(c: AuditCommand) -> anyhow::Result<Outcome> {
             exchange_id,
             operation,
             outcome,
+            purpose,
             from,
             to,
             limit,
@@ -224,6 +228,7 @@ pub(crate) fn run(c: AuditCommand) -> anyhow::Result<Outcome> {
                 ("exchange_id", exchange_id),
                 ("operation", operation),
                 ("outcome", outcome),
+                ("purpose", purpose),
                 ("from", from),
                 ("to", to),
             ]

@@ -71,3 +71,14 @@ impl Claim {
         held
     }
 }
+
+/// A name for this hub node's claims and its status: the host's name (so that an operator
+/// knows the machine) and an id of this start (so that two starts never share a claim).
+pub(super) fn node_name() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "hub".into());
+    format!("{host}-{}", uuid::Uuid::now_v7())
+}

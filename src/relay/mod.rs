@@ -21,7 +21,10 @@ mod commit;
 mod deliver;
 mod indexer;
 mod routes;
+mod status;
+
 pub use routes::{Routed, Routing};
+pub use status::DestinationStatus;
 
 pub use breaker::BreakerState;
 
@@ -31,9 +34,8 @@ use crate::metrics::Metrics;
 use crate::registry::AdapterRegistry;
 use crate::store::{Accepted, OutboxItem, Store, StoreError, Submission};
 use commit::{CommitRequest, Committed, Queued};
-use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use tokio::sync::{Notify, mpsc, oneshot, watch};
 
@@ -66,8 +68,6 @@ pub enum RelayError {
 /// The join handles of the delivery workers.
 type Workers = Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>;
 
-use crate::clock::now_ms;
-
 /// What the worker needs to know about a queued item without reading it.
 #[derive(Debug, Clone)]
 pub(crate) struct Meta {
@@ -99,23 +99,6 @@ pub(crate) struct Destination {
     pub delivered: AtomicU64,
     pub failed: AtomicU64,
     pub dead: AtomicU64,
-}
-
-/// The relay's status of one destination.
-#[derive(Debug, Clone, Serialize)]
-pub struct DestinationStatus {
-    pub destination: String,
-    /// Records waiting (including those in flight and waiting for a retry).
-    pub depth: usize,
-    /// Age of the oldest waiting record, in seconds.
-    pub oldest_age_secs: f64,
-    pub in_flight: usize,
-    pub delivered: u64,
-    /// Failed attempts (each retried or parked).
-    pub failed: u64,
-    /// Records parked as dead letters by this process (the dead-letter list has them all).
-    pub dead: u64,
-    pub breaker: &'static str,
 }
 
 /// What the relay's handles, its committer and its delivery workers share.
@@ -249,7 +232,7 @@ impl Relay {
             delivery_tx: Mutex::new(Some(delivery_tx)),
             commit_tx: Mutex::new(Some(commit_tx)),
             audit,
-            node: uuid::Uuid::now_v7().to_string(),
+            node: claim::node_name(),
             runtime: Mutex::new(None),
             shutdown,
         });
@@ -412,6 +395,11 @@ impl Relay {
         }
     }
 
+    /// This hub node's name: its host name and an id of this start.
+    pub fn node(&self) -> &str {
+        &self.inner.node
+    }
+
     /// The audit log.
     pub fn audit(&self) -> &Arc<AuditLog> {
         &self.inner.audit
@@ -457,45 +445,6 @@ impl Relay {
     /// Discards a dead letter.
     pub fn discard(&self, destination: &str, seq: u64) -> Result<bool, RelayError> {
         Ok(self.inner.store.discard(destination, seq)?)
-    }
-
-    /// The status of every destination.
-    pub fn status(&self) -> Vec<DestinationStatus> {
-        let dests: Vec<Arc<Destination>> = self
-            .inner
-            .destinations
-            .lock()
-            .map(|d| d.values().cloned().collect())
-            .unwrap_or_default();
-        let now = now_ms();
-        let mut out: Vec<DestinationStatus> = dests
-            .iter()
-            .map(|d| {
-                let (depth, oldest, in_flight, breaker) = match d.queue.lock() {
-                    Ok(q) => (
-                        q.pending.len(),
-                        q.pending.values().map(|m| m.accepted_at_ms).min(),
-                        q.in_flight,
-                        q.breaker.state.as_str(),
-                    ),
-                    Err(_) => (0, None, 0, "unknown"),
-                };
-                DestinationStatus {
-                    destination: d.name.clone(),
-                    depth,
-                    oldest_age_secs: oldest
-                        .map(|t| now.saturating_sub(t) as f64 / 1000.0)
-                        .unwrap_or(0.0),
-                    in_flight,
-                    delivered: d.delivered.load(Ordering::Relaxed),
-                    failed: d.failed.load(Ordering::Relaxed),
-                    dead: d.dead.load(Ordering::Relaxed),
-                    breaker,
-                }
-            })
-            .collect();
-        out.sort_by(|a, b| a.destination.cmp(&b.destination));
-        out
     }
 
     /// Stops: no new submissions, workers start no new deliveries and wait for those under

@@ -10,9 +10,9 @@
 
 use super::StoreError;
 use super::types::{
-    AdapterState, AdapterVersion, AuditWrites, DeadLetter, IssuedDocument, Lookup, MemberRecord,
-    OutboxItem, ReportCount, ReportGroups, Stored, StoredAt, StoredPolicy, Submission, TokenRecord,
-    WaitingItem,
+    AdapterState, AdapterVersion, AuditWrites, DeadLetter, DeliveryClaim, IssuedDocument, Lookup,
+    MemberRecord, OutboxItem, ReportCount, ReportGroups, Stored, StoredAt, StoredPolicy,
+    Submission, TokenRecord, WaitingItem,
 };
 use crate::config::hub::RouteConfig;
 use crate::merkle::{Hash, MerkleError};
@@ -148,6 +148,9 @@ pub trait OutboxStore: Send + Sync {
     ) -> Result<bool, StoreError>;
     /// Gives up every claim of `node` (at shutdown), so that another node takes over at once.
     fn release_deliveries(&self, node: &str) -> Result<(), StoreError>;
+    /// The claims held now, by destination (none for an embedded store, whose one node
+    /// delivers everything).
+    fn delivery_claims(&self) -> Result<Vec<DeliveryClaim>, StoreError>;
 }
 
 /// The audit log's storage: entries and the Merkle tree's hashes (appended by group commits),

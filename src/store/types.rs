@@ -37,6 +37,15 @@ pub struct WaitingItem {
     pub next_attempt_ms: u64,
 }
 
+/// Which hub node delivers a destination's records now (a store shared by several nodes).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DeliveryClaim {
+    pub destination: String,
+    pub node: String,
+    /// Milliseconds left before the claim runs out unless renewed (by the database's clock).
+    pub ms_left: i64,
+}
+
 /// A record parked because it could not be delivered.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct DeadLetter {

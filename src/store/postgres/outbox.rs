@@ -254,6 +254,25 @@ impl OutboxStore for PgStore {
         })
     }
 
+    fn delivery_claims(&self) -> Result<Vec<crate::store::DeliveryClaim>, StoreError> {
+        self.pool.call("read the claims on deliveries", |c| {
+            let rows = c.query(
+                "SELECT destination, node,
+                        until_ms - (extract(epoch FROM clock_timestamp()) * 1000)::bigint
+                 FROM leases ORDER BY destination",
+                &[],
+            )?;
+            Ok(rows
+                .iter()
+                .map(|r| crate::store::DeliveryClaim {
+                    destination: r.get(0),
+                    node: r.get(1),
+                    ms_left: r.get(2),
+                })
+                .collect())
+        })
+    }
+
     fn discard(&self, destination: &str, seq: u64) -> Result<bool, StoreError> {
         let d = destination.to_string();
         self.pool.call("discard a dead letter", move |c| {

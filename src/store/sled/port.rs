@@ -74,6 +74,9 @@ impl OutboxStore for SledStore {
     fn release_deliveries(&self, _: &str) -> Result<(), StoreError> {
         Ok(())
     }
+    fn delivery_claims(&self) -> Result<Vec<crate::store::DeliveryClaim>, StoreError> {
+        Ok(Vec::new())
+    }
     fn outbox_items(&self, destination: &str) -> Result<Vec<OutboxItem>, StoreError> {
         SledStore::outbox_items(self, destination)
     }

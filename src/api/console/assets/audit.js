@@ -22,6 +22,7 @@ export async function audit() {
     const q = { limit: 100 };
     if (subject.value.trim()) q.subject = subject.value.trim();
     if (member.value.trim()) q.member = member.value.trim();
+    if (purpose.value.trim()) q.purpose = purpose.value.trim();
     if (operation.value) q.operation = operation.value;
     if (outcome.value) q.outcome = outcome.value;
     if (from.value) q.from = fromLocalInput(from.value);
@@ -35,9 +36,7 @@ export async function audit() {
     const r = await api('POST', '/v1/audit/search', q);
     const ms = Math.round(performance.now() - started);
     if (!r.ok) { out.replaceChildren(problemView(r.problem)); return; }
-    // The API has no purpose criterion: it is matched here, on the page of entries.
-    const wanted = purpose.value.trim();
-    const entries = r.body.entries.filter((e) => !wanted || e.purpose === wanted);
+    const entries = r.body.entries;
     next = r.body.next;
     out.replaceChildren(
       h('p', { id: 'a-count', text: t('au.found', { n: fmtNum(entries.length), ms }) }),

@@ -47,6 +47,16 @@ export async function overview() {
     h('div', { class: 'card' }, t('ov.breakers'), h('strong', { class: open ? 'bad' : 'ok', text: open ? t('ov.open', { n: open }) : t('ov.closed') })),
     h('div', { class: 'card' }, t('ov.adapters'), h('strong', { text: fmtNum(ads.ok ? ads.body.adapters.length : 0) })));
   const parts = [cards];
+  if (relay.ok) {
+    const st = relay.body;
+    parts.push(h('h2', { text: t('ov.nodes') }),
+      h('p', { id: 'ov-node', text: t(st.shared ? 'ov.node.shared' : 'ov.node.one', { node: st.node }) }));
+    if (st.shared) {
+      parts.push(table([t('col.destination'), t('ov.node.delivers'), t('ov.node.left')],
+        st.claims.map((c) => [c.destination, h('span', { class: c.node === st.node ? 'ok' : '', text: c.node }),
+          c.ms_left > 0 ? `${(c.ms_left / 1000).toFixed(1)} s` : h('span', { class: 'bad', text: t('ov.node.expired') })]), 'claims'));
+    }
+  }
   if (r?.store_error) parts.push(problemView({ title: t('ov.store'), detail: r.store_error }));
   if (traffic.ok) parts.push(h('h2', { text: t('ov.traffic') }), chart(traffic.body));
   parts.push(h('h2', { text: t('ov.destinations') }), table(
@@ -64,12 +74,16 @@ function mayManage(member) {
 }
 
 export async function adapters() {
-  const list = await api('GET', '/v1/adapters');
+  const [list, traffic] = await Promise.all([api('GET', '/v1/adapters'), api('GET', '/v1/traffic')]);
+  const hour = (name) => (traffic.ok ? (traffic.body.adapters[name] || []) : []).reduce((a, b) => a + b, 0);
+  const lastError = (name) => (traffic.ok ? traffic.body.errors.find((e) => e.where === name) : null);
   const out = slot();
   const rows = (list.ok ? list.body.adapters : []).map((a) => [
     h('strong', { text: a.name }), a.title, a.member, String(a.version),
     h('span', { class: a.enabled ? 'ok' : 'bad', text: a.enabled ? t('yes') : t('no') }),
     `${a.format} / ${a.transport}`,
+    fmtNum(hour(a.name)),
+    lastError(a.name) ? h('span', { class: 'bad', text: `${lastError(a.name).code} (${fmtTime(lastError(a.name).time)})` }) : '–',
     h('div', { class: 'row' },
       h('button', { text: t('ad.show'), onclick: async () => {
         const r = await api('GET', `/v1/adapters/${encodeURIComponent(a.name)}`);
@@ -80,7 +94,7 @@ export async function adapters() {
         const r = await api('POST', `/v1/adapters/${encodeURIComponent(a.name)}/${a.enabled ? 'disable' : 'enable'}`);
         if (r.ok) adapters(); else out.replaceChildren(problemView(r.problem));
       } }) : null)]);
-  const parts = [table([t('col.name'), t('col.title'), t('col.member'), t('col.version'), t('col.enabled'), t('col.format'), ''], rows, 'adapters'), out];
+  const parts = [table([t('col.name'), t('col.title'), t('col.member'), t('col.version'), t('col.enabled'), t('col.format'), t('ad.hour'), t('ad.lasterror'), ''], rows, 'adapters'), out];
   if (has('admin', 'provider')) parts.push(dryRunForm());
   page(t('nav.adapters'), ...parts);
 }
@@ -191,6 +205,8 @@ export async function dead() {
   const dest = h('select', { id: 'dead-destination' }, h('option', { value: '', text: t('all') }),
     (status.ok ? status.body.destinations : []).map((d) => h('option', { value: d.destination, text: d.destination })));
   const rtype = h('input', { type: 'text', id: 'dead-type' });
+  const reason = h('input', { type: 'text', id: 'dead-reason' });
+  const since = h('input', { type: 'datetime-local', id: 'dead-since' });
   const list = slot();
   const detail = slot();
   const mayAct = has('admin', 'provider');
@@ -203,11 +219,15 @@ export async function dead() {
   const load = async () => {
     const r = await api('GET', `/v1/dead?${filter()}`);
     if (!r.ok) { list.replaceChildren(problemView(r.problem)); return; }
-    const rows = r.body.dead_letters.map((d) => [
+    // Reason and time are matched here, on the list the API gave.
+    const after = since.value ? new Date(fromLocalInput(since.value)).getTime() : null;
+    const shown = r.body.dead_letters.filter((d) => (!reason.value || d.reason.toLowerCase().includes(reason.value.toLowerCase()))
+      && (after === null || new Date(d.parked_at).getTime() >= after));
+    const rows = shown.map((d) => [
       mayAct ? h('input', { type: 'checkbox', class: 'pick', 'aria-label': `${d.destination} ${d.seq}`, 'data-dest': d.destination, 'data-seq': d.seq }) : '',
       fmtTime(d.parked_at), d.destination, d.record_type, d.order_key ?? '–', String(d.attempts), d.reason,
       h('button', { text: t('details'), class: 'dead-show', onclick: () => show(d.destination, d.seq) })]);
-    list.replaceChildren(h('p', { id: 'dead-total', text: t('dl.total', { n: fmtNum(r.body.total) }) }),
+    list.replaceChildren(h('p', { id: 'dead-total', text: t('dl.total', { n: fmtNum(shown.length) }) }),
       table(['', t('col.time'), t('col.destination'), t('col.record'), t('dl.orderkey'), t('dl.attempts'), t('dl.reason'), ''], rows, 'dead'));
   };
   const act = async (verb, d, seq) => {
@@ -239,6 +259,7 @@ export async function dead() {
         } })) : ''));
   };
   const controls = h('div', { class: 'row' }, field(t('col.destination'), dest), field(t('col.record'), rtype),
+    field(t('dl.reason'), reason), field(t('dl.since'), since),
     h('button', { type: 'button', id: 'dead-filter', text: t('show'), onclick: load }));
   const bulk = mayAct ? h('div', { class: 'row' },
     h('button', { type: 'button', id: 'dead-replay-picked', text: t('dl.replay.picked'), onclick: async () => {

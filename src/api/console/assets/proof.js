@@ -52,7 +52,10 @@ export async function rootFromInclusion(index, size, leaf, proof) {
 
 /** A verifier key `<name>+<key id>+<base64(0x01 ‖ key)>`, its id checked. */
 export async function parseVerifierKey(text) {
-  const [name, id, key] = text.trim().split('+');
+  // The base64 key may hold '+' itself: only the first two separate.
+  const t = text.trim();
+  const a = t.indexOf('+'), b = a < 0 ? -1 : t.indexOf('+', a + 1);
+  const [name, id, key] = b < 0 ? [] : [t.slice(0, a), t.slice(a + 1, b), t.slice(b + 1)];
   if (!name || !id || !key) throw new Error('a verifier key is <name>+<key id>+<base64 key>');
   const bytes = b64decode(key);
   if (bytes.length !== 33 || bytes[0] !== 1) throw new Error('not an Ed25519 verifier key');
