@@ -490,7 +490,7 @@ async fn a_sled_hub_moves_into_postgres_and_back_with_the_same_audit_root() {
         ran.stdout
     );
     let (pg, sled) = tokio::task::spawn_blocking(move || {
-        let pg = lienthong::store::Store::open_postgres(&db).unwrap();
+        let pg = lienthong::store::Store::open_postgres(&db, Path::new("")).unwrap();
         let sled = lienthong::store::Store::open(&back).unwrap();
         let roots = (
             lienthong::merkle::root(&pg, size_after).unwrap(),
@@ -1080,4 +1080,86 @@ async fn a_replay_on_the_other_node_is_delivered_by_the_holder() {
     .await;
     a.shutdown().await.unwrap();
     b.shutdown().await.unwrap();
+}
+
+/// TLS to the database: with the CA that signed the server's certificate, the hub's
+/// connections are encrypted (the server says so) and it works as ever; a server whose
+/// certificate another CA signed is refused, as is `sslmode=require` without a CA.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_to_the_database_is_verified_and_encrypted() {
+    if !common::postgres::available() {
+        return;
+    }
+    let ca = common::ca::Ca::new("lienthong test database CA");
+    let (cert, key) = ca.issue("localhost", &["localhost"], true);
+    let server = common::postgres::OwnServer::start_tls(&cert, &key);
+    let data = tempfile::tempdir().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let plain = server.database(data.path());
+    let url = plain.replace("@127.0.0.1:", "@localhost:") + "?sslmode=require";
+    let ca_file = files.path().join("db-ca.pem");
+    std::fs::write(&ca_file, ca.pem()).unwrap();
+    let portal = Destination::start().await;
+    let adapters = adapters_for_relay(files.path(), &portal.url, 3);
+    let with_ca = |ca: std::path::PathBuf| {
+        let mut cfg = hub::config(data.path());
+        cfg.server.adapters_dir = adapters.clone();
+        cfg.store.backend = StoreBackend::Postgres;
+        cfg.store.url = url.clone();
+        cfg.store.ca_file = ca;
+        cfg
+    };
+
+    // Without the CA, sslmode=require is refused with what to give.
+    let err = Hub::start(with_ca(std::path::PathBuf::new()))
+        .await
+        .err()
+        .expect("refused without a CA")
+        .to_string();
+    assert!(err.contains("store.ca_file"), "{err}");
+    // A CA that did not sign the server's certificate: refused, naming the certificate.
+    let other = common::ca::Ca::new("another CA");
+    let other_file = files.path().join("other-ca.pem");
+    std::fs::write(&other_file, other.pem()).unwrap();
+    let err = Hub::start(with_ca(other_file))
+        .await
+        .err()
+        .expect("refused with another CA")
+        .to_string();
+    assert!(err.to_lowercase().contains("certificate"), "{err}");
+
+    // The command line takes the CA too.
+    let mut cmd = lienthong();
+    cmd.args(["store", "migrate", "--url", &url]);
+    let ran = output_async(cmd).await;
+    assert_eq!(ran.code, 2, "{}", ran.text());
+    assert!(ran.stderr.contains("store.ca_file"), "{}", ran.stderr);
+    let mut cmd = lienthong();
+    cmd.args(["store", "migrate", "--url", &url, "--ca-file"])
+        .arg(&ca_file);
+    let ran = output_async(cmd).await;
+    assert_eq!(ran.code, 0, "{}", ran.text());
+
+    // With it: encrypted, and the hub relays as ever.
+    let hub = Hub::start(with_ca(ca_file)).await.expect("the hub starts");
+    let token = hub::token(&hub, HATINH, "provider");
+    let (status, body) = push(
+        &reqwest::Client::new(),
+        &hub.url(),
+        &token,
+        status_event("000.00.10.H42-251205-0900", 1),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    wait_for(20, "the delivery", || portal.applied() == 1).await;
+    let rows = server.sql(
+        "SELECT count(*) FILTER (WHERE s.ssl), count(*) FROM pg_stat_ssl s \
+         JOIN pg_stat_activity a USING (pid) WHERE a.application_name = 'lienthong'",
+    );
+    let (encrypted, all): (i64, i64) = (rows[0].get(0), rows[0].get(1));
+    assert!(
+        all > 0 && encrypted == all,
+        "{encrypted} of {all} connections encrypted"
+    );
+    hub.shutdown().await.unwrap();
 }

@@ -25,7 +25,8 @@ type Opener = fn(&Path) -> Store;
 const BACKENDS: &[(&str, Opener)] = &[
     ("sled", |dir| Store::open(dir).expect("sled opens")),
     ("postgres", |dir| {
-        Store::open_postgres(&common::postgres::database(dir)).expect("postgres opens")
+        Store::open_postgres(&common::postgres::database(dir), std::path::Path::new(""))
+            .expect("postgres opens")
     }),
 ];
 

@@ -23,6 +23,10 @@ pub(crate) enum Command {
         /// A PostgreSQL URL to migrate instead of the config's `store.url`.
         #[arg(long, value_name = "URL")]
         url: Option<String>,
+        /// The CA certificate (PEM) that signed the database server's certificate, instead of
+        /// the config's `store.ca_file`: the connection is then TLS, the server checked.
+        #[arg(long, value_name = "FILE", env = "LIENTHONG_STORE_CA_FILE")]
+        ca_file: Option<PathBuf>,
     },
     /// Copy everything durable from one store into an empty other: a data directory (the
     /// embedded store) or a PostgreSQL URL (postgresql://… or host=…). The hubs using them
@@ -34,6 +38,10 @@ pub(crate) enum Command {
         /// The empty store to copy into (a new data directory is created).
         #[arg(long, value_name = "DIR|URL")]
         to: String,
+        /// For a PostgreSQL store: the CA certificate (PEM) that signed the database server's
+        /// certificate (as `store.ca_file`); the connection is then TLS, the server checked.
+        #[arg(long, value_name = "FILE", env = "LIENTHONG_STORE_CA_FILE")]
+        ca_file: Option<PathBuf>,
     },
 }
 
@@ -42,9 +50,14 @@ fn is_postgres(s: &str) -> bool {
     s.starts_with("postgresql://") || s.starts_with("postgres://") || s.contains("host=")
 }
 
-fn open(s: &str, must_exist: bool) -> anyhow::Result<crate::store::Store> {
+fn open(
+    s: &str,
+    must_exist: bool,
+    ca_file: &std::path::Path,
+) -> anyhow::Result<crate::store::Store> {
     if is_postgres(s) {
-        return crate::store::Store::open_postgres(s).context("opening the PostgreSQL store");
+        return crate::store::Store::open_postgres(s, ca_file)
+            .context("opening the PostgreSQL store");
     }
     let dir = std::path::Path::new(s);
     if must_exist && !dir.join("db").exists() && !dir.join("conf").exists() {
@@ -54,9 +67,15 @@ fn open(s: &str, must_exist: bool) -> anyhow::Result<crate::store::Store> {
 }
 
 pub(crate) fn run(command: Command) -> anyhow::Result<Outcome> {
-    let (config, url) = match command {
-        Command::Migrate { config, url } => (config, url),
-        Command::Copy { from, to } => return copy(&from, &to),
+    let (config, url, ca_file) = match command {
+        Command::Migrate {
+            config,
+            url,
+            ca_file,
+        } => (config, url, ca_file),
+        Command::Copy { from, to, ca_file } => {
+            return copy(&from, &to, &ca_file.unwrap_or_default());
+        }
     };
     let cfg = HubConfig::load(&config)?;
     let url = match (url, cfg.store.backend) {
@@ -71,7 +90,8 @@ pub(crate) fn run(command: Command) -> anyhow::Result<Outcome> {
             return Ok(Outcome::Ok);
         }
     };
-    crate::store::Store::open_postgres(&url).context("migrating the PostgreSQL store")?;
+    let ca_file = ca_file.unwrap_or_else(|| cfg.store.ca_file.clone());
+    crate::store::Store::open_postgres(&url, &ca_file).context("migrating the PostgreSQL store")?;
     eprintln!(
         "the store's schema is at version {} (this hub's)",
         crate::store::postgres::SCHEMA_VERSION
@@ -79,9 +99,9 @@ pub(crate) fn run(command: Command) -> anyhow::Result<Outcome> {
     Ok(Outcome::Ok)
 }
 
-fn copy(from: &str, to: &str) -> anyhow::Result<Outcome> {
-    let source = open(from, true)?;
-    let destination = open(to, false)?;
+fn copy(from: &str, to: &str, ca_file: &std::path::Path) -> anyhow::Result<Outcome> {
+    let source = open(from, true, ca_file)?;
+    let destination = open(to, false, ca_file)?;
     let mut last = String::new();
     let copied = crate::store::copy::copy(&source, &destination, |what, done| {
         if what != last {

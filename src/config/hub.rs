@@ -495,6 +495,7 @@ impl HubConfig {
         resolve(&mut cfg.tls.cert);
         resolve(&mut cfg.tls.key);
         resolve(&mut cfg.tls.client_ca);
+        resolve(&mut cfg.store.ca_file);
         resolve(&mut cfg.audit.key_file);
         cfg.check().map_err(invalid)?;
         Ok(cfg)

@@ -113,18 +113,21 @@ impl Store {
                 })?;
                 Store::open_with_cache(dir, config.server.store_cache_mb.saturating_mul(1 << 20))
             }
-            StoreBackend::Postgres => Ok(Store::new(postgres::PgStore::open(
+            StoreBackend::Postgres => Ok(Store::new(postgres::PgStore::open_with(
                 &config.store.url,
+                postgres::PgTls::from_config(&config.store.url, &config.store.ca_file)?,
                 std::time::Duration::from_millis(config.store.timeout_ms),
             )?)),
         }
     }
 
     /// Connects to a PostgreSQL database (libpq's URL or key=value form), creating or
-    /// migrating its schema: the backend of a cluster of hub nodes.
-    pub fn open_postgres(url: &str) -> Result<Store, StoreError> {
-        Ok(Store::new(postgres::PgStore::open(
+    /// migrating its schema: the backend of a cluster of hub nodes. `ca_file` as
+    /// `store.ca_file` (empty for none).
+    pub fn open_postgres(url: &str, ca_file: &Path) -> Result<Store, StoreError> {
+        Ok(Store::new(postgres::PgStore::open_with(
             url,
+            postgres::PgTls::from_config(url, ca_file)?,
             postgres::DEFAULT_TIMEOUT,
         )?))
     }

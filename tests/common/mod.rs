@@ -7,6 +7,7 @@
 
 #![allow(dead_code)]
 
+pub mod ca;
 pub mod child;
 pub mod destination;
 pub mod generators;

@@ -292,6 +292,32 @@ impl OwnServer {
         s
     }
 
+    /// A new server that also takes TLS connections, with `cert` and `key` (PEM).
+    pub fn start_tls(cert: &str, key: &str) -> OwnServer {
+        use std::os::unix::fs::PermissionsExt;
+        let mut cluster = Cluster::init();
+        for (name, text, mode) in [("server.crt", cert, 0o644), ("server.key", key, 0o600)] {
+            let path = cluster.dir.join(name);
+            std::fs::write(&path, text).expect("write the server's TLS file");
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+            if let Some((uid, gid)) = cluster.user {
+                std::os::unix::fs::chown(&path, Some(uid), Some(gid)).unwrap();
+            }
+        }
+        let at = |n: &str| cluster.dir.join(n).display().to_string();
+        cluster.settings = vec![
+            "ssl=on".into(),
+            format!("ssl_cert_file={}", at("server.crt")),
+            format!("ssl_key_file={}", at("server.key")),
+        ];
+        let mut s = OwnServer {
+            cluster,
+            child: None,
+        };
+        s.restart();
+        s
+    }
+
     pub fn port(&self) -> u16 {
         self.cluster.port
     }

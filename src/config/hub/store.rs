@@ -19,6 +19,12 @@ pub struct StoreConfig {
     /// same idempotency key finds it if it was written).
     #[serde(default = "default_store_timeout_ms")]
     pub timeout_ms: u64,
+    /// For `postgres`: the CA certificate(s), PEM, that signed the database server's
+    /// certificate. Given, every connection is TLS and the server's certificate and host name
+    /// are checked (libpq's `verify-full`) unless the URL says `sslmode=disable`; not given,
+    /// connections are plain, and `sslmode=require` is refused.
+    #[serde(default)]
+    pub ca_file: std::path::PathBuf,
 }
 
 fn default_store_timeout_ms() -> u64 {
@@ -31,6 +37,7 @@ impl Default for StoreConfig {
             backend: StoreBackend::default(),
             url: String::new(),
             timeout_ms: default_store_timeout_ms(),
+            ca_file: std::path::PathBuf::new(),
         }
     }
 }

@@ -19,6 +19,9 @@ mod migrations;
 mod onceonly;
 mod outbox;
 mod port;
+mod tls;
+
+pub use tls::PgTls;
 
 use super::StoreError;
 use super::types::TokenRecord;
@@ -35,6 +38,7 @@ type Job = Box<dyn FnOnce(&mut Option<postgres::Client>) + Send>;
 /// Connections, each on a thread of its own.
 struct Pool {
     url: String,
+    tls: PgTls,
     jobs: Mutex<mpsc::Sender<Job>>,
     /// A call that takes longer is given up (and its statement cancelled).
     timeout: std::time::Duration,
@@ -47,7 +51,7 @@ pub const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(
 const CONNECTIONS: usize = 4;
 
 impl Pool {
-    fn start(url: &str, timeout: std::time::Duration) -> Pool {
+    fn start(url: &str, tls: PgTls, timeout: std::time::Duration) -> Pool {
         let (tx, rx) = mpsc::channel::<Job>();
         let rx = Arc::new(Mutex::new(rx));
         for n in 0..CONNECTIONS {
@@ -71,6 +75,7 @@ impl Pool {
         }
         Pool {
             url: url.to_string(),
+            tls,
             jobs: Mutex::new(tx),
             timeout,
         }
@@ -89,9 +94,10 @@ impl Pool {
         let (tx, rx) = mpsc::sync_channel::<Result<R, (postgres::Error, bool)>>(1);
         let (cancel_tx, cancel_rx) = mpsc::sync_channel::<postgres::CancelToken>(1);
         let url = self.url.clone();
+        let tls = self.tls.clone();
         let job: Job = Box::new(move |slot: &mut Option<postgres::Client>| {
             if slot.as_ref().is_none_or(|c| c.is_closed()) {
-                match connect(&url) {
+                match connect(&url, &tls) {
                     Ok(c) => *slot = Some(c),
                     Err(e) => {
                         // The server answered with a refusal (a wrong password, no such user
@@ -122,17 +128,18 @@ impl Pool {
             Ok(Ok(r)) => Ok(r),
             Ok(Err((e, true))) => Err(StoreError::Unavailable {
                 action,
-                source: Box::new(e),
+                source: Box::new(Chained(e)),
             }),
             Ok(Err((e, false))) => Err(engine(action, e)),
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 // The statement is cancelled so that its connection serves again; what it
                 // did is not waited for.
                 if let Ok(token) = cancel_rx.try_recv() {
+                    let tls = self.tls.clone();
                     let _ = std::thread::Builder::new()
                         .name("lienthong-pg-cancel".into())
                         .spawn(move || {
-                            if let Err(e) = token.cancel_query(postgres::NoTls) {
+                            if let Err(e) = tls.cancel(&token) {
                                 tracing::warn!("cancelling a statement that took too long: {e}");
                             }
                         });
@@ -155,19 +162,42 @@ impl Pool {
     }
 }
 
-fn connect(url: &str) -> Result<postgres::Client, postgres::Error> {
+fn connect(url: &str, tls: &PgTls) -> Result<postgres::Client, postgres::Error> {
     let mut config: postgres::Config = url.parse()?;
     config.application_name("lienthong");
     config.connect_timeout(std::time::Duration::from_secs(5));
-    config.connect(postgres::NoTls)
+    tls.connect(&config)
 }
 
 fn engine(action: &'static str, e: postgres::Error) -> StoreError {
     StoreError::Engine {
         action,
-        source: Box::new(e),
+        source: Box::new(Chained(e)),
     }
 }
+
+/// A database error written with its causes (`error performing TLS handshake: invalid peer
+/// certificate: UnknownIssuer`, not the first part alone).
+#[derive(Debug)]
+struct Chained(postgres::Error);
+
+impl std::fmt::Display for Chained {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut cause = std::error::Error::source(&self.0);
+        while let Some(c) = cause {
+            let text = c.to_string();
+            // tokio-postgres repeats a database error's message in its own.
+            if !self.0.to_string().contains(&text) {
+                write!(f, ": {text}")?;
+            }
+            cause = c.source();
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Chained {}
 
 /// How long a token read from the database is taken as read (another node's revocation is in
 /// force on this one within this time).
@@ -208,10 +238,19 @@ impl PgStore {
     /// target_session_attrs=read-write`, or `host=… dbname=…`), creates or migrates its schema,
     /// and reads the audit log's size.
     pub fn open(url: &str, timeout: std::time::Duration) -> Result<PgStore, StoreError> {
+        Self::open_with(url, PgTls::Plain, timeout)
+    }
+
+    /// As `open`, with connections made as `tls` says (`PgTls::from_config`).
+    pub fn open_with(
+        url: &str,
+        tls: PgTls,
+        timeout: std::time::Duration,
+    ) -> Result<PgStore, StoreError> {
         // The URL is checked before any thread starts: a typo is an error that says so.
         url.parse::<postgres::Config>()
             .map_err(|e| StoreError::Format(format!("store.url: {e}")))?;
-        let pool = Arc::new(Pool::start(url, timeout));
+        let pool = Arc::new(Pool::start(url, tls, timeout));
         let standby = pool.call("connect to the database", |c| {
             Ok(c.query_one("SELECT pg_is_in_recovery()", &[])?
                 .get::<_, bool>(0))
