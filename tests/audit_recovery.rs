@@ -205,6 +205,7 @@ fn ingests_sled_never_flushed_are_put_back_from_the_commit_journal() {
             attempts: 0,
             next_attempt_ms: 0,
             last_error: None,
+            answers: Vec::new(),
         };
         let s = Submission {
             items: vec![std::sync::Arc::new(item)],

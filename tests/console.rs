@@ -168,12 +168,12 @@ impl Browser {
         panic!("timed out waiting for {what}; the page says:\n{page}");
     }
 
-    /// Opens a page of the console and waits until it is drawn.
+    /// Opens a page of the console afresh and waits until it is drawn.
     async fn open(&self, page: &str) {
-        self.client
-            .goto(&format!("{}#/{page}", self.base().await))
-            .await
-            .unwrap();
+        let base = self.base().await;
+        // Drawn anew even when it is the page shown.
+        self.client.goto("about:blank").await.unwrap();
+        self.client.goto(&format!("{base}#/{page}")).await.unwrap();
         self.until(
             &format!("page {page}"),
             &format!(
@@ -355,10 +355,31 @@ async fn the_it_team_dry_runs_fixes_registers_and_replays_a_dead_letter() {
     assert!(done.contains("dancu-thu") && done.contains('1'), "{done}");
     assert!(s.hub.state().registry.get("dancu-thu").is_some());
     b.shot("03-adapters-registered").await;
+    // The list shows each endpoint's last probe: the new adapter's, made at registration; the
+    // register's, asked for (nothing listens at its shipped address here).
+    b.open("adapters").await;
+    let row = |name: &str| {
+        format!(
+            "return [...document.querySelectorAll('table.adapters tbody tr')] \
+             .find(r => r.cells[0].innerText === '{name}')?.innerText ?? ''"
+        )
+    };
+    let new_row = b.js(&row("dancu-thu"), vec![]).await;
+    assert!(new_row.as_str().unwrap().contains("trả lời"), "{new_row}");
+    b.click("#probe-population-registry").await;
+    b.until(
+        "the register's probe",
+        &format!(
+            "const r = (function() {{ {} }})(); return r.includes('connection refused');",
+            row("population-registry")
+        ),
+    )
+    .await;
     b.sign_out().await;
 
-    // The portal refuses: a dead letter appears, with the portal's answer.
-    s.portal.set(Mode::Refuse);
+    // The portal fails twice (the relay's limit here): a dead letter appears, with each of
+    // the portal's answers.
+    s.portal.set(Mode::Fail);
     let hatinh = hub::token(&s.hub, HATINH, "provider");
     push(&s.hub, &hatinh, "000.00.10.H42-251201-0001", 1).await;
     wait_for(20, "the record parked", || {
@@ -372,11 +393,20 @@ async fn the_it_team_dry_runs_fixes_registers_and_replays_a_dead_letter() {
     assert!(b.text("#dead-total").await.starts_with('1'));
     b.click("button.dead-show").await;
     let detail = b.text("#dead-detail").await;
-    assert!(detail.contains("400"), "{detail}");
+    assert!(detail.contains("gave up after 2 attempt"), "{detail}");
+    let answers = b
+        .js(
+            "return [...document.querySelector('table.answers').tBodies[0].rows].map(r => r.innerText)",
+            vec![],
+        )
+        .await;
+    let answers = answers.as_array().unwrap();
+    assert_eq!(answers.len(), 2, "{answers:?}");
     assert!(
-        detail.contains("parked") || detail.contains("park"),
-        "{detail}"
+        answers.iter().all(|a| a.as_str().unwrap().contains("500")),
+        "{answers:?}"
     );
+    assert!(detail.contains("parked"), "{detail}");
     b.shot("04-dead-letter").await;
     b.click("#dead-replay-one").await;
     b.confirm().await;

@@ -57,6 +57,7 @@ fn item(destination: &str, seq: u64, order_key: &str) -> OutboxItem {
         attempts: 0,
         next_attempt_ms: 0,
         last_error: None,
+        answers: Vec::new(),
     }
 }
 

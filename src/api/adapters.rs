@@ -20,6 +20,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/v1/adapters/{name}/versions/{version}", get(show_version))
         .route("/v1/adapters/{name}/disable", post(disable))
         .route("/v1/adapters/{name}/enable", post(enable))
+        .route("/v1/adapters/{name}/probe", post(probe))
 }
 
 /// A registration request in JSON: the definition (TOML text) and the samples it names.
@@ -219,6 +220,40 @@ async fn enable(
     draft.counterparty = Some(name);
     state.record(draft).await?;
     Ok(r)
+}
+
+/// Probes an adapter's endpoint now (admin, or its own member as provider); audited.
+async fn probe(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    Path(name): Path<String>,
+) -> Result<Response, Problem> {
+    super::require(&caller, &[Role::Admin, Role::Provider])?;
+    let Some(active) = state.registry.get(&name) else {
+        return Err(Problem::not_found(format!("no adapter {name}")));
+    };
+    if !AdapterRegistry::may_manage(&caller, &active.adapter.definition().member) {
+        return Err(Problem::new(
+            StatusCode::FORBIDDEN,
+            "auth.role",
+            format!(
+                "member {} may not probe adapter {name} (admin, or its own member as provider)",
+                caller.member
+            ),
+        ));
+    }
+    let report = state.registry.probe(&name).await.ok_or_else(|| {
+        Problem::new(
+            StatusCode::CONFLICT,
+            "adapter.no-endpoint",
+            format!("adapter {name} has no endpoint to probe (it only sends to the hub)"),
+        )
+    })?;
+    let mut draft = super::admin_act(&caller, "probe");
+    draft.counterparty = Some(name);
+    draft.outcome = if report.reachable { "ok" } else { "failed" }.into();
+    state.record(draft).await?;
+    Ok(axum::Json(report).into_response())
 }
 
 fn set_enabled(

@@ -192,6 +192,7 @@ async fn show(
     draft.outcome = "allowed".into();
     state.record(draft).await?;
     let mut body = summary(&d);
+    body["answers"] = json!(d.item.answers);
     body["record"] = d.item.record.clone();
     body["member"] = json!(d.item.member);
     Ok(axum::Json(body).into_response())

@@ -225,6 +225,7 @@ impl Pipeline {
                 attempts: 0,
                 next_attempt_ms: 0,
                 last_error: None,
+                answers: Vec::new(),
             });
         }
         // The destinations that take it (a route with a purpose may have refused some).

@@ -30,6 +30,8 @@ pub struct ActiveAdapter {
 /// The result of trying an adapter's endpoint.
 #[derive(Debug, Clone, Serialize)]
 pub struct ProbeReport {
+    /// When, RFC 3339.
+    pub at: String,
     pub endpoint: String,
     pub reachable: bool,
     /// The HTTP status the endpoint answered with.
@@ -88,6 +90,10 @@ pub struct AdapterSummary {
     pub transport: String,
     pub provides: Vec<String>,
     pub consumes: Vec<String>,
+    /// The last probe of its endpoint by this hub node (at registration, or asked for), if
+    /// any since the node started.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub probe: Option<ProbeReport>,
 }
 
 /// Why a registry operation failed (not a refusal of the definition: that is a `Registration`).
@@ -109,6 +115,8 @@ pub struct AdapterRegistry {
     generation: std::sync::atomic::AtomicU64,
     probe: ProbeConfig,
     http: reqwest::Client,
+    /// The last probe of each adapter's endpoint.
+    probes: RwLock<HashMap<String, ProbeReport>>,
 }
 
 impl std::fmt::Debug for AdapterRegistry {
@@ -139,6 +147,7 @@ impl AdapterRegistry {
             generation: Default::default(),
             probe,
             http,
+            probes: RwLock::new(HashMap::new()),
         };
         for (name, state) in reg.store.adapter_states()? {
             match reg.compile_stored(&name, state) {
@@ -194,7 +203,15 @@ impl AdapterRegistry {
         let Ok(map) = self.active.read() else {
             return Vec::new();
         };
-        let mut out: Vec<_> = map.values().map(|a| summary(a)).collect();
+        let probes = self.probes.read().map(|p| p.clone()).unwrap_or_default();
+        let mut out: Vec<_> = map
+            .values()
+            .map(|a| {
+                let mut s = summary(a);
+                s.probe = probes.get(&s.name).cloned();
+                s
+            })
+            .collect();
         out.sort_by(|a, b| a.name.cmp(&b.name));
         out
     }
@@ -290,6 +307,7 @@ impl AdapterRegistry {
             if !probe.reachable && self.probe.required {
                 reg.unreachable = true;
             }
+            self.note_probe(adapter.name(), &probe);
             reg.probe = Some(probe);
         }
         if !reg.check.ok() || !reg.problems.is_empty() || reg.unreachable {
@@ -380,12 +398,29 @@ impl AdapterRegistry {
         Ok(out)
     }
 
+    fn note_probe(&self, name: &str, probe: &ProbeReport) {
+        if let Ok(mut p) = self.probes.write() {
+            p.insert(name.to_string(), probe.clone());
+        }
+    }
+
+    /// Probes the endpoint of adapter `name` now (a GET, no redirect followed) and keeps the
+    /// result for the list; `None` when there is no such adapter or it has no endpoint.
+    pub async fn probe(&self, name: &str) -> Option<ProbeReport> {
+        let endpoint = self.get(name)?.adapter.definition().endpoint.clone()?;
+        let report = self.probe_endpoint(&endpoint).await;
+        self.note_probe(name, &report);
+        Some(report)
+    }
+
     async fn probe_endpoint(&self, endpoint: &str) -> ProbeReport {
+        let at = crate::clock::now_rfc3339();
         let start = Instant::now();
         let result = self.http.get(endpoint).send().await;
         let elapsed_ms = start.elapsed().as_millis() as u64;
         match result {
             Ok(resp) => ProbeReport {
+                at,
                 endpoint: endpoint.to_string(),
                 reachable: true,
                 status: Some(resp.status().as_u16()),
@@ -393,6 +428,7 @@ impl AdapterRegistry {
                 elapsed_ms,
             },
             Err(e) => ProbeReport {
+                at,
                 endpoint: endpoint.to_string(),
                 reachable: false,
                 status: None,
@@ -441,5 +477,6 @@ fn summary(a: &ActiveAdapter) -> AdapterSummary {
         transport: format!("{:?}", d.transport).to_lowercase(),
         provides: d.provides.clone(),
         consumes: d.consumes.clone(),
+        probe: None,
     }
 }

@@ -283,6 +283,7 @@ async fn attempt(
             } else {
                 let mut item = Arc::unwrap_or_clone(item);
                 item.attempts = attempts;
+                item.note_answer(&reason, response.as_deref());
                 item.next_attempt_ms = now.saturating_add(backoff_ms(
                     attempts,
                     opts.backoff_base_ms,
@@ -352,6 +353,7 @@ fn park(
     let seq = item.seq;
     let key = item.order_key.clone();
     item.attempts = attempts;
+    item.note_answer(&reason, response.as_deref());
     item.last_error = Some(reason.clone());
     tracing::warn!(destination = %dest.name, exchange = %item.exchange_id, "parked as a dead letter: {reason}");
     let dead = DeadLetter {

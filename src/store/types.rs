@@ -26,6 +26,41 @@ pub struct OutboxItem {
     pub next_attempt_ms: u64,
     #[serde(default)]
     pub last_error: Option<String>,
+    /// The destination's answers to the failed attempts, oldest first, the last
+    /// `Answer::KEPT` of them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub answers: Vec<Answer>,
+}
+
+/// What a destination answered to one failed attempt.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Answer {
+    /// When, RFC 3339.
+    pub at: String,
+    /// Why the attempt failed, as the hub read the answer (or the lack of one).
+    pub reason: String,
+    /// The answer's status and the start of its body, when there was an answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response: Option<String>,
+}
+
+impl Answer {
+    /// Answers an item keeps.
+    pub const KEPT: usize = 10;
+}
+
+impl OutboxItem {
+    /// Notes a failed attempt's answer, keeping the last `Answer::KEPT`.
+    pub fn note_answer(&mut self, reason: &str, response: Option<&str>) {
+        if self.answers.len() >= Answer::KEPT {
+            self.answers.remove(0);
+        }
+        self.answers.push(Answer {
+            at: crate::clock::now_rfc3339(),
+            reason: reason.to_string(),
+            response: response.map(str::to_string),
+        });
+    }
 }
 
 /// What a delivery worker's queue keeps of an outbox item (its record stays in the store).
@@ -130,6 +165,11 @@ impl OutboxItem {
         match &self.last_error {
             Some(e) => text(&mut out, e),
             None => out.extend_from_slice(b"null"),
+        }
+        // Only items that failed have answers: serde writes them (a rare path).
+        if !self.answers.is_empty() {
+            out.extend_from_slice(b",\"answers\":");
+            out.extend_from_slice(&serde_json::to_vec(&self.answers).unwrap_or_default());
         }
         out.push(b'}');
         out

@@ -84,17 +84,23 @@ export async function adapters() {
     `${a.format} / ${a.transport}`,
     fmtNum(hour(a.name)),
     lastError(a.name) ? h('span', { class: 'bad', text: `${lastError(a.name).code} (${fmtTime(lastError(a.name).time)})` }) : '–',
+    a.probe ? h('span', { class: a.probe.reachable ? 'ok' : 'bad', title: a.probe.endpoint,
+      text: `${a.probe.reachable ? `${t('ad.probe.ok')} ${a.probe.status ?? ''}` : a.probe.error} (${a.probe.elapsed_ms} ms, ${fmtTime(a.probe.at)})` }) : '–',
     h('div', { class: 'row' },
       h('button', { text: t('ad.show'), onclick: async () => {
         const r = await api('GET', `/v1/adapters/${encodeURIComponent(a.name)}`);
         out.replaceChildren(r.ok ? h('div', {}, h('h2', { text: `${a.name} v${a.version}` }), h('pre', { text: r.body.definition ?? JSON.stringify(r.body, null, 2) })) : problemView(r.problem));
       } }),
+      mayManage(a.member) ? h('button', { id: `probe-${a.name}`, text: t('ad.probe'), onclick: async () => {
+        const r = await api('POST', `/v1/adapters/${encodeURIComponent(a.name)}/probe`);
+        if (r.ok) adapters(); else out.replaceChildren(problemView(r.problem));
+      } }) : null,
       mayManage(a.member) ? h('button', { class: a.enabled ? 'danger' : '', id: `toggle-${a.name}`, text: a.enabled ? t('ad.disable') : t('ad.enable'), onclick: async () => {
         if (!(await confirmAct(t(a.enabled ? 'ad.confirm.disable' : 'ad.confirm.enable', { name: a.name })))) return;
         const r = await api('POST', `/v1/adapters/${encodeURIComponent(a.name)}/${a.enabled ? 'disable' : 'enable'}`);
         if (r.ok) adapters(); else out.replaceChildren(problemView(r.problem));
       } }) : null)]);
-  const parts = [table([t('col.name'), t('col.title'), t('col.member'), t('col.version'), t('col.enabled'), t('col.format'), t('ad.hour'), t('ad.lasterror'), ''], rows, 'adapters'), out];
+  const parts = [table([t('col.name'), t('col.title'), t('col.member'), t('col.version'), t('col.enabled'), t('col.format'), t('ad.hour'), t('ad.lasterror'), t('ad.probe.col'), ''], rows, 'adapters'), out];
   if (has('admin', 'provider')) parts.push(dryRunForm());
   page(t('nav.adapters'), ...parts);
 }
@@ -242,6 +248,8 @@ export async function dead() {
     detail.replaceChildren(h('section', { class: 'card', id: 'dead-detail' },
       h('h2', { text: `${x.destination} #${x.seq}` }),
       table([t('dl.reason'), t('dl.attempts'), t('dl.last')], [[x.reason, String(x.attempts), h('code', { text: x.last_response ?? '–' })]]),
+      h('h2', { text: t('dl.answers') }),
+      table([t('col.time'), t('dl.reason'), t('dl.answer')], (x.answers || []).map((a) => [fmtTime(a.at), a.reason, h('code', { text: a.response ?? '–' })]), 'answers'),
       path.ok ? h('div', {}, h('h2', { text: t('dl.history') }), pathTable(path.body.path)) : '',
       h('details', { open: true }, h('summary', { text: t('dl.record') }), h('pre', { text: JSON.stringify(x.record, null, 2) })),
       mayAct ? h('div', { class: 'row' },

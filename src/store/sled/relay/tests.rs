@@ -148,6 +148,7 @@ fn item(destination: &str, seq: u64) -> OutboxItem {
         attempts: 0,
         next_attempt_ms: 0,
         last_error: None,
+        answers: Vec::new(),
     }
 }
 
@@ -418,6 +419,7 @@ proptest::proptest! {
         times in proptest::prelude::any::<(u64, u64)>(),
         error in proptest::option::of("\\PC{0,12}"),
         record in proptest::collection::btree_map("\\PC{0,6}", "\\PC{0,10}", 0..4),
+        answers in proptest::collection::vec(("\\PC{0,8}", proptest::option::of("\\PC{0,8}")), 0..3),
     ) {
         let item = OutboxItem {
             seq,
@@ -432,6 +434,14 @@ proptest::proptest! {
             attempts,
             next_attempt_ms: times.1,
             last_error: error,
+            answers: answers
+                .into_iter()
+                .map(|(reason, response)| crate::store::Answer {
+                    at: "2026-12-05T08:00:00.000Z".into(),
+                    reason,
+                    response,
+                })
+                .collect(),
         };
         let bytes = item.encode();
         proptest::prop_assert_eq!(&bytes, &serde_json::to_vec(&item).unwrap());
