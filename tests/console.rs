@@ -568,6 +568,45 @@ async fn the_auditor_finds_a_citizens_accesses_and_verifies_a_proof_in_the_brows
     )
     .await;
 
+    // A hash of the wrong length is refused, not read.
+    b.js(
+        "document.getElementById('proof-note').value = arguments[0]; \
+         document.getElementById('proof-text').value = btoa('x'.repeat(31));",
+        vec![json!("")],
+    )
+    .await;
+    b.click("#proof-check").await;
+    b.until(
+        "the short hash refused",
+        "const v = document.getElementById('proof-verdict'); return !!v && v.dataset.ok === 'false';",
+    )
+    .await;
+    // The hub's key is pinned in the browser on first use: a hub that later publishes another
+    // key is not taken at its word.
+    let other = lienthong::signing::HubKey::from_seed("lienthong.local/audit", [7; 32])
+        .unwrap()
+        .verifier()
+        .encode();
+    b.js(
+        "localStorage.setItem('lienthong.verifier_key', arguments[0])",
+        vec![json!(other)],
+    )
+    .await;
+    b.open("audit").await;
+    b.fill("#a-subject", APPLICANT).await;
+    b.click("#a-find").await;
+    b.click("button.a-open").await;
+    b.until(
+        "the check with the pinned key",
+        "const v = document.getElementById('proof-verdict'); return !!v && v.dataset.ok === 'false';",
+    )
+    .await;
+    let note = b.css("#proof-key-note").await;
+    assert_eq!(note.attr("class").await.unwrap().as_deref(), Some("bad"));
+    assert!(note.text().await.unwrap().contains("CẢNH BÁO"));
+    b.js("localStorage.removeItem('lienthong.verifier_key')", vec![])
+        .await;
+
     // The citizen's report, in Vietnamese and Vietnam time.
     b.open("report").await;
     b.fill("#r-subject", APPLICANT).await;
@@ -739,14 +778,43 @@ async fn sessions_csrf_headers_and_page_weight() {
         .await
         .unwrap();
     assert_eq!(form.status(), 415);
-    // A wrong token is refused and audited as a failed authentication.
-    let wrong = c
-        .post(format!("{url}/console/session"))
-        .json(&json!({ "token": "lt_000000000000_nope" }))
+    // A request a browser makes for a page of another site is refused whatever its
+    // credentials (a client certificate in the browser would otherwise act for that page).
+    for (name, value) in [
+        ("sec-fetch-site", "cross-site"),
+        ("sec-fetch-site", "same-site"),
+        ("origin", "https://evil.example"),
+        ("origin", "null"),
+    ] {
+        let r = c
+            .post(format!("{url}/v1/dead/replay"))
+            .bearer_auth(&admin)
+            .header(name, value)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403, "{name}: {value}");
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["code"], "auth.cross-site", "{name}: {value}");
+    }
+    let own_origin = c
+        .get(format!("{url}/v1/relay/status"))
+        .bearer_auth(&admin)
+        .header("origin", url.as_str())
+        .header("sec-fetch-site", "same-origin")
         .send()
         .await
         .unwrap();
-    assert_eq!(wrong.status(), 401);
+    assert_eq!(own_origin.status(), 200);
+    // Two session cookies (one planted beside the hub's): refused.
+    let (set_id, _) = set.split_once(';').unwrap();
+    let two = c
+        .get(format!("{url}/v1/relay/status"))
+        .header("cookie", format!("{set_id}; lienthong_session=planted"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(two.status(), 401);
 
     // Every word in both languages.
     let missing = b
@@ -846,4 +914,30 @@ async fn sessions_csrf_headers_and_page_weight() {
         )
         .await;
     assert_eq!(after, json!(401));
+
+    // Last, as it blocks this address: wrong tokens refused and counted; past the limit, the sign-in itself is refused for the
+    // address, as every request is.
+    let mut statuses = Vec::new();
+    for _ in 0..35 {
+        let wrong = c
+            .post(format!("{url}/console/session"))
+            .json(&json!({ "token": "lt_000000000000_nope" }))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(wrong.status().as_u16());
+    }
+    assert_eq!(statuses[0], 401);
+    assert_eq!(*statuses.last().unwrap(), 429, "{statuses:?}");
+    let blocked = c
+        .post(format!("{url}/console/session"))
+        .json(&json!({ "token": admin }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        blocked.status(),
+        429,
+        "a good token from a guessing address waits too"
+    );
 }

@@ -171,8 +171,10 @@ async fn the_console_signs_in_with_a_client_certificate_and_its_cookie_is_secure
         .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     let cookie = resp.headers()["set-cookie"].to_str().unwrap().to_string();
-    // Under TLS the cookie is Secure as well as HttpOnly and SameSite=Strict.
-    for part in ["HttpOnly", "SameSite=Strict", "Secure"] {
+    // Under TLS the cookie is Secure as well as HttpOnly and SameSite=Strict, and named with
+    // the __Host- prefix (no other host can set one).
+    assert!(cookie.starts_with("__Host-lienthong_session="), "{cookie}");
+    for part in ["HttpOnly", "SameSite=Strict", "Secure", "Path=/"] {
         assert!(cookie.contains(part), "{cookie}");
     }
     let body: serde_json::Value = resp.json().await.unwrap();
@@ -194,6 +196,15 @@ async fn the_console_signs_in_with_a_client_certificate_and_its_cookie_is_secure
         .await
         .unwrap();
     assert_eq!(stolen.status(), StatusCode::UNAUTHORIZED);
+    // A page of another site cannot make the browser's certificate act for it.
+    let cross = with_cert
+        .post(format!("{url}/v1/adapters/motcua-hatinh/disable"))
+        .header("sec-fetch-site", "cross-site")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross.status(), StatusCode::FORBIDDEN);
+    assert!(hub.state().registry.get("motcua-hatinh").unwrap().enabled);
     // No certificate and no token: no session.
     let none = client(&ca, None)
         .post(format!("{url}/console/session"))

@@ -25,8 +25,10 @@ impl FromRequestParts<AppState> for Auth {
 /// The console session a request without an `Authorization` header carries, if any; refused
 /// when it has ended, or when a request that changes something lacks its CSRF token.
 fn console_session(parts: &Parts, state: &AppState) -> Result<Option<session::Session>, Problem> {
-    let Some(id) = super::console::session_id(&parts.headers) else {
-        return Ok(None);
+    let id = match super::console::session_id(state, &parts.headers) {
+        Ok(Some(id)) => id,
+        Ok(None) => return Ok(None),
+        Err(p) => return Err(p),
     };
     let s = state.sessions.touch(id).map_err(|r| {
         let detail = match r {
@@ -56,7 +58,67 @@ fn console_session(parts: &Parts, state: &AppState) -> Result<Option<session::Se
     Ok(Some(s))
 }
 
+/// A request a browser made for a page of another site (or of a sibling subdomain): refused
+/// whatever its credentials. Browsers say so (`Sec-Fetch-Site`, `Origin`); a client
+/// certificate held by a browser, which it presents to any page's request, must not act for a
+/// page the hub did not serve. Clients other than browsers send neither header.
+fn cross_site(parts: &Parts) -> Option<Problem> {
+    let site = parts
+        .headers
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok());
+    let foreign_site = matches!(site, Some("cross-site" | "same-site"));
+    let host = parts
+        .headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok());
+    let foreign_origin = parts
+        .headers
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|o| {
+            // `null`: a sandboxed page or a redirect from another site.
+            let authority = o.split_once("://").map_or(o, |(_, rest)| rest);
+            o == "null" || host.is_some_and(|h| !authority.eq_ignore_ascii_case(h))
+        });
+    (foreign_site || foreign_origin).then(|| {
+        Problem::new(
+            StatusCode::FORBIDDEN,
+            "auth.cross-site",
+            "a request from a page of another site is refused: use the hub's own console, or a \
+             client that is not a browser",
+        )
+    })
+}
+
+/// 429 when the address has guessed too often (a valid member certificate is never refused
+/// for it).
+pub(super) fn refuse_if_blocked(state: &AppState, ip: Option<IpAddr>) -> Result<(), Problem> {
+    if let Some(ip) = ip
+        && let Some(secs) = state.auth_guard.blocked(ip)
+    {
+        state.metrics.inc(
+            "lienthong_auth_failures_total",
+            &[("reason", "too-many-failures")],
+        );
+        let mut p = Problem::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "auth.too-many-failures",
+            format!("too many failed authentications from this address; retry in {secs} s"),
+        );
+        p.retry_after = Some(secs);
+        return Err(p);
+    }
+    Ok(())
+}
+
 pub(super) async fn authenticate(parts: &Parts, state: &AppState) -> Result<Caller, Problem> {
+    if let Some(p) = cross_site(parts) {
+        state
+            .metrics
+            .inc("lienthong_auth_failures_total", &[("reason", "cross-site")]);
+        return Err(p);
+    }
     let ip = parts.extensions.get::<ClientAddr>().map(|a| a.0);
     let cert = parts
         .extensions
@@ -90,21 +152,8 @@ pub(super) async fn authenticate(parts: &Parts, state: &AppState) -> Result<Call
     // An address that has guessed too often is refused before any token it sends is
     // checked; a valid member certificate is never refused for it.
     let certified = matches!(from_cert, Some(Ok(_)));
-    if !certified
-        && let Some(ip) = ip
-        && let Some(secs) = state.auth_guard.blocked(ip)
-    {
-        state.metrics.inc(
-            "lienthong_auth_failures_total",
-            &[("reason", "too-many-failures")],
-        );
-        let mut p = Problem::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "auth.too-many-failures",
-            format!("too many failed authentications from this address; retry in {secs} s"),
-        );
-        p.retry_after = Some(secs);
-        return Err(p);
+    if !certified {
+        refuse_if_blocked(state, ip)?;
     }
     let bearer = match header_bearer {
         Some(b) => Some(b),

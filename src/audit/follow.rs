@@ -14,8 +14,10 @@ use std::sync::Mutex;
 /// Which entries a follower wants.
 pub type Wanted = fn(&AuditEntry) -> bool;
 
-/// Entries waiting at most; past it, batches are dropped (and read back later).
-const WAITING_MAX: u64 = 1 << 20;
+/// Bytes waiting at most (the sealed records and about 256 bytes an entry); past it, batches
+/// are dropped and read back later: a follower far behind (folding a whole log at start)
+/// does not make the committer hold the log in memory.
+const WAITING_MAX_BYTES: u64 = 64 << 20;
 
 /// One entry a follower wants, with its sealed part (unless the draft had none).
 #[derive(Debug, Clone)]
@@ -35,7 +37,19 @@ pub struct HandedBatch {
 #[derive(Debug)]
 pub(super) struct Follower {
     pub(super) wanted: Wanted,
+    /// The batches, and the bytes they hold.
     batches: Mutex<(VecDeque<HandedBatch>, u64)>,
+}
+
+impl HandedBatch {
+    /// About what it holds in memory.
+    fn bytes(&self) -> u64 {
+        self.wanted
+            .iter()
+            .map(|h| h.sealed.len() as u64 + 256)
+            .sum::<u64>()
+            + 64
+    }
 }
 
 impl Follower {
@@ -47,9 +61,10 @@ impl Follower {
     }
 
     pub(super) fn push(&self, batch: HandedBatch) {
+        let bytes = batch.bytes();
         let mut b = self.batches.lock().unwrap_or_else(|p| p.into_inner());
-        if b.1 + batch.count <= WAITING_MAX {
-            b.1 += batch.count;
+        if b.1 + bytes <= WAITING_MAX_BYTES {
+            b.1 += bytes;
             b.0.push_back(batch);
         }
     }
@@ -78,7 +93,7 @@ impl AuditLog {
             let Some(batch) = queue.pop_front() else {
                 break;
             };
-            *waiting -= batch.count;
+            *waiting = waiting.saturating_sub(batch.bytes());
             if end > from {
                 out.push(batch);
             }

@@ -150,7 +150,8 @@ fn set_cookie(state: &AppState, value: &str, max_age: u64) -> HeaderValue {
         "; Secure"
     };
     HeaderValue::from_str(&format!(
-        "{COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
+        "{}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}",
+        cookie_name(state)
     ))
     .unwrap_or_else(|_| HeaderValue::from_static(""))
 }
@@ -182,42 +183,59 @@ async fn sign_in(
             format!("the body is not a sign-in ({{\"token\": \"lt_…\"}}): {e}"),
         )
     })?;
+    let ip = parts.extensions.get::<super::ClientAddr>().map(|a| a.0);
+    let names = parts
+        .extensions
+        .get::<super::PeerCertificate>()
+        .map(|c| c.names.clone())
+        .filter(|n| !n.is_empty());
     let members = state.members.current();
+    let by_cert = names.as_ref().map(|n| members.by_certificate(n));
+    // As for any request: a guessing address is refused before its token is looked at.
+    if !matches!(by_cert, Some(Ok(_))) {
+        super::authn::refuse_if_blocked(&state, ip)?;
+    }
     let (credential, caller) = match req.token.as_deref().map(str::trim) {
         Some(token) if !token.is_empty() => {
             let caller = match verify_token(&state.store, &members, token) {
                 Ok(c) => c,
                 Err(AuthError::Store(e)) => return Err(Problem::internal(e)),
-                Err(e) => {
-                    let ip = parts.extensions.get::<super::ClientAddr>().map(|a| a.0);
-                    return Err(super::authn::refused(&state, ip, e).await);
-                }
+                Err(e) => return Err(super::authn::refused(&state, ip, e).await),
             };
+            // A certificate of another member beside the token would refuse every request of
+            // the session: refused now, as any request with both would be.
+            if let Some(Ok(c)) = &by_cert
+                && c.member != caller.member
+            {
+                let e = AuthError::Mismatch {
+                    token: caller.member,
+                    cert: c.member.clone(),
+                };
+                return Err(super::authn::refused(&state, ip, e).await);
+            }
             (Credential::Token(token.to_string()), caller)
         }
-        _ => {
-            let names = parts
-                .extensions
-                .get::<super::PeerCertificate>()
-                .map(|c| c.names.clone())
-                .filter(|n| !n.is_empty())
-                .ok_or_else(|| {
-                    Problem::new(
-                        StatusCode::UNAUTHORIZED,
-                        "auth.missing",
-                        "sign in with a token, or over TLS with a member's client certificate",
-                    )
-                })?;
-            let caller = members.by_certificate(&names).map_err(|e| {
-                Problem::new(StatusCode::UNAUTHORIZED, "auth.certificate", e.to_string())
-            })?;
-            (Credential::Certificate(names), caller)
-        }
+        _ => match (names, by_cert) {
+            (Some(names), Some(Ok(caller))) => (Credential::Certificate(names), caller),
+            (_, Some(Err(e))) => return Err(super::authn::refused(&state, ip, e).await),
+            _ => {
+                return Err(Problem::new(
+                    StatusCode::UNAUTHORIZED,
+                    "auth.missing",
+                    "sign in with a token, or over TLS with a member's client certificate",
+                ));
+            }
+        },
     };
-    let (id, session) = state.sessions.open(credential);
+    // Recorded before the session exists: a sign-in the log cannot hold does not happen.
     let mut draft = super::admin_act(&caller, "console-sign-in");
     draft.outcome = "ok".into();
     state.record(draft).await?;
+    // A session this browser had ends: one browser, one session.
+    if let Ok(Some(old)) = session_id(&state, &parts.headers) {
+        state.sessions.close(old);
+    }
+    let (id, session) = state.sessions.open(credential);
     let mut resp = session_body(&state, &session, &caller);
     resp.headers_mut().insert(
         header::SET_COOKIE,
@@ -233,7 +251,7 @@ async fn whoami(
     super::Auth(caller): super::Auth,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    let id = session_id(&headers).ok_or_else(|| {
+    let id = session_id(&state, &headers)?.ok_or_else(|| {
         Problem::new(
             StatusCode::UNAUTHORIZED,
             "auth.session",
@@ -256,7 +274,7 @@ async fn sign_out(
     super::Auth(_caller): super::Auth,
     headers: HeaderMap,
 ) -> Response {
-    if let Some(id) = session_id(&headers) {
+    if let Ok(Some(id)) = session_id(&state, &headers) {
         state.sessions.close(id);
     }
     let mut resp = secured(StatusCode::NO_CONTENT.into_response());
@@ -265,11 +283,36 @@ async fn sign_out(
     resp
 }
 
-pub(super) fn session_id(headers: &HeaderMap) -> Option<&str> {
-    headers
+/// The name of the session cookie on this hub: `__Host-` prefixed under TLS.
+pub(super) fn cookie_name(state: &AppState) -> &'static str {
+    if state.config.tls.allow_plain_http {
+        COOKIE
+    } else {
+        session::COOKIE_TLS
+    }
+}
+
+/// The session id a request's cookie carries, if any; two of them (one planted beside the
+/// hub's own) are refused.
+pub(super) fn session_id<'h>(
+    state: &AppState,
+    headers: &'h HeaderMap,
+) -> Result<Option<&'h str>, Problem> {
+    let name = cookie_name(state);
+    let mut found = headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .find_map(|h| session::cookie(h, COOKIE))
-        .filter(|v| !v.is_empty())
+        .flat_map(|h| session::cookies(h, name))
+        .filter(|v| !v.is_empty());
+    let first = found.next();
+    if found.next().is_some() {
+        return Err(Problem::new(
+            StatusCode::UNAUTHORIZED,
+            "auth.session",
+            "the request carries two session cookies: sign out, clear the site's cookies, and \
+             sign in again",
+        ));
+    }
+    Ok(first)
 }

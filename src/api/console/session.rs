@@ -8,8 +8,11 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// The cookie that carries the session id.
+/// The cookie that carries the session id over plain HTTP (development on loopback).
 pub const COOKIE: &str = "lienthong_session";
+/// Its name under TLS: the `__Host-` prefix makes browsers refuse it from any other host
+/// (a sibling subdomain cannot plant one) and without `Secure` and `Path=/`.
+pub const COOKIE_TLS: &str = "__Host-lienthong_session";
 /// The header a request made with the session cookie must carry, unless it only reads.
 pub const CSRF_HEADER: &str = "x-csrf-token";
 /// A session unused for this long ends.
@@ -18,6 +21,9 @@ pub const IDLE: Duration = Duration::from_secs(30 * 60);
 pub const ABSOLUTE: Duration = Duration::from_secs(8 * 60 * 60);
 /// Sessions kept at most; beyond it, signing in ends the oldest.
 const MAX_SESSIONS: usize = 10_000;
+/// Sessions of one credential at most; beyond it, its own oldest ends (one member cannot
+/// push the others' sessions out).
+const MAX_PER_CREDENTIAL: usize = 20;
 
 /// What a session stands for.
 #[derive(Clone, PartialEq, Eq)]
@@ -90,6 +96,17 @@ impl Sessions {
         };
         let id = random_hex();
         let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        let mut own: Vec<(Instant, String)> = map
+            .iter()
+            .filter(|(_, s)| s.credential == session.credential)
+            .map(|(k, s)| (s.created, k.clone()))
+            .collect();
+        if own.len() >= MAX_PER_CREDENTIAL {
+            own.sort();
+            for (_, k) in own.iter().take(own.len() + 1 - MAX_PER_CREDENTIAL) {
+                map.remove(k);
+            }
+        }
         if map.len() >= MAX_SESSIONS {
             map.retain(|_, s| s.expires_in(now) > 0);
             if map.len() >= MAX_SESSIONS
@@ -143,9 +160,10 @@ impl Sessions {
     }
 }
 
-/// The value of cookie `name` in a `Cookie` header.
-pub fn cookie<'a>(header: &'a str, name: &str) -> Option<&'a str> {
-    header.split(';').find_map(|pair| {
+/// Every value of cookie `name` in a `Cookie` header (a browser sends two of one name when
+/// another site or path set one beside the hub's).
+pub fn cookies<'a>(header: &'a str, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+    header.split(';').filter_map(move |pair| {
         let (k, v) = pair.trim().split_once('=')?;
         (k == name).then_some(v)
     })
@@ -182,12 +200,29 @@ mod tests {
     }
 
     #[test]
+    fn one_credential_keeps_at_most_its_share_of_sessions() {
+        let s = Sessions::default();
+        let other = s.open(Credential::Token("lt_other".into())).0;
+        let ids: Vec<String> = (0..MAX_PER_CREDENTIAL + 5)
+            .map(|_| s.open(Credential::Token("lt_x".into())).0)
+            .collect();
+        // Its own oldest went; the other member's session stayed.
+        assert!(s.touch(&other).is_ok());
+        assert!(s.touch(&ids[0]).is_err());
+        assert!(s.touch(ids.last().unwrap()).is_ok());
+        let kept = ids.iter().filter(|i| s.touch(i).is_ok()).count();
+        assert_eq!(kept, MAX_PER_CREDENTIAL);
+    }
+
+    #[test]
     fn cookies_are_read_by_name() {
+        let first = |h| cookies(h, COOKIE).next();
+        assert_eq!(first("a=1; lienthong_session=xyz; b=2"), Some("xyz"));
+        assert_eq!(first("xlienthong_session=1"), None);
         assert_eq!(
-            cookie("a=1; lienthong_session=xyz; b=2", COOKIE),
-            Some("xyz")
+            cookies("lienthong_session=a; lienthong_session=b", COOKIE).count(),
+            2
         );
-        assert_eq!(cookie("xlienthong_session=1", COOKIE), None);
         assert!(same_secret("abc", "abc"));
         assert!(!same_secret("abc", "abd"));
         assert!(!same_secret("abc", "ab"));

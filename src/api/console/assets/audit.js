@@ -4,6 +4,8 @@
 import { t, h, api, page, problemView, table, field, slot, fmtTime, fmtNum, outcomeText, fromLocalInput } from './core.js';
 import { verifyInclusion, b64decode } from './proof.js';
 
+/** Where the verifier key is pinned in this browser. */
+const PIN = 'lienthong.verifier_key';
 const OUTCOMES = ['', 'accepted', 'rejected', 'delivered', 'parked', 'allowed', 'denied', 'matched', 'mismatch', 'ok', 'refused'];
 const OPERATIONS = ['', 'ingest', 'deliver', 'park', 'pull', 'deny', 'verify', 'replay', 'discard', 'register', 'authenticate', 'console-sign-in'];
 
@@ -84,12 +86,18 @@ export async function entryDetail(index, where) {
   proofText.value = inc.body.proof.join('\n');
   const noteText = h('textarea', { id: 'proof-note', rows: 5, spellcheck: 'false' });
   noteText.value = cp.body;
-  const key = h('input', { type: 'text', id: 'proof-key', value: keys.body.keys[0].verifier_key });
+  // The key is pinned in this browser on first use: a hub that later signs with another key
+  // (its own word about its key) does not pass, and the page says the key changed.
+  const published = keys.body.keys[0].verifier_key;
+  const pinned = localStorage.getItem(PIN);
+  if (!pinned) localStorage.setItem(PIN, published);
+  const key = h('input', { type: 'text', id: 'proof-key', value: pinned || published });
+  const keyNote = h('p', { id: 'proof-key-note', class: pinned && pinned !== published ? 'bad' : 'muted',
+    text: !pinned ? t('au.key.pinned') : pinned !== published ? t('au.key.changed', { k: published }) : t('au.key.same') });
   const verdict = slot();
   const check = async () => {
     verdict.replaceChildren(h('p', { class: 'muted', text: t('au.checking') }));
-    const proof = proofText.value.split('\n').map((s) => s.trim()).filter(Boolean).map(b64decode);
-    const r = await verifyInclusion({ entryBytes: bytes, index, proof, note: noteText.value, verifierKey: key.value });
+    const r = await verifyInclusion({ entryBytes: bytes, index, proofText: proofText.value, note: noteText.value, verifierKey: key.value });
     verdict.replaceChildren(h('p', { id: 'proof-verdict', class: r.ok ? 'ok' : 'bad', 'data-ok': String(r.ok), text: r.ok ? t('au.verified', { i: index, n: size }) : t('au.notverified') }),
       table([t('au.step'), '', t('au.detail')], r.steps.map((s) => [t(`au.step.${s.step}`), h('span', { class: s.ok ? 'ok' : 'bad', text: s.ok ? '✓' : '✗' }), s.detail])));
   };
@@ -98,7 +106,7 @@ export async function entryDetail(index, where) {
     h('pre', { id: 'entry-json', text: shown }),
     h('h2', { text: t('au.proof.title') }),
     h('p', { class: 'muted', text: t('au.proof.help') }),
-    field(t('au.proof.hashes'), proofText), field(t('au.checkpoint'), noteText), field(t('au.key'), key),
+    field(t('au.proof.hashes'), proofText), field(t('au.checkpoint'), noteText), field(t('au.key'), key), keyNote,
     h('div', { class: 'row' }, h('button', { type: 'button', class: 'primary', id: 'proof-check', text: t('au.check'), onclick: check })),
     verdict));
   await check();

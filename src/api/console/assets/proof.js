@@ -35,6 +35,7 @@ export async function rootFromInclusion(index, size, leaf, proof) {
   if (BigInt(index) >= BigInt(size)) throw new Error(`index ${index} is not below size ${size}`);
   let r = leaf;
   for (const p of proof) {
+    if (p.length !== 32) throw new Error('a hash of the proof is not 32 bytes');
     if (sn === 0n) throw new Error('the proof is too long');
     if ((fn & 1n) === 1n || fn === sn) {
       r = await nodeHash(p, r);
@@ -91,10 +92,11 @@ export async function openCheckpoint(note, verifier) {
 }
 
 /**
- * Checks that `entryBytes` is entry `index` of the log whose signed checkpoint is `note`.
+ * Checks that `entryBytes` is entry `index` of the log whose signed checkpoint is `note`;
+ * `proofText` has one base64 hash a line.
  * Resolves to the steps taken, each `{ step, ok, detail }`; `ok` overall only if all are.
  */
-export async function verifyInclusion({ entryBytes, index, proof, note, verifierKey }) {
+export async function verifyInclusion({ entryBytes, index, proofText, note, verifierKey }) {
   const steps = [];
   const step = (name, ok, detail) => { steps.push({ step: name, ok, detail }); return ok; };
   try {
@@ -103,6 +105,9 @@ export async function verifyInclusion({ entryBytes, index, proof, note, verifier
     step('key', true, verifierKey);
     const cp = await openCheckpoint(note, verifier);
     step('signature', true, `${cp.origin}, ${cp.size}`);
+    const proof = proofText.split('\n').map((x) => x.trim()).filter(Boolean).map((x) => {
+      try { return b64decode(x); } catch { throw new Error(`not base64: ${x.slice(0, 16)}…`); }
+    });
     const leaf = await leafHash(entryBytes);
     const root = await rootFromInclusion(index, cp.size, leaf, proof);
     const ok = equal(root, cp.root);
