@@ -2,11 +2,13 @@
 //! and the shipped adapters, each built once per test binary; `hub` starts real hubs in the
 //! test's process, `child` runs the binary (a hub, a simulator, a command) as a child process,
 //! `destination` is a receiving end for deliveries; `generators` makes valid canonical records
-//! (proptest strategies) and `shape` says what part of a record an adapter maps.
+//! (proptest strategies) and `shape` says what part of a record an adapter maps; `browser`
+//! drives a headless chromium for the console, `ca` makes certificates.
 //! Each test binary uses some of them, hence `dead_code` is allowed.
 
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod ca;
 pub mod child;
 pub mod destination;
