@@ -7,7 +7,9 @@
 #
 # A BINARY written pg:BINARY runs that build on the PostgreSQL backend (cluster mode, one node):
 # a primary with a synchronous standby on this machine, started once for the run, a new
-# database for each measurement. One written quality-off:BINARY runs it without the
+# database for each measurement; pg2:BINARY runs two nodes of it on one database behind
+# haproxy (round robin, keep-alive), the load sent to haproxy and the CPU counted over both
+# nodes. One written quality-off:BINARY runs it without the
 # service-quality indicators ([quality] enabled = false), to measure what keeping them costs.
 #
 # Each measurement starts a fresh hub (shipped config and adapters, endpoints pointed at one
@@ -32,15 +34,21 @@ while [ $# -gt 0 ]; do
 done
 [ ${#bins[@]} -ge 1 ] || { echo "give one or more hub binaries" >&2; exit 2; }
 ensure_wrk
-first=${bins[0]#pg:}
+first=${bins[0]#pg2:}
+first=${first#pg:}
 sims "${first#quality-off:}"
-case " ${bins[*]} " in *" pg:"*) postgres_pair ;; esac
+case " ${bins[*]} " in *" pg:"*|*" pg2:"*) postgres_pair ;; esac
+case " ${bins[*]} " in
+  *" pg2:"*) command -v haproxy >/dev/null || { echo "installing haproxy" >&2; (apt-get update -qq && apt-get install -y -qq haproxy) >/dev/null; } ;;
+esac
 export LIENTHONG_SERVER_LISTEN=127.0.0.1:0 LIENTHONG_SERVER_ADAPTERS_DIR="$work/adapters" LIENTHONG_LOG_LEVEL=warn
 n=0
 for round in $(seq "$rounds"); do
   for spec in "${bins[@]}"; do
     n=$((n + 1))
-    bin=${spec#pg:}
+    nodes=1 spec_pg=$spec
+    if [ "${spec#pg2:}" != "$spec" ]; then nodes=2 spec_pg="pg:${spec#pg2:}"; fi
+    bin=${spec_pg#pg:}
     if [ "${bin#quality-off:}" != "$bin" ]; then
       bin=${bin#quality-off:}
       export LIENTHONG_QUALITY_ENABLED=false
@@ -48,7 +56,7 @@ for round in $(seq "$rounds"); do
       export LIENTHONG_QUALITY_ENABLED=true
     fi
     export LIENTHONG_SERVER_DATA_DIR="$work/data-$n"
-    if [ "${spec#pg:}" != "$spec" ]; then
+    if [ "${spec_pg#pg:}" != "$spec_pg" ]; then
       "$pg_bin/psql" "${pg_admin[@]}" -qc "create database bench$n"
       export LIENTHONG_STORE_BACKEND=postgres
       export LIENTHONG_STORE_URL="$pg_url/bench$n?target_session_attrs=read-write"
@@ -59,15 +67,37 @@ for round in $(seq "$rounds"); do
     token=$($bin token create --config config/hub.toml --member 000.00.00.H42 --role provider 2>/dev/null)
     hub=$(start "$bin" serve --config config/hub.toml)
     pid=$(tail -1 "$work/pids")
-    python3 - "$spec" "$round" "$hub" "$sim" "$pid" "$token" "$secs" "$conns" <<'PY'
+    pids=$pid lb_pid=
+    if [ "$nodes" = 2 ]; then
+      # A second node on the same database, with the same signing key, and haproxy in front.
+      mkdir -p "$work/data-$n-b"
+      cp -r "$work/data-$n"/signing.key "$work/data-$n-b/"
+      hub2=$(LIENTHONG_SERVER_DATA_DIR="$work/data-$n-b" start "$bin" serve --config config/hub.toml)
+      pid2=$(tail -1 "$work/pids")
+      pids="$pid,$pid2"
+      lb_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+      printf '%s\n' "global" "  maxconn 4096" "defaults" "  mode http" "  timeout connect 1s" \
+        "  timeout client 30s" "  timeout server 30s" "  option http-keep-alive" "frontend hub" \
+        "  bind 127.0.0.1:$lb_port" "  default_backend nodes" "backend nodes" "  balance roundrobin" \
+        "  server node1 $hub" "  server node2 $hub2" >"$work/haproxy-$n.cfg"
+      haproxy -f "$work/haproxy-$n.cfg" -db >"$work/haproxy-$n.log" 2>&1 &
+      lb_pid=$!
+      echo "$lb_pid" >>"$work/pids"
+      for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$lb_port") 2>/dev/null && break; sleep 0.1; done
+      hub="127.0.0.1:$lb_port"
+    fi
+    python3 - "$spec" "$round" "$hub" "$sim" "$pids" "$token" "$secs" "$conns" <<'PY'
 import json, os, subprocess, sys, time, urllib.request
-binary, round_, hub, sim, pid, token, secs, conns = sys.argv[1:]
+binary, round_, hub, sim, pids, token, secs, conns = sys.argv[1:]
 opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 def applied():
     return json.load(opener.open(f"http://{sim}/dvcqg/_report"))["applied"]
 def cpu():
-    f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids.split(","):
+        f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        total += int(f[11]) + int(f[12])
+    return total / os.sysconf("SC_CLK_TCK")
 a0, c0, t0 = applied(), cpu(), time.time()
 env = {**os.environ, "PUSH_PATH": "/v1/ingest/motcua-hatinh/dossier-status",
        "PUSH_BODY": "benches/load/status-event.xml", "PUSH_CT": "text/xml; charset=utf-8",
@@ -91,8 +121,10 @@ print(f"round {round_} {binary}: {ok / r['seconds']:,.0f} pushes/s, relayed {las
       f"p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms, errors {r['status_errors'] + r['socket_errors']}",
       flush=True)
 PY
-    kill "$pid" 2>/dev/null || true
-    while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
-    rm -rf "$work/data-$n"
+    for p in ${pids//,/ } $lb_pid; do
+      kill "$p" 2>/dev/null || true
+      while kill -0 "$p" 2>/dev/null; do sleep 0.1; done
+    done
+    rm -rf "$work/data-$n" "$work/data-$n-b"
   done
 done

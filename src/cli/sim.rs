@@ -215,6 +215,7 @@ async fn motcua(
         "accepted": o.accepted,
         "repeats": o.repeats,
         "resent": o.resent,
+        "recovered": o.recovered,
         "rejected": o.rejected,
         "findings": o.findings,
         "faults": plan.faults().iter().map(|(f, n)| (f.name().to_string(), *n)).collect::<std::collections::BTreeMap<_, _>>(),

@@ -422,6 +422,9 @@ pub struct Outcome {
     pub findings: BTreeMap<String, usize>,
     /// Pushes sent again after a 503 or a broken connection (with `resend`).
     pub resent: usize,
+    /// Of the repeats, pushes sent again that the hub had taken although it had not said so
+    /// (a commit whose outcome it could not know, answered 503): the hub holds them once.
+    pub recovered: usize,
 }
 
 /// The texts of every `<lt:{name}>` element in `xml`, in order (the hub's own SOAP answers).
@@ -444,10 +447,12 @@ fn texts<'x>(xml: &'x str, name: &str) -> Vec<&'x str> {
 impl Outcome {
     /// Counts one SOAP answer: an `IngestResponse` (new or a repeat, with its findings) or a
     /// Fault (by the first field error's code, else the problem's code).
-    fn note(&mut self, status: u16, body: &str) {
+    /// Returns whether it was a repeat.
+    fn note(&mut self, status: u16, body: &str) -> bool {
         if status == 200 && body.contains("IngestResponse") {
             if texts(body, "Duplicate").first() == Some(&"true") {
                 self.repeats += 1;
+                return true;
             } else {
                 self.accepted += 1;
                 for f in texts(body, "Finding") {
@@ -456,7 +461,7 @@ impl Outcome {
                     }
                 }
             }
-            return;
+            return false;
         }
         let first_error = texts(body, "Error")
             .first()
@@ -465,6 +470,7 @@ impl Outcome {
             .or_else(|| texts(body, "Code").first().map(|c| c.to_string()))
             .unwrap_or_else(|| format!("http {status}"));
         *self.rejected.entry(code).or_default() += 1;
+        false
     }
 }
 
@@ -521,6 +527,7 @@ pub async fn push(
                             .send()
                     };
                     let mut resp = send().await;
+                    let mut sent_again = false;
                     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
                     while resend && std::time::Instant::now() < deadline {
                         let wait_ms = match &resp {
@@ -535,6 +542,7 @@ pub async fn push(
                         };
                         tokio::time::sleep(std::time::Duration::from_millis(wait_ms)).await;
                         out.resent += 1;
+                        sent_again = true;
                         resp = send().await;
                     }
                     out.pushed += 1;
@@ -542,7 +550,9 @@ pub async fn push(
                         Ok(r) => {
                             let status = r.status().as_u16();
                             let body = r.text().await.unwrap_or_default();
-                            out.note(status, &body);
+                            if out.note(status, &body) && sent_again {
+                                out.recovered += 1;
+                            }
                         }
                         Err(e) => {
                             *out.rejected.entry(format!("transport: {e}")).or_default() += 1;
@@ -561,6 +571,7 @@ pub async fn push(
             total.accepted += o.accepted;
             total.repeats += o.repeats;
             total.resent += o.resent;
+            total.recovered += o.recovered;
             for (k, v) in o.rejected {
                 *total.rejected.entry(k).or_default() += v;
             }

@@ -49,3 +49,54 @@ fn a_finishing_event_says_when_and_carries_its_result() {
     assert!(p.dossiers[0].pushes[0].body.contains("01/12/2025 07:30:00"));
     assert!(p.dossiers[0].pushes[0].body.contains("04/12/2025 07:30:00"));
 }
+
+/// A push answered 503 and sent again, whose repeat is then answered as a duplicate, was taken
+/// by the hub although it said 503: counted as recovered, once. A push answered 200 at once is
+/// accepted, not recovered.
+#[tokio::test]
+async fn a_resend_answered_as_a_repeat_is_counted_as_recovered() {
+    use axum::http::StatusCode;
+    use std::sync::atomic::AtomicUsize;
+    let calls = Arc::new(AtomicUsize::new(0));
+    let seen = calls.clone();
+    let app = axum::Router::new().fallback(move || {
+        let n = seen.fetch_add(1, Ordering::SeqCst);
+        async move {
+            let answer = |duplicate: bool| {
+                format!(
+                    "<lt:IngestResponse><lt:ExchangeId>x</lt:ExchangeId>\
+                     <lt:Duplicate>{duplicate}</lt:Duplicate></lt:IngestResponse>"
+                )
+            };
+            match n {
+                // The first push: taken, but answered 503 (a commit cut short).
+                0 => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    [("retry-after", "0")],
+                    String::new(),
+                ),
+                1 => (StatusCode::OK, [("retry-after", "0")], answer(true)),
+                _ => (StatusCode::OK, [("retry-after", "0")], answer(false)),
+            }
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let mut p = plan(1, 2, 1, 2, 0.0);
+    p.dossiers.truncate(1);
+    let pushes = p.pushes();
+    let out = push(
+        &p,
+        &url,
+        "lt_x",
+        1,
+        std::time::Duration::ZERO,
+        Arc::new(AtomicUsize::new(0)),
+        true,
+    )
+    .await;
+    assert_eq!(out.pushed, pushes);
+    assert_eq!((out.resent, out.repeats, out.recovered), (1, 1, 1));
+    assert_eq!(out.accepted, pushes - 1);
+}
