@@ -406,6 +406,12 @@ async fn the_auditor_finds_a_citizens_accesses_and_verifies_a_proof_in_the_brows
         b.open(page).await;
         b.shot(&format!("11-auditor-{page}")).await;
     }
+    // The overview's last hour, by adapter and by destination: the dossier in, and out.
+    let traffic = b.text("table.traffic").await;
+    assert!(
+        traffic.contains("motcua-hatinh") && traffic.contains("national-portal"),
+        "{traffic}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

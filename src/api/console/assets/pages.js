@@ -32,6 +32,37 @@ function chart(traffic) {
     ` · ${t('ov.max', { n: fmtNum(max) })}`));
 }
 
+/** A small bar series (SVG) of one adapter's or destination's counts per minute. */
+function spark(counts, cls, label) {
+  const W = 180, H = 24, max = Math.max(1, ...counts);
+  const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+  svg.setAttribute('viewBox', `0 0 ${W} ${H}`);
+  svg.setAttribute('class', 'chart spark');
+  svg.setAttribute('role', 'img');
+  svg.setAttribute('aria-label', label);
+  counts.forEach((v, i) => {
+    if (!v) return;
+    const r = document.createElementNS(svg.namespaceURI, 'rect');
+    const bh = Math.max((v / max) * H, 1);
+    Object.entries({ x: i * (W / counts.length), y: H - bh, width: Math.max(W / counts.length - 0.5, 0.5), height: bh, class: cls })
+      .forEach(([k, val]) => r.setAttribute(k, val));
+    svg.append(r);
+  });
+  return svg;
+}
+
+/** Each adapter's and destination's last hour, a row each. */
+function byName(traffic) {
+  const rows = [];
+  for (const [kind, series, cls] of [[t('ov.ingested'), traffic.adapters, 'a'], [t('ov.delivered'), traffic.destinations, 'd']]) {
+    for (const [name, counts] of Object.entries(series)) {
+      const total = counts.reduce((x, y) => x + y, 0);
+      rows.push([name, kind, spark(counts, cls, `${name}: ${total}`), fmtNum(total)]);
+    }
+  }
+  return table([t('col.name'), t('ov.kind'), t('ov.traffic.short'), t('ov.hour.total')], rows, 'traffic');
+}
+
 export async function overview() {
   const [ready, relay, ads, traffic] = await Promise.all([
     api('GET', '/readyz'), api('GET', '/v1/relay/status'), api('GET', '/v1/adapters'), api('GET', '/v1/traffic')]);
@@ -58,7 +89,7 @@ export async function overview() {
     }
   }
   if (r?.store_error) parts.push(problemView({ title: t('ov.store'), detail: r.store_error }));
-  if (traffic.ok) parts.push(h('h2', { text: t('ov.traffic') }), chart(traffic.body));
+  if (traffic.ok) parts.push(h('h2', { text: t('ov.traffic') }), chart(traffic.body), byName(traffic.body));
   parts.push(h('h2', { text: t('ov.destinations') }), table(
     [t('col.destination'), t('ov.outbox'), t('ov.inflight'), t('ov.oldest'), t('ov.delivered'), t('ov.failed'), t('nav.dead'), t('ov.breaker')],
     dests.map((d) => [d.destination, fmtNum(d.depth), fmtNum(d.in_flight), `${fmtNum(Math.round(d.oldest_age_secs || 0))} s`, fmtNum(d.delivered), fmtNum(d.failed), fmtNum(d.dead), h('span', { class: d.breaker === 'closed' ? 'ok' : 'bad', text: d.breaker })])));
