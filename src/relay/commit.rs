@@ -16,7 +16,17 @@ use tokio::sync::{mpsc, oneshot};
 
 /// How many times a group is numbered again because other hub nodes on the same database
 /// appended first, before the commit is given up as failed.
-const MAX_BEHIND: u32 = 16;
+const MAX_BEHIND: u32 = 64;
+
+/// A pause before numbering a group again after another node appended first: random, up to a
+/// millisecond a try so far (at most 8), so that two nodes that keep meeting at the log's head
+/// stop arriving together.
+fn behind_pause(tries: u32) {
+    let most_us = 1_000 * u64::from(tries.min(8));
+    std::thread::sleep(std::time::Duration::from_micros(rand::random_range(
+        0..=most_us,
+    )));
+}
 
 /// A piece of work for the committer.
 // Nearly every piece is a submission: boxing it would cost an allocation each, for the rare
@@ -262,6 +272,7 @@ impl RelayCore {
                 // the entries are numbered again after its.
                 Err(AuditError::Store(StoreError::Behind { .. })) if tries < MAX_BEHIND => {
                     tries += 1;
+                    behind_pause(tries);
                     if let Err(e) = self.audit.reload() {
                         break Err(e);
                     }
