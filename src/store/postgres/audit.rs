@@ -1,6 +1,7 @@
 //! The audit log's storage on PostgreSQL: entries, tree hashes, checkpoints, look-ups.
 
 use super::port::{Head, write_audit};
+use super::prepared::Prepared;
 use super::{PgStore, Pool, big};
 use crate::merkle::{Hash, MerkleError, stored_hash_index};
 use crate::store::StoreError;
@@ -31,7 +32,7 @@ impl AuditLogStore for PgStore {
 
     fn audit_shared_size(&self) -> Result<u64, StoreError> {
         self.pool.call("read the audit log's head", |c| {
-            Ok(c.query_one("SELECT size FROM audit_head", &[])?
+            Ok(c.q_one("SELECT size FROM audit_head", &[])?
                 .get::<_, i64>(0) as u64)
         })
     }
@@ -42,7 +43,7 @@ impl AuditLogStore for PgStore {
             .pool
             .call("read a tree hash", move |c| {
                 Ok(
-                    c.query_opt("SELECT hash FROM audit_hashes WHERE pos = $1", &[&pos])?
+                    c.q_opt("SELECT hash FROM audit_hashes WHERE pos = $1", &[&pos])?
                         .map(|r| r.get::<_, Vec<u8>>(0)),
                 )
             })
@@ -76,7 +77,7 @@ impl AuditLogStore for PgStore {
             return Ok(None);
         }
         self.pool.call("read an audit entry", move |c| {
-            Ok(c.query_opt(
+            Ok(c.q_opt(
                 "SELECT entry, sealed FROM audit_entries WHERE idx = $1",
                 &[&big(index)],
             )?
@@ -88,12 +89,12 @@ impl AuditLogStore for PgStore {
         let subject = subject.map(str::to_string);
         self.pool.call("purge an audit entry", move |c| {
             let mut tx = c.transaction()?;
-            let purged = tx.execute(
+            let purged = tx.x(
                 "UPDATE audit_entries SET sealed = NULL WHERE idx = $1 AND sealed IS NOT NULL",
                 &[&big(index)],
             )?;
             if let Some(s) = &subject {
-                tx.execute(
+                tx.x(
                     "DELETE FROM audit_lookups WHERE kind = $1 AND value = $2 AND idx = $3",
                     &[&kind(Lookup::Subject), s, &big(index)],
                 )?;
@@ -107,7 +108,7 @@ impl AuditLogStore for PgStore {
         self.refuse_if_failed()?;
         let note = note.to_string();
         self.pool.call("store a checkpoint", move |c| {
-            c.execute(
+            c.x(
                 "INSERT INTO audit_checkpoints (size, note) VALUES ($1, $2)
                  ON CONFLICT (size) DO UPDATE SET note = $2",
                 &[&big(size), &note],
@@ -118,7 +119,7 @@ impl AuditLogStore for PgStore {
 
     fn checkpoint_at(&self, size: u64) -> Result<Option<String>, StoreError> {
         self.pool.call("read a checkpoint", move |c| {
-            Ok(c.query_opt(
+            Ok(c.q_opt(
                 "SELECT note FROM audit_checkpoints WHERE size = $1",
                 &[&big(size)],
             )?
@@ -128,7 +129,7 @@ impl AuditLogStore for PgStore {
 
     fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, StoreError> {
         self.pool.call("read the latest checkpoint", |c| {
-            Ok(c.query_opt(
+            Ok(c.q_opt(
                 "SELECT size, note FROM audit_checkpoints ORDER BY size DESC LIMIT 1",
                 &[],
             )?
@@ -139,7 +140,7 @@ impl AuditLogStore for PgStore {
     fn checkpoints(&self, after: u64, limit: usize) -> Result<Vec<(u64, String)>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.pool.call("read checkpoints", move |c| {
-            let rows = c.query(
+            let rows = c.q(
                 "SELECT size, note FROM audit_checkpoints WHERE size > $1 ORDER BY size LIMIT $2",
                 &[&big(after), &limit],
             )?;
@@ -185,7 +186,7 @@ impl AuditLogStore for PgStore {
 
     fn audit_indexed(&self) -> Result<u64, StoreError> {
         self.pool.call("read the look-ups' mark", |c| {
-            Ok(c.query_opt("SELECT upto FROM audit_indexed", &[])?
+            Ok(c.q_opt("SELECT upto FROM audit_indexed", &[])?
                 .map_or(0, |r| r.get::<_, i64>(0) as u64))
         })
     }
@@ -197,14 +198,14 @@ impl AuditLogStore for PgStore {
     ) -> Result<(), StoreError> {
         self.pool.call("write look-ups", move |c| {
             let mut tx = c.transaction()?;
-            let st = tx.prepare(
+            let st = tx.prepared(
                 "INSERT INTO audit_lookups (kind, value, idx) VALUES ($1, $2, $3)
                  ON CONFLICT DO NOTHING",
             )?;
             for (l, v, i) in &lookups {
                 tx.execute(&st, &[&kind(*l), v, &big(*i)])?;
             }
-            tx.execute(
+            tx.x(
                 "INSERT INTO audit_indexed (upto) VALUES ($1)
                  ON CONFLICT (one) DO UPDATE SET upto = greatest(audit_indexed.upto, $1)",
                 &[&big(upto)],
@@ -255,7 +256,7 @@ impl Iterator for EntryPages {
         }
         let (from, to) = (big(self.next), big(self.to));
         let page = self.pool.call("read audit entries", move |c| {
-            let rows = c.query(
+            let rows = c.q(
                 "SELECT idx, entry, sealed FROM audit_entries
                  WHERE idx >= $1 AND idx < $2 ORDER BY idx LIMIT $3",
                 &[&from, &to, &PAGE],
@@ -315,7 +316,7 @@ impl Iterator for LookupPages {
         let from = big(self.next?);
         let (k, v) = (self.kind, self.value.clone());
         let page = self.pool.call("read a look-up", move |c| {
-            let rows = c.query(
+            let rows = c.q(
                 "SELECT idx FROM audit_lookups WHERE kind = $1 AND value = $2 AND idx >= $3
                  ORDER BY idx LIMIT $4",
                 &[&k, &v, &from, &PAGE],

@@ -1,5 +1,6 @@
 //! The catalogue (tokens, adapters, routes, members, policies) and the pull cache on PostgreSQL.
 
+use super::prepared::Prepared;
 use super::{PgStore, big, decode, encode};
 use crate::config::hub::RouteConfig;
 use crate::store::StoreError;
@@ -10,7 +11,7 @@ impl Catalogue for PgStore {
     fn put_token(&self, token: &TokenRecord) -> Result<(), StoreError> {
         let (id, bytes) = (token.id.clone(), encode(token));
         self.pool.call("write a token", move |c| {
-            c.execute(
+            c.x(
                 "INSERT INTO tokens (id, record) VALUES ($1, $2)
                  ON CONFLICT (id) DO UPDATE SET record = $2",
                 &[&id, &bytes],
@@ -40,10 +41,8 @@ impl Catalogue for PgStore {
         }
         let key = id.to_string();
         let read = self.pool.call("read a token", move |c| {
-            Ok(
-                c.query_opt("SELECT record FROM tokens WHERE id = $1", &[&key])?
-                    .map(|r| r.get::<_, Vec<u8>>(0)),
-            )
+            Ok(c.q_opt("SELECT record FROM tokens WHERE id = $1", &[&key])?
+                .map(|r| r.get::<_, Vec<u8>>(0)))
         });
         let bytes = match read {
             Ok(b) => b,
@@ -71,7 +70,7 @@ impl Catalogue for PgStore {
 
     fn tokens(&self) -> Result<Vec<TokenRecord>, StoreError> {
         let rows = self.pool.call("read tokens", |c| {
-            let rows = c.query("SELECT record FROM tokens ORDER BY id", &[])?;
+            let rows = c.q("SELECT record FROM tokens ORDER BY id", &[])?;
             Ok(rows
                 .iter()
                 .map(|r| r.get::<_, Vec<u8>>(0))
@@ -92,12 +91,12 @@ impl Catalogue for PgStore {
         );
         self.pool.call("store an adapter version", move |c| {
             let mut tx = c.transaction()?;
-            tx.execute(
+            tx.x(
                 "INSERT INTO adapter_versions (name, version, record) VALUES ($1, $2, $3)
                  ON CONFLICT (name, version) DO UPDATE SET record = $3",
                 &[&name, &v, &bytes],
             )?;
-            tx.execute(
+            tx.x(
                 "INSERT INTO adapters (name, latest, enabled) VALUES ($1, $2, $3)
                  ON CONFLICT (name) DO UPDATE SET latest = $2, enabled = $3",
                 &[&name, &v, &enabled],
@@ -109,7 +108,7 @@ impl Catalogue for PgStore {
     fn adapter_state(&self, name: &str) -> Result<Option<AdapterState>, StoreError> {
         let name = name.to_string();
         self.pool.call("read an adapter's state", move |c| {
-            Ok(c.query_opt(
+            Ok(c.q_opt(
                 "SELECT latest, enabled FROM adapters WHERE name = $1",
                 &[&name],
             )?
@@ -123,7 +122,7 @@ impl Catalogue for PgStore {
     fn set_adapter_enabled(&self, name: &str, enabled: bool) -> Result<bool, StoreError> {
         let name = name.to_string();
         self.pool.call("enable or disable an adapter", move |c| {
-            Ok(c.execute(
+            Ok(c.x(
                 "UPDATE adapters SET enabled = $2 WHERE name = $1",
                 &[&name, &enabled],
             )? > 0)
@@ -137,7 +136,7 @@ impl Catalogue for PgStore {
     ) -> Result<Option<AdapterVersion>, StoreError> {
         let (name, v) = (name.to_string(), version as i32);
         let bytes = self.pool.call("read an adapter version", move |c| {
-            Ok(c.query_opt(
+            Ok(c.q_opt(
                 "SELECT record FROM adapter_versions WHERE name = $1 AND version = $2",
                 &[&name, &v],
             )?
@@ -150,7 +149,7 @@ impl Catalogue for PgStore {
 
     fn adapter_states(&self) -> Result<Vec<(String, AdapterState)>, StoreError> {
         self.pool.call("read the adapters' states", |c| {
-            let rows = c.query(
+            let rows = c.q(
                 "SELECT name, latest, enabled FROM adapters ORDER BY name",
                 &[],
             )?;
@@ -172,7 +171,7 @@ impl Catalogue for PgStore {
     fn adapter_version_numbers(&self, name: &str) -> Result<Vec<u32>, StoreError> {
         let name = name.to_string();
         self.pool.call("read an adapter's versions", move |c| {
-            let rows = c.query(
+            let rows = c.q(
                 "SELECT version FROM adapter_versions WHERE name = $1 ORDER BY version",
                 &[&name],
             )?;
@@ -183,7 +182,7 @@ impl Catalogue for PgStore {
     fn add_route(&self, route: &RouteConfig) -> Result<u64, StoreError> {
         let bytes = encode(route);
         self.pool.call("add a route", move |c| {
-            let row = c.query_one(
+            let row = c.q_one(
                 "INSERT INTO routes (id, route) VALUES (nextval('route_ids'), $1) RETURNING id",
                 &[&bytes],
             )?;
@@ -193,13 +192,13 @@ impl Catalogue for PgStore {
 
     fn remove_route(&self, id: u64) -> Result<bool, StoreError> {
         self.pool.call("remove a route", move |c| {
-            Ok(c.execute("DELETE FROM routes WHERE id = $1", &[&big(id)])? > 0)
+            Ok(c.x("DELETE FROM routes WHERE id = $1", &[&big(id)])? > 0)
         })
     }
 
     fn routes(&self) -> Result<Vec<(u64, RouteConfig)>, StoreError> {
         let rows = self.pool.call("read routes", |c| {
-            let rows = c.query("SELECT id, route FROM routes ORDER BY id", &[])?;
+            let rows = c.q("SELECT id, route FROM routes ORDER BY id", &[])?;
             Ok(rows
                 .iter()
                 .map(|r| (r.get::<_, i64>(0) as u64, r.get::<_, Vec<u8>>(1)))
@@ -213,7 +212,7 @@ impl Catalogue for PgStore {
     fn put_member(&self, member: &MemberRecord) -> Result<(), StoreError> {
         let (code, bytes) = (member.code.clone(), encode(member));
         self.pool.call("write a member", move |c| {
-            c.execute(
+            c.x(
                 "INSERT INTO members (code, record) VALUES ($1, $2)
                  ON CONFLICT (code) DO UPDATE SET record = $2",
                 &[&code, &bytes],
@@ -224,7 +223,7 @@ impl Catalogue for PgStore {
 
     fn members(&self) -> Result<Vec<MemberRecord>, StoreError> {
         let rows = self.pool.call("read members", |c| {
-            let rows = c.query("SELECT record FROM members ORDER BY code", &[])?;
+            let rows = c.q("SELECT record FROM members ORDER BY code", &[])?;
             Ok(rows
                 .iter()
                 .map(|r| r.get::<_, Vec<u8>>(0))
@@ -237,9 +236,9 @@ impl Catalogue for PgStore {
         let (text, at, by) = (text.to_string(), at.to_string(), by.to_string());
         let version = self.pool.call("store a policy", move |c| {
             let mut tx = c.transaction()?;
-            tx.execute("LOCK TABLE policies IN EXCLUSIVE MODE", &[])?;
+            tx.x("LOCK TABLE policies IN EXCLUSIVE MODE", &[])?;
             let next: i64 = tx
-                .query_one("SELECT coalesce(max(version), 0) + 1 FROM policies", &[])?
+                .q_one("SELECT coalesce(max(version), 0) + 1 FROM policies", &[])?
                 .get(0);
             let record = encode(&StoredPolicy {
                 version: next as u64,
@@ -247,7 +246,7 @@ impl Catalogue for PgStore {
                 at,
                 by,
             });
-            tx.execute(
+            tx.x(
                 "INSERT INTO policies (version, record) VALUES ($1, $2)",
                 &[&next, &record],
             )?;
@@ -259,7 +258,7 @@ impl Catalogue for PgStore {
 
     fn policies(&self) -> Result<Vec<StoredPolicy>, StoreError> {
         let rows = self.pool.call("read the policies", |c| {
-            let rows = c.query("SELECT record FROM policies ORDER BY version", &[])?;
+            let rows = c.q("SELECT record FROM policies ORDER BY version", &[])?;
             Ok(rows
                 .iter()
                 .map(|r| r.get::<_, Vec<u8>>(0))
@@ -270,7 +269,7 @@ impl Catalogue for PgStore {
 
     fn latest_policy(&self) -> Result<Option<StoredPolicy>, StoreError> {
         let bytes = self.pool.call("read the policy", |c| {
-            Ok(c.query_opt(
+            Ok(c.q_opt(
                 "SELECT record FROM policies ORDER BY version DESC LIMIT 1",
                 &[],
             )?
@@ -284,7 +283,7 @@ impl PullCache for PgStore {
     fn cache_get(&self, record_type: &str, key: &str) -> Result<Option<(u64, Value)>, StoreError> {
         let (t, k) = (record_type.to_string(), key.to_string());
         let row = self.pool.call("read the pull cache", move |c| {
-            Ok(c.query_opt(
+            Ok(c.q_opt(
                 "SELECT at_ms, record FROM pull_cache WHERE record_type = $1 AND key = $2",
                 &[&t, &k],
             )?
@@ -303,7 +302,7 @@ impl PullCache for PgStore {
     ) -> Result<(), StoreError> {
         let (t, k, bytes) = (record_type.to_string(), key.to_string(), encode(record));
         self.pool.call("write the pull cache", move |c| {
-            c.execute(
+            c.x(
                 "INSERT INTO pull_cache (record_type, key, at_ms, record) VALUES ($1, $2, $3, $4)
                  ON CONFLICT (record_type, key) DO UPDATE SET at_ms = $3, record = $4",
                 &[&t, &k, &big(at_ms), &bytes],

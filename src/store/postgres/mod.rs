@@ -19,6 +19,7 @@ mod migrations;
 mod onceonly;
 mod outbox;
 mod port;
+mod prepared;
 mod tls;
 
 pub use tls::PgTls;
@@ -59,6 +60,7 @@ impl Pool {
             let spawned = std::thread::Builder::new()
                 .name(format!("lienthong-pg-{n}"))
                 .spawn(move || {
+                    prepared::enable();
                     let mut client: Option<postgres::Client> = None;
                     loop {
                         let job = match rx.lock().unwrap_or_else(|p| p.into_inner()).recv() {
@@ -97,6 +99,7 @@ impl Pool {
         let tls = self.tls.clone();
         let job: Job = Box::new(move |slot: &mut Option<postgres::Client>| {
             if slot.as_ref().is_none_or(|c| c.is_closed()) {
+                prepared::forget();
                 match connect(&url, &tls) {
                     Ok(c) => *slot = Some(c),
                     Err(e) => {
@@ -113,6 +116,9 @@ impl Pool {
             };
             let _ = cancel_tx.send(client.cancel_token());
             let result = f(client);
+            if result.as_ref().is_err_and(prepared::stale) {
+                prepared::forget();
+            }
             let broken = client.is_closed();
             if broken {
                 *slot = None;

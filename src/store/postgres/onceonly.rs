@@ -1,5 +1,6 @@
 //! Once-only data on PostgreSQL: issued documents and the report's counts.
 
+use super::prepared::Prepared;
 use super::{PgStore, decode};
 use crate::store::StoreError;
 use crate::store::port::OnceOnlyStore;
@@ -15,7 +16,7 @@ impl OnceOnlyStore for PgStore {
     ) -> Result<Vec<Value>, StoreError> {
         let (s, t) = (subject.to_string(), type_key.map(str::to_string));
         let rows = self.pool.call("read issued documents", move |c| {
-            let rows = c.query(
+            let rows = c.q(
                 "SELECT record FROM issued_documents
                  WHERE subject = $1 AND ($2::text IS NULL OR type_key = $2)
                  ORDER BY type_key, document_id",
@@ -33,7 +34,7 @@ impl OnceOnlyStore for PgStore {
 
     fn issued_document_rows(&self) -> Result<Vec<IssuedDocument>, StoreError> {
         let rows = self.pool.call("read issued documents", |c| {
-            let rows = c.query(
+            let rows = c.q(
                 "SELECT subject, type_key, document_id, record FROM issued_documents
                  ORDER BY subject, type_key, document_id",
                 &[],
@@ -57,7 +58,7 @@ impl OnceOnlyStore for PgStore {
 
     fn report_count_rows(&self) -> Result<Vec<ReportCount>, StoreError> {
         let rows = self.pool.call("read the once-only report", |c| {
-            let rows = c.query(
+            let rows = c.q(
                 "SELECT day, agency, procedure, counts FROM report_counts
                  ORDER BY day, agency, procedure",
                 &[],
@@ -95,7 +96,7 @@ impl OnceOnlyStore for PgStore {
         let day = report_day(since_ms);
         let d = day as i32;
         let rows = self.pool.call("read the once-only report", move |c| {
-            let rows = c.query(
+            let rows = c.q(
                 "SELECT agency, procedure, counts FROM report_counts WHERE day >= $1",
                 &[&d],
             )?;
@@ -124,9 +125,9 @@ impl crate::store::port::QualityStore for PgStore {
                 .build_transaction()
                 .isolation_level(postgres::IsolationLevel::RepeatableRead)
                 .start()?;
-            let mark: i64 = tx.query_one("SELECT mark FROM quality_mark", &[])?.get(0);
+            let mark: i64 = tx.q_one("SELECT mark FROM quality_mark", &[])?.get(0);
             let rows = tx
-                .query("SELECT row FROM quality_dossiers", &[])?
+                .q("SELECT row FROM quality_dossiers", &[])?
                 .iter()
                 .map(|r| r.get::<_, Vec<u8>>(0))
                 .collect();
@@ -147,16 +148,16 @@ impl crate::store::port::QualityStore for PgStore {
             // The mark's row first: saves from several nodes go one after another, and one
             // behind a later save is refused whole.
             let moved = if replace {
-                let moved = tx.execute(
+                let moved = tx.x(
                     "UPDATE quality_mark SET mark = $1 WHERE mark <= $1",
                     &[&(mark as i64)],
                 )? == 1;
                 if moved {
-                    tx.execute("DELETE FROM quality_dossiers", &[])?;
+                    tx.x("DELETE FROM quality_dossiers", &[])?;
                 }
                 moved
             } else {
-                tx.execute(
+                tx.x(
                     "UPDATE quality_mark SET mark = $1 WHERE mark < $1",
                     &[&(mark as i64)],
                 )? == 1
@@ -164,7 +165,7 @@ impl crate::store::port::QualityStore for PgStore {
             if !moved {
                 return Ok(false);
             }
-            tx.execute(
+            tx.x(
                 "INSERT INTO quality_dossiers (code, row)
                  SELECT * FROM unnest($1::text[], $2::bytea[])
                  ON CONFLICT (code) DO UPDATE SET row = excluded.row",

@@ -1,5 +1,6 @@
 //! The outbox and the dead letters on PostgreSQL, and the claims on destinations' deliveries.
 
+use super::prepared::Prepared;
 use super::{PgStore, big, decode, encode};
 use crate::store::StoreError;
 use crate::store::port::OutboxStore;
@@ -9,7 +10,7 @@ impl OutboxStore for PgStore {
     fn outbox_items(&self, destination: &str) -> Result<Vec<OutboxItem>, StoreError> {
         let d = destination.to_string();
         let rows = self.pool.call("read the outbox", move |c| {
-            let rows = c.query(
+            let rows = c.q(
                 "SELECT item FROM outbox WHERE destination = $1 ORDER BY seq",
                 &[&d],
             )?;
@@ -23,7 +24,7 @@ impl OutboxStore for PgStore {
 
     fn outbox_destinations(&self) -> Result<Vec<String>, StoreError> {
         self.pool.call("list the outbox", |c| {
-            let rows = c.query(
+            let rows = c.q(
                 "SELECT DISTINCT destination FROM outbox ORDER BY destination",
                 &[],
             )?;
@@ -38,7 +39,7 @@ impl OutboxStore for PgStore {
     ) -> Result<Option<Arc<OutboxItem>>, StoreError> {
         let d = destination.to_string();
         let bytes = self.pool.call("read an outbox item", move |c| {
-            Ok(c.query_opt(
+            Ok(c.q_opt(
                 "SELECT item FROM outbox WHERE destination = $1 AND seq = $2",
                 &[&d, &big(seq)],
             )?
@@ -58,7 +59,7 @@ impl OutboxStore for PgStore {
         );
         self.pool.call("update an outbox item", move |c| {
             // Only an item still waiting: a delivery recorded meanwhile is not brought back.
-            c.execute(
+            c.x(
                 "UPDATE outbox SET item = $3, next_attempt_ms = $4
                  WHERE destination = $1 AND seq = $2",
                 &[&d, &seq, &bytes, &next],
@@ -73,7 +74,7 @@ impl OutboxStore for PgStore {
     ) -> Result<Option<Vec<WaitingItem>>, StoreError> {
         let d = destination.to_string();
         let mark = self.pool.call("read the outbox's mark", move |c| {
-            Ok(c.query_opt(
+            Ok(c.q_opt(
                 "SELECT mark FROM outbox_marks WHERE destination = $1",
                 &[&d],
             )?
@@ -105,7 +106,7 @@ impl OutboxStore for PgStore {
     fn outbox_waiting(&self, destination: &str) -> Result<Vec<WaitingItem>, StoreError> {
         let d = destination.to_string();
         self.pool.call("read the outbox", move |c| {
-            let rows = c.query(
+            let rows = c.q(
                 "SELECT seq, order_key, accepted_at_ms, next_attempt_ms FROM outbox
                  WHERE destination = $1 ORDER BY seq",
                 &[&d],
@@ -130,11 +131,11 @@ impl OutboxStore for PgStore {
         );
         self.pool.call("park a dead letter", move |c| {
             let mut tx = c.transaction()?;
-            tx.execute(
+            tx.x(
                 "DELETE FROM outbox WHERE destination = $1 AND seq = $2",
                 &[&d, &seq],
             )?;
-            tx.execute(
+            tx.x(
                 "INSERT INTO dead_letters (destination, seq, letter) VALUES ($1, $2, $3)
                  ON CONFLICT (destination, seq) DO UPDATE SET letter = $3",
                 &[&d, &seq, &letter],
@@ -146,7 +147,7 @@ impl OutboxStore for PgStore {
     fn dead_letters(&self, destination: Option<&str>) -> Result<Vec<DeadLetter>, StoreError> {
         let d = destination.map(str::to_string);
         let rows = self.pool.call("read dead letters", move |c| {
-            let rows = c.query(
+            let rows = c.q(
                 "SELECT letter FROM dead_letters WHERE $1::text IS NULL OR destination = $1
                  ORDER BY destination, seq",
                 &[&d],
@@ -164,7 +165,7 @@ impl OutboxStore for PgStore {
     fn dead_letter(&self, destination: &str, seq: u64) -> Result<Option<DeadLetter>, StoreError> {
         let d = destination.to_string();
         let bytes = self.pool.call("read a dead letter", move |c| {
-            Ok(c.query_opt(
+            Ok(c.q_opt(
                 "SELECT letter FROM dead_letters WHERE destination = $1 AND seq = $2",
                 &[&d, &big(seq)],
             )?
@@ -191,7 +192,7 @@ impl OutboxStore for PgStore {
         );
         let done = self.pool.call("replay a dead letter", move |c| {
             let mut tx = c.transaction()?;
-            let removed = tx.execute(
+            let removed = tx.x(
                 "DELETE FROM dead_letters WHERE destination = $1 AND seq = $2",
                 &[&d, &old],
             )?;
@@ -200,13 +201,13 @@ impl OutboxStore for PgStore {
                 tx.rollback()?;
                 return Ok(false);
             }
-            tx.execute(
+            tx.x(
                 "INSERT INTO outbox (destination, seq, item, order_key, accepted_at_ms)
                  VALUES ($1, $2, $3, $4, $5)",
                 &[&d, &new, &bytes, &key, &at],
             )?;
             // The node delivering the destination reads its waiting list again.
-            tx.execute(
+            tx.x(
                 "INSERT INTO outbox_marks (destination, mark) VALUES ($1, 1)
                  ON CONFLICT (destination) DO UPDATE SET mark = outbox_marks.mark + 1",
                 &[&d],
@@ -231,7 +232,7 @@ impl OutboxStore for PgStore {
         self.pool
             .call("claim a destination's deliveries", move |c| {
                 // The database's clock decides when a claim has run out, whatever the nodes' say.
-                let row = c.query_opt(
+                let row = c.q_opt(
                 "WITH now AS (SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS ms)
                  INSERT INTO leases (destination, node, until_ms)
                  SELECT $1, $2, ms + $3 FROM now
@@ -249,14 +250,13 @@ impl OutboxStore for PgStore {
     fn release_deliveries(&self, node: &str) -> Result<(), StoreError> {
         let n = node.to_string();
         self.pool.call("release deliveries", move |c| {
-            c.execute("DELETE FROM leases WHERE node = $1", &[&n])
-                .map(|_| ())
+            c.x("DELETE FROM leases WHERE node = $1", &[&n]).map(|_| ())
         })
     }
 
     fn delivery_claims(&self) -> Result<Vec<crate::store::DeliveryClaim>, StoreError> {
         self.pool.call("read the claims on deliveries", |c| {
-            let rows = c.query(
+            let rows = c.q(
                 "SELECT destination, node,
                         until_ms - (extract(epoch FROM clock_timestamp()) * 1000)::bigint
                  FROM leases ORDER BY destination",
@@ -276,7 +276,7 @@ impl OutboxStore for PgStore {
     fn discard(&self, destination: &str, seq: u64) -> Result<bool, StoreError> {
         let d = destination.to_string();
         self.pool.call("discard a dead letter", move |c| {
-            Ok(c.execute(
+            Ok(c.x(
                 "DELETE FROM dead_letters WHERE destination = $1 AND seq = $2",
                 &[&d, &big(seq)],
             )? > 0)

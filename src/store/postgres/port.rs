@@ -1,5 +1,6 @@
 //! The group commit on PostgreSQL (one transaction, one statement a table), shared by the roles in the files beside it.
 
+use super::prepared::Prepared;
 use super::{PgStore, big, encode};
 use crate::merkle::stored_hash_count;
 use crate::store::StoreError;
@@ -31,19 +32,19 @@ pub(super) fn write_audit(
         return Ok(Head::Written);
     }
     let size = tx
-        .query_one("SELECT size FROM audit_head FOR UPDATE", &[])?
+        .q_one("SELECT size FROM audit_head FOR UPDATE", &[])?
         .get::<_, i64>(0) as u64;
     if size != w.first {
         return Ok(Head::Behind(size));
     }
-    tx.execute("UPDATE audit_head SET size = $1", &[&big(w.end())])?;
+    tx.x("UPDATE audit_head SET size = $1", &[&big(w.end())])?;
     // One statement a table, whatever the group's size: a round trip each.
     let idx: Vec<i64> = (0..w.records.len() as u64)
         .map(|i| big(w.first + i))
         .collect();
     let entries: Vec<&[u8]> = w.records.iter().map(|r| r.entry.as_slice()).collect();
     let sealed: Vec<&[u8]> = w.records.iter().map(|r| r.sealed.as_slice()).collect();
-    tx.execute(
+    tx.x(
         "INSERT INTO audit_entries (idx, entry, sealed)
          SELECT * FROM unnest($1::bigint[], $2::bytea[], $3::bytea[])",
         &[&idx, &entries, &sealed],
@@ -51,7 +52,7 @@ pub(super) fn write_audit(
     let first = stored_hash_count(w.first);
     let pos: Vec<i64> = (0..w.hashes.len() as u64).map(|i| big(first + i)).collect();
     let hashes: Vec<&[u8]> = w.hashes.iter().map(|h| h.as_slice()).collect();
-    tx.execute(
+    tx.x(
         "INSERT INTO audit_hashes (pos, hash) SELECT * FROM unnest($1::bigint[], $2::bytea[])",
         &[&pos, &hashes],
     )?;
@@ -119,7 +120,7 @@ impl PgStore {
             if !dedup.is_empty() {
                 let keys: Vec<&str> = dedup.iter().map(|(k, _)| k.as_str()).collect();
                 let ids: Vec<&str> = dedup.iter().map(|(_, x)| x.as_str()).collect();
-                let written = tx.query(
+                let written = tx.q(
                     "INSERT INTO dedup (key, at_ms, exchange_id)
                      SELECT k, $2, x FROM unnest($1::text[], $3::text[]) AS t(k, x)
                      ON CONFLICT (key) DO NOTHING RETURNING key",
@@ -132,7 +133,7 @@ impl PgStore {
                         written.iter().map(|r| r.get(0)).collect();
                     if let Some(k) = keys.iter().find(|k| !written.contains(**k)) {
                         let original: String = tx
-                            .query_one("SELECT exchange_id FROM dedup WHERE key = $1", &[k])?
+                            .q_one("SELECT exchange_id FROM dedup WHERE key = $1", &[k])?
                             .get(0);
                         let k = k.to_string();
                         tx.rollback()?;
@@ -147,7 +148,7 @@ impl PgStore {
                 let key: Vec<&str> = items.iter().map(|i| i.3.as_str()).collect();
                 let at: Vec<i64> = items.iter().map(|i| i.4).collect();
                 let next: Vec<i64> = items.iter().map(|i| i.5).collect();
-                tx.execute(
+                tx.x(
                     "INSERT INTO outbox
                          (destination, seq, item, order_key, accepted_at_ms, next_attempt_ms)
                      SELECT * FROM unnest($1::text[], $2::bigint[], $3::bytea[], $4::text[],
@@ -157,7 +158,7 @@ impl PgStore {
                 let mut dests = dest.clone();
                 dests.sort_unstable();
                 dests.dedup();
-                for row in tx.query(
+                for row in tx.q(
                     "INSERT INTO outbox_marks (destination, mark)
                      SELECT d, 1 FROM unnest($1::text[]) AS t(d)
                      ON CONFLICT (destination) DO UPDATE SET mark = outbox_marks.mark + 1
@@ -177,7 +178,7 @@ impl PgStore {
                 let type_key: Vec<&str> = by_key.keys().map(|k| k.1).collect();
                 let id: Vec<&str> = by_key.keys().map(|k| k.2).collect();
                 let record: Vec<&[u8]> = by_key.values().copied().collect();
-                tx.execute(
+                tx.x(
                     "INSERT INTO issued_documents (subject, type_key, document_id, record)
                      SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[])
                      ON CONFLICT (subject, type_key, document_id)
@@ -186,11 +187,11 @@ impl PgStore {
                 )?;
             }
             if !counts.is_empty() {
-                let read = tx.prepare(
+                let read = tx.prepared(
                     "SELECT counts FROM report_counts
                      WHERE day = $1 AND agency = $2 AND procedure = $3 FOR UPDATE",
                 )?;
-                let write = tx.prepare(
+                let write = tx.prepared(
                     "INSERT INTO report_counts (day, agency, procedure, counts)
                      VALUES ($1, $2, $3, $4)
                      ON CONFLICT (day, agency, procedure) DO UPDATE SET counts = $4",
@@ -212,7 +213,7 @@ impl PgStore {
             if !delivered.is_empty() {
                 let dest: Vec<&str> = delivered.iter().map(|d| d.0.as_str()).collect();
                 let seq: Vec<i64> = delivered.iter().map(|d| d.1).collect();
-                tx.execute(
+                tx.x(
                     "DELETE FROM outbox WHERE (destination, seq) IN
                          (SELECT * FROM unnest($1::text[], $2::bigint[]))",
                     &[&dest, &seq],
@@ -283,7 +284,7 @@ impl GroupCommit for PgStore {
         }
         let keys = keys.to_vec();
         self.pool.call("read dedup", move |c| {
-            let rows = c.query(
+            let rows = c.q(
                 "SELECT key, exchange_id FROM dedup WHERE key = ANY($1)",
                 &[&keys],
             )?;
@@ -297,7 +298,7 @@ impl GroupCommit for PgStore {
         }
         let n = big(n as u64);
         let mut seqs = self.pool.call("take sequence numbers", move |c| {
-            let rows = c.query(
+            let rows = c.q(
                 "SELECT nextval('outbox_seq_blocks') FROM generate_series(1::bigint, $1::bigint)",
                 &[&n],
             )?;
@@ -314,7 +315,7 @@ impl GroupCommit for PgStore {
         let key = dedup_key.to_string();
         self.pool.call("read dedup", move |c| {
             Ok(
-                c.query_opt("SELECT exchange_id FROM dedup WHERE key = $1", &[&key])?
+                c.q_opt("SELECT exchange_id FROM dedup WHERE key = $1", &[&key])?
                     .map(|r| r.get(0)),
             )
         })
@@ -329,7 +330,7 @@ impl GroupCommit for PgStore {
         let after = after.map(|a| String::from_utf8_lossy(a).into_owned());
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.pool.call("sweep dedup", move |c| {
-            let rows = c.query(
+            let rows = c.q(
                 "SELECT key, at_ms FROM dedup WHERE $1::text IS NULL OR key > $1
                  ORDER BY key LIMIT $2",
                 &[&after, &limit],
@@ -340,7 +341,7 @@ impl GroupCommit for PgStore {
                 .map(|r| r.get(0))
                 .collect();
             if !old.is_empty() {
-                c.execute("DELETE FROM dedup WHERE key = ANY($1)", &[&old])?;
+                c.x("DELETE FROM dedup WHERE key = ANY($1)", &[&old])?;
             }
             let next = (rows.len() as i64 == limit)
                 .then(|| rows.last().map(|r| r.get::<_, String>(0).into_bytes()))
@@ -362,7 +363,7 @@ impl GroupCommit for PgStore {
         let after = after.map(str::to_string);
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.pool.call("read dedup", move |c| {
-            let rows = c.query(
+            let rows = c.q(
                 "SELECT key, exchange_id FROM dedup WHERE $1::text IS NULL OR key > $1
                  ORDER BY key LIMIT $2",
                 &[&after, &limit],
@@ -374,7 +375,7 @@ impl GroupCommit for PgStore {
     fn reserve_seqs_past(&self, n: u64) -> Result<(), StoreError> {
         let past = big(n);
         self.pool.call("reserve sequence numbers", move |c| {
-            c.execute(
+            c.x(
                 "SELECT setval('outbox_seq_blocks',
                      greatest($1, (SELECT last_value FROM outbox_seq_blocks)))",
                 &[&past],
