@@ -1163,3 +1163,151 @@ async fn tls_to_the_database_is_verified_and_encrypted() {
     );
     hub.shutdown().await.unwrap();
 }
+
+/// libfaketime (Debian's `faketime`), which sets a process's clock off by a given time.
+const FAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
+
+/// Two nodes, one of them with its clock five minutes ahead (libfaketime): the node says so in
+/// its log and in its relay status, the other reads its own clock as right; the fast node holds
+/// the portal's deliveries, dies, and the other takes them over within seconds (claims run out
+/// by the database's clock, not the dead node's), every acknowledged record delivered in order,
+/// and the log, with entries stamped by both clocks, verifies offline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_whose_clock_is_minutes_off_says_so_and_loses_nothing() {
+    use common::child::{HubProcess, Log};
+    use std::collections::HashSet;
+    if !common::postgres::available() {
+        return;
+    }
+    if !Path::new(FAKETIME).exists() {
+        assert!(
+            std::env::var("LIENTHONG_REQUIRE_POSTGRES").as_deref() != Ok("1"),
+            "{FAKETIME} is missing: install Debian's faketime (scripts/test does)"
+        );
+        eprintln!("skipped: {FAKETIME} is missing (Debian's faketime)");
+        return;
+    }
+    let portal = Destination::start().await;
+    let data = tempfile::tempdir().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let adapters = adapters_for_relay(files.path(), &portal.url, 1000);
+    let db = common::postgres::database(data.path());
+    let plain = HubProcess::new(data.path().to_path_buf(), adapters.clone())
+        .env("LIENTHONG_STORE_BACKEND", "postgres")
+        .env("LIENTHONG_STORE_URL", &db);
+    let token = plain.token(HATINH, "provider");
+    let auditor = plain.token(ADMIN, "auditor");
+    let fast = HubProcess::new(data.path().to_path_buf(), adapters.clone())
+        .env("LIENTHONG_STORE_BACKEND", "postgres")
+        .env("LIENTHONG_STORE_URL", &db)
+        .env("LD_PRELOAD", FAKETIME)
+        .env("FAKETIME", "+5m")
+        .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
+        .log(Log::Capture);
+    let mut a = fast.start();
+    let a_url = fast.url();
+    let c = reqwest::Client::new();
+    let mut acked: HashSet<String> = HashSet::new();
+    // The fast node delivers first, so it holds the destination.
+    let (status, body) = push(
+        &c,
+        &a_url,
+        &token,
+        status_event("000.00.10.H42-251205-0500", 0),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    acked.insert(body["exchange_id"].as_str().unwrap().to_string());
+    wait_for(30, "the fast node's first delivery", || {
+        portal.applied() == 1
+    })
+    .await;
+    let b = start(data.path(), &adapters, &db).await;
+    let b_url = b.url();
+    let offset = |url: String| {
+        let (c, auditor) = (c.clone(), auditor.clone());
+        async move {
+            for _ in 0..100 {
+                let s = common::hub::get_json(&c, format!("{url}/v1/relay/status"), &auditor).await;
+                if let Some(ms) = s["clock_offset_ms"].as_i64() {
+                    return ms;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            panic!("no clock offset in {url}'s relay status within 10 s");
+        }
+    };
+    let fast_offset = offset(a_url.clone()).await;
+    assert!(
+        (290_000..310_000).contains(&fast_offset),
+        "the fast node's offset: {fast_offset} ms"
+    );
+    let right_offset = offset(b_url.clone()).await;
+    assert!(
+        right_offset.abs() < 5_000,
+        "the other node's offset: {right_offset} ms"
+    );
+
+    let dossiers: Vec<String> = (0..4)
+        .map(|d| format!("000.00.10.H42-251205-05{d:02}"))
+        .collect();
+    for n in 1..4 {
+        for (i, d) in dossiers.iter().enumerate() {
+            let url = if (n + i) % 2 == 0 { &a_url } else { &b_url };
+            let (status, body) = push(&c, url, &token, status_event(d, n)).await;
+            assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+            acked.insert(body["exchange_id"].as_str().unwrap().to_string());
+        }
+    }
+    let before = acked.len();
+    wait_for(60, "every record accepted by both nodes delivered", || {
+        portal.applied() == before
+    })
+    .await;
+    let status = common::hub::get_json(&c, format!("{b_url}/v1/relay/status"), &auditor).await;
+    let holder = status["claims"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["destination"] == "national-portal"))
+        .map(|c| c["node"].clone());
+    assert_ne!(holder, Some(status["node"].clone()), "{status}");
+    a.kill();
+    let log = a.stderr();
+    assert!(
+        log.contains("this node's clock is 300.")
+            && log.contains("s ahead of the database's")
+            && log.contains("set it right (NTP)"),
+        "the fast node's log does not say its clock is off:\n{log}"
+    );
+    let killed = std::time::Instant::now();
+    for d in &dossiers {
+        let (status, body) = push(&c, &b_url, &token, status_event(d, 4)).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+        acked.insert(body["exchange_id"].as_str().unwrap().to_string());
+    }
+    let total = acked.len();
+    wait_for(
+        60,
+        "every acknowledged record delivered by the survivor",
+        || portal.applied() == total,
+    )
+    .await;
+    let took_over = killed.elapsed();
+    assert!(
+        took_over < std::time::Duration::from_secs(10),
+        "taken over in {took_over:?}: the dead node's clock, five minutes ahead, held its claim"
+    );
+    let backwards = portal.log.lock().unwrap().gone_backwards();
+    assert!(backwards.is_empty(), "{backwards:?}");
+    let export = export_and_verify(&b_url, &auditor, files.path()).await;
+    let logged: HashSet<String> = export
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["entry"]["operation"] == "ingest" && v["entry"]["outcome"] == "accepted")
+        .map(|v| v["entry"]["exchange_id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(logged, acked);
+    eprintln!(
+        "clock five minutes ahead: offset read {fast_offset} ms (the other node {right_offset} ms); taken over in {took_over:?}"
+    );
+    b.shutdown().await.unwrap();
+}

@@ -32,6 +32,7 @@ async fn status(State(state): State<AppState>, Auth(caller): Auth) -> Result<Res
     Ok(axum::Json(json!({
         "node": state.relay.node(),
         "shared": state.store.is_shared(),
+        "clock_offset_ms": state.relay.clock_offset_ms(),
         "claims": claims,
         "destinations": state.relay.status(),
     }))

@@ -72,6 +72,57 @@ impl Claim {
     }
 }
 
+/// A node's clock this far from the shared store's is reported (the log, relay status).
+const CLOCK_WARN_MS: i64 = 5_000;
+/// How often the clock is compared with the store's.
+const CLOCK_EVERY: Duration = Duration::from_secs(30);
+
+/// Compares this node's clock with the shared store's every `CLOCK_EVERY` until the relay
+/// stops, keeps the offset for the relay's status, and says in the log when it is off by
+/// `CLOCK_WARN_MS` or more (again every ten minutes while it stays off) and when it is right
+/// again. Claims run out by the store's clock, so a node's wrong clock never lets two nodes
+/// deliver a destination at once; but the times of its audit entries, the expiry of tokens and
+/// idempotency keys, and the indicators' "overdue now" are read from the node's clock.
+pub(super) fn watch_clock(inner: &RelayCore) {
+    let mut warned: Option<std::time::Instant> = None;
+    let mut next = std::time::Instant::now();
+    loop {
+        if *inner.shutdown.borrow() {
+            return;
+        }
+        if std::time::Instant::now() >= next {
+            next = std::time::Instant::now() + CLOCK_EVERY;
+            match inner.store.clock_offset_ms() {
+                Ok(Some(ms)) => {
+                    inner
+                        .clock_offset_ms
+                        .store(ms, std::sync::atomic::Ordering::Relaxed);
+                    if ms.abs() >= CLOCK_WARN_MS {
+                        if warned.is_none_or(|w| w.elapsed() >= Duration::from_secs(600)) {
+                            warned = Some(std::time::Instant::now());
+                            let (how, secs) = if ms > 0 {
+                                ("ahead of", ms as f64 / 1000.0)
+                            } else {
+                                ("behind", -ms as f64 / 1000.0)
+                            };
+                            tracing::warn!(
+                                node = %inner.node,
+                                offset_ms = ms,
+                                "this node's clock is {secs:.1} s {how} the database's: the times of its audit entries, token and idempotency-key expiries and the indicators' overdue-now figures read this clock; set it right (NTP). Claims on deliveries use the database's clock and are not affected"
+                            );
+                        }
+                    } else if warned.take().is_some() {
+                        tracing::info!(node = %inner.node, offset_ms = ms, "this node's clock agrees with the database's again");
+                    }
+                }
+                Ok(None) => return,
+                Err(e) => tracing::debug!("reading the database's clock: {e}"),
+            }
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 /// A name for this hub node's claims and its status: the host's name (so that an operator
 /// knows the machine) and an id of this start (so that two starts never share a claim).
 pub(super) fn node_name() -> String {

@@ -123,6 +123,9 @@ pub(crate) struct RelayCore {
     /// This hub node's name in the claims on destinations' deliveries (a store shared by
     /// several nodes: `OutboxStore::claim_delivery`).
     pub node: String,
+    /// How far this node's clock is ahead of a shared store's (ms), as last measured
+    /// (`claim::watch_clock`); `i64::MIN` until measured or where the store is embedded.
+    clock_offset_ms: std::sync::atomic::AtomicI64,
     /// Once workers run, a destination met later (a route added, a dead letter replayed to a
     /// destination nothing routes to now) gets its worker when it is first met.
     runtime: Mutex<Option<(tokio::runtime::Handle, Workers)>>,
@@ -233,6 +236,7 @@ impl Relay {
             commit_tx: Mutex::new(Some(commit_tx)),
             audit,
             node: claim::node_name(),
+            clock_offset_ms: std::sync::atomic::AtomicI64::new(i64::MIN),
             runtime: Mutex::new(None),
             shutdown,
         });
@@ -253,6 +257,16 @@ impl Relay {
                 what: "committer",
                 source,
             })?;
+        if inner.store.is_shared() {
+            let watcher = inner.clone();
+            std::thread::Builder::new()
+                .name("lienthong-clock".into())
+                .spawn(move || claim::watch_clock(&watcher))
+                .map_err(|source| RelayError::Thread {
+                    what: "clock watcher",
+                    source,
+                })?;
+        }
         let indexer = {
             let (log, shutdown) = (inner.audit.clone(), inner.shutdown.clone());
             let retention_ms = inner.config.dedup_retention_hours.saturating_mul(3_600_000);
@@ -398,6 +412,16 @@ impl Relay {
     /// This hub node's name: its host name and an id of this start.
     pub fn node(&self) -> &str {
         &self.inner.node
+    }
+
+    /// How far this node's clock is ahead of the shared store's, in milliseconds, as last
+    /// measured (every 30 s); None for an embedded store, or before the first reading.
+    pub fn clock_offset_ms(&self) -> Option<i64> {
+        let v = self
+            .inner
+            .clock_offset_ms
+            .load(std::sync::atomic::Ordering::Relaxed);
+        (v != i64::MIN).then_some(v)
     }
 
     /// The audit log.

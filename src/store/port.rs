@@ -151,6 +151,13 @@ pub trait OutboxStore: Send + Sync {
     /// The claims held now, by destination (none for an embedded store, whose one node
     /// delivers everything).
     fn delivery_claims(&self) -> Result<Vec<DeliveryClaim>, StoreError>;
+    /// How far this node's clock is ahead of the store's, in milliseconds (negative: behind),
+    /// where several nodes share a store that keeps time of its own (claims run out by the
+    /// store's clock; audit entries, token expiries and the indicators read the node's). None
+    /// for an embedded store: one node, one clock.
+    fn clock_offset_ms(&self) -> Result<Option<i64>, StoreError> {
+        Ok(None)
+    }
 }
 
 /// The audit log's storage: entries and the Merkle tree's hashes (appended by group commits),

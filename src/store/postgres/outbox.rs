@@ -273,6 +273,20 @@ impl OutboxStore for PgStore {
         })
     }
 
+    fn clock_offset_ms(&self) -> Result<Option<i64>, StoreError> {
+        self.pool.call("read the database's clock", |c| {
+            let before = crate::clock::now_ms() as i64;
+            let row = c.q_one(
+                "SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint",
+                &[],
+            )?;
+            let after = crate::clock::now_ms() as i64;
+            let db: i64 = row.get(0);
+            // The database read its clock about half-way through the round trip.
+            Ok(Some(before + (after - before) / 2 - db))
+        })
+    }
+
     fn discard(&self, destination: &str, seq: u64) -> Result<bool, StoreError> {
         let d = destination.to_string();
         self.pool.call("discard a dead letter", move |c| {
