@@ -1,7 +1,8 @@
 //! A full disk under the data directory (a small tmpfs mounted for the test, so it needs root;
 //! `scripts/test` runs it when it has root and says so when it does not): the hub refuses new
 //! work with a clear 503, stays up, says it is not ready and why, loses nothing it
-//! acknowledged, and after space returns and a restart takes work again.
+//! acknowledged, and after space returns and a restart takes work again. And the same for the
+//! cluster mode's database (its tables on a tmpfs), where no restart is needed.
 
 mod common;
 
@@ -13,7 +14,15 @@ struct Mount(std::path::PathBuf);
 
 impl Drop for Mount {
     fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.0).status();
+        let done = Command::new("umount")
+            .arg(&self.0)
+            .status()
+            .is_ok_and(|s| s.success());
+        if !done {
+            // A server that still holds a file there (the database's tablespace): detached
+            // now, gone when it lets go.
+            let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+        }
     }
 }
 
@@ -100,4 +109,141 @@ async fn a_full_disk_is_refused_clearly_and_loses_nothing_acknowledged() {
     }
     let r = push(&hub, "after".into()).await.unwrap();
     assert_eq!(r.status().as_u16(), 202);
+}
+
+/// The bytes free on the file system holding `path`.
+fn free_bytes(path: &std::path::Path) -> u64 {
+    let out = Command::new("df")
+        .args(["--output=avail", "-B1"])
+        .arg(path)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .nth(1)
+        .and_then(|l| l.trim().parse().ok())
+        .expect("df prints the free bytes")
+}
+
+/// The database's disk full (the cluster mode): a database whose tables live on a small tmpfs
+/// (a tablespace), filled while a hub on it takes pushes. The hub answers 503 with
+/// `Retry-After` and the database's own words (no space left), stays up, acknowledges nothing
+/// it did not write; once space returns it takes work again without a restart; every record it
+/// acknowledged is there (a repeat is answered with its original exchange) and delivered once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "mounts a tmpfs: needs root; scripts/test runs it when it has root"]
+async fn the_database_disk_full_is_refused_clearly_and_loses_nothing_acknowledged() {
+    use common::destination::Destination;
+    use common::hub::{self, HATINH, adapters_for_relay, status_event, wait_for};
+    if !common::postgres::available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mnt = dir.path().join("mnt");
+    std::fs::create_dir_all(&mnt).unwrap();
+    let ok = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=48m,mode=0755", "tmpfs"])
+        .arg(&mnt)
+        .status()
+        .unwrap();
+    assert!(ok.success(), "mounting a tmpfs (run as root)");
+    let _mount = Mount(mnt.clone());
+    let space = mnt.join("tablespace");
+    std::fs::create_dir_all(&space).unwrap();
+    let db = common::postgres::database_in(&space, dir.path());
+    let portal = Destination::start().await;
+    let files = tempfile::tempdir().unwrap();
+    let adapters = adapters_for_relay(files.path(), &portal.url, 1000);
+    let data = tempfile::tempdir().unwrap();
+    let h = hub::start(data.path(), |c| {
+        c.server.adapters_dir = adapters.clone();
+        c.store.backend = lienthong::config::hub::StoreBackend::Postgres;
+        c.store.url = db.clone();
+    })
+    .await;
+    let url = h.url();
+    let token = hub::token(&h, HATINH, "provider");
+    let c = reqwest::Client::new();
+    let push = |n: usize| {
+        c.post(format!("{url}/v1/ingest/motcua-hatinh/dossier-status"))
+            .bearer_auth(&token)
+            .header("content-type", "application/xml")
+            .body(status_event(
+                &format!("000.00.10.H42-251205-{:04}", n / 4),
+                n % 4,
+            ))
+            .send()
+    };
+    // Leave about 2 MiB for the hub's tables to grow into.
+    let leave = 2u64 << 20;
+    let filler = mnt.join("filler");
+    std::fs::write(
+        &filler,
+        vec![0u8; (free_bytes(&mnt).saturating_sub(leave)) as usize],
+    )
+    .unwrap();
+    let mut acknowledged: Vec<(usize, String)> = Vec::new();
+    let mut refusal = None;
+    for n in 0..100_000 {
+        let r = push(n).await.unwrap();
+        let status = r.status().as_u16();
+        let retry_after = r.headers().get("retry-after").cloned();
+        let v: serde_json::Value = r.json().await.unwrap();
+        if status == 202 {
+            acknowledged.push((n, v["exchange_id"].as_str().unwrap().to_string()));
+        } else {
+            refusal = Some((n, status, retry_after, v));
+            break;
+        }
+    }
+    let (refused, status, retry_after, v) = refusal.expect("the database's disk filled up");
+    assert_eq!(status, 503, "{v}");
+    assert!(retry_after.is_some(), "{v}");
+    let detail = v["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains("No space left on device") || detail.contains("could not extend"),
+        "the answer says what is wrong: {v}"
+    );
+    assert!(acknowledged.len() > 50, "{}", acknowledged.len());
+    // Still up.
+    let r = c.get(format!("{url}/healthz")).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    // Space returns: the same hub takes work again, no restart (the refused push, sent
+    // again, is accepted or answered as the repeat of a commit that did happen).
+    std::fs::remove_file(&filler).unwrap();
+    let mut again = None;
+    for _ in 0..100 {
+        let r = push(refused).await.unwrap();
+        if r.status().is_success() {
+            let v: serde_json::Value = r.json().await.unwrap();
+            again = Some(v["exchange_id"].as_str().unwrap().to_string());
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let again = again.expect("the hub takes work again once space returns");
+    // Every acknowledged record is there: a repeat is answered with its original exchange.
+    for (n, exchange) in &acknowledged {
+        let r = push(*n).await.unwrap();
+        assert_eq!(r.status().as_u16(), 200, "push {n}");
+        let v: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(
+            v["exchange_id"].as_str(),
+            Some(exchange.as_str()),
+            "push {n}"
+        );
+    }
+    // And delivered, once each, in order.
+    let total = acknowledged.len() + 1;
+    wait_for(60, "every acknowledged record delivered", || {
+        portal.applied() == total
+    })
+    .await;
+    let backwards = portal.log.lock().unwrap().gone_backwards();
+    assert!(backwards.is_empty(), "{backwards:?}");
+    eprintln!(
+        "database disk full: {} pushes acknowledged, push {refused} refused ({detail}); taken again as {again} once space returned",
+        acknowledged.len()
+    );
+    h.shutdown().await.unwrap();
 }

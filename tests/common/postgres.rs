@@ -233,7 +233,21 @@ pub fn database(key: &Path) -> String {
     create_database(server().port, key)
 }
 
+/// A database of the test's own on the test binary's server whose tables live in `location`
+/// (a tablespace there: an empty directory, given to the server's user here), so that a test
+/// can fill the disk under the database's data and not under the server's WAL.
+pub fn database_in(location: &Path, key: &Path) -> String {
+    if let Some((uid, gid)) = server_user() {
+        std::os::unix::fs::chown(location, Some(uid), Some(gid)).expect("chown the tablespace");
+    }
+    create_database_with(server().port, key, Some(location))
+}
+
 fn create_database(port: u16, key: &Path) -> String {
+    create_database_with(port, key, None)
+}
+
+fn create_database_with(port: u16, key: &Path, location: Option<&Path>) -> String {
     let name = format!(
         "lt_{}",
         key.to_string_lossy()
@@ -263,8 +277,20 @@ fn create_database(port: u16, key: &Path) -> String {
                 .expect("pg_database is read")
                 .is_some();
             if !exists {
+                let space = match location {
+                    Some(dir) => {
+                        admin
+                            .batch_execute(&format!(
+                                "CREATE TABLESPACE \"{name}\" LOCATION '{}'",
+                                dir.display()
+                            ))
+                            .expect("a tablespace is created");
+                        format!(" TABLESPACE \"{name}\"")
+                    }
+                    None => String::new(),
+                };
                 admin
-                    .batch_execute(&format!("CREATE DATABASE \"{name}\""))
+                    .batch_execute(&format!("CREATE DATABASE \"{name}\"{space}"))
                     .expect("a database is created");
             }
         })
