@@ -57,16 +57,19 @@ impl Problem {
     /// 500 for a failure of the hub itself (the store), without internals in the answer.
     pub fn internal<E: std::fmt::Display + 'static>(e: E) -> Problem {
         // A database backend that cannot be reached is not the hub's fault: 503, try again.
-        let any = &e as &dyn std::any::Any;
-        let store =
-            any.downcast_ref::<crate::store::StoreError>()
-                .or_else(|| match any.downcast_ref::<crate::relay::RelayError>() {
-                    Some(crate::relay::RelayError::Store(s)) => Some(s),
-                    _ => None,
-                });
-        if let Some(s @ crate::store::StoreError::Unavailable { .. }) = store {
-            tracing::warn!("{s}");
-            return unavailable(s);
+        let store = store_error_in(&e as &dyn std::any::Any);
+        match store {
+            Some(s @ crate::store::StoreError::Unavailable { .. }) => {
+                tracing::warn!("{s}");
+                return unavailable(s);
+            }
+            // A store that refuses writes since one failed (a database that went away in the
+            // middle of a commit, until this node has read its state again): 503 too.
+            Some(s @ crate::store::StoreError::Unwritable(_)) => {
+                tracing::warn!("{s}");
+                return unwritable(s);
+            }
+            _ => {}
         }
         tracing::error!("internal error: {e}");
         Problem::new(
@@ -175,6 +178,33 @@ impl From<crate::ingest::IngestError> for Problem {
     }
 }
 
+/// The store's error inside the error a route met, if it is one: the store's own, or carried by
+/// the relay (a store call, or a group commit), the audit log, or authentication (a token or
+/// member read while the database fails over).
+fn store_error_in(any: &dyn std::any::Any) -> Option<&crate::store::StoreError> {
+    use crate::audit::AuditError;
+    use crate::relay::RelayError;
+    if let Some(s) = any.downcast_ref::<crate::store::StoreError>() {
+        return Some(s);
+    }
+    match any.downcast_ref::<RelayError>() {
+        Some(RelayError::Store(s)) => return Some(s),
+        Some(RelayError::Commit(a)) => {
+            if let AuditError::Store(s) = a.as_ref() {
+                return Some(s);
+            }
+        }
+        _ => {}
+    }
+    if let Some(AuditError::Store(s)) = any.downcast_ref::<AuditError>() {
+        return Some(s);
+    }
+    match any.downcast_ref::<crate::auth::AuthError>() {
+        Some(crate::auth::AuthError::Store(s)) => Some(s),
+        _ => None,
+    }
+}
+
 /// 503 while the database of a database backend cannot be reached: nothing was done, the
 /// caller tries again shortly.
 fn unavailable(e: &dyn std::fmt::Display) -> Problem {
@@ -221,5 +251,48 @@ impl IntoResponse for Problem {
             );
         }
         resp
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn away() -> crate::store::StoreError {
+        crate::store::StoreError::Unavailable {
+            action: "read a token",
+            source: Box::new(std::io::Error::other("connection closed")),
+        }
+    }
+
+    /// A database away is a 503 with Retry-After, whichever error carries it: the store's,
+    /// the relay's or authentication's (a token read while the primary fails over).
+    #[test]
+    fn a_database_away_is_503_whoever_met_it() {
+        for p in [
+            Problem::internal(away()),
+            Problem::internal(crate::relay::RelayError::Store(away())),
+            Problem::internal(crate::auth::AuthError::Store(away())),
+            Problem::internal(crate::relay::RelayError::Commit(std::sync::Arc::new(
+                crate::audit::AuditError::Store(away()),
+            ))),
+        ] {
+            assert_eq!(p.status, StatusCode::SERVICE_UNAVAILABLE, "{}", p.detail);
+            assert_eq!(p.code, "store.unavailable");
+            assert_eq!(p.retry_after, Some(5));
+        }
+        // A store that refuses writes since one failed, met by a pull's audit entry.
+        let p = Problem::internal(crate::relay::RelayError::Commit(std::sync::Arc::new(
+            crate::audit::AuditError::Store(crate::store::StoreError::Unwritable(
+                "commit a group: the database cannot be reached".into(),
+            )),
+        )));
+        assert_eq!(p.status, StatusCode::SERVICE_UNAVAILABLE, "{}", p.detail);
+        assert_eq!(p.code, "store.unwritable");
+        assert!(p.retry_after.is_some());
+        let p = Problem::internal(crate::auth::AuthError::Store(
+            crate::store::StoreError::Format("bad row".into()),
+        ));
+        assert_eq!(p.status, StatusCode::INTERNAL_SERVER_ERROR);
     }
 }
