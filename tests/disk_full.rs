@@ -12,6 +12,21 @@ use std::process::Command;
 
 struct Mount(std::path::PathBuf);
 
+impl Mount {
+    /// A tmpfs mounted at `dir/mnt` with `options` (run as root); unmounted when dropped.
+    fn tmpfs(dir: &std::path::Path, options: &str) -> Mount {
+        let mnt = dir.join("mnt");
+        std::fs::create_dir_all(&mnt).unwrap();
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", options, "tmpfs"])
+            .arg(&mnt)
+            .status()
+            .unwrap();
+        assert!(ok.success(), "mounting a tmpfs (run as root)");
+        Mount(mnt)
+    }
+}
+
 impl Drop for Mount {
     fn drop(&mut self) {
         let done = Command::new("umount")
@@ -30,15 +45,8 @@ impl Drop for Mount {
 #[ignore = "mounts a tmpfs: needs root; scripts/test runs it when it has root"]
 async fn a_full_disk_is_refused_clearly_and_loses_nothing_acknowledged() {
     let dir = tempfile::tempdir().unwrap();
-    let mnt = dir.path().join("mnt");
-    std::fs::create_dir_all(&mnt).unwrap();
-    let ok = Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=8m", "tmpfs"])
-        .arg(&mnt)
-        .status()
-        .unwrap();
-    assert!(ok.success(), "mounting a tmpfs (run as root)");
-    let _mount = Mount(mnt.clone());
+    let mount = Mount::tmpfs(dir.path(), "size=8m");
+    let mnt = mount.0.clone();
     // Space to give back later.
     std::fs::write(mnt.join("filler"), vec![0u8; 5 << 20]).unwrap();
     let data = mnt.join("data");
@@ -139,15 +147,8 @@ async fn the_database_disk_full_is_refused_clearly_and_loses_nothing_acknowledge
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let mnt = dir.path().join("mnt");
-    std::fs::create_dir_all(&mnt).unwrap();
-    let ok = Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=48m,mode=0755", "tmpfs"])
-        .arg(&mnt)
-        .status()
-        .unwrap();
-    assert!(ok.success(), "mounting a tmpfs (run as root)");
-    let _mount = Mount(mnt.clone());
+    let mount = Mount::tmpfs(dir.path(), "size=48m,mode=0755");
+    let mnt = mount.0.clone();
     let space = mnt.join("tablespace");
     std::fs::create_dir_all(&space).unwrap();
     let db = common::postgres::database_in(&space, dir.path());

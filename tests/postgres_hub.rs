@@ -40,6 +40,16 @@ async fn push(c: &reqwest::Client, url: &str, token: &str, body: String) -> (Sta
 
 /// Exports the audit log of the hub at `url` as `auditor`, verifies the export offline with the
 /// key the hub publishes, and returns the export.
+/// The exchanges of the accepted ingest entries in an export.
+fn accepted_ingests(export: &str) -> std::collections::HashSet<String> {
+    export
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["entry"]["operation"] == "ingest" && v["entry"]["outcome"] == "accepted")
+        .map(|v| v["entry"]["exchange_id"].as_str().unwrap().to_string())
+        .collect()
+}
+
 async fn export_and_verify(url: &str, auditor: &str, dir: &Path) -> String {
     let run = |args: Vec<String>| {
         let mut cmd = lienthong();
@@ -605,17 +615,7 @@ async fn two_nodes_share_one_log_and_one_survives_the_others_death() {
 
     // One log: exported from the survivor, it verifies and holds every acknowledged exchange.
     let export = export_and_verify(&b_url, &auditor, files.path()).await;
-    let mut logged = HashSet::new();
-    for line in export.lines() {
-        let v: Value = match serde_json::from_str(line) {
-            Ok(v) => v,
-            Err(_) => continue,
-        };
-        let e = &v["entry"];
-        if e["operation"] == "ingest" && e["outcome"] == "accepted" {
-            logged.insert(e["exchange_id"].as_str().unwrap().to_string());
-        }
-    }
+    let logged = accepted_ingests(&export);
     assert_eq!(
         logged, acked,
         "an accepted ingest entry for every acknowledged exchange"
@@ -1299,13 +1299,7 @@ async fn a_node_whose_clock_is_minutes_off_says_so_and_loses_nothing() {
     let backwards = portal.log.lock().unwrap().gone_backwards();
     assert!(backwards.is_empty(), "{backwards:?}");
     let export = export_and_verify(&b_url, &auditor, files.path()).await;
-    let logged: HashSet<String> = export
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|v| v["entry"]["operation"] == "ingest" && v["entry"]["outcome"] == "accepted")
-        .map(|v| v["entry"]["exchange_id"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(logged, acked);
+    assert_eq!(accepted_ingests(&export), acked);
     eprintln!(
         "clock five minutes ahead: offset read {fast_offset} ms (the other node {right_offset} ms); taken over in {took_over:?}"
     );
