@@ -6,6 +6,10 @@
 #
 #   benches/load/instructions.sh [--pull] [--rate 200] [--seconds 10] [--out DIR] [BINARY ...]
 #
+# A BINARY written quality-off:BINARY runs that build without the service-quality indicators
+# ([quality] enabled = false); give a list such as `B quality-off:B B quality-off:B` to
+# alternate, since the count moves by a few per cent from run to run (group commits' sizes).
+#
 # For each binary (default: target/release/lienthong, built first), starts the simulated register
 # and portal, then the hub under callgrind with instrumentation off; warms it up, switches
 # instrumentation on, sends workload (a) of benches/load/run (the ~2 KB SOAP status event, each
@@ -25,7 +29,7 @@ while [ $# -gt 0 ]; do
     --rate) rate=$2; shift ;;
     --seconds) secs=$2; shift ;;
     --out) keep=$2; shift ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     *) bins+=("$1") ;;
   esac
   shift
@@ -43,8 +47,10 @@ sed 's/{n}/w{n}/g' benches/load/status-event.xml >"$work/warm.xml"
 applied() { curl -s --noproxy '*' "http://$sim/dvcqg/_report" | python3 -c "import json,sys; print(json.load(sys.stdin)['applied'])"; }
 
 n=0
-for bin in "${bins[@]}"; do
+for spec in "${bins[@]}"; do
   n=$((n + 1))
+  bin=${spec#quality-off:}
+  if [ "$bin" != "$spec" ]; then export LIENTHONG_QUALITY_ENABLED=false; else export LIENTHONG_QUALITY_ENABLED=true; fi
   export LIENTHONG_SERVER_DATA_DIR="$work/data-$n" LIENTHONG_SERVER_LISTEN=127.0.0.1:0
   export LIENTHONG_SERVER_ADAPTERS_DIR="$work/adapters" LIENTHONG_SERVER_POLICIES_FILE="$work/policies.toml"
   export LIENTHONG_LOG_LEVEL=warn
@@ -88,7 +94,7 @@ for bin in "${bins[@]}"; do
   callgrind_annotate "$out".1 >"$out.txt" 2>/dev/null
   kill "$pid" 2>/dev/null || true
   if [ -n "$keep" ]; then mkdir -p "$keep" && cp "$out".1 "$keep/callgrind-$n"; fi
-  python3 - "$out.txt" "$requests" "$bin" "$pull" <<'PY'
+  python3 - "$out.txt" "$requests" "$spec" "$pull" <<'PY'
 import re, sys
 path, n, binary, pull = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4] == "1"
 total = sha = 0

@@ -139,6 +139,9 @@ pub struct SealedDraft {
     pub payload_commitment: Option<String>,
     /// The JSON of the sealed part (salt, subject, payload), as stored.
     pub sealed_bytes: Vec<u8>,
+    /// What a follower of the log reads of the payload, taken from it by the caller (in
+    /// parallel) so that the follower need not parse the sealed part again (`follow.rs`).
+    pub facts: Option<Box<crate::quality::fold::Record<'static>>>,
 }
 
 impl AuditDraft {
@@ -184,6 +187,7 @@ impl AuditDraft {
             subject_commitment,
             payload_commitment,
             sealed_bytes,
+            facts: None,
         })
     }
 }

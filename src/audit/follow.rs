@@ -19,18 +19,29 @@ pub type Wanted = fn(&AuditEntry) -> bool;
 /// does not make the committer hold the log in memory.
 const WAITING_MAX_BYTES: u64 = 64 << 20;
 
-/// One entry a follower wants, with its sealed part (unless the draft had none).
-#[derive(Debug, Clone)]
+/// One entry a follower wants: the parts of it a follower reads (its time is the batch's), and
+/// what it reads of the payload, taken from the record before it was sealed (`facts`) when
+/// the caller did so, else the sealed part (empty when the draft had none).
+#[derive(Debug, Clone, Default)]
 pub struct Handed {
-    pub entry: AuditEntry,
+    pub index: u64,
+    pub exchange_id: String,
+    pub operation: String,
+    pub outcome: String,
+    pub record_type: Option<String>,
+    pub counterparty: Option<String>,
+    pub error_code: Option<String>,
+    pub facts: Option<Box<crate::quality::fold::Record<'static>>>,
     pub sealed: Vec<u8>,
 }
 
-/// The entries `[first, first + count)` of one commit: those the follower wants, in order.
+/// The entries `[first, first + count)` of one commit, all of time `time`: those the follower
+/// wants, in order.
 #[derive(Debug, Clone, Default)]
 pub struct HandedBatch {
     pub first: u64,
     pub count: u64,
+    pub time: String,
     pub wanted: Vec<Handed>,
 }
 
@@ -46,7 +57,7 @@ impl HandedBatch {
     fn bytes(&self) -> u64 {
         self.wanted
             .iter()
-            .map(|h| h.sealed.len() as u64 + 256)
+            .map(|h| h.sealed.len() as u64 + if h.facts.is_some() { 512 } else { 256 })
             .sum::<u64>()
             + 64
     }
@@ -74,6 +85,12 @@ impl AuditLog {
     /// Has the committer hand the entries `wanted` picks to `take_handed` from now on.
     pub fn hand_over_to_follower(&self, wanted: Wanted) {
         let _ = self.follower.set(Follower::new(wanted));
+    }
+
+    /// Whether a follower takes entries in memory: a caller sealing an entry it wants may
+    /// take its `SealedDraft::facts` then.
+    pub fn has_follower(&self) -> bool {
+        self.follower.get().is_some()
     }
 
     /// The batches handed over that end by `to`, in order (those wholly before `from` are
@@ -110,7 +127,7 @@ mod tests {
         HandedBatch {
             first,
             count,
-            wanted: Vec::new(),
+            ..Default::default()
         }
     }
 

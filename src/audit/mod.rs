@@ -199,18 +199,32 @@ impl AuditLog {
         let mut handed = follower.map(|_| follow::HandedBatch {
             first: frontier.size(),
             count: drafts.len() as u64,
+            time: last_time.clone(),
             wanted: Vec::new(),
         });
         for sealed in drafts {
             let index = frontier.size();
-            let entry = sealed.entry(index, last_time.clone());
+            let mut entry = sealed.entry(index, last_time.clone());
             let bytes = entry.canonical_bytes();
             if let (Some(f), Some(h)) = (follower, handed.as_mut())
                 && (f.wanted)(&entry)
             {
+                let facts = sealed.facts;
+                // The parts the look-ups below do not read are moved, not copied.
                 h.wanted.push(follow::Handed {
-                    entry: entry.clone(),
-                    sealed: sealed.sealed_bytes.clone(),
+                    index,
+                    exchange_id: entry.exchange_id.clone(),
+                    operation: std::mem::take(&mut entry.operation),
+                    outcome: std::mem::take(&mut entry.outcome),
+                    record_type: entry.record_type.take(),
+                    counterparty: entry.counterparty.clone(),
+                    error_code: entry.error_code.take(),
+                    // The sealed part is parsed only when the facts were not taken.
+                    sealed: match facts {
+                        Some(_) => Vec::new(),
+                        None => sealed.sealed_bytes.clone(),
+                    },
+                    facts,
                 });
             }
             lookups.push(index::lookups_of(entry, sealed.draft.subject));

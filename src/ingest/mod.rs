@@ -236,9 +236,14 @@ impl Pipeline {
             onceonly::index_writes(push.record_type, &record, &findings, accepted_at_ms);
         let subject = draft.subject.clone();
         // The record is its payload, sealed with the canonical JSON written above.
-        let sealed = draft
+        let mut sealed = draft
             .seal_canonical(Some(&canonical))
             .map_err(RelayError::Seal)?;
+        // What the service-quality indicators read of it, taken here, on this request's
+        // thread, rather than parsed again from the sealed part by their fold.
+        if self.relay.audit().has_follower() && crate::quality::reads_record(push.record_type) {
+            sealed.facts = crate::quality::fold::Record::taken_from(&record).map(Box::new);
+        }
         if let Some((last, rest)) = whole.split_last() {
             for &i in rest {
                 items[i].record = record.clone();

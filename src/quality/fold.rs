@@ -4,8 +4,6 @@
 //! (status events are kept by their own times, a repeat by its event id is taken once), so
 //! that the live figures and those rebuilt from the log agree.
 
-use serde::{Deserialize, Serialize};
-
 use foldhash::{HashMap, HashSet};
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -52,9 +50,7 @@ pub struct Record<'a> {
     pub event_at: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     pub finished_at: Option<Cow<'a, str>>,
-    #[serde(default)]
     pub fees: Option<Vec<Fee>>,
-    #[serde(default)]
     pub result_documents: Option<Vec<serde::de::IgnoredAny>>,
     #[serde(borrow, default)]
     pub documents: Option<Vec<Document<'a>>>,
@@ -67,7 +63,6 @@ pub struct Record<'a> {
 /// A fee of a dossier: its amount.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 pub struct Fee {
-    #[serde(default)]
     pub amount: Option<f64>,
 }
 
@@ -78,7 +73,42 @@ pub struct Document<'a> {
     pub origin: Option<Cow<'a, str>>,
 }
 
+fn owned(c: Option<Cow<'_, str>>) -> Option<Cow<'static, str>> {
+    c.map(|c| Cow::Owned(c.into_owned()))
+}
+
 impl Record<'_> {
+    /// What the fold reads of `record` (a canonical record), owning its texts; `None` when it
+    /// is not of a shape the fold reads (as when its sealed part is passed over).
+    pub fn taken_from(record: &serde_json::Value) -> Option<Record<'static>> {
+        let r: Record<'_> = serde::Deserialize::deserialize(record).ok()?;
+        Some(Record {
+            dossier_code: owned(r.dossier_code),
+            procedure_code: owned(r.procedure_code),
+            field_code: owned(r.field_code),
+            receiving_agency: owned(r.receiving_agency),
+            resolving_agency: owned(r.resolving_agency),
+            channel: owned(r.channel),
+            received_at: owned(r.received_at),
+            due_at: owned(r.due_at),
+            status: owned(r.status),
+            event_id: owned(r.event_id),
+            event_at: owned(r.event_at),
+            finished_at: owned(r.finished_at),
+            fees: r.fees,
+            result_documents: r.result_documents,
+            documents: r.documents.map(|d| {
+                d.into_iter()
+                    .map(|d| Document {
+                        origin: owned(d.origin),
+                    })
+                    .collect()
+            }),
+            method: owned(r.method),
+            paid_at: owned(r.paid_at),
+        })
+    }
+
     /// From a record as JSON.
     #[cfg(test)]
     pub(crate) fn of(v: &serde_json::Value) -> Record<'static> {
@@ -89,75 +119,54 @@ impl Record<'_> {
 }
 
 /// What a dossier record (or, until one arrives, its latest status event) says about it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Base {
-    #[serde(rename = "p", default)]
     pub procedure: Arc<str>,
-    #[serde(rename = "f", default)]
     pub field: Arc<str>,
-    #[serde(rename = "ra", default)]
     pub receiving: Arc<str>,
-    #[serde(rename = "rs", default)]
     pub resolving: Arc<str>,
-    #[serde(rename = "ch", default)]
     pub channel: Arc<str>,
-    #[serde(rename = "r", default)]
     pub received_ms: Option<i64>,
-    #[serde(rename = "d", default)]
     pub due_ms: Option<i64>,
     /// The dossier has a fee to pay (a fee with an amount above zero).
-    #[serde(rename = "fee", default)]
     pub fee: bool,
 }
 
 /// One status event.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Event {
     /// A hash (FNV-1a, 64 bits) of the source's event id, or of the status and time when it
     /// gave none: a repeat is known by it.
     pub id: u64,
-    #[serde(rename = "s")]
     pub status: Arc<str>,
-    #[serde(rename = "t")]
     pub at_ms: i64,
     /// When handling ended (`finished_at`), if the event says.
-    #[serde(rename = "e", default)]
     pub finished_ms: Option<i64>,
     /// Result documents carried (issued electronically or digitised).
-    #[serde(rename = "k", default)]
     pub results: u32,
 }
 
 /// Everything known of one dossier.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Dossier {
     pub code: String,
     /// From the dossier record (the last one accepted).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base: Option<Base>,
     /// From the status event with the latest time, while there is no dossier record.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event_base: Option<(i64, u64, Base)>,
     /// Status events, in their own time order (then by id).
-    #[serde(default)]
     pub events: Vec<Event>,
     /// First online payment marked paid.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paid_online_ms: Option<i64>,
     /// Its applicant was compared with the population register (the register answered).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub checked: bool,
     /// It reused a document or data the state held (a document the state issued, or a field
     /// filled from the register).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub reused: bool,
     /// When the hub accepted its dossier record first, and when the national portal accepted it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accepted_ms: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub synced_ms: Option<i64>,
     /// The exchanges of its dossier records (to place the acts that name only an exchange).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub exchanges: Vec<String>,
 }
 
@@ -174,12 +183,7 @@ fn text<'v>(v: &'v Option<Cow<'_, str>>) -> &'v str {
     v.as_deref().unwrap_or_default()
 }
 
-/// Milliseconds since the epoch of an RFC 3339 time.
-pub fn time_ms(t: &str) -> Option<i64> {
-    chrono::DateTime::parse_from_rfc3339(t)
-        .ok()
-        .map(|d| d.timestamp_millis())
-}
+pub use super::time::time_ms;
 
 fn time_of(v: &Option<Cow<'_, str>>) -> Option<i64> {
     v.as_deref().and_then(time_ms)

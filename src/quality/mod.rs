@@ -12,11 +12,13 @@
 pub mod figures;
 pub mod fold;
 mod gauges;
+pub mod row;
 #[cfg(test)]
 mod tests;
+mod time;
 
 use crate::store::Store;
-use fold::{Act, Dossier, Ledger};
+use fold::{Act, Ledger};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, RwLock};
 
@@ -86,39 +88,53 @@ pub fn wanted_entry(e: &crate::audit::AuditEntry) -> bool {
     wanted(&e.operation, &e.outcome, e.record_type.as_deref())
 }
 
-/// Folds one wanted entry, its sealed part beside it (an ingest's record, unless purged).
-fn fold_entry(ledger: &mut Ledger, index: u64, e: &EntryFields<'_>, sealed: Option<&[u8]>) {
-    // The record, kept beside an accepted ingest's entry unless purged since.
-    let sealed = match e.operation.as_ref() {
-        "ingest" => sealed,
-        _ => None,
-    };
-    // A record of a shape the fold does not know (a schema of a later version) is passed
-    // over, as a purged one is, rather than stop the indicators at it.
-    let payload = match sealed {
-        Some(s) => match serde_json::from_slice::<PayloadOnly<'_>>(s) {
-            Ok(p) => p.payload,
-            Err(err) => {
-                tracing::warn!(
-                    index,
-                    "service-quality indicators: a record passed over: {err}"
-                );
-                None
-            }
-        },
-        None => None,
-    };
+/// What the fold reads of an entry's sealed part (an accepted ingest's record, unless purged):
+/// `None` for other entries, a purged record, or one of a shape the fold does not know (a
+/// schema of a later version), which is passed over rather than stop the indicators at it.
+fn payload_of<'s>(
+    index: u64,
+    e: &EntryFields<'_>,
+    sealed: Option<&'s [u8]>,
+) -> Option<fold::Record<'s>> {
+    if e.operation != "ingest" {
+        return None;
+    }
+    match serde_json::from_slice::<PayloadOnly<'_>>(sealed?) {
+        Ok(p) => p.payload,
+        Err(err) => {
+            tracing::warn!(
+                index,
+                "service-quality indicators: a record passed over: {err}"
+            );
+            None
+        }
+    }
+}
+
+/// Folds one wanted entry of time `time_ms`, with what it reads of its record.
+fn fold_entry(
+    ledger: &mut Ledger,
+    e: &EntryFields<'_>,
+    time_ms: i64,
+    payload: Option<&fold::Record<'_>>,
+) {
     let act = Act {
-        time_ms: fold::time_ms(&e.time).unwrap_or_default(),
+        time_ms,
         exchange_id: &e.exchange_id,
         operation: &e.operation,
         outcome: &e.outcome,
         record_type: e.record_type.as_deref(),
         counterparty: e.counterparty.as_deref(),
         error_code: e.error_code.as_deref(),
-        payload: payload.as_ref(),
+        payload,
     };
     ledger.apply(&act);
+}
+
+/// Whether the fold reads accepted ingests of this record type: the ingest takes their facts
+/// for the hand-over (`audit::SealedDraft::facts`) only then.
+pub fn reads_record(record_type: &str) -> bool {
+    READ.contains(&record_type)
 }
 
 /// Folds entries `[from, to)` of the log in `store` into `ledger` (which notes the dossiers
@@ -135,7 +151,9 @@ fn fold_range(store: &Store, ledger: &mut Ledger, from: u64, to: u64) -> Result<
                 message: err.to_string(),
             })?;
         if wanted(&e.operation, &e.outcome, e.record_type.as_deref()) {
-            fold_entry(ledger, index, &e, sealed.as_deref());
+            let payload = payload_of(index, &e, sealed.as_deref());
+            let time_ms = fold::time_ms(&e.time).unwrap_or_default();
+            fold_entry(ledger, &e, time_ms, payload.as_ref());
         }
     }
     Ok(next)
@@ -160,18 +178,27 @@ fn fold_handed(
                 return Ok((next, handed));
             }
         }
-        for h in batch.wanted.iter().filter(|h| h.entry.index >= next) {
-            let e = &h.entry;
+        // One time for the whole commit.
+        let time_ms = fold::time_ms(&batch.time).unwrap_or_default();
+        for h in batch.wanted.iter().filter(|h| h.index >= next) {
             let fields = EntryFields {
-                time: e.time.as_str().into(),
-                exchange_id: e.exchange_id.as_str().into(),
-                operation: e.operation.as_str().into(),
-                outcome: e.outcome.as_str().into(),
-                record_type: e.record_type.as_deref().map(Into::into),
-                counterparty: e.counterparty.as_deref().map(Into::into),
-                error_code: e.error_code.as_deref().map(Into::into),
+                time: batch.time.as_str().into(),
+                exchange_id: h.exchange_id.as_str().into(),
+                operation: h.operation.as_str().into(),
+                outcome: h.outcome.as_str().into(),
+                record_type: h.record_type.as_deref().map(Into::into),
+                counterparty: h.counterparty.as_deref().map(Into::into),
+                error_code: h.error_code.as_deref().map(Into::into),
             };
-            fold_entry(ledger, e.index, &fields, Some(&h.sealed));
+            match &h.facts {
+                Some(facts) if h.operation == "ingest" => {
+                    fold_entry(ledger, &fields, time_ms, Some(facts));
+                }
+                _ => {
+                    let payload = payload_of(h.index, &fields, Some(&h.sealed));
+                    fold_entry(ledger, &fields, time_ms, payload.as_ref());
+                }
+            }
         }
         handed += batch.first + batch.count - next;
         next = batch.first + batch.count;
@@ -182,10 +209,6 @@ fn fold_handed(
     Ok((next, handed))
 }
 
-fn encode(d: &Dossier) -> Vec<u8> {
-    serde_json::to_vec(d).unwrap_or_default()
-}
-
 impl Quality {
     /// The indicators as saved in `store`; `portal` names the destinations that are the
     /// national portal (its acceptance of a dossier is its synchronisation).
@@ -193,8 +216,7 @@ impl Quality {
         let (mark, rows) = store.quality_rows()?;
         let mut ledger = Ledger::new(portal);
         for r in rows {
-            let d: Dossier =
-                serde_json::from_slice(&r).map_err(|e| QualityError::Row(e.to_string()))?;
+            let d = row::decode(&r).map_err(|e| QualityError::Row(e.to_string()))?;
             ledger.insert(d);
         }
         Ok(Quality {
@@ -283,7 +305,7 @@ impl Quality {
             let codes = ledger.take_changed();
             let rows: Vec<(String, Vec<u8>)> = codes
                 .iter()
-                .filter_map(|c| ledger.dossiers.get(c).map(|d| (c.clone(), encode(d))))
+                .filter_map(|c| ledger.dossiers.get(c).map(|d| (c.clone(), row::encode(d))))
                 .collect();
             (mark, codes, rows)
         };
@@ -361,7 +383,7 @@ impl Quality {
             let rows: Vec<(String, Vec<u8>)> = rebuilt
                 .dossiers
                 .iter()
-                .map(|(c, d)| (c.clone(), encode(d)))
+                .map(|(c, d)| (c.clone(), row::encode(d)))
                 .collect();
             match self.store.put_quality_rows(&rows, to, true) {
                 Ok(written) => {

@@ -1,12 +1,77 @@
-//! The service-quality indicators' dossiers in the embedded store: one tree, `d` + dossier
-//! code → row, and `m` → the audit log's index up to which they are folded (u64 big-endian),
-//! in a database of their own beside the store's.
+//! The service-quality indicators' dossiers in the embedded store, in a database of their own
+//! beside the store's:
+//!
+//! - `m` → the audit log's index up to which they are folded (u64 big-endian);
+//! - `s` + save number (u64 big-endian) → the rows of one save, packed (`pack`): one value a
+//!   save (a few thousand rows at most), not one key a dossier, since every save writes the
+//!   rows of the dossiers changed since the last, and a tree insert a row cost more than the
+//!   indicators' whole fold of an event;
+//! - `c` → rows written by saves since the last compaction, and the live rows then (two u64
+//!   big-endian).
+//!
+//! A dossier's latest row is that of the latest save holding it. When the saves hold more
+//! than twice the live rows, they are compacted: the latest rows written again as new saves,
+//! then the older saves removed (a crash between leaves both, and the latest still wins).
+//! Rows of the layout before saves (`d` + dossier code → row) are read as the oldest save and
+//! removed by the first compaction.
 
 use super::{SledStore, sled_err};
 use crate::store::StoreError;
 use crate::store::port::QualityStore;
+use std::collections::HashMap;
 
 const MARK: &[u8] = b"m";
+const COUNTS: &[u8] = b"c";
+const SAVE: u8 = b's';
+const OLD_ROW: &[u8] = b"d";
+/// Rows a save value holds at most (a larger save is written as several).
+const ROWS_A_VALUE: usize = 4096;
+/// Saves are not compacted while they hold fewer rows than this past the live ones.
+const COMPACT_SLACK: u64 = 65_536;
+
+/// `rows` as one value: for each, the code's length (u32 little-endian), the code, the row's
+/// length and the row.
+fn pack(rows: &[(String, Vec<u8>)]) -> Vec<u8> {
+    let size = rows.iter().map(|(c, r)| 8 + c.len() + r.len()).sum();
+    let mut out = Vec::with_capacity(size);
+    for (code, row) in rows {
+        for part in [code.as_bytes(), row.as_slice()] {
+            out.extend_from_slice(&(part.len() as u32).to_le_bytes());
+            out.extend_from_slice(part);
+        }
+    }
+    out
+}
+
+/// The rows of a value `pack` wrote, into `into` (a later row of a code replaces an earlier).
+fn unpack(mut v: &[u8], into: &mut HashMap<String, Vec<u8>>) -> Result<(), StoreError> {
+    let damaged = || StoreError::Format("a saved row of the quality indicators is damaged".into());
+    let part = |v: &mut &[u8]| -> Result<Vec<u8>, StoreError> {
+        let (len, rest) = v.split_first_chunk::<4>().ok_or_else(damaged)?;
+        let len = u32::from_le_bytes(*len) as usize;
+        let (p, rest) = rest.split_at_checked(len).ok_or_else(damaged)?;
+        *v = rest;
+        Ok(p.to_vec())
+    };
+    while !v.is_empty() {
+        let code = String::from_utf8(part(&mut v)?).map_err(|_| damaged())?;
+        let row = part(&mut v)?;
+        into.insert(code, row);
+    }
+    Ok(())
+}
+
+fn save_key(n: u64) -> [u8; 9] {
+    let mut k = [SAVE; 9];
+    k[1..].copy_from_slice(&n.to_be_bytes());
+    k
+}
+
+fn u64_at(v: &[u8], at: usize) -> u64 {
+    v.get(at..at + 8)
+        .and_then(|b| <[u8; 8]>::try_from(b).ok())
+        .map_or(0, u64::from_be_bytes)
+}
 
 impl SledStore {
     fn quality_mark(&self) -> Result<u64, StoreError> {
@@ -14,24 +79,103 @@ impl SledStore {
             .quality
             .get(MARK)
             .map_err(sled_err("read the quality mark"))?
-            .and_then(|v| <[u8; 8]>::try_from(v.as_ref()).ok())
-            .map_or(0, u64::from_be_bytes))
+            .map_or(0, |v| u64_at(&v, 0)))
+    }
+
+    /// Rows written by saves since the last compaction, and the live rows then.
+    fn quality_counts(&self) -> Result<(u64, u64), StoreError> {
+        Ok(self
+            .quality
+            .get(COUNTS)
+            .map_err(sled_err("read the quality counts"))?
+            .map_or((0, 0), |v| (u64_at(&v, 0), u64_at(&v, 8))))
+    }
+
+    /// The number the next save takes.
+    fn next_save(&self) -> Result<u64, StoreError> {
+        Ok(self
+            .quality
+            .scan_prefix([SAVE])
+            .keys()
+            .next_back()
+            .transpose()
+            .map_err(sled_err("read the quality saves"))?
+            .map_or(0, |k| u64_at(&k, 1) + 1))
+    }
+
+    /// Every dossier's latest row, by code.
+    fn quality_latest(&self) -> Result<HashMap<String, Vec<u8>>, StoreError> {
+        let t = &self.quality;
+        let mut rows = HashMap::new();
+        for kv in t.scan_prefix(OLD_ROW) {
+            let (k, v) = kv.map_err(sled_err("read the quality indicators"))?;
+            rows.insert(String::from_utf8_lossy(&k[1..]).into_owned(), v.to_vec());
+        }
+        for v in t.scan_prefix([SAVE]).values() {
+            unpack(
+                &v.map_err(sled_err("read the quality indicators"))?,
+                &mut rows,
+            )?;
+        }
+        Ok(rows)
+    }
+
+    /// Writes `rows` as saves from number `n` on, with `extra` (keys and values) in the batch
+    /// of the last; returns the number after.
+    fn quality_saves(
+        &self,
+        rows: &[(String, Vec<u8>)],
+        mut n: u64,
+        extra: &[(&[u8], Vec<u8>)],
+    ) -> Result<u64, StoreError> {
+        let mut chunks = rows.chunks(ROWS_A_VALUE).peekable();
+        loop {
+            let mut batch = ::sled::Batch::default();
+            let chunk = chunks.next();
+            if let Some(chunk) = chunk {
+                batch.insert(&save_key(n), pack(chunk));
+                n += 1;
+            }
+            let last = chunks.peek().is_none();
+            if last {
+                for (k, v) in extra {
+                    batch.insert(*k, v.as_slice());
+                }
+            }
+            self.quality
+                .apply_batch(batch)
+                .map_err(sled_err("write the quality indicators"))?;
+            if last {
+                return Ok(n);
+            }
+        }
+    }
+
+    /// Writes every dossier's latest row again as new saves, then removes the older saves (and
+    /// rows of the layout before saves).
+    fn quality_compact(&self) -> Result<(), StoreError> {
+        let first_new = self.next_save()?;
+        let rows: Vec<(String, Vec<u8>)> = self.quality_latest()?.into_iter().collect();
+        let counts = [0u64.to_be_bytes(), (rows.len() as u64).to_be_bytes()].concat();
+        self.quality_saves(&rows, first_new, &[(COUNTS, counts)])?;
+        let t = &self.quality;
+        let old = t
+            .scan_prefix(OLD_ROW)
+            .keys()
+            .chain(t.range(save_key(0)..save_key(first_new)).keys());
+        let mut batch = ::sled::Batch::default();
+        for k in old {
+            batch.remove(k.map_err(sled_err("read the quality saves"))?);
+        }
+        t.apply_batch(batch)
+            .map_err(sled_err("remove the older quality saves"))
     }
 }
 
 impl QualityStore for SledStore {
     fn quality_rows(&self) -> Result<(u64, Vec<Vec<u8>>), StoreError> {
-        let t = &self.quality;
         let mark = self.quality_mark()?;
-        let rows = t
-            .scan_prefix(b"d")
-            .values()
-            .map(|v| {
-                v.map(|v| v.to_vec())
-                    .map_err(sled_err("read the quality indicators"))
-            })
-            .collect::<Result<_, _>>()?;
-        Ok((mark, rows))
+        Ok((mark, self.quality_latest()?.into_values().collect()))
     }
 
     fn put_quality_rows(
@@ -45,28 +189,112 @@ impl QualityStore for SledStore {
         if stored > mark || (!replace && stored == mark) {
             return Ok(false);
         }
-        if replace {
-            // Cleared first: a crash before the batch leaves no mark, and the indicators are
-            // folded again from the start of the log.
+        let (written, live) = if replace {
+            // Cleared first: a crash before the mark is written leaves none, and the
+            // indicators are folded again from the start of the log.
             t.clear()
                 .map_err(sled_err("clear the quality indicators"))?;
-        }
-        // In batches of a few hundred rows, the mark last: a crash between leaves rows newer
-        // than the mark, and folding the entries after the mark again changes nothing in them
+            (0, rows.len() as u64)
+        } else {
+            let (written, live) = self.quality_counts()?;
+            (written + rows.len() as u64, live)
+        };
+        // The mark with the last save: a crash before leaves saves newer than the mark, and
+        // folding the entries after the mark again changes nothing in them
         // (`crate::quality::fold` takes an entry twice as once).
-        for chunk in rows.chunks(512) {
-            let mut batch = ::sled::Batch::default();
-            for (code, row) in chunk {
-                let mut key = Vec::with_capacity(code.len() + 1);
-                key.push(b'd');
-                key.extend_from_slice(code.as_bytes());
-                batch.insert(key, row.as_slice());
-            }
-            t.apply_batch(batch)
-                .map_err(sled_err("write the quality indicators"))?;
+        let counts = [written.to_be_bytes(), live.to_be_bytes()].concat();
+        let n = self.next_save()?;
+        self.quality_saves(
+            rows,
+            n,
+            &[(COUNTS, counts), (MARK, mark.to_be_bytes().to_vec())],
+        )?;
+        if written > 2 * live + COMPACT_SLACK {
+            self.quality_compact()?;
         }
-        t.insert(MARK, &mark.to_be_bytes())
-            .map_err(sled_err("write the quality mark"))?;
         Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(of: &[(&str, &str)]) -> Vec<(String, Vec<u8>)> {
+        of.iter()
+            .map(|(c, r)| (c.to_string(), r.as_bytes().to_vec()))
+            .collect()
+    }
+
+    fn stored(s: &SledStore) -> (u64, Vec<String>) {
+        let (mark, rows) = s.quality_rows().unwrap();
+        let mut rows: Vec<String> = rows
+            .into_iter()
+            .map(|r| String::from_utf8(r).unwrap())
+            .collect();
+        rows.sort();
+        (mark, rows)
+    }
+
+    #[test]
+    fn the_latest_row_of_each_dossier_is_read_back_across_saves_and_compactions() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SledStore::open(dir.path()).unwrap();
+        assert_eq!(stored(&s), (0, vec![]));
+        assert!(
+            s.put_quality_rows(&rows(&[("A", "a1"), ("B", "b1")]), 5, false)
+                .unwrap()
+        );
+        assert!(s.put_quality_rows(&rows(&[("A", "a2")]), 9, false).unwrap());
+        // At the stored mark or before it: refused, nothing written.
+        assert!(!s.put_quality_rows(&rows(&[("A", "x")]), 9, false).unwrap());
+        assert!(!s.put_quality_rows(&rows(&[("A", "x")]), 3, true).unwrap());
+        assert_eq!(stored(&s), (9, vec!["a2".into(), "b1".into()]));
+        // Rows of the layout before saves are the oldest.
+        s.quality.insert(b"dC", b"c0".as_slice()).unwrap();
+        s.quality.insert(b"dA", b"a0".as_slice()).unwrap();
+        assert_eq!(stored(&s), (9, vec!["a2".into(), "b1".into(), "c0".into()]));
+        // Enough saves of one dossier to compact: the latest of each is kept, the older
+        // saves and the old layout's rows are gone.
+        let many: Vec<(String, Vec<u8>)> = (0..(COMPACT_SLACK + 10))
+            .map(|i| ("A".to_string(), format!("a{}", i + 3).into_bytes()))
+            .collect();
+        assert!(s.put_quality_rows(&many, 10, false).unwrap());
+        let last = format!("a{}", COMPACT_SLACK + 12);
+        assert_eq!(
+            stored(&s),
+            (10, vec![last.clone(), "b1".into(), "c0".into()])
+        );
+        assert_eq!(s.quality.scan_prefix(OLD_ROW).count(), 0);
+        assert_eq!(s.quality.scan_prefix([SAVE]).count(), 1);
+        assert_eq!(s.quality_counts().unwrap(), (0, 3));
+        // A replace keeps only what it writes.
+        assert!(s.put_quality_rows(&rows(&[("D", "d1")]), 10, true).unwrap());
+        assert_eq!(stored(&s), (10, vec!["d1".into()]));
+        // Read again after the store is opened again.
+        drop(s);
+        let s = SledStore::open(dir.path()).unwrap();
+        assert_eq!(stored(&s), (10, vec!["d1".into()]));
+    }
+
+    #[test]
+    fn a_save_larger_than_one_value_is_written_as_several() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SledStore::open(dir.path()).unwrap();
+        let many: Vec<(String, Vec<u8>)> = (0..ROWS_A_VALUE * 2 + 1)
+            .map(|i| (format!("D{i}"), vec![b'r'; 3]))
+            .collect();
+        assert!(s.put_quality_rows(&many, 1, false).unwrap());
+        assert_eq!(s.quality.scan_prefix([SAVE]).count(), 3);
+        assert_eq!(s.quality_rows().unwrap().1.len(), ROWS_A_VALUE * 2 + 1);
+    }
+
+    #[test]
+    fn a_damaged_save_is_a_clear_error() {
+        let mut into = HashMap::new();
+        let mut v = pack(&rows(&[("A", "a")]));
+        v.truncate(v.len() - 1);
+        let err = unpack(&v, &mut into).unwrap_err();
+        assert!(err.to_string().contains("damaged"), "{err}");
     }
 }
