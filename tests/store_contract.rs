@@ -278,8 +278,17 @@ fn audit_entries_checkpoints_look_ups_and_purges_are_kept() {
             log.applied(p);
             assert_eq!(store.audit_size().unwrap(), 5);
             store.put_checkpoint(5, "the note of size 5").unwrap();
+            // Several kinds in one batch, one of them twice: written once.
             store
-                .put_audit_lookups(vec![(Lookup::Subject, "001099012345".into(), 3)], 5)
+                .put_audit_lookups(
+                    vec![
+                        (Lookup::Subject, "001099012345".into(), 3),
+                        (Lookup::Member, "000.00.00.H42".into(), 3),
+                        (Lookup::Subject, "001099012345".into(), 3),
+                        (Lookup::Member, "000.00.00.H42".into(), 4),
+                    ],
+                    5,
+                )
                 .unwrap();
         }
         let store = open(dir);
@@ -304,6 +313,11 @@ fn audit_entries_checkpoints_look_ups_and_purges_are_kept() {
             .collect::<Result<_, _>>()
             .unwrap();
         assert_eq!(found, [3]);
+        let found: Vec<u64> = store
+            .audit_lookup(Lookup::Member, "000.00.00.H42", 0)
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(found, [3, 4]);
         // The Merkle tree's root agrees with the log's.
         let log = AuditLog::open(store.clone(), key, &cfg).unwrap();
         assert_eq!(log.size(), 5);

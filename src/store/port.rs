@@ -206,7 +206,8 @@ pub trait AuditLogStore: Send + Sync {
     ) -> Box<dyn Iterator<Item = Result<u64, StoreError>> + Send>;
     /// How many entries the look-ups cover (the index's high-water mark).
     fn audit_indexed(&self) -> Result<u64, StoreError>;
-    /// Adds look-ups (kind, value, entry index) and moves the high-water mark to `upto`.
+    /// Adds look-ups (kind, value, entry index) and moves the high-water mark to `upto`; a
+    /// look-up repeated within the call is written once.
     fn put_audit_lookups(
         &self,
         lookups: Vec<(Lookup, String, u64)>,

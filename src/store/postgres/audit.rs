@@ -198,13 +198,16 @@ impl AuditLogStore for PgStore {
     ) -> Result<(), StoreError> {
         self.pool.call("write look-ups", move |c| {
             let mut tx = c.transaction()?;
-            let st = tx.prepared(
-                "INSERT INTO audit_lookups (kind, value, idx) VALUES ($1, $2, $3)
+            // One statement for the batch (a round trip and a plan, not one a look-up).
+            let kinds: Vec<i16> = lookups.iter().map(|(l, _, _)| kind(*l)).collect();
+            let values: Vec<&str> = lookups.iter().map(|(_, v, _)| v.as_str()).collect();
+            let idx: Vec<i64> = lookups.iter().map(|(_, _, i)| big(*i)).collect();
+            tx.x(
+                "INSERT INTO audit_lookups (kind, value, idx)
+                 SELECT * FROM unnest($1::smallint[], $2::text[], $3::bigint[])
                  ON CONFLICT DO NOTHING",
+                &[&kinds, &values, &idx],
             )?;
-            for (l, v, i) in &lookups {
-                tx.execute(&st, &[&kind(*l), v, &big(*i)])?;
-            }
             tx.x(
                 "INSERT INTO audit_indexed (upto) VALUES ($1)
                  ON CONFLICT (one) DO UPDATE SET upto = greatest(audit_indexed.upto, $1)",

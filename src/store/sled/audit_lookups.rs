@@ -190,7 +190,9 @@ impl SledStore {
         }
         let mut batch = sled::Batch::default();
         for (prefix, mut new) in by_bucket {
-            new.sort_by_key(|p| p.1);
+            // In order of index; a look-up repeated within the batch is written once.
+            new.sort_by_key(|p| (p.1, p.0));
+            new.dedup();
             let mut rest = &new[..];
             if let Some((k, v)) = self.chunk_at(&prefix, u64::MAX)?
                 && v.len() / 16 < CHUNK
