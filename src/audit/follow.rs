@@ -22,7 +22,7 @@ const WAITING_MAX_BYTES: u64 = 64 << 20;
 /// One entry a follower wants: the parts of it a follower reads (its time is the batch's), and
 /// what it reads of the payload, taken from the record before it was sealed (`facts`) when
 /// the caller did so, else the sealed part (empty when the draft had none).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Handed {
     pub index: u64,
     pub exchange_id: String,

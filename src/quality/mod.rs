@@ -190,15 +190,16 @@ fn fold_handed(
                 counterparty: h.counterparty.as_deref().map(Into::into),
                 error_code: h.error_code.as_deref().map(Into::into),
             };
-            match &h.facts {
-                Some(facts) if h.operation == "ingest" => {
-                    fold_entry(ledger, &fields, time_ms, Some(facts));
+            // The facts the ingest took (only ingests have them), else the sealed part parsed.
+            let parsed;
+            let payload = match &h.facts {
+                Some(facts) => Some(&**facts),
+                None => {
+                    parsed = payload_of(h.index, &fields, Some(&h.sealed));
+                    parsed.as_ref()
                 }
-                _ => {
-                    let payload = payload_of(h.index, &fields, Some(&h.sealed));
-                    fold_entry(ledger, &fields, time_ms, payload.as_ref());
-                }
-            }
+            };
+            fold_entry(ledger, &fields, time_ms, payload);
         }
         handed += batch.first + batch.count - next;
         next = batch.first + batch.count;

@@ -40,10 +40,8 @@ fn time_ms_plain(b: &[u8]) -> Option<i64> {
         30,
         31,
     ];
-    if !(1..=12).contains(&mo) || d < 1 || d > days_in[(mo - 1) as usize] || h > 23 || mi > 59 {
-        return None;
-    }
-    if s > 59 {
+    let in_range = (1..=12).contains(&mo) && d >= 1 && d <= days_in[(mo - 1) as usize];
+    if !in_range || h > 23 || mi > 59 || s > 59 {
         return None;
     }
     let mut at = 19;
