@@ -50,6 +50,26 @@ fn accepted_ingests(export: &str) -> std::collections::HashSet<String> {
         .collect()
 }
 
+/// Waits until the portal has applied `total` acknowledged records (the survivor of a killed
+/// node delivered them all), checks that no order key's sequence went backwards, and says how
+/// long after `killed` that was.
+async fn survivor_delivered(
+    portal: &Destination,
+    total: usize,
+    killed: std::time::Instant,
+) -> std::time::Duration {
+    wait_for(
+        60,
+        "every acknowledged record delivered by the survivor",
+        || portal.applied() == total,
+    )
+    .await;
+    let took_over = killed.elapsed();
+    let backwards = portal.log.lock().unwrap().gone_backwards();
+    assert!(backwards.is_empty(), "{backwards:?}");
+    took_over
+}
+
 async fn export_and_verify(url: &str, auditor: &str, dir: &Path) -> String {
     let run = |args: Vec<String>| {
         let mut cmd = lienthong();
@@ -598,20 +618,11 @@ async fn two_nodes_share_one_log_and_one_survives_the_others_death() {
             accept(&mut acked, &body);
         }
     }
-    let total = acked.len();
-    wait_for(
-        60,
-        "every acknowledged record delivered by the survivor",
-        || portal.applied() == total,
-    )
-    .await;
-    let took_over = killed.elapsed();
+    let took_over = survivor_delivered(&portal, acked.len(), killed).await;
     assert!(
         took_over < std::time::Duration::from_secs(20),
         "taken over in {took_over:?}"
     );
-    let backwards = portal.log.lock().unwrap().gone_backwards();
-    assert!(backwards.is_empty(), "{backwards:?}");
 
     // One log: exported from the survivor, it verifies and holds every acknowledged exchange.
     let export = export_and_verify(&b_url, &auditor, files.path()).await;
@@ -621,7 +632,8 @@ async fn two_nodes_share_one_log_and_one_survives_the_others_death() {
         "an accepted ingest entry for every acknowledged exchange"
     );
     eprintln!(
-        "two nodes: {total} records, {} entries, the survivor took over in {took_over:?}",
+        "two nodes: {} records, {} entries, the survivor took over in {took_over:?}",
+        acked.len(),
         b.state().store.audit_size().unwrap()
     );
     // The survivor's service-quality indicators hold the dossiers both nodes took in (it
@@ -1284,20 +1296,11 @@ async fn a_node_whose_clock_is_minutes_off_says_so_and_loses_nothing() {
         assert_eq!(status, StatusCode::ACCEPTED, "{body}");
         acked.insert(body["exchange_id"].as_str().unwrap().to_string());
     }
-    let total = acked.len();
-    wait_for(
-        60,
-        "every acknowledged record delivered by the survivor",
-        || portal.applied() == total,
-    )
-    .await;
-    let took_over = killed.elapsed();
+    let took_over = survivor_delivered(&portal, acked.len(), killed).await;
     assert!(
         took_over < std::time::Duration::from_secs(10),
         "taken over in {took_over:?}: the dead node's clock, five minutes ahead, held its claim"
     );
-    let backwards = portal.log.lock().unwrap().gone_backwards();
-    assert!(backwards.is_empty(), "{backwards:?}");
     let export = export_and_verify(&b_url, &auditor, files.path()).await;
     assert_eq!(accepted_ingests(&export), acked);
     eprintln!(
