@@ -477,7 +477,7 @@ pub fn report<'d>(dossiers: impl Iterator<Item = &'d Dossier>, q: &Query) -> Rep
         if s.overdue_at(as_of) {
             let due = s.due_ms.unwrap_or(as_of);
             overdue.push(Overdue {
-                dossier_code: d.code.clone(),
+                dossier_code: d.code.to_string(),
                 resolving_agency: agency_of(base).to_string(),
                 procedure_code: base.procedure.to_string(),
                 due_at: vn_time(due),

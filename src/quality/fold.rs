@@ -149,7 +149,7 @@ pub struct Event {
 /// Everything known of one dossier.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Dossier {
-    pub code: String,
+    pub code: Arc<str>,
     /// From the dossier record (the last one accepted).
     pub base: Option<Base>,
     /// From the status event with the latest time, while there is no dossier record.
@@ -167,7 +167,7 @@ pub struct Dossier {
     pub accepted_ms: Option<i64>,
     pub synced_ms: Option<i64>,
     /// The exchanges of its dossier records (to place the acts that name only an exchange).
-    pub exchanges: Vec<String>,
+    pub exchanges: Vec<Arc<str>>,
 }
 
 impl Dossier {
@@ -229,15 +229,37 @@ fn base_of(texts: &mut Texts, r: &Record<'_>) -> Base {
 }
 
 /// The dossiers, and where to place the acts that name only an exchange.
+///
+/// The dossiers sit in one vector, found by code through an index of slots: an act hashes its
+/// dossier's code once (twice for a new one), a growing ledger moves small index entries
+/// rather than whole dossiers, and the code is kept once, shared by the index and the dossier.
+/// The dossiers changed since the last save are a list of slots with a flag a slot.
 #[derive(Debug, Clone, Default)]
 pub struct Ledger {
-    pub dossiers: HashMap<String, Dossier>,
-    exchanges: HashMap<String, String>,
+    index: HashMap<Arc<str>, usize>,
+    slots: Vec<Dossier>,
+    /// Exchange id → the slot of its dossier.
+    exchanges: HashMap<Arc<str>, usize>,
     texts: Texts,
-    /// Dossiers changed since `take_changed`.
-    dirty: HashSet<String>,
+    /// Slots changed since `take_changed`, each once, and a flag a slot saying so.
+    changed: Vec<usize>,
+    flagged: Vec<bool>,
     /// Which national-portal destinations count as the portal (`quality.portal`).
     portal: Vec<String>,
+}
+
+/// The dossiers changed since a save (their slots in the ledger that gave them).
+#[derive(Debug, Default)]
+pub struct Changed(Vec<usize>);
+
+impl Changed {
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 impl Ledger {
@@ -246,6 +268,25 @@ impl Ledger {
             portal: portal.to_vec(),
             ..Default::default()
         }
+    }
+
+    /// The dossier `code`, if known.
+    pub fn get(&self, code: &str) -> Option<&Dossier> {
+        self.index.get(code).map(|&s| &self.slots[s])
+    }
+
+    /// Every dossier known, in the order first seen.
+    pub fn dossiers(&self) -> std::slice::Iter<'_, Dossier> {
+        self.slots.iter()
+    }
+
+    /// How many dossiers are known.
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
     }
 
     /// Takes in dossiers read back from a store.
@@ -271,37 +312,77 @@ impl Ledger {
         for e in &mut d.events {
             e.status = texts.get(&e.status);
         }
+        let slot = match self.index.get(&*d.code) {
+            Some(&s) => s,
+            None => self.new_slot(d.code.clone()),
+        };
         for x in &d.exchanges {
-            self.exchanges.insert(x.clone(), d.code.clone());
+            self.exchanges.insert(x.clone(), slot);
         }
-        self.dossiers.insert(d.code.clone(), d);
+        self.slots[slot] = d;
     }
 
-    /// The dossier `code`, made when new; marked changed (callers change it).
-    fn dossier(&mut self, code: &str) -> &mut Dossier {
-        if !self.dirty.contains(code) {
-            self.dirty.insert(code.to_string());
+    fn new_slot(&mut self, code: Arc<str>) -> usize {
+        let slot = self.slots.len();
+        self.index.insert(code.clone(), slot);
+        self.slots.push(Dossier {
+            code,
+            ..Default::default()
+        });
+        self.flagged.push(false);
+        slot
+    }
+
+    /// The slot of dossier `code`, made when new.
+    fn slot(&mut self, code: &str) -> usize {
+        match self.index.get(code) {
+            Some(&s) => s,
+            None => self.new_slot(Arc::from(code)),
         }
-        if !self.dossiers.contains_key(code) {
-            self.dossiers.insert(
-                code.to_string(),
-                Dossier {
-                    code: code.to_string(),
-                    ..Default::default()
-                },
-            );
+    }
+
+    /// The dossier in `slot`, marked changed (callers change it).
+    fn changing(&mut self, slot: usize) -> &mut Dossier {
+        if !self.flagged[slot] {
+            self.flagged[slot] = true;
+            self.changed.push(slot);
         }
-        self.dossiers.get_mut(code).expect("inserted above")
+        &mut self.slots[slot]
     }
 
     /// The dossiers changed since the last call, and forgets them.
-    pub fn take_changed(&mut self) -> HashSet<String> {
-        std::mem::take(&mut self.dirty)
+    pub fn take_changed(&mut self) -> Changed {
+        let changed = std::mem::take(&mut self.changed);
+        for &s in &changed {
+            self.flagged[s] = false;
+        }
+        Changed(changed)
     }
 
-    /// Notes `codes` as changed again (their save failed).
-    pub fn changed_again(&mut self, codes: HashSet<String>) {
-        self.dirty.extend(codes);
+    /// The rows of the dossiers `changed` names, with their codes.
+    pub fn rows(&self, changed: &Changed) -> Vec<(String, Vec<u8>)> {
+        changed
+            .0
+            .iter()
+            .filter_map(|&s| self.slots.get(s))
+            .map(|d| (d.code.to_string(), super::row::encode(d)))
+            .collect()
+    }
+
+    /// Notes `changed` as changed again (their save failed).
+    pub fn changed_again(&mut self, changed: Changed) {
+        for s in changed.0 {
+            if s < self.slots.len() {
+                self.changing(s);
+            }
+        }
+    }
+
+    /// Notes every dossier as changed (the stored rows may be gone).
+    pub fn all_changed(&mut self) {
+        for s in 0..self.slots.len() {
+            self.changing(s);
+        }
     }
 
     /// Folds in one act; true when it changed a dossier.
@@ -313,8 +394,8 @@ impl Ledger {
         match (act.operation, act.outcome) {
             ("ingest", "accepted") => self.ingest(act),
             ("verify", outcome) => {
-                let code = self.exchanges.get(act.exchange_id)?.clone();
-                let d = self.dossier(&code);
+                let slot = *self.exchanges.get(act.exchange_id)?;
+                let d = self.changing(slot);
                 // The register answered: it agreed, differed or filled a field (a re-upload
                 // found is a look-up of issued documents, not the register's answer).
                 let answered = matches!(outcome, "matched" | "mismatch" | "filled");
@@ -335,8 +416,8 @@ impl Ledger {
                         .counterparty
                         .is_some_and(|c| self.portal.iter().any(|p| p == c)) =>
             {
-                let code = self.exchanges.get(act.exchange_id)?.clone();
-                let d = self.dossier(&code);
+                let slot = *self.exchanges.get(act.exchange_id)?;
+                let d = self.changing(slot);
                 // The first acceptance counts: a later update of the dossier is not its sync.
                 if d.synced_ms.is_some_and(|t| t <= act.time_ms) {
                     return None;
@@ -362,14 +443,15 @@ impl Ledger {
                     .iter()
                     .flatten()
                     .any(|x| x.origin.as_deref() == Some("issued"));
-                self.exchanges
-                    .insert(act.exchange_id.to_string(), code.to_string());
-                let d = self.dossier(code);
+                let slot = self.slot(code);
+                let d = self.changing(slot);
                 d.base = Some(base);
                 d.reused |= reused;
                 d.accepted_ms = Some(d.accepted_ms.map_or(act.time_ms, |t| t.min(act.time_ms)));
-                if !d.exchanges.iter().any(|x| x == act.exchange_id) {
-                    d.exchanges.push(act.exchange_id.to_string());
+                if !d.exchanges.iter().any(|x| &**x == act.exchange_id) {
+                    let x: Arc<str> = Arc::from(act.exchange_id);
+                    d.exchanges.push(x.clone());
+                    self.exchanges.insert(x, slot);
                 }
                 Some(())
             }
@@ -392,7 +474,8 @@ impl Ledger {
                     finished_ms: time_of(&r.finished_at),
                     results: r.result_documents.as_ref().map_or(0, |d| d.len() as u32),
                 };
-                let d = self.dossier(code);
+                let slot = self.slot(code);
+                let d = self.changing(slot);
                 if d.events.iter().any(|e| e.id == event.id) {
                     return None;
                 }
@@ -414,7 +497,8 @@ impl Ledger {
                     return None;
                 }
                 let at = time_of(&r.paid_at).unwrap_or(act.time_ms);
-                let d = self.dossier(code);
+                let slot = self.slot(code);
+                let d = self.changing(slot);
                 if d.paid_online_ms.is_some_and(|t| t <= at) {
                     return None;
                 }

@@ -304,10 +304,7 @@ impl Quality {
                 return Ok(());
             }
             let codes = ledger.take_changed();
-            let rows: Vec<(String, Vec<u8>)> = codes
-                .iter()
-                .filter_map(|c| ledger.dossiers.get(c).map(|d| (c.clone(), row::encode(d))))
-                .collect();
+            let rows = ledger.rows(&codes);
             (mark, codes, rows)
         };
         match self.store.put_quality_rows(&rows, mark, false) {
@@ -329,7 +326,7 @@ impl Quality {
     /// The figures `q` asks for, as folded so far.
     pub fn report(&self, q: &Query) -> Report {
         let ledger = self.ledger.read().unwrap_or_else(|p| p.into_inner());
-        figures::report(ledger.dossiers.values(), q)
+        figures::report(ledger.dossiers(), q)
     }
 
     /// Folds the whole log `[0, to)` again into a fresh ledger.
@@ -362,29 +359,21 @@ impl Quality {
         let rebuilt = Quality::rebuild(&self.store, &self.portal, to)?;
         let mut ledger = self.ledger.write().unwrap_or_else(|p| p.into_inner());
         let mut differ: Vec<String> = ledger
-            .dossiers
-            .iter()
-            .filter(|(c, d)| rebuilt.dossiers.get(*c) != Some(*d))
-            .map(|(c, _)| c.clone())
-            .chain(
-                rebuilt
-                    .dossiers
-                    .keys()
-                    .filter(|c| !ledger.dossiers.contains_key(*c))
-                    .cloned(),
-            )
+            .dossiers()
+            .filter(|d| rebuilt.get(&d.code) != Some(*d))
+            .chain(rebuilt.dossiers().filter(|d| ledger.get(&d.code).is_none()))
+            .map(|d| d.code.to_string())
             .collect();
         differ.sort();
         let out = Rebuilt {
             mark: to,
-            dossiers: rebuilt.dossiers.len(),
+            dossiers: rebuilt.len(),
             differ,
         };
         if replace {
             let rows: Vec<(String, Vec<u8>)> = rebuilt
-                .dossiers
-                .iter()
-                .map(|(c, d)| (c.clone(), row::encode(d)))
+                .dossiers()
+                .map(|d| (d.code.to_string(), row::encode(d)))
                 .collect();
             match self.store.put_quality_rows(&rows, to, true) {
                 Ok(written) => {
@@ -397,8 +386,7 @@ impl Quality {
                 }
                 Err(e) => {
                     // The stored rows may be gone: every live dossier is saved again next.
-                    let all = ledger.dossiers.keys().cloned().collect();
-                    ledger.changed_again(all);
+                    ledger.all_changed();
                     self.saved.store(0, Ordering::Release);
                     return Err(e.into());
                 }

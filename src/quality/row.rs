@@ -155,7 +155,7 @@ pub fn decode(row: &[u8]) -> Result<Dossier, RowError> {
     if version != VERSION {
         return Err(RowError::Version(version));
     }
-    let code = i.str("code")?.to_string();
+    let code: Arc<str> = Arc::from(i.str("code")?);
     let base = match i.flag("account")? {
         true => Some(i.base()?),
         false => None,
@@ -188,7 +188,7 @@ pub fn decode(row: &[u8]) -> Result<Dossier, RowError> {
     let count = i.u32("exchanges")?;
     let mut exchanges = Vec::with_capacity((count as usize).min(i.0.len() / 4));
     for _ in 0..count {
-        exchanges.push(i.str("exchange")?.to_string());
+        exchanges.push(Arc::from(i.str("exchange")?));
     }
     if !i.0.is_empty() {
         return Err(RowError::Trailing(i.0.len()));
