@@ -509,3 +509,76 @@ fn the_quality_rows_move_with_their_mark_and_a_save_behind_it_is_refused() {
         assert_eq!(store.quality_rows().unwrap(), (12, vec![vec![4; 3]]));
     });
 }
+
+/// Two hub nodes on one shared store (PostgreSQL only: the embedded store is one process's).
+/// The node holding a destination's claim must see another node's item below one of its own
+/// before it picks its own (order of one key across nodes), however recently it last looked;
+/// and what it keeps of its own items must not outlive a break in its claim, during which
+/// another node may have retried, parked or delivered them.
+#[test]
+fn a_claim_holder_sees_other_nodes_items_below_its_own_and_nothing_stale_after_a_break() {
+    if !common::postgres::available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let url = common::postgres::database(&dir.path().join("store"));
+    let a = Store::open_postgres(&url, Path::new("")).expect("node a opens");
+    let b = Store::open_postgres(&url, Path::new("")).expect("node b opens");
+    let waiting = |s: &Store| {
+        s.outbox_waiting_if_changed("portal")
+            .unwrap()
+            .map(|w| w.iter().map(|i| i.seq).collect::<Vec<_>>())
+    };
+    assert!(a.claim_delivery("portal", "node-a", 1_500).unwrap());
+    assert_eq!(waiting(&a), Some(vec![]), "the first look reads");
+    // B accepts a record, then A one of the same key (its client waited for B's answer).
+    let from_b = ingest(&b, "kb", "portal", 1);
+    let from_a = ingest(&a, "ka", "portal", 2);
+    assert!(from_b[0] < from_a[0]);
+    assert_eq!(
+        waiting(&a),
+        Some(vec![from_b[0], from_a[0], from_a[1]]),
+        "A's commit skipped B's mark: B's item is read at once, before A's are picked"
+    );
+    assert_eq!(waiting(&a), None, "nothing new since");
+    // B accepts one more, above all of A's: seen within the backend's interval.
+    let later = ingest(&b, "kb2", "portal", 1);
+    std::thread::sleep(std::time::Duration::from_millis(80));
+    assert_eq!(
+        waiting(&a).expect("read again after the interval").last(),
+        Some(&later[0])
+    );
+    // A holds its own items: read as committed.
+    assert_eq!(
+        a.outbox_item("portal", from_a[0])
+            .unwrap()
+            .unwrap()
+            .attempts,
+        0
+    );
+    // A's claim runs out; B takes it, retries one of A's items and delivers the other.
+    std::thread::sleep(std::time::Duration::from_millis(1_700));
+    assert!(b.claim_delivery("portal", "node-b", 300).unwrap());
+    let mut retried = (*b.outbox_item("portal", from_a[0]).unwrap().unwrap()).clone();
+    retried.attempts = 3;
+    retried.last_error = Some("503 from the portal".into());
+    b.update_item(&retried).unwrap();
+    let delivered = Submission {
+        exchange_id: "exchange-of-ka".into(),
+        delivered: vec![("portal".into(), from_a[1])],
+        ..Default::default()
+    };
+    b.commit(&[&delivered], &Default::default()).unwrap();
+    // B's claim runs out; A takes it again and reads what B left, not what it kept.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(a.claim_delivery("portal", "node-a", 1_500).unwrap());
+    let again = a.outbox_item("portal", from_a[0]).unwrap().unwrap();
+    assert_eq!(
+        (again.attempts, again.last_error.as_deref()),
+        (3, Some("503 from the portal"))
+    );
+    assert!(
+        a.outbox_item("portal", from_a[1]).unwrap().is_none(),
+        "delivered by B meanwhile"
+    );
+}

@@ -103,7 +103,10 @@ pub trait OutboxStore: Send + Sync {
     fn outbox_waiting(&self, destination: &str) -> Result<Vec<WaitingItem>, StoreError>;
     /// `outbox_waiting`, or `None` when no other hub node queued items for the destination
     /// since this node last asked (the backend keeps track): what the node delivering a
-    /// destination of a shared store reads before each round.
+    /// destination of a shared store reads before each round. Must never answer `None` while
+    /// another node's items lie below one of this node's that it returned a commit for (they
+    /// go out first); items of other nodes above all of this node's may be seen a little
+    /// later (the PostgreSQL backend looks every 50 ms).
     fn outbox_waiting_if_changed(
         &self,
         destination: &str,

@@ -216,7 +216,42 @@ struct Marks {
     read: u64,
     /// Marks set by this node's commits since.
     own: std::collections::BTreeSet<u64>,
+    /// When the mark was last read from the database.
+    read_at: Option<std::time::Instant>,
 }
+
+impl Marks {
+    /// A commit of another node is known to lie below one of this node's: its marks since the
+    /// last read skip a number. (Its items may have lower sequence numbers than this node's
+    /// latest, and must be queued before those are picked.)
+    fn gap(&self) -> bool {
+        match self.own.last() {
+            Some(&last) if last > self.read => {
+                (self.own.range(self.read + 1..).count() as u64) < last - self.read
+            }
+            _ => false,
+        }
+    }
+}
+
+/// How often a node delivering a destination reads its outbox's mark when its own commits show
+/// no other node's between them: the longest an item another node accepted after this node's
+/// latest waits to be seen (a read a pass cost about two transactions a push).
+const MARK_EVERY: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// The outbox items this node committed for a destination it delivers, kept to be sent without
+/// reading them back. Valid only while this node's claim lasts without a break: another node
+/// delivering meanwhile may have sent, retried or parked them.
+#[derive(Debug, Default)]
+struct Held {
+    items: HashMap<u64, Arc<super::types::OutboxItem>>,
+    /// Until when the claim is surely this node's (monotonic), as the last grant says.
+    until: Option<std::time::Instant>,
+}
+
+/// At most this many items kept a destination (a destination that is down lets its outbox
+/// grow: the rest are read from the database when their turn comes).
+const HELD_MAX: usize = 65_536;
 
 /// The PostgreSQL backend.
 pub struct PgStore {
@@ -228,6 +263,8 @@ pub struct PgStore {
     /// Per destination: the outbox marks this node's commits set, and the mark it last read
     /// (`outbox_waiting_if_changed`).
     marks: Mutex<HashMap<String, Marks>>,
+    /// Items of the destinations this node delivers, by destination (`Held`).
+    held: Mutex<HashMap<String, Held>>,
     /// Tokens read, by id, with when: an authentication waits for the database at most once
     /// per token and `TOKEN_FRESH`.
     tokens: RwLock<HashMap<String, (TokenRecord, std::time::Instant)>>,
@@ -284,6 +321,7 @@ impl PgStore {
             audit_size: AtomicU64::new(0),
             tokens: RwLock::new(HashMap::new()),
             marks: Mutex::new(HashMap::new()),
+            held: Mutex::new(HashMap::new()),
         };
         store.read_audit_size()?;
         Ok(store)

@@ -1,7 +1,7 @@
 //! The outbox and the dead letters on PostgreSQL, and the claims on destinations' deliveries.
 
 use super::prepared::Prepared;
-use super::{PgStore, big, decode, encode};
+use super::{Held, PgStore, big, decode, encode};
 use crate::store::StoreError;
 use crate::store::port::OutboxStore;
 use crate::store::types::{DeadLetter, OutboxItem, WaitingItem};
@@ -37,6 +37,9 @@ impl OutboxStore for PgStore {
         destination: &str,
         seq: u64,
     ) -> Result<Option<Arc<OutboxItem>>, StoreError> {
+        if let Some(item) = self.held_item(destination, seq) {
+            return Ok(Some(item));
+        }
         let d = destination.to_string();
         let bytes = self.pool.call("read an outbox item", move |c| {
             Ok(c.q_opt(
@@ -51,6 +54,7 @@ impl OutboxStore for PgStore {
     }
 
     fn update_item(&self, item: &OutboxItem) -> Result<(), StoreError> {
+        self.forget_held(&item.destination, [item.seq]);
         let (d, seq, bytes, next) = (
             item.destination.clone(),
             big(item.seq),
@@ -72,7 +76,17 @@ impl OutboxStore for PgStore {
         &self,
         destination: &str,
     ) -> Result<Option<Vec<WaitingItem>>, StoreError> {
+        {
+            let marks = self.marks.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(m) = marks.get(destination)
+                && !m.gap()
+                && m.read_at.is_some_and(|t| t.elapsed() < super::MARK_EVERY)
+            {
+                return Ok(None);
+            }
+        }
         let d = destination.to_string();
+        let read_at = std::time::Instant::now();
         let mark = self.pool.call("read the outbox's mark", move |c| {
             Ok(c.q_opt(
                 "SELECT mark FROM outbox_marks WHERE destination = $1",
@@ -91,6 +105,7 @@ impl OutboxStore for PgStore {
             if let Some(m) = marks.get_mut(destination) {
                 m.read = mark;
                 m.own = m.own.split_off(&(mark + 1));
+                m.read_at = Some(read_at);
             }
             return Ok(None);
         }
@@ -100,6 +115,7 @@ impl OutboxStore for PgStore {
         let m = marks.entry(destination.to_string()).or_default();
         m.read = mark;
         m.own = m.own.split_off(&(mark + 1));
+        m.read_at = Some(read_at);
         Ok(Some(waiting))
     }
 
@@ -124,6 +140,7 @@ impl OutboxStore for PgStore {
     }
 
     fn park(&self, dead: &DeadLetter) -> Result<(), StoreError> {
+        self.forget_held(&dead.item.destination, [dead.item.seq]);
         let (d, seq, letter) = (
             dead.item.destination.clone(),
             big(dead.item.seq),
@@ -229,7 +246,9 @@ impl OutboxStore for PgStore {
         ttl_ms: u64,
     ) -> Result<bool, StoreError> {
         let (d, n, ttl) = (destination.to_string(), node.to_string(), big(ttl_ms));
-        self.pool
+        let asked = std::time::Instant::now();
+        let granted = self
+            .pool
             .call("claim a destination's deliveries", move |c| {
                 // The database's clock decides when a claim has run out, whatever the nodes' say.
                 let row = c.q_opt(
@@ -244,7 +263,9 @@ impl OutboxStore for PgStore {
                 &[&d, &n, &ttl],
             )?;
                 Ok(row.is_some())
-            })
+            });
+        self.claimed(destination, asked, ttl_ms, matches!(granted, Ok(true)));
+        granted
     }
 
     fn release_deliveries(&self, node: &str) -> Result<(), StoreError> {
@@ -295,5 +316,59 @@ impl OutboxStore for PgStore {
                 &[&d, &big(seq)],
             )? > 0)
         })
+    }
+}
+
+impl PgStore {
+    /// Keeps the items of a commit for the destinations whose claim this node holds.
+    pub(super) fn hold_items<'a>(&self, items: impl Iterator<Item = &'a Arc<OutboxItem>>) {
+        let now = std::time::Instant::now();
+        let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+        for i in items {
+            if let Some(h) = held.get_mut(&i.destination)
+                && h.until.is_some_and(|u| u > now)
+                && h.items.len() < super::HELD_MAX
+            {
+                h.items.insert(i.seq, i.clone());
+            }
+        }
+    }
+
+    /// An item kept by `hold_items`, while the claim lasts.
+    fn held_item(&self, destination: &str, seq: u64) -> Option<Arc<OutboxItem>> {
+        let held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+        let h = held.get(destination)?;
+        if h.until.is_none_or(|u| u <= std::time::Instant::now()) {
+            return None;
+        }
+        h.items.get(&seq).cloned()
+    }
+
+    /// Forgets kept items (delivered, rewritten, parked).
+    pub(super) fn forget_held(&self, destination: &str, seqs: impl IntoIterator<Item = u64>) {
+        let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(h) = held.get_mut(destination) {
+            for s in seqs {
+                h.items.remove(&s);
+            }
+        }
+    }
+
+    /// Notes the outcome of a claim asked at `asked`. The kept items stay valid only when the
+    /// claim was this node's without a break: granted again before the last grant's time ran
+    /// out (counted short by a fifth, for the round trip and the clocks' rates), so that no
+    /// other node could have delivered in between.
+    fn claimed(&self, destination: &str, asked: std::time::Instant, ttl_ms: u64, granted: bool) {
+        let now = std::time::Instant::now();
+        let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+        let h = held.entry(destination.to_string()).or_default();
+        if !granted {
+            *h = Held::default();
+            return;
+        }
+        if h.until.is_none_or(|u| u <= now) {
+            h.items.clear();
+        }
+        h.until = Some(asked + std::time::Duration::from_millis(ttl_ms - ttl_ms / 5));
     }
 }
