@@ -21,6 +21,7 @@ mod outbox;
 mod port;
 mod prepared;
 mod tls;
+mod together;
 
 pub use tls::PgTls;
 
@@ -265,6 +266,8 @@ pub struct PgStore {
     marks: Mutex<HashMap<String, Marks>>,
     /// Items of the destinations this node delivers, by destination (`Held`).
     held: Mutex<HashMap<String, Held>>,
+    /// Look-ups of idempotency keys, made together under load.
+    seen: together::Together,
     /// Tokens read, by id, with when: an authentication waits for the database at most once
     /// per token and `TOKEN_FRESH`.
     tokens: RwLock<HashMap<String, (TokenRecord, std::time::Instant)>>,
@@ -322,6 +325,7 @@ impl PgStore {
             tokens: RwLock::new(HashMap::new()),
             marks: Mutex::new(HashMap::new()),
             held: Mutex::new(HashMap::new()),
+            seen: Default::default(),
         };
         store.read_audit_size()?;
         Ok(store)

@@ -321,13 +321,7 @@ impl GroupCommit for PgStore {
     }
 
     fn seen(&self, dedup_key: &str) -> Result<Option<String>, StoreError> {
-        let key = dedup_key.to_string();
-        self.pool.call("read dedup", move |c| {
-            Ok(
-                c.q_opt("SELECT exchange_id FROM dedup WHERE key = $1", &[&key])?
-                    .map(|r| r.get(0)),
-            )
-        })
+        self.seen.seen(dedup_key, |keys| self.seen_many(keys))
     }
 
     fn sweep_dedup_step(
