@@ -78,6 +78,9 @@ impl Fault {
 pub struct Push {
     pub record_type: &'static str,
     pub body: String,
+    /// The second copy of a push sent twice on purpose (`Fault::Repeat`): its answer is a
+    /// repeat whether or not it was sent again after a 503.
+    pub repeat: bool,
 }
 
 /// The pushes of one dossier, in order, and the fault it carries.
@@ -362,6 +365,7 @@ pub fn plan_at(
                     .replace("42A8001234", &format!("42A8{d:06}"))
                     .replace("042192004518", id)
                     .replace("000.00.10.H42-250915-0001", &format!("{code}-0")),
+                repeat: false,
             });
             dossier = dossier.replace(
                 "<hs:LoaiGiayTo>Hợp đồng thuê mặt bằng kinh doanh</hs:LoaiGiayTo>",
@@ -371,6 +375,7 @@ pub fn plan_at(
         pushes.push(Push {
             record_type: "dossier",
             body: dossier,
+            repeat: false,
         });
         // The second event (or the only one) carries the invalid status.
         let invalid_step = (fault == Some(Fault::InvalidStatus) && !tl.steps.is_empty())
@@ -386,11 +391,13 @@ pub fn plan_at(
             pushes.push(Push {
                 record_type: "dossier-status",
                 body: body.clone(),
+                repeat: false,
             });
             if repeat {
                 pushes.push(Push {
                     record_type: "dossier-status",
                     body,
+                    repeat: true,
                 });
             }
         }
@@ -550,7 +557,7 @@ pub async fn push(
                         Ok(r) => {
                             let status = r.status().as_u16();
                             let body = r.text().await.unwrap_or_default();
-                            if out.note(status, &body) && sent_again {
+                            if out.note(status, &body) && sent_again && !p.repeat {
                                 out.recovered += 1;
                             }
                         }
