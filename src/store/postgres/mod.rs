@@ -131,7 +131,7 @@ impl Pool {
             .unwrap_or_else(|p| p.into_inner())
             .send(job)
             .map_err(|_| StoreError::Format("the database connections have stopped".into()))?;
-        match rx.recv_timeout(self.timeout) {
+        match blocking(|| rx.recv_timeout(self.timeout)) {
             Ok(Ok(r)) => Ok(r),
             Ok(Err((e, true))) => Err(StoreError::Unavailable {
                 action,
@@ -166,6 +166,19 @@ impl Pool {
                 "{action}: the database connection's thread stopped"
             ))),
         }
+    }
+}
+
+/// Runs `wait` (a wait for the database) so that, on a thread of a multi-threaded async runtime,
+/// the runtime's other tasks move to another thread meanwhile rather than wait behind it (the
+/// port is synchronous, and the request handlers call it). Elsewhere (the committer's thread,
+/// a blocking thread, a single-threaded runtime) it just runs.
+pub(super) fn blocking<R>(wait: impl FnOnce() -> R) -> R {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(wait)
+        }
+        _ => wait(),
     }
 }
 
@@ -250,9 +263,10 @@ struct Held {
     until: Option<std::time::Instant>,
 }
 
-/// At most this many items kept a destination (a destination that is down lets its outbox
-/// grow: the rest are read from the database when their turn comes).
-const HELD_MAX: usize = 65_536;
+/// At most this many items kept a destination: enough for the records between a commit and
+/// their delivery (a few hundred at the peak), a bounded memory (a few KB an item) when a
+/// destination is down and its outbox grows; the rest are read from the database in turn.
+const HELD_MAX: usize = 4_096;
 
 /// The PostgreSQL backend.
 pub struct PgStore {

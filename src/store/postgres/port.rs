@@ -321,7 +321,7 @@ impl GroupCommit for PgStore {
     }
 
     fn seen(&self, dedup_key: &str) -> Result<Option<String>, StoreError> {
-        self.seen.seen(dedup_key, |keys| self.seen_many(keys))
+        super::blocking(|| self.seen.seen(dedup_key, |keys| self.seen_many(keys)))
     }
 
     fn sweep_dedup_step(
