@@ -11,6 +11,8 @@
 # haproxy (round robin, keep-alive), the load sent to haproxy and the CPU counted over both
 # nodes. One written quality-off:BINARY runs it without the
 # service-quality indicators ([quality] enabled = false), to measure what keeping them costs.
+# With THREADS=1 in the environment, each measurement adds the hub's CPU a push by thread name
+# (digits taken out), to see which threads a change moves.
 #
 # Each measurement starts a fresh hub (shipped config and adapters, endpoints pointed at one
 # `lienthong sim both`), sends the ~2 KB SOAP status event with wrk and benches/load/mix.lua
@@ -27,7 +29,7 @@ while [ $# -gt 0 ]; do
     --rounds) rounds=$2; shift ;;
     --seconds) secs=$2; shift ;;
     --connections) conns=$2; shift ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) bins+=("$1") ;;
   esac
   shift
@@ -98,7 +100,20 @@ def cpu():
         f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
         total += int(f[11]) + int(f[12])
     return total / os.sysconf("SC_CLK_TCK")
-a0, c0, t0 = applied(), cpu(), time.time()
+def threads():
+    # CPU seconds by thread name, digits taken out (tokio-runtime-w, lienthong-commit, ...).
+    by = {}
+    for pid in pids.split(","):
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            try:
+                text = open(f"/proc/{pid}/task/{tid}/stat").read()
+            except OSError:
+                continue
+            name = "".join(c for c in text[text.index("(") + 1:text.rindex(")")] if not c.isdigit())
+            f = text.rsplit(")", 1)[1].split()
+            by[name] = by.get(name, 0) + (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+    return by
+a0, c0, t0, th0 = applied(), cpu(), time.time(), threads()
 env = {**os.environ, "PUSH_PATH": "/v1/ingest/motcua-hatinh/dossier-status",
        "PUSH_BODY": "benches/load/status-event.xml", "PUSH_CT": "text/xml; charset=utf-8",
        "PUSH_TOKEN": token, "PULL_EVERY": "0", "RUN": f"r{time.time_ns() % 10**9}"}
@@ -120,6 +135,12 @@ print(f"round {round_} {binary}: {ok / r['seconds']:,.0f} pushes/s, relayed {las
       f"({last:,} applied, {ok:,} answered within the run), {used / max(last, 1) * 1e6:.0f} us CPU a push, "
       f"p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms, errors {r['status_errors'] + r['socket_errors']}",
       flush=True)
+if os.environ.get("THREADS") == "1":
+    th1 = threads()
+    per = {k: (v - th0.get(k, 0)) / max(last, 1) * 1e6 for k, v in th1.items()}
+    per["(threads ended during the run)"] = used / max(last, 1) * 1e6 - sum(per.values())
+    print("  us a push by thread: " + ", ".join(f"{k} {v:.1f}" for k, v in
+          sorted(per.items(), key=lambda kv: -kv[1]) if abs(v) >= 0.05), flush=True)
 PY
     for p in ${pids//,/ } $lb_pid; do
       kill "$p" 2>/dev/null || true

@@ -230,14 +230,14 @@ fn base_of(texts: &mut Texts, r: &Record<'_>) -> Base {
 
 /// The dossiers, and where to place the acts that name only an exchange.
 ///
-/// The dossiers sit in one vector, found by code through an index of slots: an act hashes its
-/// dossier's code once (twice for a new one), a growing ledger moves small index entries
-/// rather than whole dossiers, and the code is kept once, shared by the index and the dossier.
-/// The dossiers changed since the last save are a list of slots with a flag a slot.
+/// The dossiers sit in slots, found by code through an index: an act hashes its dossier's code
+/// once (twice for a new one), a growing ledger moves small index entries rather than whole
+/// dossiers, and the code is kept once, shared by the index and the dossier. The dossiers
+/// changed since the last save are a list of slots with a flag a slot.
 #[derive(Debug, Clone, Default)]
 pub struct Ledger {
     index: HashMap<Arc<str>, usize>,
-    slots: Vec<Dossier>,
+    slots: Slots,
     /// Exchange id → the slot of its dossier.
     exchanges: HashMap<Arc<str>, usize>,
     texts: Texts,
@@ -246,6 +246,37 @@ pub struct Ledger {
     flagged: Vec<bool>,
     /// Which national-portal destinations count as the portal (`quality.portal`).
     portal: Vec<String>,
+}
+
+/// Dossiers in chunks of a fixed size: growing never moves those already there. (One vector
+/// copied all of them into fresh pages at each doubling: a quarter of the indicators' thread
+/// at the peak of workload (a), where every push is a new dossier.)
+#[derive(Debug, Clone, Default)]
+struct Slots {
+    chunks: Vec<Vec<Dossier>>,
+    len: usize,
+}
+
+const CHUNK: usize = 1024;
+
+impl Slots {
+    fn push(&mut self, d: Dossier) {
+        if self.chunks.last().is_none_or(|c| c.len() == CHUNK) {
+            self.chunks.push(Vec::with_capacity(CHUNK));
+        }
+        if let Some(c) = self.chunks.last_mut() {
+            c.push(d);
+            self.len += 1;
+        }
+    }
+
+    fn get(&self, slot: usize) -> Option<&Dossier> {
+        self.chunks.get(slot / CHUNK)?.get(slot % CHUNK)
+    }
+
+    fn get_mut(&mut self, slot: usize) -> Option<&mut Dossier> {
+        self.chunks.get_mut(slot / CHUNK)?.get_mut(slot % CHUNK)
+    }
 }
 
 /// The dossiers changed since a save (their slots in the ledger that gave them).
@@ -272,21 +303,21 @@ impl Ledger {
 
     /// The dossier `code`, if known.
     pub fn get(&self, code: &str) -> Option<&Dossier> {
-        self.index.get(code).map(|&s| &self.slots[s])
+        self.index.get(code).and_then(|&s| self.slots.get(s))
     }
 
     /// Every dossier known, in the order first seen.
-    pub fn dossiers(&self) -> std::slice::Iter<'_, Dossier> {
-        self.slots.iter()
+    pub fn dossiers(&self) -> impl Iterator<Item = &Dossier> {
+        self.slots.chunks.iter().flatten()
     }
 
     /// How many dossiers are known.
     pub fn len(&self) -> usize {
-        self.slots.len()
+        self.slots.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.slots.is_empty()
+        self.slots.len == 0
     }
 
     /// Takes in dossiers read back from a store.
@@ -319,11 +350,13 @@ impl Ledger {
         for x in &d.exchanges {
             self.exchanges.insert(x.clone(), slot);
         }
-        self.slots[slot] = d;
+        if let Some(x) = self.slots.get_mut(slot) {
+            *x = d;
+        }
     }
 
     fn new_slot(&mut self, code: Arc<str>) -> usize {
-        let slot = self.slots.len();
+        let slot = self.slots.len;
         self.index.insert(code.clone(), slot);
         self.slots.push(Dossier {
             code,
@@ -342,12 +375,13 @@ impl Ledger {
     }
 
     /// The dossier in `slot`, marked changed (callers change it).
-    fn changing(&mut self, slot: usize) -> &mut Dossier {
-        if !self.flagged[slot] {
-            self.flagged[slot] = true;
+    fn changing(&mut self, slot: usize) -> Option<&mut Dossier> {
+        let flag = self.flagged.get_mut(slot)?;
+        if !*flag {
+            *flag = true;
             self.changed.push(slot);
         }
-        &mut self.slots[slot]
+        self.slots.get_mut(slot)
     }
 
     /// The dossiers changed since the last call, and forgets them.
@@ -372,15 +406,13 @@ impl Ledger {
     /// Notes `changed` as changed again (their save failed).
     pub fn changed_again(&mut self, changed: Changed) {
         for s in changed.0 {
-            if s < self.slots.len() {
-                self.changing(s);
-            }
+            self.changing(s);
         }
     }
 
     /// Notes every dossier as changed (the stored rows may be gone).
     pub fn all_changed(&mut self) {
-        for s in 0..self.slots.len() {
+        for s in 0..self.slots.len {
             self.changing(s);
         }
     }
@@ -395,7 +427,7 @@ impl Ledger {
             ("ingest", "accepted") => self.ingest(act),
             ("verify", outcome) => {
                 let slot = *self.exchanges.get(act.exchange_id)?;
-                let d = self.changing(slot);
+                let d = self.changing(slot)?;
                 // The register answered: it agreed, differed or filled a field (a re-upload
                 // found is a look-up of issued documents, not the register's answer).
                 let answered = matches!(outcome, "matched" | "mismatch" | "filled");
@@ -417,7 +449,7 @@ impl Ledger {
                         .is_some_and(|c| self.portal.iter().any(|p| p == c)) =>
             {
                 let slot = *self.exchanges.get(act.exchange_id)?;
-                let d = self.changing(slot);
+                let d = self.changing(slot)?;
                 // The first acceptance counts: a later update of the dossier is not its sync.
                 if d.synced_ms.is_some_and(|t| t <= act.time_ms) {
                     return None;
@@ -444,7 +476,7 @@ impl Ledger {
                     .flatten()
                     .any(|x| x.origin.as_deref() == Some("issued"));
                 let slot = self.slot(code);
-                let d = self.changing(slot);
+                let d = self.changing(slot)?;
                 d.base = Some(base);
                 d.reused |= reused;
                 d.accepted_ms = Some(d.accepted_ms.map_or(act.time_ms, |t| t.min(act.time_ms)));
@@ -475,7 +507,7 @@ impl Ledger {
                     results: r.result_documents.as_ref().map_or(0, |d| d.len() as u32),
                 };
                 let slot = self.slot(code);
-                let d = self.changing(slot);
+                let d = self.changing(slot)?;
                 if d.events.iter().any(|e| e.id == event.id) {
                     return None;
                 }
@@ -498,7 +530,7 @@ impl Ledger {
                 }
                 let at = time_of(&r.paid_at).unwrap_or(act.time_ms);
                 let slot = self.slot(code);
-                let d = self.changing(slot);
+                let d = self.changing(slot)?;
                 if d.paid_online_ms.is_some_and(|t| t <= at) {
                     return None;
                 }
