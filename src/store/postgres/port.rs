@@ -6,7 +6,6 @@ use crate::merkle::stored_hash_count;
 use crate::store::StoreError;
 use crate::store::port::GroupCommit;
 use crate::store::types::{AuditWrites, ReportCounts, Submission};
-use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 
 /// What `write_audit` found at the log's head.
@@ -78,7 +77,6 @@ impl PgStore {
         let mut counts: std::collections::BTreeMap<(u32, String, String), ReportCounts> =
             Default::default();
         let mut delivered = Vec::new();
-        let mut delivered_of: HashMap<&str, Vec<u64>> = HashMap::new();
         for s in new {
             if let Some(k) = &s.dedup_key {
                 dedup.push((k.clone(), s.exchange_id.clone()));
@@ -109,7 +107,6 @@ impl PgStore {
             }
             for (d, seq) in &s.delivered {
                 delivered.push((d.clone(), big(*seq)));
-                delivered_of.entry(d.as_str()).or_default().push(*seq);
             }
         }
         let first = audit.first;
@@ -226,8 +223,10 @@ impl PgStore {
             Ok(Head::Marked(marked))
         })?;
         if matches!(head, Head::Written | Head::Marked(_)) {
-            for (d, seqs) in delivered_of {
-                self.forget_held(d, seqs);
+            for s in new {
+                for (d, seq) in &s.delivered {
+                    self.forget_held(d, [*seq]);
+                }
             }
             self.hold_items(new.iter().flat_map(|s| s.items.iter()));
         }
