@@ -2,7 +2,8 @@
 //! procedure or field, computed from the dossiers as they stood at a moment (`as_of`), and the
 //! points of each group by the published formulas, labelled as the hub's view.
 
-use super::fold::{Dossier, Standing};
+use super::fold::Dossier;
+use super::standing::Standing;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::OnceLock;

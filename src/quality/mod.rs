@@ -13,6 +13,7 @@ pub mod figures;
 pub mod fold;
 mod gauges;
 pub mod row;
+pub mod standing;
 #[cfg(test)]
 mod tests;
 mod time;

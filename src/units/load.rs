@@ -1,8 +1,9 @@
 //! Loading the reference data: the file `scripts/gen-units.py` writes, embedded in the binary
 //! or named by `LIENTHONG_UNITS_DATA`, read into `Units` with its indexes built once.
 
+use super::index::{Index, push_scoped};
 use super::names::key;
-use super::{HashMap, Index, Unit, Units, UnitsError, push_scoped};
+use super::{HashMap, Unit, Units, UnitsError};
 use serde::Deserialize;
 use std::path::Path;
 

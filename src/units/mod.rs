@@ -10,6 +10,7 @@
 //! Indexes are built once; resolving does look-ups only.
 
 mod answer;
+mod index;
 mod load;
 pub mod names;
 mod text;
@@ -19,9 +20,8 @@ pub use load::shared;
 pub use text::TextReading;
 
 use crate::FastMap as HashMap;
-use names::{
-    Level, clean, key, levels_of_word, loose, minority, plain, province_alias, strip_type, variant,
-};
+use index::{Index, Scoped, Written};
+use names::{Level, clean, key, plain, province_alias, strip_type};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
@@ -57,98 +57,6 @@ impl Unit {
 pub enum UnitsError {
     #[error("{file}: {message}")]
     Invalid { file: String, message: String },
-}
-
-/// Units by the key of their name (`names::key`); by the key of its spelling variants
-/// (`names::variant`), looked up only when no name matches as written; and by its loose key
-/// (`names::loose`), looked up last and only between names of the Central Highlands' and the
-/// northern mountains' languages (`names::minority`), whose marks sources write differently.
-#[derive(Debug, Default)]
-struct Index {
-    exact: HashMap<String, Vec<usize>>,
-    variant: HashMap<String, Vec<usize>>,
-    /// Only the names of minority languages.
-    loose: HashMap<String, Vec<usize>>,
-}
-
-impl Index {
-    fn add(&mut self, name: &str, i: usize) {
-        self.exact.entry(key(name)).or_default().push(i);
-        self.variant.entry(variant(name)).or_default().push(i);
-        if minority(name) {
-            self.loose.entry(loose(name)).or_default().push(i);
-        }
-    }
-}
-
-/// scope (a parent's code) → units of that parent by name.
-type Scoped = HashMap<String, Index>;
-
-fn push_scoped(index: &mut Scoped, scope: &str, name: &str, i: usize) {
-    index.entry(scope.to_string()).or_default().add(name, i);
-}
-
-/// A written unit, cleaned (`names::clean`) and keyed once: as written and without its type
-/// word, exactly and as a spelling variant.
-struct Written {
-    text: String,
-    /// The name without its type word, when there was one (or a number to normalise).
-    name: Option<String>,
-    full: String,
-    stripped: Option<String>,
-    type_word: Option<&'static str>,
-    /// Keyed only when the exact keys find nothing: as a spelling variant (full, stripped),
-    /// and loosely with whether the name is of a minority language.
-    variants: std::cell::OnceCell<(String, Option<String>)>,
-    loose: std::cell::OnceCell<(String, bool)>,
-}
-
-impl Written {
-    /// `keys`: the keys of the units' own names, with and without their type word, made
-    /// once when the data loaded: most names are written as the data writes them.
-    fn new(text: &str, keys: &HashMap<String, String>) -> Written {
-        let text = clean(text);
-        let (type_word, name) = strip_type(&text);
-        let unchanged = type_word.is_none() && name == text;
-        let key_of = |s: &str| keys.get(s).cloned().unwrap_or_else(|| key(s));
-        let full = key_of(&text);
-        let (stripped, name) = if unchanged {
-            (None, None)
-        } else {
-            (Some(key_of(&name)), Some(name))
-        };
-        Written {
-            text,
-            name,
-            full,
-            stripped,
-            type_word,
-            variants: std::cell::OnceCell::new(),
-            loose: std::cell::OnceCell::new(),
-        }
-    }
-
-    /// The name as written without its type word.
-    fn bare(&self) -> &str {
-        self.name.as_deref().unwrap_or(&self.text)
-    }
-
-    fn variants(&self) -> &(String, Option<String>) {
-        self.variants
-            .get_or_init(|| (variant(&self.text), self.name.as_deref().map(variant)))
-    }
-
-    fn loose(&self) -> &(String, bool) {
-        self.loose
-            .get_or_init(|| (loose(self.bare()), minority(self.bare())))
-    }
-
-    /// Whether the written type word (if any) can name a unit of this tier: "Thành phố Hạ
-    /// Long" can be a district, never a ward.
-    fn may_be(&self, level: Level) -> bool {
-        self.type_word
-            .is_none_or(|t| levels_of_word(t).contains(&level))
-    }
 }
 
 /// The provinces a written province may be: 2025 provinces, and the legacy ones (those
@@ -249,68 +157,6 @@ impl Units {
     /// The old three-tier form of a legacy commune, by code.
     pub fn legacy_form(&self, code: &str) -> Option<Legacy> {
         self.legacy_commune(code).map(|c| self.legacy_of(c))
-    }
-
-    /// Looks a name up in an index: as written, then without its type word (when that word
-    /// can name a unit of `level`), then as a spelling variant the same two ways, then (the
-    /// type word off) by its loose key, where the name written and the unit's are both of a
-    /// minority language.
-    fn find(index: &Index, w: &Written, level: Level) -> Vec<usize> {
-        Units::find_among(&[index], w, level)
-    }
-
-    /// The same within scopes (parents' codes): the first way that finds the name in any of
-    /// them decides, so a name as written in one scope is never passed over for a variant
-    /// in another.
-    fn find_in<'a>(
-        index: &'a Scoped,
-        scopes: impl IntoIterator<Item = &'a str>,
-        w: &Written,
-        level: Level,
-    ) -> Vec<usize> {
-        let indexes: Vec<&Index> = scopes.into_iter().filter_map(|s| index.get(s)).collect();
-        Units::find_among(&indexes, w, level)
-    }
-
-    fn find_among(indexes: &[&Index], w: &Written, level: Level) -> Vec<usize> {
-        let gather = |get: &dyn Fn(&Index) -> Option<&Vec<usize>>| -> Vec<usize> {
-            indexes
-                .iter()
-                .filter_map(|i| get(i))
-                .flatten()
-                .copied()
-                .collect()
-        };
-        let fits = w.may_be(level);
-        let hits = gather(&|i| i.exact.get(&w.full));
-        if !hits.is_empty() {
-            return hits;
-        }
-        if !fits {
-            // The type word names another tier: only a name written with it whole can match.
-            return Vec::new();
-        }
-        if let Some(k) = &w.stripped {
-            let hits = gather(&|i| i.exact.get(k));
-            if !hits.is_empty() {
-                return hits;
-            }
-        }
-        let (variant_full, variant_stripped) = w.variants();
-        for k in std::iter::once(variant_full).chain(variant_stripped) {
-            let hits = gather(&|i| i.variant.get(k));
-            if !hits.is_empty() {
-                return hits;
-            }
-        }
-        // Both names must be of a minority language: a typo that makes a Vietnamese name
-        // look foreign ("Hồng Hàa") does not lose its marks to match.
-        let (loose_key, minority) = w.loose();
-        if *minority {
-            gather(&|i| i.loose.get(loose_key))
-        } else {
-            Vec::new()
-        }
     }
 
     /// Among units of the same name, those whose type is the written one ("Xã Chi Lăng" and
@@ -425,11 +271,11 @@ impl Units {
         } else {
             let w = Written::new(written, &self.keys);
             (
-                Units::find(&self.province_by_key, &w, Level::Province)
+                index::find(&self.province_by_key, &w, Level::Province)
                     .iter()
                     .map(|&i| &self.provinces[i])
                     .collect(),
-                Units::find(&self.legacy_province_by_key, &w, Level::Province)
+                index::find(&self.legacy_province_by_key, &w, Level::Province)
                     .iter()
                     .map(|&i| self.legacy_provinces[i].code.as_str())
                     .collect(),
@@ -459,7 +305,7 @@ impl Units {
                 .into_iter()
                 .collect();
         }
-        let found = Units::find_in(
+        let found = index::find_in(
             &self.legacy_district_by_key,
             provinces.legacy.iter().copied(),
             w,
@@ -572,13 +418,13 @@ impl Units {
         }
         // The 2025 form (commune and province), or an old commune named without its district;
         // the type written decides between a 2025 and an old commune of one name.
-        let current = Units::find_in(
+        let current = index::find_in(
             &self.commune_by_key,
             provinces.current.iter().map(|p| p.code.as_str()),
             &wc,
             Level::Commune,
         );
-        let olds = Units::find_in(
+        let olds = index::find_in(
             &self.legacy_commune_by_province,
             provinces.legacy.iter().copied(),
             &wc,
@@ -641,7 +487,7 @@ impl Units {
                 ),
             };
         }
-        let olds = Units::find_in(
+        let olds = index::find_in(
             &self.legacy_commune_by_district,
             districts
                 .iter()
@@ -701,8 +547,8 @@ impl Units {
             return false;
         };
         let current = p.current.iter().map(|c| c.code.as_str());
-        !Units::find_in(&self.commune_by_key, current, w, Level::Commune).is_empty()
-            || !Units::find_in(
+        !index::find_in(&self.commune_by_key, current, w, Level::Commune).is_empty()
+            || !index::find_in(
                 &self.legacy_commune_by_province,
                 p.legacy.iter().copied(),
                 w,

@@ -1,8 +1,9 @@
 //! Free-text addresses: which parts of "…, commune, [district,] province" are the units,
 //! which the street, and the answer.
 
+use super::index::Written;
 use super::names::{Level, clean};
-use super::{Resolution, Units, Written};
+use super::{Resolution, Units};
 
 /// A free-text address as read: the parts taken for units, the rest (a street), and the answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
