@@ -490,22 +490,30 @@ fn the_quality_rows_move_with_their_mark_and_a_save_behind_it_is_refused() {
         let row = |code: &str, v: u8| (code.to_string(), vec![v; 3]);
         assert!(
             store
-                .put_quality_rows(&[row("A", 1), row("B", 2)], 10, false)
+                .put_quality_rows(&[row("A", 1), row("B", 2)], 10, false, 2)
                 .unwrap()
         );
         // A save behind the stored mark (another node's later fold is in): nothing written.
-        assert!(!store.put_quality_rows(&[row("A", 9)], 7, false).unwrap());
-        assert!(!store.put_quality_rows(&[row("A", 9)], 10, false).unwrap());
+        assert!(!store.put_quality_rows(&[row("A", 9)], 7, false, 2).unwrap());
+        assert!(
+            !store
+                .put_quality_rows(&[row("A", 9)], 10, false, 2)
+                .unwrap()
+        );
         // A later one updates its rows and keeps the others.
-        assert!(store.put_quality_rows(&[row("B", 3)], 12, false).unwrap());
+        assert!(
+            store
+                .put_quality_rows(&[row("B", 3)], 12, false, 2)
+                .unwrap()
+        );
         drop(store);
         let store = open(dir);
         let (mark, mut rows) = store.quality_rows().unwrap();
         rows.sort();
         assert_eq!((mark, rows), (12, vec![vec![1; 3], vec![3; 3]]));
         // A replacement is all there is; not behind the stored mark.
-        assert!(!store.put_quality_rows(&[row("C", 4)], 5, true).unwrap());
-        assert!(store.put_quality_rows(&[row("C", 4)], 12, true).unwrap());
+        assert!(!store.put_quality_rows(&[row("C", 4)], 5, true, 1).unwrap());
+        assert!(store.put_quality_rows(&[row("C", 4)], 12, true, 1).unwrap());
         assert_eq!(store.quality_rows().unwrap(), (12, vec![vec![4; 3]]));
     });
 }

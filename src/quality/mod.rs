@@ -298,7 +298,7 @@ impl Quality {
     pub fn save(&self) -> Result<(), QualityError> {
         // Not while a rebuild replaces the rows.
         let _one = self.folding.lock().unwrap_or_else(|p| p.into_inner());
-        let (mark, codes, rows) = {
+        let (mark, codes, rows, dossiers) = {
             let mut ledger = self.ledger.write().unwrap_or_else(|p| p.into_inner());
             let mark = self.mark();
             if mark <= self.saved.load(Ordering::Acquire) {
@@ -306,9 +306,9 @@ impl Quality {
             }
             let codes = ledger.take_changed();
             let rows = ledger.rows(&codes);
-            (mark, codes, rows)
+            (mark, codes, rows, ledger.len() as u64)
         };
-        match self.store.put_quality_rows(&rows, mark, false) {
+        match self.store.put_quality_rows(&rows, mark, false, dossiers) {
             Ok(_) => {
                 self.saved.store(mark, Ordering::Release);
                 Ok(())
@@ -376,7 +376,10 @@ impl Quality {
                 .dossiers()
                 .map(|d| (d.code.to_string(), row::encode(d)))
                 .collect();
-            match self.store.put_quality_rows(&rows, to, true) {
+            match self
+                .store
+                .put_quality_rows(&rows, to, true, rows.len() as u64)
+            {
                 Ok(written) => {
                     *ledger = rebuilt;
                     self.mark.store(to, Ordering::Release);
@@ -468,7 +471,7 @@ impl Live {
             Err(QualityError::Store(e)) => return Err(e),
             Err(e) => {
                 tracing::warn!("{e}: the service-quality indicators are folded again from the log");
-                store.put_quality_rows(&[], 0, true)?;
+                store.put_quality_rows(&[], 0, true, 0)?;
                 Quality::open(store, &config.portal).map_err(|e| match e {
                     QualityError::Store(e) => e,
                     other => crate::store::StoreError::Unwritable(other.to_string()),

@@ -313,11 +313,14 @@ pub trait QualityStore: Send + Sync {
     /// Writes `rows` (dossier code, row) and moves the mark to `mark`; with `replace`, the rows
     /// written are all there are. Refused (false, nothing written) when the stored mark is past
     /// `mark`, or at it unless `replace`: another node of a cluster saved a later fold.
+    /// `dossiers` is how many dossiers the stored rows hold once these are written (the
+    /// ledger's count): a store that appends rows knows from it how many it holds are stale.
     fn put_quality_rows(
         &self,
         rows: &[(String, Vec<u8>)],
         mark: u64,
         replace: bool,
+        dossiers: u64,
     ) -> Result<bool, StoreError>;
 }
 

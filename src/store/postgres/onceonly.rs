@@ -141,6 +141,7 @@ impl crate::store::port::QualityStore for PgStore {
         rows: &[(String, Vec<u8>)],
         mark: u64,
         replace: bool,
+        _dossiers: u64,
     ) -> Result<bool, StoreError> {
         let (codes, bytes): (Vec<String>, Vec<Vec<u8>>) = rows.iter().cloned().unzip();
         self.pool.call("write the quality indicators", move |c| {

@@ -10,7 +10,7 @@
 //!   big-endian).
 //!
 //! A dossier's latest row is that of the latest save holding it. When the saves hold more
-//! than twice the live rows, they are compacted: the latest rows written again as new saves,
+//! stale rows than live ones (the caller says how many dossiers there are), they are compacted: the latest rows written again as new saves,
 //! then the older saves removed (a crash between leaves both, and the latest still wins).
 //! Rows of the layout before saves (`d` + dossier code → row) are read as the oldest save and
 //! removed by the first compaction.
@@ -26,7 +26,7 @@ const SAVE: u8 = b's';
 const OLD_ROW: &[u8] = b"d";
 /// Rows a save value holds at most (a larger save is written as several).
 const ROWS_A_VALUE: usize = 4096;
-/// Saves are not compacted while they hold fewer rows than this past the live ones.
+/// Saves are not compacted while they hold fewer stale rows than this past the live ones.
 const COMPACT_SLACK: u64 = 65_536;
 
 /// `rows` as one value: for each, the code's length (u32 little-endian), the code, the row's
@@ -183,6 +183,7 @@ impl QualityStore for SledStore {
         rows: &[(String, Vec<u8>)],
         mark: u64,
         replace: bool,
+        dossiers: u64,
     ) -> Result<bool, StoreError> {
         let t = &self.quality;
         let stored = self.quality_mark()?;
@@ -209,7 +210,9 @@ impl QualityStore for SledStore {
             n,
             &[(COUNTS, counts), (MARK, mark.to_be_bytes().to_vec())],
         )?;
-        if written > 2 * live + COMPACT_SLACK {
+        // Stale rows (held less the dossiers) more than the dossiers: compacted. A save of new
+        // dossiers only adds none, however many rows it writes.
+        if (written + live).saturating_sub(dossiers) > dossiers + COMPACT_SLACK {
             self.quality_compact()?;
         }
         Ok(true)
@@ -242,13 +245,22 @@ mod tests {
         let s = SledStore::open(dir.path()).unwrap();
         assert_eq!(stored(&s), (0, vec![]));
         assert!(
-            s.put_quality_rows(&rows(&[("A", "a1"), ("B", "b1")]), 5, false)
+            s.put_quality_rows(&rows(&[("A", "a1"), ("B", "b1")]), 5, false, 2)
                 .unwrap()
         );
-        assert!(s.put_quality_rows(&rows(&[("A", "a2")]), 9, false).unwrap());
+        assert!(
+            s.put_quality_rows(&rows(&[("A", "a2")]), 9, false, 2)
+                .unwrap()
+        );
         // At the stored mark or before it: refused, nothing written.
-        assert!(!s.put_quality_rows(&rows(&[("A", "x")]), 9, false).unwrap());
-        assert!(!s.put_quality_rows(&rows(&[("A", "x")]), 3, true).unwrap());
+        assert!(
+            !s.put_quality_rows(&rows(&[("A", "x")]), 9, false, 2)
+                .unwrap()
+        );
+        assert!(
+            !s.put_quality_rows(&rows(&[("A", "x")]), 3, true, 1)
+                .unwrap()
+        );
         assert_eq!(stored(&s), (9, vec!["a2".into(), "b1".into()]));
         // Rows of the layout before saves are the oldest.
         s.quality.insert(b"dC", b"c0".as_slice()).unwrap();
@@ -259,7 +271,7 @@ mod tests {
         let many: Vec<(String, Vec<u8>)> = (0..(COMPACT_SLACK + 10))
             .map(|i| ("A".to_string(), format!("a{}", i + 3).into_bytes()))
             .collect();
-        assert!(s.put_quality_rows(&many, 10, false).unwrap());
+        assert!(s.put_quality_rows(&many, 10, false, 3).unwrap());
         let last = format!("a{}", COMPACT_SLACK + 12);
         assert_eq!(
             stored(&s),
@@ -269,7 +281,10 @@ mod tests {
         assert_eq!(s.quality.scan_prefix([SAVE]).count(), 1);
         assert_eq!(s.quality_counts().unwrap(), (0, 3));
         // A replace keeps only what it writes.
-        assert!(s.put_quality_rows(&rows(&[("D", "d1")]), 10, true).unwrap());
+        assert!(
+            s.put_quality_rows(&rows(&[("D", "d1")]), 10, true, 1)
+                .unwrap()
+        );
         assert_eq!(stored(&s), (10, vec!["d1".into()]));
         // Read again after the store is opened again.
         drop(s);
@@ -284,9 +299,43 @@ mod tests {
         let many: Vec<(String, Vec<u8>)> = (0..ROWS_A_VALUE * 2 + 1)
             .map(|i| (format!("D{i}"), vec![b'r'; 3]))
             .collect();
-        assert!(s.put_quality_rows(&many, 1, false).unwrap());
+        assert!(
+            s.put_quality_rows(&many, 1, false, many.len() as u64)
+                .unwrap()
+        );
         assert_eq!(s.quality.scan_prefix([SAVE]).count(), 3);
         assert_eq!(s.quality_rows().unwrap().1.len(), ROWS_A_VALUE * 2 + 1);
+    }
+
+    #[test]
+    fn saves_of_new_dossiers_are_never_compacted_and_stale_rows_are() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SledStore::open(dir.path()).unwrap();
+        let fresh = |from: u64, n: u64| -> Vec<(String, Vec<u8>)> {
+            (from..from + n)
+                .map(|i| (format!("D{i}"), b"r".to_vec()))
+                .collect()
+        };
+        // Three saves of new dossiers, together past the slack: nothing stale, no compaction
+        // (each save is still its own values).
+        let n = COMPACT_SLACK / 2 + 1;
+        for i in 0..3 {
+            assert!(
+                s.put_quality_rows(&fresh(i * n, n), i + 1, false, (i + 1) * n)
+                    .unwrap()
+            );
+        }
+        let saves = s.quality.scan_prefix([SAVE]).count();
+        assert_eq!(saves, 3 * n.div_ceil(ROWS_A_VALUE as u64) as usize);
+        assert_eq!(s.quality_counts().unwrap(), (3 * n, 0));
+        // The same dossiers saved again, twice: stale rows past the live ones and the slack,
+        // compacted to one row a dossier.
+        let all = fresh(0, 3 * n);
+        assert!(s.put_quality_rows(&all, 4, false, 3 * n).unwrap());
+        assert_eq!(s.quality_counts().unwrap(), (6 * n, 0));
+        assert!(s.put_quality_rows(&all, 5, false, 3 * n).unwrap());
+        assert_eq!(s.quality_counts().unwrap(), (0, 3 * n));
+        assert_eq!(s.quality_rows().unwrap().1.len() as u64, 3 * n);
     }
 
     #[test]
