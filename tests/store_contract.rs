@@ -590,3 +590,49 @@ fn a_claim_holder_sees_other_nodes_items_below_its_own_and_nothing_stale_after_a
         "delivered by B meanwhile"
     );
 }
+
+/// A shared store's commit finds the idempotency keys accepted meanwhile (by another node, or
+/// by an earlier commit of the same one) itself, since the committer does not look them up
+/// first: a group holding several is refused whole, nothing of it written, and every taken
+/// key is named with its exchange in one answer; the group without them then commits.
+#[test]
+fn a_group_with_keys_taken_meanwhile_is_refused_whole_naming_each() {
+    if !common::postgres::available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let url = common::postgres::database(&dir.path().join("store"));
+    let a = Store::open_postgres(&url, Path::new("")).expect("node a opens");
+    let b = Store::open_postgres(&url, Path::new("")).expect("node b opens");
+    ingest(&a, "k1", "portal", 1);
+    ingest(&a, "k2", "portal", 1);
+    let sub = |key: &str, seq: u64| Submission {
+        exchange_id: format!("b-exchange-of-{key}"),
+        dedup_key: Some(key.into()),
+        items: vec![Arc::new(item("portal", seq, key))],
+        ..Default::default()
+    };
+    let group: Vec<Submission> = ["k1", "k3", "k2"]
+        .iter()
+        .map(|k| sub(k, b.next_seq().unwrap()))
+        .collect();
+    let refs: Vec<&Submission> = group.iter().collect();
+    match b.commit(&refs, &Default::default()) {
+        Err(lienthong::store::StoreError::Duplicate { mut taken }) => {
+            taken.sort();
+            assert_eq!(
+                taken,
+                vec![
+                    ("k1".to_string(), "exchange-of-k1".to_string()),
+                    ("k2".to_string(), "exchange-of-k2".to_string())
+                ]
+            );
+        }
+        other => panic!("expected the taken keys, got {other:?}"),
+    }
+    assert_eq!(b.seen("k3").unwrap(), None, "nothing of the group written");
+    assert_eq!(seqs(&b, "portal").len(), 2);
+    b.commit(&[&group[1]], &Default::default()).unwrap();
+    assert_eq!(b.seen("k3").unwrap().as_deref(), Some("b-exchange-of-k3"));
+    assert_eq!(seqs(&b, "portal").len(), 3);
+}

@@ -178,7 +178,14 @@ impl RelayCore {
                 CommitRequest::Checkpoint => None,
             })
             .collect();
-        let known = self.store.seen_many(&keys).ok();
+        // A shared store's commit refuses keys accepted meanwhile and says as what
+        // (`StoreError::Duplicate`), and the ingest looked each up before: a look-up here would
+        // be a round trip more for every group, to find what the commit finds anyway.
+        let known = if self.store.is_shared() {
+            Some(HashMap::new())
+        } else {
+            self.store.seen_many(&keys).ok()
+        };
         let wanted: usize = batch
             .iter()
             .map(|p| match &p.work {
@@ -277,15 +284,19 @@ impl RelayCore {
                         break Err(e);
                     }
                 }
-                // Another node accepted the same idempotency key meanwhile: nothing was
-                // written; the submissions with it are repeats of that exchange.
-                Err(AuditError::Store(StoreError::Duplicate { key, original }))
-                    if tries < MAX_BEHIND =>
+                // Idempotency keys accepted meanwhile (by another node, or by an earlier
+                // group of this one): nothing was written; the submissions with them are
+                // repeats of those exchanges.
+                Err(AuditError::Store(StoreError::Duplicate { taken }))
+                    if tries < MAX_BEHIND && !taken.is_empty() =>
                 {
                     tries += 1;
+                    let taken: HashMap<String, String> = taken.into_iter().collect();
                     let mut offset = 0;
                     for ((s, _, o), n) in submissions.iter_mut().zip(&counts) {
-                        if o.is_none() && s.dedup_key.as_deref() == Some(key.as_str()) {
+                        // Repeats within the group named its first with the key, which is now
+                        // a repeat itself: they too name the exchange that took the key.
+                        if let Some(original) = s.dedup_key.as_ref().and_then(|k| taken.get(k)) {
                             *o = Some(original.clone());
                             s.items.clear();
                             for d in &mut drafts[offset..offset + n] {

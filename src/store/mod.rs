@@ -52,11 +52,12 @@ pub enum StoreError {
     /// prepares them anew.
     #[error("store: the audit log has {found} entries, not the {expected} this commit followed")]
     Behind { expected: u64, found: u64 },
-    /// An idempotency key of the commit was accepted meanwhile by another hub node on the
-    /// same database, as `original`: nothing was written; the caller answers the submissions
-    /// with that key as repeats and commits the rest again.
-    #[error("store: the idempotency key {key:?} was accepted meanwhile as exchange {original}")]
-    Duplicate { key: String, original: String },
+    /// Idempotency keys of the commit accepted meanwhile (by another hub node on the same
+    /// database, or by an earlier commit of this one), each with its exchange: nothing was
+    /// written; the caller answers the submissions with those keys as repeats and commits the
+    /// rest again.
+    #[error("store: {} idempotency key(s) accepted meanwhile, the first {:?}", taken.len(), taken.first().map(|t| &t.0))]
+    Duplicate { taken: Vec<(String, String)> },
     /// A database backend cannot be reached (down, failing over, a broken connection): the
     /// caller may try again shortly.
     #[error("store: {action}: the database cannot be reached: {source}")]

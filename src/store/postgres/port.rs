@@ -14,9 +14,9 @@ pub(super) enum Head {
     Written,
     /// The log had this many entries, not the writes' `first`: nothing was written.
     Behind(u64),
-    /// An idempotency key was taken by another node's commit, as this exchange: nothing was
-    /// written.
-    Taken(String, String),
+    /// Idempotency keys taken by other commits (of another node, or of this one since the key
+    /// was looked up), each with its exchange: nothing was written.
+    Taken(Vec<(String, String)>),
     /// Committed, with the outbox marks the commit set.
     Marked(Vec<(String, u64)>),
 }
@@ -126,19 +126,26 @@ impl PgStore {
                      ON CONFLICT (key) DO NOTHING RETURNING key",
                     &[&keys, &big(now), &ids],
                 )?;
-                // Another node accepted a key first (its transaction committed while this one
-                // waited on the key): this commit is undone, and says as what.
+                // Keys accepted first by another commit (another node's, or this node's since
+                // the key was looked up): this commit is undone, and says as what, all at once.
                 if written.len() < keys.len() {
                     let written: std::collections::HashSet<String> =
                         written.iter().map(|r| r.get(0)).collect();
-                    if let Some(k) = keys.iter().find(|k| !written.contains(**k)) {
-                        let original: String = tx
-                            .q_one("SELECT exchange_id FROM dedup WHERE key = $1", &[k])?
-                            .get(0);
-                        let k = k.to_string();
-                        tx.rollback()?;
-                        return Ok(Head::Taken(k, original));
-                    }
+                    let taken: Vec<&str> = keys
+                        .iter()
+                        .copied()
+                        .filter(|k| !written.contains(*k))
+                        .collect();
+                    let originals: Vec<(String, String)> = tx
+                        .q(
+                            "SELECT key, exchange_id FROM dedup WHERE key = ANY($1)",
+                            &[&taken],
+                        )?
+                        .iter()
+                        .map(|r| (r.get(0), r.get(1)))
+                        .collect();
+                    tx.rollback()?;
+                    return Ok(Head::Taken(originals));
                 }
             }
             if !items.is_empty() {
@@ -239,7 +246,7 @@ impl PgStore {
                 }
                 Ok(())
             }
-            Head::Taken(key, original) => Err(StoreError::Duplicate { key, original }),
+            Head::Taken(taken) => Err(StoreError::Duplicate { taken }),
             Head::Behind(found) => {
                 self.audit_size.fetch_max(found, Ordering::AcqRel);
                 Err(StoreError::Behind {
