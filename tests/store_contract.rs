@@ -414,6 +414,12 @@ fn the_catalogue_keeps_tokens_adapters_routes_and_policies() {
 fn once_only_writes_of_a_commit_are_found_by_subject_and_summed_by_day() {
     on_every_backend(|dir, open| {
         let at = 1_764_900_000_000u64; // 2025-12-05, Vietnam time
+        let count = |procedure: &str, counts: [u64; 5]| ReportCount {
+            day: report_day(at),
+            agency: "000.00.10.H42".into(),
+            procedure: procedure.into(),
+            counts,
+        };
         {
             let store = open(dir);
             let doc = |id: &str, kind: &str| IssuedDocument {
@@ -421,12 +427,6 @@ fn once_only_writes_of_a_commit_are_found_by_subject_and_summed_by_day() {
                 type_key: kind.into(),
                 document_id: id.into(),
                 record: json!({"document_id": id}),
-            };
-            let count = |procedure: &str, counts: [u64; 5]| ReportCount {
-                day: report_day(at),
-                agency: "000.00.10.H42".into(),
-                procedure: procedure.into(),
-                counts,
             };
             let a = Submission {
                 exchange_id: "a".into(),
@@ -461,6 +461,18 @@ fn once_only_writes_of_a_commit_are_found_by_subject_and_summed_by_day() {
         assert_eq!(
             groups[&("000.00.10.H42".to_string(), "1.001612".to_string())],
             [2, 2, 1, 1, 1]
+        );
+        // A later commit adds to the stored counts.
+        let c = Submission {
+            exchange_id: "c".into(),
+            counts: vec![count("1.001612", [1, 1, 0, 0, 3])],
+            ..Default::default()
+        };
+        store.commit(&[&c], &Default::default()).unwrap();
+        let (groups, _) = store.report_counts(at).unwrap();
+        assert_eq!(
+            groups[&("000.00.10.H42".to_string(), "1.001612".to_string())],
+            [3, 3, 1, 1, 4]
         );
     });
 }

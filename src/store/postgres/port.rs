@@ -31,31 +31,46 @@ pub(super) fn write_audit(
     if w.records.is_empty() && w.hashes.is_empty() {
         return Ok(Head::Written);
     }
-    let size = tx
-        .q_one("SELECT size FROM audit_head FOR UPDATE", &[])?
-        .get::<_, i64>(0) as u64;
-    if size != w.first {
-        return Ok(Head::Behind(size));
-    }
-    tx.x("UPDATE audit_head SET size = $1", &[&big(w.end())])?;
-    // One statement a table, whatever the group's size: a round trip each.
+    // One statement, one round trip: the head moved only from where the writes begin (its
+    // row's lock makes other nodes' appends wait, then find it moved), the entries and their
+    // hashes written only if it was.
     let idx: Vec<i64> = (0..w.records.len() as u64)
         .map(|i| big(w.first + i))
         .collect();
     let entries: Vec<&[u8]> = w.records.iter().map(|r| r.entry.as_slice()).collect();
     let sealed: Vec<&[u8]> = w.records.iter().map(|r| r.sealed.as_slice()).collect();
-    tx.x(
-        "INSERT INTO audit_entries (idx, entry, sealed)
-         SELECT * FROM unnest($1::bigint[], $2::bytea[], $3::bytea[])",
-        &[&idx, &entries, &sealed],
-    )?;
     let first = stored_hash_count(w.first);
     let pos: Vec<i64> = (0..w.hashes.len() as u64).map(|i| big(first + i)).collect();
     let hashes: Vec<&[u8]> = w.hashes.iter().map(|h| h.as_slice()).collect();
-    tx.x(
-        "INSERT INTO audit_hashes (pos, hash) SELECT * FROM unnest($1::bigint[], $2::bytea[])",
-        &[&pos, &hashes],
+    let moved = tx.q(
+        "WITH head AS (
+             UPDATE audit_head SET size = $2 WHERE size = $1 RETURNING size
+         ), e AS (
+             INSERT INTO audit_entries (idx, entry, sealed)
+             SELECT * FROM unnest($3::bigint[], $4::bytea[], $5::bytea[])
+             WHERE EXISTS (SELECT 1 FROM head)
+         ), h AS (
+             INSERT INTO audit_hashes (pos, hash)
+             SELECT * FROM unnest($6::bigint[], $7::bytea[])
+             WHERE EXISTS (SELECT 1 FROM head)
+         )
+         SELECT size FROM head",
+        &[
+            &big(w.first),
+            &big(w.end()),
+            &idx,
+            &entries,
+            &sealed,
+            &pos,
+            &hashes,
+        ],
     )?;
+    if moved.is_empty() {
+        let size = tx
+            .q_one("SELECT size FROM audit_head", &[])?
+            .get::<_, i64>(0) as u64;
+        return Ok(Head::Behind(size));
+    }
     Ok(Head::Written)
 }
 
@@ -194,27 +209,20 @@ impl PgStore {
                 )?;
             }
             if !counts.is_empty() {
-                let read = tx.prepared(
-                    "SELECT counts FROM report_counts
-                     WHERE day = $1 AND agency = $2 AND procedure = $3 FOR UPDATE",
-                )?;
+                // Added to the stored counts by the database, one round trip a key.
                 let write = tx.prepared(
                     "INSERT INTO report_counts (day, agency, procedure, counts)
                      VALUES ($1, $2, $3, $4)
-                     ON CONFLICT (day, agency, procedure) DO UPDATE SET counts = $4",
+                     ON CONFLICT (day, agency, procedure) DO UPDATE SET counts = ARRAY(
+                         SELECT greatest(coalesce(a, 0), 0) + coalesce(b, 0)
+                         FROM unnest(report_counts.counts, EXCLUDED.counts)
+                              WITH ORDINALITY AS t(a, b, i)
+                         ORDER BY i)",
                 )?;
                 for ((day, agency, procedure), add) in &counts {
                     let day = *day as i32;
-                    let mut sum: ReportCounts = Default::default();
-                    if let Some(row) = tx.query_opt(&read, &[&day, agency, procedure])? {
-                        let stored: Vec<i64> = row.get(0);
-                        for (s, v) in sum.iter_mut().zip(stored) {
-                            *s = v.max(0) as u64;
-                        }
-                    }
-                    crate::store::types::add_counts(&mut sum, add);
-                    let sum: Vec<i64> = sum.iter().map(|n| big(*n)).collect();
-                    tx.execute(&write, &[&day, agency, procedure, &sum])?;
+                    let add: Vec<i64> = add.iter().map(|n| big(*n)).collect();
+                    tx.execute(&write, &[&day, agency, procedure, &add])?;
                 }
             }
             if !delivered.is_empty() {
