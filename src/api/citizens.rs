@@ -186,6 +186,13 @@ fn denied(d: &Decision) -> Problem {
 }
 
 fn pull_problem(e: &PullError) -> Problem {
+    // The database away (failing over): 503, send again shortly; not the hub's fault.
+    if let PullError::Store(s) = e
+        && let Some(p) = super::problem::store_for_now(s)
+    {
+        tracing::warn!("{s}");
+        return p;
+    }
     let status = match e {
         PullError::NotFound { .. } => StatusCode::NOT_FOUND,
         PullError::Upstream { .. } | PullError::NoSource(_) | PullError::SourceUnusable(_) => {
@@ -568,4 +575,32 @@ async fn explain(
         "rate_limit_per_minute": state.onceonly.policy().per_minute(&member),
     }))
     .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::StoreError;
+
+    #[test]
+    fn a_pull_whose_database_is_away_is_503_to_send_again_and_other_store_failures_500() {
+        let away = PullError::Store(StoreError::Unavailable {
+            action: "read the pull cache",
+            source: "connection refused".into(),
+        });
+        let p = pull_problem(&away);
+        assert_eq!(p.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(p.code, "store.unavailable");
+        assert!(p.retry_after.is_some());
+        let refusing = PullError::Store(StoreError::Unwritable("a commit failed".into()));
+        assert_eq!(
+            pull_problem(&refusing).status,
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        let damaged = PullError::Store(StoreError::Format("a damaged entry".into()));
+        assert_eq!(
+            pull_problem(&damaged).status,
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+    }
 }

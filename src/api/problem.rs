@@ -207,6 +207,16 @@ fn store_error_in(any: &dyn std::any::Any) -> Option<&crate::store::StoreError> 
 
 /// 503 while the database of a database backend cannot be reached: nothing was done, the
 /// caller tries again shortly.
+/// The 503 for a store that cannot be reached or refuses writes for now (a database failing
+/// over, say), if `e` is one: the caller sends again shortly.
+pub(crate) fn store_for_now(e: &crate::store::StoreError) -> Option<Problem> {
+    match e {
+        crate::store::StoreError::Unavailable { .. } => Some(unavailable(e)),
+        crate::store::StoreError::Unwritable(_) => Some(unwritable(e)),
+        _ => None,
+    }
+}
+
 fn unavailable(e: &dyn std::fmt::Display) -> Problem {
     let mut p = Problem::new(
         StatusCode::SERVICE_UNAVAILABLE,
