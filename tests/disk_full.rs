@@ -248,3 +248,136 @@ async fn the_database_disk_full_is_refused_clearly_and_loses_nothing_acknowledge
     );
     h.shutdown().await.unwrap();
 }
+
+/// The database's WAL on a full disk (the cluster mode): PostgreSQL cannot write its log, and
+/// stops with a PANIC (and may fail the same way when it restarts to recover). The hub answers
+/// 503 with `Retry-After` while the database is away, stays up, and acknowledges nothing it
+/// did not write; once space returns and the database is started again, the same hub takes
+/// work again without a restart; every record it acknowledged is there (a repeat is answered
+/// with its original exchange) and delivered once, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "mounts a tmpfs: needs root; scripts/test runs it when it has root"]
+async fn the_database_wal_on_a_full_disk_stops_it_and_loses_nothing_acknowledged() {
+    use common::destination::Destination;
+    use common::hub::{self, HATINH, adapters_for_relay, status_event, wait_for};
+    if !common::postgres::available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mount = Mount::tmpfs(dir.path(), "size=40m,mode=0755");
+    let mnt = mount.0.clone();
+    let wal = mnt.join("wal");
+    std::fs::create_dir_all(&wal).unwrap();
+    let mut pg = common::postgres::OwnServer::start_with_wal_in(&wal);
+    let db = pg.database(dir.path());
+    let portal = Destination::start().await;
+    let files = tempfile::tempdir().unwrap();
+    let adapters = adapters_for_relay(files.path(), &portal.url, 1000);
+    let data = tempfile::tempdir().unwrap();
+    let h = hub::start(data.path(), |c| {
+        c.server.adapters_dir = adapters.clone();
+        c.store.backend = lienthong::config::hub::StoreBackend::Postgres;
+        c.store.url = db.clone();
+        c.store.timeout_ms = 2_000;
+    })
+    .await;
+    let url = h.url();
+    let token = hub::token(&h, HATINH, "provider");
+    let c = reqwest::Client::new();
+    let push = |n: usize| {
+        c.post(format!("{url}/v1/ingest/motcua-hatinh/dossier-status"))
+            .bearer_auth(&token)
+            .header("content-type", "application/xml")
+            .body(status_event(
+                &format!("000.00.10.H42-251206-{:04}", n / 4),
+                n % 4,
+            ))
+            .send()
+    };
+    // No room for another WAL segment (16 MiB): the log fills the one it writes, then stops.
+    let filler = mnt.join("filler");
+    std::fs::write(
+        &filler,
+        vec![0u8; (free_bytes(&mnt).saturating_sub(1 << 20)) as usize],
+    )
+    .unwrap();
+    let mut acknowledged: Vec<(usize, String)> = Vec::new();
+    let mut refusal = None;
+    for n in 0..100_000 {
+        let r = push(n).await.unwrap();
+        let status = r.status().as_u16();
+        let retry_after = r.headers().get("retry-after").cloned();
+        let v: serde_json::Value = r.json().await.unwrap();
+        if status == 202 {
+            acknowledged.push((n, v["exchange_id"].as_str().unwrap().to_string()));
+        } else {
+            refusal = Some((n, status, retry_after, v));
+            break;
+        }
+    }
+    let (refused, status, retry_after, v) = refusal.expect("the WAL's disk filled up");
+    assert_eq!(status, 503, "{v}");
+    assert!(retry_after.is_some(), "{v}");
+    assert!(acknowledged.len() > 50, "{}", acknowledged.len());
+    let detail = v["detail"].as_str().unwrap_or_default().to_string();
+    // Still up, and says it is not ready while the database is away.
+    let r = c.get(format!("{url}/healthz")).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let mut not_ready = false;
+    for _ in 0..50 {
+        let r = c.get(format!("{url}/readyz")).send().await.unwrap();
+        if r.status().as_u16() == 503 {
+            not_ready = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        not_ready,
+        "/readyz says the hub is not ready while its database is away"
+    );
+    let stopped = pg.exited();
+    // Space returns, and the database is started again (as its operator would after the
+    // PANIC): the same hub takes work again.
+    std::fs::remove_file(&filler).unwrap();
+    pg.restart();
+    let mut again = None;
+    for _ in 0..150 {
+        let r = push(refused).await.unwrap();
+        if r.status().is_success() {
+            let v: serde_json::Value = r.json().await.unwrap();
+            again = Some(v["exchange_id"].as_str().unwrap().to_string());
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let again = again.expect("the hub takes work again once the database is back");
+    for (n, exchange) in &acknowledged {
+        let r = push(*n).await.unwrap();
+        assert_eq!(r.status().as_u16(), 200, "push {n}");
+        let v: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(
+            v["exchange_id"].as_str(),
+            Some(exchange.as_str()),
+            "push {n}"
+        );
+    }
+    let total = acknowledged.len() + 1;
+    wait_for(120, "every acknowledged record delivered", || {
+        portal.applied() == total
+    })
+    .await;
+    let backwards = portal.log.lock().unwrap().gone_backwards();
+    assert!(backwards.is_empty(), "{backwards:?}");
+    eprintln!(
+        "WAL disk full: {} pushes acknowledged, push {refused} refused ({detail}); the server \
+         {} by itself; taken again as {again} once space returned and it was started",
+        acknowledged.len(),
+        if stopped {
+            "had stopped"
+        } else {
+            "was still running"
+        }
+    );
+    h.shutdown().await.unwrap();
+}

@@ -112,8 +112,21 @@ impl Cluster {
 
     /// A new data directory made by initdb.
     fn init() -> Cluster {
+        Cluster::init_with_wal(None)
+    }
+
+    /// A new data directory made by initdb, its WAL in `wal` when given (an empty directory,
+    /// given to the server's user here).
+    fn init_with_wal(wal: Option<&Path>) -> Cluster {
         let c = Cluster::empty();
-        let out = as_server_user(&mut Command::new(c.bin.join("initdb")), c.user)
+        let mut initdb = Command::new(c.bin.join("initdb"));
+        if let Some(wal) = wal {
+            if let Some((uid, gid)) = c.user {
+                std::os::unix::fs::chown(wal, Some(uid), Some(gid)).expect("chown the WAL's place");
+            }
+            initdb.arg(format!("--waldir={}", wal.display()));
+        }
+        let out = as_server_user(&mut initdb, c.user)
             .args(["-D"])
             .arg(&c.data)
             .args([
@@ -316,6 +329,24 @@ impl OwnServer {
         };
         s.restart();
         s
+    }
+
+    /// A new server whose WAL lives in `wal` (an empty directory: a small disk of the
+    /// test's, say), started and ready.
+    pub fn start_with_wal_in(wal: &Path) -> OwnServer {
+        let mut s = OwnServer {
+            cluster: Cluster::init_with_wal(Some(wal)),
+            child: None,
+        };
+        s.restart();
+        s
+    }
+
+    /// Whether the server process has ended (a PANIC it did not come back from, say).
+    pub fn exited(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_none_or(|c| c.try_wait().ok().flatten().is_some())
     }
 
     /// A new server that also takes TLS connections, with `cert` and `key` (PEM).
