@@ -133,6 +133,171 @@ fn free_bytes(path: &std::path::Path) -> u64 {
         .expect("df prints the free bytes")
 }
 
+/// A hub on a PostgreSQL database (the cluster mode) relaying a province's status events to
+/// a portal: the steps the database's full-disk tests share.
+struct Pushing {
+    hub: lienthong::server::Hub,
+    portal: common::destination::Destination,
+    client: reqwest::Client,
+    token: String,
+    /// The dossiers' codes differ by test, so that each has its own exchanges.
+    day: &'static str,
+    _dirs: [tempfile::TempDir; 2],
+}
+
+/// A refused push: which, its status, its `Retry-After` and its body.
+struct Refusal {
+    n: usize,
+    status: u16,
+    retry_after: Option<reqwest::header::HeaderValue>,
+    body: serde_json::Value,
+}
+
+impl Refusal {
+    /// Which push was refused, and the body, once the refusal is checked to be a 503 with
+    /// `Retry-After`.
+    fn unavailable(self) -> (usize, serde_json::Value) {
+        let v = self.body;
+        assert_eq!(self.status, 503, "{v}");
+        assert!(self.retry_after.is_some(), "{v}");
+        (self.n, v)
+    }
+}
+
+/// A file in `dir` that fills its disk but for `leave` bytes; removed to give the space back.
+fn fill_leaving(dir: &std::path::Path, leave: u64) -> std::path::PathBuf {
+    let filler = dir.join("filler");
+    std::fs::write(
+        &filler,
+        vec![0u8; (free_bytes(dir).saturating_sub(leave)) as usize],
+    )
+    .unwrap();
+    filler
+}
+
+impl Pushing {
+    async fn start(db: &str, timeout_ms: Option<u64>, day: &'static str) -> Pushing {
+        use common::hub::{self, HATINH, adapters_for_relay};
+        let portal = common::destination::Destination::start().await;
+        let files = tempfile::tempdir().unwrap();
+        let adapters = adapters_for_relay(files.path(), &portal.url, 1000);
+        let data = tempfile::tempdir().unwrap();
+        let hub = hub::start(data.path(), |c| {
+            c.server.adapters_dir = adapters.clone();
+            c.store.backend = lienthong::config::hub::StoreBackend::Postgres;
+            c.store.url = db.to_string();
+            if let Some(ms) = timeout_ms {
+                c.store.timeout_ms = ms;
+            }
+        })
+        .await;
+        let token = hub::token(&hub, HATINH, "provider");
+        Pushing {
+            hub,
+            portal,
+            client: reqwest::Client::new(),
+            token,
+            day,
+            _dirs: [files, data],
+        }
+    }
+
+    fn url(&self) -> String {
+        self.hub.url()
+    }
+
+    /// Push `n`: the `n % 4`th status event of dossier `n / 4`.
+    async fn push(&self, n: usize) -> reqwest::Response {
+        self.client
+            .post(format!(
+                "{}/v1/ingest/motcua-hatinh/dossier-status",
+                self.url()
+            ))
+            .bearer_auth(&self.token)
+            .header("content-type", "application/xml")
+            .body(common::hub::status_event(
+                &format!("000.00.10.H42-{}-{:04}", self.day, n / 4),
+                n % 4,
+            ))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Pushes 0, 1, … until one is not accepted: those acknowledged (with their exchanges),
+    /// and the refusal.
+    async fn until_refused(&self) -> (Vec<(usize, String)>, Option<Refusal>) {
+        let mut acknowledged = Vec::new();
+        for n in 0..100_000 {
+            let r = self.push(n).await;
+            let status = r.status().as_u16();
+            let retry_after = r.headers().get("retry-after").cloned();
+            let body: serde_json::Value = r.json().await.unwrap();
+            if status == 202 {
+                acknowledged.push((n, body["exchange_id"].as_str().unwrap().to_string()));
+            } else {
+                let refusal = Refusal {
+                    n,
+                    status,
+                    retry_after,
+                    body,
+                };
+                return (acknowledged, Some(refusal));
+            }
+        }
+        (acknowledged, None)
+    }
+
+    /// Push `n` sent again every 200 ms, at most `tries` times, until taken: its exchange.
+    async fn taken_again(&self, n: usize, tries: usize) -> Option<String> {
+        for _ in 0..tries {
+            let r = self.push(n).await;
+            if r.status().is_success() {
+                let v: serde_json::Value = r.json().await.unwrap();
+                return Some(v["exchange_id"].as_str().unwrap().to_string());
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        None
+    }
+
+    /// Every acknowledged push is there (sent again, it is answered with its original
+    /// exchange), and `total` records are delivered within `secs`, none out of order.
+    async fn all_kept_and_delivered(
+        &self,
+        acknowledged: &[(usize, String)],
+        total: usize,
+        secs: u64,
+    ) {
+        for (n, exchange) in acknowledged {
+            let r = self.push(*n).await;
+            assert_eq!(r.status().as_u16(), 200, "push {n}");
+            let v: serde_json::Value = r.json().await.unwrap();
+            assert_eq!(
+                v["exchange_id"].as_str(),
+                Some(exchange.as_str()),
+                "push {n}"
+            );
+        }
+        common::hub::wait_for(secs, "every acknowledged record delivered", || {
+            self.portal.applied() == total
+        })
+        .await;
+        let backwards = self.portal.log.lock().unwrap().gone_backwards();
+        assert!(backwards.is_empty(), "{backwards:?}");
+    }
+
+    async fn healthy(&self) -> bool {
+        let r = self
+            .client
+            .get(format!("{}/healthz", self.url()))
+            .send()
+            .await
+            .unwrap();
+        r.status().as_u16() == 200
+    }
+}
+
 /// The database's disk full (the cluster mode): a database whose tables live on a small tmpfs
 /// (a tablespace), filled while a hub on it takes pushes. The hub answers 503 with
 /// `Retry-After` and the database's own words (no space left), stays up, acknowledges nothing
@@ -141,8 +306,6 @@ fn free_bytes(path: &std::path::Path) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "mounts a tmpfs: needs root; scripts/test runs it when it has root"]
 async fn the_database_disk_full_is_refused_clearly_and_loses_nothing_acknowledged() {
-    use common::destination::Destination;
-    use common::hub::{self, HATINH, adapters_for_relay, status_event, wait_for};
     if !common::postgres::available() {
         return;
     }
@@ -152,54 +315,14 @@ async fn the_database_disk_full_is_refused_clearly_and_loses_nothing_acknowledge
     let space = mnt.join("tablespace");
     std::fs::create_dir_all(&space).unwrap();
     let db = common::postgres::database_in(&space, dir.path());
-    let portal = Destination::start().await;
-    let files = tempfile::tempdir().unwrap();
-    let adapters = adapters_for_relay(files.path(), &portal.url, 1000);
-    let data = tempfile::tempdir().unwrap();
-    let h = hub::start(data.path(), |c| {
-        c.server.adapters_dir = adapters.clone();
-        c.store.backend = lienthong::config::hub::StoreBackend::Postgres;
-        c.store.url = db.clone();
-    })
-    .await;
-    let url = h.url();
-    let token = hub::token(&h, HATINH, "provider");
-    let c = reqwest::Client::new();
-    let push = |n: usize| {
-        c.post(format!("{url}/v1/ingest/motcua-hatinh/dossier-status"))
-            .bearer_auth(&token)
-            .header("content-type", "application/xml")
-            .body(status_event(
-                &format!("000.00.10.H42-251205-{:04}", n / 4),
-                n % 4,
-            ))
-            .send()
-    };
+    let p = Pushing::start(&db, None, "251205").await;
     // Leave about 2 MiB for the hub's tables to grow into.
     let leave = 2u64 << 20;
-    let filler = mnt.join("filler");
-    std::fs::write(
-        &filler,
-        vec![0u8; (free_bytes(&mnt).saturating_sub(leave)) as usize],
-    )
-    .unwrap();
-    let mut acknowledged: Vec<(usize, String)> = Vec::new();
-    let mut refusal = None;
-    for n in 0..100_000 {
-        let r = push(n).await.unwrap();
-        let status = r.status().as_u16();
-        let retry_after = r.headers().get("retry-after").cloned();
-        let v: serde_json::Value = r.json().await.unwrap();
-        if status == 202 {
-            acknowledged.push((n, v["exchange_id"].as_str().unwrap().to_string()));
-        } else {
-            refusal = Some((n, status, retry_after, v));
-            break;
-        }
-    }
-    let (refused, status, retry_after, v) = refusal.expect("the database's disk filled up");
-    assert_eq!(status, 503, "{v}");
-    assert!(retry_after.is_some(), "{v}");
+    let filler = fill_leaving(&mnt, leave);
+    let (acknowledged, refusal) = p.until_refused().await;
+    let (refused, v) = refusal
+        .expect("the database's disk filled up")
+        .unavailable();
     let detail = v["detail"].as_str().unwrap_or_default();
     assert!(
         detail.contains("No space left on device") || detail.contains("could not extend"),
@@ -207,46 +330,22 @@ async fn the_database_disk_full_is_refused_clearly_and_loses_nothing_acknowledge
     );
     assert!(acknowledged.len() > 50, "{}", acknowledged.len());
     // Still up.
-    let r = c.get(format!("{url}/healthz")).send().await.unwrap();
-    assert_eq!(r.status().as_u16(), 200);
+    assert!(p.healthy().await);
     // Space returns: the same hub takes work again, no restart (the refused push, sent
     // again, is accepted or answered as the repeat of a commit that did happen).
     std::fs::remove_file(&filler).unwrap();
-    let mut again = None;
-    for _ in 0..100 {
-        let r = push(refused).await.unwrap();
-        if r.status().is_success() {
-            let v: serde_json::Value = r.json().await.unwrap();
-            again = Some(v["exchange_id"].as_str().unwrap().to_string());
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
-    let again = again.expect("the hub takes work again once space returns");
-    // Every acknowledged record is there: a repeat is answered with its original exchange.
-    for (n, exchange) in &acknowledged {
-        let r = push(*n).await.unwrap();
-        assert_eq!(r.status().as_u16(), 200, "push {n}");
-        let v: serde_json::Value = r.json().await.unwrap();
-        assert_eq!(
-            v["exchange_id"].as_str(),
-            Some(exchange.as_str()),
-            "push {n}"
-        );
-    }
-    // And delivered, once each, in order.
-    let total = acknowledged.len() + 1;
-    wait_for(60, "every acknowledged record delivered", || {
-        portal.applied() == total
-    })
-    .await;
-    let backwards = portal.log.lock().unwrap().gone_backwards();
-    assert!(backwards.is_empty(), "{backwards:?}");
+    let again = p
+        .taken_again(refused, 100)
+        .await
+        .expect("the hub takes work again once space returns");
+    // Every acknowledged record is there, and delivered, once each, in order.
+    p.all_kept_and_delivered(&acknowledged, acknowledged.len() + 1, 60)
+        .await;
     eprintln!(
         "database disk full: {} pushes acknowledged, push {refused} refused ({detail}); taken again as {again} once space returned",
         acknowledged.len()
     );
-    h.shutdown().await.unwrap();
+    p.hub.shutdown().await.unwrap();
 }
 
 /// The database's WAL on a full disk (the cluster mode): PostgreSQL cannot write its log, and
@@ -258,8 +357,6 @@ async fn the_database_disk_full_is_refused_clearly_and_loses_nothing_acknowledge
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "mounts a tmpfs: needs root; scripts/test runs it when it has root"]
 async fn the_database_wal_on_a_full_disk_stops_it_and_loses_nothing_acknowledged() {
-    use common::destination::Destination;
-    use common::hub::{self, HATINH, adapters_for_relay, status_event, wait_for};
     if !common::postgres::available() {
         return;
     }
@@ -270,62 +367,23 @@ async fn the_database_wal_on_a_full_disk_stops_it_and_loses_nothing_acknowledged
     std::fs::create_dir_all(&wal).unwrap();
     let mut pg = common::postgres::OwnServer::start_with_wal_in(&wal);
     let db = pg.database(dir.path());
-    let portal = Destination::start().await;
-    let files = tempfile::tempdir().unwrap();
-    let adapters = adapters_for_relay(files.path(), &portal.url, 1000);
-    let data = tempfile::tempdir().unwrap();
-    let h = hub::start(data.path(), |c| {
-        c.server.adapters_dir = adapters.clone();
-        c.store.backend = lienthong::config::hub::StoreBackend::Postgres;
-        c.store.url = db.clone();
-        c.store.timeout_ms = 2_000;
-    })
-    .await;
-    let url = h.url();
-    let token = hub::token(&h, HATINH, "provider");
-    let c = reqwest::Client::new();
-    let push = |n: usize| {
-        c.post(format!("{url}/v1/ingest/motcua-hatinh/dossier-status"))
-            .bearer_auth(&token)
-            .header("content-type", "application/xml")
-            .body(status_event(
-                &format!("000.00.10.H42-251206-{:04}", n / 4),
-                n % 4,
-            ))
-            .send()
-    };
+    let p = Pushing::start(&db, Some(2_000), "251206").await;
     // No room for another WAL segment (16 MiB): the log fills the one it writes, then stops.
-    let filler = mnt.join("filler");
-    std::fs::write(
-        &filler,
-        vec![0u8; (free_bytes(&mnt).saturating_sub(1 << 20)) as usize],
-    )
-    .unwrap();
-    let mut acknowledged: Vec<(usize, String)> = Vec::new();
-    let mut refusal = None;
-    for n in 0..100_000 {
-        let r = push(n).await.unwrap();
-        let status = r.status().as_u16();
-        let retry_after = r.headers().get("retry-after").cloned();
-        let v: serde_json::Value = r.json().await.unwrap();
-        if status == 202 {
-            acknowledged.push((n, v["exchange_id"].as_str().unwrap().to_string()));
-        } else {
-            refusal = Some((n, status, retry_after, v));
-            break;
-        }
-    }
-    let (refused, status, retry_after, v) = refusal.expect("the WAL's disk filled up");
-    assert_eq!(status, 503, "{v}");
-    assert!(retry_after.is_some(), "{v}");
+    let filler = fill_leaving(&mnt, 1 << 20);
+    let (acknowledged, refusal) = p.until_refused().await;
+    let (refused, v) = refusal.expect("the WAL's disk filled up").unavailable();
     assert!(acknowledged.len() > 50, "{}", acknowledged.len());
     let detail = v["detail"].as_str().unwrap_or_default().to_string();
     // Still up, and says it is not ready while the database is away.
-    let r = c.get(format!("{url}/healthz")).send().await.unwrap();
-    assert_eq!(r.status().as_u16(), 200);
+    assert!(p.healthy().await);
     let mut not_ready = false;
     for _ in 0..50 {
-        let r = c.get(format!("{url}/readyz")).send().await.unwrap();
+        let r = p
+            .client
+            .get(format!("{}/readyz", p.url()))
+            .send()
+            .await
+            .unwrap();
         if r.status().as_u16() == 503 {
             not_ready = true;
             break;
@@ -341,34 +399,12 @@ async fn the_database_wal_on_a_full_disk_stops_it_and_loses_nothing_acknowledged
     // PANIC): the same hub takes work again.
     std::fs::remove_file(&filler).unwrap();
     pg.restart();
-    let mut again = None;
-    for _ in 0..150 {
-        let r = push(refused).await.unwrap();
-        if r.status().is_success() {
-            let v: serde_json::Value = r.json().await.unwrap();
-            again = Some(v["exchange_id"].as_str().unwrap().to_string());
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
-    let again = again.expect("the hub takes work again once the database is back");
-    for (n, exchange) in &acknowledged {
-        let r = push(*n).await.unwrap();
-        assert_eq!(r.status().as_u16(), 200, "push {n}");
-        let v: serde_json::Value = r.json().await.unwrap();
-        assert_eq!(
-            v["exchange_id"].as_str(),
-            Some(exchange.as_str()),
-            "push {n}"
-        );
-    }
-    let total = acknowledged.len() + 1;
-    wait_for(120, "every acknowledged record delivered", || {
-        portal.applied() == total
-    })
-    .await;
-    let backwards = portal.log.lock().unwrap().gone_backwards();
-    assert!(backwards.is_empty(), "{backwards:?}");
+    let again = p
+        .taken_again(refused, 150)
+        .await
+        .expect("the hub takes work again once the database is back");
+    p.all_kept_and_delivered(&acknowledged, acknowledged.len() + 1, 120)
+        .await;
     eprintln!(
         "WAL disk full: {} pushes acknowledged, push {refused} refused ({detail}); the server \
          {} by itself; taken again as {again} once space returned and it was started",
@@ -379,5 +415,5 @@ async fn the_database_wal_on_a_full_disk_stops_it_and_loses_nothing_acknowledged
             "was still running"
         }
     );
-    h.shutdown().await.unwrap();
+    p.hub.shutdown().await.unwrap();
 }

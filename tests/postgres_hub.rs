@@ -744,27 +744,25 @@ async fn one_key_pushed_to_two_nodes_at_once_is_one_exchange() {
     let c = reqwest::Client::new();
     let token = hub::token(&a, HATINH, "provider");
     let (a_url, b_url) = (a.url(), b.url());
+    // Each event pushed to `to.0` and `to.1` at the same instant: one exchange for both.
+    let at_once = async |to: (&str, &str), dossier: String| {
+        let event = status_event(&dossier, 0);
+        let ((s1, b1), (s2, b2)) = tokio::join!(
+            push(&c, to.0, &token, event.clone()),
+            push(&c, to.1, &token, event)
+        );
+        assert!(s1.is_success() && s2.is_success(), "{s1} {b1} / {s2} {b2}");
+        assert_eq!(b1["exchange_id"], b2["exchange_id"], "{b1} / {b2}");
+    };
     let pairs = 20;
     for n in 0..pairs {
-        let event = status_event(&format!("000.00.10.H42-251205-04{n:02}"), 0);
-        let ((sa, ba), (sb, bb)) = tokio::join!(
-            push(&c, &a_url, &token, event.clone()),
-            push(&c, &b_url, &token, event)
-        );
-        assert!(sa.is_success() && sb.is_success(), "{sa} {ba} / {sb} {bb}");
-        assert_eq!(ba["exchange_id"], bb["exchange_id"], "{ba} / {bb}");
+        at_once((&a_url, &b_url), format!("000.00.10.H42-251205-04{n:02}")).await;
     }
     // Pushed twice at once to one node: its committer does not look keys up (the commit finds
     // a key taken by an earlier group of its own), and the two are one exchange all the same.
     let same_node = 10;
     for n in 0..same_node {
-        let event = status_event(&format!("000.00.10.H42-251205-05{n:02}"), 0);
-        let ((s1, b1), (s2, b2)) = tokio::join!(
-            push(&c, &a_url, &token, event.clone()),
-            push(&c, &a_url, &token, event)
-        );
-        assert!(s1.is_success() && s2.is_success(), "{s1} {b1} / {s2} {b2}");
-        assert_eq!(b1["exchange_id"], b2["exchange_id"], "{b1} / {b2}");
+        at_once((&a_url, &a_url), format!("000.00.10.H42-251205-05{n:02}")).await;
     }
     let pairs = pairs + same_node;
     wait_for(30, "every record delivered", || portal.applied() == pairs).await;

@@ -77,6 +77,19 @@ fn ingest(store: &Store, key: &str, destination: &str, n: usize) -> Vec<u64> {
     seqs
 }
 
+/// Two nodes (stores) on one PostgreSQL database of their own, and the directory it is named
+/// after; None when PostgreSQL is not installed here.
+fn two_nodes() -> Option<(tempfile::TempDir, Store, Store)> {
+    if !common::postgres::available() {
+        return None;
+    }
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let url = common::postgres::database(&dir.path().join("store"));
+    let a = Store::open_postgres(&url, Path::new("")).expect("node a opens");
+    let b = Store::open_postgres(&url, Path::new("")).expect("node b opens");
+    Some((dir, a, b))
+}
+
 fn seqs(store: &Store, destination: &str) -> Vec<u64> {
     store
         .outbox_items(destination)
@@ -537,13 +550,9 @@ fn the_quality_rows_move_with_their_mark_and_a_save_behind_it_is_refused() {
 /// another node may have retried, parked or delivered them.
 #[test]
 fn a_claim_holder_sees_other_nodes_items_below_its_own_and_nothing_stale_after_a_break() {
-    if !common::postgres::available() {
+    let Some((_dir, a, b)) = two_nodes() else {
         return;
-    }
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let url = common::postgres::database(&dir.path().join("store"));
-    let a = Store::open_postgres(&url, Path::new("")).expect("node a opens");
-    let b = Store::open_postgres(&url, Path::new("")).expect("node b opens");
+    };
     let waiting = |s: &Store| {
         s.outbox_waiting_if_changed("portal")
             .unwrap()
@@ -609,13 +618,9 @@ fn a_claim_holder_sees_other_nodes_items_below_its_own_and_nothing_stale_after_a
 /// key is named with its exchange in one answer; the group without them then commits.
 #[test]
 fn a_group_with_keys_taken_meanwhile_is_refused_whole_naming_each() {
-    if !common::postgres::available() {
+    let Some((_dir, a, b)) = two_nodes() else {
         return;
-    }
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let url = common::postgres::database(&dir.path().join("store"));
-    let a = Store::open_postgres(&url, Path::new("")).expect("node a opens");
-    let b = Store::open_postgres(&url, Path::new("")).expect("node b opens");
+    };
     ingest(&a, "k1", "portal", 1);
     ingest(&a, "k2", "portal", 1);
     let sub = |key: &str, seq: u64| Submission {

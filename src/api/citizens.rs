@@ -26,86 +26,10 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/v1/citizens/{personal_id}", get(pull_one))
         .route("/v1/citizens:batch", post(pull_batch))
         .route("/v1/policy/explain", get(explain))
-        .route("/v1/citizens/{personal_id}/documents", get(documents))
         .route(
             "/v1/onceonly/report",
             get(super::onceonly_report::onceonly_report),
         )
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct DocumentsQuery {
-    purpose: Option<String>,
-    #[serde(rename = "type")]
-    document_type: Option<String>,
-    fields: Option<String>,
-}
-
-/// `GET /v1/citizens/{personal_id}/documents?purpose=…[&type=…][&fields=…]`: the documents
-/// the state issued to a person that can be reused (not revoked, not expired), under the
-/// policy's grants for record type `document`; signed and audited like a citizen pull.
-async fn documents(
-    State(state): State<AppState>,
-    Auth(caller): Auth,
-    Path(personal_id): Path<String>,
-    RawQuery(q): RawQuery,
-) -> Result<Response, Problem> {
-    let q: DocumentsQuery = super::query(q, "purpose, type, fields")?;
-    check_id(&personal_id)?;
-    let fields = fields_list(q.fields.as_deref());
-    let exchange_id = uuid::Uuid::now_v7().to_string();
-    let decision = admit(
-        &state,
-        &caller,
-        "document",
-        q.purpose.as_deref(),
-        fields.as_deref(),
-        std::slice::from_ref(&personal_id),
-        &exchange_id,
-    )
-    .await?;
-    let purpose = q.purpose.unwrap_or_default();
-    let today = crate::clock::now_rfc3339();
-    let type_key = q.document_type.as_deref().map(crate::units::names::key);
-    let store = state.store.clone();
-    let id = personal_id.clone();
-    let found =
-        tokio::task::spawn_blocking(move || store.issued_documents(&id, type_key.as_deref()))
-            .await
-            .map_err(Problem::internal)?
-            .map_err(Problem::internal)?;
-    let mut withheld: Vec<String> = Vec::new();
-    let docs: Vec<Value> = found
-        .iter()
-        .filter(|d| crate::onceonly::documents::valid_on(d, &today[..10.min(today.len())]))
-        .map(|d| {
-            let (data, w) = OnceOnly::redact(d, &decision, fields.is_some());
-            withheld = w;
-            data
-        })
-        .collect();
-    let mut d = draft_of("document", &caller, &exchange_id, &purpose, &personal_id);
-    d.outcome = "allowed".into();
-    d.counterparty = Some("hub".into());
-    d.fields = decision.granted.clone();
-    d.payload = Some(Value::Array(docs.clone()));
-    state.record(d).await?;
-    let ou = state.onceonly.clone();
-    // The hub's own index is the source.
-    let from = Fetched {
-        record: std::sync::Arc::new(Value::Null),
-        source: "hub".into(),
-        schema: "document.v1".into(),
-        retrieved_at: today,
-        from_cache: false,
-    };
-    let body = json!({
-        "data": docs,
-        "withheld": withheld,
-        "provenance": provenance(&from, &exchange_id, &purpose, &caller, ou.key().name()),
-    });
-    Ok(signed(&ou, StatusCode::OK, &body))
 }
 
 const RECORD_TYPE: &str = "citizen";
@@ -118,7 +42,7 @@ struct PullQuery {
     fields: Option<String>,
 }
 
-fn fields_list(s: Option<&str>) -> Option<Vec<String>> {
+pub(super) fn fields_list(s: Option<&str>) -> Option<Vec<String>> {
     s.map(|f| {
         f.split(',')
             .map(str::trim)
@@ -132,7 +56,7 @@ fn draft(caller: &Caller, exchange_id: &str, purpose: &str, subject: &str) -> Au
     draft_of(RECORD_TYPE, caller, exchange_id, purpose, subject)
 }
 
-fn draft_of(
+pub(super) fn draft_of(
     record_type: &str,
     caller: &Caller,
     exchange_id: &str,
@@ -212,7 +136,13 @@ fn pull_problem(e: &PullError) -> Problem {
     p
 }
 
-fn provenance(f: &Fetched, exchange_id: &str, purpose: &str, caller: &Caller, key: &str) -> Value {
+pub(super) fn provenance(
+    f: &Fetched,
+    exchange_id: &str,
+    purpose: &str,
+    caller: &Caller,
+    key: &str,
+) -> Value {
     json!({
         "source": f.source,
         "schema": f.schema,
@@ -226,7 +156,7 @@ fn provenance(f: &Fetched, exchange_id: &str, purpose: &str, caller: &Caller, ke
 }
 
 /// The signed answer: the body's canonical bytes, with the signature and key in headers.
-fn signed(ou: &OnceOnly, status: StatusCode, body: &Value) -> Response {
+pub(super) fn signed(ou: &OnceOnly, status: StatusCode, body: &Value) -> Response {
     let (bytes, sig) = ou.sign(body);
     let mut r = (status, Body::from(bytes)).into_response();
     let h = r.headers_mut();
@@ -244,7 +174,7 @@ fn signed(ou: &OnceOnly, status: StatusCode, body: &Value) -> Response {
 }
 
 /// Checks role, purpose and rate before anything is read; denials are audited.
-async fn admit(
+pub(super) async fn admit(
     state: &AppState,
     caller: &Caller,
     record_type: &str,
@@ -337,7 +267,7 @@ async fn admit(
     Ok(decision)
 }
 
-fn check_id(id: &str) -> Result<(), Problem> {
+pub(super) fn check_id(id: &str) -> Result<(), Problem> {
     PersonalId::parse(id).map(|_| ()).map_err(|e| {
         Problem::new(
             StatusCode::BAD_REQUEST,

@@ -8,6 +8,7 @@ mod audit_search;
 mod authn;
 mod citizens;
 mod console;
+mod documents;
 mod exchanges;
 mod guard;
 mod health;
@@ -171,6 +172,7 @@ pub fn router(state: AppState) -> Router {
         .merge(audit::routes())
         .merge(audit_search::routes())
         .merge(citizens::routes())
+        .merge(documents::routes())
         .merge(quality::routes())
         .merge(console::routes())
         .fallback(not_found)

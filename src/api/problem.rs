@@ -57,19 +57,13 @@ impl Problem {
     /// 500 for a failure of the hub itself (the store), without internals in the answer.
     pub fn internal<E: std::fmt::Display + 'static>(e: E) -> Problem {
         // A database backend that cannot be reached is not the hub's fault: 503, try again.
-        let store = store_error_in(&e as &dyn std::any::Any);
-        match store {
-            Some(s @ crate::store::StoreError::Unavailable { .. }) => {
-                tracing::warn!("{s}");
-                return unavailable(s);
-            }
-            // A store that refuses writes since one failed (a database that went away in the
-            // middle of a commit, until this node has read its state again): 503 too.
-            Some(s @ crate::store::StoreError::Unwritable(_)) => {
-                tracing::warn!("{s}");
-                return unwritable(s);
-            }
-            _ => {}
+        // So is a store that refuses writes since one failed (a database that went away in
+        // the middle of a commit, until this node has read its state again).
+        if let Some(s) = store_error_in(&e as &dyn std::any::Any)
+            && let Some(p) = store_for_now(s)
+        {
+            tracing::warn!("{s}");
+            return p;
         }
         tracing::error!("internal error: {e}");
         Problem::new(
@@ -117,11 +111,7 @@ impl std::ops::DerefMut for Problem {
 /// says so), a 500 logged once for anything else.
 impl From<crate::store::StoreError> for Problem {
     fn from(e: crate::store::StoreError) -> Problem {
-        match e {
-            crate::store::StoreError::Unwritable(_) => unwritable(&e),
-            crate::store::StoreError::Unavailable { .. } => unavailable(&e),
-            e => Problem::internal(e),
-        }
+        store_for_now(&e).unwrap_or_else(|| Problem::internal(e))
     }
 }
 
