@@ -653,3 +653,119 @@ fn a_group_with_keys_taken_meanwhile_is_refused_whole_naming_each() {
     assert_eq!(b.seen("k3").unwrap().as_deref(), Some("b-exchange-of-k3"));
     assert_eq!(seqs(&b, "portal").len(), 3);
 }
+
+/// Two nodes on one database, node `a` saving the quality indicators one dossier a
+/// transaction, `pause` apart (`QualitySaves`); node `b` as shipped.
+fn two_nodes_one_saving_slowly(
+    pause: std::time::Duration,
+) -> Option<(tempfile::TempDir, Store, Store)> {
+    use lienthong::store::postgres::{PgStore, QualitySaves};
+    if !common::postgres::available() {
+        return None;
+    }
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let url = common::postgres::database(&dir.path().join("store"));
+    let slow = PgStore::open(&url, lienthong::store::postgres::DEFAULT_TIMEOUT)
+        .expect("node a opens")
+        .with_quality_saves(QualitySaves { rows: 1, pause });
+    let b = Store::open_postgres(&url, Path::new("")).expect("node b opens");
+    Some((dir, Store::new(slow), b))
+}
+
+fn quality_row(code: &str, v: u8) -> (String, Vec<u8>) {
+    (code.to_string(), [code.as_bytes(), &[v]].concat())
+}
+
+/// A save in several transactions (PostgreSQL cuts a large save so that the commits
+/// meanwhile do not wait behind it) overtaken by another node's save of a later fold: what
+/// the later one wrote stands, the earlier one stops at its next part and does not move the
+/// mark, and a save of an earlier fold than the one under way writes nothing.
+#[test]
+fn a_save_of_the_indicators_in_parts_is_stopped_by_a_later_one_and_stops_an_earlier_one() {
+    let pause = std::time::Duration::from_millis(300);
+    let Some((_dir, a, b)) = two_nodes_one_saving_slowly(pause) else {
+        return;
+    };
+    let codes = ["A", "B", "C", "D", "E"];
+    let old: Vec<_> = codes.iter().map(|c| quality_row(c, 1)).collect();
+    // Node a saves its fold to entry 10 (five parts, 1.2 s); node b, once a's first part is
+    // in, its fold to 20, where A and C changed.
+    let slow = std::thread::spawn({
+        let a = a.clone();
+        move || a.put_quality_rows(&old, 10, false, 5).unwrap()
+    });
+    let started = std::time::Instant::now();
+    while b.quality_rows().unwrap().1.is_empty() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "a's first part never came"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    // While a's save is under way, a save of a fold earlier than a's is refused whole.
+    assert!(
+        !b.put_quality_rows(&[quality_row("A", 7), quality_row("F", 7)], 8, false, 6)
+            .unwrap(),
+        "a save behind the one under way was taken"
+    );
+    assert!(
+        b.put_quality_rows(&[quality_row("A", 2), quality_row("C", 2)], 20, false, 5)
+            .unwrap()
+    );
+    assert!(
+        !slow.join().unwrap(),
+        "the overtaken save went on to its end (it had 1.05 s of parts left)"
+    );
+    let (mark, rows) = a.quality_rows().unwrap();
+    assert_eq!(mark, 20);
+    let by_code: std::collections::BTreeMap<u8, u8> = rows.iter().map(|r| (r[0], r[1])).collect();
+    assert_eq!(
+        by_code.get(&b'A'),
+        Some(&2),
+        "the later save's A was overwritten"
+    );
+    assert_eq!(
+        by_code.get(&b'C'),
+        Some(&2),
+        "the later save's C was overwritten"
+    );
+    assert_eq!(by_code.get(&b'F'), None, "the earlier save's F was written");
+    // a's last part (E, with the mark) was stopped; what it wrote before the stop is its
+    // fold's, newer than the mark it left.
+    assert_eq!(
+        by_code.get(&b'E'),
+        None,
+        "the overtaken save's last part was written"
+    );
+    // The next save of a (its fold now at 30) is written whole, past b's.
+    let all: Vec<_> = codes.iter().map(|c| quality_row(c, 3)).collect();
+    assert!(a.put_quality_rows(&all, 30, false, 5).unwrap());
+    let (mark, mut rows) = b.quality_rows().unwrap();
+    rows.sort();
+    assert_eq!(
+        (mark, rows),
+        (30, all.iter().map(|(_, r)| r.clone()).collect::<Vec<_>>())
+    );
+}
+
+/// A save of more dossiers than one part holds (500) is read back whole, and a rebuild's
+/// replacement is all there is after it, on the database a cluster shares.
+#[test]
+fn a_save_of_the_indicators_larger_than_a_part_is_kept_whole() {
+    let Some((_dir, a, b)) = two_nodes() else {
+        return;
+    };
+    let many: Vec<_> = (0..1_234u32)
+        .map(|i| (format!("{i:05}"), i.to_be_bytes().to_vec()))
+        .collect();
+    assert!(a.put_quality_rows(&many, 40, false, 1_234).unwrap());
+    let (mark, mut rows) = b.quality_rows().unwrap();
+    rows.sort();
+    assert_eq!(mark, 40);
+    assert_eq!(
+        rows,
+        many.iter().map(|(_, r)| r.clone()).collect::<Vec<_>>()
+    );
+    assert!(b.put_quality_rows(&many[..3], 40, true, 3).unwrap());
+    assert_eq!(a.quality_rows().unwrap().1.len(), 3);
+}

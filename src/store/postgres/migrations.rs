@@ -3,7 +3,7 @@
 //! by a newer hub) is refused rather than misread.
 
 /// The schema version this hub writes.
-pub const SCHEMA_VERSION: i32 = 4;
+pub const SCHEMA_VERSION: i32 = 5;
 
 /// What `migrate` found or did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,6 +146,12 @@ const MIGRATIONS: &[&str] = &[
         mark bigint NOT NULL
     );
     INSERT INTO quality_mark (mark) VALUES (0);
+    "#,
+    // 5: the save of the indicators under way, by the mark it folded to: a save is written in
+    // several transactions, and one claimed by a later fold stops the one it overtook.
+    r#"
+    ALTER TABLE quality_mark ADD COLUMN claim bigint NOT NULL DEFAULT 0;
+    UPDATE quality_mark SET claim = mark;
     "#,
 ];
 

@@ -285,6 +285,28 @@ pub struct PgStore {
     /// Tokens read, by id, with when: an authentication waits for the database at most once
     /// per token and `TOKEN_FRESH`.
     tokens: RwLock<HashMap<String, (TokenRecord, std::time::Instant)>>,
+    /// How the service-quality indicators' saves are cut (`onceonly.rs`).
+    quality_saves: QualitySaves,
+}
+
+/// How a save of the service-quality indicators is written: in transactions of at most `rows`
+/// dossiers, `pause` apart. One statement of every dossier changed in the last seconds is tens
+/// of milliseconds of the primary's and the standby's work, and its WAL comes before the next
+/// commits' on the standby: the pushes committed meanwhile waited for it (measured in
+/// BENCHMARKS.md, "p99 at half of the peak").
+#[derive(Debug, Clone, Copy)]
+pub struct QualitySaves {
+    pub rows: usize,
+    pub pause: std::time::Duration,
+}
+
+impl Default for QualitySaves {
+    fn default() -> Self {
+        QualitySaves {
+            rows: 500,
+            pause: std::time::Duration::from_millis(20),
+        }
+    }
 }
 
 impl std::fmt::Debug for PgStore {
@@ -340,9 +362,19 @@ impl PgStore {
             marks: Mutex::new(HashMap::new()),
             held: Mutex::new(HashMap::new()),
             seen: Default::default(),
+            quality_saves: QualitySaves::default(),
         };
         store.read_audit_size()?;
         Ok(store)
+    }
+
+    /// The same store, saving the service-quality indicators as `saves` says.
+    pub fn with_quality_saves(mut self, saves: QualitySaves) -> PgStore {
+        self.quality_saves = QualitySaves {
+            rows: saves.rows.max(1),
+            ..saves
+        };
+        self
     }
 
     /// Reads the audit log's size from the database. After a failed commit this is how the

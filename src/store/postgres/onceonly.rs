@@ -143,29 +143,86 @@ impl crate::store::port::QualityStore for PgStore {
         replace: bool,
         _dossiers: u64,
     ) -> Result<bool, StoreError> {
-        let (codes, bytes): (Vec<String>, Vec<Vec<u8>>) = rows.iter().cloned().unzip();
-        self.pool.call("write the quality indicators", move |c| {
-            let mut tx = c.transaction()?;
-            // The mark's row first: saves from several nodes go one after another, and one
-            // behind a later save is refused whole.
-            let moved = if replace {
-                let moved = tx.x(
-                    "UPDATE quality_mark SET mark = $1 WHERE mark <= $1",
-                    &[&(mark as i64)],
-                )? == 1;
-                if moved {
-                    tx.x("DELETE FROM quality_dossiers", &[])?;
+        if replace {
+            return self.replace_quality_rows(rows, mark);
+        }
+        // In transactions of `rows` dossiers, `pause` apart (`QualitySaves`). Each locks the
+        // mark's row first, so saves from several nodes are never written into each other:
+        // - the first claims the save for its mark, if no later fold is saved or claimed;
+        // - the next go on only while the claim is theirs: a later fold's claim stops them;
+        // - the last moves the mark.
+        // Dossiers written before a stop, or before a crash, are newer than the mark; folding
+        // the entries after the mark again changes nothing in them (`crate::quality::fold`
+        // takes an entry twice as once). A later save rewrites every dossier it changed.
+        let saves = self.quality_saves;
+        let chunks: Vec<&[(String, Vec<u8>)]> = if rows.is_empty() {
+            vec![&[]]
+        } else {
+            rows.chunks(saves.rows).collect()
+        };
+        let m = mark as i64;
+        for (i, chunk) in chunks.iter().enumerate() {
+            let last = i + 1 == chunks.len();
+            let guard = match (i == 0, last) {
+                (true, true) => {
+                    "UPDATE quality_mark SET claim = $1, mark = $1 WHERE mark < $1 AND claim <= $1"
                 }
-                moved
-            } else {
-                tx.x(
-                    "UPDATE quality_mark SET mark = $1 WHERE mark < $1",
-                    &[&(mark as i64)],
-                )? == 1
+                (true, false) => {
+                    "UPDATE quality_mark SET claim = $1 WHERE mark < $1 AND claim <= $1"
+                }
+                (false, true) => "UPDATE quality_mark SET mark = $1 WHERE mark < $1 AND claim = $1",
+                (false, false) => {
+                    "UPDATE quality_mark SET claim = claim WHERE mark < $1 AND claim = $1"
+                }
             };
-            if !moved {
+            if i > 0 {
+                std::thread::sleep(saves.pause);
+            }
+            let (codes, bytes): (Vec<String>, Vec<Vec<u8>>) = chunk.iter().cloned().unzip();
+            let ours = self.pool.call("write the quality indicators", move |c| {
+                let mut tx = c.transaction()?;
+                if tx.x(guard, &[&m])? != 1 {
+                    return Ok(false);
+                }
+                if !codes.is_empty() {
+                    tx.x(
+                        "INSERT INTO quality_dossiers (code, row)
+                         SELECT * FROM unnest($1::text[], $2::bytea[])
+                         ON CONFLICT (code) DO UPDATE SET row = excluded.row",
+                        &[&codes, &bytes],
+                    )?;
+                }
+                tx.commit()?;
+                Ok(true)
+            })?;
+            if !ours {
                 return Ok(false);
             }
+        }
+        Ok(true)
+    }
+}
+
+impl PgStore {
+    /// Replaces every dossier of the indicators (a rebuild), in one transaction, unless the
+    /// stored mark is later; a save under way for an earlier mark stops at its next part.
+    fn replace_quality_rows(
+        &self,
+        rows: &[(String, Vec<u8>)],
+        mark: u64,
+    ) -> Result<bool, StoreError> {
+        let (codes, bytes): (Vec<String>, Vec<Vec<u8>>) = rows.iter().cloned().unzip();
+        let m = mark as i64;
+        self.pool.call("write the quality indicators", move |c| {
+            let mut tx = c.transaction()?;
+            if tx.x(
+                "UPDATE quality_mark SET mark = $1, claim = greatest(claim, $1) WHERE mark <= $1",
+                &[&m],
+            )? != 1
+            {
+                return Ok(false);
+            }
+            tx.x("DELETE FROM quality_dossiers", &[])?;
             tx.x(
                 "INSERT INTO quality_dossiers (code, row)
                  SELECT * FROM unnest($1::text[], $2::bytea[])
