@@ -1187,6 +1187,124 @@ async fn tls_to_the_database_is_verified_and_encrypted() {
     hub.shutdown().await.unwrap();
 }
 
+/// A server that authenticates the hub by its client certificate (`cert` in pg_hba.conf): the
+/// hub presents `store.cert_file` and `store.key_file` over the TLS `store.ca_file` verifies;
+/// without a certificate, or with one of another name, it is refused with the server's words;
+/// half a pair is refused before any connection; the command line takes them too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_certificate_signs_the_hub_in_to_the_database() {
+    if !common::postgres::available() {
+        return;
+    }
+    let ca = common::ca::Ca::new("lienthong test database CA");
+    let (cert, key) = ca.issue("localhost", &["localhost"], true);
+    let clients = common::ca::Ca::new("lienthong test clients CA");
+    let server = common::postgres::OwnServer::start_tls_client_auth(
+        &cert,
+        &key,
+        &clients.pem(),
+        "lienthong",
+    );
+    let data = tempfile::tempdir().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let plain = server.database(data.path());
+    let db = plain.rsplit('/').next().unwrap().to_string();
+    server.sql(&format!("ALTER DATABASE {db} OWNER TO lienthong"));
+    let url = format!(
+        "postgresql://lienthong@localhost:{}/{db}?sslmode=require",
+        server.port()
+    );
+    let write = |name: &str, text: &str| {
+        let p = files.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    let ca_file = write("db-ca.pem", &ca.pem());
+    let (own_cert, own_key) = clients.issue("lienthong", &[], false);
+    let (cert_file, key_file) = (write("hub.pem", &own_cert), write("hub.key", &own_key));
+    let (other_cert, other_key) = clients.issue("someone-else", &[], false);
+    let (other_cert, other_key) = (
+        write("other.pem", &other_cert),
+        write("other.key", &other_key),
+    );
+    let portal = Destination::start().await;
+    let adapters = adapters_for_relay(files.path(), &portal.url, 3);
+    let config = |cert: &std::path::Path, key: &std::path::Path| {
+        let mut cfg = hub::config(data.path());
+        cfg.server.adapters_dir = adapters.clone();
+        cfg.store.backend = StoreBackend::Postgres;
+        cfg.store.url = url.clone();
+        cfg.store.ca_file = ca_file.clone();
+        cfg.store.cert_file = cert.to_path_buf();
+        cfg.store.key_file = key.to_path_buf();
+        cfg
+    };
+    let refused = |cfg| async move {
+        Hub::start(cfg)
+            .await
+            .err()
+            .expect("the hub is refused")
+            .to_string()
+    };
+    let none = std::path::Path::new("");
+
+    // No certificate: the server asks for one.
+    let err = refused(config(none, none)).await;
+    assert!(err.contains("certificate"), "{err}");
+    // One of another name: not this user's.
+    let err = refused(config(&other_cert, &other_key)).await;
+    assert!(err.contains("certificate authentication failed"), "{err}");
+    // Half a pair: refused before any connection, naming what is missing.
+    let err = refused(config(&cert_file, none)).await;
+    assert!(err.contains("store.key_file"), "{err}");
+    // A key that is not one.
+    let err = refused(config(&cert_file, &cert_file)).await;
+    assert!(err.contains("store.key_file"), "{err}");
+
+    // The command line takes them.
+    let mut cmd = lienthong();
+    cmd.args(["store", "migrate", "--url", &url, "--ca-file"])
+        .arg(&ca_file);
+    let ran = output_async(cmd).await;
+    assert_ne!(ran.code, 0, "{}", ran.text());
+    assert!(ran.stderr.contains("certificate"), "{}", ran.stderr);
+    let mut cmd = lienthong();
+    cmd.args(["store", "migrate", "--url", &url, "--ca-file"])
+        .arg(&ca_file)
+        .arg("--cert-file")
+        .arg(&cert_file)
+        .arg("--key-file")
+        .arg(&key_file);
+    let ran = output_async(cmd).await;
+    assert_eq!(ran.code, 0, "{}", ran.text());
+
+    // With its own: signed in by it on every connection, and the hub relays as ever.
+    let hub = Hub::start(config(&cert_file, &key_file))
+        .await
+        .expect("the hub starts");
+    let token = hub::token(&hub, HATINH, "provider");
+    let (status, body) = push(
+        &reqwest::Client::new(),
+        &hub.url(),
+        &token,
+        status_event("000.00.10.H42-251206-0400", 1),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    wait_for(20, "the delivery", || portal.applied() == 1).await;
+    let rows = server.sql(
+        "SELECT count(*) FILTER (WHERE s.client_dn = '/CN=lienthong'), count(*) \
+         FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) \
+         WHERE a.application_name = 'lienthong'",
+    );
+    let (by_cert, all): (i64, i64) = (rows[0].get(0), rows[0].get(1));
+    assert!(
+        all > 0 && by_cert == all,
+        "{by_cert} of {all} connections signed in by the hub's certificate"
+    );
+    hub.shutdown().await.unwrap();
+}
+
 /// libfaketime (Debian's `faketime`), which sets a process's clock off by a given time.
 const FAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
 

@@ -27,6 +27,8 @@ pub(crate) enum Command {
         /// the config's `store.ca_file`: the connection is then TLS, the server checked.
         #[arg(long, value_name = "FILE", env = "LIENTHONG_STORE_CA_FILE")]
         ca_file: Option<PathBuf>,
+        #[command(flatten)]
+        client: ClientCert,
     },
     /// Copy everything durable from one store into an empty other: a data directory (the
     /// embedded store) or a PostgreSQL URL (postgresql://… or host=…). The hubs using them
@@ -42,7 +44,22 @@ pub(crate) enum Command {
         /// certificate (as `store.ca_file`); the connection is then TLS, the server checked.
         #[arg(long, value_name = "FILE", env = "LIENTHONG_STORE_CA_FILE")]
         ca_file: Option<PathBuf>,
+        #[command(flatten)]
+        client: ClientCert,
     },
+}
+
+/// The client certificate the hub presents to PostgreSQL, if the server asks for one.
+#[derive(Debug, Default, clap::Args)]
+pub(crate) struct ClientCert {
+    /// The client certificate (PEM, its chain after it) presented to the database server
+    /// (`cert` authentication; its common name is the database user), instead of the config's
+    /// `store.cert_file`. Needs the CA file and `--key-file`.
+    #[arg(long, value_name = "FILE", env = "LIENTHONG_STORE_CERT_FILE")]
+    cert_file: Option<PathBuf>,
+    /// The private key (PEM) of `--cert-file`, instead of the config's `store.key_file`.
+    #[arg(long, value_name = "FILE", env = "LIENTHONG_STORE_KEY_FILE")]
+    key_file: Option<PathBuf>,
 }
 
 /// Whether a store is named by a PostgreSQL URL rather than a directory.
@@ -53,10 +70,10 @@ fn is_postgres(s: &str) -> bool {
 fn open(
     s: &str,
     must_exist: bool,
-    ca_file: &std::path::Path,
+    tls: &crate::store::postgres::TlsFiles,
 ) -> anyhow::Result<crate::store::Store> {
     if is_postgres(s) {
-        return crate::store::Store::open_postgres(s, ca_file)
+        return crate::store::Store::open_postgres_tls(s, tls)
             .context("opening the PostgreSQL store");
     }
     let dir = std::path::Path::new(s);
@@ -67,14 +84,25 @@ fn open(
 }
 
 pub(crate) fn run(command: Command) -> anyhow::Result<Outcome> {
-    let (config, url, ca_file) = match command {
+    let (config, url, ca_file, client) = match command {
         Command::Migrate {
             config,
             url,
             ca_file,
-        } => (config, url, ca_file),
-        Command::Copy { from, to, ca_file } => {
-            return copy(&from, &to, &ca_file.unwrap_or_default());
+            client,
+        } => (config, url, ca_file, client),
+        Command::Copy {
+            from,
+            to,
+            ca_file,
+            client,
+        } => {
+            let tls = crate::store::postgres::TlsFiles {
+                ca: ca_file.unwrap_or_default(),
+                cert: client.cert_file.unwrap_or_default(),
+                key: client.key_file.unwrap_or_default(),
+            };
+            return copy(&from, &to, &tls);
         }
     };
     let cfg = HubConfig::load(&config)?;
@@ -90,8 +118,16 @@ pub(crate) fn run(command: Command) -> anyhow::Result<Outcome> {
             return Ok(Outcome::Ok);
         }
     };
-    let ca_file = ca_file.unwrap_or_else(|| cfg.store.ca_file.clone());
-    crate::store::Store::open_postgres(&url, &ca_file).context("migrating the PostgreSQL store")?;
+    let tls = crate::store::postgres::TlsFiles {
+        ca: ca_file.unwrap_or_else(|| cfg.store.ca_file.clone()),
+        cert: client
+            .cert_file
+            .unwrap_or_else(|| cfg.store.cert_file.clone()),
+        key: client
+            .key_file
+            .unwrap_or_else(|| cfg.store.key_file.clone()),
+    };
+    crate::store::Store::open_postgres_tls(&url, &tls).context("migrating the PostgreSQL store")?;
     eprintln!(
         "the store's schema is at version {} (this hub's)",
         crate::store::postgres::SCHEMA_VERSION
@@ -99,9 +135,9 @@ pub(crate) fn run(command: Command) -> anyhow::Result<Outcome> {
     Ok(Outcome::Ok)
 }
 
-fn copy(from: &str, to: &str, ca_file: &std::path::Path) -> anyhow::Result<Outcome> {
-    let source = open(from, true, ca_file)?;
-    let destination = open(to, false, ca_file)?;
+fn copy(from: &str, to: &str, tls: &crate::store::postgres::TlsFiles) -> anyhow::Result<Outcome> {
+    let source = open(from, true, tls)?;
+    let destination = open(to, false, tls)?;
     let mut last = String::new();
     let copied = crate::store::copy::copy(&source, &destination, |what, done| {
         if what != last {

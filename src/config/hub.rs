@@ -496,6 +496,8 @@ impl HubConfig {
         resolve(&mut cfg.tls.key);
         resolve(&mut cfg.tls.client_ca);
         resolve(&mut cfg.store.ca_file);
+        resolve(&mut cfg.store.cert_file);
+        resolve(&mut cfg.store.key_file);
         resolve(&mut cfg.audit.key_file);
         cfg.check().map_err(invalid)?;
         Ok(cfg)

@@ -116,7 +116,7 @@ impl Store {
             }
             StoreBackend::Postgres => Ok(Store::new(postgres::PgStore::open_with(
                 &config.store.url,
-                postgres::PgTls::from_config(&config.store.url, &config.store.ca_file)?,
+                postgres::PgTls::from_files(&config.store.url, &config.store.tls_files())?,
                 std::time::Duration::from_millis(config.store.timeout_ms),
             )?)),
         }
@@ -126,9 +126,20 @@ impl Store {
     /// migrating its schema: the backend of a cluster of hub nodes. `ca_file` as
     /// `store.ca_file` (empty for none).
     pub fn open_postgres(url: &str, ca_file: &Path) -> Result<Store, StoreError> {
+        Self::open_postgres_tls(
+            url,
+            &postgres::TlsFiles {
+                ca: ca_file.to_path_buf(),
+                ..Default::default()
+            },
+        )
+    }
+
+    /// As `open_postgres`, with TLS made from `files` (a client certificate among them).
+    pub fn open_postgres_tls(url: &str, files: &postgres::TlsFiles) -> Result<Store, StoreError> {
         Ok(Store::new(postgres::PgStore::open_with(
             url,
-            postgres::PgTls::from_config(url, ca_file)?,
+            postgres::PgTls::from_files(url, files)?,
             postgres::DEFAULT_TIMEOUT,
         )?))
     }

@@ -375,6 +375,39 @@ impl OwnServer {
         s
     }
 
+    /// As `start_tls`, asking clients for a certificate signed by `client_ca` (PEM): the user
+    /// `user` (created here, owning the databases `database` makes after) may connect only
+    /// over TLS with a certificate whose common name is its name (`cert` authentication);
+    /// `postgres` keeps trust, for the test's own connections.
+    pub fn start_tls_client_auth(cert: &str, key: &str, client_ca: &str, user: &str) -> OwnServer {
+        let mut s = OwnServer::start_tls(cert, key);
+        let ca_path = s.cluster.dir.join("client-ca.crt");
+        std::fs::write(&ca_path, client_ca).expect("write the clients' CA");
+        let hba = s.cluster.data.join("pg_hba.conf");
+        std::fs::write(
+            &hba,
+            format!(
+                "local all all trust\n\
+                 hostssl all {user} 127.0.0.1/32 cert\n\
+                 hostssl all {user} ::1/128 cert\n\
+                 host all postgres 127.0.0.1/32 trust\n\
+                 host all postgres ::1/128 trust\n"
+            ),
+        )
+        .expect("write pg_hba.conf");
+        if let Some((uid, gid)) = s.cluster.user {
+            for p in [&ca_path, &hba] {
+                std::os::unix::fs::chown(p, Some(uid), Some(gid)).unwrap();
+            }
+        }
+        s.cluster
+            .settings
+            .push(format!("ssl_ca_file={}", ca_path.display()));
+        s.restart();
+        s.sql(&format!("CREATE ROLE {user} LOGIN"));
+        s
+    }
+
     pub fn port(&self) -> u16 {
         self.cluster.port
     }

@@ -25,6 +25,25 @@ pub struct StoreConfig {
     /// connections are plain, and `sslmode=require` is refused.
     #[serde(default)]
     pub ca_file: std::path::PathBuf,
+    /// For `postgres` with `ca_file`: the hub's client certificate (PEM, its chain after it),
+    /// presented to the database server, for `cert` authentication in `pg_hba.conf` (the
+    /// certificate's common name is the database user). Give `key_file` with it.
+    #[serde(default)]
+    pub cert_file: std::path::PathBuf,
+    /// The private key (PEM) of `cert_file`.
+    #[serde(default)]
+    pub key_file: std::path::PathBuf,
+}
+
+impl StoreConfig {
+    /// The TLS files of the connections to PostgreSQL.
+    pub fn tls_files(&self) -> crate::store::postgres::TlsFiles {
+        crate::store::postgres::TlsFiles {
+            ca: self.ca_file.clone(),
+            cert: self.cert_file.clone(),
+            key: self.key_file.clone(),
+        }
+    }
 }
 
 fn default_store_timeout_ms() -> u64 {
@@ -38,6 +57,8 @@ impl Default for StoreConfig {
             url: String::new(),
             timeout_ms: default_store_timeout_ms(),
             ca_file: std::path::PathBuf::new(),
+            cert_file: std::path::PathBuf::new(),
+            key_file: std::path::PathBuf::new(),
         }
     }
 }

@@ -23,7 +23,7 @@ mod prepared;
 mod tls;
 mod together;
 
-pub use tls::PgTls;
+pub use tls::{PgTls, TlsFiles};
 
 use super::StoreError;
 use super::types::TokenRecord;

@@ -1,7 +1,8 @@
 //! TLS to PostgreSQL: with `store.ca_file`, every connection is encrypted with rustls and the
 //! server's certificate and host name are checked against that CA (libpq's `verify-full`,
 //! whatever `sslmode` says short of `disable`). Without it the connection is plain, and a URL
-//! that asks for `sslmode=require` is refused with what to give.
+//! that asks for `sslmode=require` is refused with what to give. With `store.cert_file` and
+//! `store.key_file` too, the hub presents its client certificate (`cert` authentication).
 
 use super::super::StoreError;
 use std::path::Path;
@@ -22,16 +23,75 @@ impl std::fmt::Debug for PgTls {
     }
 }
 
+/// The files of TLS to the database (`store.ca_file`, `store.cert_file`, `store.key_file`);
+/// empty paths for none.
+#[derive(Debug, Clone, Default)]
+pub struct TlsFiles {
+    pub ca: std::path::PathBuf,
+    pub cert: std::path::PathBuf,
+    pub key: std::path::PathBuf,
+}
+
 impl PgTls {
     /// What `url` and `ca_file` (the CA certificates, PEM, that signed the database server's
     /// certificate; empty for none) ask for.
     pub fn from_config(url: &str, ca_file: &Path) -> Result<PgTls, StoreError> {
+        Self::from_files(
+            url,
+            &TlsFiles {
+                ca: ca_file.to_path_buf(),
+                ..Default::default()
+            },
+        )
+    }
+
+    /// What `url` and `files` ask for: `files.ca` as in `from_config`; `files.cert` and
+    /// `files.key` (both or neither, and only with `files.ca`), the client certificate the hub
+    /// presents.
+    pub fn from_files(url: &str, files: &TlsFiles) -> Result<PgTls, StoreError> {
         use postgres::config::SslMode;
+        let ca_file = files.ca.as_path();
+        let client_files = match (
+            files.cert.as_os_str().is_empty(),
+            files.key.as_os_str().is_empty(),
+        ) {
+            (true, true) => None,
+            (false, false) => Some((files.cert.as_path(), files.key.as_path())),
+            (false, true) => {
+                return Err(StoreError::Format(
+                    "store.cert_file is given without store.key_file: give the certificate's \
+                     private key (PEM) too"
+                        .into(),
+                ));
+            }
+            (true, false) => {
+                return Err(StoreError::Format(
+                    "store.key_file is given without store.cert_file: give the client \
+                     certificate (PEM) too"
+                        .into(),
+                ));
+            }
+        };
+        if client_files.is_some() && ca_file.as_os_str().is_empty() {
+            return Err(StoreError::Format(
+                "store.cert_file is given without store.ca_file: a client certificate is sent \
+                 over TLS only, and the hub checks the server's certificate against \
+                 store.ca_file first"
+                    .into(),
+            ));
+        }
         let config: postgres::Config = url
             .parse()
             .map_err(|e| StoreError::Format(format!("store.url: {e}")))?;
         let mode = config.get_ssl_mode();
         if mode == SslMode::Disable {
+            if client_files.is_some() {
+                return Err(StoreError::Format(
+                    "store.url says sslmode=disable, but store.cert_file is given: a client \
+                     certificate is sent over TLS only"
+                        .into(),
+                ));
+            }
             return Ok(PgTls::Plain);
         }
         if ca_file.as_os_str().is_empty() {
@@ -64,11 +124,23 @@ impl PgTls {
         }
         let provider =
             std::sync::Arc::new(tokio_rustls::rustls::crypto::aws_lc_rs::default_provider());
-        let client = tokio_rustls::rustls::ClientConfig::builder_with_provider(provider)
+        let builder = tokio_rustls::rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .map_err(|e| StoreError::Format(format!("TLS to the database: {e}")))?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
+            .with_root_certificates(roots);
+        let client = match client_files {
+            None => builder.with_no_client_auth(),
+            Some((cert_file, key_file)) => {
+                let (chain, key) = client_identity(cert_file, key_file)?;
+                builder.with_client_auth_cert(chain, key).map_err(|e| {
+                    StoreError::Format(format!(
+                        "store.cert_file {} and store.key_file {}: {e}",
+                        cert_file.display(),
+                        key_file.display()
+                    ))
+                })?
+            }
+        };
         Ok(PgTls::Rustls(
             tokio_postgres_rustls::MakeRustlsConnect::new(client),
         ))
@@ -91,5 +163,68 @@ impl PgTls {
             PgTls::Plain => token.cancel_query(postgres::NoTls),
             PgTls::Rustls(t) => token.cancel_query(t.clone()),
         }
+    }
+}
+
+/// The client certificate's chain and its private key, read from PEM files.
+fn client_identity(
+    cert: &Path,
+    key: &Path,
+) -> Result<
+    (
+        Vec<tokio_rustls::rustls::pki_types::CertificateDer<'static>>,
+        tokio_rustls::rustls::pki_types::PrivateKeyDer<'static>,
+    ),
+    StoreError,
+> {
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+        .and_then(|it| it.collect())
+        .map_err(|e| StoreError::Format(format!("store.cert_file {}: {e}", cert.display())))?;
+    if chain.is_empty() {
+        return Err(StoreError::Format(format!(
+            "store.cert_file {} holds no certificate",
+            cert.display()
+        )));
+    }
+    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| {
+        StoreError::Format(format!(
+            "store.key_file {}: no private key read ({e})",
+            key.display()
+        ))
+    })?;
+    Ok((chain, key))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refusal(url: &str, ca: &str, cert: &str, key: &str) -> String {
+        let files = TlsFiles {
+            ca: ca.into(),
+            cert: cert.into(),
+            key: key.into(),
+        };
+        match PgTls::from_files(url, &files) {
+            Err(e) => e.to_string(),
+            Ok(t) => panic!("taken: {t:?}"),
+        }
+    }
+
+    #[test]
+    fn a_client_certificate_needs_its_key_the_ca_and_tls() {
+        let url = "postgresql://lienthong@db1/lienthong";
+        assert!(refusal(url, "ca.pem", "hub.pem", "").contains("without store.key_file"));
+        assert!(refusal(url, "ca.pem", "", "hub.key").contains("without store.cert_file"));
+        assert!(refusal(url, "", "hub.pem", "hub.key").contains("without store.ca_file"));
+        let plain = "postgresql://lienthong@db1/lienthong?sslmode=disable";
+        assert!(refusal(plain, "ca.pem", "hub.pem", "hub.key").contains("sslmode=disable"));
+        // Files that are not there: named.
+        let dir = tempfile::tempdir().unwrap();
+        let ca = dir.path().join("none.pem");
+        let e = refusal(url, ca.to_str().unwrap(), "hub.pem", "hub.key");
+        assert!(e.contains("store.ca_file") && e.contains("none.pem"), "{e}");
     }
 }
