@@ -11,8 +11,8 @@ use lienthong::audit::{AuditDraft, AuditLog};
 use lienthong::config::hub::{AuditConfig, RouteConfig};
 use lienthong::signing::HubKey;
 use lienthong::store::{
-    AdapterVersion, DeadLetter, IssuedDocument, Lookup, OutboxItem, ReportCount, Store, Submission,
-    TokenRecord, report_day,
+    AdapterVersion, DeadLetter, IssuedDocument, Lookup, OutboxItem, QualitySaved, ReportCount,
+    Store, Submission, TokenRecord, report_day,
 };
 use serde_json::json;
 use std::path::Path;
@@ -517,19 +517,25 @@ fn the_quality_rows_move_with_their_mark_and_a_save_behind_it_is_refused() {
             store
                 .put_quality_rows(&[row("A", 1), row("B", 2)], 10, false, 2)
                 .unwrap()
+                .written()
         );
         // A save behind the stored mark (another node's later fold is in): nothing written.
-        assert!(!store.put_quality_rows(&[row("A", 9)], 7, false, 2).unwrap());
-        assert!(
-            !store
+        assert_eq!(
+            store.put_quality_rows(&[row("A", 9)], 7, false, 2).unwrap(),
+            QualitySaved::Behind
+        );
+        assert_eq!(
+            store
                 .put_quality_rows(&[row("A", 9)], 10, false, 2)
-                .unwrap()
+                .unwrap(),
+            QualitySaved::Behind
         );
         // A later one updates its rows and keeps the others.
         assert!(
             store
                 .put_quality_rows(&[row("B", 3)], 12, false, 2)
                 .unwrap()
+                .written()
         );
         drop(store);
         let store = open(dir);
@@ -537,8 +543,16 @@ fn the_quality_rows_move_with_their_mark_and_a_save_behind_it_is_refused() {
         rows.sort();
         assert_eq!((mark, rows), (12, vec![vec![1; 3], vec![3; 3]]));
         // A replacement is all there is; not behind the stored mark.
-        assert!(!store.put_quality_rows(&[row("C", 4)], 5, true, 1).unwrap());
-        assert!(store.put_quality_rows(&[row("C", 4)], 12, true, 1).unwrap());
+        assert_eq!(
+            store.put_quality_rows(&[row("C", 4)], 5, true, 1).unwrap(),
+            QualitySaved::Behind
+        );
+        assert!(
+            store
+                .put_quality_rows(&[row("C", 4)], 12, true, 1)
+                .unwrap()
+                .written()
+        );
         assert_eq!(store.quality_rows().unwrap(), (12, vec![vec![4; 3]]));
     });
 }
@@ -678,43 +692,43 @@ fn quality_row(code: &str, v: u8) -> (String, Vec<u8>) {
 
 /// A save in several transactions (PostgreSQL cuts a large save so that the commits
 /// meanwhile do not wait behind it) overtaken by another node's save of a later fold: what
-/// the later one wrote stands, the earlier one stops at its next part and does not move the
-/// mark, and a save of an earlier fold than the one under way writes nothing.
+/// the later one wrote stands, the earlier one stops at its next part without moving the mark
+/// (`Behind` once the later one is in), and a save of an earlier fold than the one under way
+/// writes nothing and is `Overtaken` (the stored mark is not past it: its changes are to be
+/// saved again, since the save under way may never end).
 #[test]
 fn a_save_of_the_indicators_in_parts_is_stopped_by_a_later_one_and_stops_an_earlier_one() {
-    let pause = std::time::Duration::from_millis(300);
+    let pause = std::time::Duration::from_millis(500);
     let Some((_dir, a, b)) = two_nodes_one_saving_slowly(pause) else {
         return;
     };
     let codes = ["A", "B", "C", "D", "E"];
     let old: Vec<_> = codes.iter().map(|c| quality_row(c, 1)).collect();
-    // Node a saves its fold to entry 10 (five parts, 1.2 s); node b, once a's first part is
-    // in, its fold to 20, where A and C changed.
+    // Node a saves its fold to entry 10 (five parts, 2 s); node b, once a's first part is in,
+    // its fold to 20, where A and C changed.
     let slow = std::thread::spawn({
         let a = a.clone();
         move || a.put_quality_rows(&old, 10, false, 5).unwrap()
     });
-    let started = std::time::Instant::now();
-    while b.quality_rows().unwrap().1.is_empty() {
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(10),
-            "a's first part never came"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
-    // While a's save is under way, a save of a fold earlier than a's is refused whole.
-    assert!(
-        !b.put_quality_rows(&[quality_row("A", 7), quality_row("F", 7)], 8, false, 6)
+    first_part_in(&b);
+    // While a's save is under way, a save of a fold earlier than a's writes nothing; the
+    // stored mark is not past it, so it is to be saved again.
+    assert_eq!(
+        b.put_quality_rows(&[quality_row("A", 7), quality_row("F", 7)], 8, false, 6)
             .unwrap(),
+        QualitySaved::Overtaken,
         "a save behind the one under way was taken"
     );
-    assert!(
+    assert_eq!(
         b.put_quality_rows(&[quality_row("A", 2), quality_row("C", 2)], 20, false, 5)
-            .unwrap()
+            .unwrap(),
+        QualitySaved::Written
     );
-    assert!(
-        !slow.join().unwrap(),
-        "the overtaken save went on to its end (it had 1.05 s of parts left)"
+    // Stopped at its next part; b's save, which holds a's changes, is in by then: `Behind`.
+    assert_eq!(
+        slow.join().unwrap(),
+        QualitySaved::Behind,
+        "the overtaken save went on to its end (it had 1.5 s of parts left)"
     );
     let (mark, rows) = a.quality_rows().unwrap();
     assert_eq!(mark, 20);
@@ -739,13 +753,61 @@ fn a_save_of_the_indicators_in_parts_is_stopped_by_a_later_one_and_stops_an_earl
     );
     // The next save of a (its fold now at 30) is written whole, past b's.
     let all: Vec<_> = codes.iter().map(|c| quality_row(c, 3)).collect();
-    assert!(a.put_quality_rows(&all, 30, false, 5).unwrap());
+    assert!(a.put_quality_rows(&all, 30, false, 5).unwrap().written());
     let (mark, mut rows) = b.quality_rows().unwrap();
     rows.sort();
     assert_eq!(
         (mark, rows),
         (30, all.iter().map(|(_, r)| r.clone()).collect::<Vec<_>>())
     );
+}
+
+/// Waits until a save's first part is in (some rows stored).
+fn first_part_in(store: &Store) {
+    let started = std::time::Instant::now();
+    while store.quality_rows().unwrap().1.is_empty() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "the first part never came"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+/// A rebuild (a replacement) of a fold earlier than a save under way of another node is
+/// refused, as `Overtaken`: it would put its older rows under the later save's mark. The save
+/// goes on to its end.
+#[test]
+fn a_rebuild_during_a_later_save_of_the_indicators_is_refused() {
+    let Some((_dir, a, b)) = two_nodes_one_saving_slowly(std::time::Duration::from_millis(200))
+    else {
+        return;
+    };
+    let later: Vec<_> = ["A", "B", "C"].iter().map(|c| quality_row(c, 5)).collect();
+    let slow = std::thread::spawn({
+        let (a, later) = (a.clone(), later.clone());
+        move || a.put_quality_rows(&later, 30, false, 3).unwrap()
+    });
+    first_part_in(&b);
+    assert_eq!(
+        b.put_quality_rows(&[quality_row("A", 4)], 25, true, 1)
+            .unwrap(),
+        QualitySaved::Overtaken
+    );
+    assert_eq!(slow.join().unwrap(), QualitySaved::Written);
+    let (mark, mut rows) = b.quality_rows().unwrap();
+    rows.sort();
+    assert_eq!(
+        (mark, rows),
+        (30, later.iter().map(|(_, r)| r.clone()).collect::<Vec<_>>())
+    );
+    // Past it, a rebuild is all there is.
+    assert_eq!(
+        b.put_quality_rows(&[quality_row("A", 6)], 31, true, 1)
+            .unwrap(),
+        QualitySaved::Written
+    );
+    assert_eq!(a.quality_rows().unwrap(), (31, vec![b"A\x06".to_vec()]));
 }
 
 /// A save of more dossiers than one part holds (500) is read back whole, and a rebuild's
@@ -758,7 +820,11 @@ fn a_save_of_the_indicators_larger_than_a_part_is_kept_whole() {
     let many: Vec<_> = (0..1_234u32)
         .map(|i| (format!("{i:05}"), i.to_be_bytes().to_vec()))
         .collect();
-    assert!(a.put_quality_rows(&many, 40, false, 1_234).unwrap());
+    assert!(
+        a.put_quality_rows(&many, 40, false, 1_234)
+            .unwrap()
+            .written()
+    );
     let (mark, mut rows) = b.quality_rows().unwrap();
     rows.sort();
     assert_eq!(mark, 40);
@@ -766,6 +832,10 @@ fn a_save_of_the_indicators_larger_than_a_part_is_kept_whole() {
         rows,
         many.iter().map(|(_, r)| r.clone()).collect::<Vec<_>>()
     );
-    assert!(b.put_quality_rows(&many[..3], 40, true, 3).unwrap());
+    assert!(
+        b.put_quality_rows(&many[..3], 40, true, 3)
+            .unwrap()
+            .written()
+    );
     assert_eq!(a.quality_rows().unwrap().1.len(), 3);
 }

@@ -18,9 +18,9 @@ pub mod standing;
 mod tests;
 mod time;
 
-use crate::store::Store;
+use crate::store::{QualitySaved, Store};
 use fold::{Act, Ledger};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, RwLock};
 
 pub use figures::{Dim, Period, Query, Report};
@@ -50,6 +50,8 @@ pub struct Quality {
     read_back: AtomicU64,
     store: Store,
     portal: Vec<String>,
+    /// The stored rows could not be read: the next save replaces them all.
+    replace_next: AtomicBool,
 }
 
 /// The parts of an audit entry the fold reads.
@@ -221,7 +223,17 @@ impl Quality {
             let d = row::decode(&r).map_err(|e| QualityError::Row(e.to_string()))?;
             ledger.insert(d);
         }
-        Ok(Quality {
+        Ok(Quality::with(store, portal, ledger, mark, false))
+    }
+
+    /// Indicators with nothing folded yet, whatever the store holds (rows it could not read:
+    /// a hub of another version wrote them), which its first save replaces.
+    pub fn empty(store: Store, portal: &[String]) -> Quality {
+        Quality::with(store, portal, Ledger::new(portal), 0, true)
+    }
+
+    fn with(store: Store, portal: &[String], ledger: Ledger, mark: u64, replace: bool) -> Quality {
+        Quality {
             ledger: RwLock::new(ledger),
             mark: mark.into(),
             saved: mark.into(),
@@ -230,7 +242,8 @@ impl Quality {
             read_back: AtomicU64::new(0),
             store,
             portal: portal.to_vec(),
-        })
+            replace_next: AtomicBool::new(replace),
+        }
     }
 
     /// Entries the live fold took from the committer's hand-over, and read back from the
@@ -298,19 +311,40 @@ impl Quality {
     pub fn save(&self) -> Result<(), QualityError> {
         // Not while a rebuild replaces the rows.
         let _one = self.folding.lock().unwrap_or_else(|p| p.into_inner());
+        let replace = self.replace_next.load(Ordering::Acquire);
         let (mark, codes, rows, dossiers) = {
             let mut ledger = self.ledger.write().unwrap_or_else(|p| p.into_inner());
             let mark = self.mark();
             if mark <= self.saved.load(Ordering::Acquire) {
                 return Ok(());
             }
+            if replace {
+                ledger.all_changed();
+            }
             let codes = ledger.take_changed();
             let rows = ledger.rows(&codes);
             (mark, codes, rows, ledger.len() as u64)
         };
-        match self.store.put_quality_rows(&rows, mark, false, dossiers) {
-            Ok(_) => {
+        match self.store.put_quality_rows(&rows, mark, replace, dossiers) {
+            Ok(QualitySaved::Written) => {
                 self.saved.store(mark, Ordering::Release);
+                self.replace_next.store(false, Ordering::Release);
+                Ok(())
+            }
+            // Another node's save of a later fold holds these changes (a replacement is tried
+            // again past it).
+            Ok(QualitySaved::Behind) => {
+                self.saved.store(mark, Ordering::Release);
+                Ok(())
+            }
+            // Another node's save of a later fold is under way, and may never end: these
+            // changes are saved again with the next.
+            Ok(QualitySaved::Overtaken) => {
+                self.ledger
+                    .write()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .changed_again(codes);
+                tracing::debug!(mark, "service-quality save overtaken by another node's");
                 Ok(())
             }
             Err(e) => {
@@ -380,12 +414,16 @@ impl Quality {
                 .store
                 .put_quality_rows(&rows, to, true, rows.len() as u64)
             {
-                Ok(written) => {
+                Ok(saved) => {
                     *ledger = rebuilt;
                     self.mark.store(to, Ordering::Release);
-                    // Refused: another node of a cluster saved a later fold, which holds this.
-                    if written {
-                        self.saved.store(to, Ordering::Release);
+                    match saved {
+                        QualitySaved::Written => self.saved.store(to, Ordering::Release),
+                        // Another node of a cluster saved a later fold, which holds this.
+                        QualitySaved::Behind => {}
+                        // A later fold's save is under way and may never end: every dossier
+                        // is saved again with the next save.
+                        QualitySaved::Overtaken => ledger.all_changed(),
                     }
                 }
                 Err(e) => {
@@ -456,8 +494,8 @@ pub struct Live {
 
 impl Live {
     /// Starts keeping the indicators (`None` when `[quality] enabled = false`). Stored rows
-    /// that cannot be read (a hub of another version wrote them) are dropped and the whole
-    /// log folded again: they are derived data.
+    /// that cannot be read (a hub of another version wrote them) are passed over: the whole log
+    /// is folded again, and the first save replaces them (they are derived data).
     pub fn start(
         config: &crate::config::hub::QualityConfig,
         store: Store,
@@ -470,12 +508,11 @@ impl Live {
             Ok(q) => q,
             Err(QualityError::Store(e)) => return Err(e),
             Err(e) => {
-                tracing::warn!("{e}: the service-quality indicators are folded again from the log");
-                store.put_quality_rows(&[], 0, true, 0)?;
-                Quality::open(store, &config.portal).map_err(|e| match e {
-                    QualityError::Store(e) => e,
-                    other => crate::store::StoreError::Unwritable(other.to_string()),
-                })?
+                tracing::warn!(
+                    "{e}: the service-quality indicators are folded again from the log, and \
+                     their first save replaces the stored ones"
+                );
+                Quality::empty(store, &config.portal)
             }
         };
         let quality = std::sync::Arc::new(quality);

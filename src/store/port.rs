@@ -311,17 +311,20 @@ pub trait QualityStore: Send + Sync {
     /// The mark and every dossier's row.
     fn quality_rows(&self) -> Result<(u64, Vec<Vec<u8>>), StoreError>;
     /// Writes `rows` (dossier code, row) and moves the mark to `mark`; with `replace`, the rows
-    /// written are all there are. Refused (false, nothing written) when the stored mark is past
-    /// `mark`, or at it unless `replace`: another node of a cluster saved a later fold.
-    /// `dossiers` is how many dossiers the stored rows hold once these are written (the
-    /// ledger's count): a store that appends rows knows from it how many it holds are stale.
+    /// written are all there are. `QualitySaved::Behind` (nothing written) when the stored mark
+    /// is past `mark`, or at it unless `replace`: another node of a cluster saved a later fold.
+    /// `QualitySaved::Overtaken` (the mark not moved, some rows perhaps written) when another
+    /// node's save of a later fold is under way: the caller saves its changes again. A store
+    /// that writes a save whole never answers it. `dossiers` is how many dossiers the stored
+    /// rows hold once these are written (the ledger's count): a store that appends rows knows
+    /// from it how many it holds are stale.
     fn put_quality_rows(
         &self,
         rows: &[(String, Vec<u8>)],
         mark: u64,
         replace: bool,
         dossiers: u64,
-    ) -> Result<bool, StoreError>;
+    ) -> Result<crate::store::QualitySaved, StoreError>;
 }
 
 /// A storage backend: every role.

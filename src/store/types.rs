@@ -348,3 +348,24 @@ pub struct MemberRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retired_at: Option<String>,
 }
+
+/// What became of a save of the service-quality indicators (`QualityStore::put_quality_rows`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QualitySaved {
+    /// The rows are written and the mark moved.
+    Written,
+    /// Refused, nothing written: the stored mark is past the save's (or at it, unless it
+    /// replaces): another node of a cluster saved a later fold, which holds this one's changes.
+    Behind,
+    /// Stopped, the mark not moved: another node's save of a later fold was under way, or
+    /// began while this one was written in parts. Some rows may be written; the changes are
+    /// to be saved again, since that other save may never end.
+    Overtaken,
+}
+
+impl QualitySaved {
+    /// Whether the rows were written and the mark moved.
+    pub fn written(self) -> bool {
+        self == QualitySaved::Written
+    }
+}

@@ -376,9 +376,9 @@ impl OwnServer {
     }
 
     /// As `start_tls`, asking clients for a certificate signed by `client_ca` (PEM): the user
-    /// `user` (created here, owning the databases `database` makes after) may connect only
-    /// over TLS with a certificate whose common name is its name (`cert` authentication);
-    /// `postgres` keeps trust, for the test's own connections.
+    /// `user` (created here; give it a database with `ALTER DATABASE … OWNER`) may connect
+    /// only over TLS with a certificate whose common name is its name (`cert`
+    /// authentication); `postgres` keeps trust, for the test's own connections.
     pub fn start_tls_client_auth(cert: &str, key: &str, client_ca: &str, user: &str) -> OwnServer {
         let mut s = OwnServer::start_tls(cert, key);
         let ca_path = s.cluster.dir.join("client-ca.crt");

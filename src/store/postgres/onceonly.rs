@@ -2,11 +2,11 @@
 
 use super::prepared::Prepared;
 use super::{PgStore, decode};
-use crate::store::StoreError;
 use crate::store::port::OnceOnlyStore;
 use crate::store::types::{
     IssuedDocument, ReportCount, ReportCounts, ReportGroups, report_day, report_day_start_ms,
 };
+use crate::store::{QualitySaved, StoreError};
 use serde_json::Value;
 impl OnceOnlyStore for PgStore {
     fn issued_documents(
@@ -142,18 +142,20 @@ impl crate::store::port::QualityStore for PgStore {
         mark: u64,
         replace: bool,
         _dossiers: u64,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<QualitySaved, StoreError> {
         if replace {
             return self.replace_quality_rows(rows, mark);
         }
         // In transactions of `rows` dossiers, `pause` apart (`QualitySaves`). Each locks the
-        // mark's row first, so saves from several nodes are never written into each other:
+        // mark's row first (its guard is an UPDATE of it), so the parts of saves from several
+        // nodes do not interleave unless their folds are the same (equal marks, equal rows):
         // - the first claims the save for its mark, if no later fold is saved or claimed;
         // - the next go on only while the claim is theirs: a later fold's claim stops them;
         // - the last moves the mark.
         // Dossiers written before a stop, or before a crash, are newer than the mark; folding
         // the entries after the mark again changes nothing in them (`crate::quality::fold`
-        // takes an entry twice as once). A later save rewrites every dossier it changed.
+        // takes an entry twice as once). A stopped save is `Overtaken`: its caller saves the
+        // same changes again, since the save that stopped it may never end.
         let saves = self.quality_saves;
         let chunks: Vec<&[(String, Vec<u8>)]> = if rows.is_empty() {
             vec![&[]]
@@ -179,10 +181,10 @@ impl crate::store::port::QualityStore for PgStore {
                 std::thread::sleep(saves.pause);
             }
             let (codes, bytes): (Vec<String>, Vec<Vec<u8>>) = chunk.iter().cloned().unzip();
-            let ours = self.pool.call("write the quality indicators", move |c| {
+            let saved = self.pool.call("write the quality indicators", move |c| {
                 let mut tx = c.transaction()?;
                 if tx.x(guard, &[&m])? != 1 {
-                    return Ok(false);
+                    return refused(&mut tx, m);
                 }
                 if !codes.is_empty() {
                     tx.x(
@@ -193,34 +195,52 @@ impl crate::store::port::QualityStore for PgStore {
                     )?;
                 }
                 tx.commit()?;
-                Ok(true)
+                Ok(QualitySaved::Written)
             })?;
-            if !ours {
-                return Ok(false);
+            if saved != QualitySaved::Written {
+                return Ok(saved);
             }
         }
-        Ok(true)
+        Ok(QualitySaved::Written)
     }
+}
+
+/// Why a save's guard found the mark's row not as it needed: `Behind` when the stored mark is
+/// at or past `mark` (a later fold is saved), else `Overtaken` (a later fold's save is under
+/// way, or took the claim from this one).
+fn refused(tx: &mut postgres::Transaction<'_>, mark: i64) -> Result<QualitySaved, postgres::Error> {
+    let stored: i64 = tx.q_one("SELECT mark FROM quality_mark", &[])?.get(0);
+    Ok(if stored >= mark {
+        QualitySaved::Behind
+    } else {
+        QualitySaved::Overtaken
+    })
 }
 
 impl PgStore {
     /// Replaces every dossier of the indicators (a rebuild), in one transaction, unless the
-    /// stored mark is later; a save under way for an earlier mark stops at its next part.
+    /// stored mark is later (`Behind`) or a save of a later fold is under way (`Overtaken`: the
+    /// rebuild is the earlier of the two).
     fn replace_quality_rows(
         &self,
         rows: &[(String, Vec<u8>)],
         mark: u64,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<QualitySaved, StoreError> {
         let (codes, bytes): (Vec<String>, Vec<Vec<u8>>) = rows.iter().cloned().unzip();
         let m = mark as i64;
         self.pool.call("write the quality indicators", move |c| {
             let mut tx = c.transaction()?;
             if tx.x(
-                "UPDATE quality_mark SET mark = $1, claim = greatest(claim, $1) WHERE mark <= $1",
+                "UPDATE quality_mark SET mark = $1, claim = $1 WHERE mark <= $1 AND claim <= $1",
                 &[&m],
             )? != 1
             {
-                return Ok(false);
+                let stored: i64 = tx.q_one("SELECT mark FROM quality_mark", &[])?.get(0);
+                return Ok(if stored > m {
+                    QualitySaved::Behind
+                } else {
+                    QualitySaved::Overtaken
+                });
             }
             tx.x("DELETE FROM quality_dossiers", &[])?;
             tx.x(
@@ -230,7 +250,7 @@ impl PgStore {
                 &[&codes, &bytes],
             )?;
             tx.commit()?;
-            Ok(true)
+            Ok(QualitySaved::Written)
         })
     }
 }

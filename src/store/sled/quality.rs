@@ -16,8 +16,8 @@
 //! removed by the first compaction.
 
 use super::{SledStore, sled_err};
-use crate::store::StoreError;
 use crate::store::port::QualityStore;
+use crate::store::{QualitySaved, StoreError};
 use std::collections::HashMap;
 
 const MARK: &[u8] = b"m";
@@ -184,11 +184,11 @@ impl QualityStore for SledStore {
         mark: u64,
         replace: bool,
         dossiers: u64,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<QualitySaved, StoreError> {
         let t = &self.quality;
         let stored = self.quality_mark()?;
         if stored > mark || (!replace && stored == mark) {
-            return Ok(false);
+            return Ok(QualitySaved::Behind);
         }
         let (written, live) = if replace {
             // Cleared first: a crash before the mark is written leaves none, and the
@@ -215,7 +215,7 @@ impl QualityStore for SledStore {
         if (written + live).saturating_sub(dossiers) > dossiers + COMPACT_SLACK {
             self.quality_compact()?;
         }
-        Ok(true)
+        Ok(QualitySaved::Written)
     }
 }
 
@@ -247,19 +247,23 @@ mod tests {
         assert!(
             s.put_quality_rows(&rows(&[("A", "a1"), ("B", "b1")]), 5, false, 2)
                 .unwrap()
+                .written()
         );
         assert!(
             s.put_quality_rows(&rows(&[("A", "a2")]), 9, false, 2)
                 .unwrap()
+                .written()
         );
         // At the stored mark or before it: refused, nothing written.
         assert!(
             !s.put_quality_rows(&rows(&[("A", "x")]), 9, false, 2)
                 .unwrap()
+                .written()
         );
         assert!(
             !s.put_quality_rows(&rows(&[("A", "x")]), 3, true, 1)
                 .unwrap()
+                .written()
         );
         assert_eq!(stored(&s), (9, vec!["a2".into(), "b1".into()]));
         // Rows of the layout before saves are the oldest.
@@ -271,7 +275,7 @@ mod tests {
         let many: Vec<(String, Vec<u8>)> = (0..(COMPACT_SLACK + 10))
             .map(|i| ("A".to_string(), format!("a{}", i + 3).into_bytes()))
             .collect();
-        assert!(s.put_quality_rows(&many, 10, false, 3).unwrap());
+        assert!(s.put_quality_rows(&many, 10, false, 3).unwrap().written());
         let last = format!("a{}", COMPACT_SLACK + 12);
         assert_eq!(
             stored(&s),
@@ -284,6 +288,7 @@ mod tests {
         assert!(
             s.put_quality_rows(&rows(&[("D", "d1")]), 10, true, 1)
                 .unwrap()
+                .written()
         );
         assert_eq!(stored(&s), (10, vec!["d1".into()]));
         // Read again after the store is opened again.
@@ -302,6 +307,7 @@ mod tests {
         assert!(
             s.put_quality_rows(&many, 1, false, many.len() as u64)
                 .unwrap()
+                .written()
         );
         assert_eq!(s.quality.scan_prefix([SAVE]).count(), 3);
         assert_eq!(s.quality_rows().unwrap().1.len(), ROWS_A_VALUE * 2 + 1);
@@ -323,6 +329,7 @@ mod tests {
             assert!(
                 s.put_quality_rows(&fresh(i * n, n), i + 1, false, (i + 1) * n)
                     .unwrap()
+                    .written()
             );
         }
         let saves = s.quality.scan_prefix([SAVE]).count();
@@ -331,9 +338,9 @@ mod tests {
         // The same dossiers saved again, twice: stale rows past the live ones and the slack,
         // compacted to one row a dossier.
         let all = fresh(0, 3 * n);
-        assert!(s.put_quality_rows(&all, 4, false, 3 * n).unwrap());
+        assert!(s.put_quality_rows(&all, 4, false, 3 * n).unwrap().written());
         assert_eq!(s.quality_counts().unwrap(), (6 * n, 0));
-        assert!(s.put_quality_rows(&all, 5, false, 3 * n).unwrap());
+        assert!(s.put_quality_rows(&all, 5, false, 3 * n).unwrap().written());
         assert_eq!(s.quality_counts().unwrap(), (0, 3 * n));
         assert_eq!(s.quality_rows().unwrap().1.len() as u64, 3 * n);
     }
