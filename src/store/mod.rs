@@ -116,7 +116,14 @@ impl Store {
             }
             StoreBackend::Postgres => Ok(Store::new(postgres::PgStore::open_with(
                 &config.store.url,
-                postgres::PgTls::from_files(&config.store.url, &config.store.tls_files())?,
+                postgres::PgTls::from_files(
+                    &config.store.url,
+                    &postgres::TlsFiles {
+                        ca: config.store.ca_file.clone(),
+                        cert: config.store.cert_file.clone(),
+                        key: config.store.key_file.clone(),
+                    },
+                )?,
                 std::time::Duration::from_millis(config.store.timeout_ms),
             )?)),
         }

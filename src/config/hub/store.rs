@@ -35,17 +35,6 @@ pub struct StoreConfig {
     pub key_file: std::path::PathBuf,
 }
 
-impl StoreConfig {
-    /// The TLS files of the connections to PostgreSQL.
-    pub fn tls_files(&self) -> crate::store::postgres::TlsFiles {
-        crate::store::postgres::TlsFiles {
-            ca: self.ca_file.clone(),
-            cert: self.cert_file.clone(),
-            key: self.key_file.clone(),
-        }
-    }
-}
-
 fn default_store_timeout_ms() -> u64 {
     10_000
 }
