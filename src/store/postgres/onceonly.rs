@@ -162,7 +162,6 @@ impl crate::store::port::QualityStore for PgStore {
         } else {
             rows.chunks(saves.rows).collect()
         };
-        let m = mark as i64;
         for (i, chunk) in chunks.iter().enumerate() {
             let last = i + 1 == chunks.len();
             let guard = match (i == 0, last) {
@@ -180,41 +179,13 @@ impl crate::store::port::QualityStore for PgStore {
             if i > 0 {
                 std::thread::sleep(saves.pause);
             }
-            let (codes, bytes): (Vec<String>, Vec<Vec<u8>>) = chunk.iter().cloned().unzip();
-            let saved = self.pool.call("write the quality indicators", move |c| {
-                let mut tx = c.transaction()?;
-                if tx.x(guard, &[&m])? != 1 {
-                    return refused(&mut tx, m);
-                }
-                if !codes.is_empty() {
-                    tx.x(
-                        "INSERT INTO quality_dossiers (code, row)
-                         SELECT * FROM unnest($1::text[], $2::bytea[])
-                         ON CONFLICT (code) DO UPDATE SET row = excluded.row",
-                        &[&codes, &bytes],
-                    )?;
-                }
-                tx.commit()?;
-                Ok(QualitySaved::Written)
-            })?;
+            let saved = self.write_quality_part(guard, false, chunk, mark)?;
             if saved != QualitySaved::Written {
                 return Ok(saved);
             }
         }
         Ok(QualitySaved::Written)
     }
-}
-
-/// Why a save's guard found the mark's row not as it needed: `Behind` when the stored mark is
-/// at or past `mark` (a later fold is saved), else `Overtaken` (a later fold's save is under
-/// way, or took the claim from this one).
-fn refused(tx: &mut postgres::Transaction<'_>, mark: i64) -> Result<QualitySaved, postgres::Error> {
-    let stored: i64 = tx.q_one("SELECT mark FROM quality_mark", &[])?.get(0);
-    Ok(if stored >= mark {
-        QualitySaved::Behind
-    } else {
-        QualitySaved::Overtaken
-    })
 }
 
 impl PgStore {
@@ -226,31 +197,60 @@ impl PgStore {
         rows: &[(String, Vec<u8>)],
         mark: u64,
     ) -> Result<QualitySaved, StoreError> {
-        let (codes, bytes): (Vec<String>, Vec<Vec<u8>>) = rows.iter().cloned().unzip();
+        self.write_quality_part(
+            "UPDATE quality_mark SET mark = $1, claim = $1 WHERE mark <= $1 AND claim <= $1",
+            true,
+            rows,
+            mark,
+        )
+    }
+
+    /// One transaction of a save to `mark`: `guard` (an UPDATE of the mark's row, which locks
+    /// it) must find the row as the save needs it; then the stored dossiers are cleared when
+    /// `replace`, and `part` written. What a refusing guard means, `refused` says.
+    fn write_quality_part(
+        &self,
+        guard: &'static str,
+        replace: bool,
+        part: &[(String, Vec<u8>)],
+        mark: u64,
+    ) -> Result<QualitySaved, StoreError> {
+        let (codes, bytes): (Vec<String>, Vec<Vec<u8>>) = part.iter().cloned().unzip();
         let m = mark as i64;
         self.pool.call("write the quality indicators", move |c| {
             let mut tx = c.transaction()?;
-            if tx.x(
-                "UPDATE quality_mark SET mark = $1, claim = $1 WHERE mark <= $1 AND claim <= $1",
-                &[&m],
-            )? != 1
-            {
-                let stored: i64 = tx.q_one("SELECT mark FROM quality_mark", &[])?.get(0);
-                return Ok(if stored > m {
-                    QualitySaved::Behind
-                } else {
-                    QualitySaved::Overtaken
-                });
+            if tx.x(guard, &[&m])? != 1 {
+                return refused(&mut tx, m, replace);
             }
-            tx.x("DELETE FROM quality_dossiers", &[])?;
-            tx.x(
-                "INSERT INTO quality_dossiers (code, row)
-                 SELECT * FROM unnest($1::text[], $2::bytea[])
-                 ON CONFLICT (code) DO UPDATE SET row = excluded.row",
-                &[&codes, &bytes],
-            )?;
+            if replace {
+                tx.x("DELETE FROM quality_dossiers", &[])?;
+            }
+            if !codes.is_empty() {
+                tx.x(
+                    "INSERT INTO quality_dossiers (code, row)
+                     SELECT * FROM unnest($1::text[], $2::bytea[])
+                     ON CONFLICT (code) DO UPDATE SET row = excluded.row",
+                    &[&codes, &bytes],
+                )?;
+            }
             tx.commit()?;
             Ok(QualitySaved::Written)
         })
     }
+}
+
+/// Why a save's guard found the mark's row not as it needed: `Behind` when the stored mark is
+/// past `mark`, or at it unless the save replaces (a later fold is saved), else `Overtaken` (a
+/// later fold's save is under way, or took the claim from this one).
+fn refused(
+    tx: &mut postgres::Transaction<'_>,
+    mark: i64,
+    replace: bool,
+) -> Result<QualitySaved, postgres::Error> {
+    let stored: i64 = tx.q_one("SELECT mark FROM quality_mark", &[])?.get(0);
+    Ok(if stored > mark || (stored == mark && !replace) {
+        QualitySaved::Behind
+    } else {
+        QualitySaved::Overtaken
+    })
 }

@@ -6,6 +6,8 @@
 
 use super::super::StoreError;
 use std::path::Path;
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 /// How the backend's connections are made.
 #[derive(Clone)]
@@ -105,17 +107,7 @@ impl PgTls {
             }
             return Ok(PgTls::Plain);
         }
-        use tokio_rustls::rustls::pki_types::CertificateDer;
-        use tokio_rustls::rustls::pki_types::pem::PemObject;
-        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(ca_file)
-            .and_then(|it| it.collect())
-            .map_err(|e| StoreError::Format(format!("store.ca_file {}: {e}", ca_file.display())))?;
-        if certs.is_empty() {
-            return Err(StoreError::Format(format!(
-                "store.ca_file {} holds no certificate",
-                ca_file.display()
-            )));
-        }
+        let certs = certificates("store.ca_file", ca_file)?;
         let mut roots = tokio_rustls::rustls::RootCertStore::empty();
         for c in certs {
             roots.add(c).map_err(|e| {
@@ -166,28 +158,27 @@ impl PgTls {
     }
 }
 
+/// The certificates of a PEM file, the option that names it (`option`) in any error; at
+/// least one.
+fn certificates(option: &str, path: &Path) -> Result<Vec<CertificateDer<'static>>, StoreError> {
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
+        .and_then(|it| it.collect())
+        .map_err(|e| StoreError::Format(format!("{option} {}: {e}", path.display())))?;
+    if certs.is_empty() {
+        return Err(StoreError::Format(format!(
+            "{option} {} holds no certificate",
+            path.display()
+        )));
+    }
+    Ok(certs)
+}
+
 /// The client certificate's chain and its private key, read from PEM files.
 fn client_identity(
     cert: &Path,
     key: &Path,
-) -> Result<
-    (
-        Vec<tokio_rustls::rustls::pki_types::CertificateDer<'static>>,
-        tokio_rustls::rustls::pki_types::PrivateKeyDer<'static>,
-    ),
-    StoreError,
-> {
-    use tokio_rustls::rustls::pki_types::pem::PemObject;
-    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
-        .and_then(|it| it.collect())
-        .map_err(|e| StoreError::Format(format!("store.cert_file {}: {e}", cert.display())))?;
-    if chain.is_empty() {
-        return Err(StoreError::Format(format!(
-            "store.cert_file {} holds no certificate",
-            cert.display()
-        )));
-    }
+) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), StoreError> {
+    let chain = certificates("store.cert_file", cert)?;
     let key = PrivateKeyDer::from_pem_file(key).map_err(|e| {
         StoreError::Format(format!(
             "store.key_file {}: no private key read ({e})",
