@@ -308,15 +308,21 @@ pub struct Frontier {
 impl Frontier {
     /// The frontier of the tree of `size` leaves, read from stored nodes.
     pub fn load<N: Nodes + ?Sized>(nodes: &N, size: u64) -> Result<Frontier, MerkleError> {
-        let mut edge = Vec::new();
-        let mut start = 0u64;
-        for level in (0..64u8).rev() {
-            if size & (1u64 << level) != 0 {
-                edge.push((level, nodes.node(level, start >> level)?));
-                start += 1u64 << level;
-            }
-        }
+        let edge = Frontier::edge_of(size)
+            .map(|(level, index)| Ok((level, nodes.node(level, index)?)))
+            .collect::<Result<_, MerkleError>>()?;
         Ok(Frontier { size, edge })
+    }
+
+    /// The subtrees `(level, index)` on the right edge of the tree of `size` leaves, largest
+    /// first: the nodes `load` reads.
+    pub fn edge_of(size: u64) -> impl Iterator<Item = (u8, u64)> {
+        (0..64u8).rev().filter(move |l| size & (1u64 << l) != 0).map(move |level| {
+            // The leaves before this subtree: the larger ones of the edge.
+            let above = u32::from(level) + 1;
+            let start = size.checked_shr(above).map_or(0, |h| h << above);
+            (level, start >> level)
+        })
     }
 
     /// The number of leaves.

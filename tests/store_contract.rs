@@ -668,6 +668,68 @@ fn a_group_with_keys_taken_meanwhile_is_refused_whole_naming_each() {
     assert_eq!(seqs(&b, "portal").len(), 3);
 }
 
+/// A node whose log is behind the shared head (another node appended since it prepared) is
+/// not sent back to start again: its commit keeps the head, has the log number the group after
+/// it (`commit_after_head`), and writes that in the same transaction. One log results, with
+/// contiguous indexes and the same root read from either node; a numbering that fails writes
+/// nothing and says `Behind`.
+#[test]
+fn a_commit_behind_another_nodes_appends_is_numbered_again_after_them() {
+    let Some((dir, a, b)) = two_nodes() else {
+        return;
+    };
+    let (cfg, key) = audit_setup(&dir.path().join("audit"));
+    let log_a = AuditLog::open(a.clone(), key.clone(), &cfg).unwrap();
+    let log_b = Arc::new(AuditLog::open(b.clone(), key.clone(), &cfg).unwrap());
+    // Node a appends 3 entries, then 4 more: a right edge of two subtrees (4 and 2 and 1).
+    for range in [0..3, 3..7] {
+        let p = log_a
+            .prepare(range.map(|n| draft(n, "001099012345")).collect())
+            .unwrap();
+        a.commit(&[], &p.writes).unwrap();
+        log_a.applied(p);
+    }
+    // Node b, which saw none of it, prepares from 0.
+    let drafts: Vec<_> = (100..102).map(|n| draft(n, "001099012346")).collect();
+    let stale = log_b.prepare(drafts.clone()).unwrap();
+    assert_eq!(stale.writes.first, 0);
+    // A numbering that fails: nothing written, `Behind` with the head found.
+    let failing: lienthong::store::Renumber = Box::new(|_| Err("no numbering".into()));
+    match b.commit_after_head(&[], &stale.writes, failing) {
+        Err(lienthong::store::StoreError::Behind { expected, found }) => {
+            assert_eq!((expected, found), (0, 7))
+        }
+        other => panic!("expected Behind, got {other:?}"),
+    }
+    assert_eq!(b.audit_shared_size().unwrap(), 7);
+    // With the log's numbering: written after a's, in one commit.
+    let (renumber, again) = log_b.renumber(drafts);
+    let key_written = Submission {
+        exchange_id: "exchange-100".into(),
+        dedup_key: Some("b-key".into()),
+        ..Default::default()
+    };
+    b.commit_after_head(&[&key_written], &stale.writes, renumber)
+        .unwrap();
+    let again = again.lock().unwrap().take().expect("numbered again");
+    assert_eq!((again.writes.first, again.indexes.clone()), (7, vec![7, 8]));
+    log_b.applied(again);
+    assert_eq!(b.seen("b-key").unwrap().as_deref(), Some("exchange-100"));
+    assert_eq!(a.audit_shared_size().unwrap(), 9);
+    // One log: each entry where it was numbered, one root from either node and from a log
+    // opened afresh.
+    assert!(log_a.catch_up().unwrap(), "node a finds b's entries");
+    for (index, exchange) in [(6, "exchange-6"), (7, "exchange-100"), (8, "exchange-101")] {
+        let (entry, _) = log_a.entry(index).unwrap().expect("the entry");
+        assert_eq!((entry.index, entry.exchange_id.as_str()), (index, exchange));
+    }
+    assert_eq!((log_a.size(), log_b.size()), (9, 9));
+    assert_eq!(log_a.root(), log_b.root());
+    let fresh = AuditLog::open(a.clone(), key, &cfg).unwrap();
+    assert_eq!(fresh.root(), log_b.root());
+    assert_eq!(fresh.root_at(9).unwrap(), log_b.root());
+}
+
 /// Two nodes on one database, node `a` saving the quality indicators one dossier a
 /// transaction, `pause` apart (`QualitySaves`); node `b` as shipped.
 fn two_nodes_one_saving_slowly(

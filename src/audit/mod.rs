@@ -246,6 +246,58 @@ impl AuditLog {
         })
     }
 
+    /// `prepare`, after the head another node's appends left (`found`, read by a commit with
+    /// the head kept: `GroupCommit::commit_after_head`): the log takes the head's right edge
+    /// and time as its own, then numbers the drafts after it.
+    pub fn prepare_after(
+        &self,
+        found: &crate::store::HeadFound,
+        drafts: Vec<SealedDraft>,
+    ) -> Result<Prepared, AuditError> {
+        let frontier = Frontier::load(found, found.size)?;
+        let last_time = match (&found.last_entry, found.size.checked_sub(1)) {
+            (Some(bytes), Some(last)) => decode_entry(last, bytes)?.time,
+            // Its time bounds the group's from below: numbered without it, the log could go
+            // back in time.
+            (None, Some(last)) => {
+                return Err(AuditError::Entry {
+                    index: last,
+                    message: "the head's last entry was not found".into(),
+                });
+            }
+            (_, None) => String::new(),
+        };
+        {
+            let mut s = guard(&self.state);
+            s.frontier = frontier;
+            if last_time > s.last_time {
+                s.last_time = last_time;
+            }
+        }
+        self.prepare(drafts)
+    }
+
+    /// What a group commit of `drafts` on a shared store calls to number them again after the
+    /// head (`GroupCommit::commit_after_head`), and where it leaves that append, prepared (to
+    /// apply in place of the first one's if the commit succeeds).
+    pub fn renumber(
+        self: &Arc<Self>,
+        drafts: Vec<SealedDraft>,
+    ) -> (crate::store::Renumber, Arc<Mutex<Option<Prepared>>>) {
+        let slot: Arc<Mutex<Option<Prepared>>> = Arc::default();
+        let log = Arc::clone(self);
+        let left = Arc::clone(&slot);
+        let renumber = Box::new(move |found: &crate::store::HeadFound| {
+            let p = log
+                .prepare_after(found, drafts.clone())
+                .map_err(|e| e.to_string())?;
+            let writes = p.writes.clone();
+            *guard(&left) = Some(p);
+            Ok(writes)
+        });
+        (renumber, slot)
+    }
+
     /// Reads the log's size and right edge from the store again (after a commit whose outcome
     /// is unknown).
     pub fn reload(&self) -> Result<(), AuditError> {

@@ -290,3 +290,16 @@ proptest! {
         prop_assert_eq!(f.size(), n as u64);
     }
 }
+
+#[test]
+fn the_right_edge_of_any_size_is_named_without_overflow() {
+    assert_eq!(Frontier::edge_of(0).count(), 0);
+    assert_eq!(
+        Frontier::edge_of(7).collect::<Vec<_>>(),
+        [(2, 0), (1, 2), (0, 6)]
+    );
+    let edge: Vec<_> = Frontier::edge_of(u64::MAX).collect();
+    assert_eq!(edge.len(), 64);
+    assert_eq!(edge[0], (63, 0));
+    assert_eq!(edge[63], (0, u64::MAX - 1));
+}

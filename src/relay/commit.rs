@@ -270,8 +270,17 @@ impl RelayCore {
                 .map(|(s, _, _)| s)
                 .collect();
             let attempt = self.audit.prepare(drafts.clone()).and_then(|prepared| {
-                self.store.commit(&new, &prepared.writes)?;
-                Ok(prepared)
+                if !self.store.is_shared() {
+                    self.store.commit(&new, &prepared.writes)?;
+                    return Ok(prepared);
+                }
+                // Another node may append first: then the commit numbers the group again
+                // after it, and that append is the one applied.
+                let (renumber, again) = self.audit.renumber(drafts.clone());
+                self.store
+                    .commit_after_head(&new, &prepared.writes, renumber)?;
+                let again = again.lock().unwrap_or_else(|p| p.into_inner()).take();
+                Ok(again.unwrap_or(prepared))
             });
             drop(new);
             match attempt {

@@ -11,7 +11,7 @@
 use super::StoreError;
 use super::types::{
     AdapterState, AdapterVersion, AuditWrites, DeadLetter, DeliveryClaim, IssuedDocument, Lookup,
-    MemberRecord, OutboxItem, ReportCount, ReportGroups, Stored, StoredAt, StoredPolicy,
+    MemberRecord, OutboxItem, Renumber, ReportCount, ReportGroups, Stored, StoredAt, StoredPolicy,
     Submission, TokenRecord, WaitingItem,
 };
 use crate::config::hub::RouteConfig;
@@ -31,6 +31,23 @@ pub trait GroupCommit: Send + Sync {
     /// Commits the submissions `new` (each not a repeat: the committer decided) with the
     /// audit entries of the whole group, `audit`, prepared from the log's current size.
     fn commit(&self, new: &[&Submission], audit: &AuditWrites) -> Result<(), StoreError>;
+
+    /// `commit`, on a store other hub nodes append to as well. When the log's head is found
+    /// past `audit.first` (another node appended since this one prepared), the commit keeps
+    /// the head and calls `renumber` with what it found there; the writes it gives (the same
+    /// entries, numbered after the head) are committed in place of `audit`, in the same
+    /// transaction, so that a node that keeps meeting another at the head goes right after it
+    /// rather than start again. `StoreError::Behind` when `renumber` fails. A store with one
+    /// writer commits `audit` as `commit` does.
+    fn commit_after_head(
+        &self,
+        new: &[&Submission],
+        audit: &AuditWrites,
+        renumber: Renumber,
+    ) -> Result<(), StoreError> {
+        let _ = renumber;
+        self.commit(new, audit)
+    }
 
     /// Why commits are refused, if one failed: the cause, until the store is opened again.
     fn failed_write(&self) -> Option<String>;

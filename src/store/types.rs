@@ -308,6 +308,32 @@ impl AuditWrites {
     }
 }
 
+/// The log's head as a commit found it, read with the head held, when another hub node had
+/// appended first: what a log needs to number entries after it.
+#[derive(Debug, Clone, Default)]
+pub struct HeadFound {
+    /// The log's size.
+    pub size: u64,
+    /// The stored tree hashes on its right edge (`merkle::Frontier::edge_of`), by their
+    /// position (`merkle::stored_hash_index`).
+    pub edge: std::collections::HashMap<u64, Hash>,
+    /// The canonical bytes of its last entry (none for an empty log).
+    pub last_entry: Option<Vec<u8>>,
+}
+
+impl crate::merkle::Nodes for HeadFound {
+    fn node(&self, level: u8, index: u64) -> Result<Hash, crate::merkle::MerkleError> {
+        self.edge
+            .get(&crate::merkle::stored_hash_index(level, index))
+            .copied()
+            .ok_or(crate::merkle::MerkleError::MissingNode { level, index })
+    }
+}
+
+/// Numbers a group's entries again after the head found (`GroupCommit::commit_after_head`):
+/// the same entries, their writes from `HeadFound::size` on.
+pub type Renumber = Box<dyn FnMut(&HeadFound) -> Result<AuditWrites, String> + Send>;
+
 /// An entry's canonical bytes and its sealed part (none once purged), as read back.
 pub type Stored = (Vec<u8>, Option<Vec<u8>>);
 /// The same with the entry's index.

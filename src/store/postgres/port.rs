@@ -2,10 +2,10 @@
 
 use super::prepared::Prepared;
 use super::{PgStore, big, encode};
-use crate::merkle::stored_hash_count;
+use crate::merkle::{Frontier, stored_hash_count, stored_hash_index};
 use crate::store::StoreError;
 use crate::store::port::GroupCommit;
-use crate::store::types::{AuditWrites, ReportCounts, Submission};
+use crate::store::types::{AuditWrites, HeadFound, Renumber, ReportCounts, Submission};
 use std::sync::atomic::Ordering;
 
 /// What `write_audit` found at the log's head.
@@ -74,6 +74,76 @@ pub(super) fn write_audit(
     Ok(Head::Written)
 }
 
+/// The log's head, kept until the transaction ends, and what numbering after it needs: its
+/// size (the head locked), then in one more round trip the tree hashes of its right edge and
+/// its last entry. (Read in the same statement as the lock, an entry would be the one joined
+/// before a wait for the lock: PostgreSQL rechecks only the locked row.)
+fn head_found(tx: &mut postgres::Transaction<'_>) -> Result<HeadFound, postgres::Error> {
+    let size = tx
+        .q_one("SELECT size FROM audit_head FOR UPDATE", &[])?
+        .get::<_, i64>(0) as u64;
+    let positions: Vec<i64> = Frontier::edge_of(size)
+        .map(|(level, index)| big(stored_hash_index(level, index)))
+        .collect();
+    let mut found = HeadFound {
+        size,
+        ..Default::default()
+    };
+    for r in tx.q(
+        "SELECT pos, hash FROM audit_hashes WHERE pos = ANY($1)
+         UNION ALL
+         SELECT -1, entry FROM audit_entries WHERE idx = $2",
+        &[&positions, &(big(size) - 1)],
+    )? {
+        let (pos, bytes): (i64, Vec<u8>) = (r.get(0), r.get(1));
+        match u64::try_from(pos) {
+            Ok(pos) => {
+                if let Ok(hash) = bytes.try_into() {
+                    found.edge.insert(pos, hash);
+                }
+            }
+            Err(_) => found.last_entry = Some(bytes),
+        }
+    }
+    Ok(found)
+}
+
+/// `write_audit`, and when another node appended first, the entries numbered again after the
+/// head by `renumber` (with the head kept) and written. The writes written, or what was found.
+fn write_audit_after_head(
+    tx: &mut postgres::Transaction<'_>,
+    audit: AuditWrites,
+    renumber: Option<&mut Renumber>,
+) -> Result<Result<AuditWrites, Head>, postgres::Error> {
+    let found = match write_audit(tx, &audit)? {
+        Head::Written => return Ok(Ok(audit)),
+        other => other,
+    };
+    let Some(renumber) = renumber else {
+        return Ok(Err(found));
+    };
+    let head = head_found(tx)?;
+    let again = match renumber(&head) {
+        Ok(w) if w.first == head.size => w,
+        Ok(w) => {
+            tracing::warn!(
+                head = head.size,
+                first = w.first,
+                "entries numbered again from a place that is not the log's head"
+            );
+            return Ok(Err(Head::Behind(head.size)));
+        }
+        Err(e) => {
+            tracing::warn!(head = head.size, "numbering a group again after the head: {e}");
+            return Ok(Err(Head::Behind(head.size)));
+        }
+    };
+    match write_audit(tx, &again)? {
+        Head::Written => Ok(Ok(again)),
+        other => Ok(Err(other)),
+    }
+}
+
 impl PgStore {
     pub(super) fn refuse_if_failed(&self) -> Result<(), StoreError> {
         match self.failed_write() {
@@ -82,7 +152,13 @@ impl PgStore {
         }
     }
 
-    fn commit_once(&self, new: &[&Submission], audit: &AuditWrites) -> Result<(), StoreError> {
+    /// Commits a group; the log's size after it.
+    fn commit_once(
+        &self,
+        new: &[&Submission],
+        audit: &AuditWrites,
+        mut renumber: Option<Renumber>,
+    ) -> Result<u64, StoreError> {
         // What the transaction writes, owned: it runs on a connection's thread.
         let audit = audit.clone();
         let now = crate::clock::now_ms();
@@ -125,13 +201,16 @@ impl PgStore {
             }
         }
         let first = audit.first;
-        let head = self.pool.call("commit a group", move |c| {
+        let (head, end) = self.pool.call("commit a group", move |c| {
             let mut marked: Vec<(String, u64)> = Vec::new();
             let mut tx = c.transaction()?;
-            if let Head::Behind(size) = write_audit(&mut tx, &audit)? {
-                tx.rollback()?;
-                return Ok(Head::Behind(size));
-            }
+            let end = match write_audit_after_head(&mut tx, audit, renumber.as_mut())? {
+                Ok(written) => written.end(),
+                Err(found) => {
+                    tx.rollback()?;
+                    return Ok((found, 0));
+                }
+            };
             if !dedup.is_empty() {
                 let keys: Vec<&str> = dedup.iter().map(|(k, _)| k.as_str()).collect();
                 let ids: Vec<&str> = dedup.iter().map(|(_, x)| x.as_str()).collect();
@@ -160,7 +239,7 @@ impl PgStore {
                         .map(|r| (r.get(0), r.get(1)))
                         .collect();
                     tx.rollback()?;
-                    return Ok(Head::Taken(originals));
+                    return Ok((Head::Taken(originals), 0));
                 }
             }
             if !items.is_empty() {
@@ -235,7 +314,7 @@ impl PgStore {
                 )?;
             }
             tx.commit()?;
-            Ok(Head::Marked(marked))
+            Ok((Head::Marked(marked), end))
         })?;
         if matches!(head, Head::Written | Head::Marked(_)) {
             for s in new {
@@ -246,13 +325,13 @@ impl PgStore {
             self.hold_items(new.iter().flat_map(|s| s.items.iter()));
         }
         match head {
-            Head::Written => Ok(()),
+            Head::Written => Ok(end),
             Head::Marked(marked) => {
                 let mut marks = self.marks.lock().unwrap_or_else(|p| p.into_inner());
                 for (d, m) in marked {
                     marks.entry(d).or_default().own.insert(m);
                 }
-                Ok(())
+                Ok(end)
             }
             Head::Taken(taken) => Err(StoreError::Duplicate { taken }),
             Head::Behind(found) => {
@@ -266,13 +345,18 @@ impl PgStore {
     }
 }
 
-impl GroupCommit for PgStore {
-    fn commit(&self, new: &[&Submission], audit: &AuditWrites) -> Result<(), StoreError> {
+impl PgStore {
+    fn commit_with(
+        &self,
+        new: &[&Submission],
+        audit: &AuditWrites,
+        renumber: Option<Renumber>,
+    ) -> Result<(), StoreError> {
         self.refuse_if_failed()?;
-        match self.commit_once(new, audit) {
-            Ok(()) => {
+        match self.commit_once(new, audit, renumber) {
+            Ok(end) => {
                 if !audit.records.is_empty() {
-                    self.audit_size.fetch_max(audit.end(), Ordering::AcqRel);
+                    self.audit_size.fetch_max(end, Ordering::AcqRel);
                 }
                 Ok(())
             }
@@ -284,6 +368,21 @@ impl GroupCommit for PgStore {
             }
         }
     }
+}
+
+impl GroupCommit for PgStore {
+    fn commit(&self, new: &[&Submission], audit: &AuditWrites) -> Result<(), StoreError> {
+        self.commit_with(new, audit, None)
+    }
+
+    fn commit_after_head(
+        &self,
+        new: &[&Submission],
+        audit: &AuditWrites,
+        renumber: Renumber,
+    ) -> Result<(), StoreError> {
+        self.commit_with(new, audit, Some(renumber))
+    }
 
     fn failed_write(&self) -> Option<String> {
         self.write_failed
@@ -291,6 +390,7 @@ impl GroupCommit for PgStore {
             .unwrap_or_else(|p| p.into_inner())
             .clone()
     }
+
 
     fn next_seq(&self) -> Result<u64, StoreError> {
         self.next_seqs(1)?
