@@ -695,7 +695,7 @@ fn a_commit_behind_another_nodes_appends_is_numbered_again_after_them() {
     assert_eq!(stale.writes.first, 0);
     // A numbering that fails: nothing written, `Behind` with the head found.
     let failing: lienthong::store::Renumber = Box::new(|_| Err("no numbering".into()));
-    match b.commit_after_head(&[], &stale.writes, failing) {
+    match b.commit_after_head(&[], Some(&stale.writes), failing) {
         Err(lienthong::store::StoreError::Behind { expected, found }) => {
             assert_eq!((expected, found), (0, 7))
         }
@@ -703,13 +703,13 @@ fn a_commit_behind_another_nodes_appends_is_numbered_again_after_them() {
     }
     assert_eq!(b.audit_shared_size().unwrap(), 7);
     // With the log's numbering: written after a's, in one commit.
-    let (renumber, again) = log_b.renumber(drafts);
+    let (renumber, again) = log_b.renumber(Arc::new(drafts));
     let key_written = Submission {
         exchange_id: "exchange-100".into(),
         dedup_key: Some("b-key".into()),
         ..Default::default()
     };
-    b.commit_after_head(&[&key_written], &stale.writes, renumber)
+    b.commit_after_head(&[&key_written], Some(&stale.writes), renumber)
         .unwrap();
     let again = again.lock().unwrap().take().expect("numbered again");
     assert_eq!((again.writes.first, again.indexes.clone()), (7, vec![7, 8]));
@@ -725,9 +725,28 @@ fn a_commit_behind_another_nodes_appends_is_numbered_again_after_them() {
     }
     assert_eq!((log_a.size(), log_b.size()), (9, 9));
     assert_eq!(log_a.root(), log_b.root());
-    let fresh = AuditLog::open(a.clone(), key, &cfg).unwrap();
+    let fresh = AuditLog::open(a.clone(), key.clone(), &cfg).unwrap();
     assert_eq!(fresh.root(), log_b.root());
     assert_eq!(fresh.root_at(9).unwrap(), log_b.root());
+    // With the head kept first (no writes prepared): numbered once, after a's latest.
+    let p = log_a
+        .prepare((9..12).map(|n| draft(n, "001099012345")).collect())
+        .unwrap();
+    a.commit(&[], &p.writes).unwrap();
+    log_a.applied(p);
+    let (renumber, again) = log_b.renumber(Arc::new(vec![draft(200, "001099012346")]));
+    b.commit_after_head(&[], None, renumber).unwrap();
+    let again = again.lock().unwrap().take().expect("numbered under the head");
+    assert_eq!(again.indexes, vec![12]);
+    log_b.applied(again);
+    let fresh = AuditLog::open(a.clone(), key, &cfg).unwrap();
+    fresh.catch_up().unwrap();
+    assert_eq!((fresh.size(), fresh.root()), (13, log_b.root()));
+    // The embedded store, which has one writer, takes only what was prepared.
+    let sled_dir = tempfile::tempdir().unwrap();
+    let sled = Store::open(sled_dir.path()).unwrap();
+    let (renumber, _) = log_b.renumber(Arc::new(Vec::new()));
+    assert!(sled.commit_after_head(&[], None, renumber).is_err());
 }
 
 /// Two nodes on one database, node `a` saving the quality indicators one dossier a

@@ -282,14 +282,14 @@ impl AuditLog {
     /// apply in place of the first one's if the commit succeeds).
     pub fn renumber(
         self: &Arc<Self>,
-        drafts: Vec<SealedDraft>,
+        drafts: Arc<Vec<SealedDraft>>,
     ) -> (crate::store::Renumber, Arc<Mutex<Option<Prepared>>>) {
         let slot: Arc<Mutex<Option<Prepared>>> = Arc::default();
         let log = Arc::clone(self);
         let left = Arc::clone(&slot);
         let renumber = Box::new(move |found: &crate::store::HeadFound| {
             let p = log
-                .prepare_after(found, drafts.clone())
+                .prepare_after(found, (*drafts).clone())
                 .map_err(|e| e.to_string())?;
             let writes = p.writes.clone();
             *guard(&left) = Some(p);

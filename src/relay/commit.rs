@@ -11,12 +11,19 @@ use crate::audit::{AuditDraft, AuditError, SealedDraft};
 use crate::store::{Accepted, StoreError, Submission};
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 /// How many times a group is numbered again because other hub nodes on the same database
 /// appended first, before the commit is given up as failed.
 const MAX_BEHIND: u32 = 64;
+
+/// Groups a node commits with the log's head kept first, after it last found another node's
+/// appends there: numbered once, under the head, rather than numbered, found behind and
+/// numbered again (`commit_shared`). Back to numbering first once that many in a row found no
+/// other node's.
+const HEAD_MET: u32 = 16;
 
 /// A pause before numbering a group again after another node appended first: random, up to a
 /// millisecond a try so far (at most 8), so that two nodes that keep meeting at the log's head
@@ -161,6 +168,40 @@ impl RelayCore {
         }
     }
 
+    /// A group's commit on a store other nodes append to. Another node may append first: then
+    /// the commit numbers the group again after it, with the log's head kept, and that append
+    /// is the one applied. While other nodes keep appending (`HEAD_MET` groups after one was
+    /// met), the head is kept first and each group numbered once, under it.
+    fn commit_shared(
+        &self,
+        new: &[&Submission],
+        drafts: &Arc<Vec<SealedDraft>>,
+    ) -> Result<crate::audit::Prepared, AuditError> {
+        let before = self.audit.size();
+        let (renumber, again) = self.audit.renumber(Arc::clone(drafts));
+        let taken = || again.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let head_first = !drafts.is_empty() && self.head_met.load(Ordering::Relaxed) > 0;
+        let prepared = if head_first {
+            self.store.commit_after_head(new, None, renumber)?;
+            taken().ok_or_else(|| {
+                AuditError::Store(StoreError::Format(
+                    "a commit with the head kept left no numbered group".into(),
+                ))
+            })?
+        } else {
+            let prepared = self.audit.prepare((**drafts).clone())?;
+            self.store
+                .commit_after_head(new, Some(&prepared.writes), renumber)?;
+            taken().unwrap_or(prepared)
+        };
+        if prepared.writes.first != before {
+            self.head_met.store(HEAD_MET, Ordering::Relaxed);
+        } else if head_first {
+            self.head_met.fetch_sub(1, Ordering::Relaxed);
+        }
+        Ok(prepared)
+    }
+
     fn commit_batch(self: &Arc<Self>, batch: Vec<Queued>) {
         self.recover_if_failed();
         let mut submissions: Vec<(Submission, Vec<SealedDraft>, Option<String>)> = Vec::new();
@@ -258,10 +299,11 @@ impl RelayCore {
             }
         }
         let counts: Vec<usize> = submissions.iter().map(|(_, d, _)| d.len()).collect();
-        let mut drafts: Vec<SealedDraft> = submissions
+        // Shared with a renumbering (`commit_shared`) rather than copied for it.
+        let mut drafts: Arc<Vec<SealedDraft>> = Arc::new(submissions
             .iter_mut()
             .flat_map(|(_, d, _)| std::mem::take(d))
-            .collect();
+            .collect());
         let mut tries = 0;
         let result = loop {
             let new: Vec<&Submission> = submissions
@@ -269,19 +311,14 @@ impl RelayCore {
                 .filter(|(_, _, o)| o.is_none())
                 .map(|(s, _, _)| s)
                 .collect();
-            let attempt = self.audit.prepare(drafts.clone()).and_then(|prepared| {
-                if !self.store.is_shared() {
+            let attempt = if self.store.is_shared() {
+                self.commit_shared(&new, &drafts)
+            } else {
+                self.audit.prepare((*drafts).clone()).and_then(|prepared| {
                     self.store.commit(&new, &prepared.writes)?;
-                    return Ok(prepared);
-                }
-                // Another node may append first: then the commit numbers the group again
-                // after it, and that append is the one applied.
-                let (renumber, again) = self.audit.renumber(drafts.clone());
-                self.store
-                    .commit_after_head(&new, &prepared.writes, renumber)?;
-                let again = again.lock().unwrap_or_else(|p| p.into_inner()).take();
-                Ok(again.unwrap_or(prepared))
-            });
+                    Ok(prepared)
+                })
+            };
             drop(new);
             match attempt {
                 // Another hub node on the same database appended first: nothing was written;
@@ -308,7 +345,7 @@ impl RelayCore {
                         if let Some(original) = s.dedup_key.as_ref().and_then(|k| taken.get(k)) {
                             *o = Some(original.clone());
                             s.items.clear();
-                            for d in &mut drafts[offset..offset + n] {
+                            for d in &mut Arc::make_mut(&mut drafts)[offset..offset + n] {
                                 d.draft.outcome = "duplicate".into();
                                 d.draft.refers_to = Some(original.clone());
                             }

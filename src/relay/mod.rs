@@ -126,6 +126,9 @@ pub(crate) struct RelayCore {
     /// How far this node's clock is ahead of a shared store's (ms), as last measured
     /// (`claim::watch_clock`); `i64::MIN` until measured or where the store is embedded.
     clock_offset_ms: std::sync::atomic::AtomicI64,
+    /// On a shared store, how many more groups the committer numbers with the log's head kept
+    /// (another node met there lately; see `commit.rs`).
+    head_met: std::sync::atomic::AtomicU32,
     /// Once workers run, a destination met later (a route added, a dead letter replayed to a
     /// destination nothing routes to now) gets its worker when it is first met.
     runtime: Mutex<Option<(tokio::runtime::Handle, Workers)>>,
@@ -237,6 +240,7 @@ impl Relay {
             audit,
             node: claim::node_name(),
             clock_offset_ms: std::sync::atomic::AtomicI64::new(i64::MIN),
+            head_met: std::sync::atomic::AtomicU32::new(0),
             runtime: Mutex::new(None),
             shutdown,
         });

@@ -36,17 +36,24 @@ pub trait GroupCommit: Send + Sync {
     /// past `audit.first` (another node appended since this one prepared), the commit keeps
     /// the head and calls `renumber` with what it found there; the writes it gives (the same
     /// entries, numbered after the head) are committed in place of `audit`, in the same
-    /// transaction, so that a node that keeps meeting another at the head goes right after it
-    /// rather than start again. `StoreError::Behind` when `renumber` fails. A store with one
-    /// writer commits `audit` as `commit` does.
+    /// transaction, so that a node that meets another at the head goes right after it rather
+    /// than start again. With no `audit`, the head is kept first and `renumber` always called:
+    /// a node that keeps meeting others there numbers each group once. `StoreError::Behind`
+    /// when `renumber` fails. A store with one writer commits `audit` as `commit` does, and
+    /// refuses to go without.
     fn commit_after_head(
         &self,
         new: &[&Submission],
-        audit: &AuditWrites,
+        audit: Option<&AuditWrites>,
         renumber: Renumber,
     ) -> Result<(), StoreError> {
         let _ = renumber;
-        self.commit(new, audit)
+        match audit {
+            Some(audit) => self.commit(new, audit),
+            None => Err(StoreError::Format(
+                "this store takes a group's audit entries as prepared".into(),
+            )),
+        }
     }
 
     /// Why commits are refused, if one failed: the cause, until the store is opened again.

@@ -110,17 +110,23 @@ fn head_found(tx: &mut postgres::Transaction<'_>) -> Result<HeadFound, postgres:
 
 /// `write_audit`, and when another node appended first, the entries numbered again after the
 /// head by `renumber` (with the head kept) and written. The writes written, or what was found.
+/// With no writes, the head is kept first and the entries numbered after it.
 fn write_audit_after_head(
     tx: &mut postgres::Transaction<'_>,
-    audit: AuditWrites,
+    audit: Option<AuditWrites>,
     renumber: Option<&mut Renumber>,
 ) -> Result<Result<AuditWrites, Head>, postgres::Error> {
-    let found = match write_audit(tx, &audit)? {
-        Head::Written => return Ok(Ok(audit)),
-        other => other,
-    };
+    if let Some(audit) = audit {
+        let found = match write_audit(tx, &audit)? {
+            Head::Written => return Ok(Ok(audit)),
+            other => other,
+        };
+        if renumber.is_none() {
+            return Ok(Err(found));
+        }
+    }
     let Some(renumber) = renumber else {
-        return Ok(Err(found));
+        return Ok(Err(Head::Behind(0)));
     };
     let head = head_found(tx)?;
     let again = match renumber(&head) {
@@ -156,11 +162,11 @@ impl PgStore {
     fn commit_once(
         &self,
         new: &[&Submission],
-        audit: &AuditWrites,
+        audit: Option<&AuditWrites>,
         mut renumber: Option<Renumber>,
     ) -> Result<u64, StoreError> {
         // What the transaction writes, owned: it runs on a connection's thread.
-        let audit = audit.clone();
+        let audit = audit.cloned();
         let now = crate::clock::now_ms();
         let mut dedup = Vec::new();
         let mut items = Vec::new();
@@ -200,7 +206,10 @@ impl PgStore {
                 delivered.push((d.clone(), big(*seq)));
             }
         }
-        let first = audit.first;
+        // Without writes, the log's size as this node last knew it.
+        let first = audit
+            .as_ref()
+            .map_or_else(|| self.audit_size.load(Ordering::Acquire), |a| a.first);
         let (head, end) = self.pool.call("commit a group", move |c| {
             let mut marked: Vec<(String, u64)> = Vec::new();
             let mut tx = c.transaction()?;
@@ -349,15 +358,13 @@ impl PgStore {
     fn commit_with(
         &self,
         new: &[&Submission],
-        audit: &AuditWrites,
+        audit: Option<&AuditWrites>,
         renumber: Option<Renumber>,
     ) -> Result<(), StoreError> {
         self.refuse_if_failed()?;
         match self.commit_once(new, audit, renumber) {
             Ok(end) => {
-                if !audit.records.is_empty() {
-                    self.audit_size.fetch_max(end, Ordering::AcqRel);
-                }
+                self.audit_size.fetch_max(end, Ordering::AcqRel);
                 Ok(())
             }
             // Nothing was written: not a failure of the store.
@@ -372,13 +379,13 @@ impl PgStore {
 
 impl GroupCommit for PgStore {
     fn commit(&self, new: &[&Submission], audit: &AuditWrites) -> Result<(), StoreError> {
-        self.commit_with(new, audit, None)
+        self.commit_with(new, Some(audit), None)
     }
 
     fn commit_after_head(
         &self,
         new: &[&Submission],
-        audit: &AuditWrites,
+        audit: Option<&AuditWrites>,
         renumber: Renumber,
     ) -> Result<(), StoreError> {
         self.commit_with(new, audit, Some(renumber))
