@@ -220,7 +220,7 @@ async fn store_migrate_brings_the_schema_to_this_version_and_refuses_a_newer_one
         c.batch_execute(
             "DROP TABLE audit_head, leases, outbox_marks, quality_dossiers, quality_mark;
              ALTER TABLE outbox DROP COLUMN order_key, DROP COLUMN accepted_at_ms,
-                 DROP COLUMN next_attempt_ms;
+                 DROP COLUMN next_attempt_ms, DROP COLUMN mark;
              INSERT INTO audit_entries (idx, entry) VALUES (0, 'x');
              UPDATE lienthong_schema SET version = 1;",
         )
@@ -1214,9 +1214,13 @@ async fn a_client_certificate_signs_the_hub_in_to_the_database() {
         "postgresql://lienthong@localhost:{}/{db}?sslmode=require",
         server.port()
     );
+    // Private keys readable by their owner only, as libpq (and the hub) require.
     let write = |name: &str, text: &str| {
+        use std::os::unix::fs::PermissionsExt;
         let p = files.path().join(name);
         std::fs::write(&p, text).unwrap();
+        let mode = if name.ends_with(".key") { 0o600 } else { 0o644 };
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
         p
     };
     let ca_file = write("db-ca.pem", &ca.pem());
@@ -1261,8 +1265,15 @@ async fn a_client_certificate_signs_the_hub_in_to_the_database() {
     let err = refused(config(&cert_file, none)).await;
     assert!(err.contains("store.key_file"), "{err}");
     // A key that is not one.
-    let err = refused(config(&cert_file, &cert_file)).await;
+    let key_like = write("cert-as.key", &own_cert);
+    let err = refused(config(&cert_file, &key_like)).await;
     assert!(err.contains("store.key_file"), "{err}");
+    // A key open to others: refused as libpq refuses it.
+    let err = refused(config(&cert_file, &cert_file)).await;
+    assert!(
+        err.contains("store.key_file") && err.contains("chmod 600"),
+        "{err}"
+    );
 
     // The command line takes them.
     let mut cmd = lienthong();

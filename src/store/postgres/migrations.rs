@@ -3,7 +3,7 @@
 //! by a newer hub) is refused rather than misread.
 
 /// The schema version this hub writes.
-pub const SCHEMA_VERSION: i32 = 5;
+pub const SCHEMA_VERSION: i32 = 6;
 
 /// What `migrate` found or did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -152,6 +152,13 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE quality_mark ADD COLUMN claim bigint NOT NULL DEFAULT 0;
     UPDATE quality_mark SET claim = mark;
+    "#,
+    // 6: the mark of the commit that queued each outbox item (0 before this version), so that
+    // the node delivering a destination reads only what was queued since it last read, with
+    // the records, rather than the whole waiting list and then each record on its own.
+    r#"
+    ALTER TABLE outbox ADD COLUMN mark bigint NOT NULL DEFAULT 0;
+    CREATE INDEX outbox_by_mark ON outbox (destination, mark);
     "#,
 ];
 

@@ -253,14 +253,19 @@ impl Marks {
 /// latest waits to be seen (a read a pass cost about two transactions a push).
 const MARK_EVERY: std::time::Duration = std::time::Duration::from_millis(50);
 
-/// The outbox items this node committed for a destination it delivers, kept to be sent without
-/// reading them back. Valid only while this node's claim lasts without a break: another node
-/// delivering meanwhile may have sent, retried or parked them.
+/// The outbox items this node committed for a destination it delivers, and those of other
+/// nodes it read since, kept to be sent without reading them back. Valid only while this
+/// node's claim lasts without a break: another node delivering meanwhile may have sent,
+/// retried or parked them.
 #[derive(Debug, Default)]
 struct Held {
     items: HashMap<u64, Arc<super::types::OutboxItem>>,
     /// Until when the claim is surely this node's (monotonic), as the last grant says.
     until: Option<std::time::Instant>,
+    /// While a read of what was queued is under way: the items forgotten meanwhile (sent,
+    /// rewritten, parked), whose rows as read may be stale and are not kept from it; `None`
+    /// inside when the claim broke meanwhile (nothing read is kept).
+    reading: Option<Option<std::collections::HashSet<u64>>>,
 }
 
 /// At most this many items kept a destination: enough for the records between a commit and

@@ -1,7 +1,7 @@
 //! The outbox and the dead letters on PostgreSQL, and the claims on destinations' deliveries.
 
 use super::prepared::Prepared;
-use super::{Held, PgStore, big, decode, encode};
+use super::{PgStore, big, decode, encode};
 use crate::store::StoreError;
 use crate::store::port::OutboxStore;
 use crate::store::types::{DeadLetter, OutboxItem, WaitingItem};
@@ -109,8 +109,17 @@ impl OutboxStore for PgStore {
             }
             return Ok(None);
         }
-        // Read after the mark: whatever it counts is in the list.
-        let waiting = self.outbox_waiting(destination)?;
+        // Read after the mark: whatever it counts is in the list. Since the last read, only
+        // what was queued under a later mark (a destination's marks are taken in the order
+        // its commits end: each waits for the mark's row); else the whole list.
+        let since = {
+            let marks = self.marks.lock().unwrap_or_else(|p| p.into_inner());
+            marks.get(destination).map(|m| m.read)
+        };
+        let waiting = match since {
+            Some(read) => self.outbox_queued_since(destination, read)?,
+            None => self.outbox_waiting(destination)?,
+        };
         let mut marks = self.marks.lock().unwrap_or_else(|p| p.into_inner());
         let m = marks.entry(destination.to_string()).or_default();
         m.read = mark;
@@ -218,16 +227,16 @@ impl OutboxStore for PgStore {
                 tx.rollback()?;
                 return Ok(false);
             }
+            // Queued under a new mark: the node delivering the destination reads it.
             tx.x(
-                "INSERT INTO outbox (destination, seq, item, order_key, accepted_at_ms)
-                 VALUES ($1, $2, $3, $4, $5)",
+                "WITH m AS (
+                     INSERT INTO outbox_marks (destination, mark) VALUES ($1, 1)
+                     ON CONFLICT (destination) DO UPDATE SET mark = outbox_marks.mark + 1
+                     RETURNING mark
+                 )
+                 INSERT INTO outbox (destination, seq, item, order_key, accepted_at_ms, mark)
+                 SELECT $1, $2, $3, $4, $5, m.mark FROM m",
                 &[&d, &new, &bytes, &key, &at],
-            )?;
-            // The node delivering the destination reads its waiting list again.
-            tx.x(
-                "INSERT INTO outbox_marks (destination, mark) VALUES ($1, 1)
-                 ON CONFLICT (destination) DO UPDATE SET mark = outbox_marks.mark + 1",
-                &[&d],
             )?;
             tx.commit()?;
             Ok(true)
@@ -320,6 +329,71 @@ impl OutboxStore for PgStore {
 }
 
 impl PgStore {
+    /// What a delivery queue keeps of the items queued for `destination` under marks after
+    /// `read`, in sequence order; their records are kept to be sent (`hold_items`) without
+    /// reading each back.
+    fn outbox_queued_since(
+        &self,
+        destination: &str,
+        read: u64,
+    ) -> Result<Vec<WaitingItem>, StoreError> {
+        let d = destination.to_string();
+        self.set_reading(destination, true);
+        let rows = self.pool.call("read what was queued since", move |c| {
+            let rows = c.q(
+                "SELECT seq, order_key, accepted_at_ms, next_attempt_ms, item FROM outbox
+                 WHERE destination = $1 AND mark > $2 ORDER BY seq",
+                &[&d, &big(read)],
+            )?;
+            Ok(rows
+                .iter()
+                .map(|r| {
+                    let waiting = WaitingItem {
+                        seq: r.get::<_, i64>(0) as u64,
+                        order_key: r.get(1),
+                        accepted_at_ms: r.get::<_, i64>(2) as u64,
+                        next_attempt_ms: r.get::<_, i64>(3) as u64,
+                    };
+                    (waiting, r.get::<_, Vec<u8>>(4))
+                })
+                .collect::<Vec<_>>())
+        });
+        let forgotten = self.set_reading(destination, false);
+        let rows = rows?;
+        let mut items = Vec::with_capacity(rows.len());
+        let mut waiting = Vec::with_capacity(rows.len());
+        for (w, bytes) in rows {
+            // An item that cannot be read is left to be read (and reported) when sent; one
+            // forgotten during the read is read again when sent (it may be gone).
+            if let Some(forgotten) = &forgotten
+                && !forgotten.contains(&w.seq)
+                && let Ok(item) = decode::<OutboxItem>("read an outbox item", &bytes)
+            {
+                items.push(Arc::new(item));
+            }
+            waiting.push(w);
+        }
+        self.hold_items(items.iter());
+        Ok(waiting)
+    }
+
+    /// Starts (`true`) or ends a read of what was queued for `destination`; at its end, the
+    /// items forgotten meanwhile, or `None` if the claim broke meanwhile.
+    fn set_reading(
+        &self,
+        destination: &str,
+        start: bool,
+    ) -> Option<std::collections::HashSet<u64>> {
+        let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+        let h = held.entry(destination.to_string()).or_default();
+        if start {
+            h.reading = Some(Some(Default::default()));
+            None
+        } else {
+            h.reading.take().flatten()
+        }
+    }
+
     /// Keeps the items of a commit for the destinations whose claim this node holds.
     pub(super) fn hold_items<'a>(&self, items: impl Iterator<Item = &'a Arc<OutboxItem>>) {
         let now = std::time::Instant::now();
@@ -350,6 +424,9 @@ impl PgStore {
         if let Some(h) = held.get_mut(destination) {
             for s in seqs {
                 h.items.remove(&s);
+                if let Some(Some(forgotten)) = &mut h.reading {
+                    forgotten.insert(s);
+                }
             }
         }
     }
@@ -362,12 +439,16 @@ impl PgStore {
         let now = std::time::Instant::now();
         let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
         let h = held.entry(destination.to_string()).or_default();
-        if !granted {
-            *h = Held::default();
-            return;
-        }
-        if h.until.is_none_or(|u| u <= now) {
+        if !granted || h.until.is_none_or(|u| u <= now) {
+            // A break: nothing kept, nor kept from a read under way.
             h.items.clear();
+            if let Some(reading) = &mut h.reading {
+                *reading = None;
+            }
+        }
+        if !granted {
+            h.until = None;
+            return;
         }
         h.until = Some(asked + std::time::Duration::from_millis(ttl_ms - ttl_ms / 5));
     }

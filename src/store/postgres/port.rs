@@ -258,22 +258,27 @@ impl PgStore {
                 let key: Vec<&str> = items.iter().map(|i| i.3.as_str()).collect();
                 let at: Vec<i64> = items.iter().map(|i| i.4).collect();
                 let next: Vec<i64> = items.iter().map(|i| i.5).collect();
-                tx.x(
-                    "INSERT INTO outbox
-                         (destination, seq, item, order_key, accepted_at_ms, next_attempt_ms)
-                     SELECT * FROM unnest($1::text[], $2::bigint[], $3::bytea[], $4::text[],
-                                          $5::bigint[], $6::bigint[])",
-                    &[&dest, &seq, &bytes, &key, &at, &next],
-                )?;
                 let mut dests = dest.clone();
                 dests.sort_unstable();
                 dests.dedup();
+                // Each destination's mark moved, and its items queued under the new mark, in
+                // one round trip.
                 for row in tx.q(
-                    "INSERT INTO outbox_marks (destination, mark)
-                     SELECT d, 1 FROM unnest($1::text[]) AS t(d)
-                     ON CONFLICT (destination) DO UPDATE SET mark = outbox_marks.mark + 1
-                     RETURNING destination, mark",
-                    &[&dests],
+                    "WITH m AS (
+                         INSERT INTO outbox_marks (destination, mark)
+                         SELECT d, 1 FROM unnest($7::text[]) AS t(d)
+                         ON CONFLICT (destination) DO UPDATE SET mark = outbox_marks.mark + 1
+                         RETURNING destination, mark
+                     ), i AS (
+                         INSERT INTO outbox (destination, seq, item, order_key, accepted_at_ms,
+                                             next_attempt_ms, mark)
+                         SELECT t.d, t.s, t.b, t.k, t.a, t.n, m.mark
+                         FROM unnest($1::text[], $2::bigint[], $3::bytea[], $4::text[],
+                                     $5::bigint[], $6::bigint[]) AS t(d, s, b, k, a, n)
+                         JOIN m ON m.destination = t.d
+                     )
+                     SELECT destination, mark FROM m",
+                    &[&dest, &seq, &bytes, &key, &at, &next, &dests],
                 )? {
                     marked.push((row.get(0), row.get::<_, i64>(1) as u64));
                 }

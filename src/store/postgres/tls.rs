@@ -179,6 +179,7 @@ fn client_identity(
     key: &Path,
 ) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), StoreError> {
     let chain = certificates("store.cert_file", cert)?;
+    key_file_private(key)?;
     let key = PrivateKeyDer::from_pem_file(key).map_err(|e| {
         StoreError::Format(format!(
             "store.key_file {}: no private key read ({e})",
@@ -186,6 +187,34 @@ fn client_identity(
         ))
     })?;
     Ok((chain, key))
+}
+
+/// libpq's rule for a client key file, kept so that a file libpq would refuse is not taken
+/// here: no access by group or others if the hub's user owns it; if root owns it (a key shared
+/// through a group), at most read access by the group.
+fn key_file_private(key: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(key).map_err(|e| {
+        StoreError::Format(format!("store.key_file {}: {e}", key.display()))
+    })?;
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    let mode = meta.mode();
+    let open = if meta.uid() == me {
+        mode & 0o077 != 0
+    } else {
+        meta.uid() == 0 && mode & 0o037 != 0
+    };
+    if open {
+        return Err(StoreError::Format(format!(
+            "store.key_file {} is open to others (mode {:04o}): a private key must be readable \
+             by its owner only (chmod 600), or by root and a group (chmod 640, owned by root), \
+             as libpq requires",
+            key.display(),
+            mode & 0o7777
+        )));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -217,5 +246,22 @@ mod tests {
         let ca = dir.path().join("none.pem");
         let e = refusal(url, ca.to_str().unwrap(), "hub.pem", "hub.key");
         assert!(e.contains("store.ca_file") && e.contains("none.pem"), "{e}");
+    }
+
+    #[test]
+    fn a_key_file_open_to_others_is_refused_as_libpq_refuses_it() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("hub.key");
+        std::fs::write(&key, "not read before its mode is checked").unwrap();
+        for (mode, taken) in [(0o600, true), (0o400, true), (0o640, false), (0o604, false)] {
+            std::fs::set_permissions(&key, std::fs::Permissions::from_mode(mode)).unwrap();
+            let found = key_file_private(&key);
+            assert_eq!(found.is_ok(), taken, "mode {mode:o}: {found:?}");
+            if let Err(e) = found {
+                let e = e.to_string();
+                assert!(e.contains("store.key_file") && e.contains("chmod 600"), "{e}");
+            }
+        }
     }
 }
