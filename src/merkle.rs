@@ -317,12 +317,15 @@ impl Frontier {
     /// The subtrees `(level, index)` on the right edge of the tree of `size` leaves, largest
     /// first: the nodes `load` reads.
     pub fn edge_of(size: u64) -> impl Iterator<Item = (u8, u64)> {
-        (0..64u8).rev().filter(move |l| size & (1u64 << l) != 0).map(move |level| {
-            // The leaves before this subtree: the larger ones of the edge.
-            let above = u32::from(level) + 1;
-            let start = size.checked_shr(above).map_or(0, |h| h << above);
-            (level, start >> level)
-        })
+        (0..64u8)
+            .rev()
+            .filter(move |l| size & (1u64 << l) != 0)
+            .map(move |level| {
+                // The leaves before this subtree: the larger ones of the edge.
+                let above = u32::from(level) + 1;
+                let start = size.checked_shr(above).map_or(0, |h| h << above);
+                (level, start >> level)
+            })
     }
 
     /// The number of leaves.

@@ -736,7 +736,11 @@ fn a_commit_behind_another_nodes_appends_is_numbered_again_after_them() {
     log_a.applied(p);
     let (renumber, again) = log_b.renumber(Arc::new(vec![draft(200, "001099012346")]));
     b.commit_after_head(&[], None, renumber).unwrap();
-    let again = again.lock().unwrap().take().expect("numbered under the head");
+    let again = again
+        .lock()
+        .unwrap()
+        .take()
+        .expect("numbered under the head");
     assert_eq!(again.indexes, vec![12]);
     log_b.applied(again);
     let fresh = AuditLog::open(a.clone(), key, &cfg).unwrap();
@@ -747,6 +751,38 @@ fn a_commit_behind_another_nodes_appends_is_numbered_again_after_them() {
     let sled = Store::open(sled_dir.path()).unwrap();
     let (renumber, _) = log_b.renumber(Arc::new(Vec::new()));
     assert!(sled.commit_after_head(&[], None, renumber).is_err());
+}
+
+/// On a shared store one node writes the look-ups (the holder of the indexer's claim); another
+/// takes the mark that node moved rather than index the same entries again, and finds the
+/// entries by their look-ups.
+#[test]
+fn a_node_that_does_not_index_follows_the_mark_of_the_one_that_does() {
+    let Some((dir, a, b)) = two_nodes() else {
+        return;
+    };
+    let (cfg, key) = audit_setup(&dir.path().join("audit"));
+    let log_a = AuditLog::open(a.clone(), key.clone(), &cfg).unwrap();
+    let log_b = AuditLog::open(b.clone(), key, &cfg).unwrap();
+    let p = log_a
+        .prepare((0..4).map(|n| draft(n, "001099012345")).collect())
+        .unwrap();
+    a.commit(&[], &p.writes).unwrap();
+    log_a.applied(p);
+    log_a.index_all().unwrap();
+    assert_eq!(log_a.indexed(), 4);
+    assert!(log_b.catch_up().unwrap());
+    assert_eq!((log_b.size(), log_b.indexed()), (4, 0));
+    log_b.follow_indexed().unwrap();
+    assert_eq!(log_b.indexed(), 4);
+    let found = log_b
+        .query(&lienthong::audit::Query {
+            subject: Some("001099012345".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(found.entries.len(), 4);
 }
 
 /// Two nodes on one database, node `a` saving the quality indicators one dossier a

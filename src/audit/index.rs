@@ -98,6 +98,19 @@ impl AuditLog {
         Ok(to - from)
     }
 
+    /// Takes the mark another hub node moved, on a store it shares (`relay::indexer`): the
+    /// look-ups below it are written. Forgets what was handed over below it.
+    pub fn follow_indexed(&self) -> Result<(), AuditError> {
+        let stored = self.store().audit_indexed()?.min(self.size());
+        self.indexed.fetch_max(stored, Ordering::AcqRel);
+        let mark = self.indexed();
+        let mut fresh = guard(&self.fresh);
+        while fresh.front().is_some_and(|(i, _)| *i < mark) {
+            fresh.pop_front();
+        }
+        Ok(())
+    }
+
     /// Indexes until caught up with the log's size now.
     pub fn index_all(&self) -> Result<(), AuditError> {
         while self.index_pending(8192)? > 0 {}

@@ -28,36 +28,11 @@ impl Claim {
     /// runs short, and, in a store shared by several nodes, reads the outbox for the items
     /// other nodes accepted.
     pub(super) fn holds(&mut self, inner: &RelayCore, dest: &Destination) -> bool {
-        let now = std::time::Instant::now();
-        let left = self
-            .until
-            .map_or(0, |u| u.saturating_duration_since(now).as_millis() as u64);
-        if left < CLAIM_RENEW_MS {
-            let asked = std::time::Instant::now();
-            match inner
-                .store
-                .claim_delivery(&dest.name, &inner.node, CLAIM_TTL_MS)
-            {
-                Ok(true) => {
-                    if self.until.is_none() && inner.store.is_shared() {
-                        tracing::info!(destination = %dest.name, node = %inner.node, "this node delivers the destination's records");
-                    }
-                    self.until = Some(
-                        asked + Duration::from_millis(CLAIM_TTL_MS.saturating_sub(CLAIM_MARGIN_MS)),
-                    );
-                }
-                Ok(false) => self.until = None,
-                Err(e) => {
-                    // Kept until it runs out: a node that cannot reach its database stops
-                    // delivering before its claim could pass to another.
-                    if left == 0 {
-                        self.until = None;
-                    }
-                    tracing::warn!(destination = %dest.name, "renewing the claim on deliveries: {e}");
-                }
-            }
+        let gained = self.renew(&inner.store, &dest.name, &inner.node);
+        if gained && inner.store.is_shared() {
+            tracing::info!(destination = %dest.name, node = %inner.node, "this node delivers the destination's records");
         }
-        let held = self.until.is_some_and(|u| u > std::time::Instant::now());
+        let held = self.held();
         // Before each round of picks: an item another node accepted before one of this node's
         // (its client waited for the first's answer) has the lower number and must be in the
         // queue before the later one is picked, or the dossier's events would go out of order.
@@ -69,6 +44,48 @@ impl Claim {
             return false;
         }
         held
+    }
+}
+
+impl Claim {
+    /// Renews the claim `name` of `node` when it runs short (`OutboxStore::claim_delivery`);
+    /// whether it was gained now (not held before).
+    pub(super) fn renew(&mut self, store: &crate::store::Store, name: &str, node: &str) -> bool {
+        let now = std::time::Instant::now();
+        let left = self
+            .until
+            .map_or(0, |u| u.saturating_duration_since(now).as_millis() as u64);
+        if left >= CLAIM_RENEW_MS {
+            return false;
+        }
+        let asked = std::time::Instant::now();
+        match store.claim_delivery(name, node, CLAIM_TTL_MS) {
+            Ok(true) => {
+                let gained = self.until.is_none();
+                self.until = Some(
+                    asked + Duration::from_millis(CLAIM_TTL_MS.saturating_sub(CLAIM_MARGIN_MS)),
+                );
+                gained
+            }
+            Ok(false) => {
+                self.until = None;
+                false
+            }
+            Err(e) => {
+                // Kept until it runs out: a node that cannot reach its database stops
+                // acting on the claim before it could pass to another.
+                if left == 0 {
+                    self.until = None;
+                }
+                tracing::warn!(claim = %name, "renewing the claim: {e}");
+                false
+            }
+        }
+    }
+
+    /// Whether the claim is held now.
+    pub(super) fn held(&self) -> bool {
+        self.until.is_some_and(|u| u > std::time::Instant::now())
     }
 }
 

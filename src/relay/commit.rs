@@ -300,10 +300,12 @@ impl RelayCore {
         }
         let counts: Vec<usize> = submissions.iter().map(|(_, d, _)| d.len()).collect();
         // Shared with a renumbering (`commit_shared`) rather than copied for it.
-        let mut drafts: Arc<Vec<SealedDraft>> = Arc::new(submissions
-            .iter_mut()
-            .flat_map(|(_, d, _)| std::mem::take(d))
-            .collect());
+        let mut drafts: Arc<Vec<SealedDraft>> = Arc::new(
+            submissions
+                .iter_mut()
+                .flat_map(|(_, d, _)| std::mem::take(d))
+                .collect(),
+        );
         let mut tries = 0;
         let result = loop {
             let new: Vec<&Submission> = submissions

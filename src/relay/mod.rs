@@ -274,9 +274,10 @@ impl Relay {
         let indexer = {
             let (log, shutdown) = (inner.audit.clone(), inner.shutdown.clone());
             let retention_ms = inner.config.dedup_retention_hours.saturating_mul(3_600_000);
+            let node = inner.node.clone();
             std::thread::Builder::new()
                 .name("lienthong-audit-index".into())
-                .spawn(move || indexer::index_loop(&log, &shutdown, retention_ms))
+                .spawn(move || indexer::index_loop(&log, &shutdown, retention_ms, &node))
                 .map_err(|source| RelayError::Thread {
                     what: "audit indexer",
                     source,

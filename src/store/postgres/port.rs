@@ -140,7 +140,10 @@ fn write_audit_after_head(
             return Ok(Err(Head::Behind(head.size)));
         }
         Err(e) => {
-            tracing::warn!(head = head.size, "numbering a group again after the head: {e}");
+            tracing::warn!(
+                head = head.size,
+                "numbering a group again after the head: {e}"
+            );
             return Ok(Err(Head::Behind(head.size)));
         }
     };
@@ -402,7 +405,6 @@ impl GroupCommit for PgStore {
             .unwrap_or_else(|p| p.into_inner())
             .clone()
     }
-
 
     fn next_seq(&self) -> Result<u64, StoreError> {
         self.next_seqs(1)?

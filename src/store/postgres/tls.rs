@@ -194,9 +194,8 @@ fn client_identity(
 /// through a group), at most read access by the group.
 fn key_file_private(key: &Path) -> Result<(), StoreError> {
     use std::os::unix::fs::MetadataExt;
-    let meta = std::fs::metadata(key).map_err(|e| {
-        StoreError::Format(format!("store.key_file {}: {e}", key.display()))
-    })?;
+    let meta = std::fs::metadata(key)
+        .map_err(|e| StoreError::Format(format!("store.key_file {}: {e}", key.display())))?;
     // SAFETY: geteuid has no preconditions and cannot fail.
     let me = unsafe { libc::geteuid() };
     let mode = meta.mode();
@@ -260,7 +259,10 @@ mod tests {
             assert_eq!(found.is_ok(), taken, "mode {mode:o}: {found:?}");
             if let Err(e) = found {
                 let e = e.to_string();
-                assert!(e.contains("store.key_file") && e.contains("chmod 600"), "{e}");
+                assert!(
+                    e.contains("store.key_file") && e.contains("chmod 600"),
+                    "{e}"
+                );
             }
         }
     }
