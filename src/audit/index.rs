@@ -84,14 +84,25 @@ impl AuditLog {
             }
         }
         // Then the rest, read back.
+        let mut to = to;
+        let mut read_to = next;
         for item in self.store().audit_entries(next, to) {
             let (index, bytes, sealed) = item?;
+            read_to = index + 1;
             let e = super::decode_entry(index, &bytes)?;
             let subject = sealed
                 .and_then(|b| serde_json::from_slice::<SubjectOnly>(&b).ok())
                 .and_then(|s| s.subject);
             let (i, ls) = lookups_of(e, subject);
             lookups.extend(ls.into_iter().map(|(l, v)| (l, v, i)));
+        }
+        // The mark moves only over what was read: entries the store does not give yet (not
+        // known to it as committed) are indexed on a later pass.
+        if next < to {
+            to = read_to;
+        }
+        if to <= from {
+            return Ok(0);
         }
         self.store().put_audit_lookups(lookups, to)?;
         self.indexed.store(to, Ordering::Release);

@@ -179,10 +179,20 @@ impl AuditLog {
     /// Seals drafts into entries after the current end of the log. Only the committer calls
     /// this, and applies the result with `applied` once it is durable.
     pub fn prepare(&self, drafts: Vec<SealedDraft>) -> Result<Prepared, AuditError> {
-        let (mut frontier, mut last_time) = {
+        let (frontier, last_time) = {
             let s = guard(&self.state);
             (s.frontier.clone(), s.last_time.clone())
         };
+        self.prepare_on(frontier, last_time, drafts)
+    }
+
+    /// `prepare` after the tree `frontier` and the time `last_time` of its last entry.
+    fn prepare_on(
+        &self,
+        mut frontier: Frontier,
+        mut last_time: String,
+        drafts: Vec<SealedDraft>,
+    ) -> Result<Prepared, AuditError> {
         // One time for the whole group commit, never earlier than the entry before.
         let now = now_time();
         if now > last_time {
@@ -247,8 +257,10 @@ impl AuditLog {
     }
 
     /// `prepare`, after the head another node's appends left (`found`, read by a commit with
-    /// the head kept: `GroupCommit::commit_after_head`): the log takes the head's right edge
-    /// and time as its own, then numbers the drafts after it.
+    /// the head kept: `GroupCommit::commit_after_head`): the drafts numbered after the head's
+    /// right edge, timed no earlier than its last entry. The log's own state is left alone
+    /// until the commit is applied (`applied`): until then the store may not read the entries
+    /// it has not seen committed.
     pub fn prepare_after(
         &self,
         found: &crate::store::HeadFound,
@@ -267,14 +279,8 @@ impl AuditLog {
             }
             (_, None) => String::new(),
         };
-        {
-            let mut s = guard(&self.state);
-            s.frontier = frontier;
-            if last_time > s.last_time {
-                s.last_time = last_time;
-            }
-        }
-        self.prepare(drafts)
+        let own = guard(&self.state).last_time.clone();
+        self.prepare_on(frontier, last_time.max(own), drafts)
     }
 
     /// What a group commit of `drafts` on a shared store calls to number them again after the

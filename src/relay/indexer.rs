@@ -33,7 +33,8 @@ pub(super) fn index_loop(
     loop {
         let stopping = *shutdown.borrow();
         if shared {
-            if claim.renew(log.store(), INDEX_CLAIM, node) {
+            // Not taken again once stopping: the node gave its claims up.
+            if !stopping && claim.renew(log.store(), INDEX_CLAIM, node) {
                 tracing::info!(node, "this node writes the audit log's look-ups");
             }
             if !claim.held() {

@@ -61,7 +61,7 @@ impl OutboxStore for PgStore {
             item.encode(),
             big(item.next_attempt_ms),
         );
-        self.pool.call("update an outbox item", move |c| {
+        let done = self.pool.call("update an outbox item", move |c| {
             // Only an item still waiting: a delivery recorded meanwhile is not brought back.
             c.x(
                 "UPDATE outbox SET item = $3, next_attempt_ms = $4
@@ -69,7 +69,10 @@ impl OutboxStore for PgStore {
                 &[&d, &seq, &bytes, &next],
             )
             .map(|_| ())
-        })
+        });
+        // Again once written: a read of what was queued may have kept the row as it was.
+        self.forget_held(&item.destination, [item.seq]);
+        done
     }
 
     fn outbox_waiting_if_changed(
@@ -155,7 +158,7 @@ impl OutboxStore for PgStore {
             big(dead.item.seq),
             encode(dead),
         );
-        self.pool.call("park a dead letter", move |c| {
+        let done = self.pool.call("park a dead letter", move |c| {
             let mut tx = c.transaction()?;
             tx.x(
                 "DELETE FROM outbox WHERE destination = $1 AND seq = $2",
@@ -167,7 +170,10 @@ impl OutboxStore for PgStore {
                 &[&d, &seq, &letter],
             )?;
             tx.commit()
-        })
+        });
+        // Again once written: a read of what was queued may have kept the row as it was.
+        self.forget_held(&dead.item.destination, [dead.item.seq]);
+        done
     }
 
     fn dead_letters(&self, destination: Option<&str>) -> Result<Vec<DeadLetter>, StoreError> {
@@ -330,7 +336,8 @@ impl OutboxStore for PgStore {
 
 impl PgStore {
     /// What a delivery queue keeps of the items queued for `destination` under marks after
-    /// `read`, in sequence order; their records are kept to be sent (`hold_items`) without
+    /// `read` (and at mark 0: queued by a node of an older version, which writes no mark), in
+    /// sequence order; their records are kept to be sent (`hold_items`) without
     /// reading each back.
     fn outbox_queued_since(
         &self,
@@ -338,11 +345,11 @@ impl PgStore {
         read: u64,
     ) -> Result<Vec<WaitingItem>, StoreError> {
         let d = destination.to_string();
-        self.set_reading(destination, true);
+        self.set_reading(destination);
         let rows = self.pool.call("read what was queued since", move |c| {
             let rows = c.q(
                 "SELECT seq, order_key, accepted_at_ms, next_attempt_ms, item FROM outbox
-                 WHERE destination = $1 AND mark > $2 ORDER BY seq",
+                 WHERE destination = $1 AND (mark > $2 OR mark = 0) ORDER BY seq",
                 &[&d, &big(read)],
             )?;
             Ok(rows
@@ -358,39 +365,58 @@ impl PgStore {
                 })
                 .collect::<Vec<_>>())
         });
-        let forgotten = self.set_reading(destination, false);
-        let rows = rows?;
+        let rows = match rows {
+            Ok(rows) => rows,
+            Err(e) => {
+                self.keep_read(destination, Vec::new());
+                return Err(e);
+            }
+        };
         let mut items = Vec::with_capacity(rows.len());
         let mut waiting = Vec::with_capacity(rows.len());
         for (w, bytes) in rows {
-            // An item that cannot be read is left to be read (and reported) when sent; one
-            // forgotten during the read is read again when sent (it may be gone).
-            if let Some(forgotten) = &forgotten
-                && !forgotten.contains(&w.seq)
+            // An item that cannot be read is left to be read (and reported) when sent.
+            if items.len() < super::HELD_MAX
                 && let Ok(item) = decode::<OutboxItem>("read an outbox item", &bytes)
             {
                 items.push(Arc::new(item));
             }
             waiting.push(w);
         }
-        self.hold_items(items.iter());
+        self.keep_read(destination, items);
         Ok(waiting)
     }
 
-    /// Starts (`true`) or ends a read of what was queued for `destination`; at its end, the
-    /// items forgotten meanwhile, or `None` if the claim broke meanwhile.
-    fn set_reading(
-        &self,
-        destination: &str,
-        start: bool,
-    ) -> Option<std::collections::HashSet<u64>> {
+    /// Starts a read of what was queued for `destination` (`outbox_queued_since`).
+    fn set_reading(&self, destination: &str) {
         let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
         let h = held.entry(destination.to_string()).or_default();
-        if start {
-            h.reading = Some(Some(Default::default()));
-            None
-        } else {
-            h.reading.take().flatten()
+        h.reading = Some(Some(Default::default()));
+    }
+
+    /// Ends a read of what was queued for `destination`, keeping the `items` it read, as
+    /// `hold_items` does, but those forgotten meanwhile (what was read of them may be stale:
+    /// they are read again when sent, and are gone if delivered or parked), and none if the
+    /// claim broke meanwhile. All under one lock, so that nothing is forgotten unseen between.
+    fn keep_read(&self, destination: &str, items: Vec<Arc<OutboxItem>>) {
+        let now = std::time::Instant::now();
+        let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(h) = held.get_mut(destination) else {
+            return;
+        };
+        let Some(Some(forgotten)) = h.reading.take() else {
+            return;
+        };
+        if h.until.is_none_or(|u| u <= now) {
+            return;
+        }
+        for i in items {
+            if h.items.len() >= super::HELD_MAX {
+                break;
+            }
+            if !forgotten.contains(&i.seq) {
+                h.items.insert(i.seq, i);
+            }
         }
     }
 
