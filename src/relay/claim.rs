@@ -45,9 +45,7 @@ impl Claim {
         }
         held
     }
-}
 
-impl Claim {
     /// Renews the claim `name` of `node` when it runs short (`OutboxStore::claim_delivery`);
     /// whether it was gained now (not held before).
     pub(super) fn renew(&mut self, store: &crate::store::Store, name: &str, node: &str) -> bool {
