@@ -41,6 +41,27 @@ impl SledStore {
             .clone()
     }
 
+    /// `result`, with a failure of sled's own disk writes noted as a failed write: once sled
+    /// has failed to write its log (a full disk while it flushed in the background), it
+    /// refuses every later write, and any operation that would write, a read that tidies a
+    /// page included, answers with that failure. A push refused by it leaves the store refusing
+    /// commits and not ready, with the cause, as after a failed commit, rather than ready
+    /// while its requests fail.
+    pub(super) fn noting_failure<T>(&self, result: Result<T, StoreError>) -> Result<T, StoreError> {
+        if let Err(e @ StoreError::Engine { source, .. }) = &result
+            && matches!(
+                source.downcast_ref::<::sled::Error>(),
+                Some(::sled::Error::Io(_))
+            )
+        {
+            self.write_failed
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get_or_insert_with(|| e.to_string());
+        }
+        result
+    }
+
     fn commit_once(&self, new: &[&Submission], audit: &AuditWrites) -> Result<(), StoreError> {
         // A commit of audit entries alone (pulls, refusals, repeats, parks) has nothing for
         // sled: its entries are synced by the append, and `size.dat` records the size (recovery

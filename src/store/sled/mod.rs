@@ -501,6 +501,30 @@ mod tests {
     }
 
     #[test]
+    fn a_failure_of_sleds_disk_writes_refuses_later_commits_with_its_cause() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
+        // Any other failure (a value not readable) leaves the store writable.
+        let other: Result<(), _> = Err(StoreError::Format("not this".into()));
+        assert!(store.noting_failure(other).is_err());
+        assert_eq!(store.failed_write(), None);
+        let full = ::sled::Error::Io(std::io::Error::new(
+            std::io::ErrorKind::StorageFull,
+            "No space left on device",
+        ));
+        let r: Result<(), _> = Err(full).map_err(sled_err("read dedup"));
+        let e = store.noting_failure(r).unwrap_err();
+        assert!(e.to_string().contains("No space left"), "{e}");
+        let cause = store.failed_write().expect("noted");
+        assert!(cause.contains("No space left"), "{cause}");
+        let refused = store
+            .commit(&[], &crate::store::AuditWrites::default())
+            .unwrap_err();
+        assert!(matches!(refused, StoreError::Unwritable(_)), "{refused}");
+        assert!(refused.to_string().contains("No space left"), "{refused}");
+    }
+
+    #[test]
     fn a_lock_released_during_the_wait_is_taken() {
         // Without the wait this open fails at once: the lock is held when it starts.
         let dir = tempfile::tempdir().unwrap();

@@ -27,7 +27,7 @@ impl GroupCommit for SledStore {
         SledStore::next_seq(self)
     }
     fn seen(&self, dedup_key: &str) -> Result<Option<String>, StoreError> {
-        SledStore::seen(self, dedup_key)
+        self.noting_failure(SledStore::seen(self, dedup_key))
     }
     fn sweep_dedup_step(
         &self,
@@ -248,7 +248,7 @@ impl Catalogue for SledStore {
 
 impl PullCache for SledStore {
     fn cache_get(&self, record_type: &str, key: &str) -> Result<Option<(u64, Value)>, StoreError> {
-        SledStore::cache_get(self, record_type, key)
+        self.noting_failure(SledStore::cache_get(self, record_type, key))
     }
     fn cache_put(
         &self,
@@ -257,7 +257,7 @@ impl PullCache for SledStore {
         at_ms: u64,
         record: &Value,
     ) -> Result<(), StoreError> {
-        SledStore::cache_put(self, record_type, key, at_ms, record)
+        self.noting_failure(SledStore::cache_put(self, record_type, key, at_ms, record))
     }
 }
 
