@@ -785,6 +785,64 @@ fn a_node_that_does_not_index_follows_the_mark_of_the_one_that_does() {
     assert_eq!(found.entries.len(), 4);
 }
 
+#[test]
+fn a_purge_on_one_node_is_not_undone_by_the_look_ups_another_node_holds_in_memory() {
+    let Some((dir, a, b)) = two_nodes() else {
+        return;
+    };
+    let (cfg, key) = audit_setup(&dir.path().join("audit"));
+    let log_a = AuditLog::open(a.clone(), key.clone(), &cfg).unwrap();
+    let log_b = AuditLog::open(b.clone(), key, &cfg).unwrap();
+    // Node a commits four entries about one citizen and keeps their look-ups in memory, not
+    // yet written (it holds the look-ups' claim).
+    let p = log_a
+        .prepare((0..4).map(|n| draft(n, "001099012345")).collect())
+        .unwrap();
+    a.commit(&[], &p.writes).unwrap();
+    log_a.applied(p);
+    assert_eq!(log_a.indexed(), 0);
+    // Node b purges entry 2 meanwhile; then node a writes what it held.
+    assert!(log_b.catch_up().unwrap());
+    assert!(log_b.purge(2).unwrap().is_some());
+    log_a.index_all().unwrap();
+    assert_eq!(log_a.indexed(), 4);
+    // The subject's look-ups as stored, and a query by subject on either node.
+    let mut stored: Vec<u64> = b
+        .audit_lookup(Lookup::Subject, "001099012345", 0)
+        .collect::<Result<_, _>>()
+        .unwrap();
+    stored.sort_unstable();
+    assert_eq!(
+        stored,
+        [0, 1, 3],
+        "the purged entry's subject look-up is not written back"
+    );
+    let by_subject = |log: &AuditLog| -> Vec<u64> {
+        let mut found: Vec<u64> = log
+            .query(&lienthong::audit::Query {
+                subject: Some("001099012345".into()),
+                limit: 10,
+                ..Default::default()
+            })
+            .unwrap()
+            .entries
+            .iter()
+            .map(|e| e.entry.index)
+            .collect();
+        found.sort_unstable();
+        found
+    };
+    assert_eq!(by_subject(&log_a), [0, 1, 3]);
+    log_b.follow_indexed().unwrap();
+    assert_eq!(by_subject(&log_b), [0, 1, 3]);
+    // Its other look-ups (by member, by exchange) are kept: the entry stays in the log.
+    let by_member: Vec<u64> = a
+        .audit_lookup(Lookup::Member, "000.00.00.G07", 0)
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(by_member.contains(&2), "{by_member:?}");
+}
+
 /// Two nodes on one database, node `a` saving the quality indicators one dossier a
 /// transaction, `pause` apart (`QualitySaves`); node `b` as shipped.
 fn two_nodes_one_saving_slowly(

@@ -21,6 +21,17 @@ fn kind(l: Lookup) -> i16 {
     }
 }
 
+/// Locks the row of the look-ups' mark (made if missing) until the transaction ends: writes of
+/// look-ups and purges go one after the other.
+fn lock_lookups(tx: &mut postgres::Transaction<'_>) -> Result<(), postgres::Error> {
+    tx.x(
+        "INSERT INTO audit_indexed (upto) VALUES (0)
+         ON CONFLICT (one) DO UPDATE SET upto = audit_indexed.upto",
+        &[],
+    )
+    .map(|_| ())
+}
+
 impl AuditLogStore for PgStore {
     fn audit_size(&self) -> Result<u64, StoreError> {
         Ok(self.audit_size.load(Ordering::Acquire))
@@ -89,6 +100,12 @@ impl AuditLogStore for PgStore {
         let subject = subject.map(str::to_string);
         self.pool.call("purge an audit entry", move |c| {
             let mut tx = c.transaction()?;
+            // The look-ups' mark is locked first, as a write of look-ups locks it first: a
+            // write under way ends before the purge looks for the subject's look-up, and a
+            // later one sees the entry purged (`put_audit_lookups`). Without it, a node still
+            // holding the entry's look-ups in memory (the look-ups' claim holder) could write
+            // the subject's look-up back after the purge.
+            lock_lookups(&mut tx)?;
             let purged = tx.x(
                 "UPDATE audit_entries SET sealed = NULL WHERE idx = $1 AND sealed IS NOT NULL",
                 &[&big(index)],
@@ -198,20 +215,26 @@ impl AuditLogStore for PgStore {
     ) -> Result<(), StoreError> {
         self.pool.call("write look-ups", move |c| {
             let mut tx = c.transaction()?;
+            // The mark moved first: its row stays locked until the commit, so a purge (which
+            // locks it first too) either waits for these look-ups and then deletes its
+            // subject's, or is seen by the statement below, which leaves out the subject
+            // look-ups of purged entries (their sealed part gone).
+            tx.x(
+                "INSERT INTO audit_indexed (upto) VALUES ($1)
+                 ON CONFLICT (one) DO UPDATE SET upto = greatest(audit_indexed.upto, $1)",
+                &[&big(upto)],
+            )?;
             // One statement for the batch (a round trip and a plan, not one a look-up).
             let kinds: Vec<i16> = lookups.iter().map(|(l, _, _)| kind(*l)).collect();
             let values: Vec<&str> = lookups.iter().map(|(_, v, _)| v.as_str()).collect();
             let idx: Vec<i64> = lookups.iter().map(|(_, _, i)| big(*i)).collect();
             tx.x(
                 "INSERT INTO audit_lookups (kind, value, idx)
-                 SELECT * FROM unnest($1::smallint[], $2::text[], $3::bigint[])
+                 SELECT * FROM unnest($1::smallint[], $2::text[], $3::bigint[]) AS t(k, v, i)
+                 WHERE t.k <> $4 OR NOT EXISTS
+                     (SELECT 1 FROM audit_entries e WHERE e.idx = t.i AND e.sealed IS NULL)
                  ON CONFLICT DO NOTHING",
-                &[&kinds, &values, &idx],
-            )?;
-            tx.x(
-                "INSERT INTO audit_indexed (upto) VALUES ($1)
-                 ON CONFLICT (one) DO UPDATE SET upto = greatest(audit_indexed.upto, $1)",
-                &[&big(upto)],
+                &[&kinds, &values, &idx, &kind(Lookup::Subject)],
             )?;
             tx.commit()
         })
