@@ -608,6 +608,19 @@ async fn two_nodes_share_one_log_and_one_survives_the_others_death() {
         .unwrap_or_else(|| panic!("no claim on the portal: {status}"));
     assert_ne!(portal_claim["node"], status["node"], "{status}");
     assert!(portal_claim["ms_left"].as_i64().unwrap() > 0, "{status}");
+    // The look-ups' claim is shown on its own, held by one of the two nodes, not as a
+    // destination.
+    assert!(
+        claims
+            .iter()
+            .all(|c| c["destination"] != "audit log look-ups"),
+        "{status}"
+    );
+    let writer = &status["audit_lookups"]["node"];
+    assert!(
+        *writer == portal_claim["node"] || *writer == status["node"],
+        "{status}"
+    );
     // A dies holding the destination; B takes it over once A's claim runs out.
     a.kill();
     let killed = std::time::Instant::now();

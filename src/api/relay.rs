@@ -25,15 +25,22 @@ pub(super) fn routes() -> Router<AppState> {
 async fn status(State(state): State<AppState>, Auth(caller): Auth) -> Result<Response, Problem> {
     super::require(&caller, &Role::ALL)?;
     let store = state.store.clone();
-    let claims = tokio::task::spawn_blocking(move || store.delivery_claims())
+    let mut claims = tokio::task::spawn_blocking(move || store.delivery_claims())
         .await
         .map_err(Problem::internal)?
         .map_err(Problem::internal)?;
+    // The claim on writing the audit log's look-ups lives beside the destinations' (one node
+    // at a time holds either), but it delivers nothing: shown on its own.
+    let lookups = claims
+        .iter()
+        .position(|c| c.destination == crate::relay::INDEX_CLAIM)
+        .map(|i| claims.remove(i));
     Ok(axum::Json(json!({
         "node": state.relay.node(),
         "shared": state.store.is_shared(),
         "clock_offset_ms": state.relay.clock_offset_ms(),
         "claims": claims,
+        "audit_lookups": lookups.map(|c| json!({"node": c.node, "ms_left": c.ms_left})),
         "destinations": state.relay.status(),
     }))
     .into_response())

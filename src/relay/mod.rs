@@ -20,6 +20,7 @@ mod claim;
 mod commit;
 mod deliver;
 mod indexer;
+pub(crate) use indexer::INDEX_CLAIM;
 mod routes;
 mod status;
 
