@@ -86,6 +86,7 @@ export async function overview() {
       parts.push(table([t('col.destination'), t('ov.node.delivers'), t('ov.node.left')],
         st.claims.map((c) => [c.destination, h('span', { class: c.node === st.node ? 'ok' : '', text: c.node }),
           c.ms_left > 0 ? `${(c.ms_left / 1000).toFixed(1)} s` : h('span', { class: 'bad', text: t('ov.node.expired') })]), 'claims'));
+      if (st.audit_lookups) parts.push(h('p', { id: 'ov-lookups', text: t('ov.node.lookups', { node: st.audit_lookups.node }) }));
     }
   }
   if (r?.store_error) parts.push(problemView({ title: t('ov.store'), detail: r.store_error }));
