@@ -28,8 +28,23 @@ pub(super) fn write_audit(
     tx: &mut postgres::Transaction<'_>,
     w: &AuditWrites,
 ) -> Result<Head, postgres::Error> {
+    match append_at_head(tx, w)? {
+        true => Ok(Head::Written),
+        false => Ok(Head::Behind(
+            tx.q_one("SELECT size FROM audit_head", &[])?
+                .get::<_, i64>(0) as u64,
+        )),
+    }
+}
+
+/// `write_audit` without reading the head's size when it moved: whether the writes were
+/// written (the head was where they begin).
+fn append_at_head(
+    tx: &mut postgres::Transaction<'_>,
+    w: &AuditWrites,
+) -> Result<bool, postgres::Error> {
     if w.records.is_empty() && w.hashes.is_empty() {
-        return Ok(Head::Written);
+        return Ok(true);
     }
     // One statement, one round trip: the head moved only from where the writes begin (its
     // row's lock makes other nodes' appends wait, then find it moved), the entries and their
@@ -65,13 +80,7 @@ pub(super) fn write_audit(
             &hashes,
         ],
     )?;
-    if moved.is_empty() {
-        let size = tx
-            .q_one("SELECT size FROM audit_head", &[])?
-            .get::<_, i64>(0) as u64;
-        return Ok(Head::Behind(size));
-    }
-    Ok(Head::Written)
+    Ok(!moved.is_empty())
 }
 
 /// The log's head, kept until the transaction ends, and what numbering after it needs: its
@@ -117,12 +126,15 @@ fn write_audit_after_head(
     renumber: Option<&mut Renumber>,
 ) -> Result<Result<AuditWrites, Head>, postgres::Error> {
     if let Some(audit) = audit {
-        let found = match write_audit(tx, &audit)? {
-            Head::Written => return Ok(Ok(audit)),
-            other => other,
-        };
         if renumber.is_none() {
-            return Ok(Err(found));
+            return Ok(match write_audit(tx, &audit)? {
+                Head::Written => Ok(audit),
+                found => Err(found),
+            });
+        }
+        // The head moved: its size is read below, with the head locked.
+        if append_at_head(tx, &audit)? {
+            return Ok(Ok(audit));
         }
     }
     let Some(renumber) = renumber else {
