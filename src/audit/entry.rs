@@ -144,6 +144,13 @@ pub struct SealedDraft {
     pub facts: Option<Box<crate::quality::fold::Record<'static>>>,
 }
 
+/// What a sealed draft keeps beside its entry (`SealedDraft::into_entry`).
+pub struct Apart {
+    pub subject: Option<String>,
+    pub sealed_bytes: Vec<u8>,
+    pub facts: Option<Box<crate::quality::fold::Record<'static>>>,
+}
+
 impl AuditDraft {
     /// Makes the commitments with a fresh salt and writes the sealed part.
     pub fn seal(mut self) -> Result<SealedDraft, EntryError> {
@@ -214,6 +221,36 @@ fn sealed_json(salt: &str, subject: Option<&str>, payload: Option<&[u8]>) -> Vec
 
 impl SealedDraft {
     /// The entry, at `index` and `time`.
+    /// The entry at `index` of time `time`, its parts moved out of the draft rather than
+    /// copied, and what the draft keeps apart: its subject, its sealed part and its facts.
+    pub fn into_entry(self, index: u64, time: String) -> (AuditEntry, Apart) {
+        let d = self.draft;
+        let entry = AuditEntry {
+            actor: d.actor,
+            counterparty: d.counterparty,
+            error_code: d.error_code,
+            exchange_id: d.exchange_id,
+            fields: d.fields,
+            index,
+            latency_ms: d.latency_ms,
+            operation: d.operation,
+            outcome: d.outcome,
+            payload_commitment: self.payload_commitment,
+            purpose: d.purpose,
+            record_type: d.record_type,
+            refers_to: d.refers_to,
+            subject_commitment: self.subject_commitment,
+            time,
+            v: 1,
+        };
+        let apart = Apart {
+            subject: d.subject,
+            sealed_bytes: self.sealed_bytes,
+            facts: self.facts,
+        };
+        (entry, apart)
+    }
+
     pub fn entry(&self, index: u64, time: String) -> AuditEntry {
         let d = &self.draft;
         AuditEntry {

@@ -214,12 +214,12 @@ impl AuditLog {
         });
         for sealed in drafts {
             let index = frontier.size();
-            let mut entry = sealed.entry(index, last_time.clone());
+            let (mut entry, apart) = sealed.into_entry(index, last_time.clone());
             let bytes = entry.canonical_bytes();
             if let (Some(f), Some(h)) = (follower, handed.as_mut())
                 && (f.wanted)(&entry)
             {
-                let facts = sealed.facts;
+                let facts = apart.facts;
                 // The parts the look-ups below do not read are moved, not copied.
                 h.wanted.push(follow::Handed {
                     index,
@@ -232,17 +232,17 @@ impl AuditLog {
                     // The sealed part is parsed only when the facts were not taken.
                     sealed: match facts {
                         Some(_) => Vec::new(),
-                        None => sealed.sealed_bytes.clone(),
+                        None => apart.sealed_bytes.clone(),
                     },
                     facts,
                 });
             }
-            lookups.push(index::lookups_of(entry, sealed.draft.subject));
+            lookups.push(index::lookups_of(entry, apart.subject));
             let leaf = merkle::leaf_hash(&bytes);
             frontier.push(leaf, |_, _, h| writes.hashes.push(*h));
             writes.records.push(crate::store::AuditRecord {
                 entry: bytes,
-                sealed: sealed.sealed_bytes,
+                sealed: apart.sealed_bytes,
             });
             indexes.push(index);
         }

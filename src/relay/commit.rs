@@ -313,14 +313,18 @@ impl RelayCore {
                 .filter(|(_, _, o)| o.is_none())
                 .map(|(s, _, _)| s)
                 .collect();
-            let attempt = if self.store.is_shared() {
-                self.commit_shared(&new, &drafts)
-            } else {
-                self.audit.prepare((*drafts).clone()).and_then(|prepared| {
+            if !self.store.is_shared() {
+                // The only numbering there will be (no other node appends to an embedded
+                // store, and it never answers `Behind` or `Duplicate`): the drafts are moved
+                // into it, not copied.
+                let owned = Arc::try_unwrap(std::mem::take(&mut drafts))
+                    .unwrap_or_else(|shared| (*shared).clone());
+                break self.audit.prepare(owned).and_then(|prepared| {
                     self.store.commit(&new, &prepared.writes)?;
                     Ok(prepared)
-                })
-            };
+                });
+            }
+            let attempt = self.commit_shared(&new, &drafts);
             drop(new);
             match attempt {
                 // Another hub node on the same database appended first: nothing was written;
