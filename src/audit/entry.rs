@@ -220,7 +220,6 @@ fn sealed_json(salt: &str, subject: Option<&str>, payload: Option<&[u8]>) -> Vec
 }
 
 impl SealedDraft {
-    /// The entry, at `index` and `time`.
     /// The entry at `index` of time `time`, its parts moved out of the draft rather than
     /// copied, and what the draft keeps apart: its subject, its sealed part and its facts.
     pub fn into_entry(self, index: u64, time: String) -> (AuditEntry, Apart) {
@@ -251,6 +250,7 @@ impl SealedDraft {
         (entry, apart)
     }
 
+    /// The entry, at `index` and `time`, its parts copied from the draft.
     pub fn entry(&self, index: u64, time: String) -> AuditEntry {
         let d = &self.draft;
         AuditEntry {

@@ -253,8 +253,9 @@ impl AuditLogStore for PgStore {
     fn audit_erase(&self) -> Result<(), StoreError> {
         self.pool.call("erase the audit log", |c| {
             c.batch_execute(
-                "TRUNCATE audit_entries, audit_hashes, audit_checkpoints, audit_lookups, \
-                 audit_indexed; UPDATE audit_head SET size = 0",
+                // The look-ups' mark first, as a purge and a write of look-ups lock it first.
+                "TRUNCATE audit_indexed, audit_entries, audit_hashes, audit_checkpoints, \
+                 audit_lookups; UPDATE audit_head SET size = 0",
             )
         })?;
         self.audit_size.store(0, Ordering::Release);

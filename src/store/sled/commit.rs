@@ -41,17 +41,22 @@ impl SledStore {
             .clone()
     }
 
-    /// `result`, with a failure of sled's own disk writes noted as a failed write: once sled
-    /// has failed to write its log (a full disk while it flushed in the background), it
+    /// `result`, with a failure of sled's own disk writes for want of space or of write access
+    /// (a full disk, a quota, a file system gone read-only) noted as a failed write; another
+    /// error (a read that failed) fails its own request only. Once sled has failed to write
+    /// its log (a full disk while it flushed in the background), it
     /// refuses every later write, and any operation that would write, a read that tidies a
     /// page included, answers with that failure. A push refused by it leaves the store refusing
     /// commits and not ready, with the cause, as after a failed commit, rather than ready
     /// while its requests fail.
     pub(super) fn noting_failure<T>(&self, result: Result<T, StoreError>) -> Result<T, StoreError> {
         if let Err(e @ StoreError::Engine { source, .. }) = &result
+            && let Some(::sled::Error::Io(io)) = source.downcast_ref::<::sled::Error>()
             && matches!(
-                source.downcast_ref::<::sled::Error>(),
-                Some(::sled::Error::Io(_))
+                io.kind(),
+                std::io::ErrorKind::StorageFull
+                    | std::io::ErrorKind::QuotaExceeded
+                    | std::io::ErrorKind::ReadOnlyFilesystem
             )
         {
             self.write_failed

@@ -504,9 +504,13 @@ mod tests {
     fn a_failure_of_sleds_disk_writes_refuses_later_commits_with_its_cause() {
         let dir = tempfile::tempdir().unwrap();
         let store = SledStore::open(dir.path()).unwrap();
-        // Any other failure (a value not readable) leaves the store writable.
+        // Any other failure (a value not readable, a read that failed) leaves the store
+        // writable.
         let other: Result<(), _> = Err(StoreError::Format("not this".into()));
         assert!(store.noting_failure(other).is_err());
+        let read = ::sled::Error::Io(std::io::Error::other("Input/output error"));
+        let r: Result<(), _> = Err(read).map_err(sled_err("read the cache"));
+        assert!(store.noting_failure(r).is_err());
         assert_eq!(store.failed_write(), None);
         let full = ::sled::Error::Io(std::io::Error::new(
             std::io::ErrorKind::StorageFull,
