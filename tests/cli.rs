@@ -361,3 +361,58 @@ fn adapter_check_names_an_unknown_key_and_exits_1() {
     let out = o.stdout;
     assert!(out.contains("unknown field `retries`"), "{out}");
 }
+
+#[test]
+fn store_copy_names_a_half_given_client_certificate_by_its_options() {
+    // Refused before any connection (nothing listens at the URL's port 1), naming the options
+    // as given here and the config keys they stand for.
+    let dir = tempfile::tempdir().unwrap();
+    let to = dir.path().join("copy");
+    let to = to.to_str().unwrap();
+    let url = "postgresql://lienthong@127.0.0.1:1/lienthong";
+    let o = run(
+        &[
+            "store",
+            "copy",
+            "--from",
+            url,
+            "--to",
+            to,
+            "--ca-file",
+            "ca.pem",
+            "--cert-file",
+            "hub.pem",
+        ],
+        b"",
+    );
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(
+        o.stderr
+            .contains("--cert-file (store.cert_file) is given without --key-file (store.key_file)"),
+        "{}",
+        o.stderr
+    );
+    let o = run(
+        &[
+            "store",
+            "copy",
+            "--from",
+            url,
+            "--to",
+            to,
+            "--cert-file",
+            "hub.pem",
+            "--key-file",
+            "hub.key",
+        ],
+        b"",
+    );
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(
+        o.stderr
+            .contains("--cert-file (store.cert_file) is given without --ca-file (store.ca_file)"),
+        "{}",
+        o.stderr
+    );
+    assert!(!std::path::Path::new(to).exists(), "nothing copied into");
+}

@@ -62,6 +62,20 @@ pub(crate) struct ClientCert {
     key_file: Option<PathBuf>,
 }
 
+/// `e` with the TLS files named as this command takes them as well as by their config keys
+/// (the store names only the keys; here they may have come from the options).
+fn as_flags(e: crate::store::StoreError) -> anyhow::Error {
+    let mut said = e.to_string();
+    for (key, flag) in [
+        ("store.ca_file", "--ca-file"),
+        ("store.cert_file", "--cert-file"),
+        ("store.key_file", "--key-file"),
+    ] {
+        said = said.replace(key, &format!("{flag} ({key})"));
+    }
+    anyhow::anyhow!(said)
+}
+
 /// Whether a store is named by a PostgreSQL URL rather than a directory.
 fn is_postgres(s: &str) -> bool {
     s.starts_with("postgresql://") || s.starts_with("postgres://") || s.contains("host=")
@@ -74,6 +88,7 @@ fn open(
 ) -> anyhow::Result<crate::store::Store> {
     if is_postgres(s) {
         return crate::store::Store::open_postgres_tls(s, tls)
+            .map_err(as_flags)
             .context("opening the PostgreSQL store");
     }
     let dir = std::path::Path::new(s);
@@ -127,7 +142,9 @@ pub(crate) fn run(command: Command) -> anyhow::Result<Outcome> {
             .key_file
             .unwrap_or_else(|| cfg.store.key_file.clone()),
     };
-    crate::store::Store::open_postgres_tls(&url, &tls).context("migrating the PostgreSQL store")?;
+    crate::store::Store::open_postgres_tls(&url, &tls)
+        .map_err(as_flags)
+        .context("migrating the PostgreSQL store")?;
     eprintln!(
         "the store's schema is at version {} (this hub's)",
         crate::store::postgres::SCHEMA_VERSION
