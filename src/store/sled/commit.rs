@@ -48,7 +48,7 @@ impl SledStore {
     /// refuses every later write, and any operation that would write, a read that tidies a
     /// page included, answers with that failure. A push refused by it leaves the store refusing
     /// commits and not ready, with the cause, as after a failed commit, rather than ready
-    /// while its requests fail.
+    /// while its requests fail; the request itself is refused as `StoreError::Unwritable`.
     pub(super) fn noting_failure<T>(&self, result: Result<T, StoreError>) -> Result<T, StoreError> {
         if let Err(e @ StoreError::Engine { source, .. }) = &result
             && let Some(::sled::Error::Io(io)) = source.downcast_ref::<::sled::Error>()
@@ -59,10 +59,14 @@ impl SledStore {
                     | std::io::ErrorKind::ReadOnlyFilesystem
             )
         {
+            // Refused as the commits after it are: the store cannot write (a 503 with the
+            // cause, not an internal error).
+            let cause = e.to_string();
             self.write_failed
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
-                .get_or_insert_with(|| e.to_string());
+                .get_or_insert_with(|| cause.clone());
+            return Err(StoreError::Unwritable(cause));
         }
         result
     }

@@ -518,6 +518,7 @@ mod tests {
         ));
         let r: Result<(), _> = Err(full).map_err(sled_err("read dedup"));
         let e = store.noting_failure(r).unwrap_err();
+        assert!(matches!(e, StoreError::Unwritable(_)), "{e}");
         assert!(e.to_string().contains("No space left"), "{e}");
         let cause = store.failed_write().expect("noted");
         assert!(cause.contains("No space left"), "{cause}");
