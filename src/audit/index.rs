@@ -104,8 +104,16 @@ impl AuditLog {
         if to <= from {
             return Ok(0);
         }
+        // No subject of an entry purged meanwhile (its look-ups handed over after the purge).
+        {
+            let purged = guard(&self.purged_unindexed);
+            if !purged.is_empty() {
+                lookups.retain(|(l, _, i)| *l != Lookup::Subject || !purged.contains(i));
+            }
+        }
         self.store().put_audit_lookups(lookups, to)?;
         self.indexed.store(to, Ordering::Release);
+        guard(&self.purged_unindexed).retain(|i| *i >= to);
         Ok(to - from)
     }
 
@@ -115,6 +123,7 @@ impl AuditLog {
         let stored = self.store().audit_indexed()?.min(self.size());
         self.indexed.fetch_max(stored, Ordering::AcqRel);
         let mark = self.indexed();
+        guard(&self.purged_unindexed).retain(|i| *i >= mark);
         let mut fresh = guard(&self.fresh);
         while fresh.front().is_some_and(|(i, _)| *i < mark) {
             fresh.pop_front();
@@ -260,6 +269,33 @@ mod tests {
         assert_eq!(log.fresh_len(), 10);
         log.index_all().unwrap();
         check_all(&store, 40, &[9]);
+    }
+
+    #[test]
+    fn a_purge_between_a_commit_and_its_hand_over_leaves_the_subject_unindexed() {
+        // The embedded store gives an entry back as soon as its writes are applied, and the
+        // committer hands its look-ups over just after: a purge in between must not be undone
+        // by them.
+        let dir = tempfile::tempdir().unwrap();
+        let (store, log) = open(dir.path());
+        commit(&store, &log, 0..3);
+        // Indexed up to the commit, so that the next is taken from what is handed over.
+        log.index_all().unwrap();
+        let p = log
+            .prepare((3..30).map(|i| draft(i).seal().unwrap()).collect())
+            .unwrap();
+        store.apply_audit_writes(&p.writes).unwrap();
+        assert!(draft(9).subject.is_some());
+        assert!(log.purge(9).unwrap().is_some());
+        log.applied(p);
+        assert_eq!(log.fresh_len(), 27, "handed over after the purge");
+        log.index_all().unwrap();
+        check_all(&store, 30, &[9]);
+        // Later commits and purges as ever.
+        commit(&store, &log, 30..40);
+        assert!(log.purge(33).unwrap().is_some());
+        log.index_all().unwrap();
+        check_all(&store, 40, &[9, 33]);
     }
 
     #[test]

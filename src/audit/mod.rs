@@ -81,6 +81,10 @@ pub struct AuditLog {
     /// The look-ups of entries committed and not yet indexed, handed over by the committer
     /// (see `index.rs`).
     fresh: Mutex<std::collections::VecDeque<index::EntryLookups>>,
+    /// Entries purged and not yet indexed: their subjects' look-ups are left out when they
+    /// are (the committer may hand over an entry's look-ups after a purge of it, since the
+    /// store gives an entry back before the committer has taken its state).
+    purged_unindexed: Mutex<Vec<u64>>,
     /// A follower the committer hands entries to (see `follow.rs`).
     follower: std::sync::OnceLock<follow::Follower>,
 }
@@ -140,6 +144,7 @@ impl AuditLog {
             indexed: std::sync::atomic::AtomicU64::new(indexed),
             index_lock: Mutex::new(()),
             fresh: Mutex::new(std::collections::VecDeque::new()),
+            purged_unindexed: Mutex::default(),
             follower: std::sync::OnceLock::new(),
             store,
             key,
@@ -455,6 +460,9 @@ impl AuditLog {
         };
         let subject = sealed.and_then(|s| s.subject);
         self.store.audit_purge(index, subject.as_deref())?;
+        if index >= self.indexed() {
+            guard(&self.purged_unindexed).push(index);
+        }
         Ok(Some(entry))
     }
 
