@@ -43,7 +43,13 @@ impl Target {
         Target {
             url: hub.url(),
             provider: token(&hub, REGISTER, "provider"),
-            c: reqwest::Client::new(),
+            // A connection a request each: after a refusal with its body unread (413) the hub
+            // closes the connection, and a pooled one reused meanwhile would end the next
+            // request with "connection closed before message completed", not its answer.
+            c: reqwest::Client::builder()
+                .pool_max_idle_per_host(0)
+                .build()
+                .unwrap(),
             sample: std::fs::read_to_string(common::repo_path(CITIZEN)).unwrap(),
             hub,
             _dir: dir,
