@@ -105,6 +105,25 @@ async fn an_oversized_body_or_head_is_refused_413_or_431() {
         answer(t.post(vec![b' '; 200 * 1024], "application/json")).await,
     );
     expect(&got, 413, "limits.max-body-bytes");
+    // Its body is left unread, so the answer says the connection ends with it.
+    let r = t
+        .post(vec![b' '; 200 * 1024], "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    assert_eq!(
+        r.headers().get("connection").and_then(|v| v.to_str().ok()),
+        Some("close")
+    );
+    // An answer that read its body keeps the connection.
+    let r = t
+        .post(b"{}".to_vec(), "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_client_error(), "{}", r.status());
+    assert_eq!(r.headers().get("connection"), None);
     let got = refusal(
         "oversized header",
         answer(

@@ -360,5 +360,6 @@ pub(crate) async fn read_body(state: &AppState, body: Body) -> Result<bytes::Byt
             "limits.max-body-bytes",
             format!("the request body is over {limit} bytes (limits.max_body_bytes)"),
         )
+        .leaving_body_unread()
     })
 }

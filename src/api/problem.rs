@@ -21,6 +21,9 @@ pub struct Details {
     /// More members of the problem object (e.g. a registration report).
     pub extra: Option<Value>,
     pub retry_after: Option<u64>,
+    /// The request's body is left unread: on HTTP/1.1 the connection ends after the answer,
+    /// and `Connection: close` says so, so that no client sends its next request on it.
+    pub body_unread: bool,
 }
 
 impl Problem {
@@ -34,7 +37,14 @@ impl Problem {
             errors: Vec::new(),
             extra: None,
             retry_after: None,
+            body_unread: false,
         }))
+    }
+
+    /// Answered with the request's body left unread (see `Details::body_unread`).
+    pub fn leaving_body_unread(mut self) -> Problem {
+        self.body_unread = true;
+        self
     }
 
     /// With field errors.
@@ -243,6 +253,11 @@ impl IntoResponse for Problem {
             && let Ok(v) = HeaderValue::from_str(&secs.to_string())
         {
             resp.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        if self.body_unread {
+            // HTTP/2 ends only the stream; hyper drops the header there.
+            resp.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
         if self.status == StatusCode::UNAUTHORIZED {
             resp.headers_mut().insert(
