@@ -370,49 +370,22 @@ fn store_copy_names_a_half_given_client_certificate_by_its_options() {
     let to = dir.path().join("copy");
     let to = to.to_str().unwrap();
     let url = "postgresql://lienthong@127.0.0.1:1/lienthong";
-    let o = run(
-        &[
-            "store",
-            "copy",
-            "--from",
-            url,
-            "--to",
-            to,
-            "--ca-file",
-            "ca.pem",
-            "--cert-file",
-            "hub.pem",
-        ],
-        b"",
-    );
-    assert_eq!(o.code, 2, "{}", o.stderr);
-    assert!(
-        o.stderr
-            .contains("--cert-file (store.cert_file) is given without --key-file (store.key_file)"),
-        "{}",
-        o.stderr
-    );
-    let o = run(
-        &[
-            "store",
-            "copy",
-            "--from",
-            url,
-            "--to",
-            to,
-            "--cert-file",
-            "hub.pem",
-            "--key-file",
-            "hub.key",
-        ],
-        b"",
-    );
-    assert_eq!(o.code, 2, "{}", o.stderr);
-    assert!(
-        o.stderr
-            .contains("--cert-file (store.cert_file) is given without --ca-file (store.ca_file)"),
-        "{}",
-        o.stderr
-    );
+    let cases: [(&[&str], &str); 2] = [
+        (
+            &["--ca-file", "ca.pem", "--cert-file", "hub.pem"],
+            "--cert-file (store.cert_file) is given without --key-file (store.key_file)",
+        ),
+        (
+            &["--cert-file", "hub.pem", "--key-file", "hub.key"],
+            "--cert-file (store.cert_file) is given without --ca-file (store.ca_file)",
+        ),
+    ];
+    for (files, said) in cases {
+        let mut args = vec!["store", "copy", "--from", url, "--to", to];
+        args.extend_from_slice(files);
+        let o = run(&args, b"");
+        assert_eq!(o.code, 2, "{files:?}: {}", o.stderr);
+        assert!(o.stderr.contains(said), "{files:?}: {}", o.stderr);
+    }
     assert!(!std::path::Path::new(to).exists(), "nothing copied into");
 }
