@@ -2,10 +2,14 @@
 //! beside the store's:
 //!
 //! - `m` → the audit log's index up to which they are folded (u64 big-endian);
-//! - `s` + save number (u64 big-endian) → the rows of one save, packed (`pack`): one value a
-//!   save (a few thousand rows at most), not one key a dossier, since every save writes the
-//!   rows of the dossiers changed since the last, and a tree insert a row cost more than the
-//!   indicators' whole fold of an event;
+//! - `s` + save number (u64 big-endian) + `z` → the rows of one save, packed (`pack`) and
+//!   compressed (LZ4 block, its length before compression first as u32 little-endian): one
+//!   value a save (a few thousand rows at most), not one key a dossier, since every save
+//!   writes the rows of the dossiers changed since the last, and a tree insert a row cost more
+//!   than the indicators' whole fold of an event. Compressed because the rows' texts
+//!   (procedures, agencies, channels) repeat from row to row, and writing the bytes is most of
+//!   what the indicators cost a busy hub (BENCHMARKS.md). Saves written before compression
+//!   (`s` + save number alone, packed only) are read as they are;
 //! - `c` → rows written by saves since the last compaction, and the live rows then (two u64
 //!   big-endian).
 //!
@@ -23,6 +27,8 @@ use std::collections::HashMap;
 const MARK: &[u8] = b"m";
 const COUNTS: &[u8] = b"c";
 const SAVE: u8 = b's';
+/// The last byte of a compressed save's key.
+const COMPRESSED: u8 = b'z';
 const OLD_ROW: &[u8] = b"d";
 /// Rows a save value holds at most (a larger save is written as several).
 const ROWS_A_VALUE: usize = 4096;
@@ -61,9 +67,54 @@ fn unpack(mut v: &[u8], into: &mut HashMap<String, Vec<u8>>) -> Result<(), Store
     Ok(())
 }
 
+/// A save's rows as its value: packed, then compressed.
+fn compress(rows: &[(String, Vec<u8>)]) -> Vec<u8> {
+    lz4_flex::block::compress_prepend_size(&pack(rows))
+}
+
+/// The rows of a save's value, into `into`: `key` says whether it is compressed.
+fn unpack_save(
+    key: &[u8],
+    v: &[u8],
+    into: &mut HashMap<String, Vec<u8>>,
+) -> Result<(), StoreError> {
+    if key.len() != 10 || key[9] != COMPRESSED {
+        return unpack(v, into);
+    }
+    let damaged = |why: String| {
+        StoreError::Format(format!(
+            "a saved row of the quality indicators is damaged: {why}"
+        ))
+    };
+    // LZ4 expands a block 255 times at most: a larger length is damage, refused before the
+    // buffer for it is taken.
+    let (len, block) = lz4_flex::block::uncompressed_size(v).map_err(|e| damaged(e.to_string()))?;
+    if len > block.len().saturating_mul(255).saturating_add(16) {
+        return Err(damaged(format!(
+            "{len} bytes claimed from a block of {}",
+            block.len()
+        )));
+    }
+    let packed = lz4_flex::block::decompress(block, len).map_err(|e| damaged(e.to_string()))?;
+    if packed.len() != len {
+        return Err(damaged(format!(
+            "{} bytes where {len} were claimed",
+            packed.len()
+        )));
+    }
+    unpack(&packed, into)
+}
+
 fn save_key(n: u64) -> [u8; 9] {
     let mut k = [SAVE; 9];
     k[1..].copy_from_slice(&n.to_be_bytes());
+    k
+}
+
+/// The key of save `n`, compressed.
+fn compressed_key(n: u64) -> [u8; 10] {
+    let mut k = [COMPRESSED; 10];
+    k[..9].copy_from_slice(&save_key(n));
     k
 }
 
@@ -111,11 +162,9 @@ impl SledStore {
             let (k, v) = kv.map_err(sled_err("read the quality indicators"))?;
             rows.insert(String::from_utf8_lossy(&k[1..]).into_owned(), v.to_vec());
         }
-        for v in t.scan_prefix([SAVE]).values() {
-            unpack(
-                &v.map_err(sled_err("read the quality indicators"))?,
-                &mut rows,
-            )?;
+        for kv in t.scan_prefix([SAVE]) {
+            let (k, v) = kv.map_err(sled_err("read the quality indicators"))?;
+            unpack_save(&k, &v, &mut rows)?;
         }
         Ok(rows)
     }
@@ -133,7 +182,7 @@ impl SledStore {
             let mut batch = ::sled::Batch::default();
             let chunk = chunks.next();
             if let Some(chunk) = chunk {
-                batch.insert(&save_key(n), pack(chunk));
+                batch.insert(&compressed_key(n), compress(chunk));
                 n += 1;
             }
             let last = chunks.peek().is_none();
@@ -343,6 +392,96 @@ mod tests {
         assert!(s.put_quality_rows(&all, 5, false, 3 * n).unwrap().written());
         assert_eq!(s.quality_counts().unwrap(), (0, 3 * n));
         assert_eq!(s.quality_rows().unwrap().1.len() as u64, 3 * n);
+    }
+
+    #[test]
+    fn saves_written_before_compression_are_read_and_a_later_save_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SledStore::open(dir.path()).unwrap();
+        // Two saves as a hub of the layout before compression wrote them.
+        s.quality
+            .insert(save_key(0), pack(&rows(&[("A", "a0"), ("B", "b0")])))
+            .unwrap();
+        s.quality
+            .insert(save_key(1), pack(&rows(&[("B", "b1")])))
+            .unwrap();
+        s.quality.insert(MARK, 4u64.to_be_bytes().to_vec()).unwrap();
+        assert_eq!(stored(&s), (4, vec!["a0".into(), "b1".into()]));
+        // The next save is compressed, numbered after them, and wins over them.
+        assert!(
+            s.put_quality_rows(&rows(&[("A", "a2"), ("C", "c2")]), 6, false, 3)
+                .unwrap()
+                .written()
+        );
+        assert_eq!(
+            s.quality
+                .scan_prefix([SAVE])
+                .keys()
+                .last()
+                .unwrap()
+                .unwrap()
+                .as_ref(),
+            compressed_key(2)
+        );
+        assert_eq!(stored(&s), (6, vec!["a2".into(), "b1".into(), "c2".into()]));
+        // A compaction writes the latest rows compressed and removes both kinds of older save.
+        s.quality_compact().unwrap();
+        let keys: Vec<Vec<u8>> = s
+            .quality
+            .scan_prefix([SAVE])
+            .keys()
+            .map(|k| k.unwrap().to_vec())
+            .collect();
+        assert_eq!(keys, vec![compressed_key(3).to_vec()]);
+        assert_eq!(stored(&s), (6, vec!["a2".into(), "b1".into(), "c2".into()]));
+    }
+
+    #[test]
+    fn rows_that_repeat_their_texts_are_stored_in_fewer_bytes() {
+        // Rows alike in what a province's dossiers share: procedure, agencies, channel.
+        let many: Vec<(String, Vec<u8>)> = (0..ROWS_A_VALUE)
+            .map(|i| {
+                (
+                    format!("H42.{i:08}"),
+                    format!(
+                        "1.001234.000.00.00.H42|Tu phap|H42.01|H42.01|truc_tuyen|{}",
+                        1_760_000_000_000u64 + i as u64 * 997
+                    )
+                    .into_bytes(),
+                )
+            })
+            .collect();
+        let (packed, compressed) = (pack(&many).len(), compress(&many).len());
+        assert!(
+            compressed * 3 < packed,
+            "{compressed} bytes compressed from {packed}"
+        );
+    }
+
+    #[test]
+    fn a_damaged_compressed_save_is_a_clear_error() {
+        let mut into = HashMap::new();
+        let key = compressed_key(0);
+        let good = compress(&rows(&[("A", "a"), ("B", "b")]));
+        unpack_save(&key, &good, &mut into).unwrap();
+        assert_eq!(into.len(), 2);
+        // Cut short, a length past what the block could hold, and a length that is not the
+        // block's: each refused, none a panic.
+        let mut short = good.clone();
+        short.truncate(good.len() - 2);
+        let mut huge = good.clone();
+        huge[..4].copy_from_slice(&u32::MAX.to_le_bytes());
+        let mut off = good.clone();
+        off[0] = off[0].wrapping_sub(1);
+        for (what, v) in [
+            ("short", short),
+            ("huge", huge),
+            ("off", off),
+            ("empty", vec![]),
+        ] {
+            let err = unpack_save(&key, &v, &mut HashMap::new()).unwrap_err();
+            assert!(err.to_string().contains("damaged"), "{what}: {err}");
+        }
     }
 
     #[test]
