@@ -270,6 +270,40 @@ async fn the_indicators_by_role_as_of_a_moment_rebuilt_and_exported() {
     let (_, rows) = store.quality_rows().unwrap();
     assert_eq!(rows.len(), 30, "the unreadable rows were not replaced");
     assert!(!rows.contains(&unreadable.1));
+    drop(store);
+
+    // A save damaged on disk (a compressed save's key over bytes that are no LZ4 block) is
+    // passed over the same way: the hub starts, folds again and replaces the saves.
+    {
+        let db = sled::open(data.path().join("quality")).unwrap();
+        let tree = db.open_tree("quality").unwrap();
+        let mut key = vec![b's'];
+        key.extend_from_slice(&1_000_000u64.to_be_bytes());
+        key.push(b'z');
+        tree.insert(key, vec![0xff_u8; 16]).unwrap();
+        db.flush().unwrap();
+    }
+    let err = lienthong::store::Store::open(data.path())
+        .unwrap()
+        .quality_rows()
+        .unwrap_err();
+    assert!(err.to_string().contains("damaged"), "{err}");
+    let hub = start(data.path(), |_| {}).await;
+    let auditor = token(&hub, ADMIN, "auditor");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let again = loop {
+        let r = get_json(&c, format!("{}/v1/quality?{all}", hub.url()), &auditor).await;
+        if r["folded"]["audit_entries"] == r["folded"]["audit_log_size"] {
+            break r;
+        }
+        assert!(Instant::now() < deadline, "not folded: {}", r["folded"]);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(again["total"]["figures"], f.clone());
+    hub.shutdown().await.unwrap();
+    let store = lienthong::store::Store::open(data.path()).unwrap();
+    let (_, rows) = store.quality_rows().unwrap();
+    assert_eq!(rows.len(), 30, "the damaged save was not replaced");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

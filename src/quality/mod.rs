@@ -493,9 +493,10 @@ pub struct Live {
 }
 
 impl Live {
-    /// Starts keeping the indicators (`None` when `[quality] enabled = false`). Stored rows
-    /// that cannot be read (a hub of another version wrote them) are passed over: the whole log
-    /// is folded again, and the first save replaces them (they are derived data).
+    /// Starts keeping the indicators (`None` when `[quality] enabled = false`). Stored rows or
+    /// saves that cannot be read (a hub of another version wrote them, or they are damaged) are
+    /// passed over: the whole log is folded again, and the first save replaces them (they are
+    /// derived data). A store that cannot be read at all stops the start.
     pub fn start(
         config: &crate::config::hub::QualityConfig,
         store: Store,
@@ -506,7 +507,9 @@ impl Live {
         }
         let quality = match Quality::open(store.clone(), &config.portal) {
             Ok(q) => q,
-            Err(QualityError::Store(e)) => return Err(e),
+            Err(QualityError::Store(e)) if !matches!(e, crate::store::StoreError::Format(_)) => {
+                return Err(e);
+            }
             Err(e) => {
                 tracing::warn!(
                     "{e}: the service-quality indicators are folded again from the log, and \

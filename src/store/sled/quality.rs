@@ -151,7 +151,7 @@ impl SledStore {
             .next_back()
             .transpose()
             .map_err(sled_err("read the quality saves"))?
-            .map_or(0, |k| u64_at(&k, 1) + 1))
+            .map_or(0, |k| u64_at(&k, 1).saturating_add(1)))
     }
 
     /// Every dossier's latest row, by code.
@@ -482,6 +482,17 @@ mod tests {
             let err = unpack_save(&key, &v, &mut HashMap::new()).unwrap_err();
             assert!(err.to_string().contains("damaged"), "{what}: {err}");
         }
+    }
+
+    #[test]
+    fn a_save_numbered_at_the_last_number_is_no_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SledStore::open(dir.path()).unwrap();
+        s.quality
+            .insert(compressed_key(u64::MAX), compress(&rows(&[("A", "a")])))
+            .unwrap();
+        assert_eq!(s.next_save().unwrap(), u64::MAX);
+        assert_eq!(stored(&s), (0, vec!["a".into()]));
     }
 
     #[test]
