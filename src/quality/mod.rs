@@ -348,7 +348,11 @@ impl Quality {
                 Ok(())
             }
             Err(e) => {
-                // Kept to be saved with the next attempt.
+                // Kept to be saved with the next attempt; saves found damaged are replaced
+                // whole by it (they are derived data, and the ledger holds them all).
+                if matches!(e, crate::store::StoreError::Damaged(_)) {
+                    self.replace_next.store(true, Ordering::Release);
+                }
                 self.ledger
                     .write()
                     .unwrap_or_else(|p| p.into_inner())
@@ -507,7 +511,7 @@ impl Live {
         }
         let quality = match Quality::open(store.clone(), &config.portal) {
             Ok(q) => q,
-            Err(QualityError::Store(e)) if !matches!(e, crate::store::StoreError::Format(_)) => {
+            Err(QualityError::Store(e)) if !matches!(e, crate::store::StoreError::Damaged(_)) => {
                 return Err(e);
             }
             Err(e) => {

@@ -484,3 +484,40 @@ fn a_re_upload_found_is_not_a_check_against_the_register() {
     let f = figures_at(&l, "12-10 00:00").total.figures;
     assert_eq!(f.checked_with_register, 0);
 }
+
+/// Saves found damaged when a save is written (here a save numbered at the last number there
+/// is, after which none can be numbered) are replaced whole by the next save, not met again
+/// by every save after.
+#[test]
+fn a_save_that_finds_the_saves_damaged_is_followed_by_one_that_replaces_them() {
+    use std::sync::atomic::Ordering;
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = sled::open(dir.path().join("quality")).unwrap();
+        let tree = db.open_tree("quality").unwrap();
+        let mut key = vec![b's'];
+        key.extend_from_slice(&u64::MAX.to_be_bytes());
+        key.push(b'z');
+        // An empty pack, compressed: a readable save of no rows.
+        tree.insert(key, lz4_flex::block::compress_prepend_size(&[]))
+            .unwrap();
+        db.flush().unwrap();
+    }
+    let store = crate::store::Store::open(dir.path()).unwrap();
+    let q = super::Quality::open(store.clone(), &[PORTAL.into()]).unwrap();
+    q.mark.store(5, Ordering::Release);
+    let err = q.save().unwrap_err();
+    assert!(
+        matches!(
+            err,
+            super::QualityError::Store(crate::store::StoreError::Damaged(_))
+        ),
+        "{err}"
+    );
+    q.mark.store(6, Ordering::Release);
+    q.save().unwrap();
+    assert_eq!(store.quality_rows().unwrap(), (6, vec![]));
+    q.mark.store(7, Ordering::Release);
+    q.save().unwrap();
+    assert_eq!(store.quality_rows().unwrap().0, 7);
+}

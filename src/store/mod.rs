@@ -42,6 +42,10 @@ pub enum StoreError {
     },
     #[error("store: {0}")]
     Format(String),
+    /// Derived data the store keeps (the service-quality indicators' saves) is damaged: its
+    /// owner rebuilds it from the audit log rather than stopping.
+    #[error("store: {0}")]
+    Damaged(String),
     #[error(
         "store: an earlier write failed ({0}); nothing more is written until the store is \
          sound again (the embedded store: until the hub is restarted)"

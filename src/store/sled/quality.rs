@@ -51,7 +51,7 @@ fn pack(rows: &[(String, Vec<u8>)]) -> Vec<u8> {
 
 /// The rows of a value `pack` wrote, into `into` (a later row of a code replaces an earlier).
 fn unpack(mut v: &[u8], into: &mut HashMap<String, Vec<u8>>) -> Result<(), StoreError> {
-    let damaged = || StoreError::Format("a saved row of the quality indicators is damaged".into());
+    let damaged = || StoreError::Damaged("a saved row of the quality indicators is damaged".into());
     let part = |v: &mut &[u8]| -> Result<Vec<u8>, StoreError> {
         let (len, rest) = v.split_first_chunk::<4>().ok_or_else(damaged)?;
         let len = u32::from_le_bytes(*len) as usize;
@@ -82,7 +82,7 @@ fn unpack_save(
         return unpack(v, into);
     }
     let damaged = |why: String| {
-        StoreError::Format(format!(
+        StoreError::Damaged(format!(
             "a saved row of the quality indicators is damaged: {why}"
         ))
     };
@@ -103,6 +103,11 @@ fn unpack_save(
         )));
     }
     unpack(&packed, into)
+}
+
+/// A save numbered at the last number there is: only damage writes one.
+fn numbers_spent() -> StoreError {
+    StoreError::Damaged("a quality save is numbered at the last number there is (damaged)".into())
 }
 
 fn save_key(n: u64) -> [u8; 9] {
@@ -144,14 +149,17 @@ impl SledStore {
 
     /// The number the next save takes.
     fn next_save(&self) -> Result<u64, StoreError> {
-        Ok(self
+        let last = self
             .quality
             .scan_prefix([SAVE])
             .keys()
             .next_back()
             .transpose()
-            .map_err(sled_err("read the quality saves"))?
-            .map_or(0, |k| u64_at(&k, 1).saturating_add(1)))
+            .map_err(sled_err("read the quality saves"))?;
+        match last {
+            None => Ok(0),
+            Some(k) => u64_at(&k, 1).checked_add(1).ok_or_else(numbers_spent),
+        }
     }
 
     /// Every dossier's latest row, by code.
@@ -177,6 +185,11 @@ impl SledStore {
         mut n: u64,
         extra: &[(&[u8], Vec<u8>)],
     ) -> Result<u64, StoreError> {
+        // Numbers for every value before any is written, so that none wraps.
+        let values = rows.len().div_ceil(ROWS_A_VALUE) as u64;
+        if n.checked_add(values).is_none() {
+            return Err(numbers_spent());
+        }
         let mut chunks = rows.chunks(ROWS_A_VALUE).peekable();
         loop {
             let mut batch = ::sled::Batch::default();
@@ -485,14 +498,42 @@ mod tests {
     }
 
     #[test]
-    fn a_save_numbered_at_the_last_number_is_no_panic() {
+    fn saves_numbered_up_to_the_last_number_are_damage_not_a_panic() {
         let dir = tempfile::tempdir().unwrap();
         let s = SledStore::open(dir.path()).unwrap();
+        // The last number: nothing after it.
         s.quality
             .insert(compressed_key(u64::MAX), compress(&rows(&[("A", "a")])))
             .unwrap();
-        assert_eq!(s.next_save().unwrap(), u64::MAX);
         assert_eq!(stored(&s), (0, vec!["a".into()]));
+        let err = s
+            .put_quality_rows(&rows(&[("B", "b")]), 1, false, 2)
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Damaged(_)), "{err}");
+        // One before it: a save of one value fits, one of two values does not, and neither
+        // overwrites the other's numbers.
+        s.quality.clear().unwrap();
+        s.quality
+            .insert(compressed_key(u64::MAX - 2), compress(&rows(&[("A", "a")])))
+            .unwrap();
+        let two: Vec<(String, Vec<u8>)> = (0..ROWS_A_VALUE + 1)
+            .map(|i| (format!("D{i}"), b"r".to_vec()))
+            .collect();
+        let err = s.put_quality_rows(&two, 1, false, 2).unwrap_err();
+        assert!(matches!(err, StoreError::Damaged(_)), "{err}");
+        assert!(
+            s.put_quality_rows(&rows(&[("B", "b")]), 1, false, 2)
+                .unwrap()
+                .written()
+        );
+        assert_eq!(stored(&s), (1, vec!["a".into(), "b".into()]));
+        // A replacement starts the numbers again.
+        assert!(
+            s.put_quality_rows(&two, 2, true, two.len() as u64)
+                .unwrap()
+                .written()
+        );
+        assert_eq!(s.next_save().unwrap(), 2);
     }
 
     #[test]
