@@ -24,6 +24,28 @@ async fn quality(c: &reqwest::Client, url: &str, token: &str, query: &str) -> re
         .unwrap()
 }
 
+/// Starts a hub on `data`, waits until its indicators have folded the whole audit log (30 s
+/// at most), reads `/v1/quality?{query}` as an auditor, then stops the hub.
+async fn folded_after_a_start(
+    data: &std::path::Path,
+    c: &reqwest::Client,
+    query: &str,
+) -> serde_json::Value {
+    let hub = start(data, |_| {}).await;
+    let auditor = token(&hub, ADMIN, "auditor");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let folded = loop {
+        let r = get_json(c, format!("{}/v1/quality?{query}", hub.url()), &auditor).await;
+        if r["folded"]["audit_entries"] == r["folded"]["audit_log_size"] {
+            break r;
+        }
+        assert!(Instant::now() < deadline, "not folded: {}", r["folded"]);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    hub.shutdown().await.unwrap();
+    folded
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_indicators_by_role_as_of_a_moment_rebuilt_and_exported() {
     let data = tempfile::tempdir().unwrap();
@@ -253,19 +275,8 @@ async fn the_indicators_by_role_as_of_a_moment_rebuilt_and_exported() {
         let put = store.put_quality_rows(std::slice::from_ref(&unreadable), mark, true, 1);
         assert_eq!(put.unwrap(), lienthong::store::QualitySaved::Written);
     }
-    let hub = start(data.path(), |_| {}).await;
-    let auditor = token(&hub, ADMIN, "auditor");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let again = loop {
-        let r = get_json(&c, format!("{}/v1/quality?{all}", hub.url()), &auditor).await;
-        if r["folded"]["audit_entries"] == r["folded"]["audit_log_size"] {
-            break r;
-        }
-        assert!(Instant::now() < deadline, "not folded: {}", r["folded"]);
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let again = folded_after_a_start(data.path(), &c, &all).await;
     assert_eq!(again["total"]["figures"], f.clone());
-    hub.shutdown().await.unwrap();
     let store = lienthong::store::Store::open(data.path()).unwrap();
     let (_, rows) = store.quality_rows().unwrap();
     assert_eq!(rows.len(), 30, "the unreadable rows were not replaced");
@@ -288,19 +299,8 @@ async fn the_indicators_by_role_as_of_a_moment_rebuilt_and_exported() {
         .quality_rows()
         .unwrap_err();
     assert!(err.to_string().contains("damaged"), "{err}");
-    let hub = start(data.path(), |_| {}).await;
-    let auditor = token(&hub, ADMIN, "auditor");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let again = loop {
-        let r = get_json(&c, format!("{}/v1/quality?{all}", hub.url()), &auditor).await;
-        if r["folded"]["audit_entries"] == r["folded"]["audit_log_size"] {
-            break r;
-        }
-        assert!(Instant::now() < deadline, "not folded: {}", r["folded"]);
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let again = folded_after_a_start(data.path(), &c, &all).await;
     assert_eq!(again["total"]["figures"], f.clone());
-    hub.shutdown().await.unwrap();
     let store = lienthong::store::Store::open(data.path()).unwrap();
     let (_, rows) = store.quality_rows().unwrap();
     assert_eq!(rows.len(), 30, "the damaged save was not replaced");

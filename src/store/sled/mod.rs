@@ -59,8 +59,8 @@ pub struct Trees {
     /// The member catalogue: agency code → member record (JSON).
     members: ::sled::Tree,
     /// The service-quality indicators' dossiers (saves of packed, compressed rows: `quality.rs`)
-    /// and their mark (`m`), in a database of their own (`quality/` in the data directory): derived data, written in large
-    /// batches that the commit path's flushes must not wait for.
+    /// and their mark (`m`), in a database of their own (`quality/` in the data directory):
+    /// derived data, written in large batches that the commit path's flushes must not wait for.
     quality: ::sled::Tree,
     _quality_db: ::sled::Db,
     /// What group commits and checkpoints wrote to sled since its last flush (`journal.rs`).
